@@ -1,0 +1,178 @@
+//! Step errors and their stable names, shared by the in-process runner, Lambda handlers and
+//! the state machines' Retry/Catch rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ports::{OcrError, StoreError};
+use medidocs_media::MediaError;
+
+pub const INVALID_DOCUMENT: &str = "Medidocs.InvalidDocument";
+pub const THROTTLED: &str = "Medidocs.Throttled";
+pub const TRANSIENT: &str = "Medidocs.Transient";
+pub const NOT_FOUND: &str = "Medidocs.NotFound";
+pub const INTERNAL: &str = "Medidocs.Internal";
+
+/// Why a step did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    /// The input can never succeed (type, size, corrupt): the document is REJECTED.
+    #[error("{message}")]
+    InvalidDocument { code: String, message: String },
+    /// A quota said slow down: retried with backoff and jitter.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// Network, 5xx, time-out of a dependency: retried a few times, then FAILED.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// An object or item is missing: FAILED.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A fault of ours (a broken invariant): FAILED.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The `{Error, Cause}` pair Step Functions passes to a Catch handler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cause {
+    code: String,
+    message: String,
+}
+
+impl StepError {
+    /// The stable error name (Lambda `errorType`, ASL `ErrorEquals`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepError::InvalidDocument { .. } => INVALID_DOCUMENT,
+            StepError::Throttled(_) => THROTTLED,
+            StepError::Transient(_) => TRANSIENT,
+            StepError::NotFound(_) => NOT_FOUND,
+            StepError::Internal(_) => INTERNAL,
+        }
+    }
+
+    /// The reason code recorded on the document.
+    pub fn code(&self) -> &str {
+        match self {
+            StepError::InvalidDocument { code, .. } => code,
+            StepError::Throttled(_) => "throttled",
+            StepError::Transient(_) => "dependency_unavailable",
+            StepError::NotFound(_) => "missing_object",
+            StepError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StepError::Throttled(_) | StepError::Transient(_))
+    }
+
+    /// `Cause`: a small JSON object `{code, message}` the Catch handler can parse.
+    pub fn to_caught(&self) -> CaughtError {
+        let message = match self {
+            StepError::InvalidDocument { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        CaughtError {
+            error: self.name().to_string(),
+            cause: serde_json::to_string(&Cause {
+                code: self.code().to_string(),
+                message,
+            })
+            .unwrap_or_default(),
+        }
+    }
+}
+
+impl CaughtError {
+    /// The reason to record: from a `{code, message}` cause if there is one, otherwise from
+    /// the error name (engine errors such as `States.Timeout` carry free text).
+    pub fn reason(&self) -> (String, String) {
+        if let Ok(c) = serde_json::from_str::<Cause>(&self.cause) {
+            return (c.code, c.message);
+        }
+        let code = match self.error.as_str() {
+            INVALID_DOCUMENT => "invalid_document",
+            THROTTLED => "throttled",
+            TRANSIENT => "dependency_unavailable",
+            NOT_FOUND => "missing_object",
+            "States.Timeout" | "States.HeartbeatTimeout" => "timeout",
+            _ => "internal_error",
+        };
+        let message = if self.cause.is_empty() {
+            self.error.clone()
+        } else {
+            format!("{}: {}", self.error, self.cause)
+        };
+        (code.to_string(), message)
+    }
+}
+
+impl From<MediaError> for StepError {
+    fn from(e: MediaError) -> Self {
+        StepError::InvalidDocument {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what } => StepError::NotFound(what),
+            StoreError::Throttled { source } => StepError::Throttled(source.to_string()),
+            StoreError::Unavailable { what, source } => StepError::Transient(format!("{what}: {source}")),
+            // Someone wrote in between: a retry re-reads and decides again.
+            StoreError::Precondition { what } => StepError::Transient(format!("concurrent update: {what}")),
+            other => StepError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<OcrError> for StepError {
+    fn from(e: OcrError) -> Self {
+        match e {
+            OcrError::Throttled { source } => StepError::Throttled(source.to_string()),
+            OcrError::Unavailable { what, .. } => StepError::Transient(what),
+            other => StepError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caught_errors_round_trip_their_reason() {
+        let e: StepError = MediaError::TooManyPages { pages: 900, limit: 500 }.into();
+        assert_eq!(e.name(), "Medidocs.InvalidDocument");
+        let caught = e.to_caught();
+        let (code, message) = caught.reason();
+        assert_eq!(code, "too_many_pages");
+        assert!(message.contains("900"), "{message}");
+    }
+
+    #[test]
+    fn engine_errors_get_a_code_from_their_name() {
+        let c = CaughtError {
+            error: "States.Timeout".into(),
+            cause: "Task timed out".into(),
+        };
+        assert_eq!(c.reason().0, "timeout");
+        let c = CaughtError {
+            error: "Medidocs.Throttled".into(),
+            cause: String::new(),
+        };
+        assert_eq!(c.reason(), ("throttled".into(), "Medidocs.Throttled".into()));
+    }
+}

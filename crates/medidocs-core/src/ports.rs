@@ -1,0 +1,129 @@
+//! Ports: one async trait per concern. Adapters (filesystem, SQLite, Tesseract; S3,
+//! DynamoDB, Textract) implement them and convert their own errors into these types,
+//! keeping the original as `source`.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+
+use async_trait::async_trait;
+
+use crate::model::{DocumentPage, DocumentRecord};
+use crate::ocr::OcrPage;
+
+type Source = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Errors of the object and metadata stores.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    #[error("already exists: {what}")]
+    AlreadyExists { what: String },
+    #[error("precondition failed: {what}")]
+    Precondition { what: String },
+    #[error("throttled by the store")]
+    Throttled {
+        #[source]
+        source: Source,
+    },
+    #[error("invalid input: {what}")]
+    InvalidInput { what: String },
+    #[error("store unavailable: {what}")]
+    Unavailable {
+        what: String,
+        #[source]
+        source: Source,
+    },
+}
+
+impl StoreError {
+    pub fn unavailable(what: impl Into<String>, source: impl Into<Source>) -> Self {
+        StoreError::Unavailable {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        StoreError::NotFound { what: what.into() }
+    }
+}
+
+/// What an object store says about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Whether a put may replace an existing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PutMode {
+    #[default]
+    Overwrite,
+    /// Fails with [`StoreError::AlreadyExists`] if the key holds an object.
+    Create,
+}
+
+/// Objects under S3-style keys (`a/b/c`). Keys are produced by [`crate::keys`] and never
+/// contain anything a user typed.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>, mode: PutMode) -> Result<ObjectMeta, StoreError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError>;
+    /// Every object whose key starts with `prefix`, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
+    /// Deleting a missing object succeeds (S3 semantics).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Document metadata: the item model of DESIGN.md.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Registers a new document; [`StoreError::AlreadyExists`] if the id is taken.
+    async fn create_document(&self, doc: &DocumentRecord) -> Result<(), StoreError>;
+    async fn get_document(&self, id: &str) -> Result<DocumentRecord, StoreError>;
+    /// Replaces the document if the stored `version` is `doc.version - 1`; otherwise
+    /// [`StoreError::Precondition`] (someone else wrote in between) or `NotFound`.
+    async fn update_document(&self, doc: &DocumentRecord) -> Result<(), StoreError>;
+    /// A patient's documents, newest first, `limit` at a time.
+    async fn list_patient_documents(
+        &self,
+        patient_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError>;
+    /// Records `id` as the first document with this content. Returns `None` if it now is,
+    /// or `Some(first_id)` if another document claimed the content before.
+    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Number of documents in each status.
+    async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+}
+
+/// Errors of an OCR engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OcrError {
+    #[error("the OCR engine is throttling requests")]
+    Throttled {
+        #[source]
+        source: Source,
+    },
+    #[error("the OCR engine cannot read this image: {what}")]
+    InvalidInput { what: String },
+    #[error("the OCR engine is unavailable: {what}")]
+    Unavailable {
+        what: String,
+        #[source]
+        source: Option<Source>,
+    },
+}
+
+/// Recognises the text of one page image (an 8-bit grey PNG, the `ocr` rendition).
+#[async_trait]
+pub trait OcrEngine: Send + Sync {
+    fn name(&self) -> &str;
+    async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError>;
+}

@@ -1,0 +1,12 @@
+//! Adapters of the embedded runtime: objects on the filesystem, metadata in SQLite, OCR with
+//! Tesseract, and [`LocalRuntime`], which wires them into the pipeline under one data dir.
+
+mod fs;
+mod runtime;
+mod sqlite;
+mod tesseract;
+
+pub use fs::{FsObjectStore, check_key};
+pub use runtime::{LocalConfig, LocalRuntime};
+pub use sqlite::SqliteMetadataStore;
+pub use tesseract::{TesseractOcr, parse_tsv};

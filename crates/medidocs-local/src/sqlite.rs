@@ -1,0 +1,214 @@
+//! Metadata in one SQLite file, in the same single-table item model as DynamoDB:
+//! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{sha256}`/`DOC`), a patient index
+//! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the item as JSON, and
+//! a `version` column for conditional writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use medidocs_core::model::{DocumentPage, DocumentRecord};
+use medidocs_core::ports::{MetadataStore, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk      TEXT NOT NULL,
+    sk      TEXT NOT NULL,
+    gsi1pk  TEXT,
+    gsi1sk  TEXT,
+    status  TEXT,
+    version INTEGER NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_status ON items (status) WHERE status IS NOT NULL;
+";
+
+pub struct SqliteMetadataStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Throttled { source: Box::new(e) }
+        }
+        other => StoreError::unavailable("sqlite", other),
+    }
+}
+
+fn doc_pk(id: &str) -> String {
+    format!("DOC#{id}")
+}
+
+impl SqliteMetadataStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(db_err)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(db_err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::unavailable("sqlite worker", e))?
+    }
+}
+
+fn encode(doc: &DocumentRecord) -> Result<String, StoreError> {
+    serde_json::to_string(doc).map_err(|e| StoreError::InvalidInput { what: e.to_string() })
+}
+
+fn decode(data: &str) -> Result<DocumentRecord, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))
+}
+
+#[async_trait]
+impl MetadataStore for SqliteMetadataStore {
+    async fn create_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
+        let data = encode(doc)?;
+        let doc = doc.clone();
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data) VALUES (?1, 'META', ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (pk, sk) DO NOTHING",
+                    params![
+                        doc_pk(&doc.id),
+                        format!("PATIENT#{}", doc.patient_id),
+                        format!("CREATED#{}#{}", doc.created_at, doc.id),
+                        doc.status.as_str(),
+                        doc.version as i64,
+                        data
+                    ],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists { what: format!("document {}", doc.id) });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
+        let id = id.to_string();
+        self.with(move |c| {
+            let data: Option<String> = c
+                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'META'", params![doc_pk(&id)], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            decode(&data.ok_or_else(|| StoreError::not_found(format!("document {id}")))?)
+        })
+        .await
+    }
+
+    async fn update_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
+        let data = encode(doc)?;
+        let doc = doc.clone();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            let n = tx
+                .execute(
+                    "UPDATE items SET status = ?2, version = ?3, data = ?4 WHERE pk = ?1 AND sk = 'META' AND version = ?5",
+                    params![doc_pk(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                let exists: Option<i64> = tx
+                    .query_row("SELECT version FROM items WHERE pk = ?1 AND sk = 'META'", params![doc_pk(&doc.id)], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                return Err(match exists {
+                    None => StoreError::not_found(format!("document {}", doc.id)),
+                    Some(v) => StoreError::Precondition {
+                        what: format!("document {} is at version {v}, not {}", doc.id, doc.version - 1),
+                    },
+                });
+            }
+            tx.commit().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn list_patient_documents(&self, patient_id: &str, limit: usize, cursor: Option<&str>) -> Result<DocumentPage, StoreError> {
+        let pk = format!("PATIENT#{patient_id}");
+        let cursor = cursor.map(str::to_string);
+        let limit = limit.clamp(1, 1000);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT gsi1sk, data FROM items WHERE gsi1pk = ?1 AND (?2 IS NULL OR gsi1sk < ?2)
+                     ORDER BY gsi1sk DESC LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![pk, cursor, (limit + 1) as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            let more = rows.len() > limit;
+            let rows = &rows[..rows.len().min(limit)];
+            let next = if more { rows.last().map(|(sk, _)| sk.clone()) } else { None };
+            let documents = rows.iter().map(|(_, d)| decode(d)).collect::<Result<Vec<_>, _>>()?;
+            Ok(DocumentPage { documents, next })
+        })
+        .await
+    }
+
+    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let (sha, id) = (sha256.to_string(), id.to_string());
+        self.with(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO items (pk, sk, version, data) VALUES (?1, 'DOC', 1, ?2) ON CONFLICT (pk, sk) DO NOTHING",
+                params![format!("SHA#{sha}"), serde_json::json!({ "document_id": id }).to_string()],
+            )
+            .map_err(db_err)?;
+            let data: String = tx
+                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'DOC'", params![format!("SHA#{sha}")], |r| r.get(0))
+                .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            let v: serde_json::Value = serde_json::from_str(&data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))?;
+            let first = v["document_id"].as_str().unwrap_or_default().to_string();
+            Ok(if first == id { None } else { Some(first) })
+        })
+        .await
+    }
+
+    async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT status, COUNT(*) FROM items WHERE sk = 'META' GROUP BY status")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(rows.into_iter().map(|(s, n)| (s, n as u64)).collect())
+        })
+        .await
+    }
+}

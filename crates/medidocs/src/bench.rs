@@ -1,0 +1,103 @@
+//! `medidocs bench`: documents per minute and peak memory of the embedded pipeline.
+//! Each repetition runs every file into a fresh data dir, so every run does all the work.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use futures::stream::{self, StreamExt};
+use medidocs_core::model::Status;
+
+use crate::{LimitArgs, collect_files, open_runtime};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Files or folders to process.
+    #[arg(default_value = "samples/documents")]
+    paths: Vec<PathBuf>,
+    /// How many times to process the whole set.
+    #[arg(long, default_value_t = 3)]
+    repeat: u32,
+    #[arg(long)]
+    workers: Option<usize>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Peak resident memory (KiB) of this process, and of the largest child process (OCR).
+fn peak_rss_kib() -> (u64, u64) {
+    let own = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    // SAFETY: getrusage only writes into the struct we pass.
+    let children = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) == 0 { u.ru_maxrss as u64 } else { 0 }
+    };
+    (own, children)
+}
+
+pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
+    let files = collect_files(&args.paths)?;
+    let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+    let mut per_status = [0u64; 5];
+    let mut pages = 0u64;
+    let mut docs = 0u64;
+    let started = Instant::now();
+    let mut workers = 1;
+    for rep in 0..args.repeat.max(1) {
+        let rt = open_runtime(&scratch.path().join(format!("run-{rep}")), args.limits.limits(), args.workers)?;
+        rt.ocr.check().await?;
+        workers = rt.config.workers;
+        let runner = rt.runner();
+        let (rt, runner) = (&rt, &runner);
+        let results: Vec<_> = stream::iter(files.iter())
+            .map(|f| async move {
+                let source = rt.ingest(f, "bench")?;
+                anyhow::Ok(runner.run(&source).await?)
+            })
+            .buffer_unordered(workers)
+            .collect()
+            .await;
+        for r in results {
+            let o = r?;
+            docs += 1;
+            pages += o.record.pages as u64;
+            let i = Status::ALL.iter().position(|s| *s == o.record.status).unwrap_or(0);
+            per_status[i] += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let (own, child) = peak_rss_kib();
+    let per_min = docs as f64 / secs * 60.0;
+    let pages_per_min = pages as f64 / secs * 60.0;
+    println!("medidocs bench: {} files × {} repetitions, {} workers", files.len(), args.repeat.max(1), workers);
+    println!("{:<28} {:>12}", "documents", docs);
+    println!("{:<28} {:>12}", "pages", pages);
+    for (s, n) in Status::ALL.iter().zip(per_status) {
+        if n > 0 {
+            println!("{:<28} {:>12}", format!("  {}", s.as_str()), n);
+        }
+    }
+    println!("{:<28} {:>12.1}", "wall time (s)", secs);
+    println!("{:<28} {:>12.1}", "documents per minute", per_min);
+    println!("{:<28} {:>12.1}", "pages per minute", pages_per_min);
+    println!("{:<28} {:>12.1}", "peak RSS, pipeline (MiB)", own as f64 / 1024.0);
+    println!("{:<28} {:>12.1}", "peak RSS, one OCR (MiB)", child as f64 / 1024.0);
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "pipeline", "files": files.len(), "repeat": args.repeat.max(1), "workers": workers,
+            "documents": docs, "pages": pages, "seconds": secs, "documents_per_minute": per_min,
+            "pages_per_minute": pages_per_min, "peak_rss_kib": own, "peak_child_rss_kib": child,
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}

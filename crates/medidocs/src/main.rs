@@ -1,0 +1,281 @@
+//! `medidocs`: the Medi-Advice document pipeline on one machine.
+
+mod bench;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use futures::stream::{self, StreamExt};
+use medidocs_core::keys;
+use medidocs_core::media::Limits;
+use medidocs_core::ocr::OcrDocument;
+use medidocs_core::ports::{MetadataStore, ObjectStore};
+use medidocs_local::{LocalConfig, LocalRuntime};
+
+use crate::output::{RunRow, Table};
+
+#[derive(Parser)]
+#[command(
+    name = "medidocs",
+    version,
+    about = "Medi-Advice document pipeline: extracts text (OCR) and makes image renditions of patient uploads",
+    long_about = None
+)]
+struct Cli {
+    /// Where documents, renditions, text and metadata are kept.
+    #[arg(long, global = true, env = "MEDIDOCS_DATA_DIR", default_value = ".medidocs")]
+    data_dir: PathBuf,
+    /// Log detail (error, warn, info, debug); logs never contain document content or names.
+    #[arg(long, global = true, env = "MEDIDOCS_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest files (a folder: every file under it) and run the whole pipeline on each.
+    Run(RunArgs),
+    /// Show one document: metadata, renditions and the extracted text.
+    Show {
+        /// The document id printed by `run`.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count documents by status.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure documents per minute and peak memory over a folder, repeated.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct RunArgs {
+    /// Files or folders to ingest.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The patient these documents belong to.
+    #[arg(long, default_value = "unassigned")]
+    patient: String,
+    /// One JSON object per document per line instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Parallel work (documents, pages, OCR); default: the number of cores.
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+#[derive(Args, Clone)]
+pub struct LimitArgs {
+    /// Largest accepted file, in MB.
+    #[arg(long, default_value_t = 50)]
+    max_mb: u64,
+    /// Largest accepted page or image, in megapixels.
+    #[arg(long, default_value_t = 100)]
+    max_megapixels: u64,
+    /// Most pages accepted in one document.
+    #[arg(long, default_value_t = 500)]
+    max_pages: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_mb.saturating_mul(1024 * 1024),
+            max_pixels: self.max_megapixels.saturating_mul(1_000_000),
+            max_pages: self.max_pages,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(&cli.data_dir, args).await,
+        Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
+        Command::Status { json } => status(&cli.data_dir, json).await,
+        Command::Bench(args) => bench::bench(&cli.data_dir, args).await,
+    }
+}
+
+pub fn open_runtime(data_dir: &Path, limits: Limits, workers: Option<usize>) -> Result<LocalRuntime> {
+    let mut config = LocalConfig::new(data_dir);
+    config.limits = limits;
+    if let Some(w) = workers {
+        config.workers = w.max(1);
+    }
+    if let Ok(t) = std::env::var("MEDIDOCS_TESSERACT") {
+        config.tesseract = t.into();
+    }
+    LocalRuntime::open(config).with_context(|| format!("cannot open the data dir {}", data_dir.display()))
+}
+
+/// Every regular file under the given paths, in a stable order. Symbolic links to folders
+/// are not followed (no loops); hidden files and folders are skipped inside folders.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+        if meta.is_file() {
+            out.push(p.clone());
+        } else if meta.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut found = Vec::new();
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+                    let entry = entry?;
+                    if entry.file_name().to_string_lossy().starts_with('.') {
+                        continue;
+                    }
+                    let ft = entry.file_type()?;
+                    if ft.is_dir() {
+                        stack.push(entry.path());
+                    } else if ft.is_file() || (ft.is_symlink() && entry.path().is_file()) {
+                        found.push(entry.path());
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            bail!("{} is neither a file nor a folder", p.display());
+        }
+    }
+    Ok(out)
+}
+
+async fn run(data_dir: &Path, args: RunArgs) -> Result<ExitCode> {
+    keys::validate_patient_id(&args.patient).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
+    let files = collect_files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no files found under {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let rt = open_runtime(data_dir, args.limits.limits(), args.workers)?;
+    let version = rt.ocr.check().await.context("the OCR engine is not ready")?;
+    tracing::info!(%version, "OCR engine");
+    let runner = rt.runner();
+    let started = Instant::now();
+    let mut table = Table::new(args.json);
+    if !args.json {
+        println!(
+            "Processing {} file{} into {} (OCR: {version})\n",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            data_dir.display()
+        );
+        table.header();
+    }
+    let workers = rt.config.workers;
+    let rt_ref = &rt;
+    let runner_ref = &runner;
+    let patient = args.patient.as_str();
+    let mut results = stream::iter(files)
+        .map(|file| async move {
+            let t = Instant::now();
+            let outcome = match rt_ref.ingest(&file, patient) {
+                Ok(source) => runner_ref.run(&source).await.map_err(anyhow::Error::from),
+                Err(e) => Err(anyhow::Error::from(e)),
+            };
+            (file, outcome, t.elapsed())
+        })
+        .buffered(workers);
+    let mut had_error = false;
+    while let Some((file, outcome, elapsed)) = results.next().await {
+        match outcome {
+            Ok(o) => table.row(&RunRow::new(&file, &o.record, !o.processed, elapsed)),
+            Err(e) => {
+                had_error = true;
+                table.error(&file, &format!("{e:#}"));
+            }
+        }
+    }
+    table.tally(started.elapsed());
+    Ok(if had_error { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn show(data_dir: &Path, id: &str, json: bool) -> Result<ExitCode> {
+    if !keys::is_system_id(id) {
+        bail!("'{id}' is not a document id (ids are the hex strings `medidocs run` prints)");
+    }
+    let rt = open_runtime(data_dir, Limits::default(), None)?;
+    let doc = match rt.meta.get_document(id).await {
+        Ok(d) => d,
+        Err(medidocs_core::ports::StoreError::NotFound { .. }) => bail!("no document {id} in {}", data_dir.display()),
+        Err(e) => return Err(e.into()),
+    };
+    let ocr: Option<OcrDocument> = match &doc.ocr_key {
+        Some(k) => Some(serde_json::from_slice(&rt.objects.get(k).await?).context("reading the OCR result")?),
+        None => None,
+    };
+    if json {
+        let mut v = output::record_json(&doc);
+        if let Some(ocr) = &ocr {
+            v["text"] = ocr.text().into();
+            v["page_count"] = doc.pages.into();
+            v["pages"] = serde_json::Value::Array(
+                ocr.pages
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "page": p.page, "text": p.text(), "text_source": p.text_source,
+                            "rotation": p.rotation, "mean_confidence": p.mean_confidence(),
+                            "lines": p.lines.len(), "words": p.word_count(),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        output::print_document(&doc, ocr.as_ref());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(data_dir: &Path, json: bool) -> Result<ExitCode> {
+    let rt = open_runtime(data_dir, Limits::default(), None)?;
+    let counts = rt.meta.count_by_status().await?;
+    let total: u64 = counts.values().sum();
+    if json {
+        println!("{}", serde_json::json!({ "counts": counts, "total": total }));
+    } else {
+        println!("Documents in {}:", data_dir.display());
+        for s in medidocs_core::model::Status::ALL {
+            println!("  {:<11} {:>6}", s.as_str(), counts.get(s.as_str()).copied().unwrap_or(0));
+        }
+        println!("  {:<11} {:>6}", "total", total);
+    }
+    Ok(ExitCode::SUCCESS)
+}
