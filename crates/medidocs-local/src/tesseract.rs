@@ -126,6 +126,22 @@ impl TesseractOcr {
     }
 }
 
+/// Width and height from a PNG header.
+fn png_size(png: &[u8]) -> Option<(f32, f32)> {
+    let w = u32::from_be_bytes(png.get(16..20)?.try_into().ok()?);
+    let h = u32::from_be_bytes(png.get(20..24)?.try_into().ok()?);
+    Some((w as f32, h as f32))
+}
+
+/// Tesseract reads some sideways pages well enough, but then most words of three or more
+/// letters have boxes taller than wide: the page is turned and its preview would be too.
+fn reads_sideways(p: &OcrPage, size: Option<(f32, f32)>) -> bool {
+    let Some((w, h)) = size else { return false };
+    let words: Vec<_> = p.lines.iter().flat_map(|l| &l.words).filter(|x| x.text.chars().count() >= 3).collect();
+    let tall = words.iter().filter(|x| x.bbox.height * h > x.bbox.width * w).count();
+    !words.is_empty() && tall * 2 > words.len()
+}
+
 fn score(p: &OcrPage) -> f32 {
     p.word_count() as f32 * p.mean_confidence().unwrap_or(0.0)
 }
@@ -151,7 +167,9 @@ impl OcrEngine for TesseractOcr {
             source: Some(Box::new(e)),
         })?;
         let first = self.read(&path, page).await?;
-        let weak = first.word_count() < RECHECK_MIN_WORDS || first.mean_confidence().unwrap_or(0.0) < RECHECK_MIN_CONFIDENCE;
+        let weak = first.word_count() < RECHECK_MIN_WORDS
+            || first.mean_confidence().unwrap_or(0.0) < RECHECK_MIN_CONFIDENCE
+            || reads_sideways(&first, png_size(png));
         if !weak {
             return Ok(first);
         }
@@ -167,7 +185,9 @@ impl OcrEngine for TesseractOcr {
         let mut second = self.read(&rpath, page).await?;
         second.rotation = rotation;
         tracing::debug!(page, rotation, before = score(&first), after = score(&second), "orientation check");
-        Ok(if score(&second) > score(&first) { second } else { first })
+        // Tesseract is confident the page is turned: keep the upright reading unless it is
+        // clearly worse (the boxes then match the upright page a doctor sees).
+        Ok(if score(&second) >= 0.9 * score(&first) { second } else { first })
     }
 }
 

@@ -40,6 +40,8 @@ impl TextLayerPage {
 struct Glyph {
     ch: String,
     x: f64,
+    /// Where the pen is after this glyph (its origin plus its advance).
+    x_end: f64,
     y: f64,
     size: f64,
 }
@@ -71,6 +73,13 @@ impl<'a> Device<'a> for TextDevice {
             let origin = m * Point::ORIGIN;
             let up = m * Point::new(0.0, 1000.0);
             let size = ((up.x - origin.x).powi(2) + (up.y - origin.y).powi(2)).sqrt();
+            let advance = match &**g {
+                hayro::hayro_interpret::font::Glyph::Outline(o) => o.advance_width(),
+                hayro::hayro_interpret::font::Glyph::Type3(t) => t.advance_width(),
+            }
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .unwrap_or(500.0);
+            let end = m * Point::new(advance as f64, 0.0);
             let ch = match g.as_unicode() {
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::Char(c)) => c.to_string(),
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::String(s)) => s,
@@ -82,6 +91,7 @@ impl<'a> Device<'a> for TextDevice {
             self.glyphs.push(Glyph {
                 ch,
                 x: origin.x,
+                x_end: end.x.max(origin.x),
                 y: origin.y,
                 size: size.max(0.1),
             });
@@ -149,7 +159,7 @@ fn group(mut glyphs: Vec<Glyph>, w: f64, h: f64) -> TextLayerPage {
             let size = cur.iter().map(|g| g.size).fold(0.0, f64::max);
             let x0 = cur[0].x;
             let last = cur[cur.len() - 1];
-            let x1 = last.x + 0.55 * last.size;
+            let x1 = last.x_end;
             let base = cur.iter().map(|g| g.y).fold(f64::MIN, f64::max);
             let top = base - 0.8 * size;
             let height = size;
@@ -165,7 +175,8 @@ fn group(mut glyphs: Vec<Glyph>, w: f64, h: f64) -> TextLayerPage {
         let mut prev: Option<&Glyph> = None;
         for g in &line {
             let is_space = g.ch.chars().all(char::is_whitespace);
-            let gap = prev.map(|p| g.x - p.x > 0.85 * p.size.max(g.size)).unwrap_or(false);
+            // A word ends where the pen jumps further than a fraction of a space's width.
+            let gap = prev.map(|p| g.x - p.x_end > 0.15 * p.size.max(g.size)).unwrap_or(false);
             if is_space || gap {
                 flush(&mut cur, &mut words);
             }
