@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 pub fn samples_dir() -> PathBuf {
@@ -33,12 +36,14 @@ pub struct Expected {
 
 pub fn manifest() -> BTreeMap<String, Expected> {
     let dir = samples_dir().join("expected");
-    let raw = std::fs::read_to_string(dir.join("manifest.json")).expect("samples/expected/manifest.json");
+    let raw =
+        std::fs::read_to_string(dir.join("manifest.json")).expect("samples/expected/manifest.json");
     let v: BTreeMap<String, Value> = serde_json::from_str(&raw).expect("manifest is JSON");
     v.into_iter()
         .map(|(name, e)| {
             let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
-            let text = s("text").map(|f| std::fs::read_to_string(dir.join(f)).expect("expected text file"));
+            let text = s("text")
+                .map(|f| std::fs::read_to_string(dir.join(f)).expect("expected text file"));
             (
                 name,
                 Expected {
@@ -58,5 +63,10 @@ pub fn manifest() -> BTreeMap<String, Expected> {
 /// chunks, PNG eXIf/iTXt XMP chunks).
 pub fn has_metadata_block(bytes: &[u8]) -> bool {
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    has(b"Exif\0\0") || has(b"EXIF") || has(b"eXIf") || has(b"XML:com.adobe.xmp") || has(b"http://ns.adobe.com/xap") || has(b"GPS")
+    has(b"Exif\0\0")
+        || has(b"EXIF")
+        || has(b"eXIf")
+        || has(b"XML:com.adobe.xmp")
+        || has(b"http://ns.adobe.com/xap")
+        || has(b"GPS")
 }

@@ -10,8 +10,8 @@ use medidocs_core::model::{DocumentRecord, Status};
 use medidocs_core::ocr::OcrDocument;
 use medidocs_core::ports::{MetadataStore, ObjectStore};
 use medidocs_local::{LocalConfig, LocalRuntime};
-use medidocs_tests::{has_metadata_block, manifest, samples_dir};
 use medidocs_testkit::cer;
+use medidocs_tests::{has_metadata_block, manifest, samples_dir};
 
 /// Born-digital pages (text layer) and scans (OCR) have different CER budgets.
 const MAX_CER_TEXT_LAYER: f64 = 0.02;
@@ -23,7 +23,10 @@ async fn run_all(rt: &LocalRuntime) -> BTreeMap<String, (DocumentRecord, bool)> 
     for name in manifest().keys() {
         let path = samples_dir().join("documents").join(name);
         let source = rt.ingest(&path, "p-e2e").unwrap();
-        let outcome = runner.run(&source).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let outcome = runner
+            .run(&source)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         out.insert(name.clone(), (outcome.record, outcome.processed));
     }
     out
@@ -33,9 +36,16 @@ async fn run_all(rt: &LocalRuntime) -> BTreeMap<String, (DocumentRecord, bool)> 
 async fn samples_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let rt = Arc::new(LocalRuntime::open(LocalConfig::new(dir.path())).unwrap());
-    rt.ocr.check().await.expect("tesseract is installed (scripts/install-deps.sh)");
+    rt.ocr
+        .check()
+        .await
+        .expect("tesseract is installed (scripts/install-deps.sh)");
     let expected = manifest();
-    assert!(expected.len() >= 10, "samples/ has {} files", expected.len());
+    assert!(
+        expected.len() >= 10,
+        "samples/ has {} files",
+        expected.len()
+    );
     let results = run_all(&rt).await;
 
     let mut problems = Vec::new();
@@ -43,7 +53,12 @@ async fn samples_end_to_end() {
         let (doc, processed) = &results[name];
         assert!(processed, "{name}: first run did no work");
         if doc.status.as_str() != exp.status {
-            problems.push(format!("{name}: status {} (reason {:?}), expected {}", doc.status.as_str(), doc.reason, exp.status));
+            problems.push(format!(
+                "{name}: status {} (reason {:?}), expected {}",
+                doc.status.as_str(),
+                doc.reason,
+                exp.status
+            ));
             continue;
         }
         if let Some(code) = &exp.reason {
@@ -61,20 +76,49 @@ async fn samples_end_to_end() {
         }
         if doc.status == Status::Ready {
             if let Some(src) = &exp.text_source {
-                assert_eq!(doc.text_source.map(|t| t.as_str()), Some(src.as_str()), "{name}: text source");
+                assert_eq!(
+                    doc.text_source.map(|t| t.as_str()),
+                    Some(src.as_str()),
+                    "{name}: text source"
+                );
             }
             check_renditions(&rt, name, doc).await;
             if let Some(truth) = &exp.text {
-                let text = String::from_utf8(rt.objects.get(doc.text_key.as_ref().unwrap()).await.unwrap()).unwrap();
+                let text = String::from_utf8(
+                    rt.objects
+                        .get(doc.text_key.as_ref().unwrap())
+                        .await
+                        .unwrap(),
+                )
+                .unwrap();
                 let rate = cer(&text, truth);
-                let budget = if exp.text_source.as_deref() == Some("text_layer") { MAX_CER_TEXT_LAYER } else { MAX_CER_SCAN };
-                println!("{name}: CER {:.2}% (budget {:.0}%)", rate * 100.0, budget * 100.0);
+                let budget = if exp.text_source.as_deref() == Some("text_layer") {
+                    MAX_CER_TEXT_LAYER
+                } else {
+                    MAX_CER_SCAN
+                };
+                println!(
+                    "{name}: CER {:.2}% (budget {:.0}%)",
+                    rate * 100.0,
+                    budget * 100.0
+                );
                 if rate > budget {
-                    problems.push(format!("{name}: CER {:.2}% over {:.0}%\n--- got:\n{text}\n--- expected:\n{truth}", rate * 100.0, budget * 100.0));
+                    problems.push(format!(
+                        "{name}: CER {:.2}% over {:.0}%\n--- got:\n{text}\n--- expected:\n{truth}",
+                        rate * 100.0,
+                        budget * 100.0
+                    ));
                 }
                 // text.txt has the pages' text in order, separated by form feeds.
-                assert_eq!(text.matches('\u{c}').count() + 1, doc.pages as usize, "{name}: page separators");
-                let ocr: OcrDocument = serde_json::from_slice(&rt.objects.get(doc.ocr_key.as_ref().unwrap()).await.unwrap()).unwrap();
+                assert_eq!(
+                    text.matches('\u{c}').count() + 1,
+                    doc.pages as usize,
+                    "{name}: page separators"
+                );
+                let ocr: OcrDocument = serde_json::from_slice(
+                    &rt.objects.get(doc.ocr_key.as_ref().unwrap()).await.unwrap(),
+                )
+                .unwrap();
                 assert_eq!(ocr.text(), text, "{name}: ocr.json and text.txt disagree");
                 check_geometry(name, &ocr);
             }
@@ -87,57 +131,122 @@ async fn samples_end_to_end() {
     let again = run_all(&rt).await;
     for (name, (doc, processed)) in &again {
         assert!(!processed, "{name}: the second run did work again");
-        assert_eq!(doc, &results[name].0, "{name}: the second run changed the record");
+        assert_eq!(
+            doc, &results[name].0,
+            "{name}: the second run changed the record"
+        );
     }
-    assert_eq!(snapshot(&rt).await, before, "the second run changed stored objects");
+    assert_eq!(
+        snapshot(&rt).await,
+        before,
+        "the second run changed stored objects"
+    );
     let counts = rt.meta.count_by_status().await.unwrap();
-    assert_eq!(counts.values().sum::<u64>(), expected.len() as u64, "{counts:?}");
+    assert_eq!(
+        counts.values().sum::<u64>(),
+        expected.len() as u64,
+        "{counts:?}"
+    );
 }
 
 async fn check_quarantine(rt: &LocalRuntime, doc: &DocumentRecord, code: &str) {
-    let original = rt.objects.get(&keys::quarantine_original(&doc.id)).await.expect("quarantined original");
-    assert_eq!(original, rt.objects.get(&doc.source.key).await.unwrap(), "quarantine holds the exact original");
-    let reason: serde_json::Value = serde_json::from_slice(&rt.objects.get(&keys::quarantine_reason(&doc.id)).await.unwrap()).unwrap();
+    let original = rt
+        .objects
+        .get(&keys::quarantine_original(&doc.id))
+        .await
+        .expect("quarantined original");
+    assert_eq!(
+        original,
+        rt.objects.get(&doc.source.key).await.unwrap(),
+        "quarantine holds the exact original"
+    );
+    let reason: serde_json::Value = serde_json::from_slice(
+        &rt.objects
+            .get(&keys::quarantine_reason(&doc.id))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(reason["code"], code);
 }
 
 async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
-    assert_eq!(doc.renditions.len(), 3 * doc.pages as usize, "{name}: renditions per page");
+    assert_eq!(
+        doc.renditions.len(),
+        3 * doc.pages as usize,
+        "{name}: renditions per page"
+    );
     for r in &doc.renditions {
         let bytes = rt.objects.get(&r.key).await.unwrap();
         assert_eq!(bytes.len() as u64, r.bytes, "{name} {}: size", r.key);
-        let img = image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{name} {}: does not decode: {e}", r.key));
-        assert_eq!(img.dimensions(), (r.width, r.height), "{name} {}: dimensions", r.key);
+        let img = image::load_from_memory(&bytes)
+            .unwrap_or_else(|e| panic!("{name} {}: does not decode: {e}", r.key));
+        assert_eq!(
+            img.dimensions(),
+            (r.width, r.height),
+            "{name} {}: dimensions",
+            r.key
+        );
         let longest = r.width.max(r.height);
         match r.name.as_str() {
             "thumb" => {
                 assert_eq!(r.mime, "image/webp");
-                assert!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP", "{name}: thumb is not WebP");
+                assert!(
+                    bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+                    "{name}: thumb is not WebP"
+                );
                 assert!(longest <= 256, "{name}: thumb longest side {longest}");
             }
             "preview" => {
                 assert_eq!(r.mime, "image/jpeg");
-                assert!(bytes.starts_with(&[0xFF, 0xD8]), "{name}: preview is not JPEG");
+                assert!(
+                    bytes.starts_with(&[0xFF, 0xD8]),
+                    "{name}: preview is not JPEG"
+                );
                 assert!(longest <= 1600, "{name}: preview longest side {longest}");
             }
             "ocr" => {
                 assert_eq!(r.mime, "image/png");
-                assert_eq!(img.color(), image::ColorType::L8, "{name}: OCR rendition is not 8-bit grey");
+                assert_eq!(
+                    img.color(),
+                    image::ColorType::L8,
+                    "{name}: OCR rendition is not 8-bit grey"
+                );
             }
             other => panic!("{name}: unexpected rendition {other}"),
         }
-        assert!(!has_metadata_block(&bytes), "{name} {}: carries EXIF/XMP/GPS metadata", r.key);
+        assert!(
+            !has_metadata_block(&bytes),
+            "{name} {}: carries EXIF/XMP/GPS metadata",
+            r.key
+        );
     }
     // Thumb and preview are the page scaled to 256 and 1600 px on the longest side (never
     // enlarged); their aspect ratio is the page's.
     for page in 1..=doc.pages {
-        let get = |n: &str| doc.renditions.iter().find(|r| r.page == page && r.name == n).unwrap();
+        let get = |n: &str| {
+            doc.renditions
+                .iter()
+                .find(|r| r.page == page && r.name == n)
+                .unwrap()
+        };
         let (t, p, o) = (get("thumb"), get("preview"), get("ocr"));
         let src_longest = o.width.max(o.height).max(p.width.max(p.height));
-        assert_eq!(t.width.max(t.height), 256.min(src_longest), "{name} p{page}: thumb size");
-        assert_eq!(p.width.max(p.height), 1600.min(src_longest), "{name} p{page}: preview size");
+        assert_eq!(
+            t.width.max(t.height),
+            256.min(src_longest),
+            "{name} p{page}: thumb size"
+        );
+        assert_eq!(
+            p.width.max(p.height),
+            1600.min(src_longest),
+            "{name} p{page}: preview size"
+        );
         let ar = |r: &medidocs_core::model::RenditionRef| r.width as f64 / r.height as f64;
-        assert!((ar(t) - ar(o)).abs() / ar(o) < 0.02, "{name} p{page}: thumb aspect");
+        assert!(
+            (ar(t) - ar(o)).abs() / ar(o) < 0.02,
+            "{name} p{page}: thumb aspect"
+        );
     }
 }
 
@@ -147,25 +256,45 @@ fn check_geometry(name: &str, ocr: &OcrDocument) {
         for w in p.lines.iter().flat_map(|l| &l.words) {
             let b = w.bbox;
             assert!(
-                b.left >= 0.0 && b.top >= 0.0 && b.width > 0.0 && b.height > 0.0 && b.left + b.width <= 1.001 && b.top + b.height <= 1.001,
+                b.left >= 0.0
+                    && b.top >= 0.0
+                    && b.width > 0.0
+                    && b.height > 0.0
+                    && b.left + b.width <= 1.001
+                    && b.top + b.height <= 1.001,
                 "{name} p{}: word {:?} box {b:?} is not page-relative",
                 p.page,
                 w.text
             );
-            assert!((0.0..=100.0).contains(&w.confidence), "{name}: confidence {}", w.confidence);
+            assert!(
+                (0.0..=100.0).contains(&w.confidence),
+                "{name}: confidence {}",
+                w.confidence
+            );
         }
     }
 }
 
 async fn snapshot(rt: &LocalRuntime) -> Vec<(String, u64)> {
-    rt.objects.list("").await.unwrap().into_iter().map(|m| (m.key, m.size)).collect()
+    rt.objects
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.key, m.size))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photo_with_exif_orientation_is_turned_upright() {
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
-    let src = rt.ingest(&samples_dir().join("documents/prescription-photo.jpg"), "p1").unwrap();
+    let src = rt
+        .ingest(
+            &samples_dir().join("documents/prescription-photo.jpg"),
+            "p1",
+        )
+        .unwrap();
     let doc = rt.runner().run(&src).await.unwrap().record;
     assert_eq!(doc.status, Status::Ready);
     // Stored 1200×1800 with orientation 6: displayed 1800×1200.
@@ -173,7 +302,10 @@ async fn photo_with_exif_orientation_is_turned_upright() {
     assert_eq!((preview.width, preview.height), (1600, 1067));
     // The original carries GPS; no rendition does.
     let original = rt.objects.get(&src.key).await.unwrap();
-    assert!(has_metadata_block(&original), "the sample should carry EXIF/GPS");
+    assert!(
+        has_metadata_block(&original),
+        "the sample should carry EXIF/GPS"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,13 +315,30 @@ async fn same_content_under_another_name_links_to_the_first_document() {
     let copy = dir.path().join("copy-of-card.webp");
     std::fs::copy(samples_dir().join("documents/insurance-card.webp"), &copy).unwrap();
     let runner = rt.runner();
-    let first = runner.run(&rt.ingest(&samples_dir().join("documents/insurance-card.webp"), "p1").unwrap()).await.unwrap().record;
-    let second = runner.run(&rt.ingest(&copy, "p1").unwrap()).await.unwrap().record;
+    let first = runner
+        .run(
+            &rt.ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .record;
+    let second = runner
+        .run(&rt.ingest(&copy, "p1").unwrap())
+        .await
+        .unwrap()
+        .record;
     assert_ne!(first.id, second.id);
     assert_eq!(second.status, Status::Ready);
     assert_eq!(second.duplicate_of.as_deref(), Some(first.id.as_str()));
     assert_eq!(second.text_key, first.text_key);
     assert_eq!(second.renditions, first.renditions);
     // No second OCR: nothing was written under the duplicate's artefacts.
-    assert!(rt.objects.list(&format!("artefacts/{}/", second.id)).await.unwrap().is_empty());
+    assert!(
+        rt.objects
+            .list(&format!("artefacts/{}/", second.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -130,9 +130,13 @@ impl From<StoreError> for StepError {
         match e {
             StoreError::NotFound { what } => StepError::NotFound(what),
             StoreError::Throttled { source } => StepError::Throttled(source.to_string()),
-            StoreError::Unavailable { what, source } => StepError::Transient(format!("{what}: {source}")),
+            StoreError::Unavailable { what, source } => {
+                StepError::Transient(format!("{what}: {source}"))
+            }
             // Someone wrote in between: a retry re-reads and decides again.
-            StoreError::Precondition { what } => StepError::Transient(format!("concurrent update: {what}")),
+            StoreError::Precondition { what } => {
+                StepError::Transient(format!("concurrent update: {what}"))
+            }
             other => StepError::Internal(other.to_string()),
         }
     }
@@ -154,7 +158,11 @@ mod tests {
 
     #[test]
     fn caught_errors_round_trip_their_reason() {
-        let e: StepError = MediaError::TooManyPages { pages: 900, limit: 500 }.into();
+        let e: StepError = MediaError::TooManyPages {
+            pages: 900,
+            limit: 500,
+        }
+        .into();
         assert_eq!(e.name(), "Medidocs.InvalidDocument");
         let caught = e.to_caught();
         let (code, message) = caught.reason();
@@ -173,6 +181,9 @@ mod tests {
             error: "Medidocs.Throttled".into(),
             cause: String::new(),
         };
-        assert_eq!(c.reason(), ("throttled".into(), "Medidocs.Throttled".into()));
+        assert_eq!(
+            c.reason(),
+            ("throttled".into(), "Medidocs.Throttled".into())
+        );
     }
 }

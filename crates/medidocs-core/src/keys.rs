@@ -21,7 +21,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Patient ids come from the caller; they may appear in keys only if they are plain
 /// identifiers: 1 to 64 of `A-Z a-z 0-9 _ -`.
 pub fn validate_patient_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -31,7 +35,11 @@ pub fn validate_patient_id(id: &str) -> Result<(), String> {
 
 /// Ids made by this system (document ids, upload ids): lowercase hex.
 pub fn is_system_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 pub fn upload_key(patient_id: &str, upload_id: &str) -> String {

@@ -47,11 +47,10 @@ impl Status {
     /// finishing while the document is PROCESSING); leaving a terminal status is not.
     pub fn can_move_to(self, next: Status) -> bool {
         use Status::*;
-        match (self, next) {
-            (Received, _) => true,
-            (Processing, Processing | Ready | Rejected | Failed) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Received, _) | (Processing, Processing | Ready | Rejected | Failed)
+        )
     }
 }
 
@@ -133,7 +132,14 @@ pub struct DocumentRecord {
 }
 
 impl DocumentRecord {
-    pub fn new(id: String, patient_id: String, source: SourceRef, sha256: String, bytes: u64, now: String) -> Self {
+    pub fn new(
+        id: String,
+        patient_id: String,
+        source: SourceRef,
+        sha256: String,
+        bytes: u64,
+        now: String,
+    ) -> Self {
         Self {
             id,
             patient_id,

@@ -23,7 +23,12 @@ impl BoundingBox {
         let Some(first) = it.next() else {
             return BoundingBox::default();
         };
-        let (mut l, mut t, mut r, mut b) = (first.left, first.top, first.left + first.width, first.top + first.height);
+        let (mut l, mut t, mut r, mut b) = (
+            first.left,
+            first.top,
+            first.left + first.width,
+            first.top + first.height,
+        );
         for x in it {
             l = l.min(x.left);
             t = t.min(x.top);
@@ -57,7 +62,11 @@ pub struct Line {
 impl Line {
     /// Builds a line from its words: text joined by spaces, mean confidence, union box.
     pub fn from_words(words: Vec<Word>) -> Line {
-        let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let text = words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let confidence = if words.is_empty() {
             0.0
         } else {
@@ -100,7 +109,14 @@ impl OcrPage {
 
     pub fn mean_confidence(&self) -> Option<f32> {
         let n = self.word_count();
-        (n > 0).then(|| self.lines.iter().flat_map(|l| &l.words).map(|w| w.confidence).sum::<f32>() / n as f32)
+        (n > 0).then(|| {
+            self.lines
+                .iter()
+                .flat_map(|l| &l.words)
+                .map(|w| w.confidence)
+                .sum::<f32>()
+                / n as f32
+        })
     }
 }
 
@@ -116,13 +132,21 @@ pub const PAGE_SEPARATOR: char = '\u{000C}';
 impl OcrDocument {
     /// Plain text in reading order, pages separated by a form feed.
     pub fn text(&self) -> String {
-        self.pages.iter().map(OcrPage::text).collect::<Vec<_>>().join(&PAGE_SEPARATOR.to_string())
+        self.pages
+            .iter()
+            .map(OcrPage::text)
+            .collect::<Vec<_>>()
+            .join(&PAGE_SEPARATOR.to_string())
     }
 
     pub fn text_source(&self) -> Option<TextSource> {
         let mut it = self.pages.iter().map(|p| p.text_source);
         let first = it.next()?;
-        Some(if it.all(|s| s == first) { first } else { TextSource::Mixed })
+        Some(if it.all(|s| s == first) {
+            first
+        } else {
+            TextSource::Mixed
+        })
     }
 }
 

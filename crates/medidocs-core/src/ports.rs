@@ -69,7 +69,8 @@ pub enum PutMode {
 /// contain anything a user typed.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    async fn put(&self, key: &str, bytes: Vec<u8>, mode: PutMode) -> Result<ObjectMeta, StoreError>;
+    async fn put(&self, key: &str, bytes: Vec<u8>, mode: PutMode)
+    -> Result<ObjectMeta, StoreError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError>;
     /// Every object whose key starts with `prefix`, in key order.

@@ -9,7 +9,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::error::StepError;
 use crate::model::DocumentRecord;
-use crate::steps::{CaughtInput, FinalizeInput, LinkInput, Next, PageInput, PlanInput, SourceInput, Steps};
+use crate::steps::{
+    CaughtInput, FinalizeInput, LinkInput, Next, PageInput, PlanInput, SourceInput, Steps,
+};
 
 /// Retry policy per error name, as the state machine's `Retry` blocks will state it.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +68,9 @@ impl Runner {
                     error: e.to_caught(),
                 };
                 match e {
-                    StepError::InvalidDocument { .. } => self.with_retry(|| self.steps.reject(&caught)).await?,
+                    StepError::InvalidDocument { .. } => {
+                        self.with_retry(|| self.steps.reject(&caught)).await?
+                    }
                     _ => self.with_retry(|| self.steps.fail(&caught)).await?,
                 };
                 true
@@ -74,7 +78,9 @@ impl Runner {
         };
         let mut record = self.steps.meta.get_document(&source.document_id()).await?;
         if processed && !record.timings.contains_key("total") {
-            record.timings.insert("total".into(), started.elapsed().as_millis() as u64);
+            record
+                .timings
+                .insert("total".into(), started.elapsed().as_millis() as u64);
             record.version += 1;
             // Timing is informative: losing this write to a concurrent run is harmless.
             if self.steps.meta.update_document(&record).await.is_err() {
@@ -95,7 +101,11 @@ impl Runner {
                         document_id: inspected.document_id.clone(),
                         duplicate_of: first,
                     };
-                    if self.with_retry(|| self.steps.link_duplicate(&link)).await?.is_some() {
+                    if self
+                        .with_retry(|| self.steps.link_duplicate(&link))
+                        .await?
+                        .is_some()
+                    {
                         return Ok(true);
                     }
                 }
@@ -106,7 +116,9 @@ impl Runner {
             document_id: inspected.document_id.clone(),
         };
         let plan = self.with_retry(|| self.steps.plan(&plan_input)).await?;
-        let pages = self.with_retry(|| self.steps.page_list(&plan.pages_key)).await?;
+        let pages = self
+            .with_retry(|| self.steps.page_list(&plan.pages_key))
+            .await?;
         stream::iter(pages)
             .map(|page| async move { self.page(&page).await })
             .buffer_unordered(self.page_concurrency)

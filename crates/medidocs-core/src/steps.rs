@@ -178,8 +178,11 @@ struct PageOcr {
 /// Reads the wall clock as RFC 3339 (UTC, milliseconds).
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    now.format(&fmt).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    now.format(&fmt)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
 
 /// The step handlers, bound to one set of adapters.
@@ -214,12 +217,19 @@ impl Steps {
         &self,
         f: impl FnOnce() -> Result<T, media::MediaError> + Send + 'static,
     ) -> Result<T, StepError> {
-        let _permit = self.cpu.acquire().await.map_err(|e| StepError::Internal(e.to_string()))?;
+        let _permit = self
+            .cpu
+            .acquire()
+            .await
+            .map_err(|e| StepError::Internal(e.to_string()))?;
         match tokio::task::spawn_blocking(f).await {
             Ok(r) => r.map_err(StepError::from),
             Err(e) => Err(StepError::InvalidDocument {
                 code: "corrupt".into(),
-                message: format!("the decoder failed on malformed data ({})", if e.is_panic() { "panic" } else { "cancelled" }),
+                message: format!(
+                    "the decoder failed on malformed data ({})",
+                    if e.is_panic() { "panic" } else { "cancelled" }
+                ),
             }),
         }
     }
@@ -336,19 +346,27 @@ impl Steps {
         doc.mime = Some(inspection.mime.as_str().to_string());
         doc.pages = inspection.pages;
         doc.duplicate_of = first.filter(|f| *f != doc.id);
-        doc.timings.insert("inspect".into(), started.elapsed().as_millis() as u64);
+        doc.timings
+            .insert("inspect".into(), started.elapsed().as_millis() as u64);
         if doc.status != Status::Processing {
             self.save(&mut doc, Status::Processing).await?;
         }
         tracing::info!(document = %doc.id, mime = inspection.mime.short(), pages = doc.pages, "inspected");
-        let next = if doc.duplicate_of.is_some() { Next::Duplicate } else { Next::Process };
+        let next = if doc.duplicate_of.is_some() {
+            Next::Duplicate
+        } else {
+            Next::Process
+        };
         Ok(out(&doc, next))
     }
 
     /// Writes the page list (`pages.json`) a Map state iterates over.
     pub async fn plan(&self, input: &PlanInput) -> Result<PlanOutput, StepError> {
         let doc = self.meta.get_document(&input.document_id).await?;
-        let mime = doc.mime.clone().ok_or_else(|| StepError::Internal("plan before inspect".into()))?;
+        let mime = doc
+            .mime
+            .clone()
+            .ok_or_else(|| StepError::Internal("plan before inspect".into()))?;
         let pages: Vec<PageInput> = (1..=doc.pages)
             .map(|page| PageInput {
                 document_id: doc.id.clone(),
@@ -363,7 +381,10 @@ impl Steps {
             document_id: doc.id,
             pages: doc.pages,
             pages_key,
-            renditions: RenditionKind::ALL.iter().map(|k| k.name().to_string()).collect(),
+            renditions: RenditionKind::ALL
+                .iter()
+                .map(|k| k.name().to_string())
+                .collect(),
         })
     }
 
@@ -403,7 +424,10 @@ impl Steps {
         let n = refs.len();
         self.put_json(
             &keys::page_renditions(&input.document_id, input.page),
-            &PageRenditions { renditions: refs, ms },
+            &PageRenditions {
+                renditions: refs,
+                ms,
+            },
         )
         .await?;
         Ok(RenderOutput {
@@ -423,8 +447,15 @@ impl Steps {
         if mime == Mime::Pdf {
             let bytes = self.objects.get(&input.source_key).await?;
             let index = input.page.saturating_sub(1);
-            let layer = self.cpu(move || media::pdf_text_layer(&bytes, index)).await?;
-            let solid = layer.lines.iter().flatten().map(|w| w.text.chars().filter(|c| !c.is_whitespace()).count()).sum::<usize>();
+            let layer = self
+                .cpu(move || media::pdf_text_layer(&bytes, index))
+                .await?;
+            let solid = layer
+                .lines
+                .iter()
+                .flatten()
+                .map(|w| w.text.chars().filter(|c| !c.is_whitespace()).count())
+                .sum::<usize>();
             if solid >= MIN_TEXT_LAYER_CHARS {
                 page = Some(text_layer_page(input.page, layer));
             }
@@ -434,7 +465,12 @@ impl Steps {
             None => {
                 let png = self
                     .objects
-                    .get(&keys::rendition(&input.document_id, input.page, RenditionKind::Ocr.name(), RenditionKind::Ocr.ext()))
+                    .get(&keys::rendition(
+                        &input.document_id,
+                        input.page,
+                        RenditionKind::Ocr.name(),
+                        RenditionKind::Ocr.ext(),
+                    ))
                     .await?;
                 self.ocr.recognize(&png, input.page).await?
             }
@@ -449,7 +485,11 @@ impl Steps {
             mean_confidence: page.mean_confidence(),
             ms,
         };
-        self.put_json(&keys::page_ocr(&input.document_id, input.page), &PageOcr { page, ms }).await?;
+        self.put_json(
+            &keys::page_ocr(&input.document_id, input.page),
+            &PageOcr { page, ms },
+        )
+        .await?;
         Ok(out)
     }
 
@@ -473,16 +513,22 @@ impl Steps {
         }
         let text = ocr.text();
         let (text_key, ocr_key) = (keys::text(&doc.id), keys::ocr(&doc.id));
-        self.objects.put(&text_key, text.clone().into_bytes(), PutMode::Overwrite).await?;
+        self.objects
+            .put(&text_key, text.clone().into_bytes(), PutMode::Overwrite)
+            .await?;
         self.put_json(&ocr_key, &ocr).await?;
-        doc.text_chars = text.chars().filter(|c| *c != crate::ocr::PAGE_SEPARATOR).count() as u64;
+        doc.text_chars = text
+            .chars()
+            .filter(|c| *c != crate::ocr::PAGE_SEPARATOR)
+            .count() as u64;
         doc.text_source = ocr.text_source();
         doc.renditions = renditions;
         doc.text_key = Some(text_key);
         doc.ocr_key = Some(ocr_key);
         doc.timings.insert("render".into(), render_ms);
         doc.timings.insert("ocr".into(), ocr_ms);
-        doc.timings.insert("finalize".into(), started.elapsed().as_millis() as u64);
+        doc.timings
+            .insert("finalize".into(), started.elapsed().as_millis() as u64);
         self.save(&mut doc, Status::Ready).await?;
         tracing::info!(document = %doc.id, pages = doc.pages, chars = doc.text_chars, "ready");
         Ok((&doc).into())
@@ -490,7 +536,10 @@ impl Steps {
 
     /// Marks a duplicate READY with the first document's artefacts, if that one is READY;
     /// otherwise the caller processes it as new.
-    pub async fn link_duplicate(&self, input: &LinkInput) -> Result<Option<DocumentSummary>, StepError> {
+    pub async fn link_duplicate(
+        &self,
+        input: &LinkInput,
+    ) -> Result<Option<DocumentSummary>, StepError> {
         let first = self.meta.get_document(&input.duplicate_of).await?;
         if first.status != Status::Ready {
             return Ok(None);
@@ -518,7 +567,9 @@ impl Steps {
             return Ok((&doc).into());
         }
         let (code, message) = input.error.reason();
-        self.objects.copy(&doc.source.key, &keys::quarantine_original(&doc.id)).await?;
+        self.objects
+            .copy(&doc.source.key, &keys::quarantine_original(&doc.id))
+            .await?;
         self.put_json(
             &keys::quarantine_reason(&doc.id),
             &serde_json::json!({
@@ -556,7 +607,9 @@ fn parse_mime(s: &str) -> Result<Mime, StepError> {
 fn patient_from_key(key: &str) -> Result<String, StepError> {
     let parts: Vec<&str> = key.split('/').collect();
     match parts.as_slice() {
-        ["uploads", patient, upload, "original"] if keys::validate_patient_id(patient).is_ok() && keys::is_system_id(upload) => {
+        ["uploads", patient, upload, "original"]
+            if keys::validate_patient_id(patient).is_ok() && keys::is_system_id(upload) =>
+        {
             Ok((*patient).to_string())
         }
         _ => Err(StepError::InvalidDocument {
@@ -602,8 +655,16 @@ mod tests {
 
     #[test]
     fn patient_comes_from_a_well_formed_upload_key_only() {
-        assert_eq!(patient_from_key("uploads/p-1/0a1b/original").unwrap(), "p-1");
-        for bad in ["uploads/p-1/0a1b/other", "x/p-1/0a1b/original", "uploads/../0a1b/original", "uploads/p/NOTHEX/original"] {
+        assert_eq!(
+            patient_from_key("uploads/p-1/0a1b/original").unwrap(),
+            "p-1"
+        );
+        for bad in [
+            "uploads/p-1/0a1b/other",
+            "x/p-1/0a1b/original",
+            "uploads/../0a1b/original",
+            "uploads/p/NOTHEX/original",
+        ] {
             let e = patient_from_key(bad).unwrap_err();
             assert_eq!(e.code(), "unexpected_key", "{bad}");
         }

@@ -54,7 +54,10 @@ pub fn check_key(key: &str) -> Result<(), StoreError> {
         if seg.starts_with(TMP_PREFIX) {
             return Err(bad("reserved segment name"));
         }
-        if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-=+".contains(&b)) {
+        if !seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-=+".contains(&b))
+        {
             return Err(bad("characters outside A-Z a-z 0-9 . _ - = +"));
         }
     }
@@ -70,7 +73,9 @@ fn io_err(key: &str, e: std::io::Error) -> StoreError {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: PutMode, key: &str) -> Result<(), StoreError> {
-    let dir = path.parent().ok_or_else(|| StoreError::InvalidInput { what: key.into() })?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::InvalidInput { what: key.into() })?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -88,7 +93,9 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: PutMode, key: &str) -> Result<(
         match mode {
             PutMode::Overwrite => std::fs::rename(&tmp, path),
             // link() refuses an existing target: an atomic create-if-absent.
-            PutMode::Create => std::fs::hard_link(&tmp, path).and_then(|_| std::fs::remove_file(&tmp)),
+            PutMode::Create => {
+                std::fs::hard_link(&tmp, path).and_then(|_| std::fs::remove_file(&tmp))
+            }
         }
     })();
     if result.is_err() {
@@ -96,7 +103,9 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: PutMode, key: &str) -> Result<(
     }
     match result {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists { what: key.into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(StoreError::AlreadyExists { what: key.into() })
+        }
         Err(e) => Err(io_err(key, e)),
     }
 }
@@ -107,7 +116,11 @@ fn list_under(root: &Path, prefix: &str) -> Result<Vec<ObjectMeta>, std::io::Err
         Some(i) => &prefix[..i],
         None => "",
     };
-    let start = if start_rel.is_empty() { root.to_path_buf() } else { root.join(start_rel) };
+    let start = if start_rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(start_rel)
+    };
     let mut out = Vec::new();
     let mut stack = vec![start];
     while let Some(dir) = stack.pop() {
@@ -128,7 +141,9 @@ fn list_under(root: &Path, prefix: &str) -> Result<Vec<ObjectMeta>, std::io::Err
                 stack.push(entry.path());
             } else if ft.is_file() {
                 let rel = entry.path();
-                let Ok(rel) = rel.strip_prefix(root) else { continue };
+                let Ok(rel) = rel.strip_prefix(root) else {
+                    continue;
+                };
                 let Some(key) = rel.to_str() else { continue };
                 if key.starts_with(prefix) {
                     out.push(ObjectMeta {
@@ -143,7 +158,9 @@ fn list_under(root: &Path, prefix: &str) -> Result<Vec<ObjectMeta>, std::io::Err
     Ok(out)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| StoreError::unavailable("filesystem worker", e))?
@@ -151,7 +168,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> +
 
 #[async_trait]
 impl ObjectStore for FsObjectStore {
-    async fn put(&self, key: &str, bytes: Vec<u8>, mode: PutMode) -> Result<ObjectMeta, StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
         let path = self.path_of(key)?;
         let key = key.to_string();
         blocking(move || {
@@ -171,7 +193,9 @@ impl ObjectStore for FsObjectStore {
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         let path = self.path_of(key)?;
-        let m = tokio::fs::metadata(&path).await.map_err(|e| io_err(key, e))?;
+        let m = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| io_err(key, e))?;
         if !m.is_file() {
             return Err(StoreError::not_found(key.to_string()));
         }
@@ -189,7 +213,8 @@ impl ObjectStore for FsObjectStore {
         }
         let root = self.root.clone();
         let prefix = prefix.to_string();
-        blocking(move || list_under(&root, &prefix).map_err(|e| StoreError::unavailable("list", e))).await
+        blocking(move || list_under(&root, &prefix).map_err(|e| StoreError::unavailable("list", e)))
+            .await
     }
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {

@@ -41,7 +41,9 @@ impl LocalConfig {
             limits: Limits::default(),
             tesseract: PathBuf::from("tesseract"),
             lang: "eng".into(),
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         }
     }
 }
@@ -62,10 +64,16 @@ impl LocalRuntime {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| StoreError::unavailable(format!("cannot create the data dir {}", dir.display()), e))?;
+            .map_err(|e| {
+                StoreError::unavailable(format!("cannot create the data dir {}", dir.display()), e)
+            })?;
         let objects = Arc::new(FsObjectStore::open(dir.join("objects"))?);
         let meta = Arc::new(SqliteMetadataStore::open(&dir.join("metadata.sqlite3"))?);
-        let ocr = Arc::new(TesseractOcr::new(&config.tesseract, &config.lang, config.workers));
+        let ocr = Arc::new(TesseractOcr::new(
+            &config.tesseract,
+            &config.lang,
+            config.workers,
+        ));
         let secret = load_or_create_secret(&dir.join("secret.key"))?;
         Ok(Self {
             config,
@@ -77,7 +85,13 @@ impl LocalRuntime {
     }
 
     pub fn steps(&self) -> Steps {
-        Steps::new(self.objects.clone(), self.meta.clone(), self.ocr.clone(), self.config.limits, self.config.workers)
+        Steps::new(
+            self.objects.clone(),
+            self.meta.clone(),
+            self.ocr.clone(),
+            self.config.limits,
+            self.config.workers,
+        )
     }
 
     pub fn runner(&self) -> Runner {
@@ -90,9 +104,11 @@ impl LocalRuntime {
     /// the path, which may itself be medical data, never appears in a key.
     pub fn ingest(&self, file: &Path, patient_id: &str) -> Result<SourceInput, IngestError> {
         keys::validate_patient_id(patient_id).map_err(IngestError::Patient)?;
-        let canonical = std::fs::canonicalize(file).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
+        let canonical =
+            std::fs::canonicalize(file).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
         let sha = sha256_file(&canonical).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).map_err(|e| IngestError::Store(StoreError::unavailable("key", e.to_string())))?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret)
+            .map_err(|e| IngestError::Store(StoreError::unavailable("key", e.to_string())))?;
         mac.update(canonical.as_os_str().as_encoded_bytes());
         mac.update(b"\0");
         mac.update(sha.as_bytes());
@@ -137,12 +153,21 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// Streams a file into place (temporary file, fsync, rename): files of any size, never
 /// held in memory whole.
 fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
-    let dir = to.parent().ok_or_else(|| std::io::Error::other("no parent folder"))?;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let dir = to
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent folder"))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     let result = (|| {
         let mut src = std::fs::File::open(from)?;
-        let mut dst = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut dst = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         std::io::copy(&mut src, &mut dst)?;
         dst.sync_all()?;
         std::fs::rename(&tmp, to)
@@ -156,9 +181,19 @@ fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StoreError> {
     match std::fs::read(path) {
         Ok(k) if k.len() >= 32 => return Ok(k),
-        Ok(_) => return Err(StoreError::unavailable(format!("{} is damaged", path.display()), "secret too short")),
+        Ok(_) => {
+            return Err(StoreError::unavailable(
+                format!("{} is damaged", path.display()),
+                "secret too short",
+            ));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(StoreError::unavailable(format!("cannot read {}", path.display()), e)),
+        Err(e) => {
+            return Err(StoreError::unavailable(
+                format!("cannot read {}", path.display()),
+                e,
+            ));
+        }
     }
     let key: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
         .iter()
@@ -166,16 +201,22 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StoreError> {
         .collect();
     let write = || -> std::io::Result<()> {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
         f.write_all(&key)?;
         f.sync_all()
     };
     match write() {
         Ok(()) => Ok(key),
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::read(path).map_err(|e| StoreError::unavailable(format!("cannot read {}", path.display()), e))
-        }
-        Err(e) => Err(StoreError::unavailable(format!("cannot write {}", path.display()), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path)
+            .map_err(|e| StoreError::unavailable(format!("cannot read {}", path.display()), e)),
+        Err(e) => Err(StoreError::unavailable(
+            format!("cannot write {}", path.display()),
+            e,
+        )),
     }
 }

@@ -33,8 +33,15 @@ pub struct SqliteMetadataStore {
 
 fn db_err(e: rusqlite::Error) -> StoreError {
     match e {
-        rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Throttled { source: Box::new(e) }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Throttled {
+                source: Box::new(e),
+            }
         }
         other => StoreError::unavailable("sqlite", other),
     }
@@ -56,19 +63,27 @@ impl SqliteMetadataStore {
     }
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?;
             f(&mut guard)
         })
         .await
@@ -77,7 +92,9 @@ impl SqliteMetadataStore {
 }
 
 fn encode(doc: &DocumentRecord) -> Result<String, StoreError> {
-    serde_json::to_string(doc).map_err(|e| StoreError::InvalidInput { what: e.to_string() })
+    serde_json::to_string(doc).map_err(|e| StoreError::InvalidInput {
+        what: e.to_string(),
+    })
 }
 
 fn decode(data: &str) -> Result<DocumentRecord, StoreError> {
@@ -116,7 +133,11 @@ impl MetadataStore for SqliteMetadataStore {
         let id = id.to_string();
         self.with(move |c| {
             let data: Option<String> = c
-                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'META'", params![doc_pk(&id)], |r| r.get(0))
+                .query_row(
+                    "SELECT data FROM items WHERE pk = ?1 AND sk = 'META'",
+                    params![doc_pk(&id)],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(db_err)?;
             decode(&data.ok_or_else(|| StoreError::not_found(format!("document {id}")))?)
@@ -152,7 +173,12 @@ impl MetadataStore for SqliteMetadataStore {
         .await
     }
 
-    async fn list_patient_documents(&self, patient_id: &str, limit: usize, cursor: Option<&str>) -> Result<DocumentPage, StoreError> {
+    async fn list_patient_documents(
+        &self,
+        patient_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError> {
         let pk = format!("PATIENT#{patient_id}");
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 1000);

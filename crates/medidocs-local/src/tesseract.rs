@@ -55,7 +55,11 @@ impl TesseractOcr {
             });
         }
         let v = self.exec(&["--version".into()]).await?;
-        Ok(String::from_utf8_lossy(&v).lines().next().unwrap_or("tesseract").to_string())
+        Ok(String::from_utf8_lossy(&v)
+            .lines()
+            .next()
+            .unwrap_or("tesseract")
+            .to_string())
     }
 
     async fn exec(&self, args: &[String]) -> Result<Vec<u8>, OcrError> {
@@ -87,7 +91,11 @@ impl TesseractOcr {
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             return Err(OcrError::InvalidInput {
-                what: format!("tesseract exited with {}: {}", out.status, err.lines().last().unwrap_or("")),
+                what: format!(
+                    "tesseract exited with {}: {}",
+                    out.status,
+                    err.lines().last().unwrap_or("")
+                ),
             });
         }
         Ok(out.stdout)
@@ -111,7 +119,12 @@ impl TesseractOcr {
     /// Clockwise rotation that makes the page upright, if Tesseract is confident of one.
     async fn orientation(&self, image: &std::path::Path) -> Option<u32> {
         let out = self
-            .exec(&[image.display().to_string(), "stdout".into(), "--psm".into(), "0".into()])
+            .exec(&[
+                image.display().to_string(),
+                "stdout".into(),
+                "--psm".into(),
+                "0".into(),
+            ])
             .await
             .ok()?;
         let text = String::from_utf8_lossy(&out);
@@ -122,7 +135,8 @@ impl TesseractOcr {
         };
         let rotate = field("Rotate:")? as u32;
         let confidence = field("Orientation confidence:")?;
-        (matches!(rotate, 90 | 180 | 270) && confidence >= MIN_ORIENTATION_CONFIDENCE).then_some(rotate)
+        (matches!(rotate, 90 | 180 | 270) && confidence >= MIN_ORIENTATION_CONFIDENCE)
+            .then_some(rotate)
     }
 }
 
@@ -137,8 +151,16 @@ fn png_size(png: &[u8]) -> Option<(f32, f32)> {
 /// letters have boxes taller than wide: the page is turned and its preview would be too.
 fn reads_sideways(p: &OcrPage, size: Option<(f32, f32)>) -> bool {
     let Some((w, h)) = size else { return false };
-    let words: Vec<_> = p.lines.iter().flat_map(|l| &l.words).filter(|x| x.text.chars().count() >= 3).collect();
-    let tall = words.iter().filter(|x| x.bbox.height * h > x.bbox.width * w).count();
+    let words: Vec<_> = p
+        .lines
+        .iter()
+        .flat_map(|l| &l.words)
+        .filter(|x| x.text.chars().count() >= 3)
+        .collect();
+    let tall = words
+        .iter()
+        .filter(|x| x.bbox.height * h > x.bbox.width * w)
+        .count();
     !words.is_empty() && tall * 2 > words.len()
 }
 
@@ -153,19 +175,25 @@ impl OcrEngine for TesseractOcr {
     }
 
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {
-        let _slot = self.slots.acquire().await.map_err(|_| OcrError::Unavailable {
-            what: "OCR engine shut down".into(),
-            source: None,
-        })?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| OcrError::Unavailable {
+                what: "OCR engine shut down".into(),
+                source: None,
+            })?;
         let dir = tempfile::tempdir().map_err(|e| OcrError::Unavailable {
             what: "cannot create a temporary folder".into(),
             source: Some(Box::new(e)),
         })?;
         let path = dir.path().join("page.png");
-        tokio::fs::write(&path, png).await.map_err(|e| OcrError::Unavailable {
-            what: "cannot write the page image".into(),
-            source: Some(Box::new(e)),
-        })?;
+        tokio::fs::write(&path, png)
+            .await
+            .map_err(|e| OcrError::Unavailable {
+                what: "cannot write the page image".into(),
+                source: Some(Box::new(e)),
+            })?;
         let first = self.read(&path, page).await?;
         let weak = first.word_count() < RECHECK_MIN_WORDS
             || first.mean_confidence().unwrap_or(0.0) < RECHECK_MIN_CONFIDENCE
@@ -176,18 +204,32 @@ impl OcrEngine for TesseractOcr {
         let Some(rotation) = self.orientation(&path).await else {
             return Ok(first);
         };
-        let rotated = media::rotate_png(png, rotation).map_err(|e| OcrError::InvalidInput { what: e.to_string() })?;
-        let rpath = dir.path().join("page-upright.png");
-        tokio::fs::write(&rpath, rotated).await.map_err(|e| OcrError::Unavailable {
-            what: "cannot write the page image".into(),
-            source: Some(Box::new(e)),
+        let rotated = media::rotate_png(png, rotation).map_err(|e| OcrError::InvalidInput {
+            what: e.to_string(),
         })?;
+        let rpath = dir.path().join("page-upright.png");
+        tokio::fs::write(&rpath, rotated)
+            .await
+            .map_err(|e| OcrError::Unavailable {
+                what: "cannot write the page image".into(),
+                source: Some(Box::new(e)),
+            })?;
         let mut second = self.read(&rpath, page).await?;
         second.rotation = rotation;
-        tracing::debug!(page, rotation, before = score(&first), after = score(&second), "orientation check");
+        tracing::debug!(
+            page,
+            rotation,
+            before = score(&first),
+            after = score(&second),
+            "orientation check"
+        );
         // Tesseract is confident the page is turned: keep the upright reading unless it is
         // clearly worse (the boxes then match the upright page a doctor sees).
-        Ok(if score(&second) >= 0.9 * score(&first) { second } else { first })
+        Ok(if score(&second) >= 0.9 * score(&first) {
+            second
+        } else {
+            first
+        })
     }
 }
 
@@ -235,7 +277,10 @@ pub fn parse_tsv(tsv: &str, page: u32) -> OcrPage {
         page,
         text_source: TextSource::Ocr,
         rotation: 0,
-        lines: lines.into_iter().map(|(_, w)| Line::from_words(w)).collect(),
+        lines: lines
+            .into_iter()
+            .map(|(_, w)| Line::from_words(w))
+            .collect(),
     }
 }
 

@@ -7,10 +7,15 @@ use medidocs_testkit::{MetadataFlags, ObjectFlags, metadata_store_suite, object_
 async fn filesystem_object_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsObjectStore::open(dir.path().join("objects")).unwrap();
-    let n = object_store_suite(&store, "suite", ObjectFlags::default()).await.unwrap();
+    let n = object_store_suite(&store, "suite", ObjectFlags::default())
+        .await
+        .unwrap();
     assert!(n >= 10, "only {n} cases ran");
     // Nothing was written outside the store's root.
-    let outside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let outside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(outside, vec![std::ffi::OsString::from("objects")]);
 }
 
@@ -18,7 +23,9 @@ async fn filesystem_object_store_conforms() {
 async fn sqlite_metadata_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteMetadataStore::open(&dir.path().join("meta.sqlite3")).unwrap();
-    let n = metadata_store_suite(&store, "a1", MetadataFlags::default()).await.unwrap();
+    let n = metadata_store_suite(&store, "a1", MetadataFlags::default())
+        .await
+        .unwrap();
     assert!(n >= 8, "only {n} cases ran");
 }
 
@@ -29,7 +36,9 @@ async fn sqlite_metadata_survives_reopening() {
     let path = dir.path().join("meta.sqlite3");
     {
         let store = SqliteMetadataStore::open(&path).unwrap();
-        metadata_store_suite(&store, "b2", MetadataFlags::default()).await.unwrap();
+        metadata_store_suite(&store, "b2", MetadataFlags::default())
+            .await
+            .unwrap();
     }
     let store = SqliteMetadataStore::open(&path).unwrap();
     let counts = store.count_by_status().await.unwrap();

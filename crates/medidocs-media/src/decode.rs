@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage, RgbaImage};
+use tiff::ColorType;
 use tiff::decoder::{Decoder as TiffDecoder, DecodingResult};
 use tiff::tags::Tag;
-use tiff::ColorType;
 
 use crate::inspect::{check_pixels, cursor};
 use crate::{Limits, MediaError, Mime, guard};
@@ -23,11 +23,19 @@ pub struct DecodedPage {
 }
 
 /// Decodes page `index` (0-based) of a document that passed [`crate::inspect`].
-pub fn decode_page(bytes: &[u8], mime: Mime, index: u32, limits: &Limits) -> Result<DecodedPage, MediaError> {
+pub fn decode_page(
+    bytes: &[u8],
+    mime: Mime,
+    index: u32,
+    limits: &Limits,
+) -> Result<DecodedPage, MediaError> {
     guard(mime.short(), || match mime {
         Mime::Jpeg | Mime::Png | Mime::Webp => {
             if index != 0 {
-                return Err(MediaError::Corrupt(format!("an image has one page, asked for page {}", index + 1)));
+                return Err(MediaError::Corrupt(format!(
+                    "an image has one page, asked for page {}",
+                    index + 1
+                )));
             }
             decode_raster(bytes, mime, limits)
         }
@@ -68,8 +76,11 @@ fn decode_raster(bytes: &[u8], mime: Mime, limits: &Limits) -> Result<DecodedPag
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| MediaError::corrupt(mime.short(), e))?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| MediaError::corrupt(mime.short(), e))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img =
+        DynamicImage::from_decoder(decoder).map_err(|e| MediaError::corrupt(mime.short(), e))?;
     img.apply_orientation(orientation);
     Ok(DecodedPage {
         image: to_8bit(img),
@@ -80,8 +91,12 @@ fn decode_raster(bytes: &[u8], mime: Mime, limits: &Limits) -> Result<DecodedPag
 /// Reduces any colour type to 8-bit grey, RGB or RGBA.
 fn to_8bit(img: DynamicImage) -> DynamicImage {
     match img {
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => img,
-        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => DynamicImage::ImageRgba8(img.to_rgba8()),
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+            img
+        }
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
+            DynamicImage::ImageRgba8(img.to_rgba8())
+        }
         DynamicImage::ImageLuma16(_) => DynamicImage::ImageLuma8(img.to_luma8()),
         i if i.color().has_alpha() => DynamicImage::ImageRgba8(i.to_rgba8()),
         i => DynamicImage::ImageRgb8(i.to_rgb8()),
@@ -90,7 +105,10 @@ fn to_8bit(img: DynamicImage) -> DynamicImage {
 
 // ---------- TIFF ----------
 
-pub(crate) fn tiff_decoder<'a>(bytes: &'a [u8], limits: &Limits) -> Result<TiffDecoder<std::io::Cursor<&'a [u8]>>, MediaError> {
+pub(crate) fn tiff_decoder<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<TiffDecoder<std::io::Cursor<&'a [u8]>>, MediaError> {
     let mut tl = tiff::decoder::Limits::default();
     let cap = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     tl.decoding_buffer_size = cap;
@@ -107,7 +125,10 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
     let (w, h) = dec.dimensions().map_err(terr)?;
     check_pixels(index + 1, w, h, limits)?;
     let dpi = tiff_dpi(&mut dec);
-    let compression: u16 = dec.find_tag_unsigned(Tag::Compression).map_err(terr)?.unwrap_or(1);
+    let compression: u16 = dec
+        .find_tag_unsigned(Tag::Compression)
+        .map_err(terr)?
+        .unwrap_or(1);
     let img = if compression == 2 || compression == 3 {
         decode_ccitt_t4(bytes, &mut dec, w, h, compression)?
     } else {
@@ -115,7 +136,11 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
         let data = dec.read_image().map_err(terr)?;
         tiff_to_image(&mut dec, color, data, w, h)?
     };
-    let orientation: u16 = dec.find_tag_unsigned(Tag::Orientation).ok().flatten().unwrap_or(1);
+    let orientation: u16 = dec
+        .find_tag_unsigned(Tag::Orientation)
+        .ok()
+        .flatten()
+        .unwrap_or(1);
     let mut img = to_8bit(img);
     if let Some(o) = image::metadata::Orientation::from_exif(orientation.min(255) as u8) {
         img.apply_orientation(o);
@@ -128,7 +153,11 @@ fn tiff_dpi(dec: &mut TiffDecoder<std::io::Cursor<&[u8]>>) -> Option<f32> {
         tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => n as f32 / d as f32,
         v => v.into_f32().ok()?,
     };
-    let unit: u16 = dec.find_tag_unsigned(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
+    let unit: u16 = dec
+        .find_tag_unsigned(Tag::ResolutionUnit)
+        .ok()
+        .flatten()
+        .unwrap_or(2);
     let dpi = if unit == 3 { x * 2.54 } else { x };
     (dpi.is_finite() && (20.0..=4800.0).contains(&dpi)).then_some(dpi)
 }
@@ -160,37 +189,55 @@ fn tiff_to_image(
             for (y, row) in packed.chunks(stride).take(h as usize).enumerate() {
                 for x in 0..w as usize {
                     let bit = (row[x / 8] >> (7 - (x % 8))) & 1;
-                    out.put_pixel(x as u32, y as u32, image::Luma([if bit == 1 { 255 } else { 0 }]));
+                    out.put_pixel(
+                        x as u32,
+                        y as u32,
+                        image::Luma([if bit == 1 { 255 } else { 0 }]),
+                    );
                 }
             }
             DynamicImage::ImageLuma8(out)
         }
         ColorType::Gray(8) | ColorType::Gray(16) => {
             let v = u8s(data)?;
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v).ok_or_else(|| bad("short grey data"))?)
+            DynamicImage::ImageLuma8(
+                GrayImage::from_raw(w, h, v).ok_or_else(|| bad("short grey data"))?,
+            )
         }
         ColorType::GrayA(8) | ColorType::GrayA(16) => {
             let v = u8s(data)?;
             if v.len() < n * 2 {
                 return Err(bad("short grey+alpha data"));
             }
-            let rgba: Vec<u8> = v.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect();
-            DynamicImage::ImageRgba8(RgbaImage::from_raw(w, h, rgba).ok_or_else(|| bad("short data"))?)
+            let rgba: Vec<u8> = v
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                .collect();
+            DynamicImage::ImageRgba8(
+                RgbaImage::from_raw(w, h, rgba).ok_or_else(|| bad("short data"))?,
+            )
         }
         ColorType::RGB(8) | ColorType::RGB(16) | ColorType::YCbCr(8) => {
             let v = u8s(data)?;
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, v).ok_or_else(|| bad("short RGB data"))?)
+            DynamicImage::ImageRgb8(
+                RgbImage::from_raw(w, h, v).ok_or_else(|| bad("short RGB data"))?,
+            )
         }
         ColorType::RGBA(8) | ColorType::RGBA(16) => {
             let v = u8s(data)?;
-            DynamicImage::ImageRgba8(RgbaImage::from_raw(w, h, v).ok_or_else(|| bad("short RGBA data"))?)
+            DynamicImage::ImageRgba8(
+                RgbaImage::from_raw(w, h, v).ok_or_else(|| bad("short RGBA data"))?,
+            )
         }
         ColorType::CMYK(8) | ColorType::CMYK(16) => {
             let v = u8s(data)?;
             if v.len() < n * 4 {
                 return Err(bad("short CMYK data"));
             }
-            let rgb = v.chunks_exact(4).flat_map(|p| cmyk_to_rgb(p[0], p[1], p[2], p[3])).collect();
+            let rgb = v
+                .chunks_exact(4)
+                .flat_map(|p| cmyk_to_rgb(p[0], p[1], p[2], p[3]))
+                .collect();
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(|| bad("short data"))?)
         }
         ColorType::Palette(bits @ (1 | 2 | 4 | 8)) => {
@@ -222,7 +269,11 @@ fn tiff_to_image(
             }
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(|| bad("short data"))?)
         }
-        other => return Err(MediaError::Corrupt(format!("TIFF: unsupported colour type {other:?}"))),
+        other => {
+            return Err(MediaError::Corrupt(format!(
+                "TIFF: unsupported colour type {other:?}"
+            )));
+        }
     };
     Ok(img)
 }
@@ -248,10 +299,26 @@ fn decode_ccitt_t4(
     let terr = |e: tiff::TiffError| MediaError::corrupt("TIFF", e);
     let offsets: Vec<u64> = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(terr)?;
     let counts: Vec<u64> = dec.get_tag_u64_vec(Tag::StripByteCounts).map_err(terr)?;
-    let rows_per_strip: u32 = dec.find_tag_unsigned(Tag::RowsPerStrip).map_err(terr)?.unwrap_or(h).max(1);
-    let t4_options: u32 = dec.find_tag_unsigned(Tag::Unknown(292)).ok().flatten().unwrap_or(0);
-    let photometric: u16 = dec.find_tag_unsigned(Tag::PhotometricInterpretation).ok().flatten().unwrap_or(0);
-    let fill_order: u16 = dec.find_tag_unsigned(Tag::FillOrder).ok().flatten().unwrap_or(1);
+    let rows_per_strip: u32 = dec
+        .find_tag_unsigned(Tag::RowsPerStrip)
+        .map_err(terr)?
+        .unwrap_or(h)
+        .max(1);
+    let t4_options: u32 = dec
+        .find_tag_unsigned(Tag::Unknown(292))
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let photometric: u16 = dec
+        .find_tag_unsigned(Tag::PhotometricInterpretation)
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let fill_order: u16 = dec
+        .find_tag_unsigned(Tag::FillOrder)
+        .ok()
+        .flatten()
+        .unwrap_or(1);
     if offsets.len() != counts.len() {
         return Err(MediaError::Corrupt("TIFF: strip tables disagree".into()));
     }
@@ -261,7 +328,8 @@ fn decode_ccitt_t4(
         max_rows: h as usize,
     };
     for (i, (&off, &len)) in offsets.iter().zip(&counts).enumerate() {
-        let start = usize::try_from(off).map_err(|_| MediaError::Corrupt("TIFF: strip offset".into()))?;
+        let start =
+            usize::try_from(off).map_err(|_| MediaError::Corrupt("TIFF: strip offset".into()))?;
         let end = start
             .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
             .filter(|&e| e <= bytes.len())
@@ -328,7 +396,13 @@ struct RowSink {
 impl hayro_ccitt::Decoder for RowSink {
     fn push_row(&mut self, changes: &[u32]) {
         if self.rows.len() < self.max_rows {
-            self.rows.push(changes.iter().copied().filter(|&c| c < self.width).collect());
+            self.rows.push(
+                changes
+                    .iter()
+                    .copied()
+                    .filter(|&c| c < self.width)
+                    .collect(),
+            );
         }
     }
 }
@@ -336,8 +410,11 @@ impl hayro_ccitt::Decoder for RowSink {
 // ---------- HEIC ----------
 
 pub(crate) fn heic_dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
-    let ctx = libheif_rs::HeifContext::read_from_bytes(bytes).map_err(|e| MediaError::corrupt("HEIC", e))?;
-    let handle = ctx.primary_image_handle().map_err(|e| MediaError::corrupt("HEIC", e))?;
+    let ctx = libheif_rs::HeifContext::read_from_bytes(bytes)
+        .map_err(|e| MediaError::corrupt("HEIC", e))?;
+    let handle = ctx
+        .primary_image_handle()
+        .map_err(|e| MediaError::corrupt("HEIC", e))?;
     Ok((handle.width(), handle.height()))
 }
 
@@ -353,7 +430,9 @@ fn decode_heic(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError>
         libheif_rs::RgbChroma::Rgb
     };
     // libheif applies the container's rotation and mirroring (irot/imir) while decoding.
-    let img = handle.decode(libheif_rs::ColorSpace::Rgb(chroma), None).map_err(herr)?;
+    let img = handle
+        .decode(libheif_rs::ColorSpace::Rgb(chroma), None)
+        .map_err(herr)?;
     let planes = img.planes();
     let plane = planes
         .interleaved
@@ -370,9 +449,13 @@ fn decode_heic(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError>
         buf.extend_from_slice(row);
     }
     let image = if alpha {
-        DynamicImage::ImageRgba8(RgbaImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?)
+        DynamicImage::ImageRgba8(
+            RgbaImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?,
+        )
     } else {
-        DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?)
+        DynamicImage::ImageRgb8(
+            RgbImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?,
+        )
     };
     Ok(DecodedPage { image, dpi: None })
 }
@@ -383,7 +466,9 @@ pub(crate) fn open_pdf(bytes: &[u8]) -> Result<hayro::hayro_syntax::Pdf, MediaEr
     use hayro::hayro_syntax::LoadPdfError;
     hayro::hayro_syntax::Pdf::new(Arc::new(bytes.to_vec())).map_err(|e| match e {
         LoadPdfError::Decryption(_) => MediaError::Encrypted,
-        LoadPdfError::Invalid => MediaError::Corrupt("PDF: the file structure cannot be read".into()),
+        LoadPdfError::Invalid => {
+            MediaError::Corrupt("PDF: the file structure cannot be read".into())
+        }
     })
 }
 
@@ -395,7 +480,10 @@ fn render_pdf_page(bytes: &[u8], index: u32, _limits: &Limits) -> Result<Decoded
         .ok_or_else(|| MediaError::Corrupt(format!("PDF: page {} does not exist", index + 1)))?;
     let (w_pt, h_pt) = page.render_dimensions();
     if !(w_pt.is_finite() && h_pt.is_finite()) || w_pt < 1.0 || h_pt < 1.0 {
-        return Err(MediaError::Corrupt(format!("PDF: page {} has no size", index + 1)));
+        return Err(MediaError::Corrupt(format!(
+            "PDF: page {} has no size",
+            index + 1
+        )));
     }
     // 300 dpi, reduced for oversized pages so one page never exceeds the raster budget
     // (and the renderer's 16-bit canvas).
@@ -422,14 +510,19 @@ fn render_pdf_page(bytes: &[u8], index: u32, _limits: &Limits) -> Result<Decoded
     );
     let (w, h) = (pixmap.width() as u32, pixmap.height() as u32);
     if w == 0 || h == 0 {
-        return Err(MediaError::Corrupt(format!("PDF: page {} rendered empty", index + 1)));
+        return Err(MediaError::Corrupt(format!(
+            "PDF: page {} rendered empty",
+            index + 1
+        )));
     }
     // Opaque white background: premultiplied equals straight RGB.
     let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
     for p in pixmap.data() {
         rgb.extend([p.r, p.g, p.b]);
     }
-    let image = DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(|| MediaError::Corrupt("PDF raster".into()))?);
+    let image = DynamicImage::ImageRgb8(
+        RgbImage::from_raw(w, h, rgb).ok_or_else(|| MediaError::Corrupt("PDF raster".into()))?,
+    );
     Ok(DecodedPage {
         image,
         dpi: Some(72.0 * scale),
@@ -438,7 +531,8 @@ fn render_pdf_page(bytes: &[u8], index: u32, _limits: &Limits) -> Result<Decoded
 
 /// Rotates an encoded PNG clockwise by 90, 180 or 270 degrees (OCR orientation fix).
 pub fn rotate_png(png: &[u8], degrees_cw: u32) -> Result<Vec<u8>, MediaError> {
-    let img = image::load_from_memory_with_format(png, ImageFormat::Png).map_err(|e| MediaError::corrupt("PNG", e))?;
+    let img = image::load_from_memory_with_format(png, ImageFormat::Png)
+        .map_err(|e| MediaError::corrupt("PNG", e))?;
     let rotated = match degrees_cw % 360 {
         90 => img.rotate90(),
         180 => img.rotate180(),

@@ -75,9 +75,16 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> 
     })
 }
 
-pub(crate) fn check_pixels(page: u32, width: u32, height: u32, limits: &Limits) -> Result<(), MediaError> {
+pub(crate) fn check_pixels(
+    page: u32,
+    width: u32,
+    height: u32,
+    limits: &Limits,
+) -> Result<(), MediaError> {
     if width == 0 || height == 0 {
-        return Err(MediaError::Corrupt(format!("page {page} has no pixels ({width}×{height})")));
+        return Err(MediaError::Corrupt(format!(
+            "page {page} has no pixels ({width}×{height})"
+        )));
     }
     if width as u64 * height as u64 > limits.max_pixels {
         return Err(MediaError::TooManyPixels {
@@ -110,7 +117,9 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
                 limit: limits.max_pages,
             });
         }
-        let (w, h) = dec.dimensions().map_err(|e| MediaError::corrupt("TIFF", e))?;
+        let (w, h) = dec
+            .dimensions()
+            .map_err(|e| MediaError::corrupt("TIFF", e))?;
         check_pixels(pages, w, h, limits)?;
         if pages == 1 {
             first = (w, h);
@@ -118,7 +127,8 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
         if !dec.more_images() {
             break;
         }
-        dec.next_image().map_err(|e| MediaError::corrupt("TIFF", e))?;
+        dec.next_image()
+            .map_err(|e| MediaError::corrupt("TIFF", e))?;
     }
     Ok(Inspection {
         mime: Mime::Tiff,
@@ -136,10 +146,14 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<(), MediaError> {
     // Walk marker segments up to the start of scan.
     loop {
         if i + 4 > bytes.len() {
-            return Err(MediaError::Corrupt("JPEG: truncated before the image data".into()));
+            return Err(MediaError::Corrupt(
+                "JPEG: truncated before the image data".into(),
+            ));
         }
         if bytes[i] != 0xFF {
-            return Err(MediaError::Corrupt("JPEG: malformed marker structure".into()));
+            return Err(MediaError::Corrupt(
+                "JPEG: malformed marker structure".into(),
+            ));
         }
         let marker = bytes[i + 1];
         if marker == 0xFF {

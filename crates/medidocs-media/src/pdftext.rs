@@ -4,11 +4,11 @@
 
 use hayro::hayro_interpret::font::GlyphRun;
 use hayro::hayro_interpret::hayro_syntax::object::Dict;
-use hayro::hayro_interpret::{
-    BlendMode, ClipPath, Context, Device, DrawMode, DrawProps, Image, ImageDrawProps, InterpreterCache, InterpreterSettings,
-    SoftMask, interpret_page,
-};
 use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_interpret::{
+    BlendMode, ClipPath, Context, Device, DrawMode, DrawProps, Image, ImageDrawProps,
+    InterpreterCache, InterpreterSettings, SoftMask, interpret_page,
+};
 use hayro::kurbo::{BezPath, Point, Rect};
 
 use crate::decode::open_pdf;
@@ -32,7 +32,11 @@ pub struct TextLayerPage {
 
 impl TextLayerPage {
     pub fn char_count(&self) -> usize {
-        self.lines.iter().flatten().map(|w| w.text.chars().count()).sum()
+        self.lines
+            .iter()
+            .flatten()
+            .map(|w| w.text.chars().count())
+            .sum()
     }
 }
 
@@ -109,9 +113,9 @@ pub fn pdf_text_layer(bytes: &[u8], index: u32) -> Result<TextLayerPage, MediaEr
     guard("PDF text", || {
         let pdf = open_pdf(bytes)?;
         let pages = pdf.pages();
-        let page = pages
-            .get(index as usize)
-            .ok_or_else(|| MediaError::Corrupt(format!("PDF: page {} does not exist", index + 1)))?;
+        let page = pages.get(index as usize).ok_or_else(|| {
+            MediaError::Corrupt(format!("PDF: page {} does not exist", index + 1))
+        })?;
         let (w, h) = page.render_dimensions();
         let (w, h) = (w.max(1.0) as f64, h.max(1.0) as f64);
         let cache = InterpreterCache::new();
@@ -176,7 +180,9 @@ fn group(mut glyphs: Vec<Glyph>, w: f64, h: f64) -> TextLayerPage {
         for g in &line {
             let is_space = g.ch.chars().all(char::is_whitespace);
             // A word ends where the pen jumps further than a fraction of a space's width.
-            let gap = prev.map(|p| g.x - p.x_end > 0.15 * p.size.max(g.size)).unwrap_or(false);
+            let gap = prev
+                .map(|p| g.x - p.x_end > 0.15 * p.size.max(g.size))
+                .unwrap_or(false);
             if is_space || gap {
                 flush(&mut cur, &mut words);
             }

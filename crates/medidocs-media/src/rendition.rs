@@ -21,7 +21,11 @@ pub enum RenditionKind {
 }
 
 impl RenditionKind {
-    pub const ALL: [RenditionKind; 3] = [RenditionKind::Thumb, RenditionKind::Preview, RenditionKind::Ocr];
+    pub const ALL: [RenditionKind; 3] = [
+        RenditionKind::Thumb,
+        RenditionKind::Preview,
+        RenditionKind::Ocr,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -101,9 +105,13 @@ pub fn render_renditions(page: &DecodedPage) -> Result<Vec<EncodedRendition>, Me
         dst.into_luma8()
     };
     let mut png = Vec::new();
-    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, image::codecs::png::FilterType::Adaptive)
-        .write_image(grey.as_raw(), ow, oh, image::ExtendedColorType::L8)
-        .map_err(|e| MediaError::corrupt("PNG encoder", e))?;
+    PngEncoder::new_with_quality(
+        &mut png,
+        CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    )
+    .write_image(grey.as_raw(), ow, oh, image::ExtendedColorType::L8)
+    .map_err(|e| MediaError::corrupt("PNG encoder", e))?;
     out.push(EncodedRendition {
         kind: RenditionKind::Ocr,
         width: ow,
@@ -165,7 +173,12 @@ fn flatten(img: &DynamicImage) -> RgbImage {
     }
 }
 
-fn resize_rgb(resizer: &mut Resizer, src: &RgbImage, w: u32, h: u32) -> Result<RgbImage, MediaError> {
+fn resize_rgb(
+    resizer: &mut Resizer,
+    src: &RgbImage,
+    w: u32,
+    h: u32,
+) -> Result<RgbImage, MediaError> {
     if (w, h) == (src.width(), src.height()) {
         return Ok(src.clone());
     }

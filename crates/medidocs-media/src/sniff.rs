@@ -68,7 +68,11 @@ pub fn sniff(bytes: &[u8]) -> Result<Mime, MediaError> {
     if b.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Ok(Mime::Png);
     }
-    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") || b.starts_with(b"II+\0") || b.starts_with(b"MM\0+") {
+    if b.starts_with(b"II*\0")
+        || b.starts_with(b"MM\0*")
+        || b.starts_with(b"II+\0")
+        || b.starts_with(b"MM\0+")
+    {
         return Ok(Mime::Tiff);
     }
     if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
@@ -110,7 +114,11 @@ fn describe_unknown(b: &[u8]) -> &'static str {
         "a legacy Office document"
     } else if b.starts_with(&[0x1F, 0x8B]) {
         "a gzip archive"
-    } else if b.iter().take(512).all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace()) {
+    } else if b
+        .iter()
+        .take(512)
+        .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+    {
         "plain text"
     } else {
         "unrecognised binary data"

@@ -49,7 +49,13 @@ impl Cases {
 /// Character error rate: edit distance between `recognised` and `truth`, both with runs of
 /// white space folded to one space (and trimmed), divided by the truth's length.
 pub fn cer(recognised: &str, truth: &str) -> f64 {
-    let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<char>>();
+    let fold = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .collect::<Vec<char>>()
+    };
     let (a, b) = (fold(recognised), fold(truth));
     if b.is_empty() {
         return if a.is_empty() { 0.0 } else { 1.0 };

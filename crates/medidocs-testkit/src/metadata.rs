@@ -30,147 +30,210 @@ fn doc(run: &str, n: u32, patient: &str) -> DocumentRecord {
 
 /// Runs every metadata-store case. `run` is a short lowercase-hex prefix that makes this
 /// run's ids unique in a shared store. Returns the number of cases run.
-pub async fn metadata_store_suite(store: &dyn MetadataStore, run: &str, flags: MetadataFlags) -> Result<usize> {
+pub async fn metadata_store_suite(
+    store: &dyn MetadataStore,
+    run: &str,
+    flags: MetadataFlags,
+) -> Result<usize> {
     let mut c = Cases::new();
     let patient = format!("p{run}");
 
-    c.check("create then get returns the same record", async {
-        let mut d = doc(run, 1, &patient);
-        d.mime = Some("application/pdf".into());
-        d.reason = Some(Reason {
-            code: "c".into(),
-            message: "m — ünïcode".into(),
-        });
-        d.timings.insert("inspect".into(), 3);
-        store.create_document(&d).await?;
-        let back = store.get_document(&d.id).await?;
-        ensure!(back == d, "got {back:?}");
-        Ok(())
-    }
-    .await);
-
-    c.check("creating an existing id is AlreadyExists and changes nothing", async {
-        let d = doc(run, 2, &patient);
-        store.create_document(&d).await?;
-        let mut other = d.clone();
-        other.bytes = 1;
-        match store.create_document(&other).await {
-            Err(StoreError::AlreadyExists { .. }) => {}
-            r => return Err(anyhow!("second create gave {r:?}")),
-        }
-        ensure!(store.get_document(&d.id).await?.bytes == d.bytes, "the refused create wrote");
-        Ok(())
-    }
-    .await);
-
-    c.check("a missing id is NotFound for get and update", async {
-        let d = doc(run, 0xfff, &patient);
-        match store.get_document(&d.id).await {
-            Err(StoreError::NotFound { .. }) => {}
-            r => return Err(anyhow!("get gave {r:?}")),
-        }
-        let mut d2 = d.clone();
-        d2.version = 2;
-        match store.update_document(&d2).await {
-            Err(StoreError::NotFound { .. }) => Ok(()),
-            r => Err(anyhow!("update gave {r:?}")),
-        }
-    }
-    .await);
-
-    c.check("updates are conditional on the previous version", async {
-        let mut d = doc(run, 3, &patient);
-        store.create_document(&d).await?;
-        d.status = Status::Processing;
-        d.version = 2;
-        store.update_document(&d).await?;
-        // A writer still holding version 1 loses.
-        let mut stale = d.clone();
-        stale.status = Status::Failed;
-        match store.update_document(&stale).await {
-            Err(StoreError::Precondition { .. }) => {}
-            r => return Err(anyhow!("stale update gave {r:?}")),
-        }
-        d.status = Status::Ready;
-        d.version = 3;
-        store.update_document(&d).await?;
-        let back = store.get_document(&d.id).await?;
-        ensure!(back.status == Status::Ready && back.version == 3, "got {:?} v{}", back.status, back.version);
-        Ok(())
-    }
-    .await);
-
-    c.check("two concurrent updates from one version: exactly one wins", async {
-        let d = doc(run, 4, &patient);
-        store.create_document(&d).await?;
-        let mut a = d.clone();
-        a.version = 2;
-        a.status = Status::Processing;
-        let mut b = a.clone();
-        b.status = Status::Failed;
-        let (ra, rb) = tokio::join!(store.update_document(&a), store.update_document(&b));
-        let wins = [ra.is_ok(), rb.is_ok()].iter().filter(|w| **w).count();
-        ensure!(wins == 1, "{wins} updates succeeded");
-        Ok(())
-    }
-    .await);
-
-    c.check("a patient's documents list newest first, paginated, and only theirs", async {
-        let listed = format!("l{run}");
-        let mut ids = Vec::new();
-        for n in 10..15 {
-            let d = doc(run, n, &listed);
+    c.check(
+        "create then get returns the same record",
+        async {
+            let mut d = doc(run, 1, &patient);
+            d.mime = Some("application/pdf".into());
+            d.reason = Some(Reason {
+                code: "c".into(),
+                message: "m — ünïcode".into(),
+            });
+            d.timings.insert("inspect".into(), 3);
             store.create_document(&d).await?;
-            ids.push(d.id);
+            let back = store.get_document(&d.id).await?;
+            ensure!(back == d, "got {back:?}");
+            Ok(())
         }
-        store.create_document(&doc(run, 20, &format!("other{run}"))).await?;
-        ids.reverse();
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            let page = store.list_patient_documents(&listed, 2, cursor.as_deref()).await?;
-            pages += 1;
-            ensure!(page.documents.len() <= 2, "page of {}", page.documents.len());
-            if !flags.short_pages && page.next.is_some() {
-                ensure!(page.documents.len() == 2, "a non-final page had {}", page.documents.len());
+        .await,
+    );
+
+    c.check(
+        "creating an existing id is AlreadyExists and changes nothing",
+        async {
+            let d = doc(run, 2, &patient);
+            store.create_document(&d).await?;
+            let mut other = d.clone();
+            other.bytes = 1;
+            match store.create_document(&other).await {
+                Err(StoreError::AlreadyExists { .. }) => {}
+                r => return Err(anyhow!("second create gave {r:?}")),
             }
-            seen.extend(page.documents.into_iter().map(|d| d.id));
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
-            ensure!(pages < 20, "pagination does not end");
+            ensure!(
+                store.get_document(&d.id).await?.bytes == d.bytes,
+                "the refused create wrote"
+            );
+            Ok(())
         }
-        ensure!(seen == ids, "listed {seen:?}, expected {ids:?}");
-        Ok(())
-    }
-    .await);
+        .await,
+    );
 
-    c.check("content claims: first wins, later ids learn the first", async {
-        let sha = format!("{run}{}", "ab".repeat(20));
-        let first = format!("{run}aa01");
-        ensure!(store.claim_content(&sha, &first).await?.is_none(), "first claim not granted");
-        ensure!(store.claim_content(&sha, &first).await?.is_none(), "repeated claim by the first id not idempotent");
-        let second = store.claim_content(&sha, &format!("{run}aa02")).await?;
-        ensure!(second.as_deref() == Some(first.as_str()), "second claim gave {second:?}");
-        Ok(())
-    }
-    .await);
+    c.check(
+        "a missing id is NotFound for get and update",
+        async {
+            let d = doc(run, 0xfff, &patient);
+            match store.get_document(&d.id).await {
+                Err(StoreError::NotFound { .. }) => {}
+                r => return Err(anyhow!("get gave {r:?}")),
+            }
+            let mut d2 = d.clone();
+            d2.version = 2;
+            match store.update_document(&d2).await {
+                Err(StoreError::NotFound { .. }) => Ok(()),
+                r => Err(anyhow!("update gave {r:?}")),
+            }
+        }
+        .await,
+    );
 
-    c.check("counts by status include every stored document", async {
-        let before = store.count_by_status().await?;
-        let mut d = doc(run, 30, &patient);
-        store.create_document(&d).await?;
-        d.status = Status::Rejected;
-        d.version = 2;
-        store.update_document(&d).await?;
-        let after = store.count_by_status().await?;
-        let delta = |s: &str| after.get(s).copied().unwrap_or(0) as i64 - before.get(s).copied().unwrap_or(0) as i64;
-        ensure!(delta("REJECTED") == 1 && delta("RECEIVED") == 0, "counts moved {before:?} -> {after:?}");
-        Ok(())
-    }
-    .await);
+    c.check(
+        "updates are conditional on the previous version",
+        async {
+            let mut d = doc(run, 3, &patient);
+            store.create_document(&d).await?;
+            d.status = Status::Processing;
+            d.version = 2;
+            store.update_document(&d).await?;
+            // A writer still holding version 1 loses.
+            let mut stale = d.clone();
+            stale.status = Status::Failed;
+            match store.update_document(&stale).await {
+                Err(StoreError::Precondition { .. }) => {}
+                r => return Err(anyhow!("stale update gave {r:?}")),
+            }
+            d.status = Status::Ready;
+            d.version = 3;
+            store.update_document(&d).await?;
+            let back = store.get_document(&d.id).await?;
+            ensure!(
+                back.status == Status::Ready && back.version == 3,
+                "got {:?} v{}",
+                back.status,
+                back.version
+            );
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "two concurrent updates from one version: exactly one wins",
+        async {
+            let d = doc(run, 4, &patient);
+            store.create_document(&d).await?;
+            let mut a = d.clone();
+            a.version = 2;
+            a.status = Status::Processing;
+            let mut b = a.clone();
+            b.status = Status::Failed;
+            let (ra, rb) = tokio::join!(store.update_document(&a), store.update_document(&b));
+            let wins = [ra.is_ok(), rb.is_ok()].iter().filter(|w| **w).count();
+            ensure!(wins == 1, "{wins} updates succeeded");
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "a patient's documents list newest first, paginated, and only theirs",
+        async {
+            let listed = format!("l{run}");
+            let mut ids = Vec::new();
+            for n in 10..15 {
+                let d = doc(run, n, &listed);
+                store.create_document(&d).await?;
+                ids.push(d.id);
+            }
+            store
+                .create_document(&doc(run, 20, &format!("other{run}")))
+                .await?;
+            ids.reverse();
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let page = store
+                    .list_patient_documents(&listed, 2, cursor.as_deref())
+                    .await?;
+                pages += 1;
+                ensure!(
+                    page.documents.len() <= 2,
+                    "page of {}",
+                    page.documents.len()
+                );
+                if !flags.short_pages && page.next.is_some() {
+                    ensure!(
+                        page.documents.len() == 2,
+                        "a non-final page had {}",
+                        page.documents.len()
+                    );
+                }
+                seen.extend(page.documents.into_iter().map(|d| d.id));
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+                ensure!(pages < 20, "pagination does not end");
+            }
+            ensure!(seen == ids, "listed {seen:?}, expected {ids:?}");
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "content claims: first wins, later ids learn the first",
+        async {
+            let sha = format!("{run}{}", "ab".repeat(20));
+            let first = format!("{run}aa01");
+            ensure!(
+                store.claim_content(&sha, &first).await?.is_none(),
+                "first claim not granted"
+            );
+            ensure!(
+                store.claim_content(&sha, &first).await?.is_none(),
+                "repeated claim by the first id not idempotent"
+            );
+            let second = store.claim_content(&sha, &format!("{run}aa02")).await?;
+            ensure!(
+                second.as_deref() == Some(first.as_str()),
+                "second claim gave {second:?}"
+            );
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "counts by status include every stored document",
+        async {
+            let before = store.count_by_status().await?;
+            let mut d = doc(run, 30, &patient);
+            store.create_document(&d).await?;
+            d.status = Status::Rejected;
+            d.version = 2;
+            store.update_document(&d).await?;
+            let after = store.count_by_status().await?;
+            let delta = |s: &str| {
+                after.get(s).copied().unwrap_or(0) as i64
+                    - before.get(s).copied().unwrap_or(0) as i64
+            };
+            ensure!(
+                delta("REJECTED") == 1 && delta("RECEIVED") == 0,
+                "counts moved {before:?} -> {after:?}"
+            );
+            Ok(())
+        }
+        .await,
+    );
 
     c.finish("metadata store")
 }

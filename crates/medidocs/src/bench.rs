@@ -39,7 +39,11 @@ fn peak_rss_kib() -> (u64, u64) {
     // SAFETY: getrusage only writes into the struct we pass.
     let children = unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) == 0 { u.ru_maxrss as u64 } else { 0 }
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) == 0 {
+            u.ru_maxrss as u64
+        } else {
+            0
+        }
     };
     (own, children)
 }
@@ -53,7 +57,11 @@ pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let mut workers = 1;
     for rep in 0..args.repeat.max(1) {
-        let rt = open_runtime(&scratch.path().join(format!("run-{rep}")), args.limits.limits(), args.workers)?;
+        let rt = open_runtime(
+            &scratch.path().join(format!("run-{rep}")),
+            args.limits.limits(),
+            args.workers,
+        )?;
         rt.ocr.check().await?;
         workers = rt.config.workers;
         let runner = rt.runner();
@@ -70,7 +78,10 @@ pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
             let o = r?;
             docs += 1;
             pages += o.record.pages as u64;
-            let i = Status::ALL.iter().position(|s| *s == o.record.status).unwrap_or(0);
+            let i = Status::ALL
+                .iter()
+                .position(|s| *s == o.record.status)
+                .unwrap_or(0);
             per_status[i] += 1;
         }
     }
@@ -78,7 +89,12 @@ pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
     let (own, child) = peak_rss_kib();
     let per_min = docs as f64 / secs * 60.0;
     let pages_per_min = pages as f64 / secs * 60.0;
-    println!("medidocs bench: {} files × {} repetitions, {} workers", files.len(), args.repeat.max(1), workers);
+    println!(
+        "medidocs bench: {} files × {} repetitions, {} workers",
+        files.len(),
+        args.repeat.max(1),
+        workers
+    );
     println!("{:<28} {:>12}", "documents", docs);
     println!("{:<28} {:>12}", "pages", pages);
     for (s, n) in Status::ALL.iter().zip(per_status) {
@@ -89,8 +105,16 @@ pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
     println!("{:<28} {:>12.1}", "wall time (s)", secs);
     println!("{:<28} {:>12.1}", "documents per minute", per_min);
     println!("{:<28} {:>12.1}", "pages per minute", pages_per_min);
-    println!("{:<28} {:>12.1}", "peak RSS, pipeline (MiB)", own as f64 / 1024.0);
-    println!("{:<28} {:>12.1}", "peak RSS, one OCR (MiB)", child as f64 / 1024.0);
+    println!(
+        "{:<28} {:>12.1}",
+        "peak RSS, pipeline (MiB)",
+        own as f64 / 1024.0
+    );
+    println!(
+        "{:<28} {:>12.1}",
+        "peak RSS, one OCR (MiB)",
+        child as f64 / 1024.0
+    );
     println!(
         "{}",
         serde_json::json!({

@@ -27,7 +27,12 @@ use crate::output::{RunRow, Table};
 )]
 struct Cli {
     /// Where documents, renditions, text and metadata are kept.
-    #[arg(long, global = true, env = "MEDIDOCS_DATA_DIR", default_value = ".medidocs")]
+    #[arg(
+        long,
+        global = true,
+        env = "MEDIDOCS_DATA_DIR",
+        default_value = ".medidocs"
+    )]
     data_dir: PathBuf,
     /// Log detail (error, warn, info, debug); logs never contain document content or names.
     #[arg(long, global = true, env = "MEDIDOCS_LOG", default_value = "warn")]
@@ -101,11 +106,16 @@ impl LimitArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start: {e}");
@@ -130,7 +140,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-pub fn open_runtime(data_dir: &Path, limits: Limits, workers: Option<usize>) -> Result<LocalRuntime> {
+pub fn open_runtime(
+    data_dir: &Path,
+    limits: Limits,
+    workers: Option<usize>,
+) -> Result<LocalRuntime> {
     let mut config = LocalConfig::new(data_dir);
     config.limits = limits;
     if let Some(w) = workers {
@@ -139,7 +153,8 @@ pub fn open_runtime(data_dir: &Path, limits: Limits, workers: Option<usize>) -> 
     if let Ok(t) = std::env::var("MEDIDOCS_TESSERACT") {
         config.tesseract = t.into();
     }
-    LocalRuntime::open(config).with_context(|| format!("cannot open the data dir {}", data_dir.display()))
+    LocalRuntime::open(config)
+        .with_context(|| format!("cannot open the data dir {}", data_dir.display()))
 }
 
 /// Every regular file under the given paths, in a stable order. Symbolic links to folders
@@ -154,7 +169,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut stack = vec![p.clone()];
             let mut found = Vec::new();
             while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+                for entry in std::fs::read_dir(&dir)
+                    .with_context(|| format!("cannot list {}", dir.display()))?
+                {
                     let entry = entry?;
                     if entry.file_name().to_string_lossy().starts_with('.') {
                         continue;
@@ -180,10 +197,21 @@ async fn run(data_dir: &Path, args: RunArgs) -> Result<ExitCode> {
     keys::validate_patient_id(&args.patient).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
     let files = collect_files(&args.paths)?;
     if files.is_empty() {
-        bail!("no files found under {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no files found under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let rt = open_runtime(data_dir, args.limits.limits(), args.workers)?;
-    let version = rt.ocr.check().await.context("the OCR engine is not ready")?;
+    let version = rt
+        .ocr
+        .check()
+        .await
+        .context("the OCR engine is not ready")?;
     tracing::info!(%version, "OCR engine");
     let runner = rt.runner();
     let started = Instant::now();
@@ -222,7 +250,11 @@ async fn run(data_dir: &Path, args: RunArgs) -> Result<ExitCode> {
         }
     }
     table.tally(started.elapsed());
-    Ok(if had_error { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if had_error {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn show(data_dir: &Path, id: &str, json: bool) -> Result<ExitCode> {
@@ -232,11 +264,15 @@ async fn show(data_dir: &Path, id: &str, json: bool) -> Result<ExitCode> {
     let rt = open_runtime(data_dir, Limits::default(), None)?;
     let doc = match rt.meta.get_document(id).await {
         Ok(d) => d,
-        Err(medidocs_core::ports::StoreError::NotFound { .. }) => bail!("no document {id} in {}", data_dir.display()),
+        Err(medidocs_core::ports::StoreError::NotFound { .. }) => {
+            bail!("no document {id} in {}", data_dir.display())
+        }
         Err(e) => return Err(e.into()),
     };
     let ocr: Option<OcrDocument> = match &doc.ocr_key {
-        Some(k) => Some(serde_json::from_slice(&rt.objects.get(k).await?).context("reading the OCR result")?),
+        Some(k) => Some(
+            serde_json::from_slice(&rt.objects.get(k).await?).context("reading the OCR result")?,
+        ),
         None => None,
     };
     if json {
@@ -269,11 +305,18 @@ async fn status(data_dir: &Path, json: bool) -> Result<ExitCode> {
     let counts = rt.meta.count_by_status().await?;
     let total: u64 = counts.values().sum();
     if json {
-        println!("{}", serde_json::json!({ "counts": counts, "total": total }));
+        println!(
+            "{}",
+            serde_json::json!({ "counts": counts, "total": total })
+        );
     } else {
         println!("Documents in {}:", data_dir.display());
         for s in medidocs_core::model::Status::ALL {
-            println!("  {:<11} {:>6}", s.as_str(), counts.get(s.as_str()).copied().unwrap_or(0));
+            println!(
+                "  {:<11} {:>6}",
+                s.as_str(),
+                counts.get(s.as_str()).copied().unwrap_or(0)
+            );
         }
         println!("  {:<11} {:>6}", "total", total);
     }

@@ -90,7 +90,10 @@ impl Table {
     }
 
     pub fn row(&mut self, r: &RunRow) {
-        let idx = Status::ALL.iter().position(|s| *s == r.doc.status).unwrap_or(0);
+        let idx = Status::ALL
+            .iter()
+            .position(|s| *s == r.doc.status)
+            .unwrap_or(0);
         self.counts[idx] += 1;
         if r.already {
             self.already += 1;
@@ -104,7 +107,11 @@ impl Table {
             return;
         }
         let kind = r.doc.mime.as_deref().map(short_type).unwrap_or("-");
-        let time = if r.already { "done".to_string() } else { format!("{:.2}s", r.elapsed.as_secs_f64()) };
+        let time = if r.already {
+            "done".to_string()
+        } else {
+            format!("{:.2}s", r.elapsed.as_secs_f64())
+        };
         println!(
             "{:<W_FILE$} {:<24} {:<5} {:>5} {:<9} {:>7} {:>5} {:>7}",
             ellipsize(&r.file, W_FILE),
@@ -124,9 +131,15 @@ impl Table {
     pub fn error(&mut self, file: &Path, message: &str) {
         self.errors += 1;
         if self.json {
-            println!("{}", json!({ "file": file.display().to_string(), "status": "ERROR", "error": message }));
+            println!(
+                "{}",
+                json!({ "file": file.display().to_string(), "status": "ERROR", "error": message })
+            );
         } else {
-            println!("{:<W_FILE$} not processed: {message}", ellipsize(&file.display().to_string(), W_FILE));
+            println!(
+                "{:<W_FILE$} not processed: {message}",
+                ellipsize(&file.display().to_string(), W_FILE)
+            );
         }
     }
 
@@ -146,7 +159,11 @@ impl Table {
             "{total} document{}: {}{} in {:.1}s",
             if total == 1 { "" } else { "s" },
             parts.join(", "),
-            if self.errors > 0 { format!(", {} not processed", self.errors) } else { String::new() },
+            if self.errors > 0 {
+                format!(", {} not processed", self.errors)
+            } else {
+                String::new()
+            },
             elapsed.as_secs_f64()
         );
         if self.already > 0 {
@@ -157,7 +174,9 @@ impl Table {
             );
         }
         if self.counts[3] > 0 {
-            println!("Rejected files are kept in quarantine with their reason; `medidocs show ID` explains each.");
+            println!(
+                "Rejected files are kept in quarantine with their reason; `medidocs show ID` explains each."
+            );
         }
     }
 }
@@ -181,11 +200,19 @@ pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
         println!("Duplicate  same content as {d}");
     }
     if let Some(t) = doc.text_source {
-        println!("Text       {} characters, from {}", doc.text_chars, t.as_str());
+        println!(
+            "Text       {} characters, from {}",
+            doc.text_chars,
+            t.as_str()
+        );
     }
     println!("Created    {}", doc.created_at);
     if !doc.timings.is_empty() {
-        let t: Vec<String> = doc.timings.iter().map(|(k, v)| format!("{k} {v} ms")).collect();
+        let t: Vec<String> = doc
+            .timings
+            .iter()
+            .map(|(k, v)| format!("{k} {v} ms"))
+            .collect();
         println!("Timings    {}", t.join(", "));
     }
     if !doc.renditions.is_empty() {
@@ -200,9 +227,20 @@ pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
     if let Some(ocr) = ocr {
         println!("\nText");
         for p in &ocr.pages {
-            let conf = p.mean_confidence().map(|c| format!(", mean confidence {c:.0}")).unwrap_or_default();
-            let rot = if p.rotation != 0 { format!(", turned {}° to read", p.rotation) } else { String::new() };
-            println!("──── page {} ({}{conf}{rot}) ────", p.page, p.text_source.as_str());
+            let conf = p
+                .mean_confidence()
+                .map(|c| format!(", mean confidence {c:.0}"))
+                .unwrap_or_default();
+            let rot = if p.rotation != 0 {
+                format!(", turned {}° to read", p.rotation)
+            } else {
+                String::new()
+            };
+            println!(
+                "──── page {} ({}{conf}{rot}) ────",
+                p.page,
+                p.text_source.as_str()
+            );
             print!("{}", p.text());
         }
     }
