@@ -34,6 +34,10 @@ use medidocs_media::{self as media, Limits, Mime, RenditionKind};
 /// the text layer; below it (a scan, or a page with only a page number) it is OCRed.
 pub const MIN_TEXT_LAYER_CHARS: usize = 16;
 
+/// A page that takes longer than this to decode or render is rejected as `too_complex`
+/// (an A4 page takes well under a second).
+pub const DECODE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The source object: what an S3 event names. `version` is the object's version id
 /// (`"null"` in an unversioned bucket; the content hash in the embedded store).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,9 +226,18 @@ impl Steps {
             .acquire()
             .await
             .map_err(|e| StepError::Internal(e.to_string()))?;
-        match tokio::task::spawn_blocking(f).await {
-            Ok(r) => r.map_err(StepError::from),
-            Err(e) => Err(StepError::InvalidDocument {
+        match tokio::time::timeout(DECODE_TIME_LIMIT, tokio::task::spawn_blocking(f)).await {
+            Ok(Ok(r)) => r.map_err(StepError::from),
+            // The worker thread cannot be stopped; it is left to finish while the document
+            // is rejected, so one pathological file cannot stall the pipeline.
+            Err(_) => Err(StepError::InvalidDocument {
+                code: "too_complex".into(),
+                message: format!(
+                    "decoding one page took longer than {} s",
+                    DECODE_TIME_LIMIT.as_secs()
+                ),
+            }),
+            Ok(Err(e)) => Err(StepError::InvalidDocument {
                 code: "corrupt".into(),
                 message: format!(
                     "the decoder failed on malformed data ({})",

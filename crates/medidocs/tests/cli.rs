@@ -1,0 +1,237 @@
+//! The `medidocs` command as a user meets it: run, show, status, and their JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+}
+
+fn medidocs(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("medidocs runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn run_show_status_over_the_samples() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = samples().join("documents");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(samples().join("expected/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let out = medidocs(
+        data.path(),
+        &["run", docs.to_str().unwrap(), "--json", "--patient", "p-42"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), manifest.as_object().unwrap().len());
+    let mut ready_id = None;
+    for l in &lines {
+        let file = Path::new(l["file"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let exp = &manifest[&file];
+        assert_eq!(l["status"], exp["status"], "{file}");
+        for field in [
+            "id",
+            "mime",
+            "pages",
+            "text_chars",
+            "text_source",
+            "renditions",
+            "sha256",
+        ] {
+            assert!(l.get(field).is_some(), "{file}: no {field}");
+        }
+        assert_eq!(l["patient_id"], "p-42");
+        if exp["status"] == "REJECTED" {
+            assert_eq!(l["reason"]["code"], exp["reason"], "{file}");
+            assert!(!l["reason"]["message"].as_str().unwrap().is_empty());
+        } else {
+            assert_eq!(l["mime"], exp["mime"], "{file}");
+            assert_eq!(l["pages"], exp["pages"], "{file}");
+            assert_eq!(l["text_source"], exp["text_source"], "{file}");
+            assert_eq!(l["sha256"].as_str().unwrap().len(), 64);
+            for r in l["renditions"].as_array().unwrap() {
+                for f in ["name", "page", "mime", "width", "height", "bytes", "key"] {
+                    assert!(r.get(f).is_some(), "{file}: rendition without {f}");
+                }
+            }
+            if file == "referral-letter-g4.tif" {
+                ready_id = Some(l["id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+
+    // show --json: the run fields plus the whole text and each page's own text.
+    let id = ready_id.expect("the referral letter is READY");
+    let shown = medidocs(data.path(), &["show", &id, "--json"]);
+    assert!(shown.status.success());
+    let v: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(v["id"], id.as_str());
+    assert_eq!(v["status"], "READY");
+    let pages = v["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[1]["page"], 2);
+    let joined: Vec<&str> = pages.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert_eq!(v["text"].as_str().unwrap(), joined.join("\u{c}"));
+    assert!(v["text"].as_str().unwrap().contains("Dermatology"));
+
+    // show (for people): page separators and the text.
+    let human = stdout(&medidocs(data.path(), &["show", &id]));
+    assert!(
+        human.contains("──── page 1") && human.contains("──── page 2"),
+        "{human}"
+    );
+    assert!(human.contains("melanoma"), "{human}");
+
+    // status --json: counts by status.
+    let st: Value =
+        serde_json::from_str(&stdout(&medidocs(data.path(), &["status", "--json"]))).unwrap();
+    assert_eq!(st["counts"]["READY"], 8);
+    assert_eq!(st["counts"]["REJECTED"], 4);
+
+    // A second run does nothing again and says so.
+    let again = medidocs(
+        data.path(),
+        &["run", docs.to_str().unwrap(), "--patient", "p-42"],
+    );
+    assert!(again.status.success());
+    let text = stdout(&again);
+    assert!(text.contains("12 already processed earlier"), "{text}");
+    let st2: Value =
+        serde_json::from_str(&stdout(&medidocs(data.path(), &["status", "--json"]))).unwrap();
+    assert_eq!(st2, st);
+}
+
+#[test]
+fn hostile_file_names_never_reach_keys_or_escape_the_data_dir() {
+    let data = tempfile::tempdir().unwrap();
+    let inbox = tempfile::tempdir().unwrap();
+    let card = std::fs::read(samples().join("documents/insurance-card.webp")).unwrap();
+    // A deep path of over 1,000 characters, a right-to-left override, dots, spaces,
+    // quotes and a newline in names.
+    let mut deep = inbox.path().to_path_buf();
+    for i in 0..8 {
+        deep = deep.join(format!("{i}-{}", "x".repeat(130)));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let names = [
+        deep.join("jane-doe-hiv-result.webp"),
+        inbox.path().join("\u{202e}gpj.exe.webp"),
+        inbox.path().join("..webp"),
+        inbox.path().join("a b 'c' \"d\"\nline.webp"),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        let mut bytes = card.clone();
+        bytes.extend(std::iter::repeat_n(0u8, i)); // distinct content, still a valid WebP
+        std::fs::write(n, bytes).unwrap();
+    }
+    assert!(
+        deep.join("jane-doe-hiv-result.webp")
+            .to_str()
+            .unwrap()
+            .len()
+            > 1000
+    );
+    // Hidden files inside a folder are skipped (`.DS_Store` and the like); named
+    // explicitly, they are taken.
+    let hidden = names[2].to_str().unwrap();
+    let out = medidocs(
+        data.path(),
+        &["run", inbox.path().to_str().unwrap(), hidden, "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out).len(), names.len());
+    // Every stored object sits under the data dir with a key made of system ids only.
+    let mut keys = Vec::new();
+    let mut stack = vec![data.path().join("objects")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                keys.push(
+                    p.strip_prefix(data.path())
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    assert!(!keys.is_empty());
+    for k in &keys {
+        assert!(
+            k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)),
+            "unsafe key {k:?}"
+        );
+        for word in ["jane", "hiv", "exe", "line", "xxxx"] {
+            assert!(!k.contains(word), "a file name leaked into key {k}");
+        }
+    }
+    // Nothing in the metadata either.
+    let db = std::fs::read(data.path().join("metadata.sqlite3")).unwrap();
+    assert!(
+        !db.windows(4).any(|w| w == b"jane"),
+        "a file name leaked into the metadata"
+    );
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = samples().join("documents");
+    let out = medidocs(
+        data.path(),
+        &["run", docs.to_str().unwrap(), "--patient", "../etc"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--patient"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = medidocs(data.path(), &["show", "not-an-id"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a document id"));
+    let out = medidocs(data.path(), &["show", "abcdef0123456789abcdef01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no document"));
+    let out = medidocs(data.path(), &["run", "/definitely/not/here"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
+}
