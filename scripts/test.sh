@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check: installs what the tests need (Debian packages, Python sample
+# generator), then formatting, lints, the sample generator, and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --test
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2; exit 1; }
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --all-targets -- -D warnings
+
+echo "==> the sample generator reproduces samples/expected"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+python3 scripts/make-samples.py "$tmp" >/dev/null
+diff -r samples/expected "$tmp/expected"
+diff <(cd samples/documents && ls) <(cd "$tmp/documents" && ls)
+
+echo "==> cargo test"
+set +e
+cargo test --workspace 2>&1 | tee "$tmp/test.log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$tmp/test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$tmp/test.log" | awk '{s+=$6} END {print s+0}')
+echo
+echo "$passed passed, $failed failed"
+exit "$status"
