@@ -7,8 +7,10 @@ script does. Every person, address and number below is invented.
 
     python3 scripts/make-samples.py [OUT_DIR]     (default: samples/)
 
-Writes OUT_DIR/documents/* (the inputs) and OUT_DIR/expected/ (expected text per good
-file, and manifest.json with the expected status, pages and reason code of every file).
+Writes OUT_DIR/documents/* (the inputs), OUT_DIR/expected/ (expected text per good
+file, and manifest.json with the expected status, pages and reason code of every file),
+and OUT_DIR/variants/ (one image in many encodings: TIFF compressions and colour types,
+16-bit and palette PNG, for format tests).
 """
 import io
 import json
@@ -28,6 +30,7 @@ from reportlab.pdfgen import canvas
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "samples")
 DOCS = os.path.join(OUT, "documents")
+VARIANTS = os.path.join(OUT, "variants")
 EXPECTED = os.path.join(OUT, "expected")
 FONTS = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
 random.seed(20261127)
@@ -246,6 +249,81 @@ def cmyk_jpeg():
     record(name, "READY", pages=1, text_pages=[lines], mime="image/jpeg", text_source="ocr")
 
 
+def scanned_pdf_ccitt():
+    """A fax gateway's PDF: one CCITT Group 4 page image per page, no text layer."""
+    name = "fax-gateway-scan.pdf"
+    lines = ["Lakeside Orthopaedic Clinic",
+             "Clinic letter",
+             "Re: Declan Pretend, DOB 30/09/1958",
+             "Review after total knee replacement, right side.",
+             "Wound healed, range of movement 0 to 110 degrees.",
+             "Continue physiotherapy. Review in three months."]
+    w, h = 1728, 2200  # fax width at 204 dpi
+    img = draw_page(lines, (w, h), 204, pt=11)
+    bw = img.point(lambda v: 255 if v > 140 else 0).convert("1")
+    buf = io.BytesIO()
+    bw.save(buf, "TIFF", compression="group4", strip_size=2 ** 30)
+    tif = Image.open(io.BytesIO(buf.getvalue()))
+    off, cnt = tif.tag_v2[273][0], tif.tag_v2[279][0]
+    black_is_zero = tif.tag_v2.get(262, 0) == 1
+    g4 = buf.getvalue()[off:off + cnt]
+    page_w, page_h = w * 72 / 204, h * 72 / 204
+    content = f"q {page_w:.2f} 0 0 {page_h:.2f} 0 0 cm /Im0 Do Q".encode()
+    params = f"/K -1 /Columns {w} /Rows {h}" + (" /BlackIs1 true" if black_is_zero else "")
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.2f} {page_h:.2f}] "
+        f"/Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".encode(),
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        f"<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray "
+        f"/BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << {params} >> "
+        f"/Length {len(g4)} >>\nstream\n".encode() + g4 + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offsets:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    open(os.path.join(DOCS, name), "wb").write(bytes(out))
+    record(name, "READY", pages=1, text_pages=[lines], mime="application/pdf", text_source="ocr")
+
+
+def variants():
+    """One small page in the encodings clinics' scanners and phones produce."""
+    os.makedirs(VARIANTS, exist_ok=True)
+    base = draw_page(["Variant test page", "Blood pressure 128/82 mmHg"], (900, 300), 150, margin_in=0.3, pt=14, mode="RGB")
+    rgba = base.convert("RGBA")
+    rgba.putalpha(Image.new("L", base.size, 255).point(lambda v: v))
+    px = rgba.load()
+    for x in range(780, 900):
+        for y in range(0, 300):
+            px[x, y] = (0, 0, 0, 0)  # a transparent margin: black if alpha were ignored
+    out = {
+        "tiff-none.tif": (base, dict(compression="raw")),
+        "tiff-lzw.tif": (base, dict(compression="tiff_lzw")),
+        "tiff-deflate.tif": (base, dict(compression="tiff_adobe_deflate")),
+        "tiff-packbits.tif": (base, dict(compression="packbits")),
+        "tiff-jpeg.tif": (base, dict(compression="jpeg")),
+        "tiff-grey-lzw.tif": (base.convert("L"), dict(compression="tiff_lzw")),
+        "tiff-cmyk.tif": (base.convert("CMYK"), dict(compression="tiff_lzw")),
+        "tiff-palette.tif": (base.convert("P", palette=Image.Palette.ADAPTIVE, colors=16), dict(compression="tiff_lzw")),
+        "tiff-rgba.tif": (rgba, dict(compression="tiff_adobe_deflate")),
+        "png-rgba.png": (rgba, {}),
+        "png-palette.png": (base.convert("P", palette=Image.Palette.ADAPTIVE, colors=16), {}),
+        "png-grey16.png": (base.convert("L").point(lambda v: v * 256, "I").convert("I;16"), {}),
+        "jpeg-grey.jpg": (base.convert("L"), dict(quality=90)),
+        "webp-lossless-alpha.webp": (rgba, dict(lossless=True)),
+    }
+    for name, (img, opts) in out.items():
+        img.save(os.path.join(VARIANTS, name), **opts)
+
+
 # ---------------------------------------------------------------- bad inputs
 
 def bad_inputs():
@@ -281,7 +359,7 @@ def main():
     os.makedirs(DOCS, exist_ok=True)
     os.makedirs(EXPECTED, exist_ok=True)
     for f in (discharge_summary, lab_report_scan, prescription_photo, referral_letter_tiff, fax_g3_tiff,
-              heic_photo, webp_image, cmyk_jpeg, bad_inputs):
+              heic_photo, webp_image, cmyk_jpeg, scanned_pdf_ccitt, bad_inputs, variants):
         f()
     with open(os.path.join(EXPECTED, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)

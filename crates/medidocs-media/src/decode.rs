@@ -105,6 +105,8 @@ fn to_8bit(img: DynamicImage) -> DynamicImage {
 
 // ---------- TIFF ----------
 
+pub(crate) type TiffReader<'a> = TiffDecoder<std::io::Cursor<&'a [u8]>>;
+
 pub(crate) fn tiff_decoder<'a>(
     bytes: &'a [u8],
     limits: &Limits,

@@ -121,6 +121,7 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
             .dimensions()
             .map_err(|e| MediaError::corrupt("TIFF", e))?;
         check_pixels(pages, w, h, limits)?;
+        check_tiff_variant(&mut dec, pages)?;
         if pages == 1 {
             first = (w, h);
         }
@@ -136,6 +137,29 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
         width: first.0,
         height: first.1,
     })
+}
+
+/// Refuses, before decoding, TIFF variants the decoder cannot read (palette colour, CIE
+/// Lab): they are a kind of file we do not take, not a damaged one.
+fn check_tiff_variant(
+    dec: &mut crate::decode::TiffReader<'_>,
+    page: u32,
+) -> Result<(), MediaError> {
+    let compression: u16 = dec
+        .find_tag_unsigned(tiff::tags::Tag::Compression)
+        .ok()
+        .flatten()
+        .unwrap_or(1);
+    if compression == 2 || compression == 3 {
+        return Ok(()); // CCITT Group 3: bilevel, decoded by hayro-ccitt
+    }
+    match dec.colortype() {
+        Ok(_) => Ok(()),
+        Err(tiff::TiffError::UnsupportedError(e)) => Err(MediaError::UnsupportedType(format!(
+            "a TIFF whose page {page} uses a variant this service does not read ({e})"
+        ))),
+        Err(e) => Err(MediaError::corrupt("TIFF", e)),
+    }
 }
 
 /// A JPEG whose entropy-coded data is cut short still decodes in lenient decoders (the
