@@ -7,13 +7,13 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-dev pkg-config)
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing system packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -21,7 +21,15 @@ fi
 if [ $want_test -eq 1 ]; then
   if ! python3 -c 'import PIL, pillow_heif, reportlab' 2>/dev/null; then
     echo "==> installing Python packages for the sample generator"
-    python3 -m pip install -q --disable-pip-version-check 'Pillow==11.*' 'pillow-heif==0.*' 'reportlab==4.*'
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    fi
+    py_pkgs=('Pillow==11.*' 'pillow-heif==0.*' 'reportlab==4.*')
+    # Debian's own Python refuses pip installs into it (PEP 668); these three are only
+    # for the test suite's sample generator.
+    python3 -m pip install -q --disable-pip-version-check "${py_pkgs[@]}" 2>/dev/null \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
   fi
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 fi
