@@ -3,7 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use medidocs_core::model::DocumentRecord;
+use medidocs_core::ports::ObjectStore;
 use serde_json::Value;
+
+/// The stored plain text (`text.txt`) of a READY document.
+pub async fn read_text(objects: &dyn ObjectStore, doc: &DocumentRecord) -> String {
+    let key = doc.text_key.as_ref().expect("a READY document has text");
+    String::from_utf8(objects.get(key).await.expect("text.txt")).expect("UTF-8 text")
+}
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -27,13 +27,7 @@ async fn phototest_and_its_rotations_read_within_budget() {
         let src = rt.ingest(&ocr_dir.join(file), "corpus").unwrap();
         let doc = runner.run(&src).await.unwrap().record;
         assert_eq!(doc.status, Status::Ready, "{file}: {:?}", doc.reason);
-        let text = String::from_utf8(
-            rt.objects
-                .get(doc.text_key.as_ref().unwrap())
-                .await
-                .unwrap(),
-        )
-        .unwrap();
+        let text = medidocs_tests::read_text(rt.objects.as_ref(), &doc).await;
         let rate = cer(&text, &truth);
         println!("{file}: CER {:.2}%", rate * 100.0);
         assert!(

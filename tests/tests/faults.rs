@@ -69,13 +69,10 @@ impl OcrEngine for ThrottlingOcr {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_is_retried_until_it_passes() {
-    let dir = tempfile::tempdir().unwrap();
-    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+fn throttled_runner(rt: &LocalRuntime, refusals: u32) -> (Runner, Arc<ThrottlingOcr>) {
     let ocr = Arc::new(ThrottlingOcr {
         inner: rt.ocr.clone(),
-        refusals: 2,
+        refusals,
         calls: AtomicU32::new(0),
     });
     let steps = Steps::new(
@@ -87,6 +84,14 @@ async fn throttling_is_retried_until_it_passes() {
     );
     let mut runner = Runner::new(steps, 2);
     fast_retries(&mut runner);
+    (runner, ocr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_until_it_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+    let (runner, ocr) = throttled_runner(&rt, 2);
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
         .unwrap();
@@ -104,20 +109,7 @@ async fn throttling_is_retried_until_it_passes() {
 async fn throttling_that_never_ends_fails_after_the_retry_budget() {
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
-    let ocr = Arc::new(ThrottlingOcr {
-        inner: rt.ocr.clone(),
-        refusals: u32::MAX,
-        calls: AtomicU32::new(0),
-    });
-    let steps = Steps::new(
-        rt.objects.clone(),
-        rt.meta.clone(),
-        ocr.clone(),
-        rt.config.limits,
-        2,
-    );
-    let mut runner = Runner::new(steps, 2);
-    fast_retries(&mut runner);
+    let (runner, ocr) = throttled_runner(&rt, u32::MAX);
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
         .unwrap();

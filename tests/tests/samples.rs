@@ -84,13 +84,7 @@ async fn samples_end_to_end() {
             }
             check_renditions(&rt, name, doc).await;
             if let Some(truth) = &exp.text {
-                let text = String::from_utf8(
-                    rt.objects
-                        .get(doc.text_key.as_ref().unwrap())
-                        .await
-                        .unwrap(),
-                )
-                .unwrap();
+                let text = medidocs_tests::read_text(rt.objects.as_ref(), doc).await;
                 let rate = cer(&text, truth);
                 let budget = if exp.text_source.as_deref() == Some("text_layer") {
                     MAX_CER_TEXT_LAYER

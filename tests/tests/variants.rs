@@ -40,13 +40,7 @@ async fn every_encoding_gives_the_same_readable_page() {
             problems.push(format!("{name}: {:?} {:?}", doc.status, doc.reason));
             continue;
         }
-        let text = String::from_utf8(
-            rt.objects
-                .get(doc.text_key.as_ref().unwrap())
-                .await
-                .unwrap(),
-        )
-        .unwrap();
+        let text = medidocs_tests::read_text(rt.objects.as_ref(), &doc).await;
         if !text.contains("Blood pressure 128/82") {
             problems.push(format!("{name}: text {text:?}"));
         }

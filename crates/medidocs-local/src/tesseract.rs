@@ -140,6 +140,15 @@ impl TesseractOcr {
     }
 }
 
+async fn write_page(path: &std::path::Path, png: &[u8]) -> Result<(), OcrError> {
+    tokio::fs::write(path, png)
+        .await
+        .map_err(|e| OcrError::Unavailable {
+            what: "cannot write the page image".into(),
+            source: Some(Box::new(e)),
+        })
+}
+
 /// Width and height from a PNG header.
 fn png_size(png: &[u8]) -> Option<(f32, f32)> {
     let w = u32::from_be_bytes(png.get(16..20)?.try_into().ok()?);
@@ -188,12 +197,7 @@ impl OcrEngine for TesseractOcr {
             source: Some(Box::new(e)),
         })?;
         let path = dir.path().join("page.png");
-        tokio::fs::write(&path, png)
-            .await
-            .map_err(|e| OcrError::Unavailable {
-                what: "cannot write the page image".into(),
-                source: Some(Box::new(e)),
-            })?;
+        write_page(&path, png).await?;
         let first = self.read(&path, page).await?;
         let weak = first.word_count() < RECHECK_MIN_WORDS
             || first.mean_confidence().unwrap_or(0.0) < RECHECK_MIN_CONFIDENCE
@@ -208,12 +212,7 @@ impl OcrEngine for TesseractOcr {
             what: e.to_string(),
         })?;
         let rpath = dir.path().join("page-upright.png");
-        tokio::fs::write(&rpath, rotated)
-            .await
-            .map_err(|e| OcrError::Unavailable {
-                what: "cannot write the page image".into(),
-                source: Some(Box::new(e)),
-            })?;
+        write_page(&rpath, &rotated).await?;
         let mut second = self.read(&rpath, page).await?;
         second.rotation = rotation;
         tracing::debug!(
