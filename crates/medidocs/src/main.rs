@@ -60,6 +60,18 @@ enum Command {
     },
     /// Measure documents per minute and peak memory over a folder, repeated.
     Bench(bench::BenchArgs),
+    /// Amazon States Language definitions (state machines).
+    #[command(subcommand)]
+    States(StatesCommand),
+}
+
+#[derive(Subcommand)]
+enum StatesCommand {
+    /// Check a state machine definition; every problem is printed with its state and field.
+    Validate {
+        /// The definition (JSON).
+        definition: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -155,6 +167,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(&cli.data_dir, args).await,
+        Command::States(StatesCommand::Validate { definition }) => states_validate(&definition),
     }
 }
 
@@ -339,4 +352,27 @@ async fn status(data_dir: &Path, json: bool) -> Result<ExitCode> {
         println!("  {:<11} {:>6}", "total", total);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn states_validate(path: &Path) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match medidocs_states::validate_text(&text) {
+        Ok(_) => {
+            println!("{}: valid", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            eprintln!(
+                "{}: {} problem{}",
+                path.display(),
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            for e in &errors {
+                eprintln!("  {e}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

@@ -245,3 +245,28 @@ fn bad_arguments_get_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/definitely/not/here"));
 }
+
+#[test]
+fn states_validate_reports_each_problem_with_state_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.asl.json");
+    std::fs::write(
+        &good,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
+    )
+    .unwrap();
+    let out = medidocs(dir.path(), &["states", "validate", good.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("valid"));
+    let bad = dir.path().join("bad.asl.json");
+    std::fs::write(
+        &bad,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"C":{"Type":"Succeed"}}}"#,
+    )
+    .unwrap();
+    let out = medidocs(dir.path(), &["states", "validate", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("state 'A', Next: 'B' is not a state"), "{err}");
+    assert!(err.contains("state 'C', (name): unreachable"), "{err}");
+}
