@@ -218,6 +218,213 @@ fn check_kinds(call: &Call) -> Result<(), String> {
     }
 }
 
+/// Evaluates a parsed call. `resolve` gives the value of a path argument.
+pub fn eval(
+    call: &Call,
+    resolve: &dyn Fn(&str) -> Result<serde_json::Value, String>,
+) -> Result<serde_json::Value, String> {
+    use serde_json::{Value, json};
+    let args: Vec<Value> = call
+        .args
+        .iter()
+        .map(|a| match a {
+            Arg::Str(s) => Ok(Value::String(s.clone())),
+            Arg::Number(n) => Ok(num(*n)),
+            Arg::Bool(b) => Ok(Value::Bool(*b)),
+            Arg::Null => Ok(Value::Null),
+            Arg::Path(p) => resolve(p),
+            Arg::Call(c) => eval(c, resolve),
+        })
+        .collect::<Result<_, _>>()?;
+    let name = call.name.as_str();
+    let fail = |m: &str| Err(format!("States.{name}: {m}"));
+    let int = |v: &Value| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64);
+    let string = |v: &Value| v.as_str().map(str::to_string);
+    match name {
+        "Format" => {
+            let Some(template) = string(&args[0]) else {
+                return fail("the template must be a string");
+            };
+            let mut out = String::new();
+            let mut rest = args[1..].iter();
+            let mut chars = template.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '{' && chars.peek() == Some(&'}') {
+                    chars.next();
+                    let Some(v) = rest.next() else {
+                        return fail("more {} than arguments");
+                    };
+                    match v {
+                        Value::String(s) => out.push_str(s),
+                        Value::Object(_) | Value::Array(_) => {
+                            return fail("arguments must be strings, numbers, booleans or null");
+                        }
+                        other => out.push_str(&other.to_string()),
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            if rest.next().is_some() {
+                return fail("more arguments than {}");
+            }
+            Ok(Value::String(out))
+        }
+        "StringToJson" => match string(&args[0]) {
+            Some(s) => serde_json::from_str(&s).or_else(|e| fail(&format!("not JSON: {e}"))),
+            None => fail("the argument must be a string"),
+        },
+        "JsonToString" => Ok(Value::String(args[0].to_string())),
+        "Array" => Ok(Value::Array(args)),
+        "ArrayPartition" => {
+            let (Some(a), Some(n)) = (args[0].as_array(), int(&args[1]).filter(|n| *n > 0)) else {
+                return fail("expects an array and a positive chunk size");
+            };
+            Ok(Value::Array(
+                a.chunks(n as usize)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
+            ))
+        }
+        "ArrayContains" => match args[0].as_array() {
+            Some(a) => Ok(Value::Bool(a.contains(&args[1]))),
+            None => fail("the first argument must be an array"),
+        },
+        "ArrayRange" => {
+            let (Some(start), Some(end), Some(step)) = (
+                int(&args[0]),
+                int(&args[1]),
+                int(&args[2]).filter(|s| *s != 0),
+            ) else {
+                return fail("expects integer start, end and a non-zero step");
+            };
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i <= end) || (step < 0 && i >= end) {
+                out.push(json!(i));
+                if out.len() > 1000 {
+                    return fail("at most 1000 items");
+                }
+                i += step;
+            }
+            Ok(Value::Array(out))
+        }
+        "ArrayGetItem" => match (args[0].as_array(), int(&args[1])) {
+            (Some(a), Some(i)) if i >= 0 && (i as usize) < a.len() => Ok(a[i as usize].clone()),
+            (Some(_), Some(i)) => fail(&format!("index {i} is out of bounds")),
+            _ => fail("expects an array and an integer index"),
+        },
+        "ArrayLength" => match args[0].as_array() {
+            Some(a) => Ok(json!(a.len())),
+            None => fail("the argument must be an array"),
+        },
+        "ArrayUnique" => match args[0].as_array() {
+            Some(a) => {
+                let mut out: Vec<Value> = Vec::new();
+                for v in a {
+                    if !out.contains(v) {
+                        out.push(v.clone());
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            None => fail("the argument must be an array"),
+        },
+        "Base64Encode" => match string(&args[0]) {
+            Some(s) => Ok(Value::String(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                s,
+            ))),
+            None => fail("the argument must be a string"),
+        },
+        "Base64Decode" => match string(&args[0]) {
+            Some(s) => base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .map(Value::String)
+                .map_or_else(|| fail("not base64 of UTF-8 text"), Ok),
+            None => fail("the argument must be a string"),
+        },
+        "Hash" => {
+            use sha2::Digest;
+            let (Some(data), Some(alg)) = (string(&args[0]), string(&args[1])) else {
+                return fail("expects a string and an algorithm name");
+            };
+            let d = data.as_bytes();
+            let h = match alg.as_str() {
+                "MD5" => hex::encode(md5::Md5::digest(d)),
+                "SHA-1" => hex::encode(sha1::Sha1::digest(d)),
+                "SHA-256" => hex::encode(sha2::Sha256::digest(d)),
+                "SHA-384" => hex::encode(sha2::Sha384::digest(d)),
+                "SHA-512" => hex::encode(sha2::Sha512::digest(d)),
+                other => return fail(&format!("unknown algorithm {other}")),
+            };
+            Ok(Value::String(h))
+        }
+        "JsonMerge" => {
+            let (Some(a), Some(b), Some(deep)) =
+                (args[0].as_object(), args[1].as_object(), args[2].as_bool())
+            else {
+                return fail("expects two objects and a boolean");
+            };
+            if deep {
+                return fail(
+                    "only shallow merges are supported (the third argument must be false)",
+                );
+            }
+            let mut out = a.clone();
+            for (k, v) in b {
+                out.insert(k.clone(), v.clone());
+            }
+            Ok(Value::Object(out))
+        }
+        "MathRandom" => {
+            let (Some(lo), Some(hi)) = (int(&args[0]), int(&args[1])) else {
+                return fail("expects integer bounds");
+            };
+            if hi <= lo {
+                return fail("the end must be greater than the start");
+            }
+            let seed = args.get(2).and_then(int);
+            let r = seed.map_or_else(
+                || uuid::Uuid::new_v4().as_u128() as u64,
+                |s| splitmix(s as u64),
+            );
+            Ok(json!(lo + (r % (hi - lo) as u64) as i64))
+        }
+        "MathAdd" => match (args[0].as_f64(), args[1].as_f64()) {
+            (Some(a), Some(b)) => Ok(num(a + b)),
+            _ => fail("expects two numbers"),
+        },
+        "StringSplit" => match (string(&args[0]), string(&args[1])) {
+            (Some(s), Some(d)) => Ok(Value::Array(
+                s.split(|c| d.contains(c))
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Value::String(p.into()))
+                    .collect(),
+            )),
+            _ => fail("expects a string and delimiter characters"),
+        },
+        "UUID" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
+        _ => fail("unknown function"),
+    }
+}
+
+fn num(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        serde_json::json!(n as i64)
+    } else {
+        serde_json::json!(n)
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

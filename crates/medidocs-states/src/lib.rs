@@ -3,11 +3,16 @@
 //! The JSONPath query language is the one the pipeline's state machines use; JSONata
 //! definitions are checked for syntax (execution will refuse them with a clear error).
 //!
-//! Execution (Task dispatch, Retry/Catch, Map, Parallel, history) is the next increment.
+//! The engine runs them: Task dispatch to registered handlers, Retry and Catch, Map and
+//! Parallel, Wait through a clock, and GetExecutionHistory-shaped events.
 
+pub mod engine;
 pub mod intrinsics;
 pub mod json;
 pub mod paths;
 pub mod validate;
 
+pub use engine::{
+    Clock, Engine, Execution, Failure, ManualClock, SystemClock, TaskHandler, handler,
+};
 pub use validate::{QueryLanguage, ValidationError, validate, validate_text};

@@ -241,6 +241,42 @@ pub fn check_reference_path(path: &str, allow_variables: bool) -> Result<(), Str
     Ok(())
 }
 
+/// One step of a Reference Path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of a Reference Path on the state's data (`$.a['b c'][2]`).
+pub fn reference_steps(path: &str) -> Result<Vec<Step>, String> {
+    check_reference_path(path, false)?;
+    let mut steps = Vec::new();
+    let mut rest = &path[1..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']").unwrap_or(r.len());
+            steps.push(Step::Key(r[..end].to_string()));
+            rest = r.get(end + 2..).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').unwrap_or(r.len());
+            steps.push(Step::Index(
+                r[..end]
+                    .parse()
+                    .map_err(|_| format!("bad index in {path}"))?,
+            ));
+            rest = r.get(end + 1..).unwrap_or("");
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            steps.push(Step::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else {
+            return Err(format!("bad Reference Path {path}"));
+        }
+    }
+    Ok(steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

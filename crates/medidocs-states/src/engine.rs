@@ -1,0 +1,971 @@
+//! Executes validated definitions (JSONPath query language). Tasks dispatch to registered
+//! handlers by resource (after `${Name}` substitution); Wait, Retry back-off and time-outs
+//! go through a [`Clock`], real in production and instant in tests. Failures carry `Error`
+//! and `Cause` as Step Functions reports them; the run records history events with the
+//! types and detail fields of GetExecutionHistory.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::paths::{self, PathKind};
+use crate::{intrinsics, validate};
+
+/// A failed state or execution: `Error` (a name Retry/Catch match on) and `Cause`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+    fn runtime(cause: impl Into<String>) -> Self {
+        Self::new("States.Runtime", cause)
+    }
+}
+
+/// What a Task state calls.
+#[async_trait]
+pub trait TaskHandler: Send + Sync {
+    async fn call(&self, input: Value) -> Result<Value, Failure>;
+}
+
+struct FnHandler<F>(F);
+
+#[async_trait]
+impl<F, Fut> TaskHandler for FnHandler<F>
+where
+    F: Fn(Value) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, Failure>> + Send,
+{
+    async fn call(&self, input: Value) -> Result<Value, Failure> {
+        (self.0)(input).await
+    }
+}
+
+/// A handler from an async closure.
+pub fn handler<F, Fut>(f: F) -> Arc<dyn TaskHandler>
+where
+    F: Fn(Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, Failure>> + Send + 'static,
+{
+    Arc::new(FnHandler(f))
+}
+
+/// Time as the engine sees it.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+    async fn sleep(&self, d: Duration);
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+#[async_trait]
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
+    }
+}
+
+/// A clock whose sleeps return at once and move its time forward; it records them.
+pub struct ManualClock {
+    now: Mutex<OffsetDateTime>,
+    pub slept: Mutex<Vec<Duration>>,
+}
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self {
+            now: Mutex::new(start),
+            slept: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    async fn sleep(&self, d: Duration) {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner()) += d;
+        self.slept.lock().unwrap_or_else(|e| e.into_inner()).push(d);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub output: Result<Value, Failure>,
+    /// GetExecutionHistory-shaped events.
+    pub history: Vec<Value>,
+}
+
+pub struct Engine {
+    handlers: HashMap<String, Arc<dyn TaskHandler>>,
+    substitutions: HashMap<String, String>,
+    clock: Arc<dyn Clock>,
+}
+
+type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Engine {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            handlers: HashMap::new(),
+            substitutions: HashMap::new(),
+            clock,
+        }
+    }
+
+    /// Registers the handler for a Task `Resource` (as written after substitution).
+    pub fn register(&mut self, resource: impl Into<String>, h: Arc<dyn TaskHandler>) {
+        self.handlers.insert(resource.into(), h);
+    }
+
+    /// A DefinitionSubstitutions entry: `${name}` in resources becomes `value`.
+    pub fn substitute(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.substitutions.insert(name.into(), value.into());
+    }
+
+    fn resolve_resource(&self, r: &str) -> String {
+        let mut out = r.to_string();
+        for (k, v) in &self.substitutions {
+            out = out.replace(&format!("${{{k}}}"), v);
+        }
+        out
+    }
+
+    /// Runs a definition (validated first) on an input.
+    pub async fn execute(&self, def: &Value, input: Value, name: &str) -> Execution {
+        let run = Run {
+            engine: self,
+            history: Mutex::new(Vec::new()),
+            execution: json!({
+                "Id": format!("arn:aws:states:local:000000000000:execution:medidocs:{name}"),
+                "Input": input.clone(),
+                "Name": name,
+                "StartTime": fmt_time(self.clock.now()),
+            }),
+        };
+        run.event(
+            "ExecutionStarted",
+            "executionStartedEventDetails",
+            json!({ "input": input.to_string() }),
+        );
+        let output = match validate::validate(def) {
+            Err(errors) => Err(Failure::new(
+                "States.Runtime",
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            Ok(()) if uses_jsonata(def) => Err(Failure::runtime(
+                "this definition uses the JSONata query language, which this engine does not run (JSONPath only)",
+            )),
+            Ok(()) => {
+                let body = run.machine(def, input, None);
+                match def.get("TimeoutSeconds").and_then(Value::as_u64) {
+                    Some(t) => {
+                        tokio::select! {
+                            biased;
+                            r = body => r,
+                            _ = self.clock.sleep(Duration::from_secs(t)) => Err(Failure::new("States.Timeout", "the execution timed out")),
+                        }
+                    }
+                    None => body.await,
+                }
+            }
+        };
+        match &output {
+            Ok(v) => run.event(
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                json!({ "output": v.to_string() }),
+            ),
+            Err(f) => run.event(
+                "ExecutionFailed",
+                "executionFailedEventDetails",
+                json!({ "error": f.error, "cause": f.cause }),
+            ),
+        };
+        let history = run.history.into_inner().unwrap_or_else(|e| e.into_inner());
+        Execution { output, history }
+    }
+}
+
+fn uses_jsonata(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => {
+            o.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata")
+                || o.values().any(uses_jsonata)
+        }
+        Value::Array(a) => a.iter().any(uses_jsonata),
+        _ => false,
+    }
+}
+
+fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+struct Run<'e> {
+    engine: &'e Engine,
+    history: Mutex<Vec<Value>>,
+    execution: Value,
+}
+
+/// Where a state runs: its context object pieces.
+#[derive(Clone)]
+struct Scope {
+    map_item: Option<Value>,
+}
+
+impl Run<'_> {
+    fn event(&self, kind: &str, details_key: &str, details: Value) {
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let id = h.len() as u64 + 1;
+        let mut e = json!({
+            "timestamp": fmt_time(self.engine.clock.now()),
+            "type": kind,
+            "id": id,
+            "previousEventId": id - 1,
+        });
+        e[details_key] = details;
+        h.push(e);
+    }
+
+    fn context(&self, state: &str, retry: u32, scope: &Scope) -> Value {
+        let mut c = json!({
+            "Execution": self.execution,
+            "StateMachine": { "Id": "arn:aws:states:local:000000000000:stateMachine:medidocs", "Name": "medidocs" },
+            "State": { "Name": state, "EnteredTime": fmt_time(self.engine.clock.now()), "RetryCount": retry },
+        });
+        if let Some(item) = &scope.map_item {
+            c["Map"] = json!({ "Item": item });
+        }
+        c
+    }
+
+    fn machine<'a>(
+        &'a self,
+        m: &'a Value,
+        input: Value,
+        map_item: Option<Value>,
+    ) -> Fut<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let states = &m["States"];
+            let scope = Scope { map_item };
+            let mut name = m["StartAt"].as_str().unwrap_or_default().to_string();
+            let mut input = input;
+            loop {
+                let st = states
+                    .get(&name)
+                    .ok_or_else(|| Failure::runtime(format!("no state {name}")))?;
+                let (next, output) = self.state(&name, st, input, &scope).await?;
+                match next {
+                    Some(n) => {
+                        name = n;
+                        input = output;
+                    }
+                    None => return Ok(output),
+                }
+            }
+        })
+    }
+
+    async fn state(
+        &self,
+        name: &str,
+        st: &Value,
+        raw: Value,
+        scope: &Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let kind = st["Type"].as_str().unwrap_or_default();
+        let details = json!({ "name": name, "input": raw.to_string() });
+        self.event(
+            &format!("{kind}StateEntered"),
+            "stateEnteredEventDetails",
+            details,
+        );
+        let ctx = self.context(name, 0, scope);
+        let next = st.get("Next").and_then(Value::as_str).map(str::to_string);
+        let result: Result<(Option<String>, Value), Failure> = match kind {
+            "Pass" => (|| {
+                let eff = self.effective_input(st, &raw, &ctx)?;
+                let res = st.get("Result").cloned().unwrap_or(eff);
+                Ok((next.clone(), self.output(st, raw.clone(), res, &ctx)?))
+            })(),
+            "Succeed" => select_opt(st, "InputPath", &raw, &ctx)
+                .and_then(|v| select_opt(st, "OutputPath", &v, &ctx))
+                .map(|v| (None, v)),
+            "Fail" => {
+                let text = |f: &str, fp: &str| -> Result<String, Failure> {
+                    if let Some(v) = st.get(f).and_then(Value::as_str) {
+                        return Ok(v.to_string());
+                    }
+                    match st.get(fp).and_then(Value::as_str) {
+                        Some(p) => dynamic(p, &raw, &ctx).map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        }),
+                        None => Ok(String::new()),
+                    }
+                };
+                Err(Failure::new(
+                    text("Error", "ErrorPath")?,
+                    text("Cause", "CausePath")?,
+                ))
+            }
+            "Choice" => self.choice(st, &raw, &ctx),
+            "Wait" => self
+                .wait(st, raw.clone(), &ctx)
+                .await
+                .map(|v| (next.clone(), v)),
+            "Task" | "Parallel" | "Map" => {
+                self.with_retry(name, kind, st, raw.clone(), scope).await
+            }
+            other => Err(Failure::runtime(format!("unknown state type {other}"))),
+        };
+        if let Ok((_, out)) = &result {
+            self.event(
+                &format!("{kind}StateExited"),
+                "stateExitedEventDetails",
+                json!({ "name": name, "output": out.to_string() }),
+            );
+        }
+        result
+    }
+
+    fn effective_input(&self, st: &Value, raw: &Value, ctx: &Value) -> Result<Value, Failure> {
+        let v = select_opt(st, "InputPath", raw, ctx)?;
+        match st
+            .get("Parameters")
+            .or_else(|| st.get("ItemSelector").filter(|_| false))
+        {
+            Some(t) => template(t, &v, ctx),
+            None => Ok(v),
+        }
+    }
+
+    /// ResultSelector, ResultPath, OutputPath.
+    fn output(&self, st: &Value, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
+        let result = match st.get("ResultSelector") {
+            Some(t) => template(t, &result, ctx)?,
+            None => result,
+        };
+        let merged = match st.get("ResultPath") {
+            None => result,
+            Some(Value::Null) => raw,
+            Some(Value::String(p)) => set_path(raw, p, result)?,
+            Some(_) => return Err(Failure::runtime("ResultPath must be a string or null")),
+        };
+        select_opt(st, "OutputPath", &merged, ctx)
+    }
+
+    fn choice(
+        &self,
+        st: &Value,
+        raw: &Value,
+        ctx: &Value,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let input = select_opt(st, "InputPath", raw, ctx)?;
+        for rule in st["Choices"].as_array().into_iter().flatten() {
+            if eval_rule(rule, &input, ctx)? {
+                let out = select_opt(st, "OutputPath", &input, ctx)?;
+                return Ok((rule["Next"].as_str().map(str::to_string), out));
+            }
+        }
+        match st.get("Default").and_then(Value::as_str) {
+            Some(d) => Ok((
+                Some(d.to_string()),
+                select_opt(st, "OutputPath", &input, ctx)?,
+            )),
+            None => Err(Failure::new(
+                "States.NoChoiceMatched",
+                "no choice rule matched and there is no Default",
+            )),
+        }
+    }
+
+    async fn wait(&self, st: &Value, raw: Value, ctx: &Value) -> Result<Value, Failure> {
+        let input = select_opt(st, "InputPath", &raw, ctx)?;
+        let seconds = |v: &Value| {
+            v.as_f64()
+                .filter(|s| *s >= 0.0)
+                .ok_or_else(|| Failure::runtime("Wait seconds must be a non-negative number"))
+        };
+        let until = |v: &Value| -> Result<f64, Failure> {
+            let t = v
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+                .ok_or_else(|| Failure::runtime("Wait timestamp must be RFC 3339"))?;
+            Ok(((t - self.engine.clock.now()).as_seconds_f64()).max(0.0))
+        };
+        let secs = if let Some(s) = st.get("Seconds") {
+            seconds(s)?
+        } else if let Some(p) = st.get("SecondsPath").and_then(Value::as_str) {
+            seconds(&select(p, &input, ctx)?)?
+        } else if let Some(t) = st.get("Timestamp") {
+            until(t)?
+        } else if let Some(p) = st.get("TimestampPath").and_then(Value::as_str) {
+            until(&select(p, &input, ctx)?)?
+        } else {
+            0.0
+        };
+        self.engine.clock.sleep(Duration::from_secs_f64(secs)).await;
+        select_opt(st, "OutputPath", &input, ctx)
+    }
+
+    /// Task, Parallel and Map: the work, then Retry and Catch.
+    async fn with_retry(
+        &self,
+        name: &str,
+        kind: &str,
+        st: &Value,
+        raw: Value,
+        scope: &Scope,
+    ) -> Result<(Option<String>, Value), Failure> {
+        let retriers = st
+            .get("Retry")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut counts = vec![0u32; retriers.len()];
+        let mut retry = 0;
+        loop {
+            let ctx = self.context(name, retry, scope);
+            let attempt = async {
+                let eff = self.effective_input(st, &raw, &ctx)?;
+                let result = match kind {
+                    "Task" => self.task(st, eff).await?,
+                    "Parallel" => self.parallel(st, eff).await?,
+                    _ => self.map(name, st, eff, &ctx).await?,
+                };
+                self.output(st, raw.clone(), result, &ctx)
+            };
+            let failure = match attempt.await {
+                Ok(out) => {
+                    return Ok((
+                        st.get("Next").and_then(Value::as_str).map(str::to_string),
+                        out,
+                    ));
+                }
+                Err(f) => f,
+            };
+            if let Some(i) = retriers
+                .iter()
+                .position(|r| error_matches(&r["ErrorEquals"], &failure.error))
+            {
+                let r = &retriers[i];
+                let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3) as u32;
+                if counts[i] < max {
+                    let interval = r
+                        .get("IntervalSeconds")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(1.0);
+                    let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
+                    let mut delay = interval * rate.powi(counts[i] as i32);
+                    if let Some(cap) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
+                        delay = delay.min(cap);
+                    }
+                    if r.get("JitterStrategy").and_then(Value::as_str) == Some("FULL") {
+                        delay *= (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+                    }
+                    counts[i] += 1;
+                    retry += 1;
+                    self.engine
+                        .clock
+                        .sleep(Duration::from_secs_f64(delay))
+                        .await;
+                    continue;
+                }
+            }
+            for c in st
+                .get("Catch")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if error_matches(&c["ErrorEquals"], &failure.error) {
+                    let err = json!({ "Error": failure.error, "Cause": failure.cause });
+                    let out = match c.get("ResultPath") {
+                        None => err,
+                        Some(Value::Null) => raw.clone(),
+                        Some(Value::String(p)) => set_path(raw.clone(), p, err)?,
+                        Some(_) => {
+                            return Err(Failure::runtime(
+                                "Catch ResultPath must be a string or null",
+                            ));
+                        }
+                    };
+                    return Ok((c["Next"].as_str().map(str::to_string), out));
+                }
+            }
+            return Err(failure);
+        }
+    }
+
+    async fn task(&self, st: &Value, input: Value) -> Result<Value, Failure> {
+        let resource = self
+            .engine
+            .resolve_resource(st["Resource"].as_str().unwrap_or_default());
+        self.event(
+            "TaskScheduled",
+            "taskScheduledEventDetails",
+            json!({ "resourceType": "lambda", "resource": resource, "region": "local", "parameters": input.to_string() }),
+        );
+        let h = self
+            .engine
+            .handlers
+            .get(&resource)
+            .cloned()
+            .ok_or_else(|| {
+                Failure::runtime(format!("no handler is registered for resource {resource}"))
+            })?;
+        let call = h.call(input);
+        let result = match st.get("TimeoutSeconds").and_then(Value::as_u64) {
+            Some(t) => tokio::select! {
+                biased;
+                r = call => r,
+                _ = self.engine.clock.sleep(Duration::from_secs(t)) => Err(Failure::new("States.Timeout", format!("the task did not finish within {t} s"))),
+            },
+            None => call.await,
+        };
+        match &result {
+            Ok(v) => self.event("TaskSucceeded", "taskSucceededEventDetails", json!({ "resourceType": "lambda", "resource": resource, "output": v.to_string() })),
+            Err(f) if f.error == "States.Timeout" => {
+                self.event("TaskTimedOut", "taskTimedOutEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause }))
+            }
+            Err(f) => self.event("TaskFailed", "taskFailedEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause })),
+        }
+        result
+    }
+
+    async fn parallel(&self, st: &Value, input: Value) -> Result<Value, Failure> {
+        self.event(
+            "ParallelStateStarted",
+            "parallelStateStartedEventDetails",
+            json!({}),
+        );
+        let branches = st["Branches"].as_array().cloned().unwrap_or_default();
+        let runs = branches
+            .iter()
+            .map(|b| self.machine(b, input.clone(), None));
+        let results = futures::future::join_all(runs).await;
+        let mut out = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(v) => out.push(v),
+                Err(f) => {
+                    self.event(
+                        "ParallelStateFailed",
+                        "parallelStateFailedEventDetails",
+                        json!({ "error": f.error, "cause": f.cause }),
+                    );
+                    return Err(f);
+                }
+            }
+        }
+        self.event(
+            "ParallelStateSucceeded",
+            "parallelStateSucceededEventDetails",
+            json!({}),
+        );
+        Ok(Value::Array(out))
+    }
+
+    async fn map(&self, name: &str, st: &Value, eff: Value, ctx: &Value) -> Result<Value, Failure> {
+        let items = match st.get("ItemsPath").and_then(Value::as_str) {
+            Some(p) => select(p, &eff, ctx)?,
+            None => eff.clone(),
+        };
+        let Value::Array(items) = items else {
+            return Err(Failure::runtime("the Map state's items are not an array"));
+        };
+        self.event(
+            "MapStateStarted",
+            "mapStateStartedEventDetails",
+            json!({ "length": items.len() }),
+        );
+        let processor = st
+            .get("ItemProcessor")
+            .or_else(|| st.get("Iterator"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let selector = st.get("ItemSelector").cloned();
+        let concurrency = match st.get("MaxConcurrency").and_then(Value::as_u64) {
+            None | Some(0) => items.len().max(1),
+            Some(n) => n as usize,
+        };
+        let tolerated_count = st.get("ToleratedFailureCount").and_then(Value::as_u64);
+        let tolerated_pct = st.get("ToleratedFailurePercentage").and_then(Value::as_f64);
+        let total = items.len();
+        let processor = &processor;
+        let selector = &selector;
+        let eff = &eff;
+        let results: Vec<Result<Value, Failure>> = stream::iter(items.into_iter().enumerate())
+            .map(|(index, value)| async move {
+                let item = json!({ "Index": index, "Value": value });
+                let mut item_ctx = ctx.clone();
+                item_ctx["Map"] = json!({ "Item": item });
+                let input = match selector {
+                    Some(t) => template(t, eff, &item_ctx)?,
+                    None => item["Value"].clone(),
+                };
+                self.event(
+                    "MapIterationStarted",
+                    "mapIterationStartedEventDetails",
+                    json!({ "name": name, "index": index }),
+                );
+                let r = self.machine(processor, input, Some(item)).await;
+                match &r {
+                    Ok(_) => self.event(
+                        "MapIterationSucceeded",
+                        "mapIterationSucceededEventDetails",
+                        json!({ "name": name, "index": index }),
+                    ),
+                    Err(_) => self.event(
+                        "MapIterationFailed",
+                        "mapIterationFailedEventDetails",
+                        json!({ "name": name, "index": index }),
+                    ),
+                }
+                r
+            })
+            .buffered(concurrency)
+            .collect()
+            .await;
+        let failures: Vec<&Failure> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        if !failures.is_empty() {
+            let within_count = tolerated_count.is_some_and(|n| failures.len() as u64 <= n);
+            let within_pct =
+                tolerated_pct.is_some_and(|p| failures.len() as f64 * 100.0 / total as f64 <= p);
+            if !(within_count || within_pct) {
+                let f = if tolerated_count.is_some() || tolerated_pct.is_some() {
+                    Failure::new(
+                        "States.ExceedToleratedFailureThreshold",
+                        format!("{} of {total} items failed", failures.len()),
+                    )
+                } else {
+                    failures[0].clone()
+                };
+                self.event("MapStateFailed", "mapStateFailedEventDetails", json!({}));
+                return Err(f);
+            }
+        }
+        self.event(
+            "MapStateSucceeded",
+            "mapStateSucceededEventDetails",
+            json!({}),
+        );
+        Ok(Value::Array(
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|f| json!({ "Error": f.error, "Cause": f.cause })))
+                .collect(),
+        ))
+    }
+}
+
+fn error_matches(names: &Value, error: &str) -> bool {
+    names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|n| {
+            n == error
+                || (n == "States.ALL" && error != "States.Runtime")
+                || (n == "States.TaskFailed" && !error.starts_with("States."))
+        })
+}
+
+/// `InputPath` / `OutputPath`: absent means `$`, null means `{}`.
+fn select_opt(st: &Value, field: &str, v: &Value, ctx: &Value) -> Result<Value, Failure> {
+    match st.get(field) {
+        None => Ok(v.clone()),
+        Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(p)) => select(p, v, ctx),
+        Some(_) => Err(Failure::runtime(format!(
+            "{field} must be a string or null"
+        ))),
+    }
+}
+
+/// A path's value: one value for a definite path, an array of matches otherwise.
+fn select(path: &str, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+    let (kind, jp) = paths::compile(path).map_err(Failure::runtime)?;
+    let root = match kind {
+        PathKind::Input => input,
+        PathKind::Context => ctx,
+        PathKind::Variable(v) => {
+            return Err(Failure::runtime(format!(
+                "variables (${v}) are not supported by this engine yet"
+            )));
+        }
+    };
+    let nodes = jp.query(root).all();
+    if is_definite(path) {
+        match nodes.as_slice() {
+            [one] => Ok((*one).clone()),
+            _ => Err(Failure::runtime(format!(
+                "the JSONPath {path} could not be found in the input"
+            ))),
+        }
+    } else {
+        Ok(Value::Array(nodes.into_iter().cloned().collect()))
+    }
+}
+
+fn is_definite(path: &str) -> bool {
+    !(path.contains('*')
+        || path.contains("..")
+        || path.contains('?')
+        || path.contains(':')
+        || path.contains(','))
+}
+
+/// A `.$` value: a path or an intrinsic function.
+fn dynamic(expr: &str, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+    if intrinsics::looks_like_call(expr) {
+        let call =
+            intrinsics::parse(expr).map_err(|e| Failure::new("States.IntrinsicFailure", e))?;
+        intrinsics::eval(&call, &|p| select(p, input, ctx).map_err(|f| f.cause))
+            .map_err(|e| Failure::new("States.IntrinsicFailure", e))
+    } else {
+        select(expr, input, ctx)
+    }
+}
+
+/// Payload templates: `key.$` values are evaluated, everything else copied.
+fn template(t: &Value, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+    Ok(match t {
+        Value::Object(o) => {
+            let mut out = Map::new();
+            for (k, v) in o {
+                match (k.strip_suffix(".$"), v) {
+                    (Some(base), Value::String(expr)) => {
+                        out.insert(base.to_string(), dynamic(expr, input, ctx)?);
+                    }
+                    _ => {
+                        out.insert(k.clone(), template(v, input, ctx)?);
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|v| template(v, input, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Writes `value` at a Reference Path inside `target`, creating objects on the way.
+fn set_path(mut target: Value, path: &str, value: Value) -> Result<Value, Failure> {
+    let steps = paths::reference_steps(path).map_err(Failure::runtime)?;
+    if steps.is_empty() {
+        return Ok(value);
+    }
+    let fail = || {
+        Failure::new(
+            "States.ResultPathMatchFailure",
+            format!("cannot apply ResultPath {path} to the state's input"),
+        )
+    };
+    let mut cur = &mut target;
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        match step {
+            paths::Step::Key(k) => {
+                if cur.is_null() {
+                    *cur = json!({});
+                }
+                let obj = cur.as_object_mut().ok_or_else(fail)?;
+                if last {
+                    obj.insert(k.clone(), value);
+                    return Ok(target);
+                }
+                cur = obj.entry(k.clone()).or_insert(Value::Null);
+            }
+            paths::Step::Index(n) => {
+                let arr = cur.as_array_mut().ok_or_else(fail)?;
+                let slot = arr.get_mut(*n).ok_or_else(fail)?;
+                if last {
+                    *slot = value;
+                    return Ok(target);
+                }
+                cur = slot;
+            }
+        }
+    }
+    Ok(target)
+}
+
+fn eval_rule(rule: &Value, input: &Value, ctx: &Value) -> Result<bool, Failure> {
+    if let Some(list) = rule.get("And").and_then(Value::as_array) {
+        for r in list {
+            if !eval_rule(r, input, ctx)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    if let Some(list) = rule.get("Or").and_then(Value::as_array) {
+        for r in list {
+            if eval_rule(r, input, ctx)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    if let Some(r) = rule.get("Not") {
+        return Ok(!eval_rule(r, input, ctx)?);
+    }
+    let var = rule["Variable"].as_str().unwrap_or("$");
+    let (op, operand) = rule
+        .as_object()
+        .and_then(|o| {
+            o.iter()
+                .find(|(k, _)| !matches!(k.as_str(), "Variable" | "Next" | "Comment" | "Assign"))
+        })
+        .ok_or_else(|| Failure::runtime("a choice rule without a comparison"))?;
+    if op == "IsPresent" {
+        let present = select(var, input, ctx).is_ok();
+        return Ok(present == operand.as_bool().unwrap_or(true));
+    }
+    let value = select(var, input, ctx)?;
+    let (base, expected) = match op.strip_suffix("Path") {
+        Some(base) if !base.starts_with("Is") => {
+            (base, select(operand.as_str().unwrap_or("$"), input, ctx)?)
+        }
+        _ => (op.as_str(), operand.clone()),
+    };
+    let want = |b: bool| expected.as_bool() == Some(b);
+    Ok(match base {
+        "IsNull" => want(value.is_null()),
+        "IsNumeric" => want(value.is_number()),
+        "IsString" => want(value.is_string()),
+        "IsBoolean" => want(value.is_boolean()),
+        "IsTimestamp" => want(
+            value
+                .as_str()
+                .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()),
+        ),
+        "BooleanEquals" => value.is_boolean() && value == expected,
+        "StringMatches" => match (value.as_str(), expected.as_str()) {
+            (Some(v), Some(p)) => glob(p, v),
+            _ => false,
+        },
+        b if b.starts_with("String") => match (value.as_str(), expected.as_str()) {
+            (Some(v), Some(e)) => compare(&b["String".len()..], v.cmp(e)),
+            _ => false,
+        },
+        b if b.starts_with("Numeric") => match (value.as_f64(), expected.as_f64()) {
+            (Some(v), Some(e)) => v
+                .partial_cmp(&e)
+                .is_some_and(|o| compare(&b["Numeric".len()..], o)),
+            _ => false,
+        },
+        b if b.starts_with("Timestamp") => {
+            let ts = |v: &Value| {
+                v.as_str()
+                    .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+            };
+            match (ts(&value), ts(&expected)) {
+                (Some(v), Some(e)) => compare(&b["Timestamp".len()..], v.cmp(&e)),
+                _ => false,
+            }
+        }
+        other => return Err(Failure::runtime(format!("unknown comparison {other}"))),
+    })
+}
+
+fn compare(op: &str, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        "Equals" => o == Equal,
+        "LessThan" => o == Less,
+        "GreaterThan" => o == Greater,
+        "LessThanEquals" => o != Greater,
+        "GreaterThanEquals" => o != Less,
+        _ => false,
+    }
+}
+
+/// StringMatches: `*` matches any run of characters; `\*` and `\\` are literal.
+fn glob(pattern: &str, s: &str) -> bool {
+    #[derive(PartialEq)]
+    enum T {
+        Lit(char),
+        Star,
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => toks.push(T::Lit(it.next().unwrap_or('\\'))),
+            '*' => toks.push(T::Star),
+            c => toks.push(T::Lit(c)),
+        }
+    }
+    let s: Vec<char> = s.chars().collect();
+    let (mut p, mut i, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
+    while i < s.len() {
+        if p < toks.len() && toks[p] == T::Lit(s[i]) {
+            p += 1;
+            i += 1;
+        } else if p < toks.len() && toks[p] == T::Star {
+            star = Some(p);
+            mark = i;
+            p += 1;
+        } else if let Some(sp) = star {
+            p = sp + 1;
+            mark += 1;
+            i = mark;
+        } else {
+            return false;
+        }
+    }
+    toks[p..].iter().all(|t| *t == T::Star)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn string_matches_globs() {
+        assert!(glob("log-*.txt", "log-2026-11.txt"));
+        assert!(glob("*", ""));
+        assert!(!glob("log-*.txt", "log-1.csv"));
+        assert!(glob("a\\*b", "a*b"));
+        assert!(!glob("a\\*b", "axb"));
+    }
+}

@@ -1,0 +1,577 @@
+//! Execution conformance: each case's definition, input and expected output come from the
+//! page cited beside it (AWS Step Functions Developer Guide, or the States Language
+//! specification at states-language.net). Tasks are registered handlers; time is a
+//! ManualClock, so Wait and Retry back-off are instant and recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use medidocs_states::{Engine, Failure, ManualClock, handler};
+use serde_json::{Value, json};
+
+fn engine() -> (Engine, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-11-27 12:00 UTC),
+    ));
+    let mut e = Engine::new(clock.clone());
+    // The specification's example task: adds val1 and val2.
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:Add",
+        handler(|v: Value| async move {
+            Ok(json!(
+                v["val1"].as_i64().unwrap_or(0) + v["val2"].as_i64().unwrap_or(0)
+            ))
+        }),
+    );
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:echo",
+        handler(|v: Value| async move { Ok(v) }),
+    );
+    (e, clock)
+}
+
+async fn run(def: Value, input: Value) -> Result<Value, Failure> {
+    let (e, _) = engine();
+    e.execute(&def, input, "case").await.output
+}
+
+fn pass_machine(state: Value) -> Value {
+    json!({ "StartAt": "S", "States": { "S": state } })
+}
+
+/// One state evaluated on `input`; `expect` is the output (or `{"Error": …}`).
+async fn check(source: &str, state: Value, input: Value, expect: Value) {
+    let mut st = state;
+    st["End"] = json!(true);
+    let got = run(pass_machine(st), input).await;
+    let got = got.unwrap_or_else(|f| json!({ "Error": f.error, "Cause": f.cause }));
+    if expect.get("Error").is_some() && expect.get("Cause").is_none() {
+        assert_eq!(got["Error"], expect["Error"], "{source}: got {got}");
+    } else {
+        assert_eq!(got, expect, "{source}");
+    }
+}
+
+// https://states-language.net/spec.html#filters (InputPath, ResultPath, OutputPath example)
+#[tokio::test]
+async fn input_result_and_output_paths_from_the_specification() {
+    let task = json!({ "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Add", "InputPath": "$.numbers", "ResultPath": "$.sum" });
+    let input = json!({ "title": "Numbers to add", "numbers": { "val1": 3, "val2": 4 } });
+    check(
+        "spec: filters",
+        task.clone(),
+        input.clone(),
+        json!({ "title": "Numbers to add", "numbers": { "val1": 3, "val2": 4 }, "sum": 7 }),
+    )
+    .await;
+    let mut with_output = task;
+    with_output["OutputPath"] = json!("$.sum");
+    check("spec: filters, OutputPath", with_output, input, json!(7)).await;
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultpath.html
+#[tokio::test]
+async fn result_path_variants_from_the_developer_guide() {
+    let input = json!({ "comment": "This is a test of the input and output of a Task state.", "details": "Default example", "who": "AWS Step Functions" });
+    let result = json!("Hello, AWS Step Functions!");
+    let pass = |rp: Value| json!({ "Type": "Pass", "Result": result, "ResultPath": rp });
+    // ResultPath "$": the result replaces the input.
+    check(
+        "resultpath: $",
+        pass(json!("$")),
+        input.clone(),
+        result.clone(),
+    )
+    .await;
+    // ResultPath "$.taskresult": the result is added to the input.
+    let mut with = input.clone();
+    with["taskresult"] = result.clone();
+    check(
+        "resultpath: $.taskresult",
+        pass(json!("$.taskresult")),
+        input.clone(),
+        with,
+    )
+    .await;
+    // ResultPath null: the result is discarded, the input passes through.
+    check(
+        "resultpath: null",
+        pass(Value::Null),
+        input.clone(),
+        input.clone(),
+    )
+    .await;
+    // Overwriting a field of the input.
+    let mut over = input.clone();
+    over["details"] = result.clone();
+    check(
+        "resultpath: $.details",
+        pass(json!("$.details")),
+        input,
+        over,
+    )
+    .await;
+}
+
+// https://states-language.net/spec.html#parameters
+#[tokio::test]
+async fn parameters_with_paths_and_slices() {
+    let st = json!({ "Type": "Pass", "Parameters": { "flagged": true, "parts": { "first.$": "$.vals[0]", "last3.$": "$.vals[3:]" } } });
+    check(
+        "spec: parameters",
+        st,
+        json!({ "flagged": 7, "vals": [0, 10, 20, 30, 40, 50] }),
+        json!({ "flagged": true, "parts": { "first": 0, "last3": [30, 40, 50] } }),
+    )
+    .await;
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-inputpath-params.html#input-output-resultselector
+#[tokio::test]
+async fn result_selector_from_the_developer_guide() {
+    let result = json!({ "resourceType": "elasticmapreduce", "resource": "createCluster.sync", "output": { "SdkHttpMetadata": { "HttpHeaders": { "Content-Length": "1112" } }, "ClusterId": "AKIAIOSFODNN7EXAMPLE" } });
+    let (mut e, _) = engine();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:emr",
+        handler(move |_| {
+            let r = result.clone();
+            async move { Ok(r) }
+        }),
+    );
+    let def = pass_machine(
+        json!({ "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:emr",
+        "ResultSelector": { "ClusterId.$": "$.output.ClusterId", "ResourceType.$": "$.resourceType" }, "ResultPath": "$.EMROutput", "End": true }),
+    );
+    let out = e.execute(&def, json!({}), "rs").await.output.unwrap();
+    assert_eq!(
+        out,
+        json!({ "EMROutput": { "ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce" } })
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
+#[tokio::test]
+async fn context_object_paths() {
+    let st = json!({ "Type": "Pass", "Parameters": { "Comment": "Now", "Execution.$": "$$.Execution.Name", "State.$": "$$.State.Name", "Input.$": "$$.Execution.Input.x" } });
+    check(
+        "context object",
+        st,
+        json!({ "x": 1 }),
+        json!({ "Comment": "Now", "Execution": "case", "State": "S", "Input": 1 }),
+    )
+    .await;
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html
+#[tokio::test]
+async fn every_intrinsic_function_as_documented() {
+    let cases: Vec<(&str, Value, Value)> = vec![
+        (
+            "States.Format('Hello, my name is {}.', $.name)",
+            json!({ "name": "Arnav" }),
+            json!("Hello, my name is Arnav."),
+        ),
+        (
+            "States.StringToJson($.someString)",
+            json!({ "someString": "{\"number\": 20}" }),
+            json!({ "number": 20 }),
+        ),
+        (
+            "States.JsonToString($.someJson)",
+            json!({ "someJson": { "name": "Foo", "year": 2020 } }),
+            json!("{\"name\":\"Foo\",\"year\":2020}"),
+        ),
+        (
+            "States.Array('Foo', 2020, $.someJson, null)",
+            json!({ "someJson": { "random": "abcdefg" } }),
+            json!(["Foo", 2020, { "random": "abcdefg" }, null]),
+        ),
+        (
+            "States.ArrayPartition($.inputArray, 4)",
+            json!({ "inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9] }),
+            json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]]),
+        ),
+        (
+            "States.ArrayContains($.inputArray, $.lookingFor)",
+            json!({ "inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9], "lookingFor": 5 }),
+            json!(true),
+        ),
+        (
+            "States.ArrayRange(1, 9, 2)",
+            json!({}),
+            json!([1, 3, 5, 7, 9]),
+        ),
+        (
+            "States.ArrayGetItem($.inputArray, $.index)",
+            json!({ "inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9], "index": 5 }),
+            json!(6),
+        ),
+        (
+            "States.ArrayLength($.inputArray)",
+            json!({ "inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9] }),
+            json!(9),
+        ),
+        (
+            "States.ArrayUnique($.inputArray)",
+            json!({ "inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4] }),
+            json!([1, 2, 3, 4]),
+        ),
+        (
+            "States.Base64Encode($.input)",
+            json!({ "input": "Data to encode" }),
+            json!("RGF0YSB0byBlbmNvZGU="),
+        ),
+        (
+            "States.Base64Decode($.base64)",
+            json!({ "base64": "RGF0YSB0byBlbmNvZGU=" }),
+            json!("Data to encode"),
+        ),
+        (
+            "States.Hash($.Data, $.Algorithm)",
+            json!({ "Data": "input data", "Algorithm": "SHA-1" }),
+            json!("aaff4a450a104cd177d28d18d74485e8cae074b7"),
+        ),
+        (
+            "States.JsonMerge($.json1, $.json2, false)",
+            json!({ "json1": { "a": { "a1": 1, "a2": 2 }, "b": 2 }, "json2": { "a": { "a3": 1, "a4": 2 }, "c": 3 } }),
+            json!({ "a": { "a3": 1, "a4": 2 }, "b": 2, "c": 3 }),
+        ),
+        (
+            "States.MathAdd($.value1, $.step)",
+            json!({ "value1": 111, "step": -1 }),
+            json!(110),
+        ),
+        (
+            "States.StringSplit($.inputString, $.splitter)",
+            json!({ "inputString": "1,2,3,4,5", "splitter": "," }),
+            json!(["1", "2", "3", "4", "5"]),
+        ),
+        (
+            "States.StringSplit($.inputString, $.splitter)",
+            json!({ "inputString": "This.is+a,test=string", "splitter": ".+,=" }),
+            json!(["This", "is", "a", "test", "string"]),
+        ),
+    ];
+    for (expr, input, expect) in cases {
+        check(
+            expr,
+            json!({ "Type": "Pass", "Parameters": { "r.$": expr }, "OutputPath": "$.r" }),
+            input,
+            expect,
+        )
+        .await;
+    }
+    // Random values: checked by shape and range.
+    let out = run(pass_machine(json!({ "Type": "Pass", "Parameters": { "n.$": "States.MathRandom($.start, $.end)", "u.$": "States.UUID()" }, "End": true })), json!({ "start": 1, "end": 999 })).await.unwrap();
+    let n = out["n"].as_i64().unwrap();
+    assert!((1..999).contains(&n), "{n}");
+    assert_eq!(out["u"].as_str().unwrap().len(), 36);
+    // A failing intrinsic is States.IntrinsicFailure.
+    check(
+        "intrinsic failure",
+        json!({ "Type": "Pass", "Parameters": { "r.$": "States.ArrayGetItem($.a, 5)" } }),
+        json!({ "a": [1] }),
+        json!({ "Error": "States.IntrinsicFailure" }),
+    )
+    .await;
+}
+
+// https://states-language.net/spec.html#choice-state and
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html (comparison operators)
+#[tokio::test]
+async fn every_choice_operator() {
+    let input = json!({ "s": "abc", "n": 5, "b": true, "t": "2026-11-27T12:00:00Z", "nul": null, "other": "abc", "m": 5, "later": "2026-11-28T00:00:00Z" });
+    let cases: Vec<(Value, bool)> = vec![
+        (json!({ "Variable": "$.s", "StringEquals": "abc" }), true),
+        (
+            json!({ "Variable": "$.s", "StringEqualsPath": "$.other" }),
+            true,
+        ),
+        (json!({ "Variable": "$.s", "StringLessThan": "abd" }), true),
+        (
+            json!({ "Variable": "$.s", "StringGreaterThan": "abd" }),
+            false,
+        ),
+        (
+            json!({ "Variable": "$.s", "StringLessThanEquals": "abc" }),
+            true,
+        ),
+        (
+            json!({ "Variable": "$.s", "StringGreaterThanEquals": "abc" }),
+            true,
+        ),
+        (json!({ "Variable": "$.s", "StringMatches": "a*" }), true),
+        (json!({ "Variable": "$.s", "StringMatches": "b*" }), false),
+        (json!({ "Variable": "$.n", "NumericEquals": 5 }), true),
+        (
+            json!({ "Variable": "$.n", "NumericEqualsPath": "$.m" }),
+            true,
+        ),
+        (json!({ "Variable": "$.n", "NumericLessThan": 5 }), false),
+        (
+            json!({ "Variable": "$.n", "NumericGreaterThan": 4.5 }),
+            true,
+        ),
+        (
+            json!({ "Variable": "$.n", "NumericLessThanEquals": 5 }),
+            true,
+        ),
+        (
+            json!({ "Variable": "$.n", "NumericGreaterThanEqualsPath": "$.m" }),
+            true,
+        ),
+        (json!({ "Variable": "$.s", "NumericEquals": 5 }), false),
+        (json!({ "Variable": "$.b", "BooleanEquals": true }), true),
+        (
+            json!({ "Variable": "$.t", "TimestampEquals": "2026-11-27T12:00:00Z" }),
+            true,
+        ),
+        (
+            json!({ "Variable": "$.t", "TimestampLessThanPath": "$.later" }),
+            true,
+        ),
+        (
+            json!({ "Variable": "$.t", "TimestampGreaterThan": "2026-11-28T00:00:00Z" }),
+            false,
+        ),
+        (json!({ "Variable": "$.nul", "IsNull": true }), true),
+        (json!({ "Variable": "$.missing", "IsPresent": false }), true),
+        (json!({ "Variable": "$.s", "IsPresent": true }), true),
+        (json!({ "Variable": "$.n", "IsNumeric": true }), true),
+        (json!({ "Variable": "$.s", "IsString": true }), true),
+        (json!({ "Variable": "$.b", "IsBoolean": false }), false),
+        (json!({ "Variable": "$.t", "IsTimestamp": true }), true),
+        (
+            json!({ "And": [{ "Variable": "$.n", "NumericGreaterThan": 1 }, { "Variable": "$.b", "BooleanEquals": true }] }),
+            true,
+        ),
+        (
+            json!({ "Or": [{ "Variable": "$.n", "NumericGreaterThan": 10 }, { "Variable": "$.s", "StringEquals": "x" }] }),
+            false,
+        ),
+        (
+            json!({ "Not": { "Variable": "$.s", "StringEquals": "Private" } }),
+            true,
+        ),
+    ];
+    for (rule, expect) in cases {
+        let mut r = rule.clone();
+        r["Next"] = json!("Yes");
+        let def = json!({ "StartAt": "C", "States": {
+            "C": { "Type": "Choice", "Choices": [r], "Default": "No" },
+            "Yes": { "Type": "Pass", "Result": "yes", "End": true },
+            "No": { "Type": "Pass", "Result": "no", "End": true } } });
+        let out = run(def, input.clone()).await.unwrap();
+        assert_eq!(out, json!(if expect { "yes" } else { "no" }), "{rule}");
+    }
+    // No match and no Default: States.NoChoiceMatched.
+    let def = json!({ "StartAt": "C", "States": { "C": { "Type": "Choice", "Choices": [{ "Variable": "$.n", "NumericEquals": 1, "Next": "E" }] }, "E": { "Type": "Succeed" } } });
+    assert_eq!(
+        run(def, input).await.unwrap_err().error,
+        "States.NoChoiceMatched"
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+#[tokio::test]
+async fn retry_back_off_and_catch() {
+    let (mut e, clock) = engine();
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+        handler(move |_| {
+            let c = c.clone();
+            async move {
+                if c.fetch_add(1, Ordering::SeqCst) < 3 {
+                    Err(Failure::new("Medidocs.Throttled", "slow down"))
+                } else {
+                    Ok(json!("done"))
+                }
+            }
+        }),
+    );
+    let def = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+        "Retry": [{ "ErrorEquals": ["Medidocs.Throttled"], "IntervalSeconds": 3, "MaxAttempts": 3, "BackoffRate": 1.5, "MaxDelaySeconds": 5 }], "End": true } } });
+    let ex = e.execute(&def, json!({}), "retry").await;
+    assert_eq!(ex.output.unwrap(), json!("done"));
+    // 3 s, 4.5 s, then 6.75 s capped at MaxDelaySeconds = 5.
+    assert_eq!(
+        *clock.slept.lock().unwrap(),
+        vec![
+            Duration::from_secs(3),
+            Duration::from_secs_f64(4.5),
+            Duration::from_secs(5)
+        ]
+    );
+    let kinds: Vec<&str> = ex
+        .history
+        .iter()
+        .map(|h| h["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "TaskFailed").count(), 3);
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"));
+    assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"));
+    assert_eq!(ex.history[1]["stateEnteredEventDetails"]["name"], "T");
+
+    // Catch with ResultPath keeps the input and adds the error (spec: "Catch").
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:broken",
+        handler(|_| async {
+            Err(Failure::new(
+                "Medidocs.InvalidDocument",
+                "{\"code\":\"corrupt\"}",
+            ))
+        }),
+    );
+    let def = json!({ "StartAt": "T", "States": {
+        "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:broken", "Retry": [{ "ErrorEquals": ["Medidocs.Throttled"] }],
+               "Catch": [{ "ErrorEquals": ["Medidocs.InvalidDocument"], "ResultPath": "$.error", "Next": "Rejected" }], "End": true },
+        "Rejected": { "Type": "Pass", "End": true } } });
+    let out = e
+        .execute(&def, json!({ "key": "k" }), "catch")
+        .await
+        .output
+        .unwrap();
+    assert_eq!(
+        out,
+        json!({ "key": "k", "error": { "Error": "Medidocs.InvalidDocument", "Cause": "{\"code\":\"corrupt\"}" } })
+    );
+
+    // States.ALL catches everything but States.Runtime; an uncaught error fails the execution.
+    let def = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:broken", "End": true } } });
+    let ex = e.execute(&def, json!({}), "fail").await;
+    assert_eq!(
+        ex.output.unwrap_err(),
+        Failure::new("Medidocs.InvalidDocument", "{\"code\":\"corrupt\"}")
+    );
+    assert_eq!(
+        ex.history.last().unwrap()["executionFailedEventDetails"]["error"],
+        "Medidocs.InvalidDocument"
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html (TimeoutSeconds)
+#[tokio::test]
+async fn task_time_out() {
+    let (mut e, _) = engine();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:hang",
+        handler(|_| async {
+            std::future::pending::<()>().await;
+            Ok(json!(null))
+        }),
+    );
+    let def = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hang", "TimeoutSeconds": 30, "End": true } } });
+    let ex = e.execute(&def, json!({}), "timeout").await;
+    assert_eq!(ex.output.unwrap_err().error, "States.Timeout");
+    assert!(ex.history.iter().any(|h| h["type"] == "TaskTimedOut"));
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html (ItemsPath,
+// ItemSelector with $$.Map.Item.Value; the shipping example)
+#[tokio::test]
+async fn map_with_items_path_and_item_selector() {
+    let input = json!({ "ship-date": "2016-03-14T01:59:00Z", "detail": { "delivery-partner": "UQS", "shipped": [
+        { "prod": "R31", "dest-code": 9511, "quantity": 1344 }, { "prod": "S39", "dest-code": 9511, "quantity": 40 } ] } });
+    let def = json!({ "StartAt": "Validate-All", "States": { "Validate-All": { "Type": "Map",
+        "ItemsPath": "$.detail.shipped", "MaxConcurrency": 0,
+        "ItemSelector": { "parcel.$": "$$.Map.Item.Value", "courier.$": "$.detail.delivery-partner" },
+        "ItemProcessor": { "StartAt": "Validate", "States": { "Validate": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo", "End": true } } },
+        "ResultPath": "$.detail.shipped", "End": true } } });
+    let out = run(def, input).await.unwrap();
+    assert_eq!(
+        out["detail"]["shipped"],
+        json!([
+        { "parcel": { "prod": "R31", "dest-code": 9511, "quantity": 1344 }, "courier": "UQS" },
+        { "parcel": { "prod": "S39", "dest-code": 9511, "quantity": 40 }, "courier": "UQS" } ])
+    );
+    assert_eq!(out["ship-date"], "2016-03-14T01:59:00Z");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold
+#[tokio::test]
+async fn map_tolerated_failures() {
+    let (mut e, _) = engine();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:odd-fails",
+        handler(|v: Value| async move {
+            if v.as_i64().unwrap_or(0) % 2 == 1 {
+                Err(Failure::new("Odd", "odd item"))
+            } else {
+                Ok(v)
+            }
+        }),
+    );
+    let map = |tolerated: Value| {
+        json!({ "StartAt": "M", "States": { "M": { "Type": "Map", "ToleratedFailurePercentage": tolerated,
+        "ItemProcessor": { "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:odd-fails", "End": true } } }, "End": true } } })
+    };
+    let ok = e
+        .execute(&map(json!(50)), json!([0, 1, 2, 3]), "m1")
+        .await
+        .output
+        .unwrap();
+    assert_eq!(ok[0], json!(0));
+    assert_eq!(ok[1]["Error"], "Odd");
+    let err = e
+        .execute(&map(json!(25)), json!([0, 1, 2, 3]), "m2")
+        .await
+        .output
+        .unwrap_err();
+    assert_eq!(err.error, "States.ExceedToleratedFailureThreshold");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
+#[tokio::test]
+async fn parallel_branches_give_an_array_in_branch_order() {
+    let def = json!({ "StartAt": "P", "States": { "P": { "Type": "Parallel", "End": true, "Branches": [
+        { "StartAt": "A", "States": { "A": { "Type": "Pass", "Result": "first", "End": true } } },
+        { "StartAt": "B", "States": { "B": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Add", "End": true } } } ] } } });
+    assert_eq!(
+        run(def, json!({ "val1": 1, "val2": 2 })).await.unwrap(),
+        json!(["first", 3])
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html and state-fail.html
+#[tokio::test]
+async fn wait_uses_the_clock_and_fail_reports_error_and_cause() {
+    let (e, clock) = engine();
+    let def = json!({ "StartAt": "W", "States": {
+        "W": { "Type": "Wait", "SecondsPath": "$.delay", "Next": "T" },
+        "T": { "Type": "Wait", "Timestamp": "2026-11-27T12:01:00Z", "Next": "F" },
+        "F": { "Type": "Fail", "Error": "ErrorA", "CausePath": "States.Format('took {}', $.delay)" } } });
+    let ex = e.execute(&def, json!({ "delay": 10 }), "w").await;
+    assert_eq!(ex.output.unwrap_err(), Failure::new("ErrorA", "took 10"));
+    assert_eq!(
+        *clock.slept.lock().unwrap(),
+        vec![Duration::from_secs(10), Duration::from_secs(50)]
+    );
+}
+
+#[tokio::test]
+async fn substitutions_resolve_resources_and_jsonata_is_refused_clearly() {
+    let (mut e, _) = engine();
+    e.substitute(
+        "InspectFunction",
+        "arn:aws:lambda:eu-west-1:1:function:inspect",
+    );
+    e.register(
+        "arn:aws:lambda:eu-west-1:1:function:inspect",
+        handler(|_| async { Ok(json!("inspected")) }),
+    );
+    let def = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "${InspectFunction}", "End": true } } });
+    assert_eq!(
+        e.execute(&def, json!({}), "s").await.output.unwrap(),
+        json!("inspected")
+    );
+    let jsonata = json!({ "QueryLanguage": "JSONata", "StartAt": "X", "States": { "X": { "Type": "Pass", "Output": "{% 1+2 %}", "End": true } } });
+    let err = e
+        .execute(&jsonata, json!({}), "j")
+        .await
+        .output
+        .unwrap_err();
+    assert!(err.cause.contains("JSONata"), "{err:?}");
+}
