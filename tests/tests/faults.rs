@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use medidocs_core::keys;
@@ -10,13 +9,17 @@ use medidocs_core::model::Status;
 use medidocs_core::ocr::OcrPage;
 use medidocs_core::ports::{MetadataStore, ObjectStore, OcrEngine, OcrError};
 use medidocs_core::runner::Runner;
+use medidocs_core::states::ManualClock;
 use medidocs_core::steps::Steps;
 use medidocs_local::{LocalConfig, LocalRuntime};
 use medidocs_tests::samples_dir;
 
-fn fast_retries(runner: &mut Runner) {
-    runner.retry.base = Duration::from_millis(5);
-    runner.retry.max_delay = Duration::from_millis(20);
+/// A runner whose retry back-off takes no time (the waits are recorded instead).
+fn instant_runner(steps: Steps) -> Runner {
+    Runner::new(
+        steps,
+        Arc::new(ManualClock::new(time::OffsetDateTime::now_utc())),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,8 +28,7 @@ async fn a_missing_ocr_engine_fails_the_document_with_its_cause() {
     let mut config = LocalConfig::new(dir.path());
     config.tesseract = "/nonexistent/tesseract".into();
     let rt = LocalRuntime::open(config).unwrap();
-    let mut runner = rt.runner();
-    fast_retries(&mut runner);
+    let runner = instant_runner(rt.steps());
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
         .unwrap();
@@ -82,9 +84,7 @@ fn throttled_runner(rt: &LocalRuntime, refusals: u32) -> (Runner, Arc<Throttling
         rt.config.limits,
         2,
     );
-    let mut runner = Runner::new(steps, 2);
-    fast_retries(&mut runner);
-    (runner, ocr)
+    (instant_runner(steps), ocr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +95,8 @@ async fn throttling_is_retried_until_it_passes() {
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
         .unwrap();
-    let doc = runner.run(&src).await.unwrap().record;
+    let outcome = runner.run(&src).await.unwrap();
+    let doc = outcome.record;
     assert_eq!(doc.status, Status::Ready, "{:?}", doc.reason);
     assert_eq!(
         ocr.calls.load(Ordering::SeqCst),
@@ -103,6 +104,34 @@ async fn throttling_is_retried_until_it_passes() {
         "two refusals, then the reading"
     );
     assert!(doc.text_chars > 0);
+    // The execution history shows the two throttled attempts of the OCR step, then success.
+    let ocr_arn = medidocs_core::runner::local_arn("ocr-page");
+    let of = |kind: &str| {
+        outcome
+            .history
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .filter(|e| {
+                e.as_object()
+                    .unwrap()
+                    .values()
+                    .any(|d| d["resource"] == ocr_arn.as_str())
+            })
+            .collect::<Vec<_>>()
+    };
+    let failed = of("TaskFailed");
+    assert_eq!(failed.len(), 2, "{:#?}", outcome.history);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["taskFailedEventDetails"]["error"] == "Medidocs.Throttled")
+    );
+    assert_eq!(of("TaskScheduled").len(), 3);
+    assert_eq!(of("TaskSucceeded").len(), 1);
+    assert_eq!(
+        outcome.history.last().unwrap()["type"],
+        "ExecutionSucceeded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,10 +145,8 @@ async fn throttling_that_never_ends_fails_after_the_retry_budget() {
     let doc = runner.run(&src).await.unwrap().record;
     assert_eq!(doc.status, Status::Failed);
     assert_eq!(doc.reason.unwrap().code, "throttled");
-    assert_eq!(
-        ocr.calls.load(Ordering::SeqCst),
-        runner.retry.throttled_attempts
-    );
+    // The definition's Retry for Medidocs.Throttled: MaxAttempts 7, so 8 calls in all.
+    assert_eq!(ocr.calls.load(Ordering::SeqCst), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

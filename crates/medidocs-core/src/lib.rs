@@ -11,3 +11,4 @@ pub mod runner;
 pub mod steps;
 
 pub use medidocs_media as media;
+pub use medidocs_states as states;

@@ -1,36 +1,42 @@
-//! Runs the steps for one document in order, in-process: inspect → (link duplicate |
-//! plan → pages (render, then OCR; a few pages at a time) → finalize), with retries for
-//! throttling and transient errors, and the Catch rules (InvalidDocument → reject,
-//! anything else → fail), so no document is left in PROCESSING.
+//! Runs one document through `statemachines/document-pipeline.asl.json` with the
+//! in-process States Language engine: the control flow (order, branch by type and status,
+//! fan-out per page, Retry and Catch) lives in that file, the same one Step Functions runs;
+//! here the step handlers are registered under the names its `${…}` resources use.
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use medidocs_states::{Clock, Engine, Failure, handler};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::error::StepError;
+use crate::error::{self, StepError};
 use crate::model::DocumentRecord;
 use crate::steps::{
-    CaughtInput, FinalizeInput, LinkInput, Next, PageInput, PlanInput, SourceInput, Steps,
+    CaughtInput, FinalizeInput, LinkInput, PageInput, PlanInput, SourceInput, Steps,
 };
 
-/// Retry policy per error name, as the state machine's `Retry` blocks will state it.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub throttled_attempts: u32,
-    pub transient_attempts: u32,
-    pub base: Duration,
-    pub max_delay: Duration,
-}
+/// The pipeline's state machine, as deployed.
+pub const PIPELINE_DEFINITION: &str =
+    include_str!("../../../statemachines/document-pipeline.asl.json");
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            throttled_attempts: 8,
-            transient_attempts: 3,
-            base: Duration::from_millis(500),
-            max_delay: Duration::from_secs(20),
-        }
-    }
+/// DefinitionSubstitutions of the embedded runtime: each `${Name}` resource of the
+/// definition and the step handler behind it.
+pub const SUBSTITUTIONS: &[(&str, &str)] = &[
+    ("InspectFunction", "inspect"),
+    ("LinkDuplicateFunction", "link-duplicate"),
+    ("PlanFunction", "plan"),
+    ("RenderPageFunction", "render-page"),
+    ("OcrPageFunction", "ocr-page"),
+    ("FinalizeFunction", "finalize"),
+    ("RejectFunction", "reject"),
+    ("FailFunction", "fail"),
+];
+
+/// The Lambda-style ARN a step is registered under in the embedded runtime.
+pub fn local_arn(step: &str) -> String {
+    format!("arn:aws:lambda:local:000000000000:function:medidocs-{step}")
 }
 
 /// What running one document did.
@@ -39,44 +45,122 @@ pub struct Outcome {
     pub record: DocumentRecord,
     /// False when the document was already finished (a repeated run did no work).
     pub processed: bool,
+    /// The execution's history (GetExecutionHistory events).
+    pub history: Vec<Value>,
 }
 
 pub struct Runner {
-    pub steps: Steps,
-    pub retry: RetryPolicy,
-    /// Pages of one document processed at once.
-    pub page_concurrency: usize,
+    steps: Arc<Steps>,
+    engine: Engine,
+    definition: Value,
+}
+
+/// A step handler as the engine calls it: JSON in, JSON out, errors as `{Error, Cause}`.
+fn step<I, O, F, Fut>(steps: &Arc<Steps>, f: F) -> Arc<dyn medidocs_states::TaskHandler>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Arc<Steps>, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, StepError>> + Send + 'static,
+{
+    let steps = steps.clone();
+    let f = Arc::new(f);
+    handler(move |v: Value| {
+        let (steps, f) = (steps.clone(), f.clone());
+        async move {
+            let input: I = serde_json::from_value(v)
+                .map_err(|e| Failure::new(error::INTERNAL, format!("bad step input: {e}")))?;
+            let out = f(steps, input).await.map_err(|e| {
+                let c = e.to_caught();
+                Failure::new(c.error, c.cause)
+            })?;
+            serde_json::to_value(out).map_err(|e| Failure::new(error::INTERNAL, e.to_string()))
+        }
+    })
 }
 
 impl Runner {
-    pub fn new(steps: Steps, page_concurrency: usize) -> Self {
+    /// `clock`: real for runs, a manual one in tests (retries and waits then take no time).
+    pub fn new(steps: Steps, clock: Arc<dyn Clock>) -> Self {
+        let steps = Arc::new(steps);
+        let mut engine = Engine::new(clock);
+        for (name, step_name) in SUBSTITUTIONS {
+            engine.substitute(*name, local_arn(step_name));
+        }
+        engine.register(
+            local_arn("inspect"),
+            step(
+                &steps,
+                |s, i: SourceInput| async move { s.inspect(&i).await },
+            ),
+        );
+        engine.register(
+            local_arn("link-duplicate"),
+            step(&steps, |s, i: LinkInput| async move {
+                s.link_duplicate(&i).await
+            }),
+        );
+        engine.register(
+            local_arn("plan"),
+            step(&steps, |s, i: PlanInput| async move { s.plan(&i).await }),
+        );
+        engine.register(
+            local_arn("render-page"),
+            step(
+                &steps,
+                |s, i: PageInput| async move { s.render_page(&i).await },
+            ),
+        );
+        engine.register(
+            local_arn("ocr-page"),
+            step(
+                &steps,
+                |s, i: PageInput| async move { s.ocr_page(&i).await },
+            ),
+        );
+        engine.register(
+            local_arn("finalize"),
+            step(
+                &steps,
+                |s, i: FinalizeInput| async move { s.finalize(&i).await },
+            ),
+        );
+        engine.register(
+            local_arn("reject"),
+            step(
+                &steps,
+                |s, i: CaughtInput| async move { s.reject(&i).await },
+            ),
+        );
+        engine.register(
+            local_arn("fail"),
+            step(&steps, |s, i: CaughtInput| async move { s.fail(&i).await }),
+        );
+        // The definition is compiled in; a broken one is reported by every run (and by tests).
+        let definition = serde_json::from_str(PIPELINE_DEFINITION).unwrap_or(Value::Null);
         Self {
             steps,
-            retry: RetryPolicy::default(),
-            page_concurrency: page_concurrency.max(1),
+            engine,
+            definition,
         }
+    }
+
+    pub fn steps(&self) -> &Steps {
+        &self.steps
     }
 
     pub async fn run(&self, source: &SourceInput) -> Result<Outcome, StepError> {
         let started = std::time::Instant::now();
-        let result = self.process(source).await;
-        let processed = match result {
-            Ok(done) => done,
-            Err(e) => {
-                let caught = CaughtInput {
-                    source: source.clone(),
-                    error: e.to_caught(),
-                };
-                match e {
-                    StepError::InvalidDocument { .. } => {
-                        self.with_retry(|| self.steps.reject(&caught)).await?
-                    }
-                    _ => self.with_retry(|| self.steps.fail(&caught)).await?,
-                };
-                true
-            }
+        let input = serde_json::to_value(source).map_err(|e| StepError::Internal(e.to_string()))?;
+        let id = source.document_id();
+        let ex = self.engine.execute(&self.definition, input, &id).await;
+        let processed = match &ex.output {
+            Ok(v) => v.pointer("/inspect/next").and_then(Value::as_str) != Some("done"),
+            // The document was marked FAILED with its cause; the execution reports it.
+            Err(f) if f.error == "Medidocs.DocumentFailed" => true,
+            Err(f) => return Err(failure_to_step_error(f)),
         };
-        let mut record = self.steps.meta.get_document(&source.document_id()).await?;
+        let mut record = self.steps.meta.get_document(&id).await?;
         if processed && !record.timings.contains_key("total") {
             record
                 .timings
@@ -84,102 +168,22 @@ impl Runner {
             record.version += 1;
             // Timing is informative: losing this write to a concurrent run is harmless.
             if self.steps.meta.update_document(&record).await.is_err() {
-                record = self.steps.meta.get_document(&source.document_id()).await?;
+                record = self.steps.meta.get_document(&id).await?;
             }
         }
-        Ok(Outcome { record, processed })
-    }
-
-    /// Returns whether any work was done.
-    async fn process(&self, source: &SourceInput) -> Result<bool, StepError> {
-        let inspected = self.with_retry(|| self.steps.inspect(source)).await?;
-        match inspected.next {
-            Next::Done => return Ok(false),
-            Next::Duplicate => {
-                if let Some(first) = inspected.duplicate_of.clone() {
-                    let link = LinkInput {
-                        document_id: inspected.document_id.clone(),
-                        duplicate_of: first,
-                    };
-                    if self
-                        .with_retry(|| self.steps.link_duplicate(&link))
-                        .await?
-                        .is_some()
-                    {
-                        return Ok(true);
-                    }
-                }
-            }
-            Next::Process => {}
-        }
-        let plan_input = PlanInput {
-            document_id: inspected.document_id.clone(),
-        };
-        let plan = self.with_retry(|| self.steps.plan(&plan_input)).await?;
-        let pages = self
-            .with_retry(|| self.steps.page_list(&plan.pages_key))
-            .await?;
-        stream::iter(pages)
-            .map(|page| async move { self.page(&page).await })
-            .buffer_unordered(self.page_concurrency)
-            .try_collect::<Vec<()>>()
-            .await?;
-        let finalize = FinalizeInput {
-            document_id: inspected.document_id.clone(),
-        };
-        self.with_retry(|| self.steps.finalize(&finalize)).await?;
-        Ok(true)
-    }
-
-    async fn page(&self, page: &PageInput) -> Result<(), StepError> {
-        self.with_retry(|| self.steps.render_page(page)).await?;
-        self.with_retry(|| self.steps.ocr_page(page)).await?;
-        Ok(())
-    }
-
-    async fn with_retry<T, F, Fut>(&self, mut f: F) -> Result<T, StepError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, StepError>>,
-    {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match f().await {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    let max = match e {
-                        StepError::Throttled(_) => self.retry.throttled_attempts,
-                        StepError::Transient(_) => self.retry.transient_attempts,
-                        _ => 1,
-                    };
-                    if attempt >= max {
-                        return Err(e);
-                    }
-                    // Exponential backoff (rate 2) with full jitter.
-                    let cap = self
-                        .retry
-                        .base
-                        .saturating_mul(1u32 << (attempt - 1).min(16))
-                        .min(self.retry.max_delay);
-                    let delay = cap.mul_f64(jitter());
-                    tracing::debug!(error = e.name(), attempt, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+        Ok(Outcome {
+            record,
+            processed,
+            history: ex.history,
+        })
     }
 }
 
-/// A number in [0, 1) from the clock's nanoseconds: enough to spread retries apart.
-fn jitter() -> f64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mut x = n as u64 ^ 0x9E37_79B9_7F4A_7C15;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    (x % 1_000_000) as f64 / 1_000_000.0
+fn failure_to_step_error(f: &Failure) -> StepError {
+    match f.error.as_str() {
+        error::NOT_FOUND => StepError::NotFound(f.cause.clone()),
+        error::THROTTLED => StepError::Throttled(f.cause.clone()),
+        error::TRANSIENT => StepError::Transient(f.cause.clone()),
+        _ => StepError::Internal(format!("{}: {}", f.error, f.cause)),
+    }
 }

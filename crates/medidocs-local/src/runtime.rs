@@ -94,8 +94,9 @@ impl LocalRuntime {
         )
     }
 
+    /// Runs documents through the pipeline's state machine, on the wall clock.
     pub fn runner(&self) -> Runner {
-        Runner::new(self.steps(), self.config.workers)
+        Runner::new(self.steps(), Arc::new(medidocs_core::states::SystemClock))
     }
 
     /// Copies a local file into the upload area, as a patient's upload would arrive, and

@@ -70,7 +70,15 @@ where
 #[async_trait]
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
+    /// Waits (Wait states, Retry back-off).
     async fn sleep(&self, d: Duration);
+    /// A time-out timer: completes once `deadline` has passed (TimeoutSeconds).
+    async fn expire_at(&self, deadline: OffsetDateTime) {
+        let left = (deadline - self.now()).as_seconds_f64();
+        if left > 0.0 {
+            self.sleep(Duration::from_secs_f64(left)).await
+        }
+    }
 }
 
 /// The wall clock.
@@ -86,10 +94,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock whose sleeps return at once and move its time forward; it records them.
+/// A clock whose sleeps return at once and move its time forward; it records them. Its
+/// time-out timers fire only when sleeps have moved its time past their deadline, so real
+/// work (IO, other processes) never times out under it.
 pub struct ManualClock {
     now: Mutex<OffsetDateTime>,
     pub slept: Mutex<Vec<Duration>>,
+    advanced: tokio::sync::Notify,
 }
 
 impl ManualClock {
@@ -97,6 +108,7 @@ impl ManualClock {
         Self {
             now: Mutex::new(start),
             slept: Mutex::new(Vec::new()),
+            advanced: tokio::sync::Notify::new(),
         }
     }
 }
@@ -109,7 +121,17 @@ impl Clock for ManualClock {
     async fn sleep(&self, d: Duration) {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) += d;
         self.slept.lock().unwrap_or_else(|e| e.into_inner()).push(d);
+        self.advanced.notify_waiters();
         tokio::task::yield_now().await;
+    }
+    async fn expire_at(&self, deadline: OffsetDateTime) {
+        loop {
+            let advanced = self.advanced.notified();
+            if self.now() >= deadline {
+                return;
+            }
+            advanced.await;
+        }
     }
 }
 
@@ -189,10 +211,11 @@ impl Engine {
                 let body = run.machine(def, input, None);
                 match def.get("TimeoutSeconds").and_then(Value::as_u64) {
                     Some(t) => {
+                        let deadline = self.clock.now() + Duration::from_secs(t);
                         tokio::select! {
                             biased;
                             r = body => r,
-                            _ = self.clock.sleep(Duration::from_secs(t)) => Err(Failure::new("States.Timeout", "the execution timed out")),
+                            _ = self.clock.expire_at(deadline) => Err(Failure::new("States.Timeout", "the execution timed out")),
                         }
                     }
                     None => body.await,
@@ -548,11 +571,14 @@ impl Run<'_> {
             })?;
         let call = h.call(input);
         let result = match st.get("TimeoutSeconds").and_then(Value::as_u64) {
-            Some(t) => tokio::select! {
-                biased;
-                r = call => r,
-                _ = self.engine.clock.sleep(Duration::from_secs(t)) => Err(Failure::new("States.Timeout", format!("the task did not finish within {t} s"))),
-            },
+            Some(t) => {
+                let deadline = self.engine.clock.now() + Duration::from_secs(t);
+                tokio::select! {
+                    biased;
+                    r = call => r,
+                    _ = self.engine.clock.expire_at(deadline) => Err(Failure::new("States.Timeout", format!("the task did not finish within {t} s"))),
+                }
+            }
             None => call.await,
         };
         match &result {

@@ -455,12 +455,18 @@ async fn retry_back_off_and_catch() {
 // https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html (TimeoutSeconds)
 #[tokio::test]
 async fn task_time_out() {
-    let (mut e, _) = engine();
+    let (mut e, clock) = engine();
+    // A task that takes 60 s (of the manual clock) against a 30 s time-out.
+    let c = clock.clone();
     e.register(
         "arn:aws:lambda:us-east-1:123456789012:function:hang",
-        handler(|_| async {
-            std::future::pending::<()>().await;
-            Ok(json!(null))
+        handler(move |_| {
+            let c = c.clone();
+            async move {
+                medidocs_states::Clock::sleep(c.as_ref(), Duration::from_secs(60)).await;
+                std::future::pending::<()>().await;
+                Ok(json!(null))
+            }
         }),
     );
     let def = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hang", "TimeoutSeconds": 30, "End": true } } });
