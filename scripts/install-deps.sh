@@ -31,5 +31,13 @@ if [ $want_test -eq 1 ]; then
     python3 -m pip install -q --disable-pip-version-check "${py_pkgs[@]}" 2>/dev/null \
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
   fi
+  if ! command -v asl-validator >/dev/null 2>&1; then
+    echo "==> installing asl-validator (npm) for the state machine check"
+    if ! command -v npm >/dev/null 2>&1; then
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    $SUDO npm install -g --silent --no-fund --no-audit asl-validator@4 >/dev/null
+  fi
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 fi

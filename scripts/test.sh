@@ -12,6 +12,9 @@ cargo fmt --all --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
+echo "==> asl-validator statemachines/*.asl.json"
+for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done
+
 echo "==> the sample generator reproduces samples/expected"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 scripts/make-samples.py "$tmp" >/dev/null

@@ -187,3 +187,29 @@ fn failure_to_step_error(f: &Failure) -> StepError {
         _ => StepError::Internal(format!("{}: {}", f.error, f.cause)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pipeline_definition_is_valid_and_every_resource_is_substituted() {
+        let def =
+            medidocs_states::validate_text(PIPELINE_DEFINITION).unwrap_or_else(|e| panic!("{e:?}"));
+        let text = def.to_string();
+        let mut names = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("${") {
+            let end = rest[i..].find('}').unwrap();
+            names.push(rest[i + 2..i + end].to_string());
+            rest = &rest[i + end..];
+        }
+        assert!(!names.is_empty());
+        for n in names {
+            assert!(
+                SUBSTITUTIONS.iter().any(|(s, _)| *s == n),
+                "${{{n}}} has no handler"
+            );
+        }
+    }
+}
