@@ -385,10 +385,8 @@ impl Run<'_> {
 
     fn effective_input(&self, st: &Value, raw: &Value, ctx: &Value) -> Result<Value, Failure> {
         let v = select_opt(st, "InputPath", raw, ctx)?;
-        match st
-            .get("Parameters")
-            .or_else(|| st.get("ItemSelector").filter(|_| false))
-        {
+        // In a Map state, Parameters is the older name of ItemSelector: applied per item.
+        match st.get("Parameters").filter(|_| st["Type"] != "Map") {
             Some(t) => template(t, &v, ctx),
             None => Ok(v),
         }
@@ -642,7 +640,10 @@ impl Run<'_> {
             .or_else(|| st.get("Iterator"))
             .cloned()
             .unwrap_or(Value::Null);
-        let selector = st.get("ItemSelector").cloned();
+        let selector = st
+            .get("ItemSelector")
+            .or_else(|| st.get("Parameters"))
+            .cloned();
         let concurrency = match st.get("MaxConcurrency").and_then(Value::as_u64) {
             None | Some(0) => items.len().max(1),
             Some(n) => n as usize,

@@ -270,3 +270,51 @@ fn states_validate_reports_each_problem_with_state_and_field() {
     assert!(err.contains("state 'A', Next: 'B' is not a state"), "{err}");
     assert!(err.contains("state 'C', (name): unreachable"), "{err}");
 }
+
+// The Map example of the States Language specification (states-language.net, "Map State"):
+// each item's delivery details, with the courier from the input.
+#[test]
+fn states_run_prints_the_output_or_error_and_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = dir.path().join("map.asl.json");
+    std::fs::write(&def, r#"{"StartAt":"Validate-All","States":{"Validate-All":{"Type":"Map","InputPath":"$.detail","ItemsPath":"$.shipped","MaxConcurrency":0,
+        "Parameters":{"parcel.$":"$$.Map.Item.Value","courier.$":"$.delivery-partner"},
+        "Iterator":{"StartAt":"Validate","States":{"Validate":{"Type":"Pass","End":true}}},"ResultPath":"$.detail.shipped","End":true}}}"#).unwrap();
+    let input = r#"{"ship-date":"2016-03-14T01:59:00Z","detail":{"delivery-partner":"UQS","shipped":[{"prod":"R31","dest-code":9511,"quantity":1344},{"prod":"S39","dest-code":9511,"quantity":40}]}}"#;
+    let out = medidocs(
+        dir.path(),
+        &[
+            "states",
+            "run",
+            def.to_str().unwrap(),
+            "--input",
+            input,
+            "--history",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["detail"]["shipped"][1],
+        serde_json::json!({ "parcel": { "prod": "S39", "dest-code": 9511, "quantity": 40 }, "courier": "UQS" })
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"type\":\"MapIterationStarted\""));
+
+    let fail = dir.path().join("fail.asl.json");
+    std::fs::write(
+        &fail,
+        r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"ErrorA","Cause":"Kaiju attack"}}}"#,
+    )
+    .unwrap();
+    let out = medidocs(dir.path(), &["states", "run", fail.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Error: ErrorA") && err.contains("Cause: Kaiju attack"),
+        "{err}"
+    );
+}
