@@ -74,10 +74,10 @@ async fn a_500_page_document_keeps_every_state_payload_small() {
     for e in &outcome.history {
         for key in ["stateEnteredEventDetails", "stateExitedEventDetails"] {
             for field in ["input", "output"] {
-                if let Some(s) = e[key][field].as_str() {
-                    if s.len() > largest.0 {
-                        largest = (s.len(), format!("{} of {}", field, e[key]["name"]));
-                    }
+                if let Some(s) = e[key][field].as_str()
+                    && s.len() > largest.0
+                {
+                    largest = (s.len(), format!("{} of {}", field, e[key]["name"]));
                 }
             }
         }
