@@ -66,6 +66,13 @@ where
     Arc::new(FnHandler(f))
 }
 
+/// Where a DISTRIBUTED Map's `ItemReader` reads from (S3 in AWS, the embedded object store
+/// locally).
+#[async_trait]
+pub trait ObjectSource: Send + Sync {
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String>;
+}
+
 /// Time as the engine sees it.
 #[async_trait]
 pub trait Clock: Send + Sync {
@@ -147,6 +154,7 @@ pub struct Engine {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
     substitutions: HashMap<String, String>,
     clock: Arc<dyn Clock>,
+    objects: Option<Arc<dyn ObjectSource>>,
 }
 
 type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -157,7 +165,14 @@ impl Engine {
             handlers: HashMap::new(),
             substitutions: HashMap::new(),
             clock,
+            objects: None,
         }
+    }
+
+    /// The object store `ItemReader` reads from.
+    pub fn with_objects(mut self, objects: Arc<dyn ObjectSource>) -> Self {
+        self.objects = Some(objects);
+        self
     }
 
     /// Registers the handler for a Task `Resource` (as written after substitution).
@@ -623,12 +638,38 @@ impl Run<'_> {
     }
 
     async fn map(&self, name: &str, st: &Value, eff: Value, ctx: &Value) -> Result<Value, Failure> {
-        let items = match st.get("ItemsPath").and_then(Value::as_str) {
-            Some(p) => select(p, &eff, ctx)?,
-            None => eff.clone(),
+        let items = match (
+            st.get("ItemReader"),
+            st.get("ItemsPath").and_then(Value::as_str),
+        ) {
+            (Some(reader), _) => self.read_items(reader, &eff, ctx).await?,
+            (None, Some(p)) => select(p, &eff, ctx)?,
+            (None, None) => eff.clone(),
         };
         let Value::Array(items) = items else {
             return Err(Failure::runtime("the Map state's items are not an array"));
+        };
+        let mut selector = st
+            .get("ItemSelector")
+            .or_else(|| st.get("Parameters"))
+            .cloned();
+        let items = match st.get("ItemBatcher") {
+            None => items,
+            Some(batcher) => {
+                // Items are shaped by ItemSelector first, then grouped into batches:
+                // each iteration receives {"Items": [...], "BatchInput": ...}.
+                let mut shaped = Vec::with_capacity(items.len());
+                for (index, value) in items.into_iter().enumerate() {
+                    let mut item_ctx = ctx.clone();
+                    item_ctx["Map"] = json!({ "Item": { "Index": index, "Value": value } });
+                    shaped.push(match &selector {
+                        Some(t) => template(t, &eff, &item_ctx)?,
+                        None => value,
+                    });
+                }
+                selector = None;
+                batch(batcher, shaped, &eff, ctx)?
+            }
         };
         self.event(
             "MapStateStarted",
@@ -640,10 +681,6 @@ impl Run<'_> {
             .or_else(|| st.get("Iterator"))
             .cloned()
             .unwrap_or(Value::Null);
-        let selector = st
-            .get("ItemSelector")
-            .or_else(|| st.get("Parameters"))
-            .cloned();
         let concurrency = match st.get("MaxConcurrency").and_then(Value::as_u64) {
             None | Some(0) => items.len().max(1),
             Some(n) => n as usize,
@@ -716,6 +753,149 @@ impl Run<'_> {
                 .collect(),
         ))
     }
+}
+
+impl Run<'_> {
+    /// ItemReader: a JSON array or a CSV file from the object store
+    /// (`arn:aws:states:::s3:getObject` with `Bucket` and `Key`).
+    async fn read_items(&self, reader: &Value, eff: &Value, ctx: &Value) -> Result<Value, Failure> {
+        let fail = |m: String| Failure::new("States.ItemReaderFailed", m);
+        let params = template(reader.get("Parameters").unwrap_or(&json!({})), eff, ctx)?;
+        let (Some(bucket), Some(key)) = (params["Bucket"].as_str(), params["Key"].as_str()) else {
+            return Err(fail(
+                "ItemReader needs Parameters.Bucket and Parameters.Key".into(),
+            ));
+        };
+        let objects = self
+            .engine
+            .objects
+            .as_ref()
+            .ok_or_else(|| fail("no object store is configured for ItemReader".into()))?;
+        let bytes = objects
+            .get_object(bucket, key)
+            .await
+            .map_err(|e| fail(format!("{bucket}/{key}: {e}")))?;
+        let config = reader.get("ReaderConfig").cloned().unwrap_or(json!({}));
+        let text =
+            String::from_utf8(bytes).map_err(|_| fail(format!("{key} is not UTF-8 text")))?;
+        let mut items: Vec<Value> = match config["InputType"].as_str().unwrap_or("JSON") {
+            "JSON" => match serde_json::from_str(&text) {
+                Ok(Value::Array(a)) => a,
+                Ok(_) => return Err(fail(format!("{key} does not hold a JSON array"))),
+                Err(e) => return Err(fail(format!("{key} is not JSON: {e}"))),
+            },
+            "CSV" => csv_items(&text, &config).map_err(fail)?,
+            other => return Err(fail(format!("InputType {other} is not supported"))),
+        };
+        let max = match (
+            config.get("MaxItems"),
+            config.get("MaxItemsPath").and_then(Value::as_str),
+        ) {
+            (Some(m), _) => m.as_u64(),
+            (None, Some(p)) => select(p, eff, ctx)?.as_u64(),
+            _ => None,
+        };
+        if let Some(m) = max.filter(|m| *m > 0) {
+            items.truncate(m as usize);
+        }
+        Ok(Value::Array(items))
+    }
+}
+
+/// CSV rows as objects keyed by the header (the first row, or `CSVHeaders`); values are
+/// strings, as Step Functions gives them. Quoted fields may hold commas and "" quotes.
+fn csv_items(text: &str, config: &Value) -> Result<Vec<Value>, String> {
+    let mut rows = text.lines().filter(|l| !l.trim().is_empty()).map(csv_row);
+    let header: Vec<String> = match config["CSVHeaderLocation"].as_str().unwrap_or("FIRST_ROW") {
+        "GIVEN" => config["CSVHeaders"]
+            .as_array()
+            .ok_or("CSVHeaders is required with CSVHeaderLocation GIVEN")?
+            .iter()
+            .map(|h| h.as_str().unwrap_or_default().to_string())
+            .collect(),
+        _ => rows.next().ok_or("the CSV file is empty")?,
+    };
+    Ok(rows
+        .map(|r| {
+            Value::Object(
+                header
+                    .iter()
+                    .cloned()
+                    .zip(r.into_iter().map(Value::String))
+                    .collect(),
+            )
+        })
+        .collect())
+}
+
+fn csv_row(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// ItemBatcher: groups items by `MaxItemsPerBatch` (and `MaxInputBytesPerBatch`).
+fn batch(
+    batcher: &Value,
+    items: Vec<Value>,
+    eff: &Value,
+    ctx: &Value,
+) -> Result<Vec<Value>, Failure> {
+    let per = match (
+        batcher.get("MaxItemsPerBatch"),
+        batcher.get("MaxItemsPerBatchPath").and_then(Value::as_str),
+    ) {
+        (Some(n), _) => n.as_u64(),
+        (None, Some(p)) => select(p, eff, ctx)?.as_u64(),
+        _ => None,
+    }
+    .unwrap_or(u64::MAX)
+    .max(1) as usize;
+    let max_bytes = batcher
+        .get("MaxInputBytesPerBatch")
+        .and_then(Value::as_u64)
+        .unwrap_or(256 * 1024) as usize;
+    let batch_input = match batcher.get("BatchInput") {
+        Some(t) => Some(template(t, eff, ctx)?),
+        None => None,
+    };
+    let mut batches = Vec::new();
+    let mut cur: Vec<Value> = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let size = item.to_string().len();
+        if !cur.is_empty() && (cur.len() >= per || bytes + size > max_bytes) {
+            batches.push(std::mem::take(&mut cur));
+            bytes = 0;
+        }
+        bytes += size;
+        cur.push(item);
+    }
+    if !cur.is_empty() {
+        batches.push(cur);
+    }
+    Ok(batches
+        .into_iter()
+        .map(|b| {
+            let mut v = json!({ "Items": b });
+            if let Some(bi) = &batch_input {
+                v["BatchInput"] = bi.clone();
+            }
+            v
+        })
+        .collect())
 }
 
 fn error_matches(names: &Value, error: &str) -> bool {

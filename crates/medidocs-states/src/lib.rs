@@ -13,6 +13,6 @@ pub mod paths;
 pub mod validate;
 
 pub use engine::{
-    Clock, Engine, Execution, Failure, ManualClock, SystemClock, TaskHandler, handler,
+    Clock, Engine, Execution, Failure, ManualClock, ObjectSource, SystemClock, TaskHandler, handler,
 };
 pub use validate::{QueryLanguage, ValidationError, validate, validate_text};

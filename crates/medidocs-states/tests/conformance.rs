@@ -581,3 +581,103 @@ async fn substitutions_resolve_resources_and_jsonata_is_refused_clearly() {
         .unwrap_err();
     assert!(err.cause.contains("JSONata"), "{err:?}");
 }
+
+struct Objects(std::collections::HashMap<String, Vec<u8>>);
+
+#[async_trait::async_trait]
+impl medidocs_states::ObjectSource for Objects {
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+        self.0
+            .get(&format!("{bucket}/{key}"))
+            .cloned()
+            .ok_or_else(|| "no such object".to_string())
+    }
+}
+
+fn distributed_map(reader: Value, batcher: Option<Value>) -> Value {
+    let mut m = json!({ "Type": "Map", "ItemReader": reader,
+        "ItemProcessor": { "ProcessorConfig": { "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" },
+            "StartAt": "Echo", "States": { "Echo": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo", "End": true } } },
+        "End": true });
+    if let Some(b) = batcher {
+        m["ItemBatcher"] = b;
+    }
+    json!({ "StartAt": "Map", "States": { "Map": m } })
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html (CSV
+// with a header row: each row an object of strings; JSON: the array's elements)
+#[tokio::test]
+async fn item_reader_reads_csv_and_json_from_the_object_store() {
+    let mut files = std::collections::HashMap::new();
+    files.insert("data/ratings.csv".to_string(), b"userId,movieId,rating,timestamp\n1,307,3.5,1256677221\n1,481,3.5,1256677456\n1,1091,1.5,1256677471\n".to_vec());
+    files.insert(
+        "data/items.json".to_string(),
+        br#"[{"id": 1}, {"id": 2}, {"id": 3}]"#.to_vec(),
+    );
+    let (e, _) = engine();
+    let e = e.with_objects(Arc::new(Objects(files)));
+    let csv = distributed_map(
+        json!({ "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": { "InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2 },
+        "Parameters": { "Bucket": "data", "Key.$": "$.key" } }),
+        None,
+    );
+    let out = e
+        .execute(&csv, json!({ "key": "ratings.csv" }), "csv")
+        .await
+        .output
+        .unwrap();
+    assert_eq!(
+        out,
+        json!([
+        { "userId": "1", "movieId": "307", "rating": "3.5", "timestamp": "1256677221" },
+        { "userId": "1", "movieId": "481", "rating": "3.5", "timestamp": "1256677456" } ])
+    );
+    let js = distributed_map(
+        json!({ "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": { "InputType": "JSON" },
+        "Parameters": { "Bucket": "data", "Key": "items.json" } }),
+        None,
+    );
+    assert_eq!(
+        e.execute(&js, json!({}), "json").await.output.unwrap(),
+        json!([{ "id": 1 }, { "id": 2 }, { "id": 3 }])
+    );
+    let missing = distributed_map(
+        json!({ "Resource": "arn:aws:states:::s3:getObject", "Parameters": { "Bucket": "data", "Key": "nope.json" } }),
+        None,
+    );
+    assert_eq!(
+        e.execute(&missing, json!({}), "m")
+            .await
+            .output
+            .unwrap_err()
+            .error,
+        "States.ItemReaderFailed"
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
+// (each child execution receives {"Items": [...], "BatchInput": ...})
+#[tokio::test]
+async fn item_batcher_groups_items_with_batch_input() {
+    let mut files = std::collections::HashMap::new();
+    files.insert(
+        "data/items.json".to_string(),
+        br#"[1, 2, 3, 4, 5]"#.to_vec(),
+    );
+    let (e, _) = engine();
+    let e = e.with_objects(Arc::new(Objects(files)));
+    let def = distributed_map(
+        json!({ "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": { "InputType": "JSON" }, "Parameters": { "Bucket": "data", "Key": "items.json" } }),
+        Some(json!({ "MaxItemsPerBatch": 2, "BatchInput": { "factCheck": "December 2022" } })),
+    );
+    let out = e.execute(&def, json!({}), "b").await.output.unwrap();
+    assert_eq!(
+        out,
+        json!([
+        { "Items": [1, 2], "BatchInput": { "factCheck": "December 2022" } },
+        { "Items": [3, 4], "BatchInput": { "factCheck": "December 2022" } },
+        { "Items": [5], "BatchInput": { "factCheck": "December 2022" } } ])
+    );
+}
