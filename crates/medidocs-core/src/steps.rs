@@ -401,11 +401,6 @@ impl Steps {
         })
     }
 
-    /// Reads the page list written by [`Steps::plan`].
-    pub async fn page_list(&self, pages_key: &str) -> Result<Vec<PageInput>, StepError> {
-        self.get_json(pages_key).await
-    }
-
     /// Decodes one page and writes its thumb, preview and OCR renditions.
     pub async fn render_page(&self, input: &PageInput) -> Result<RenderOutput, StepError> {
         let started = Instant::now();
