@@ -497,7 +497,7 @@ impl Run<'_> {
             let attempt = async {
                 let eff = self.effective_input(st, &raw, &ctx)?;
                 let result = match kind {
-                    "Task" => self.task(st, eff).await?,
+                    "Task" => self.task(st, eff, &ctx).await?,
                     "Parallel" => self.parallel(st, eff).await?,
                     _ => self.map(name, st, eff, &ctx).await?,
                 };
@@ -565,7 +565,8 @@ impl Run<'_> {
         }
     }
 
-    async fn task(&self, st: &Value, input: Value) -> Result<Value, Failure> {
+    async fn task(&self, st: &Value, input: Value, ctx: &Value) -> Result<Value, Failure> {
+        let timeout = number_field(st, "TimeoutSeconds", &input, ctx)?;
         let resource = self
             .engine
             .resolve_resource(st["Resource"].as_str().unwrap_or_default());
@@ -583,9 +584,9 @@ impl Run<'_> {
                 Failure::runtime(format!("no handler is registered for resource {resource}"))
             })?;
         let call = h.call(input);
-        let result = match st.get("TimeoutSeconds").and_then(Value::as_u64) {
+        let result = match timeout {
             Some(t) => {
-                let deadline = self.engine.clock.now() + Duration::from_secs(t);
+                let deadline = self.engine.clock.now() + Duration::from_secs_f64(t.max(0.0));
                 tokio::select! {
                     biased;
                     r = call => r,
@@ -681,12 +682,13 @@ impl Run<'_> {
             .or_else(|| st.get("Iterator"))
             .cloned()
             .unwrap_or(Value::Null);
-        let concurrency = match st.get("MaxConcurrency").and_then(Value::as_u64) {
-            None | Some(0) => items.len().max(1),
-            Some(n) => n as usize,
+        let concurrency = match number_field(st, "MaxConcurrency", &eff, ctx)? {
+            Some(n) if n >= 1.0 => n as usize,
+            _ => items.len().max(1),
         };
-        let tolerated_count = st.get("ToleratedFailureCount").and_then(Value::as_u64);
-        let tolerated_pct = st.get("ToleratedFailurePercentage").and_then(Value::as_f64);
+        let tolerated_count =
+            number_field(st, "ToleratedFailureCount", &eff, ctx)?.map(|n| n as u64);
+        let tolerated_pct = number_field(st, "ToleratedFailurePercentage", &eff, ctx)?;
         let total = items.len();
         let processor = &processor;
         let selector = &selector;
@@ -787,15 +789,7 @@ impl Run<'_> {
             "CSV" => csv_items(&text, &config).map_err(fail)?,
             other => return Err(fail(format!("InputType {other} is not supported"))),
         };
-        let max = match (
-            config.get("MaxItems"),
-            config.get("MaxItemsPath").and_then(Value::as_str),
-        ) {
-            (Some(m), _) => m.as_u64(),
-            (None, Some(p)) => select(p, eff, ctx)?.as_u64(),
-            _ => None,
-        };
-        if let Some(m) = max.filter(|m| *m > 0) {
+        if let Some(m) = number_field(&config, "MaxItems", eff, ctx)?.filter(|m| *m >= 1.0) {
             items.truncate(m as usize);
         }
         Ok(Value::Array(items))
@@ -853,16 +847,8 @@ fn batch(
     eff: &Value,
     ctx: &Value,
 ) -> Result<Vec<Value>, Failure> {
-    let per = match (
-        batcher.get("MaxItemsPerBatch"),
-        batcher.get("MaxItemsPerBatchPath").and_then(Value::as_str),
-    ) {
-        (Some(n), _) => n.as_u64(),
-        (None, Some(p)) => select(p, eff, ctx)?.as_u64(),
-        _ => None,
-    }
-    .unwrap_or(u64::MAX)
-    .max(1) as usize;
+    let per = number_field(batcher, "MaxItemsPerBatch", eff, ctx)?
+        .map_or(usize::MAX, |n| n.max(1.0) as usize);
     let max_bytes = batcher
         .get("MaxInputBytesPerBatch")
         .and_then(Value::as_u64)
@@ -896,6 +882,26 @@ fn batch(
             v
         })
         .collect())
+}
+
+/// A number given directly (`field`) or read from the input at `{field}Path`, as the
+/// States Language allows for time-outs, concurrency, tolerated failures and batch sizes.
+fn number_field(
+    obj: &Value,
+    field: &str,
+    input: &Value,
+    ctx: &Value,
+) -> Result<Option<f64>, Failure> {
+    if let Some(v) = obj.get(field) {
+        return Ok(v.as_f64());
+    }
+    match obj.get(format!("{field}Path")).and_then(Value::as_str) {
+        Some(p) => select(p, input, ctx)?
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| Failure::runtime(format!("{field}Path {p} does not give a number"))),
+        None => Ok(None),
+    }
 }
 
 fn error_matches(names: &Value, error: &str) -> bool {

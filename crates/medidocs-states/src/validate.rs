@@ -430,20 +430,12 @@ impl Validator {
         );
 
         // Paths and payload templates (JSONPath states).
-        for f in [
-            "InputPath",
-            "OutputPath",
-            "ItemsPath",
-            "SecondsPath",
-            "TimestampPath",
-            "TimeoutSecondsPath",
-            "HeartbeatSecondsPath",
-            "ErrorPath",
-            "CausePath",
-            "MaxConcurrencyPath",
-            "ToleratedFailureCountPath",
-            "ToleratedFailurePercentagePath",
-        ] {
+        // Every JSONPath-only `*Path` field but ResultPath (a Reference Path, below).
+        for f in JSONPATH_ONLY
+            .iter()
+            .copied()
+            .filter(|f| f.ends_with("Path") && *f != "ResultPath")
+        {
             match obj.get(f) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(p)) => {

@@ -473,6 +473,12 @@ async fn task_time_out() {
     let ex = e.execute(&def, json!({}), "timeout").await;
     assert_eq!(ex.output.unwrap_err().error, "States.Timeout");
     assert!(ex.history.iter().any(|h| h["type"] == "TaskTimedOut"));
+    // TimeoutSecondsPath: the same 30 s limit, read from the input.
+    let by_path = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hang", "TimeoutSecondsPath": "$.limit", "End": true } } });
+    let ex = e
+        .execute(&by_path, json!({ "limit": 30 }), "timeout-path")
+        .await;
+    assert_eq!(ex.output.unwrap_err().error, "States.Timeout");
 }
 
 // https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html (ItemsPath,
@@ -523,6 +529,31 @@ async fn map_tolerated_failures() {
     assert_eq!(ok[1]["Error"], "Odd");
     let err = e
         .execute(&map(json!(25)), json!([0, 1, 2, 3]), "m2")
+        .await
+        .output
+        .unwrap_err();
+    assert_eq!(err.error, "States.ExceedToleratedFailureThreshold");
+    // The same threshold read from the input (ToleratedFailurePercentagePath), items from
+    // ItemsPath, concurrency from MaxConcurrencyPath.
+    let by_path = json!({ "StartAt": "M", "States": { "M": { "Type": "Map", "ItemsPath": "$.items",
+        "ToleratedFailurePercentagePath": "$.pct", "MaxConcurrencyPath": "$.workers",
+        "ItemProcessor": { "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:odd-fails", "End": true } } }, "End": true } } });
+    let ok = e
+        .execute(
+            &by_path,
+            json!({ "items": [0, 1, 2, 3], "pct": 50, "workers": 2 }),
+            "m3",
+        )
+        .await
+        .output
+        .unwrap();
+    assert_eq!(ok[2], json!(2));
+    let err = e
+        .execute(
+            &by_path,
+            json!({ "items": [0, 1, 2, 3], "pct": 25, "workers": 2 }),
+            "m4",
+        )
         .await
         .output
         .unwrap_err();

@@ -39,7 +39,7 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-pub async fn bench(_data_dir: &Path, args: BenchArgs) -> Result<ExitCode> {
+pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
     let files = collect_files(&args.paths)?;
     let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
     let mut per_status = [0u64; 5];

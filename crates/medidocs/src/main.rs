@@ -58,7 +58,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure documents per minute and peak memory over a folder, repeated.
+    /// Measure documents per minute and peak memory over a folder, repeated (in scratch
+    /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
     /// Amazon States Language definitions (state machines).
     #[command(subcommand)]
@@ -181,7 +182,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run(&cli.data_dir, args).await,
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
-        Command::Bench(args) => bench::bench(&cli.data_dir, args).await,
+        Command::Bench(args) => bench::bench(args).await,
         Command::States(StatesCommand::Validate { definition }) => states_validate(&definition),
         Command::States(StatesCommand::Run {
             definition,
