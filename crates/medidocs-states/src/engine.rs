@@ -223,7 +223,7 @@ impl Engine {
                 "this definition uses the JSONata query language, which this engine does not run (JSONPath only)",
             )),
             Ok(()) => {
-                let body = run.machine(def, input, None);
+                let body = run.machine(def, input, None, Arc::new(Map::new()));
                 match def.get("TimeoutSeconds").and_then(Value::as_u64) {
                     Some(t) => {
                         let deadline = self.clock.now() + Duration::from_secs(t);
@@ -275,10 +275,81 @@ struct Run<'e> {
     execution: Value,
 }
 
-/// Where a state runs: its context object pieces.
-#[derive(Clone)]
+/// Where a state runs: its Map item (for the context object) and its workflow variables.
+/// The top-level states share one scope; each Parallel branch and Map iteration has its
+/// own, which reads (never writes) a snapshot of the enclosing scopes taken when the
+/// Parallel or Map state started. A DISTRIBUTED Map's iterations see no outer variables.
 struct Scope {
     map_item: Option<Value>,
+    outer: Arc<Map<String, Value>>,
+    vars: Mutex<Map<String, Value>>,
+    /// Assignments of the running state, applied when it completes.
+    pending: Mutex<Option<Map<String, Value>>>,
+}
+
+impl Scope {
+    fn new(map_item: Option<Value>, outer: Arc<Map<String, Value>>) -> Self {
+        Self {
+            map_item,
+            outer,
+            vars: Mutex::new(Map::new()),
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// Every variable this scope can read: the outer snapshot, then its own.
+    fn visible(&self) -> Map<String, Value> {
+        let mut all = (*self.outer).clone();
+        for (k, v) in self.vars.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            all.insert(k.clone(), v.clone());
+        }
+        all
+    }
+
+    /// Evaluates an `Assign` object against `value` (`$`), with the variables as they were
+    /// when the state was entered, and holds the result until the state completes.
+    fn assign(&self, spec: Option<&Value>, value: &Value, ctx: &Ctx) -> Result<(), Failure> {
+        let Some(spec) = spec else { return Ok(()) };
+        let Value::Object(assigned) = template(spec, value, ctx)? else {
+            return Err(Failure::runtime("Assign must be an object"));
+        };
+        if let Some(name) = assigned.keys().find(|k| self.outer.contains_key(*k)) {
+            return Err(Failure::runtime(format!(
+                "cannot assign ${name}: it belongs to an outer scope (a Map iteration or Parallel branch may read it, not change it)"
+            )));
+        }
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(assigned);
+        Ok(())
+    }
+
+    fn discard_pending(&self) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+
+    /// Applies the completed state's assignments; returns them for the history.
+    fn commit(&self) -> Option<Map<String, Value>> {
+        let assigned = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        let mut vars = self.vars.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in &assigned {
+            vars.insert(k.clone(), v.clone());
+        }
+        Some(assigned)
+    }
+}
+
+/// What paths in a state can read: the context object (`$$`) and the workflow variables
+/// (`$name`) as they were when the state was entered.
+#[derive(Clone)]
+struct Ctx {
+    object: Value,
+    vars: Arc<Map<String, Value>>,
 }
 
 impl Run<'_> {
@@ -295,7 +366,7 @@ impl Run<'_> {
         h.push(e);
     }
 
-    fn context(&self, state: &str, retry: u32, scope: &Scope) -> Value {
+    fn context(&self, state: &str, retry: u32, scope: &Scope) -> Ctx {
         let mut c = json!({
             "Execution": self.execution,
             "StateMachine": { "Id": "arn:aws:states:local:000000000000:stateMachine:medidocs", "Name": "medidocs" },
@@ -304,7 +375,10 @@ impl Run<'_> {
         if let Some(item) = &scope.map_item {
             c["Map"] = json!({ "Item": item });
         }
-        c
+        Ctx {
+            object: c,
+            vars: Arc::new(scope.visible()),
+        }
     }
 
     fn machine<'a>(
@@ -312,10 +386,11 @@ impl Run<'_> {
         m: &'a Value,
         input: Value,
         map_item: Option<Value>,
+        outer: Arc<Map<String, Value>>,
     ) -> Fut<'a, Result<Value, Failure>> {
         Box::pin(async move {
             let states = &m["States"];
-            let scope = Scope { map_item };
+            let scope = Scope::new(map_item, outer);
             let mut name = m["StartAt"].as_str().unwrap_or_default().to_string();
             let mut input = input;
             loop {
@@ -354,6 +429,7 @@ impl Run<'_> {
             "Pass" => (|| {
                 let eff = self.effective_input(st, &raw, &ctx)?;
                 let res = st.get("Result").cloned().unwrap_or(eff);
+                scope.assign(st.get("Assign"), &res, &ctx)?;
                 Ok((next.clone(), self.output(st, raw.clone(), res, &ctx)?))
             })(),
             "Succeed" => select_opt(st, "InputPath", &raw, &ctx)
@@ -378,9 +454,9 @@ impl Run<'_> {
                     text("Cause", "CausePath")?,
                 ))
             }
-            "Choice" => self.choice(st, &raw, &ctx),
+            "Choice" => self.choice(st, &raw, &ctx, scope),
             "Wait" => self
-                .wait(st, raw.clone(), &ctx)
+                .wait(st, raw.clone(), &ctx, scope)
                 .await
                 .map(|v| (next.clone(), v)),
             "Task" | "Parallel" | "Map" => {
@@ -388,17 +464,30 @@ impl Run<'_> {
             }
             other => Err(Failure::runtime(format!("unknown state type {other}"))),
         };
-        if let Ok((_, out)) = &result {
-            self.event(
-                &format!("{kind}StateExited"),
-                "stateExitedEventDetails",
-                json!({ "name": name, "output": out.to_string() }),
-            );
+        match &result {
+            Ok((_, out)) => {
+                let mut details = json!({ "name": name, "output": out.to_string() });
+                if let Some(assigned) = scope.commit() {
+                    // As GetExecutionHistory shows them: each value as JSON text.
+                    let shown: Map<String, Value> = assigned
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                        .collect();
+                    details["assignedVariables"] = Value::Object(shown);
+                    details["assignedVariablesDetails"] = json!({ "truncated": false });
+                }
+                self.event(
+                    &format!("{kind}StateExited"),
+                    "stateExitedEventDetails",
+                    details,
+                );
+            }
+            Err(_) => scope.discard_pending(),
         }
         result
     }
 
-    fn effective_input(&self, st: &Value, raw: &Value, ctx: &Value) -> Result<Value, Failure> {
+    fn effective_input(&self, st: &Value, raw: &Value, ctx: &Ctx) -> Result<Value, Failure> {
         let v = select_opt(st, "InputPath", raw, ctx)?;
         // In a Map state, Parameters is the older name of ItemSelector: applied per item.
         match st.get("Parameters").filter(|_| st["Type"] != "Map") {
@@ -408,7 +497,7 @@ impl Run<'_> {
     }
 
     /// ResultSelector, ResultPath, OutputPath.
-    fn output(&self, st: &Value, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
+    fn output(&self, st: &Value, raw: Value, result: Value, ctx: &Ctx) -> Result<Value, Failure> {
         let result = match st.get("ResultSelector") {
             Some(t) => template(t, &result, ctx)?,
             None => result,
@@ -426,20 +515,23 @@ impl Run<'_> {
         &self,
         st: &Value,
         raw: &Value,
-        ctx: &Value,
+        ctx: &Ctx,
+        scope: &Scope,
     ) -> Result<(Option<String>, Value), Failure> {
         let input = select_opt(st, "InputPath", raw, ctx)?;
         for rule in st["Choices"].as_array().into_iter().flatten() {
             if eval_rule(rule, &input, ctx)? {
+                // A matching rule's Assign; the state's own Assign goes with Default.
+                scope.assign(rule.get("Assign"), &input, ctx)?;
                 let out = select_opt(st, "OutputPath", &input, ctx)?;
                 return Ok((rule["Next"].as_str().map(str::to_string), out));
             }
         }
         match st.get("Default").and_then(Value::as_str) {
-            Some(d) => Ok((
-                Some(d.to_string()),
-                select_opt(st, "OutputPath", &input, ctx)?,
-            )),
+            Some(d) => Ok((Some(d.to_string()), {
+                scope.assign(st.get("Assign"), &input, ctx)?;
+                select_opt(st, "OutputPath", &input, ctx)?
+            })),
             None => Err(Failure::new(
                 "States.NoChoiceMatched",
                 "no choice rule matched and there is no Default",
@@ -447,8 +539,15 @@ impl Run<'_> {
         }
     }
 
-    async fn wait(&self, st: &Value, raw: Value, ctx: &Value) -> Result<Value, Failure> {
+    async fn wait(
+        &self,
+        st: &Value,
+        raw: Value,
+        ctx: &Ctx,
+        scope: &Scope,
+    ) -> Result<Value, Failure> {
         let input = select_opt(st, "InputPath", &raw, ctx)?;
+        scope.assign(st.get("Assign"), &input, ctx)?;
         let seconds = |v: &Value| {
             v.as_f64()
                 .filter(|s| *s >= 0.0)
@@ -498,9 +597,11 @@ impl Run<'_> {
                 let eff = self.effective_input(st, &raw, &ctx)?;
                 let result = match kind {
                     "Task" => self.task(st, eff, &ctx).await?,
-                    "Parallel" => self.parallel(st, eff).await?,
+                    "Parallel" => self.parallel(st, eff, &ctx).await?,
                     _ => self.map(name, st, eff, &ctx).await?,
                 };
+                // Assign sees the raw result, before ResultSelector.
+                scope.assign(st.get("Assign"), &result, &ctx)?;
                 self.output(st, raw.clone(), result, &ctx)
             };
             let failure = match attempt.await {
@@ -510,7 +611,10 @@ impl Run<'_> {
                         out,
                     ));
                 }
-                Err(f) => f,
+                Err(f) => {
+                    scope.discard_pending();
+                    f
+                }
             };
             if let Some(i) = retriers
                 .iter()
@@ -548,6 +652,8 @@ impl Run<'_> {
             {
                 if error_matches(&c["ErrorEquals"], &failure.error) {
                     let err = json!({ "Error": failure.error, "Cause": failure.cause });
+                    // A catcher's Assign sees the error output.
+                    scope.assign(c.get("Assign"), &err, &self.context(name, retry, scope))?;
                     let out = match c.get("ResultPath") {
                         None => err,
                         Some(Value::Null) => raw.clone(),
@@ -565,7 +671,7 @@ impl Run<'_> {
         }
     }
 
-    async fn task(&self, st: &Value, input: Value, ctx: &Value) -> Result<Value, Failure> {
+    async fn task(&self, st: &Value, input: Value, ctx: &Ctx) -> Result<Value, Failure> {
         let timeout = number_field(st, "TimeoutSeconds", &input, ctx)?;
         let resource = self
             .engine
@@ -605,7 +711,7 @@ impl Run<'_> {
         result
     }
 
-    async fn parallel(&self, st: &Value, input: Value) -> Result<Value, Failure> {
+    async fn parallel(&self, st: &Value, input: Value, ctx: &Ctx) -> Result<Value, Failure> {
         self.event(
             "ParallelStateStarted",
             "parallelStateStartedEventDetails",
@@ -614,7 +720,7 @@ impl Run<'_> {
         let branches = st["Branches"].as_array().cloned().unwrap_or_default();
         let runs = branches
             .iter()
-            .map(|b| self.machine(b, input.clone(), None));
+            .map(|b| self.machine(b, input.clone(), None, ctx.vars.clone()));
         let results = futures::future::join_all(runs).await;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
@@ -638,7 +744,7 @@ impl Run<'_> {
         Ok(Value::Array(out))
     }
 
-    async fn map(&self, name: &str, st: &Value, eff: Value, ctx: &Value) -> Result<Value, Failure> {
+    async fn map(&self, name: &str, st: &Value, eff: Value, ctx: &Ctx) -> Result<Value, Failure> {
         let items = match (
             st.get("ItemReader"),
             st.get("ItemsPath").and_then(Value::as_str),
@@ -662,7 +768,7 @@ impl Run<'_> {
                 let mut shaped = Vec::with_capacity(items.len());
                 for (index, value) in items.into_iter().enumerate() {
                     let mut item_ctx = ctx.clone();
-                    item_ctx["Map"] = json!({ "Item": { "Index": index, "Value": value } });
+                    item_ctx.object["Map"] = json!({ "Item": { "Index": index, "Value": value } });
                     shaped.push(match &selector {
                         Some(t) => template(t, &eff, &item_ctx)?,
                         None => value,
@@ -690,6 +796,13 @@ impl Run<'_> {
             number_field(st, "ToleratedFailureCount", &eff, ctx)?.map(|n| n as u64);
         let tolerated_pct = number_field(st, "ToleratedFailurePercentage", &eff, ctx)?;
         let total = items.len();
+        let distributed = processor["ProcessorConfig"]["Mode"] == "DISTRIBUTED";
+        let outer = if distributed {
+            Arc::new(Map::new())
+        } else {
+            ctx.vars.clone()
+        };
+        let outer = &outer;
         let processor = &processor;
         let selector = &selector;
         let eff = &eff;
@@ -697,7 +810,7 @@ impl Run<'_> {
             .map(|(index, value)| async move {
                 let item = json!({ "Index": index, "Value": value });
                 let mut item_ctx = ctx.clone();
-                item_ctx["Map"] = json!({ "Item": item });
+                item_ctx.object["Map"] = json!({ "Item": item });
                 let input = match selector {
                     Some(t) => template(t, eff, &item_ctx)?,
                     None => item["Value"].clone(),
@@ -707,7 +820,9 @@ impl Run<'_> {
                     "mapIterationStartedEventDetails",
                     json!({ "name": name, "index": index }),
                 );
-                let r = self.machine(processor, input, Some(item)).await;
+                let r = self
+                    .machine(processor, input, Some(item), outer.clone())
+                    .await;
                 match &r {
                     Ok(_) => self.event(
                         "MapIterationSucceeded",
@@ -760,7 +875,7 @@ impl Run<'_> {
 impl Run<'_> {
     /// ItemReader: a JSON array or a CSV file from the object store
     /// (`arn:aws:states:::s3:getObject` with `Bucket` and `Key`).
-    async fn read_items(&self, reader: &Value, eff: &Value, ctx: &Value) -> Result<Value, Failure> {
+    async fn read_items(&self, reader: &Value, eff: &Value, ctx: &Ctx) -> Result<Value, Failure> {
         let fail = |m: String| Failure::new("States.ItemReaderFailed", m);
         let params = template(reader.get("Parameters").unwrap_or(&json!({})), eff, ctx)?;
         let (Some(bucket), Some(key)) = (params["Bucket"].as_str(), params["Key"].as_str()) else {
@@ -845,7 +960,7 @@ fn batch(
     batcher: &Value,
     items: Vec<Value>,
     eff: &Value,
-    ctx: &Value,
+    ctx: &Ctx,
 ) -> Result<Vec<Value>, Failure> {
     let per = number_field(batcher, "MaxItemsPerBatch", eff, ctx)?
         .map_or(usize::MAX, |n| n.max(1.0) as usize);
@@ -890,7 +1005,7 @@ fn number_field(
     obj: &Value,
     field: &str,
     input: &Value,
-    ctx: &Value,
+    ctx: &Ctx,
 ) -> Result<Option<f64>, Failure> {
     if let Some(v) = obj.get(field) {
         return Ok(v.as_f64());
@@ -918,7 +1033,7 @@ fn error_matches(names: &Value, error: &str) -> bool {
 }
 
 /// `InputPath` / `OutputPath`: absent means `$`, null means `{}`.
-fn select_opt(st: &Value, field: &str, v: &Value, ctx: &Value) -> Result<Value, Failure> {
+fn select_opt(st: &Value, field: &str, v: &Value, ctx: &Ctx) -> Result<Value, Failure> {
     match st.get(field) {
         None => Ok(v.clone()),
         Some(Value::Null) => Ok(json!({})),
@@ -930,16 +1045,14 @@ fn select_opt(st: &Value, field: &str, v: &Value, ctx: &Value) -> Result<Value, 
 }
 
 /// A path's value: one value for a definite path, an array of matches otherwise.
-fn select(path: &str, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+fn select(path: &str, input: &Value, ctx: &Ctx) -> Result<Value, Failure> {
     let (kind, jp) = paths::compile(path).map_err(Failure::runtime)?;
     let root = match kind {
         PathKind::Input => input,
-        PathKind::Context => ctx,
-        PathKind::Variable(v) => {
-            return Err(Failure::runtime(format!(
-                "variables (${v}) are not supported by this engine yet"
-            )));
-        }
+        PathKind::Context => &ctx.object,
+        PathKind::Variable(v) => ctx.vars.get(&v).ok_or_else(|| {
+            Failure::runtime(format!("the variable ${v} is not defined in this scope"))
+        })?,
     };
     let nodes = jp.query(root).all();
     if is_definite(path) {
@@ -963,7 +1076,7 @@ fn is_definite(path: &str) -> bool {
 }
 
 /// A `.$` value: a path or an intrinsic function.
-fn dynamic(expr: &str, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+fn dynamic(expr: &str, input: &Value, ctx: &Ctx) -> Result<Value, Failure> {
     if intrinsics::looks_like_call(expr) {
         let call =
             intrinsics::parse(expr).map_err(|e| Failure::new("States.IntrinsicFailure", e))?;
@@ -975,7 +1088,7 @@ fn dynamic(expr: &str, input: &Value, ctx: &Value) -> Result<Value, Failure> {
 }
 
 /// Payload templates: `key.$` values are evaluated, everything else copied.
-fn template(t: &Value, input: &Value, ctx: &Value) -> Result<Value, Failure> {
+fn template(t: &Value, input: &Value, ctx: &Ctx) -> Result<Value, Failure> {
     Ok(match t {
         Value::Object(o) => {
             let mut out = Map::new();
@@ -1041,7 +1154,7 @@ fn set_path(mut target: Value, path: &str, value: Value) -> Result<Value, Failur
     Ok(target)
 }
 
-fn eval_rule(rule: &Value, input: &Value, ctx: &Value) -> Result<bool, Failure> {
+fn eval_rule(rule: &Value, input: &Value, ctx: &Ctx) -> Result<bool, Failure> {
     if let Some(list) = rule.get("And").and_then(Value::as_array) {
         for r in list {
             if !eval_rule(r, input, ctx)? {

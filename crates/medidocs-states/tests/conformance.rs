@@ -712,3 +712,113 @@ async fn item_batcher_groups_items_with_batch_input() {
         { "Items": [5], "BatchInput": { "factCheck": "December 2022" } } ])
     );
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html ("Assign"
+// in Pass, Task, Map, Parallel, Choice and Wait; `$name` reads a variable in later states;
+// every expression of one Assign reads the values as they were when the state was entered;
+// in JSONPath states a Task's Assign sees its result and a Catcher's Assign the error output)
+#[tokio::test]
+async fn workflow_variables_assign_and_read() {
+    let def = json!({ "StartAt": "Set", "States": {
+        "Set": { "Type": "Pass", "Assign": { "productName": "product1", "count": 42, "available": true }, "Next": "Again" },
+        // `before.$` reads $count as it was on entry (42), though this state sets it to 43.
+        "Again": { "Type": "Pass", "Result": { "n": 43 }, "Assign": { "count.$": "$.n", "before.$": "$count" }, "Next": "Add" },
+        "Add": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Add",
+                 "Parameters": { "val1.$": "$count", "val2.$": "$before" },
+                 "Assign": { "sum.$": "$" }, "ResultSelector": { "ignored": true }, "ResultPath": null, "Next": "Route" },
+        "Route": { "Type": "Choice", "Choices": [
+                     { "Variable": "$sum", "NumericGreaterThan": 80, "Assign": { "size": "large" }, "Next": "Done" } ],
+                   "Default": "Done", "Assign": { "size": "small" } },
+        "Done": { "Type": "Pass", "Parameters": {
+            "name.$": "$productName", "available.$": "$available", "sum.$": "$sum", "size.$": "$size",
+            "text.$": "States.Format('{} x {}', $productName, $count)" }, "End": true } } });
+    let (e, _) = engine();
+    let ex = e.execute(&def, json!({}), "vars").await;
+    assert_eq!(
+        ex.output.unwrap(),
+        json!({ "name": "product1", "available": true, "sum": 85, "size": "large", "text": "product1 x 43" })
+    );
+    // The history shows each assignment as JSON text, as GetExecutionHistory does.
+    let exited = ex
+        .history
+        .iter()
+        .find(|e| e["stateExitedEventDetails"]["name"] == "Again")
+        .unwrap();
+    assert_eq!(
+        exited["stateExitedEventDetails"]["assignedVariables"],
+        json!({ "count": "43", "before": "42" })
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html (a Catcher's
+// Assign, and undefined variables)
+#[tokio::test]
+async fn catcher_assigns_from_the_error_output_and_unknown_variables_fail() {
+    let def = json!({ "StartAt": "T", "States": {
+        "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fail",
+               "Assign": { "never": "set" },
+               "Catch": [ { "ErrorEquals": ["States.ALL"], "Assign": { "why.$": "$.Cause" }, "Next": "Report" } ], "Next": "Report" },
+        "Report": { "Type": "Pass", "Parameters": { "why.$": "$why" }, "Next": "Missing" },
+        "Missing": { "Type": "Pass", "Parameters": { "x.$": "$never" }, "End": true } } });
+    let (mut e, _) = engine();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:fail",
+        handler(|_| async { Err(Failure::new("Boom", "the disk is full")) }),
+    );
+    let ex = e.execute(&def, json!({}), "catch").await;
+    let err = ex.output.unwrap_err();
+    assert_eq!(err.error, "States.Runtime");
+    assert!(err.cause.contains("$never"), "{err:?}");
+    let report = ex
+        .history
+        .iter()
+        .find(|e| e["stateExitedEventDetails"]["name"] == "Report")
+        .unwrap();
+    assert_eq!(
+        report["stateExitedEventDetails"]["output"],
+        json!(json!({ "why": "the disk is full" }).to_string())
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html (variable
+// scope: Map iterations and Parallel branches read the outer variables but cannot assign
+// them; a Distributed Map's iterations cannot read them; inner variables stay inside)
+#[tokio::test]
+async fn variable_scopes_of_map_and_parallel() {
+    let inner_reads = json!({ "StartAt": "Set", "States": {
+        "Set": { "Type": "Pass", "Assign": { "factor": 10 }, "Next": "M" },
+        "M": { "Type": "Map", "ItemsPath": "$.xs", "End": true, "ItemProcessor": { "StartAt": "Mul", "States": {
+            "Mul": { "Type": "Pass", "Assign": { "mine.$": "$" }, "Parameters": { "x.$": "$", "factor.$": "$factor" }, "End": true } } } } } });
+    assert_eq!(
+        run(inner_reads, json!({ "xs": [1, 2] })).await.unwrap(),
+        json!([{ "x": 1, "factor": 10 }, { "x": 2, "factor": 10 }])
+    );
+
+    let inner_writes_outer = json!({ "StartAt": "Set", "States": {
+        "Set": { "Type": "Pass", "Assign": { "total": 0 }, "Next": "P" },
+        "P": { "Type": "Parallel", "End": true, "Branches": [ { "StartAt": "W", "States": {
+            "W": { "Type": "Pass", "Assign": { "total": 1 }, "End": true } } } ] } } });
+    let err = run(inner_writes_outer, json!({})).await.unwrap_err();
+    assert_eq!(err.error, "States.Runtime");
+    assert!(err.cause.contains("outer scope"), "{err:?}");
+
+    let inner_stays_inside = json!({ "StartAt": "P", "States": {
+        "P": { "Type": "Parallel", "Next": "After", "Branches": [ { "StartAt": "W", "States": {
+            "W": { "Type": "Pass", "Assign": { "inner": 1 }, "End": true } } } ] },
+        "After": { "Type": "Pass", "Parameters": { "x.$": "$inner" }, "End": true } } });
+    assert!(
+        run(inner_stays_inside, json!({}))
+            .await
+            .unwrap_err()
+            .cause
+            .contains("$inner")
+    );
+
+    let distributed = json!({ "StartAt": "Set", "States": {
+        "Set": { "Type": "Pass", "Assign": { "factor": 10 }, "Next": "M" },
+        "M": { "Type": "Map", "ItemsPath": "$.xs", "End": true, "ItemProcessor": {
+            "ProcessorConfig": { "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" }, "StartAt": "Mul", "States": {
+            "Mul": { "Type": "Pass", "Parameters": { "factor.$": "$factor" }, "End": true } } } } } });
+    let err = run(distributed, json!({ "xs": [1] })).await.unwrap_err();
+    assert!(err.cause.contains("$factor"), "{err:?}");
+}
