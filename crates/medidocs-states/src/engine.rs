@@ -42,6 +42,55 @@ impl Failure {
 #[async_trait]
 pub trait TaskHandler: Send + Sync {
     async fn call(&self, input: Value) -> Result<Value, Failure>;
+
+    /// The call, for a task that reports progress: each [`Heartbeat::beat`] restarts the
+    /// state's `HeartbeatSeconds` timer (as SendTaskHeartbeat does in Step Functions).
+    async fn call_with_heartbeat(
+        &self,
+        input: Value,
+        _heartbeat: Heartbeat,
+    ) -> Result<Value, Failure> {
+        self.call(input).await
+    }
+}
+
+/// A running task's "still alive" signal.
+#[derive(Clone)]
+pub struct Heartbeat(Arc<tokio::sync::Notify>);
+
+impl Heartbeat {
+    fn new() -> Self {
+        Self(Arc::new(tokio::sync::Notify::new()))
+    }
+
+    pub fn beat(&self) {
+        self.0.notify_one();
+    }
+}
+
+struct BeatingHandler<F>(F);
+
+#[async_trait]
+impl<F, Fut> TaskHandler for BeatingHandler<F>
+where
+    F: Fn(Value, Heartbeat) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, Failure>> + Send,
+{
+    async fn call(&self, input: Value) -> Result<Value, Failure> {
+        (self.0)(input, Heartbeat::new()).await
+    }
+    async fn call_with_heartbeat(&self, input: Value, hb: Heartbeat) -> Result<Value, Failure> {
+        (self.0)(input, hb).await
+    }
+}
+
+/// A handler from an async closure that is handed a [`Heartbeat`].
+pub fn handler_with_heartbeat<F, Fut>(f: F) -> Arc<dyn TaskHandler>
+where
+    F: Fn(Value, Heartbeat) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, Failure>> + Send + 'static,
+{
+    Arc::new(BeatingHandler(f))
 }
 
 struct FnHandler<F>(F);
@@ -673,6 +722,7 @@ impl Run<'_> {
 
     async fn task(&self, st: &Value, input: Value, ctx: &Ctx) -> Result<Value, Failure> {
         let timeout = number_field(st, "TimeoutSeconds", &input, ctx)?;
+        let heartbeat_secs = number_field(st, "HeartbeatSeconds", &input, ctx)?;
         let resource = self
             .engine
             .resolve_resource(st["Resource"].as_str().unwrap_or_default());
@@ -689,21 +739,49 @@ impl Run<'_> {
             .ok_or_else(|| {
                 Failure::runtime(format!("no handler is registered for resource {resource}"))
             })?;
-        let call = h.call(input);
-        let result = match timeout {
-            Some(t) => {
-                let deadline = self.engine.clock.now() + Duration::from_secs_f64(t.max(0.0));
-                tokio::select! {
-                    biased;
-                    r = call => r,
-                    _ = self.engine.clock.expire_at(deadline) => Err(Failure::new("States.Timeout", format!("the task did not finish within {t} s"))),
+        let heartbeat = Heartbeat::new();
+        let call = h.call_with_heartbeat(input, heartbeat.clone());
+        let clock = &self.engine.clock;
+        let timed_out = async {
+            match timeout {
+                Some(t) => {
+                    clock
+                        .expire_at(clock.now() + Duration::from_secs_f64(t.max(0.0)))
+                        .await;
+                    Failure::new(
+                        "States.Timeout",
+                        format!("the task did not finish within {t} s"),
+                    )
                 }
+                None => std::future::pending().await,
             }
-            None => call.await,
+        };
+        // Each beat restarts the HeartbeatSeconds timer.
+        let silent = async {
+            match heartbeat_secs {
+                Some(h) => loop {
+                    let deadline = clock.now() + Duration::from_secs_f64(h.max(0.0));
+                    tokio::select! {
+                        biased;
+                        _ = heartbeat.0.notified() => continue,
+                        _ = clock.expire_at(deadline) => break Failure::new(
+                            "States.HeartbeatTimeout",
+                            format!("the task sent no heartbeat for {h} s"),
+                        ),
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            biased;
+            r = call => r,
+            f = timed_out => Err(f),
+            f = silent => Err(f),
         };
         match &result {
             Ok(v) => self.event("TaskSucceeded", "taskSucceededEventDetails", json!({ "resourceType": "lambda", "resource": resource, "output": v.to_string() })),
-            Err(f) if f.error == "States.Timeout" => {
+            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
                 self.event("TaskTimedOut", "taskTimedOutEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause }))
             }
             Err(f) => self.event("TaskFailed", "taskFailedEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause })),
@@ -1028,6 +1106,8 @@ fn error_matches(names: &Value, error: &str) -> bool {
         .any(|n| {
             n == error
                 || (n == "States.ALL" && error != "States.Runtime")
+                // A heartbeat time-out is a kind of time-out.
+                || (n == "States.Timeout" && error == "States.HeartbeatTimeout")
                 || (n == "States.TaskFailed" && !error.starts_with("States."))
         })
 }

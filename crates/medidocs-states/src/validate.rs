@@ -477,6 +477,17 @@ impl Validator {
                 self.positive_int(at, f, v);
             }
         }
+        if let (Some(h), Some(t)) = (
+            obj.get("HeartbeatSeconds").and_then(Value::as_u64),
+            obj.get("TimeoutSeconds").and_then(Value::as_u64),
+        ) && h >= t
+        {
+            self.err(
+                at,
+                "HeartbeatSeconds",
+                format!("must be smaller than TimeoutSeconds ({h} >= {t})"),
+            );
+        }
 
         // Transitions.
         let mut targets = Vec::new();

@@ -822,3 +822,52 @@ async fn variable_scopes_of_map_and_parallel() {
     let err = run(distributed, json!({ "xs": [1] })).await.unwrap_err();
     assert!(err.cause.contains("$factor"), "{err:?}");
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html (HeartbeatSeconds:
+// "If more time than the specified seconds elapses between heartbeats from the task, this
+// state fails with a States.Timeout error"; States.HeartbeatTimeout in
+// concepts-error-handling.html)
+#[tokio::test]
+async fn heartbeat_seconds() {
+    let (mut e, clock) = engine();
+    for (name, beats) in [("beating", true), ("silent", false)] {
+        let c = clock.clone();
+        e.register(
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            medidocs_states::handler_with_heartbeat(move |_, hb| {
+                let c = c.clone();
+                async move {
+                    // 100 s of work in 20 s steps, against a 30 s heartbeat.
+                    for _ in 0..5 {
+                        medidocs_states::Clock::sleep(c.as_ref(), Duration::from_secs(20)).await;
+                        if beats {
+                            hb.beat();
+                        }
+                    }
+                    Ok(json!("done"))
+                }
+            }),
+        );
+    }
+    let def = |name: &str| {
+        json!({ "StartAt": "T", "States": {
+            "T": { "Type": "Task", "Resource": format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+                   "TimeoutSeconds": 300, "HeartbeatSeconds": 30,
+                   "Catch": [ { "ErrorEquals": ["States.Timeout"], "Next": "TimedOut" } ], "End": true },
+            "TimedOut": { "Type": "Pass", "End": true } } })
+    };
+    let ok = e.execute(&def("beating"), json!({}), "hb-ok").await;
+    assert_eq!(ok.output.unwrap(), json!("done"));
+    let silent = e.execute(&def("silent"), json!({}), "hb-silent").await;
+    // Caught by States.Timeout; the error output names the heartbeat time-out.
+    assert_eq!(silent.output.unwrap()["Error"], "States.HeartbeatTimeout");
+    assert!(silent.history.iter().any(|h| h["type"] == "TaskTimedOut"));
+    // A heartbeat must be shorter than the time-out.
+    let bad = json!({ "StartAt": "T", "States": { "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:beating", "TimeoutSeconds": 30, "HeartbeatSeconds": 30, "End": true } } });
+    let errs = medidocs_states::validate(&bad).unwrap_err();
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("HeartbeatSeconds")),
+        "{errs:?}"
+    );
+}
