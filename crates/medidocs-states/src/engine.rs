@@ -742,11 +742,13 @@ impl Run<'_> {
         let heartbeat = Heartbeat::new();
         let call = h.call_with_heartbeat(input, heartbeat.clone());
         let clock = &self.engine.clock;
+        // Deadlines are taken now, when the task starts, not when the timers are first polled.
+        let started = clock.now();
         let timed_out = async {
             match timeout {
                 Some(t) => {
                     clock
-                        .expire_at(clock.now() + Duration::from_secs_f64(t.max(0.0)))
+                        .expire_at(started + Duration::from_secs_f64(t.max(0.0)))
                         .await;
                     Failure::new(
                         "States.Timeout",
@@ -759,17 +761,21 @@ impl Run<'_> {
         // Each beat restarts the HeartbeatSeconds timer.
         let silent = async {
             match heartbeat_secs {
-                Some(h) => loop {
-                    let deadline = clock.now() + Duration::from_secs_f64(h.max(0.0));
-                    tokio::select! {
-                        biased;
-                        _ = heartbeat.0.notified() => continue,
-                        _ = clock.expire_at(deadline) => break Failure::new(
-                            "States.HeartbeatTimeout",
-                            format!("the task sent no heartbeat for {h} s"),
-                        ),
+                Some(h) => {
+                    let mut deadline = started + Duration::from_secs_f64(h.max(0.0));
+                    loop {
+                        tokio::select! {
+                            biased;
+                            _ = heartbeat.0.notified() => {
+                                deadline = clock.now() + Duration::from_secs_f64(h.max(0.0));
+                            }
+                            _ = clock.expire_at(deadline) => break Failure::new(
+                                "States.HeartbeatTimeout",
+                                format!("the task sent no heartbeat for {h} s"),
+                            ),
+                        }
                     }
-                },
+                }
                 None => std::future::pending().await,
             }
         };
