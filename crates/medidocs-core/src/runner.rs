@@ -6,13 +6,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use medidocs_states::{Clock, Engine, Failure, handler};
+use async_trait::async_trait;
+use medidocs_states::{Buckets, Clock, Engine, Failure, handler};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{self, StepError};
 use crate::model::DocumentRecord;
+use crate::ports::{ObjectStore, PutMode};
 use crate::steps::{
     CaughtInput, FinalizeInput, LinkInput, PageInput, PlanInput, SourceInput, Steps,
 };
@@ -79,11 +81,31 @@ where
     })
 }
 
+/// The pipeline's object store as the engine's buckets (Distributed Map `ItemReader` and
+/// `ResultWriter`). The embedded store is one namespace whose key prefixes (`uploads/`,
+/// `artefacts/`, …) stand for the buckets of a deployment, so every bucket name maps to it.
+pub struct StoreBuckets(pub Arc<dyn ObjectStore>);
+
+#[async_trait]
+impl Buckets for StoreBuckets {
+    async fn get_object(&self, _bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+        self.0.get(key).await.map_err(|e| e.to_string())
+    }
+    async fn put_object(&self, _bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.0
+            .put(key, bytes, PutMode::Overwrite)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl Runner {
     /// `clock`: real for runs, a manual one in tests (retries and waits then take no time).
     pub fn new(steps: Steps, clock: Arc<dyn Clock>) -> Self {
         let steps = Arc::new(steps);
-        let mut engine = Engine::new(clock);
+        let mut engine =
+            Engine::new(clock).with_buckets(Arc::new(StoreBuckets(steps.objects.clone())));
         for (name, step_name) in SUBSTITUTIONS {
             engine.substitute(*name, local_arn(step_name));
         }

@@ -115,11 +115,12 @@ where
     Arc::new(FnHandler(f))
 }
 
-/// Where a DISTRIBUTED Map's `ItemReader` reads from (S3 in AWS, the embedded object store
-/// locally).
+/// Where a DISTRIBUTED Map's `ItemReader` reads and its `ResultWriter` writes (S3 in AWS,
+/// the embedded object store locally).
 #[async_trait]
-pub trait ObjectSource: Send + Sync {
+pub trait Buckets: Send + Sync {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String>;
+    async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String>;
 }
 
 /// Time as the engine sees it.
@@ -203,7 +204,7 @@ pub struct Engine {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
     substitutions: HashMap<String, String>,
     clock: Arc<dyn Clock>,
-    objects: Option<Arc<dyn ObjectSource>>,
+    buckets: Option<Arc<dyn Buckets>>,
 }
 
 type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -214,13 +215,13 @@ impl Engine {
             handlers: HashMap::new(),
             substitutions: HashMap::new(),
             clock,
-            objects: None,
+            buckets: None,
         }
     }
 
-    /// The object store `ItemReader` reads from.
-    pub fn with_objects(mut self, objects: Arc<dyn ObjectSource>) -> Self {
-        self.objects = Some(objects);
+    /// The buckets `ItemReader` reads from and `ResultWriter` writes to.
+    pub fn with_buckets(mut self, buckets: Arc<dyn Buckets>) -> Self {
+        self.buckets = Some(buckets);
         self
     }
 
@@ -390,6 +391,51 @@ impl Scope {
             vars.insert(k.clone(), v.clone());
         }
         Some(assigned)
+    }
+}
+
+/// One Map iteration (a child execution, for a DISTRIBUTED Map).
+struct Child {
+    index: usize,
+    input: Value,
+    started: OffsetDateTime,
+    stopped: OffsetDateTime,
+    result: Result<Value, Failure>,
+}
+
+impl Child {
+    /// Its output, or `{Error, Cause}` for a tolerated failure.
+    fn compact(self) -> Value {
+        self.result
+            .unwrap_or_else(|f| json!({ "Error": f.error, "Cause": f.cause }))
+    }
+
+    /// The child execution as ResultWriter's NONE transformation records it.
+    fn record(&self, map_run_arn: &str, map: &str) -> Value {
+        let name = format!("{map}-{}", self.index);
+        let mut r = json!({
+            "ExecutionArn": format!("{map_run_arn}:{name}"),
+            "Name": name,
+            "StateMachineArn": "arn:aws:states:local:000000000000:stateMachine:medidocs",
+            "Input": self.input.to_string(),
+            "InputDetails": { "Included": true },
+            "StartDate": fmt_time(self.started),
+            "StopDate": fmt_time(self.stopped),
+            "RedriveCount": 0,
+        });
+        match &self.result {
+            Ok(v) => {
+                r["Status"] = json!("SUCCEEDED");
+                r["Output"] = json!(v.to_string());
+                r["OutputDetails"] = json!({ "Included": true });
+            }
+            Err(f) => {
+                r["Status"] = json!("FAILED");
+                r["Error"] = json!(f.error);
+                r["Cause"] = json!(f.cause);
+            }
+        }
+        r
     }
 }
 
@@ -890,7 +936,7 @@ impl Run<'_> {
         let processor = &processor;
         let selector = &selector;
         let eff = &eff;
-        let results: Vec<Result<Value, Failure>> = stream::iter(items.into_iter().enumerate())
+        let results: Vec<Child> = stream::iter(items.into_iter().enumerate())
             .map(|(index, value)| async move {
                 let item = json!({ "Index": index, "Value": value });
                 let mut item_ctx = ctx.clone();
@@ -904,8 +950,9 @@ impl Run<'_> {
                     "mapIterationStartedEventDetails",
                     json!({ "name": name, "index": index }),
                 );
+                let started = self.engine.clock.now();
                 let r = self
-                    .machine(processor, input, Some(item), outer.clone())
+                    .machine(processor, input.clone(), Some(item), outer.clone())
                     .await;
                 match &r {
                     Ok(_) => self.event(
@@ -919,12 +966,23 @@ impl Run<'_> {
                         json!({ "name": name, "index": index }),
                     ),
                 }
-                r
+                Ok::<_, Failure>(Child {
+                    index,
+                    input,
+                    started,
+                    stopped: self.engine.clock.now(),
+                    result: r,
+                })
             })
             .buffered(concurrency)
-            .collect()
-            .await;
-        let failures: Vec<&Failure> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<Vec<Child>, Failure>>()?;
+        let failures: Vec<&Failure> = results
+            .iter()
+            .filter_map(|c| c.result.as_ref().err())
+            .collect();
         if !failures.is_empty() {
             let within_count = tolerated_count.is_some_and(|n| failures.len() as u64 <= n);
             let within_pct =
@@ -942,17 +1000,121 @@ impl Run<'_> {
                 return Err(f);
             }
         }
+        let out = match st.get("ResultWriter") {
+            Some(writer) => self.write_results(name, writer, results, eff, ctx).await?,
+            None => Value::Array(results.into_iter().map(Child::compact).collect()),
+        };
         self.event(
             "MapStateSucceeded",
             "mapStateSucceededEventDetails",
             json!({}),
         );
-        Ok(Value::Array(
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or_else(|f| json!({ "Error": f.error, "Cause": f.cause })))
-                .collect(),
-        ))
+        Ok(out)
+    }
+
+    /// ResultWriter: the child executions' results, shaped by `WriterConfig`
+    /// (`Transformation` NONE, COMPACT or FLATTEN; `OutputType` JSON or JSONL), returned as
+    /// the state's result or, with `Resource` and `Parameters` (`Bucket`, `Prefix`), written
+    /// as `{Prefix}/{map run id}/SUCCEEDED_0.json`, `FAILED_0.json` and `manifest.json`, with
+    /// `{MapRunArn, ResultWriterDetails: {Bucket, Key}}` as the result.
+    async fn write_results(
+        &self,
+        name: &str,
+        writer: &Value,
+        children: Vec<Child>,
+        eff: &Value,
+        ctx: &Ctx,
+    ) -> Result<Value, Failure> {
+        let fail = |m: String| Failure::new("States.ResultWriterFailed", m);
+        let config = writer.get("WriterConfig");
+        let export = writer.get("Parameters").is_some();
+        let transformation = config
+            .and_then(|c| c["Transformation"].as_str())
+            .unwrap_or(if export { "NONE" } else { "COMPACT" });
+        let output_type = config
+            .and_then(|c| c["OutputType"].as_str())
+            .unwrap_or("JSON");
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let map_run_arn =
+            format!("arn:aws:states:local:000000000000:mapRun:medidocs/{name}:{run_id}");
+        let (mut succeeded, mut failed) = (Vec::new(), Vec::new());
+        for child in children {
+            let ok = child.result.is_ok();
+            let shaped: Vec<Value> = match (transformation, &child.result) {
+                // A failed child keeps its full record, whatever the transformation.
+                (_, Err(_)) | ("NONE", _) => vec![child.record(&map_run_arn, name)],
+                ("COMPACT", Ok(v)) => vec![v.clone()],
+                ("FLATTEN", Ok(Value::Array(a))) => a.clone(),
+                ("FLATTEN", Ok(v)) => vec![v.clone()],
+                (other, _) => return Err(fail(format!("Transformation {other} is not known"))),
+            };
+            if ok { &mut succeeded } else { &mut failed }.extend(shaped);
+        }
+        if !export {
+            let mut all = succeeded;
+            all.extend(failed);
+            return Ok(Value::Array(all));
+        }
+        let params = template(&writer["Parameters"], eff, ctx)?;
+        let bucket = params["Bucket"]
+            .as_str()
+            .ok_or_else(|| fail("ResultWriter needs Parameters.Bucket".into()))?
+            .to_string();
+        let prefix = params["Prefix"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let base = if prefix.is_empty() {
+            run_id.clone()
+        } else {
+            format!("{prefix}/{run_id}")
+        };
+        let buckets = self
+            .engine
+            .buckets
+            .as_ref()
+            .ok_or_else(|| fail("no object store is configured for ResultWriter".into()))?;
+        let encode = |items: &[Value]| -> Vec<u8> {
+            match output_type {
+                "JSONL" => items
+                    .iter()
+                    .map(|v| format!("{v}\n"))
+                    .collect::<String>()
+                    .into_bytes(),
+                _ => Value::Array(items.to_vec()).to_string().into_bytes(),
+            }
+        };
+        let ext = if output_type == "JSONL" {
+            "jsonl"
+        } else {
+            "json"
+        };
+        let mut files = json!({ "FAILED": [], "PENDING": [], "SUCCEEDED": [] });
+        for (status, items) in [("SUCCEEDED", &succeeded), ("FAILED", &failed)] {
+            if items.is_empty() {
+                continue;
+            }
+            let key = format!("{base}/{status}_0.{ext}");
+            let bytes = encode(items);
+            let size = bytes.len();
+            buckets
+                .put_object(&bucket, &key, bytes)
+                .await
+                .map_err(|e| fail(format!("{bucket}/{key}: {e}")))?;
+            if let Some(list) = files[status].as_array_mut() {
+                list.push(json!({ "Key": key, "Size": size }));
+            }
+        }
+        let manifest_key = format!("{base}/manifest.json");
+        let manifest =
+            json!({ "DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files });
+        buckets
+            .put_object(&bucket, &manifest_key, manifest.to_string().into_bytes())
+            .await
+            .map_err(|e| fail(format!("{bucket}/{manifest_key}: {e}")))?;
+        Ok(
+            json!({ "MapRunArn": map_run_arn, "ResultWriterDetails": { "Bucket": bucket, "Key": manifest_key } }),
+        )
     }
 }
 
@@ -967,12 +1129,12 @@ impl Run<'_> {
                 "ItemReader needs Parameters.Bucket and Parameters.Key".into(),
             ));
         };
-        let objects = self
+        let buckets = self
             .engine
-            .objects
+            .buckets
             .as_ref()
             .ok_or_else(|| fail("no object store is configured for ItemReader".into()))?;
-        let bytes = objects
+        let bytes = buckets
             .get_object(bucket, key)
             .await
             .map_err(|e| fail(format!("{bucket}/{key}: {e}")))?;

@@ -613,15 +613,35 @@ async fn substitutions_resolve_resources_and_jsonata_is_refused_clearly() {
     assert!(err.cause.contains("JSONata"), "{err:?}");
 }
 
-struct Objects(std::collections::HashMap<String, Vec<u8>>);
+/// In-memory buckets: "bucket/key" → bytes.
+struct Objects(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl Objects {
+    fn new(files: std::collections::HashMap<String, Vec<u8>>) -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(files)))
+    }
+    fn json(&self, path: &str) -> Value {
+        let files = self.0.lock().unwrap();
+        serde_json::from_slice(files.get(path).unwrap_or_else(|| panic!("no {path}"))).unwrap()
+    }
+}
 
 #[async_trait::async_trait]
-impl medidocs_states::ObjectSource for Objects {
+impl medidocs_states::Buckets for Objects {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
         self.0
+            .lock()
+            .unwrap()
             .get(&format!("{bucket}/{key}"))
             .cloned()
             .ok_or_else(|| "no such object".to_string())
+    }
+    async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(format!("{bucket}/{key}"), bytes);
+        Ok(())
     }
 }
 
@@ -647,7 +667,7 @@ async fn item_reader_reads_csv_and_json_from_the_object_store() {
         br#"[{"id": 1}, {"id": 2}, {"id": 3}]"#.to_vec(),
     );
     let (e, _) = engine();
-    let e = e.with_objects(Arc::new(Objects(files)));
+    let e = e.with_buckets(Objects::new(files));
     let csv = distributed_map(
         json!({ "Resource": "arn:aws:states:::s3:getObject",
         "ReaderConfig": { "InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2 },
@@ -698,7 +718,7 @@ async fn item_batcher_groups_items_with_batch_input() {
         br#"[1, 2, 3, 4, 5]"#.to_vec(),
     );
     let (e, _) = engine();
-    let e = e.with_objects(Arc::new(Objects(files)));
+    let e = e.with_buckets(Objects::new(files));
     let def = distributed_map(
         json!({ "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": { "InputType": "JSON" }, "Parameters": { "Bucket": "data", "Key": "items.json" } }),
         Some(json!({ "MaxItemsPerBatch": 2, "BatchInput": { "factCheck": "December 2022" } })),
@@ -869,5 +889,86 @@ async fn heartbeat_seconds() {
         errs.iter()
             .any(|e| e.to_string().contains("HeartbeatSeconds")),
         "{errs:?}"
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+// (Resource and Parameters alone export with the NONE transformation: each child
+// execution's record in SUCCEEDED_0.json / FAILED_0.json, listed by manifest.json, and the
+// state's result is {MapRunArn, ResultWriterDetails}; WriterConfig alone shapes the result:
+// COMPACT gives the outputs, FLATTEN flattens arrays; failed children keep their record)
+#[tokio::test]
+async fn result_writer_exports_and_shapes_child_results() {
+    let files = std::collections::HashMap::from([(
+        "data/items.json".to_string(),
+        br#"[{"n": 1}, {"n": 2}, {"n": -1}]"#.to_vec(),
+    )]);
+    let objects = Objects::new(files);
+    let (e, _) = engine();
+    let e = e.with_buckets(objects.clone());
+    let def = |writer: Value| {
+        json!({ "StartAt": "Map", "States": { "Map": { "Type": "Map", "End": true, "ToleratedFailureCount": 1,
+            "ItemReader": { "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": { "InputType": "JSON" }, "Parameters": { "Bucket": "data", "Key": "items.json" } },
+            "ItemProcessor": { "ProcessorConfig": { "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" }, "StartAt": "Check", "States": {
+                "Check": { "Type": "Choice", "Choices": [ { "Variable": "$.n", "NumericLessThan": 0, "Next": "Bad" } ], "Default": "Twice" },
+                "Bad": { "Type": "Fail", "Error": "Negative", "Cause": "n < 0" },
+                "Twice": { "Type": "Pass", "Parameters": { "pair.$": "States.Array($.n, $.n)" }, "OutputPath": "$.pair", "End": true } } },
+            "ResultWriter": writer } } })
+    };
+    let out = e
+        .execute(
+            &def(json!({ "Resource": "arn:aws:states:::s3:putObject", "Parameters": { "Bucket": "results", "Prefix": "runs/" } })),
+            json!({}),
+            "export",
+        )
+        .await
+        .output
+        .unwrap();
+    let manifest_key = out["ResultWriterDetails"]["Key"].as_str().unwrap();
+    assert_eq!(out["ResultWriterDetails"]["Bucket"], "results");
+    assert!(manifest_key.starts_with("runs/") && manifest_key.ends_with("/manifest.json"));
+    let manifest = objects.json(&format!("results/{manifest_key}"));
+    assert_eq!(manifest["MapRunArn"], out["MapRunArn"]);
+    let ok_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let succeeded = objects.json(&format!("results/{ok_key}"));
+    assert_eq!(succeeded.as_array().unwrap().len(), 2);
+    assert_eq!(succeeded[0]["Status"], "SUCCEEDED");
+    assert_eq!(succeeded[0]["Input"], r#"{"n":1}"#);
+    assert_eq!(succeeded[0]["Output"], "[1,1]");
+    let bad_key = manifest["ResultFiles"]["FAILED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let failed = objects.json(&format!("results/{bad_key}"));
+    assert_eq!(failed[0]["Error"], "Negative");
+    assert_eq!(failed[0]["Cause"], "n < 0");
+
+    let flatten = e
+        .execute(
+            &def(json!({ "WriterConfig": { "Transformation": "FLATTEN", "OutputType": "JSON" } })),
+            json!({}),
+            "flatten",
+        )
+        .await
+        .output
+        .unwrap();
+    assert_eq!(
+        flatten.as_array().unwrap()[..4],
+        [json!(1), json!(1), json!(2), json!(2)]
+    );
+    assert_eq!(flatten[4]["Status"], "FAILED");
+    let compact = e
+        .execute(
+            &def(json!({ "WriterConfig": { "Transformation": "COMPACT", "OutputType": "JSON" } })),
+            json!({}),
+            "compact",
+        )
+        .await
+        .output
+        .unwrap();
+    assert_eq!(
+        compact.as_array().unwrap()[..2],
+        [json!([1, 1]), json!([2, 2])]
     );
 }
