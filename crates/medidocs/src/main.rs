@@ -2,6 +2,7 @@
 
 mod bench;
 mod output;
+mod states;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,31 +64,7 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Amazon States Language definitions (state machines).
     #[command(subcommand)]
-    States(StatesCommand),
-}
-
-#[derive(Subcommand)]
-enum StatesCommand {
-    /// Check a state machine definition; every problem is printed with its state and field.
-    Validate {
-        /// The definition (JSON).
-        definition: PathBuf,
-    },
-    /// Execute a definition on one machine and print its output JSON (or Error and Cause on
-    /// stderr, with a non-zero exit). Task states need handlers: the pipeline's definition
-    /// runs through `medidocs run`; here Tasks fail with States.Runtime.
-    Run {
-        definition: PathBuf,
-        /// The execution input: JSON text, or @FILE.
-        #[arg(long, default_value = "{}")]
-        input: String,
-        /// Also print the execution history (one JSON event per line, on stderr).
-        #[arg(long)]
-        history: bool,
-        /// DefinitionSubstitutions: NAME=VALUE, repeatable.
-        #[arg(long = "substitute", value_name = "NAME=VALUE")]
-        substitutions: Vec<String>,
-    },
+    States(states::StatesCommand),
 }
 
 #[derive(Args, Clone)]
@@ -183,13 +160,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(args).await,
-        Command::States(StatesCommand::Validate { definition }) => states_validate(&definition),
-        Command::States(StatesCommand::Run {
-            definition,
-            input,
-            history,
-            substitutions,
-        }) => states_run(&definition, &input, history, &substitutions).await,
+        Command::States(cmd) => states::dispatch(cmd).await,
     }
 }
 
@@ -374,79 +345,4 @@ async fn status(data_dir: &Path, json: bool) -> Result<ExitCode> {
         println!("  {:<11} {:>6}", "total", total);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn states_validate(path: &Path) -> Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match medidocs_states::validate_text(&text) {
-        Ok(_) => {
-            println!("{}: valid", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            eprintln!(
-                "{}: {} problem{}",
-                path.display(),
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            );
-            for e in &errors {
-                eprintln!("  {e}");
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-async fn states_run(
-    path: &Path,
-    input: &str,
-    history: bool,
-    substitutions: &[String],
-) -> Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let def = match medidocs_states::validate_text(&text) {
-        Ok(d) => d,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{}: {e}", path.display());
-            }
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let input_text = match input.strip_prefix('@') {
-        Some(file) => {
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
-        }
-        None => input.to_string(),
-    };
-    let input: serde_json::Value =
-        serde_json::from_str(&input_text).context("--input is not JSON")?;
-    let mut engine =
-        medidocs_states::Engine::new(std::sync::Arc::new(medidocs_states::SystemClock));
-    for s in substitutions {
-        let (k, v) = s
-            .split_once('=')
-            .with_context(|| format!("--substitute {s}: expected NAME=VALUE"))?;
-        engine.substitute(k, v);
-    }
-    let ex = engine.execute(&def, input, "cli").await;
-    if history {
-        for e in &ex.history {
-            eprintln!("{e}");
-        }
-    }
-    match ex.output {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(f) => {
-            eprintln!("Error: {}", f.error);
-            eprintln!("Cause: {}", f.cause);
-            Ok(ExitCode::FAILURE)
-        }
-    }
 }

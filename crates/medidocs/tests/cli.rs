@@ -271,50 +271,138 @@ fn states_validate_reports_each_problem_with_state_and_field() {
     assert!(err.contains("state 'C', (name): unreachable"), "{err}");
 }
 
-// The Map example of the States Language specification (states-language.net, "Map State"):
-// each item's delivery details, with the courier from the input.
+/// Every example in `examples/states` (from the States Language specification, each case
+/// citing its section) run as a user would: `medidocs states run DEF --input @FILE --task
+/// RESOURCE=COMMAND`; stdout must be the documented output, or stderr the documented error.
 #[test]
-fn states_run_prints_the_output_or_error_and_cause() {
+fn states_run_prints_the_documented_outputs_of_the_specification_examples() {
     let dir = tempfile::tempdir().unwrap();
-    let def = dir.path().join("map.asl.json");
-    std::fs::write(&def, r#"{"StartAt":"Validate-All","States":{"Validate-All":{"Type":"Map","InputPath":"$.detail","ItemsPath":"$.shipped","MaxConcurrency":0,
-        "Parameters":{"parcel.$":"$$.Map.Item.Value","courier.$":"$.delivery-partner"},
-        "Iterator":{"StartAt":"Validate","States":{"Validate":{"Type":"Pass","End":true}}},"ResultPath":"$.detail.shipped","End":true}}}"#).unwrap();
-    let input = r#"{"ship-date":"2016-03-14T01:59:00Z","detail":{"delivery-partner":"UQS","shipped":[{"prod":"R31","dest-code":9511,"quantity":1344},{"prod":"S39","dest-code":9511,"quantity":40}]}}"#;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/states");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".case.json"))
+        else {
+            continue;
+        };
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            case["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://states-language.net/spec.html#"),
+            "{name}: cite the section"
+        );
+        let input = dir.path().join(format!("{name}.input.json"));
+        std::fs::write(&input, case["input"].to_string()).unwrap();
+        let def = examples.join(format!("{name}.asl.json"));
+        let mut args = vec![
+            "states".to_string(),
+            "run".into(),
+            def.to_str().unwrap().into(),
+            "--input".into(),
+            format!("@{}", input.display()),
+        ];
+        for (resource, command) in case["tasks"].as_object().into_iter().flatten() {
+            args.push("--task".into());
+            args.push(format!("{resource}={}", command.as_str().unwrap()));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = medidocs(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        match case.get("error") {
+            None => {
+                assert!(out.status.success(), "{name}: {err}");
+                let got: Value = serde_json::from_str(&stdout(&out)).unwrap();
+                assert_eq!(got, case["output"], "{name}");
+            }
+            Some(error) => {
+                assert!(!out.status.success(), "{name} should fail");
+                assert!(
+                    err.contains(&format!("Error: {}", error.as_str().unwrap())),
+                    "{name}: {err}"
+                );
+                if let Some(cause) = case["cause"].as_str() {
+                    assert!(err.contains(&format!("Cause: {cause}")), "{name}: {err}");
+                }
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 10, "only {ran} examples");
+}
+
+/// `--buckets DIR` stands for S3: a Distributed Map reads a CSV from DIR/BUCKET/KEY and
+/// exports its results there; `--history` prints the events; a task command's failure
+/// without a Lambda-style error is States.TaskFailed with its stderr.
+#[test]
+fn states_run_with_buckets_history_and_failing_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let buckets = dir.path().join("s3");
+    std::fs::create_dir_all(buckets.join("in")).unwrap();
+    std::fs::write(buckets.join("in/list.csv"), "name,pages\na,2\nb,5\n").unwrap();
+    let def = dir.path().join("dmap.asl.json");
+    std::fs::write(&def, r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+        "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW"},"Parameters":{"Bucket":"in","Key":"list.csv"}},
+        "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:eu-west-1:123456789012:function:count","End":true}}},
+        "ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"out","Prefix":"runs"}}}}}"#).unwrap();
     let out = medidocs(
         dir.path(),
         &[
             "states",
             "run",
             def.to_str().unwrap(),
-            "--input",
-            input,
+            "--buckets",
+            buckets.to_str().unwrap(),
+            "--task",
+            "arn:aws:lambda:eu-west-1:123456789012:function:count=python3 -c 'import json,sys; print(int(json.load(sys.stdin)[\"pages\"]) * 10)'",
             "--history",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("\"type\":\"MapIterationStarted\""), "{err}");
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(
-        v["detail"]["shipped"][1],
-        serde_json::json!({ "parcel": { "prod": "S39", "dest-code": 9511, "quantity": 40 }, "courier": "UQS" })
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"type\":\"MapIterationStarted\""));
+    let key = v["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(buckets.join("out").join(key)).unwrap()).unwrap();
+    let results_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(buckets.join("out").join(results_key)).unwrap())
+            .unwrap();
+    let outputs: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["20", "50"]);
 
-    let fail = dir.path().join("fail.asl.json");
+    let fails = dir.path().join("fails.asl.json");
     std::fs::write(
-        &fail,
-        r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"ErrorA","Cause":"Kaiju attack"}}}"#,
+        &fails,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:eu-west-1:123456789012:function:broken","End":true}}}"#,
     )
     .unwrap();
-    let out = medidocs(dir.path(), &["states", "run", fail.to_str().unwrap()]);
-    assert!(!out.status.success());
+    let out = medidocs(
+        dir.path(),
+        &[
+            "states",
+            "run",
+            fails.to_str().unwrap(),
+            "--task",
+            "arn:aws:lambda:eu-west-1:123456789012:function:broken=echo 'scanner offline' >&2; exit 3",
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
     assert!(
-        err.contains("Error: ErrorA") && err.contains("Cause: Kaiju attack"),
+        err.contains("Error: States.TaskFailed") && err.contains("Cause: scanner offline"),
         "{err}"
     );
 }
