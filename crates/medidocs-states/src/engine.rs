@@ -769,9 +769,13 @@ impl Run<'_> {
     async fn task(&self, st: &Value, input: Value, ctx: &Ctx) -> Result<Value, Failure> {
         let timeout = number_field(st, "TimeoutSeconds", &input, ctx)?;
         let heartbeat_secs = number_field(st, "HeartbeatSeconds", &input, ctx)?;
-        let resource = self
-            .engine
-            .resolve_resource(st["Resource"].as_str().unwrap_or_default());
+        let Some(resource) = st["Resource"].as_str() else {
+            return Err(Failure::runtime(format!(
+                "the Resource {} is a CloudFormation intrinsic, resolved only when the stack is deployed; to run the definition here, write a ${{Name}} placeholder and pass its value as a DefinitionSubstitution",
+                st["Resource"]
+            )));
+        };
+        let resource = self.engine.resolve_resource(resource);
         self.event(
             "TaskScheduled",
             "taskScheduledEventDetails",
