@@ -261,6 +261,7 @@ impl Engine {
             json!({ "input": input.to_string() }),
         );
         let output = match validate::validate(def) {
+            Ok(()) if let Err(f) = within_quota(&input, "execution input") => Err(f),
             Err(errors) => Err(Failure::new(
                 "States.Runtime",
                 errors
@@ -302,6 +303,21 @@ impl Engine {
         let history = run.history.into_inner().unwrap_or_else(|e| e.into_inner());
         Execution { output, history }
     }
+}
+
+/// Step Functions' payload quota: 256 KiB of UTF-8 JSON for a state's input and output,
+/// a task's result, and the execution's input.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+fn within_quota(v: &Value, what: &str) -> Result<(), Failure> {
+    let size = v.to_string().len();
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(Failure::new(
+            "States.DataLimitExceeded",
+            format!("the {what} is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte payload quota"),
+        ));
+    }
+    Ok(())
 }
 
 fn uses_jsonata(v: &Value) -> bool {
@@ -559,6 +575,10 @@ impl Run<'_> {
             }
             other => Err(Failure::runtime(format!("unknown state type {other}"))),
         };
+        let result = result.and_then(|(next, out)| {
+            within_quota(&out, &format!("output of state {name}"))?;
+            Ok((next, out))
+        });
         match &result {
             Ok((_, out)) => {
                 let mut details = json!({ "name": name, "output": out.to_string() });
@@ -585,10 +605,12 @@ impl Run<'_> {
     fn effective_input(&self, st: &Value, raw: &Value, ctx: &Ctx) -> Result<Value, Failure> {
         let v = select_opt(st, "InputPath", raw, ctx)?;
         // In a Map state, Parameters is the older name of ItemSelector: applied per item.
-        match st.get("Parameters").filter(|_| st["Type"] != "Map") {
-            Some(t) => template(t, &v, ctx),
-            None => Ok(v),
-        }
+        let v = match st.get("Parameters").filter(|_| st["Type"] != "Map") {
+            Some(t) => template(t, &v, ctx)?,
+            None => v,
+        };
+        within_quota(&v, "input after Parameters")?;
+        Ok(v)
     }
 
     /// ResultSelector, ResultPath, OutputPath.
@@ -835,6 +857,7 @@ impl Run<'_> {
             f = timed_out => Err(f),
             f = silent => Err(f),
         };
+        let result = result.and_then(|v| within_quota(&v, "task result").map(|_| v));
         match &result {
             Ok(v) => self.event("TaskSucceeded", "taskSucceededEventDetails", json!({ "resourceType": "lambda", "resource": resource, "output": v.to_string() })),
             Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
@@ -1277,7 +1300,11 @@ fn error_matches(names: &Value, error: &str) -> bool {
         .filter_map(Value::as_str)
         .any(|n| {
             n == error
-                || (n == "States.ALL" && error != "States.Runtime")
+                // States.ALL does not catch the terminal States.DataLimitExceeded, nor
+                // runtime errors.
+                || (n == "States.ALL"
+                    && error != "States.Runtime"
+                    && error != "States.DataLimitExceeded")
                 // A heartbeat time-out is a kind of time-out.
                 || (n == "States.Timeout" && error == "States.HeartbeatTimeout")
                 || (n == "States.TaskFailed" && !error.starts_with("States."))

@@ -972,3 +972,44 @@ async fn result_writer_exports_and_shapes_child_results() {
         [json!([1, 1]), json!([2, 2])]
     );
 }
+
+// https://states-language.net/spec.html#succeed-state (InputPath and OutputPath apply)
+#[tokio::test]
+async fn succeed_filters_its_input() {
+    let def = pass_machine(json!({ "Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b" }));
+    assert_eq!(
+        run(def, json!({ "a": { "b": 1 } })).await.unwrap(),
+        json!(1)
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html (256 KiB per
+// payload) and concepts-error-handling.html (States.DataLimitExceeded; States.ALL does not
+// catch it)
+#[tokio::test]
+async fn payloads_over_256_kib_fail_with_data_limit_exceeded() {
+    let (mut e, _) = engine();
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:big",
+        handler(|_| async { Ok(json!("x".repeat(300 * 1024))) }),
+    );
+    let def = json!({ "StartAt": "T", "States": {
+        "T": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:big",
+               "Catch": [ { "ErrorEquals": ["States.ALL"], "Next": "Caught" } ], "End": true },
+        "Caught": { "Type": "Pass", "End": true } } });
+    let err = e.execute(&def, json!({}), "big").await.output.unwrap_err();
+    assert_eq!(err.error, "States.DataLimitExceeded");
+    assert!(err.cause.contains("task result"), "{err:?}");
+    let pass = json!({ "StartAt": "P", "States": { "P": { "Type": "Pass", "End": true } } });
+    let err = e
+        .execute(&pass, json!({ "blob": "y".repeat(257 * 1024) }), "input")
+        .await
+        .output
+        .unwrap_err();
+    assert_eq!(err.error, "States.DataLimitExceeded");
+    // Just under the quota is fine.
+    let ok = e
+        .execute(&pass, json!({ "blob": "y".repeat(255 * 1024) }), "ok")
+        .await;
+    assert!(ok.output.is_ok());
+}
