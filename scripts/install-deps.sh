@@ -7,6 +7,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-dev pkg-config)
+# The tests also fetch presigned URLs and probe the local AWS-compatible server with curl.
+[ $want_test -eq 1 ] && pkgs+=(curl)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do
@@ -30,6 +32,16 @@ if [ $want_test -eq 1 ]; then
     # for the test suite's sample generator.
     python3 -m pip install -q --disable-pip-version-check "${py_pkgs[@]}" 2>/dev/null \
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
+  fi
+  # moto 5.2's new S3 serializer answers CompleteMultipartUpload with a
+  # <CompleteMultipartUploadResponse> root, which the Rust SDK (rightly) refuses; 5.1.22
+  # answers as S3 does.
+  moto_version=5.1.22
+  if [ "$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$moto_version" ] \
+      || ! command -v moto_server >/dev/null 2>&1; then
+    echo "==> installing moto $moto_version (an AWS-compatible server on 127.0.0.1 for the AWS adapters' tests)"
+    python3 -m pip install -q --disable-pip-version-check "moto[server]==$moto_version" 2>/dev/null \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages "moto[server]==$moto_version"
   fi
   if ! command -v asl-validator >/dev/null 2>&1; then
     echo "==> installing asl-validator (npm) for the state machine check"

@@ -21,6 +21,18 @@ python3 scripts/make-samples.py "$tmp" >/dev/null
 diff -r samples/expected "$tmp/expected"
 diff <(cd samples/documents && ls) <(cd "$tmp/documents" && ls)
 
+echo "==> starting moto (AWS-compatible server) on 127.0.0.1"
+moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 300); do
+  curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto did not start:"; cat "$tmp/moto.log"; exit 1; }
+export MEDIDOCS_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
+
 echo "==> cargo test"
 set +e
 cargo test --workspace 2>&1 | tee "$tmp/test.log"

@@ -5,6 +5,7 @@
 //! Also: the character error rate used to grade OCR.
 
 mod metadata;
+pub mod moto;
 mod objects;
 
 pub use metadata::{MetadataFlags, metadata_store_suite};

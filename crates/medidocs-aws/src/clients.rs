@@ -1,0 +1,34 @@
+//! SDK clients, built once per process (in a Lambda's `main`, or a test).
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+
+/// Configuration from the environment (region, credentials: the Lambda role in AWS).
+pub async fn from_env() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Configuration for an AWS-compatible server (moto in the tests) at `endpoint`, with
+/// throw-away credentials.
+pub async fn compatible_server(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await
+}
+
+/// An S3 client. Path-style addressing is for servers without virtual-host buckets
+/// (moto on 127.0.0.1); AWS itself uses virtual-hosted style.
+pub fn s3(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}

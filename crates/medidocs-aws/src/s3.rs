@@ -1,0 +1,377 @@
+//! [`ObjectStore`] on one S3 bucket. Every write is encrypted with the stack's
+//! customer-managed KMS key (SSE-KMS) when one is configured; objects above
+//! [`MULTIPART_THRESHOLD`] are uploaded in parts; `PutMode::Create` is an S3 conditional
+//! write (`If-None-Match: *`), so two racing creators cannot both win.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+use medidocs_core::ports::{ObjectMeta, ObjectStore, PutMode, StoreError};
+
+use crate::error::{Kind, kind, store_error};
+
+/// Objects larger than this are uploaded in parts of this size.
+pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
+/// The longest a presigned URL may live: they carry access to medical documents.
+pub const MAX_PRESIGN: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone)]
+pub struct S3ObjectStore {
+    client: Client,
+    bucket: String,
+    kms_key_id: Option<String>,
+}
+
+/// A presigned request: the client must send `headers` as they are (they are signed).
+#[derive(Debug, Clone)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl S3ObjectStore {
+    /// `kms_key_id`: the key (id, ARN or alias) that encrypts every object written.
+    pub fn new(client: Client, bucket: impl Into<String>, kms_key_id: Option<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            kms_key_id,
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn sse(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match &self.kms_key_id {
+            Some(k) => (Some(ServerSideEncryption::AwsKms), Some(k.clone())),
+            None => (None, None),
+        }
+    }
+
+    fn presign_config(expires_in: Duration) -> Result<PresigningConfig, StoreError> {
+        if expires_in > MAX_PRESIGN || expires_in.is_zero() {
+            return Err(StoreError::InvalidInput {
+                what: format!(
+                    "a presigned URL must expire within {} s",
+                    MAX_PRESIGN.as_secs()
+                ),
+            });
+        }
+        PresigningConfig::expires_in(expires_in).map_err(|e| StoreError::InvalidInput {
+            what: format!("presigning: {e}"),
+        })
+    }
+
+    /// A URL that downloads `key` until it expires (at most [`MAX_PRESIGN`]).
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<Presigned, StoreError> {
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presign_config(expires_in)?)
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(Presigned {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            headers: req
+                .headers()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    /// A URL that uploads exactly `content_length` bytes of `content_type` to `key`, with
+    /// the bucket's encryption, until it expires. S3 refuses a body of another length or
+    /// type, so the upload limits hold even though the bytes never pass through us.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<Presigned, StoreError> {
+        let (sse, kms) = self.sse();
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length as i64)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .presigned(Self::presign_config(expires_in)?)
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(Presigned {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            headers: req
+                .headers()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<(), StoreError> {
+        let (sse, kms) = self.sse();
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| StoreError::unavailable(key, "S3 returned no upload id"))?
+            .to_string();
+        let result = self.upload_parts(key, &upload_id, &bytes, mode).await;
+        if result.is_err() {
+            // Parts of an abandoned upload are billed until aborted (the bucket's lifecycle
+            // rule also aborts incomplete uploads after a day).
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        bytes: &[u8],
+        mode: PutMode,
+    ) -> Result<(), StoreError> {
+        let mut parts = Vec::new();
+        for (i, chunk) in bytes.chunks(MULTIPART_THRESHOLD).enumerate() {
+            let n = i as i32 + 1;
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(n)
+                .body(ByteStream::from(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| store_error(key, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .set_e_tag(part.e_tag().map(str::to_string))
+                    .part_number(n)
+                    .build(),
+            );
+        }
+        let mut complete = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
+        if mode == PutMode::Create {
+            complete = complete.if_none_match("*");
+        }
+        complete
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| create_error(key, mode, e))
+    }
+}
+
+/// A refused conditional create means the key is taken.
+fn create_error<E>(
+    key: &str,
+    mode: PutMode,
+    e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if mode == PutMode::Create && kind(&e) == Kind::Condition {
+        return StoreError::AlreadyExists {
+            what: key.to_string(),
+        };
+    }
+    store_error(key, e)
+}
+
+/// `CopySource` is `bucket/key`, URL-encoded.
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl ObjectStore for S3ObjectStore {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        let size = bytes.len() as u64;
+        if bytes.len() > MULTIPART_THRESHOLD {
+            self.put_multipart(key, bytes, mode).await?;
+        } else {
+            let (sse, kms) = self.sse();
+            let mut put = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(bytes))
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms);
+            if mode == PutMode::Create {
+                put = put.if_none_match("*");
+            }
+            put.send().await.map_err(|e| create_error(key, mode, e))?;
+        }
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size,
+        })
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::unavailable(format!("{key}: reading the body"), e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| store_error(prefix, e))?;
+            for o in page.contents() {
+                if let Some(k) = o.key() {
+                    out.push(ObjectMeta {
+                        key: k.to_string(),
+                        size: o.size().unwrap_or(0).max(0) as u64,
+                    });
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let (sse, kms) = self.sse();
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(copy_source(&self.bucket, from))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(from, e))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(key, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_source;
+
+    #[test]
+    fn copy_sources_are_url_encoded() {
+        assert_eq!(copy_source("b", "a/b c+d.pdf"), "b/a/b%20c%2Bd.pdf");
+        assert_eq!(copy_source("b", "ü"), "b/%C3%BC");
+    }
+}

@@ -1,0 +1,163 @@
+//! The AWS adapters against an AWS-compatible server (moto on 127.0.0.1): the same
+//! conformance suites as the embedded adapters, plus what only S3 and DynamoDB do
+//! (SSE-KMS on every object, multipart uploads, presigned URLs).
+
+use std::process::Command;
+use std::time::Duration;
+
+use medidocs_aws::{DynamoMetadataStore, S3ObjectStore, clients};
+use medidocs_core::ports::{ObjectStore, PutMode};
+use medidocs_testkit::moto::Moto;
+use medidocs_testkit::{MetadataFlags, ObjectFlags, metadata_store_suite, object_store_suite};
+
+const REGION: &str = "eu-west-1";
+const KMS_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+async fn bucket(moto: &Moto) -> (aws_sdk_s3::Client, String) {
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let s3 = clients::s3(&config, true);
+    let name = unique("medidocs-test");
+    s3.create_bucket()
+        .bucket(&name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    (s3, name)
+}
+
+#[tokio::test]
+async fn s3_object_store_passes_the_conformance_suite() {
+    let moto = Moto::start().unwrap();
+    let (s3, name) = bucket(&moto).await;
+    let store = S3ObjectStore::new(s3, &name, Some(KMS_KEY.into()));
+    let flags = ObjectFlags {
+        refuses_unsafe_keys: false,
+        // Above the 8 MiB multipart threshold: uploaded in two parts.
+        large_object_bytes: 9 * 1024 * 1024,
+    };
+    let n = object_store_suite(&store, "suite", flags).await.unwrap();
+    assert!(n >= 8, "{n} cases");
+}
+
+#[tokio::test]
+async fn every_object_is_encrypted_with_the_stack_key() {
+    let moto = Moto::start().unwrap();
+    let (s3, name) = bucket(&moto).await;
+    let store = S3ObjectStore::new(s3.clone(), &name, Some(KMS_KEY.into()));
+    store
+        .put("a/small", b"%PDF".to_vec(), PutMode::Create)
+        .await
+        .unwrap();
+    store
+        .put("a/large", vec![7u8; 9 * 1024 * 1024], PutMode::Overwrite)
+        .await
+        .unwrap();
+    store.copy("a/small", "a/copied").await.unwrap();
+    for key in ["a/small", "a/large", "a/copied"] {
+        let head = s3
+            .head_object()
+            .bucket(&name)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms),
+            "{key}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some(KMS_KEY), "{key}");
+    }
+}
+
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl");
+    let mut body = out.stdout;
+    let split = body.iter().rposition(|b| *b == b'\n').unwrap();
+    let code = String::from_utf8_lossy(&body[split + 1..]).parse().unwrap();
+    body.truncate(split);
+    (code, body)
+}
+
+#[tokio::test]
+async fn presigned_urls_download_and_upload_with_a_short_expiry() {
+    let moto = Moto::start().unwrap();
+    let (s3, name) = bucket(&moto).await;
+    let store = S3ObjectStore::new(s3, &name, Some(KMS_KEY.into()));
+    store
+        .put("p/doc", b"scan bytes".to_vec(), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let get = store
+        .presign_get("p/doc", Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert!(get.url.contains("X-Amz-Expires=300"), "{}", get.url);
+    assert_eq!(curl(&[&get.url]), (200, b"scan bytes".to_vec()));
+
+    let body = b"\xff\xd8\xff\xe0 a photo";
+    let put = store
+        .presign_put(
+            "p/upload",
+            "image/jpeg",
+            body.len() as u64,
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
+    assert_eq!(put.method, "PUT");
+    let file = std::env::temp_dir().join(unique("upload"));
+    std::fs::write(&file, body).unwrap();
+    let mut args = vec![
+        "-X".to_string(),
+        "PUT".into(),
+        "--data-binary".into(),
+        format!("@{}", file.display()),
+    ];
+    for (k, v) in &put.headers {
+        args.push("-H".into());
+        args.push(format!("{k}: {v}"));
+    }
+    args.push(put.url.clone());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _) = curl(&args);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(store.get("p/upload").await.unwrap(), body);
+
+    // Long-lived links to medical documents are refused.
+    assert!(
+        store
+            .presign_get("p/doc", Duration::from_secs(24 * 3600))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn dynamodb_metadata_store_passes_the_conformance_suite() {
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let store = DynamoMetadataStore::new(clients::dynamodb(&config), unique("medidocs"));
+    store.create_table().await.unwrap();
+    let n = metadata_store_suite(&store, "a1", MetadataFlags::default())
+        .await
+        .unwrap();
+    assert!(n >= 6, "{n} cases");
+}
