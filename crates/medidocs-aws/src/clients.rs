@@ -32,3 +32,7 @@ pub fn s3(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }
+
+pub fn textract(config: &SdkConfig) -> aws_sdk_textract::Client {
+    aws_sdk_textract::Client::new(config)
+}

@@ -9,6 +9,7 @@ pub mod ocr;
 pub mod ports;
 pub mod runner;
 pub mod steps;
+pub mod textract;
 
 pub use medidocs_media as media;
 pub use medidocs_states as states;

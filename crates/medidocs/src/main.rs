@@ -65,6 +65,43 @@ enum Command {
     /// Amazon States Language definitions (state machines).
     #[command(subcommand)]
     States(states::StatesCommand),
+    /// Amazon Textract results.
+    #[command(subcommand)]
+    Textract(TextractCommand),
+}
+
+#[derive(Subcommand)]
+enum TextractCommand {
+    /// Print saved Textract responses (DetectDocumentText, AnalyzeDocument or
+    /// GetDocumentTextDetection JSON) as the pipeline's OCR model: pages, lines, words,
+    /// confidence and page-relative boxes. The files of one job's NextToken pages are given
+    /// in order.
+    Normalize {
+        #[arg(required = true)]
+        responses: Vec<PathBuf>,
+        /// Print the plain text instead (pages separated by form feeds).
+        #[arg(long)]
+        text: bool,
+    },
+}
+
+fn textract_normalize(files: &[PathBuf], text: bool) -> Result<ExitCode> {
+    let mut responses = Vec::with_capacity(files.len());
+    for f in files {
+        let json =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        responses.push(
+            medidocs_core::textract::parse(&json)
+                .with_context(|| format!("{} is not a Textract response", f.display()))?,
+        );
+    }
+    let doc = medidocs_core::textract::normalize(&responses)?;
+    if text {
+        print!("{}", doc.text());
+    } else {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args, Clone)]
@@ -161,6 +198,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::States(cmd) => states::dispatch(cmd).await,
+        Command::Textract(TextractCommand::Normalize { responses, text }) => {
+            textract_normalize(&responses, text)
+        }
     }
 }
 

@@ -406,3 +406,46 @@ fn states_run_with_buckets_history_and_failing_commands() {
         "{err}"
     );
 }
+
+/// `medidocs textract normalize` over a saved two-page job (../shared/corpus/textract).
+#[test]
+fn textract_normalize_prints_the_ocr_model_or_the_text() {
+    let corpus = std::env::var_os("MEDIDOCS_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
+        .join("textract/multi-page-forms-samples-2-page.json");
+    let dir = tempfile::tempdir().unwrap();
+    let f = corpus.to_str().unwrap();
+    let out = medidocs(dir.path(), &["textract", "normalize", f]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["pages"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["pages"][0]["lines"][0]["text"], "Patient Information");
+    assert!(
+        doc["pages"][0]["lines"][0]["words"][0]["bbox"]["left"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let out = medidocs(dir.path(), &["textract", "normalize", "--text", f]);
+    let text = stdout(&out);
+    assert_eq!(
+        text.matches('\u{000C}').count(),
+        1,
+        "two pages: one separator"
+    );
+    assert!(text.starts_with("Patient Information\n"));
+    // Not a Textract response: a clear error, no panic.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[1, 2]").unwrap();
+    let out = medidocs(
+        dir.path(),
+        &["textract", "normalize", bad.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a Textract response"));
+}

@@ -1,0 +1,242 @@
+//! Amazon Textract's block model turned into the pipeline's OCR model ([`OcrDocument`]):
+//! pages → lines → words, with confidence (0–100) and page-relative boxes, the same shape
+//! the Tesseract adapter produces. Input is the JSON of DetectDocumentText,
+//! AnalyzeDocument or GetDocumentTextDetection responses (as the SDKs and the CLI print
+//! them); one document's results may span several responses (NextToken pages).
+//!
+//! Pages come from each block's `Page`; a response whose blocks have none (a synchronous,
+//! single-page call) is one page, numbered after the pages before it. Lines keep
+//! Textract's order (its reading order); a line's words are its CHILD blocks.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::model::TextSource;
+use crate::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Response {
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+    #[serde(default)]
+    pub document_metadata: Option<DocumentMetadata>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+    /// Asynchronous jobs: IN_PROGRESS, SUCCEEDED, FAILED, PARTIAL_SUCCESS.
+    #[serde(default)]
+    pub job_status: Option<String>,
+    #[serde(default)]
+    pub status_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DocumentMetadata {
+    #[serde(default)]
+    pub pages: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Block {
+    #[serde(default)]
+    pub block_type: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub confidence: Option<f32>,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub geometry: Option<Geometry>,
+    #[serde(default)]
+    pub relationships: Option<Vec<Relationship>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Geometry {
+    #[serde(default)]
+    pub bounding_box: Option<TextractBox>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TextractBox {
+    #[serde(default)]
+    pub left: f32,
+    #[serde(default)]
+    pub top: f32,
+    #[serde(default)]
+    pub width: f32,
+    #[serde(default)]
+    pub height: f32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Relationship {
+    #[serde(default)]
+    pub r#type: String,
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextractError {
+    #[error("the Textract job did not succeed ({status}): {message}")]
+    JobFailed { status: String, message: String },
+    #[error(
+        "the results are incomplete: {declared} pages declared, {found} found (a NextToken page of results is missing?)"
+    )]
+    Incomplete { declared: u32, found: u32 },
+    #[error("line {line} refers to block {child}, which is not in the results")]
+    MissingBlock { line: String, child: String },
+    #[error("no responses to normalise")]
+    Empty,
+}
+
+fn clamp01(v: f32) -> f32 {
+    if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+fn bbox(b: &Block) -> BoundingBox {
+    let t = b
+        .geometry
+        .as_ref()
+        .and_then(|g| g.bounding_box)
+        .unwrap_or_default();
+    let (left, top) = (clamp01(t.left), clamp01(t.top));
+    BoundingBox {
+        left,
+        top,
+        width: clamp01(t.width).min(1.0 - left),
+        height: clamp01(t.height).min(1.0 - top),
+    }
+}
+
+fn confidence(b: &Block) -> f32 {
+    b.confidence
+        .filter(|c| c.is_finite())
+        .unwrap_or(0.0)
+        .clamp(0.0, 100.0)
+}
+
+/// Normalises one document's responses, in the order they were received.
+pub fn normalize(responses: &[Response]) -> Result<OcrDocument, TextractError> {
+    if responses.is_empty() {
+        return Err(TextractError::Empty);
+    }
+    for r in responses {
+        if let Some(status) = r.job_status.as_deref()
+            && !matches!(status, "SUCCEEDED" | "PARTIAL_SUCCESS")
+        {
+            return Err(TextractError::JobFailed {
+                status: status.to_string(),
+                message: r.status_message.clone().unwrap_or_default(),
+            });
+        }
+    }
+    // Each block with its page.
+    let mut blocks: Vec<(u32, &Block)> = Vec::new();
+    let mut last_page = 0u32;
+    for r in responses {
+        let unpaged = r.blocks.iter().all(|b| b.page.is_none());
+        let page_of_unpaged = last_page + 1;
+        for b in &r.blocks {
+            let page = if unpaged {
+                page_of_unpaged
+            } else {
+                b.page.unwrap_or(1)
+            };
+            last_page = last_page.max(page);
+            blocks.push((page, b));
+        }
+    }
+    let by_id: HashMap<&str, &Block> = blocks.iter().map(|(_, b)| (b.id.as_str(), *b)).collect();
+
+    let mut pages: BTreeMap<u32, Vec<Line>> = BTreeMap::new();
+    for (page, b) in &blocks {
+        match b.block_type.as_str() {
+            "PAGE" => {
+                pages.entry(*page).or_default();
+            }
+            "LINE" => {
+                let mut words = Vec::new();
+                for rel in b.relationships.iter().flatten() {
+                    if rel.r#type != "CHILD" {
+                        continue;
+                    }
+                    for id in &rel.ids {
+                        let child =
+                            by_id
+                                .get(id.as_str())
+                                .ok_or_else(|| TextractError::MissingBlock {
+                                    line: b.id.clone(),
+                                    child: id.clone(),
+                                })?;
+                        if child.block_type == "WORD" {
+                            words.push(Word {
+                                text: child.text.clone().unwrap_or_default(),
+                                confidence: confidence(child),
+                                bbox: bbox(child),
+                            });
+                        }
+                    }
+                }
+                let text = b.text.clone().unwrap_or_else(|| {
+                    words
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
+                pages.entry(*page).or_default().push(Line {
+                    text,
+                    confidence: confidence(b),
+                    bbox: bbox(b),
+                    words,
+                });
+            }
+            _ => {}
+        }
+    }
+    let declared = responses
+        .iter()
+        .filter_map(|r| r.document_metadata.as_ref().and_then(|m| m.pages))
+        .max();
+    if let Some(declared) = declared
+        && (pages.len() as u32) < declared
+    {
+        return Err(TextractError::Incomplete {
+            declared,
+            found: pages.len() as u32,
+        });
+    }
+    Ok(OcrDocument {
+        pages: pages
+            .into_iter()
+            .map(|(page, lines)| OcrPage {
+                page,
+                text_source: TextSource::Ocr,
+                rotation: 0,
+                lines,
+            })
+            .collect(),
+    })
+}
+
+/// Parses response JSON (unknown fields, such as the JavaScript SDK's `$metadata`, are
+/// ignored).
+pub fn parse(json: &str) -> Result<Response, serde_json::Error> {
+    serde_json::from_str(json)
+}

@@ -1,0 +1,140 @@
+//! Textract normalisation over real responses (../shared/corpus/textract, from
+//! aws-samples/amazon-textract-response-parser): every LINE becomes a line with its WORD
+//! children, on the right page, with page-relative boxes; split and incomplete results.
+
+use std::path::PathBuf;
+
+use medidocs_core::textract::{self, Response, TextractError};
+use serde_json::Value;
+
+fn corpus(name: &str) -> String {
+    let dir = std::env::var_os("MEDIDOCS_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
+    std::fs::read_to_string(dir.join("textract").join(name)).expect("the Textract corpus")
+}
+
+fn blocks_of(raw: &Value, kind: &str) -> Vec<Value> {
+    raw["Blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["BlockType"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn every_line_and_word_of_each_response_is_kept_in_order() {
+    for name in [
+        "patient_intake_form_sample.json",
+        "test-response.json",
+        "multi-page-forms-samples-2-page.json",
+    ] {
+        let text = corpus(name);
+        let raw: Value = serde_json::from_str(&text).unwrap();
+        let doc = textract::normalize(&[textract::parse(&text).unwrap()]).unwrap();
+        let lines = blocks_of(&raw, "LINE");
+        let pages = blocks_of(&raw, "PAGE");
+        assert_eq!(doc.pages.len(), pages.len(), "{name}: pages");
+        let got: Vec<&str> = doc
+            .pages
+            .iter()
+            .flat_map(|p| &p.lines)
+            .map(|l| l.text.as_str())
+            .collect();
+        let want: Vec<&str> = lines.iter().map(|l| l["Text"].as_str().unwrap()).collect();
+        assert_eq!(got, want, "{name}: lines");
+        let words: usize = doc.pages.iter().map(|p| p.word_count()).sum();
+        assert_eq!(words, blocks_of(&raw, "WORD").len(), "{name}: words");
+        for page in &doc.pages {
+            for line in &page.lines {
+                // Textract's line text is its words joined by spaces.
+                let joined: Vec<&str> = line.words.iter().map(|w| w.text.as_str()).collect();
+                assert_eq!(line.text, joined.join(" "), "{name}");
+                for b in std::iter::once(&line.bbox).chain(line.words.iter().map(|w| &w.bbox)) {
+                    assert!(
+                        b.left >= 0.0
+                            && b.top >= 0.0
+                            && b.left + b.width <= 1.0 + 1e-6
+                            && b.top + b.height <= 1.0 + 1e-6,
+                        "{name}: {b:?}"
+                    );
+                    assert!(b.width > 0.0 && b.height > 0.0, "{name}: {b:?}");
+                }
+                assert!((0.0..=100.0).contains(&line.confidence));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_multi_page_job_lands_on_its_pages_even_when_split_over_next_token_responses() {
+    let text = corpus("multi-page-forms-samples-2-page.json");
+    let raw: Value = serde_json::from_str(&text).unwrap();
+    let whole = textract::normalize(&[textract::parse(&text).unwrap()]).unwrap();
+    for page in &whole.pages {
+        let want: Vec<&str> = raw["Blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["BlockType"] == "LINE" && b["Page"] == page.page)
+            .map(|b| b["Text"].as_str().unwrap())
+            .collect();
+        let got: Vec<&str> = page.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(got, want, "page {}", page.page);
+    }
+    // The same job as GetDocumentTextDetection pages it: three responses, NextToken between.
+    let blocks = raw["Blocks"].as_array().unwrap();
+    let thirds: Vec<Response> = blocks
+        .chunks(blocks.len().div_ceil(3))
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut r = raw.clone();
+            r["Blocks"] = Value::Array(chunk.to_vec());
+            r["NextToken"] = if i < 2 {
+                Value::from(format!("t{i}"))
+            } else {
+                Value::Null
+            };
+            serde_json::from_value(r).unwrap()
+        })
+        .collect();
+    assert_eq!(textract::normalize(&thirds).unwrap(), whole);
+    // The last response lost: its lines' words are missing, and that is an error, not a
+    // quietly shorter text.
+    let err = textract::normalize(&thirds[..2]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TextractError::MissingBlock { .. } | TextractError::Incomplete { .. }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn single_page_responses_become_successive_pages_and_failed_jobs_are_errors() {
+    let a = corpus("patient_intake_form_sample.json");
+    let b = corpus("test-response.json");
+    let doc =
+        textract::normalize(&[textract::parse(&a).unwrap(), textract::parse(&b).unwrap()]).unwrap();
+    assert_eq!(doc.pages.iter().map(|p| p.page).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(doc.pages[1].lines[0].text, "Employment Application");
+    assert!(doc.text().contains('\u{000C}'));
+
+    let failed = textract::parse(
+        r#"{"JobStatus": "FAILED", "StatusMessage": "Request has unsupported document format"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        textract::normalize(&[failed]).unwrap_err(),
+        TextractError::JobFailed {
+            status: "FAILED".into(),
+            message: "Request has unsupported document format".into()
+        }
+    );
+    assert_eq!(textract::normalize(&[]).unwrap_err(), TextractError::Empty);
+}
