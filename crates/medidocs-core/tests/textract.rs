@@ -138,3 +138,42 @@ fn single_page_responses_become_successive_pages_and_failed_jobs_are_errors() {
     );
     assert_eq!(textract::normalize(&[]).unwrap_err(), TextractError::Empty);
 }
+
+/// Against the expected files in samples/textract (page numbers, line and word counts,
+/// first and last lines).
+#[test]
+fn the_corpus_normalises_to_the_expected_pages() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples/textract");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".expected.json"))
+        else {
+            continue;
+        };
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let doc =
+            textract::normalize(&[textract::parse(&corpus(&format!("{name}.json"))).unwrap()])
+                .unwrap();
+        let got: Vec<Value> = doc
+            .pages
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "page": p.page,
+                    "lines": p.lines.len(),
+                    "words": p.word_count(),
+                    "first_line": p.lines.first().map(|l| l.text.as_str()),
+                    "last_line": p.lines.last().map(|l| l.text.as_str()),
+                })
+            })
+            .collect();
+        assert_eq!(Value::Array(got), expected["pages"], "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
