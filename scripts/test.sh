@@ -33,6 +33,9 @@ done
 curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto did not start:"; cat "$tmp/moto.log"; exit 1; }
 export MEDIDOCS_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 
+echo "==> the document state machine on moto's Step Functions engine"
+python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
+
 echo "==> cargo test"
 set +e
 cargo test --workspace 2>&1 | tee "$tmp/test.log"

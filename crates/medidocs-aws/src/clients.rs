@@ -36,3 +36,7 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn textract(config: &SdkConfig) -> aws_sdk_textract::Client {
     aws_sdk_textract::Client::new(config)
 }
+
+pub fn sfn(config: &SdkConfig) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(config)
+}

@@ -1,5 +1,6 @@
 //! AWS adapters of the pipeline's ports: S3 ([`S3ObjectStore`]), DynamoDB
-//! ([`DynamoMetadataStore`]), Textract ([`TextractOcr`]). Each converts the SDK's errors into the port's error type
+//! ([`DynamoMetadataStore`]), Textract ([`TextractOcr`]), and the Step Functions starter
+//! ([`ExecutionStarter`]). Each converts the SDK's errors into the port's error type
 //! (throttling into `Throttled`, conditional-check failures into `AlreadyExists` or
 //! `Precondition`), keeping the original as the source. Clients are built once by the
 //! caller ([`clients`]) and passed in.
@@ -8,8 +9,10 @@ pub mod clients;
 pub mod dynamodb;
 mod error;
 pub mod s3;
+pub mod sfn;
 pub mod textract;
 
 pub use dynamodb::DynamoMetadataStore;
 pub use s3::{Presigned, S3ObjectStore};
+pub use sfn::{ExecutionStarter, Started};
 pub use textract::{JobState, TextractOcr};

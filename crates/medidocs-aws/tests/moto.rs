@@ -161,3 +161,65 @@ async fn dynamodb_metadata_store_passes_the_conformance_suite() {
         .unwrap();
     assert!(n >= 6, "{n} cases");
 }
+
+#[tokio::test]
+async fn a_repeated_upload_event_starts_no_second_execution() {
+    use medidocs_aws::{ExecutionStarter, Started};
+    use medidocs_core::steps::SourceInput;
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let sfn = clients::sfn(&config);
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("medidocs"))
+        .definition(
+            r#"{"StartAt":"Wait","States":{"Wait":{"Type":"Wait","Seconds":60,"End":true}}}"#,
+        )
+        .role_arn("arn:aws:iam::123456789012:role/medidocs-pipeline")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_string();
+    let starter = ExecutionStarter::new(sfn.clone(), &machine);
+    let source = SourceInput {
+        bucket: "uploads".into(),
+        key: "uploads/p-1/u-1/original".into(),
+        version: "3HL4kqtJlcpXroDTDmJ".into(),
+    };
+    let first = starter.start(&source).await.unwrap();
+    let Started::New { execution_arn } = &first else {
+        panic!("{first:?}")
+    };
+    assert!(execution_arn.ends_with(&ExecutionStarter::execution_name(&source)));
+    // The same object again while it runs (a redelivered event): Step Functions answers
+    // an identical StartExecution with the running execution.
+    assert_eq!(starter.start(&source).await.unwrap(), first);
+    // And once that execution has ended, the name is taken: ExecutionAlreadyExists,
+    // which the starter reports as already started.
+    sfn.stop_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        starter.start(&source).await.unwrap(),
+        Started::AlreadyStarted
+    );
+    // A new version of the object is a new document.
+    let newer = SourceInput {
+        version: "4XK1".into(),
+        ..source.clone()
+    };
+    assert!(matches!(
+        starter.start(&newer).await.unwrap(),
+        Started::New { .. }
+    ));
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions().len(), 2);
+}

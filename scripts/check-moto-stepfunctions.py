@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Runs statemachines/document-pipeline.asl.json on moto's Step Functions engine (a second
+engine besides medidocs-states): the definition is created with its DefinitionSubstitutions
+pointing at stub Lambda functions whose answers are queued in call order, and one document
+is taken down the main path (Inspect, Plan, a two-page Map, Finalize).
+
+Usage: check-moto-stepfunctions.py ENDPOINT   (a running moto_server, e.g. http://127.0.0.1:5000)
+"""
+
+import io
+import json
+import sys
+import time
+import urllib.request
+import zipfile
+
+import boto3
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+STEPS = {
+    "InspectFunction": "inspect",
+    "LinkDuplicateFunction": "link-duplicate",
+    "PlanFunction": "plan",
+    "RenderPageFunction": "render-page",
+    "OcrPageFunction": "ocr-page",
+    "FinalizeFunction": "finalize",
+    "RejectFunction": "reject",
+    "FailFunction": "fail",
+}
+
+
+def post(endpoint, path, body):
+    req = urllib.request.Request(
+        endpoint + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(req).read()
+
+
+def main(endpoint):
+    post(
+        endpoint,
+        "/moto-api/config",
+        {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+    )
+    kw = dict(
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam, lam, sfn = (boto3.client(s, **kw) for s in ("iam", "lambda", "stepfunctions"))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="medidocs-check", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    definition = open("statemachines/document-pipeline.asl.json").read()
+    for name, step in STEPS.items():
+        arn = lam.create_function(
+            FunctionName=f"medidocs-{step}",
+            Runtime="provided.al2023",
+            Role=role,
+            Handler="bootstrap",
+            Code={"ZipFile": code.getvalue()},
+            Architectures=["arm64"],
+        )["FunctionArn"]
+        definition = definition.replace("${" + name + "}", arn)
+    machine = sfn.create_state_machine(
+        name="medidocs-document-pipeline",
+        definition=definition,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/medidocs-check",
+    )["stateMachineArn"]
+
+    # The stub functions' answers, in call order: the pages' answers are discarded by the
+    # definition (ResultPath null), so their order does not matter.
+    inspect = {
+        "document_id": "0a1b2c3d4e5f",
+        "next": "process",
+        "mime": "application/pdf",
+        "source_key": "uploads/p-1/u/original",
+    }
+    results = [inspect, {"pages": 2}, {}, {}, {}, {}, {"status": "READY"}]
+    post(
+        endpoint,
+        "/moto-api/static/lambda-simple/response",
+        {"account_id": ACCOUNT, "region": REGION, "results": [json.dumps(r) for r in results]},
+    )
+    started = sfn.start_execution(
+        stateMachineArn=machine,
+        name="doc-0a1b2c3d4e5f",
+        input=json.dumps({"bucket": "uploads", "key": "uploads/p-1/u/original", "version": "v1"}),
+    )
+    deadline = time.time() + 60
+    while True:
+        ex = sfn.describe_execution(executionArn=started["executionArn"])
+        if ex["status"] != "RUNNING" or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    history = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=1000)[
+        "events"
+    ]
+    if ex["status"] != "SUCCEEDED":
+        print(json.dumps(history, indent=1, default=str)[-4000:], file=sys.stderr)
+        sys.exit(f"the execution ended {ex['status']}, not SUCCEEDED")
+    output = json.loads(ex["output"])
+    tasks = [e for e in history if e["type"] in ("TaskScheduled", "LambdaFunctionScheduled")]
+    if output.get("result") != {"status": "READY"} or output.get("pages", {}).get("numbers") != [1, 2]:
+        sys.exit(f"unexpected output: {output}")
+    if len(tasks) != 7:
+        sys.exit(f"{len(tasks)} Lambda calls, expected 7 (inspect, plan, 2 x 2 pages, finalize)")
+    print(f"moto's Step Functions engine ran the document pipeline: SUCCEEDED, {len(tasks)} Lambda calls, {len(history)} events")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
