@@ -3,21 +3,16 @@
 //! fan-out per page, Retry and Catch) lives in that file, the same one Step Functions runs;
 //! here the step handlers are registered under the names its `${…}` resources use.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use medidocs_states::{Buckets, Clock, Engine, Failure, handler};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{self, StepError};
 use crate::model::DocumentRecord;
 use crate::ports::{ObjectStore, PutMode};
-use crate::steps::{
-    CaughtInput, FinalizeInput, LinkInput, PageInput, PlanInput, SourceInput, Steps,
-};
+use crate::steps::{STEP_NAMES, SourceInput, Steps};
 
 /// The pipeline's state machine, as deployed.
 pub const PIPELINE_DEFINITION: &str =
@@ -57,30 +52,6 @@ pub struct Runner {
     definition: Value,
 }
 
-/// A step handler as the engine calls it: JSON in, JSON out, errors as `{Error, Cause}`.
-fn step<I, O, F, Fut>(steps: &Arc<Steps>, f: F) -> Arc<dyn medidocs_states::TaskHandler>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Arc<Steps>, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, StepError>> + Send + 'static,
-{
-    let steps = steps.clone();
-    let f = Arc::new(f);
-    handler(move |v: Value| {
-        let (steps, f) = (steps.clone(), f.clone());
-        async move {
-            let input: I = serde_json::from_value(v)
-                .map_err(|e| Failure::new(error::INTERNAL, format!("bad step input: {e}")))?;
-            let out = f(steps, input).await.map_err(|e| {
-                let c = e.to_caught();
-                Failure::new(c.error, c.cause)
-            })?;
-            serde_json::to_value(out).map_err(|e| Failure::new(error::INTERNAL, e.to_string()))
-        }
-    })
-}
-
 /// The pipeline's object store as the engine's buckets (Distributed Map `ItemReader` and
 /// `ResultWriter`). The embedded store is one namespace whose key prefixes (`uploads/`,
 /// `artefacts/`, …) stand for the buckets of a deployment, so every bucket name maps to it.
@@ -109,55 +80,21 @@ impl Runner {
         for (name, step_name) in SUBSTITUTIONS {
             engine.substitute(*name, local_arn(step_name));
         }
-        engine.register(
-            local_arn("inspect"),
-            step(
-                &steps,
-                |s, i: SourceInput| async move { s.inspect(&i).await },
-            ),
-        );
-        engine.register(
-            local_arn("link-duplicate"),
-            step(&steps, |s, i: LinkInput| async move {
-                s.link_duplicate(&i).await
-            }),
-        );
-        engine.register(
-            local_arn("plan"),
-            step(&steps, |s, i: PlanInput| async move { s.plan(&i).await }),
-        );
-        engine.register(
-            local_arn("render-page"),
-            step(
-                &steps,
-                |s, i: PageInput| async move { s.render_page(&i).await },
-            ),
-        );
-        engine.register(
-            local_arn("ocr-page"),
-            step(
-                &steps,
-                |s, i: PageInput| async move { s.ocr_page(&i).await },
-            ),
-        );
-        engine.register(
-            local_arn("finalize"),
-            step(
-                &steps,
-                |s, i: FinalizeInput| async move { s.finalize(&i).await },
-            ),
-        );
-        engine.register(
-            local_arn("reject"),
-            step(
-                &steps,
-                |s, i: CaughtInput| async move { s.reject(&i).await },
-            ),
-        );
-        engine.register(
-            local_arn("fail"),
-            step(&steps, |s, i: CaughtInput| async move { s.fail(&i).await }),
-        );
+        for name in STEP_NAMES {
+            let steps = steps.clone();
+            engine.register(
+                local_arn(name),
+                handler(move |v: Value| {
+                    let steps = steps.clone();
+                    async move {
+                        steps
+                            .call(name, v)
+                            .await
+                            .map_err(|c| Failure::new(c.error, c.cause))
+                    }
+                }),
+            );
+        }
         // The definition is compiled in; a broken one is reported by every run (and by tests).
         let definition = serde_json::from_str(PIPELINE_DEFINITION).unwrap_or(Value::Null);
         Self {

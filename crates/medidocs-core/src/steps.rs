@@ -657,6 +657,59 @@ fn text_layer_page(page: u32, layer: media::TextLayerPage) -> OcrPage {
     }
 }
 
+/// The steps by name, as a Task resource names them (`inspect`, `link-duplicate`, `plan`,
+/// `render-page`, `ocr-page`, `finalize`, `reject`, `fail`).
+pub const STEP_NAMES: &[&str] = &[
+    "inspect",
+    "link-duplicate",
+    "plan",
+    "render-page",
+    "ocr-page",
+    "finalize",
+    "reject",
+    "fail",
+];
+
+fn json_in<I: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<I, CaughtError> {
+    serde_json::from_value(v).map_err(|e| CaughtError {
+        error: crate::error::INTERNAL.into(),
+        cause: format!("bad step input: {e}"),
+    })
+}
+
+fn json_out<O: Serialize>(r: Result<O, StepError>) -> Result<serde_json::Value, CaughtError> {
+    let out = r.map_err(|e| e.to_caught())?;
+    serde_json::to_value(out).map_err(|e| CaughtError {
+        error: crate::error::INTERNAL.into(),
+        cause: e.to_string(),
+    })
+}
+
+impl Steps {
+    /// Runs the step `name` on its JSON input, as a Task state calls it (in-process, or in
+    /// a Lambda function): errors come back as the `{Error, Cause}` Retry and Catch match.
+    pub async fn call(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, CaughtError> {
+        match name {
+            "inspect" => json_out(self.inspect(&json_in(input)?).await),
+            "link-duplicate" => json_out(self.link_duplicate(&json_in(input)?).await),
+            "plan" => json_out(self.plan(&json_in(input)?).await),
+            "render-page" => json_out(self.render_page(&json_in(input)?).await),
+            "ocr-page" => json_out(self.ocr_page(&json_in(input)?).await),
+            "finalize" => json_out(self.finalize(&json_in(input)?).await),
+            "reject" => json_out(self.reject(&json_in(input)?).await),
+            "fail" => json_out(self.fail(&json_in(input)?).await),
+            other => Err(CaughtError {
+                error: crate::error::INTERNAL.into(),
+                cause: format!("there is no step named {other}"),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
