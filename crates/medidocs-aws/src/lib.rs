@@ -13,6 +13,6 @@ pub mod sfn;
 pub mod textract;
 
 pub use dynamodb::DynamoMetadataStore;
-pub use s3::{Presigned, S3ObjectStore};
+pub use s3::{PipelineBuckets, Presigned, S3ObjectStore};
 pub use sfn::{ExecutionStarter, Started};
 pub use textract::{JobState, TextractOcr};

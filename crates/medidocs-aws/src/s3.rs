@@ -339,18 +339,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        let (sse, kms) = self.sse();
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(to)
-            .copy_source(copy_source(&self.bucket, from))
-            .set_server_side_encryption(sse)
-            .set_ssekms_key_id(kms)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store_error(from, e))
+        self.copy_from(&self.bucket.clone(), from, to).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -362,6 +351,78 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map(|_| ())
             .map_err(|e| store_error(key, e))
+    }
+}
+
+impl S3ObjectStore {
+    /// Copies `from` in `source_bucket` to `to` in this bucket (server-side, encrypted
+    /// with this bucket's key).
+    pub async fn copy_from(
+        &self,
+        source_bucket: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StoreError> {
+        let (sse, kms) = self.sse();
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(copy_source(source_bucket, from))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(from, e))
+    }
+}
+
+/// The pipeline's two buckets as one [`ObjectStore`]: keys under `uploads/` live in the
+/// upload bucket, everything else (`artefacts/`, `quarantine/`) in the artefact bucket.
+/// Copies between them are server-side.
+#[derive(Clone)]
+pub struct PipelineBuckets {
+    pub uploads: S3ObjectStore,
+    pub artefacts: S3ObjectStore,
+}
+
+impl PipelineBuckets {
+    fn route(&self, key: &str) -> &S3ObjectStore {
+        if key.starts_with("uploads/") {
+            &self.uploads
+        } else {
+            &self.artefacts
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for PipelineBuckets {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        self.route(key).put(key, bytes, mode).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.route(key).get(key).await
+    }
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+        self.route(key).head(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.route(prefix).list(prefix).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.route(to)
+            .copy_from(self.route(from).bucket(), from, to)
+            .await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.route(key).delete(key).await
     }
 }
 

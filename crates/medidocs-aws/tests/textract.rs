@@ -1,17 +1,16 @@
 //! The Textract adapter's real SDK calls against a Textract-compatible endpoint on
-//! 127.0.0.1 that answers with real Textract responses (../shared/corpus/textract). moto's
-//! Textract returns no blocks, so it cannot show that results are read and normalised.
-//! The endpoint also throttles and refuses on demand, and records what it was sent.
+//! 127.0.0.1 (medidocs-testkit) that answers with real Textract responses
+//! (../shared/corpus/textract). moto's Textract returns no blocks, so it cannot show that
+//! results are read and normalised.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use medidocs_aws::{JobState, TextractOcr, clients};
 use medidocs_core::ports::{OcrEngine, OcrError};
+use medidocs_testkit::textract_endpoint::{Behaviour, serve};
 use serde_json::{Value, json};
 
 fn corpus(name: &str) -> Value {
@@ -24,101 +23,12 @@ fn corpus(name: &str) -> Value {
         .unwrap()
 }
 
-#[derive(Default)]
-struct Behaviour {
-    /// Answer this many calls with ThrottlingException first.
-    throttle: AtomicU32,
-    /// Answer DetectDocumentText with this error code instead.
-    refuse: Mutex<Option<String>>,
-    /// GetDocumentTextDetection status polls answered IN_PROGRESS before SUCCEEDED.
-    in_progress: AtomicU32,
-    /// (X-Amz-Target, body) of every call.
-    calls: Mutex<Vec<(String, Value)>>,
-}
-
-/// The endpoint: one thread, one request per connection.
-fn serve(b: Arc<Behaviour>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let single = corpus("patient_intake_form_sample.json");
-    let job = corpus("multi-page-forms-samples-2-page.json");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut target, mut length) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("x-amz-target:") {
-                    target = line[line.len() - v.len()..].trim().to_string();
-                }
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            b.calls.lock().unwrap().push((target.clone(), body.clone()));
-            let (status, answer) = if b
-                .throttle
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-            {
-                (
-                    400,
-                    json!({ "__type": "ThrottlingException", "message": "Rate exceeded" }),
-                )
-            } else {
-                match target.as_str() {
-                    "Textract.DetectDocumentText" => match b.refuse.lock().unwrap().clone() {
-                        Some(code) => (400, json!({ "__type": code, "message": "refused" })),
-                        None => (200, single.clone()),
-                    },
-                    "Textract.StartDocumentTextDetection" => (200, json!({ "JobId": "job-1" })),
-                    "Textract.GetDocumentTextDetection" => {
-                        if body["MaxResults"] == 1
-                            && b.in_progress
-                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                                    n.checked_sub(1)
-                                })
-                                .is_ok()
-                        {
-                            (200, json!({ "JobStatus": "IN_PROGRESS" }))
-                        } else {
-                            // The job's blocks in three NextToken pages.
-                            let blocks = job["Blocks"].as_array().unwrap();
-                            let size = blocks.len().div_ceil(3);
-                            let page: usize =
-                                body["NextToken"].as_str().map_or(0, |t| t.parse().unwrap());
-                            let mut r = json!({ "JobStatus": "SUCCEEDED", "DocumentMetadata": job["DocumentMetadata"],
-                                "Blocks": blocks[page * size..((page + 1) * size).min(blocks.len())] });
-                            if page < 2 {
-                                r["NextToken"] = json!((page + 1).to_string());
-                            }
-                            (200, r)
-                        }
-                    }
-                    _ => (400, json!({ "__type": "UnknownOperationException" })),
-                }
-            };
-            let text = answer.to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-        }
-    });
-    format!("http://{addr}")
-}
-
 async fn engine(b: &Arc<Behaviour>) -> TextractOcr {
-    let endpoint = serve(b.clone());
+    let endpoint = serve(
+        b.clone(),
+        corpus("patient_intake_form_sample.json"),
+        corpus("multi-page-forms-samples-2-page.json"),
+    );
     let config = clients::compatible_server(&endpoint, "eu-west-1").await;
     TextractOcr::new(clients::textract(&config))
 }

@@ -7,6 +7,7 @@
 mod metadata;
 pub mod moto;
 mod objects;
+pub mod textract_endpoint;
 
 pub use metadata::{MetadataFlags, metadata_store_suite};
 pub use objects::{ObjectFlags, object_store_suite};
