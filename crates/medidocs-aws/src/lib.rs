@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod dynamodb;
 mod error;
+pub mod events;
 pub mod s3;
 pub mod sfn;
 pub mod textract;

@@ -1,0 +1,206 @@
+//! The pipeline's Lambda functions, kept thin: each binary in `src/bin` names its step;
+//! this library reads the configuration from the environment once (failing at start-up
+//! with the missing variable's name), builds the AWS clients once, and hands each
+//! invocation to `Steps::call`, the same dispatch the embedded runtime uses. Errors leave
+//! as `errorType` = the stable name the state machine's Retry and Catch match
+//! (`Medidocs.Throttled`, `Medidocs.InvalidDocument`, …) and `errorMessage` = its cause.
+//!
+//! Logs: `tracing` through the Lambda runtime's subscriber (JSON when the function's log
+//! format is JSON). They carry step names, document ids, codes and counts, never document
+//! content, file names or patient ids.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use medidocs_aws::events::{Upload, uploads};
+use medidocs_aws::{
+    DynamoMetadataStore, ExecutionStarter, PipelineBuckets, S3ObjectStore, Started, TextractOcr,
+    clients,
+};
+use medidocs_core::error::CaughtError;
+use medidocs_core::media::Limits;
+use medidocs_core::steps::Steps;
+use serde_json::{Value, json};
+
+/// A configuration problem, found at start-up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is not valid: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+/// The step functions' configuration (set by the SAM template).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `UPLOAD_BUCKET`: where patients' originals arrive.
+    pub upload_bucket: String,
+    /// `ARTEFACT_BUCKET`: renditions, text, quarantine.
+    pub artefact_bucket: String,
+    /// `TABLE_NAME`: the metadata table.
+    pub table: String,
+    /// `KMS_KEY_ID`: the customer-managed key every written object is encrypted with.
+    pub kms_key_id: String,
+    /// `MAX_UPLOAD_MB`, `MAX_MEGAPIXELS`, `MAX_PAGES` (optional): input limits.
+    pub limits: Limits,
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    match lookup(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or(ConfigError::Invalid {
+                name,
+                why: format!("{v:?} is not a positive whole number"),
+            }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut limits = Limits::default();
+        if let Some(mb) = number(&lookup, "MAX_UPLOAD_MB")? {
+            limits.max_bytes = mb * 1024 * 1024;
+        }
+        if let Some(mp) = number(&lookup, "MAX_MEGAPIXELS")? {
+            limits.max_pixels = mp * 1_000_000;
+        }
+        if let Some(p) = number(&lookup, "MAX_PAGES")? {
+            limits.max_pages = p as u32;
+        }
+        Ok(Self {
+            upload_bucket: required(&lookup, "UPLOAD_BUCKET")?,
+            artefact_bucket: required(&lookup, "ARTEFACT_BUCKET")?,
+            table: required(&lookup, "TABLE_NAME")?,
+            kms_key_id: required(&lookup, "KMS_KEY_ID")?,
+            limits,
+        })
+    }
+}
+
+/// The step handlers over S3, DynamoDB and Textract.
+pub fn steps(config: &Config, sdk: &aws_config::SdkConfig) -> Steps {
+    let s3 = clients::s3(sdk, false);
+    let kms = Some(config.kms_key_id.clone());
+    let buckets = PipelineBuckets {
+        uploads: S3ObjectStore::new(s3.clone(), &config.upload_bucket, kms.clone()),
+        artefacts: S3ObjectStore::new(s3, &config.artefact_bucket, kms),
+    };
+    Steps::new(
+        Arc::new(buckets),
+        Arc::new(DynamoMetadataStore::new(
+            clients::dynamodb(sdk),
+            &config.table,
+        )),
+        Arc::new(TextractOcr::new(clients::textract(sdk))),
+        config.limits,
+        // A Lambda function handles one event at a time; its memory size sets its vCPUs.
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )
+}
+
+/// A caught step error as Lambda reports it: `errorType` is what Retry/Catch match.
+pub fn diagnostic(e: CaughtError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error,
+        error_message: e.cause,
+    }
+}
+
+/// One invocation of step `name`.
+pub async fn handle(steps: &Steps, name: &str, payload: Value) -> Result<Value, Diagnostic> {
+    let started = std::time::Instant::now();
+    let result = steps.call(name, payload).await;
+    match &result {
+        Ok(_) => tracing::info!(
+            step = name,
+            ms = started.elapsed().as_millis() as u64,
+            "done"
+        ),
+        Err(e) => tracing::warn!(step = name, error = %e.error, "failed"),
+    }
+    result.map_err(diagnostic)
+}
+
+fn init_logging() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// The main of a step function.
+pub async fn serve_step(name: &'static str) -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = Config::from_env()?;
+    let sdk = clients::from_env().await;
+    let steps = Arc::new(steps(&config, &sdk));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let steps = steps.clone();
+        async move { handle(&steps, name, event.payload).await }
+    }))
+    .await
+}
+
+/// Starts one execution per upload in the event; a repeated event starts nothing new.
+pub async fn start_uploads(
+    starter: &ExecutionStarter,
+    upload_bucket: &str,
+    event: &Value,
+) -> Result<Value, Diagnostic> {
+    let (mut started, mut repeated, mut ignored) = (0, 0, 0);
+    for u in uploads(event, upload_bucket) {
+        match u {
+            Upload::Start(source) => match starter.start(&source).await {
+                Ok(Started::New { .. }) => started += 1,
+                Ok(Started::AlreadyStarted) => repeated += 1,
+                Err(e) => {
+                    let caught = medidocs_core::error::StepError::from(e).to_caught();
+                    tracing::warn!(error = %caught.error, "could not start an execution");
+                    return Err(diagnostic(caught));
+                }
+            },
+            Upload::Ignore(why) => {
+                ignored += 1;
+                tracing::info!(why, "event ignored");
+            }
+        }
+    }
+    tracing::info!(started, repeated, ignored, "uploads");
+    Ok(json!({ "started": started, "already_started": repeated, "ignored": ignored }))
+}
+
+/// The main of the starter function (`STATE_MACHINE_ARN`, `UPLOAD_BUCKET`).
+pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let lookup = |k: &str| std::env::var(k).ok();
+    let machine = required(&lookup, "STATE_MACHINE_ARN")?;
+    let bucket = required(&lookup, "UPLOAD_BUCKET")?;
+    let sdk = clients::from_env().await;
+    let starter = Arc::new(ExecutionStarter::new(clients::sfn(&sdk), machine));
+    let bucket = Arc::new(bucket);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (starter, bucket) = (starter.clone(), bucket.clone());
+        async move { start_uploads(&starter, &bucket, &event.payload).await }
+    }))
+    .await
+}
