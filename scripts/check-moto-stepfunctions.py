@@ -127,4 +127,9 @@ def main(endpoint):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    try:
+        main(sys.argv[1])
+    finally:
+        # Back to moto's default, for the tests that share this server: with execution on,
+        # moto 5.1 fails an idempotent repeated StartExecution (a deepcopy of a lock).
+        post(sys.argv[1], "/moto-api/config", {"stepfunctions": {"execute_state_machine": False}})
