@@ -7,8 +7,9 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-dev pkg-config)
-# The tests also fetch presigned URLs and probe the local AWS-compatible server with curl.
-[ $want_test -eq 1 ] && pkgs+=(curl)
+# The tests also fetch presigned URLs and probe the local AWS-compatible server with curl;
+# `file` checks that the Lambda build is arm64.
+[ $want_test -eq 1 ] && pkgs+=(curl file)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do
@@ -51,5 +52,17 @@ if [ $want_test -eq 1 ]; then
     fi
     $SUDO npm install -g --silent --no-fund --no-audit asl-validator@4 >/dev/null
   fi
+  # The deployment template's tools, in a virtual environment of their own (their pinned
+  # dependencies would otherwise fight moto's): cfn-lint, checkov, SAM CLI, and
+  # cargo-lambda with Zig for the arm64 Lambda build.
+  tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
+  if [ ! -x "$tools/bin/sam" ] || [ ! -x "$tools/bin/checkov" ] || [ ! -x "$tools/bin/cfn-lint" ] \
+      || [ ! -x "$tools/bin/cargo-lambda" ]; then
+    echo "==> installing cfn-lint, checkov, aws-sam-cli, cargo-lambda and ziglang into $tools"
+    python3 -m venv "$tools"
+    "$tools/bin/pip" install -q --disable-pip-version-check cfn-lint checkov aws-sam-cli cargo-lambda ziglang
+  fi
+  rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
+    || rustup target add aarch64-unknown-linux-gnu >/dev/null
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 fi

@@ -12,6 +12,13 @@ cargo fmt --all --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
+tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
+export PATH="$tools/bin:$PATH" SAM_CLI_TELEMETRY=0
+echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml"
+cfn-lint sam/template.yaml
+sam validate --lint -t sam/template.yaml
+checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
+
 echo "==> asl-validator statemachines/*.asl.json"
 for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done
 
@@ -35,6 +42,14 @@ export MEDIDOCS_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 
 echo "==> the document state machine on moto's Step Functions engine"
 python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
+
+echo "==> sam build (cargo-lambda, arm64)"
+sam build -t sam/template.yaml --beta-features --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1 \
+  || { tail -40 "$tmp/sam-build.log"; exit 1; }
+for f in "$tmp"/sam-build/*Function/bootstrap; do
+  file "$f" | grep -q 'ARM aarch64' || { echo "$f is not an arm64 executable"; exit 1; }
+done
+echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions"
 
 echo "==> cargo test"
 set +e

@@ -411,6 +411,23 @@ impl hayro_ccitt::Decoder for RowSink {
 
 // ---------- HEIC ----------
 
+/// HEIC needs libheif (a C library); builds without the `heic` feature (the arm64 Lambda
+/// functions) refuse it as a type they cannot read.
+#[cfg(not(feature = "heic"))]
+pub(crate) fn heic_dimensions(_bytes: &[u8]) -> Result<(u32, u32), MediaError> {
+    Err(MediaError::UnsupportedType(
+        "HEIC/HEIF (this build has no HEIC decoder)".into(),
+    ))
+}
+
+#[cfg(not(feature = "heic"))]
+fn decode_heic(_bytes: &[u8], _limits: &Limits) -> Result<DecodedPage, MediaError> {
+    Err(MediaError::UnsupportedType(
+        "HEIC/HEIF (this build has no HEIC decoder)".into(),
+    ))
+}
+
+#[cfg(feature = "heic")]
 pub(crate) fn heic_dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
     let ctx = libheif_rs::HeifContext::read_from_bytes(bytes)
         .map_err(|e| MediaError::corrupt("HEIC", e))?;
@@ -420,6 +437,7 @@ pub(crate) fn heic_dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
     Ok((handle.width(), handle.height()))
 }
 
+#[cfg(feature = "heic")]
 fn decode_heic(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> {
     let herr = |e: libheif_rs::HeifError| MediaError::corrupt("HEIC", e);
     let ctx = libheif_rs::HeifContext::read_from_bytes(bytes).map_err(herr)?;
