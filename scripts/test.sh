@@ -12,12 +12,16 @@ cargo fmt --all --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
+# The template's tools live in their own virtual environment (see install-deps.sh); only
+# their commands run with it first on PATH, so python3 stays the one with the test
+# suite's packages.
 tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
-export PATH="$tools/bin:$PATH" SAM_CLI_TELEMETRY=0
+export SAM_CLI_TELEMETRY=0
+with_tools() { PATH="$tools/bin:$PATH" "$@"; }
 echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml"
-cfn-lint sam/template.yaml
-sam validate --lint -t sam/template.yaml
-checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
+with_tools cfn-lint sam/template.yaml
+with_tools sam validate --lint -t sam/template.yaml
+with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
 
 echo "==> asl-validator statemachines/*.asl.json"
 for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done
@@ -44,7 +48,7 @@ echo "==> the document state machine on moto's Step Functions engine"
 python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
 
 echo "==> sam build (cargo-lambda, arm64)"
-sam build -t sam/template.yaml --beta-features --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1 \
+with_tools sam build -t sam/template.yaml --beta-features --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1 \
   || { tail -40 "$tmp/sam-build.log"; exit 1; }
 for f in "$tmp"/sam-build/*Function/bootstrap; do
   file "$f" | grep -q 'ARM aarch64' || { echo "$f is not an arm64 executable"; exit 1; }
