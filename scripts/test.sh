@@ -48,7 +48,14 @@ echo "==> the document state machine on moto's Step Functions engine"
 python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
 
 echo "==> sam build (cargo-lambda, arm64)"
-with_tools sam build -t sam/template.yaml --beta-features --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1 \
+# SAM builds Rust in functions/target and copies the binaries from there; that folder is
+# a link to a cache outside the clone, so later runs reuse the arm64 build.
+lambda_target="${MEDIDOCS_LAMBDA_TARGET:-$HOME/.cache/medidocs/lambda-target}"
+mkdir -p "$lambda_target"
+[ -L functions/target ] || [ ! -e functions/target ] || rm -rf functions/target
+ln -sfn "$lambda_target" functions/target
+(unset CARGO_TARGET_DIR; with_tools sam build -t sam/template.yaml --beta-features \
+  --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1) \
   || { tail -40 "$tmp/sam-build.log"; exit 1; }
 for f in "$tmp"/sam-build/*Function/bootstrap; do
   file "$f" | grep -q 'ARM aarch64' || { echo "$f is not an arm64 executable"; exit 1; }
