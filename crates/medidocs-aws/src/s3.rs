@@ -34,6 +34,19 @@ pub struct Presigned {
     pub headers: Vec<(String, String)>,
 }
 
+impl From<aws_sdk_s3::presigning::PresignedRequest> for Presigned {
+    fn from(req: aws_sdk_s3::presigning::PresignedRequest) -> Self {
+        Presigned {
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            headers: req
+                .headers()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
 impl S3ObjectStore {
     /// `kms_key_id`: the key (id, ARN or alias) that encrypts every object written.
     pub fn new(client: Client, bucket: impl Into<String>, kms_key_id: Option<String>) -> Self {
@@ -83,14 +96,7 @@ impl S3ObjectStore {
             .presigned(Self::presign_config(expires_in)?)
             .await
             .map_err(|e| store_error(key, e))?;
-        Ok(Presigned {
-            method: req.method().to_string(),
-            url: req.uri().to_string(),
-            headers: req
-                .headers()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        })
+        Ok(Presigned::from(req))
     }
 
     /// A URL that uploads exactly `content_length` bytes of `content_type` to `key`, with
@@ -116,14 +122,7 @@ impl S3ObjectStore {
             .presigned(Self::presign_config(expires_in)?)
             .await
             .map_err(|e| store_error(key, e))?;
-        Ok(Presigned {
-            method: req.method().to_string(),
-            url: req.uri().to_string(),
-            headers: req
-                .headers()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        })
+        Ok(Presigned::from(req))
     }
 
     async fn put_multipart(
@@ -339,7 +338,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        self.copy_from(&self.bucket.clone(), from, to).await
+        self.copy_from(&self.bucket, from, to).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

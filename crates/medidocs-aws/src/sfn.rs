@@ -4,7 +4,6 @@
 //! `ExecutionAlreadyExists` means the document is already on its way, which is success.
 
 use aws_sdk_sfn::Client;
-use medidocs_core::keys;
 use medidocs_core::ports::StoreError;
 use medidocs_core::steps::SourceInput;
 
@@ -36,7 +35,7 @@ impl ExecutionStarter {
 
     /// The execution name of a source object: its document id (24 hex characters).
     pub fn execution_name(source: &SourceInput) -> String {
-        keys::document_id(&source.bucket, &source.key, &source.version)
+        source.document_id()
     }
 
     pub async fn start(&self, source: &SourceInput) -> Result<Started, StoreError> {

@@ -10,31 +10,11 @@ use medidocs_core::ports::{ObjectStore, PutMode};
 use medidocs_testkit::moto::Moto;
 use medidocs_testkit::{MetadataFlags, ObjectFlags, metadata_store_suite, object_store_suite};
 
-const REGION: &str = "eu-west-1";
-const KMS_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-}
+mod common;
+use common::{KMS_KEY, REGION, unique};
 
 async fn bucket(moto: &Moto) -> (aws_sdk_s3::Client, String) {
-    let config = clients::compatible_server(moto.endpoint(), REGION).await;
-    let s3 = clients::s3(&config, true);
-    let name = unique("medidocs-test");
-    s3.create_bucket()
-        .bucket(&name)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
-    (s3, name)
+    common::bucket(moto.endpoint(), "medidocs-test").await
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! text in the artefact bucket; a truncated photo ends REJECTED with its original
 //! quarantined there; a second run of the same upload does nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, TextractOcr, clients};
@@ -17,27 +17,9 @@ use medidocs_core::states::ManualClock;
 use medidocs_core::steps::{SourceInput, Steps};
 use medidocs_testkit::moto::Moto;
 use medidocs_testkit::textract_endpoint::{Behaviour, serve};
-use serde_json::Value;
 
-const REGION: &str = "eu-west-1";
-const KMS_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-}
-
-fn corpus(name: &str) -> Value {
-    let dir = std::env::var_os("MEDIDOCS_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    serde_json::from_str(&std::fs::read_to_string(dir.join("textract").join(name)).unwrap())
-        .unwrap()
-}
+mod common;
+use common::{KMS_KEY, REGION, textract_corpus as corpus, unique};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -52,20 +34,8 @@ fn sample(name: &str) -> Vec<u8> {
 async fn documents_run_through_the_state_machine_on_s3_dynamodb_and_textract() {
     let moto = Moto::start().unwrap();
     let config = clients::compatible_server(moto.endpoint(), REGION).await;
-    let s3 = clients::s3(&config, true);
-    let (uploads, artefacts) = (unique("uploads"), unique("artefacts"));
-    for b in [&uploads, &artefacts] {
-        s3.create_bucket()
-            .bucket(b)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
+    let (s3, uploads) = common::bucket(moto.endpoint(), "uploads").await;
+    let (_, artefacts) = common::bucket(moto.endpoint(), "artefacts").await;
     let buckets = PipelineBuckets {
         uploads: S3ObjectStore::new(s3.clone(), &uploads, Some(KMS_KEY.into())),
         artefacts: S3ObjectStore::new(s3.clone(), &artefacts, Some(KMS_KEY.into())),

@@ -3,7 +3,6 @@
 //! (../shared/corpus/textract). moto's Textract returns no blocks, so it cannot show that
 //! results are read and normalised.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,17 +10,10 @@ use std::time::Duration;
 use medidocs_aws::{JobState, TextractOcr, clients};
 use medidocs_core::ports::{OcrEngine, OcrError};
 use medidocs_testkit::textract_endpoint::{Behaviour, serve};
-use serde_json::{Value, json};
 
-fn corpus(name: &str) -> Value {
-    let dir = std::env::var_os("MEDIDOCS_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    serde_json::from_str(&std::fs::read_to_string(dir.join("textract").join(name)).unwrap())
-        .unwrap()
-}
+mod common;
+use common::textract_corpus as corpus;
+use serde_json::json;
 
 async fn engine(b: &Arc<Behaviour>) -> TextractOcr {
     let endpoint = serve(

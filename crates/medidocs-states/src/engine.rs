@@ -255,13 +255,15 @@ impl Engine {
                 "StartTime": fmt_time(self.clock.now()),
             }),
         };
+        let input_text = input.to_string();
+        let input_quota = within_quota(&input_text, "execution input");
         run.event(
             "ExecutionStarted",
             "executionStartedEventDetails",
-            json!({ "input": input.to_string() }),
+            json!({ "input": input_text }),
         );
         let output = match validate::validate(def) {
-            Ok(()) if let Err(f) = within_quota(&input, "execution input") => Err(f),
+            Ok(()) if let Err(f) = input_quota => Err(f),
             Err(errors) => Err(Failure::new(
                 "States.Runtime",
                 errors
@@ -309,8 +311,10 @@ impl Engine {
 /// a task's result, and the execution's input.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-fn within_quota(v: &Value, what: &str) -> Result<(), Failure> {
-    let size = v.to_string().len();
+/// Checks a payload's JSON text (serialised once by the caller, which also records it in
+/// the history) against the quota.
+fn within_quota(text: &str, what: &str) -> Result<(), Failure> {
+    let size = text.len();
     if size > MAX_PAYLOAD_BYTES {
         return Err(Failure::new(
             "States.DataLimitExceeded",
@@ -576,12 +580,13 @@ impl Run<'_> {
             other => Err(Failure::runtime(format!("unknown state type {other}"))),
         };
         let result = result.and_then(|(next, out)| {
-            within_quota(&out, &format!("output of state {name}"))?;
-            Ok((next, out))
+            let text = out.to_string();
+            within_quota(&text, &format!("output of state {name}"))?;
+            Ok((next, out, text))
         });
-        match &result {
-            Ok((_, out)) => {
-                let mut details = json!({ "name": name, "output": out.to_string() });
+        match result {
+            Ok((next, out, text)) => {
+                let mut details = json!({ "name": name, "output": text });
                 if let Some(assigned) = scope.commit() {
                     // As GetExecutionHistory shows them: each value as JSON text.
                     let shown: Map<String, Value> = assigned
@@ -596,10 +601,13 @@ impl Run<'_> {
                     "stateExitedEventDetails",
                     details,
                 );
+                Ok((next, out))
             }
-            Err(_) => scope.discard_pending(),
+            Err(f) => {
+                scope.discard_pending();
+                Err(f)
+            }
         }
-        result
     }
 
     fn effective_input(&self, st: &Value, raw: &Value, ctx: &Ctx) -> Result<Value, Failure> {
@@ -609,7 +617,7 @@ impl Run<'_> {
             Some(t) => template(t, &v, ctx)?,
             None => v,
         };
-        within_quota(&v, "input after Parameters")?;
+        within_quota(&v.to_string(), "input after Parameters")?;
         Ok(v)
     }
 
@@ -857,13 +865,24 @@ impl Run<'_> {
             f = timed_out => Err(f),
             f = silent => Err(f),
         };
-        let result = result.and_then(|v| within_quota(&v, "task result").map(|_| v));
-        match &result {
-            Ok(v) => self.event("TaskSucceeded", "taskSucceededEventDetails", json!({ "resourceType": "lambda", "resource": resource, "output": v.to_string() })),
-            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
-                self.event("TaskTimedOut", "taskTimedOutEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause }))
-            }
-            Err(f) => self.event("TaskFailed", "taskFailedEventDetails", json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause })),
+        let result = result.and_then(|v| {
+            let text = v.to_string();
+            within_quota(&text, "task result")?;
+            self.event(
+                "TaskSucceeded",
+                "taskSucceededEventDetails",
+                json!({ "resourceType": "lambda", "resource": resource, "output": text }),
+            );
+            Ok(v)
+        });
+        if let Err(f) = &result {
+            let (kind, key) = if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout"
+            {
+                ("TaskTimedOut", "taskTimedOutEventDetails")
+            } else {
+                ("TaskFailed", "taskFailedEventDetails")
+            };
+            self.event(kind, key, json!({ "resourceType": "lambda", "resource": resource, "error": f.error, "cause": f.cause }));
         }
         result
     }
