@@ -6,7 +6,7 @@ set -euo pipefail
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libheif-dev pkg-config)
+pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd pkg-config)
 # The tests also fetch presigned URLs and probe the local AWS-compatible server with curl;
 # `file` checks that the Lambda build is arm64.
 [ $want_test -eq 1 ] && pkgs+=(curl file)

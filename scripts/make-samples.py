@@ -12,6 +12,7 @@ file, and manifest.json with the expected status, pages and reason code of every
 and OUT_DIR/variants/ (one image in many encodings: TIFF compressions and colour types,
 16-bit and palette PNG, for format tests).
 """
+import array
 import io
 import json
 import os
@@ -322,6 +323,20 @@ def variants():
     }
     for name, (img, opts) in out.items():
         img.save(os.path.join(VARIANTS, name), **opts)
+
+    # Phones store HEIC photos as the sensor saw them and record the turn in the container
+    # (irot): this one is stored a quarter-turn anticlockwise and displays upright.
+    heif = pillow_heif.from_pillow(base.transpose(Image.Transpose.ROTATE_90))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed after a quarter-turn clockwise; libheif writes it as irot
+    heif.info["exif"] = exif.tobytes()
+    heif.save(os.path.join(VARIANTS, "heic-rotated.heic"), quality=90)
+    pillow_heif.from_pillow(rgba).save(os.path.join(VARIANTS, "heic-rgba.heic"), quality=90)
+    # 10 bits per sample, as HDR photos are coded.
+    rgb = base.convert("RGB")
+    wide = array.array("H", [v * 257 for v in rgb.tobytes()])
+    pillow_heif.from_bytes(mode="RGB;16", size=rgb.size, data=wide.tobytes()).save(
+        os.path.join(VARIANTS, "heic-10bit.heic"), quality=90)
 
 
 # ---------------------------------------------------------------- bad inputs

@@ -1,6 +1,7 @@
 //! One page in the encodings scanners and phones produce (samples/variants): every one
 //! decodes to the same readable page, colours right (CMYK not inverted, 16-bit not dark,
-//! palettes expanded) and transparency flattened onto white paper.
+//! palettes expanded, 10-bit HEIC not dark), HEIC turned upright as its container says,
+//! and transparency flattened onto white paper.
 
 use medidocs_core::model::Status;
 use medidocs_core::ports::ObjectStore;
@@ -17,7 +18,7 @@ async fn every_encoding_gives_the_same_readable_page() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 14, "{} variants", files.len());
+    assert!(files.len() >= 17, "{} variants", files.len());
     let mut problems = Vec::new();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
@@ -48,8 +49,12 @@ async fn every_encoding_gives_the_same_readable_page() {
         let img = image::load_from_memory(&rt.objects.get(&preview.key).await.unwrap())
             .unwrap()
             .to_luma8();
-        // The right margin is paper (and, in the RGBA variants, fully transparent black).
+        // The page is landscape: a HEIC stored turned (irot) is shown upright.
         let (w, h) = img.dimensions();
+        if w <= h {
+            problems.push(format!("{name}: preview {w}×{h}, expected landscape"));
+        }
+        // The right margin is paper (and, in the RGBA variants, fully transparent black).
         let margin: Vec<u8> = (w * 88 / 100..w)
             .flat_map(|x| (0..h).map(move |y| (x, y)))
             .map(|(x, y)| img.get_pixel(x, y)[0])

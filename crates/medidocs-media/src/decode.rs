@@ -411,71 +411,52 @@ impl hayro_ccitt::Decoder for RowSink {
 
 // ---------- HEIC ----------
 
-/// HEIC needs libheif (a C library); builds without the `heic` feature (the arm64 Lambda
-/// functions) refuse it as a type they cannot read.
-#[cfg(not(feature = "heic"))]
-pub(crate) fn heic_dimensions(_bytes: &[u8]) -> Result<(u32, u32), MediaError> {
-    Err(MediaError::UnsupportedType(
-        "HEIC/HEIF (this build has no HEIC decoder)".into(),
-    ))
-}
-
-#[cfg(not(feature = "heic"))]
-fn decode_heic(_bytes: &[u8], _limits: &Limits) -> Result<DecodedPage, MediaError> {
-    Err(MediaError::UnsupportedType(
-        "HEIC/HEIF (this build has no HEIC decoder)".into(),
-    ))
-}
-
-#[cfg(feature = "heic")]
+/// Width and height of the primary image as displayed (after a quarter-turn `irot`), read from
+/// the container without decoding anything.
 pub(crate) fn heic_dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
-    let ctx = libheif_rs::HeifContext::read_from_bytes(bytes)
-        .map_err(|e| MediaError::corrupt("HEIC", e))?;
-    let handle = ctx
-        .primary_image_handle()
-        .map_err(|e| MediaError::corrupt("HEIC", e))?;
-    Ok((handle.width(), handle.height()))
+    use heifer::heifer_isobmff::{HeifFile, boxes::Property};
+    let file = HeifFile::parse(bytes).map_err(|e| MediaError::corrupt("HEIC", e))?;
+    let id = file.primary_id;
+    let (w, h) = file
+        .image_size(id)
+        .map_err(|e| MediaError::corrupt("HEIC", e))?
+        .ok_or_else(|| MediaError::Corrupt("HEIC: the primary image has no size".into()))?;
+    let quarter_turn = file
+        .item_properties(id)
+        .map_err(|e| MediaError::corrupt("HEIC", e))?
+        .any(|p| matches!(p, Property::Rotation(r) if r % 2 == 1));
+    Ok(if quarter_turn { (h, w) } else { (w, h) })
 }
 
-#[cfg(feature = "heic")]
+/// Decodes the primary image with heifer (pure Rust, no `unsafe`): the same decoder in the
+/// embedded build and in the arm64 Lambda functions. Rotation, mirroring and crop stored in the
+/// container are applied; colours are converted to sRGB from the embedded ICC profile (iPhone
+/// photos carry Display P3) or `nclx`, and kept as coded when heifer cannot convert them.
 fn decode_heic(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> {
-    let herr = |e: libheif_rs::HeifError| MediaError::corrupt("HEIC", e);
-    let ctx = libheif_rs::HeifContext::read_from_bytes(bytes).map_err(herr)?;
-    let handle = ctx.primary_image_handle().map_err(herr)?;
-    check_pixels(1, handle.width(), handle.height(), limits)?;
-    let alpha = handle.has_alpha_channel();
-    let chroma = if alpha {
-        libheif_rs::RgbChroma::Rgba
-    } else {
-        libheif_rs::RgbChroma::Rgb
+    let (w, h) = heic_dimensions(bytes)?;
+    check_pixels(1, w, h, limits)?;
+    let options = heifer::Options {
+        max_threads: 0,
+        max_pixels: limits.max_pixels,
     };
-    // libheif applies the container's rotation and mirroring (irot/imir) while decoding.
-    let img = handle
-        .decode(libheif_rs::ColorSpace::Rgb(chroma), None)
-        .map_err(herr)?;
-    let planes = img.planes();
-    let plane = planes
-        .interleaved
-        .ok_or_else(|| MediaError::Corrupt("HEIC: no interleaved plane".into()))?;
-    let (w, h, stride) = (plane.width, plane.height, plane.stride);
-    let channels = if alpha { 4 } else { 3 };
-    let row_bytes = w as usize * channels;
-    let mut buf = Vec::with_capacity(row_bytes * h as usize);
-    for y in 0..h as usize {
-        let row = plane
-            .data
-            .get(y * stride..y * stride + row_bytes)
-            .ok_or_else(|| MediaError::Corrupt("HEIC: short plane".into()))?;
-        buf.extend_from_slice(row);
+    let decoded = match heifer::decode_srgb_rgba8(bytes, &options) {
+        Err(heifer::Error::Unsupported(_)) => heifer::decode_rgba8(bytes, &options),
+        other => other,
     }
+    .map_err(|e| match e {
+        heifer::Error::Unsupported(what) => {
+            MediaError::UnsupportedType(format!("HEIC/HEIF with {what}"))
+        }
+        e => MediaError::corrupt("HEIC", e),
+    })?;
+    let (w, h, alpha) = (decoded.width, decoded.height, decoded.has_alpha);
+    check_pixels(1, w, h, limits)?;
+    let rgba = RgbaImage::from_raw(w, h, decoded.data)
+        .ok_or_else(|| MediaError::Corrupt("HEIC: short image".into()))?;
     let image = if alpha {
-        DynamicImage::ImageRgba8(
-            RgbaImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?,
-        )
+        DynamicImage::ImageRgba8(rgba)
     } else {
-        DynamicImage::ImageRgb8(
-            RgbImage::from_raw(w, h, buf).ok_or_else(|| MediaError::Corrupt("HEIC".into()))?,
-        )
+        DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).into_rgb8())
     };
     Ok(DecodedPage { image, dpi: None })
 }

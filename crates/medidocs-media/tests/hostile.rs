@@ -39,6 +39,21 @@ fn crc32(data: &[u8]) -> u32 {
     !c
 }
 
+fn sample(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// The sample phone photo with its image size (`ispe`) rewritten: a decompression bomb's
+/// header on a real HEVC stream.
+fn heic_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut heic = sample("documents/medication-box.heic");
+    let at = heic.windows(4).position(|b| b == b"ispe").unwrap() + 8; // type, version+flags
+    heic[at..at + 4].copy_from_slice(&w.to_be_bytes());
+    heic[at + 4..at + 8].copy_from_slice(&h.to_be_bytes());
+    heic
+}
+
 fn multipage_tiff(pages: usize) -> Vec<u8> {
     let mut out = Vec::new();
     {
@@ -67,6 +82,7 @@ fn bad_inputs_get_specific_reasons() {
     let d = Limits::default();
     let jpeg = encode(ImageFormat::Jpeg, 64, 48);
     let png = encode(ImageFormat::Png, 64, 48);
+    let heic = sample("documents/medication-box.heic");
     let small = Limits {
         max_bytes: 100,
         ..d
@@ -158,6 +174,20 @@ fn bad_inputs_get_specific_reasons() {
             &d,
             "corrupt",
         ),
+        ("valid HEIC photo", heic.clone(), &d, "ok"),
+        (
+            "HEIC declaring 30000x30000",
+            heic_declaring(30000, 30000),
+            &d,
+            "too_many_pixels",
+        ),
+        (
+            "HEIC cut in half",
+            heic[..heic.len() / 2].to_vec(),
+            &d,
+            "corrupt",
+        ),
+        ("HEIC container only", heic[..600].to_vec(), &d, "corrupt"),
     ];
     let mut wrong = Vec::new();
     for (name, bytes, limits, want) in &cases {
@@ -233,4 +263,41 @@ fn damaged_samples_never_escape_as_panics() {
         }
     }
     assert!(tried >= 50, "only {tried} variants");
+}
+
+/// The HEVC decoder meets the bit-flipped photos a damaged phone upload produces: every
+/// copy ends in a known outcome, and the undamaged bytes still decode.
+#[test]
+fn damaged_heic_photos_end_in_a_known_outcome() {
+    let heic = sample("documents/medication-box.heic");
+    let limits = Limits::default();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..120 {
+        let mut v = heic.clone();
+        for _ in 0..1 + round % 6 {
+            let at = next() as usize % v.len();
+            v[at] ^= (next() >> 40) as u8 | 1;
+        }
+        if round % 4 == 0 {
+            v.truncate(v.len() - next() as usize % (v.len() / 2));
+        }
+        *outcomes.entry(outcome(&v, &limits)).or_insert(0) += 1;
+    }
+    let known = ["ok", "corrupt", "unsupported_type", "too_many_pixels"];
+    assert!(
+        outcomes.keys().all(|k| known.contains(&k.as_str())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.get("corrupt").copied().unwrap_or(0) > 0,
+        "{outcomes:?}"
+    );
+    assert_eq!(outcome(&heic, &limits), "ok");
 }
