@@ -20,7 +20,9 @@ export SAM_CLI_TELEMETRY=0
 with_tools() { PATH="$tools/bin:$PATH" "$@"; }
 echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml"
 with_tools cfn-lint sam/template.yaml
-with_tools sam validate --lint -t sam/template.yaml
+for env in default dr primary; do  # each region's settings in sam/samconfig.toml
+  with_tools sam validate -t sam/template.yaml --config-env "$env" | tail -1
+done
 with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
 
 echo "==> asl-validator statemachines/*.asl.json"

@@ -142,6 +142,102 @@ async fn dynamodb_metadata_store_passes_the_conformance_suite() {
     assert!(n >= 6, "{n} cases");
 }
 
+/// The table `sam/template.yaml` deploys has the keys, attribute types and index the
+/// adapter creates and queries: compared through DescribeTable on the table the adapter made.
+#[tokio::test]
+async fn the_template_declares_the_table_the_adapter_uses() {
+    use serde_yaml_ng::Value as Yaml;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam/template.yaml");
+    let template: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let props = &template["Resources"]["Table"]["Properties"];
+    let text = |v: &Yaml| v.as_str().unwrap_or_default().to_string();
+    let keys = |list: &Yaml| -> Vec<(String, String)> {
+        let list = list.as_sequence().expect("a key schema");
+        list.iter()
+            .map(|k| (text(&k["AttributeName"]), text(&k["KeyType"])))
+            .collect()
+    };
+    let mut declared_attrs: Vec<(String, String)> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| (text(&a["AttributeName"]), text(&a["AttributeType"])))
+        .collect();
+    declared_attrs.sort();
+    let declared_indexes: Vec<(String, Vec<(String, String)>, String)> =
+        props["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    text(&i["IndexName"]),
+                    keys(&i["KeySchema"]),
+                    text(&i["Projection"]["ProjectionType"]),
+                )
+            })
+            .collect();
+
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let client = clients::dynamodb(&config);
+    let name = unique("medidocs");
+    DynamoMetadataStore::new(client.clone(), &name)
+        .create_table()
+        .await
+        .unwrap();
+    let table = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let made_keys = |list: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|k| (k.attribute_name.clone(), k.key_type.as_str().to_string()))
+            .collect()
+    };
+    let mut made_attrs: Vec<(String, String)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name.clone(),
+                a.attribute_type.as_str().to_string(),
+            )
+        })
+        .collect();
+    made_attrs.sort();
+    let made_indexes: Vec<(String, Vec<(String, String)>, String)> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                made_keys(i.key_schema()),
+                i.projection()
+                    .and_then(|p| p.projection_type())
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(keys(&props["KeySchema"]), made_keys(table.key_schema()));
+    assert_eq!(declared_attrs, made_attrs);
+    assert_eq!(declared_indexes, made_indexes);
+    assert_eq!(
+        text(&props["BillingMode"]),
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default()
+    );
+    assert_eq!(declared_indexes.len(), 1, "{declared_indexes:?}");
+}
+
 #[tokio::test]
 async fn a_repeated_upload_event_starts_no_second_execution() {
     use medidocs_aws::{ExecutionStarter, Started};
