@@ -142,6 +142,9 @@ async fn dynamodb_metadata_store_passes_the_conformance_suite() {
     assert!(n >= 6, "{n} cases");
 }
 
+/// An index as (name, key schema as (attribute, key type), projection type).
+type Index = (String, Vec<(String, String)>, String);
+
 /// The table `sam/template.yaml` deploys has the keys, attribute types and index the
 /// adapter creates and queries: compared through DescribeTable on the table the adapter made.
 #[tokio::test]
@@ -164,19 +167,18 @@ async fn the_template_declares_the_table_the_adapter_uses() {
         .map(|a| (text(&a["AttributeName"]), text(&a["AttributeType"])))
         .collect();
     declared_attrs.sort();
-    let declared_indexes: Vec<(String, Vec<(String, String)>, String)> =
-        props["GlobalSecondaryIndexes"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    text(&i["IndexName"]),
-                    keys(&i["KeySchema"]),
-                    text(&i["Projection"]["ProjectionType"]),
-                )
-            })
-            .collect();
+    let declared_indexes: Vec<Index> = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                text(&i["IndexName"]),
+                keys(&i["KeySchema"]),
+                text(&i["Projection"]["ProjectionType"]),
+            )
+        })
+        .collect();
 
     let moto = Moto::start().unwrap();
     let config = clients::compatible_server(moto.endpoint(), REGION).await;
@@ -210,7 +212,7 @@ async fn the_template_declares_the_table_the_adapter_uses() {
         })
         .collect();
     made_attrs.sort();
-    let made_indexes: Vec<(String, Vec<(String, String)>, String)> = table
+    let made_indexes: Vec<Index> = table
         .global_secondary_indexes()
         .iter()
         .map(|i| {
