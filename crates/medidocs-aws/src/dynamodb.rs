@@ -19,8 +19,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
+use medidocs_core::access::{AUDIT_MONTHS, AuditPage, AuditRecord, audit_month, previous_month};
 use medidocs_core::model::{DocumentPage, DocumentRecord};
-use medidocs_core::ports::{MetadataStore, StoreError};
+use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 
 use crate::error::{Kind, kind, store_error};
 
@@ -313,5 +314,272 @@ impl MetadataStore for DynamoMetadataStore {
             }
         }
         Ok(counts)
+    }
+}
+
+/// One key condition of a newest-first query: a partition, optionally below a sort key.
+struct Newest<'a> {
+    index: Option<&'a str>,
+    partition: (&'a str, String),
+    sort: &'a str,
+    below: Option<&'a str>,
+}
+
+impl DynamoMetadataStore {
+    /// Up to `limit` items of one partition, newest (highest sort key) first, following
+    /// LastEvaluatedKey; the flag says whether more items follow.
+    async fn newest(
+        &self,
+        q: Newest<'_>,
+        limit: usize,
+    ) -> Result<(Vec<HashMap<String, AttributeValue>>, bool), StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(q.index.map(str::to_string))
+                .expression_attribute_names("#p", q.partition.0)
+                .expression_attribute_values(":p", s(q.partition.1.clone()))
+                .scan_index_forward(false)
+                .limit((limit + 1 - items.len()) as i32)
+                .set_exclusive_start_key(start.take());
+            req = match q.below {
+                Some(c) => req
+                    .key_condition_expression("#p = :p AND #s < :c")
+                    .expression_attribute_names("#s", q.sort)
+                    .expression_attribute_values(":c", s(c)),
+                None => req.key_condition_expression("#p = :p"),
+            };
+            let out = req
+                .send()
+                .await
+                .map_err(|e| store_error(format!("query of {}", q.partition.1), e))?;
+            items.extend(out.items.unwrap_or_default());
+            if items.len() > limit {
+                items.truncate(limit);
+                return Ok((items, true));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok((items, false)),
+            }
+        }
+    }
+
+    /// Every item of one partition whose sort key starts with `prefix`, in order.
+    async fn all_with_prefix(
+        &self,
+        index: Option<&str>,
+        keys: (&str, &str),
+        partition: String,
+        prefix: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#p = :p AND begins_with(#s, :prefix)")
+                .expression_attribute_names("#p", keys.0)
+                .expression_attribute_names("#s", keys.1)
+                .expression_attribute_values(":p", s(partition.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(format!("query of {partition}"), e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+fn text_of(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        _ => String::new(),
+    }
+}
+
+fn decode_audit(mut item: HashMap<String, AttributeValue>) -> Result<AuditRecord, StoreError> {
+    for k in ["pk", "sk", "gsi1pk", "gsi1sk"] {
+        item.remove(k);
+    }
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::unavailable("dynamodb: an unreadable audit item", e))
+}
+
+#[async_trait]
+impl AccessStore for DynamoMetadataStore {
+    async fn add_care_team_member(&self, patient_id: &str, member: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("PATIENT#{patient_id}")))
+            .item("sk", s(format!("MEMBER#{member}")))
+            .item("gsi1pk", s(format!("MEMBER#{member}")))
+            .item("gsi1sk", s(format!("PATIENT#{patient_id}")))
+            .item("patient_id", s(patient_id))
+            .item("member", s(member))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(format!("care team of {patient_id}"), e))
+    }
+
+    async fn remove_care_team_member(
+        &self,
+        patient_id: &str,
+        member: &str,
+    ) -> Result<(), StoreError> {
+        let what = format!("{member} on the care team of {patient_id}");
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("PATIENT#{patient_id}")))
+            .key("sk", s(format!("MEMBER#{member}")))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match kind(&e) {
+                Kind::Condition => StoreError::not_found(what.clone()),
+                _ => store_error(what.clone(), e),
+            })
+    }
+
+    async fn is_care_team_member(
+        &self,
+        patient_id: &str,
+        member: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .get_item(format!("PATIENT#{patient_id}"), &format!("MEMBER#{member}"))
+            .await?
+            .is_some())
+    }
+
+    async fn care_team(&self, patient_id: &str) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .all_with_prefix(
+                None,
+                ("pk", "sk"),
+                format!("PATIENT#{patient_id}"),
+                "MEMBER#",
+            )
+            .await?;
+        Ok(items.iter().map(|i| text_of(i, "member")).collect())
+    }
+
+    async fn member_patients(&self, member: &str) -> Result<Vec<String>, StoreError> {
+        let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
+        let items = self
+            .all_with_prefix(
+                Some(index),
+                (gpk, gsk),
+                format!("MEMBER#{member}"),
+                "PATIENT#",
+            )
+            .await?;
+        Ok(items.iter().map(|i| text_of(i, "patient_id")).collect())
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let what = format!("audit record {}", record.id);
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
+            .map_err(|e| StoreError::unavailable(format!("{what}: encoding"), e))?;
+        let patient = record.patient_id.as_deref().unwrap_or("-");
+        item.insert("pk".into(), s(format!("AUDIT#{patient}")));
+        item.insert("sk".into(), s(record.id.clone()));
+        item.insert(
+            "gsi1pk".into(),
+            s(format!("AUDIT#{}", audit_month(&record.at))),
+        );
+        item.insert("gsi1sk".into(), s(record.id.clone()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match kind(&e) {
+                Kind::Condition => StoreError::AlreadyExists { what: what.clone() },
+                _ => store_error(what.clone(), e),
+            })
+    }
+
+    /// One patient's records come from their partition. Everyone's come from the monthly
+    /// index partitions, newest month first, looking back [`AUDIT_MONTHS`] months.
+    async fn list_audit(
+        &self,
+        patient_id: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<AuditPage, StoreError> {
+        let limit = limit.clamp(1, 1000);
+        let page = |items: Vec<HashMap<String, AttributeValue>>, more: bool| {
+            let records = items
+                .into_iter()
+                .map(decode_audit)
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = if more {
+                records.last().map(|r| r.id.clone())
+            } else {
+                None
+            };
+            Ok(AuditPage { records, next })
+        };
+        if let Some(p) = patient_id {
+            let (items, more) = self
+                .newest(
+                    Newest {
+                        index: None,
+                        partition: ("pk", format!("AUDIT#{p}")),
+                        sort: "sk",
+                        below: cursor,
+                    },
+                    limit,
+                )
+                .await?;
+            return page(items, more);
+        }
+        let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
+        let now = medidocs_core::steps::now_rfc3339();
+        let mut month = audit_month(cursor.unwrap_or(&now)).to_string();
+        let mut items = Vec::new();
+        for _ in 0..AUDIT_MONTHS {
+            let (got, more) = self
+                .newest(
+                    Newest {
+                        index: Some(index),
+                        partition: (gpk, format!("AUDIT#{month}")),
+                        sort: gsk,
+                        below: cursor.filter(|c| audit_month(c) == month),
+                    },
+                    limit - items.len(),
+                )
+                .await?;
+            items.extend(got);
+            if more || items.len() == limit {
+                // Full: another record may follow in this month or an earlier one.
+                return page(items, true);
+            }
+            match previous_month(&month) {
+                Some(m) => month = m,
+                None => break,
+            }
+        }
+        page(items, false)
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use medidocs_aws::{DynamoMetadataStore, S3ObjectStore, clients};
 use medidocs_core::ports::{ObjectStore, PutMode};
 use medidocs_testkit::moto::Moto;
-use medidocs_testkit::{MetadataFlags, ObjectFlags, metadata_store_suite, object_store_suite};
+use medidocs_testkit::{
+    MetadataFlags, ObjectFlags, access_store_suite, metadata_store_suite, object_store_suite,
+};
 
 mod common;
 use common::{KMS_KEY, REGION, unique};
@@ -140,6 +142,16 @@ async fn dynamodb_metadata_store_passes_the_conformance_suite() {
         .await
         .unwrap();
     assert!(n >= 6, "{n} cases");
+}
+
+#[tokio::test]
+async fn dynamodb_access_store_passes_the_conformance_suite() {
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let store = DynamoMetadataStore::new(clients::dynamodb(&config), unique("medidocs"));
+    store.create_table().await.unwrap();
+    let n = access_store_suite(&store, "c3").await.unwrap();
+    assert!(n >= 5, "{n} cases");
 }
 
 /// An index as (name, key schema as (attribute, key type), projection type).

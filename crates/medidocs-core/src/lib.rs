@@ -2,6 +2,7 @@
 //! the ports (object store, metadata store, OCR engine), the OCR model, and the pipeline's
 //! step handlers. No adapter, no file or network IO of its own: adapters are passed in.
 
+pub mod access;
 pub mod error;
 pub mod keys;
 pub mod model;

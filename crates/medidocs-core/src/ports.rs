@@ -7,6 +7,7 @@ use std::error::Error as StdError;
 
 use async_trait::async_trait;
 
+use crate::access::{AuditPage, AuditRecord};
 use crate::model::{DocumentPage, DocumentRecord};
 use crate::ocr::OcrPage;
 
@@ -101,6 +102,37 @@ pub trait MetadataStore: Send + Sync {
     async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError>;
     /// Number of documents in each status.
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+}
+
+/// Care teams and the audit trail, in the same table as the documents:
+/// `PATIENT#{pid}`/`MEMBER#{sub}` items (indexed by member as `MEMBER#{sub}`/`PATIENT#{pid}`)
+/// and `AUDIT#{pid}`/`{id}` items (indexed by month as `AUDIT#{yyyy-mm}`/`{id}`; `-` stands
+/// for requests that named no patient).
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Adding a member twice is not an error.
+    async fn add_care_team_member(&self, patient_id: &str, member: &str) -> Result<(), StoreError>;
+    /// [`StoreError::NotFound`] if `member` was not on the team.
+    async fn remove_care_team_member(
+        &self,
+        patient_id: &str,
+        member: &str,
+    ) -> Result<(), StoreError>;
+    async fn is_care_team_member(&self, patient_id: &str, member: &str)
+    -> Result<bool, StoreError>;
+    /// The members of a patient's care team, in order.
+    async fn care_team(&self, patient_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The patients whose care team `member` is on, in order.
+    async fn member_patients(&self, member: &str) -> Result<Vec<String>, StoreError>;
+    /// Appends a record; records are never updated or deleted through this port.
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// Newest first: one patient's records, or everyone's.
+    async fn list_audit(
+        &self,
+        patient_id: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<AuditPage, StoreError>;
 }
 
 /// Errors of an OCR engine.

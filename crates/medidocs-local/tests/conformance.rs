@@ -1,7 +1,9 @@
 //! The local adapters pass the shared conformance suites.
 
 use medidocs_local::{FsObjectStore, SqliteMetadataStore};
-use medidocs_testkit::{MetadataFlags, ObjectFlags, metadata_store_suite, object_store_suite};
+use medidocs_testkit::{
+    MetadataFlags, ObjectFlags, access_store_suite, metadata_store_suite, object_store_suite,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filesystem_object_store_conforms() {
@@ -27,6 +29,14 @@ async fn sqlite_metadata_store_conforms() {
         .await
         .unwrap();
     assert!(n >= 8, "only {n} cases ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_access_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetadataStore::open(&dir.path().join("meta.sqlite3")).unwrap();
+    let n = access_store_suite(&store, "c3").await.unwrap();
+    assert!(n >= 5, "only {n} cases ran");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,11 +4,13 @@
 //!
 //! Also: the character error rate used to grade OCR.
 
+mod access;
 mod metadata;
 pub mod moto;
 mod objects;
 pub mod textract_endpoint;
 
+pub use access::access_store_suite;
 pub use metadata::{MetadataFlags, metadata_store_suite};
 pub use objects::{ObjectFlags, object_store_suite};
 
