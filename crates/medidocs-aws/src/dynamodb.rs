@@ -50,7 +50,7 @@ fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeValue>, Store
     item.insert("gsi1pk".into(), s(format!("PATIENT#{}", doc.patient_id)));
     item.insert(
         "gsi1sk".into(),
-        s(format!("CREATED#{}#{}", doc.created_at, doc.id)),
+        s(medidocs_core::keys::listing_key(&doc.created_at, &doc.id)),
     );
     Ok(item)
 }

@@ -42,6 +42,12 @@ pub fn is_system_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A document's place in its patient's listing (the index sort key, newest last). Listing
+/// cursors are these keys: a page continues below the last key it returned.
+pub fn listing_key(created_at: &str, id: &str) -> String {
+    format!("CREATED#{created_at}#{id}")
+}
+
 pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
     format!("uploads/{patient_id}/{upload_id}/original")
 }

@@ -7,6 +7,6 @@ mod sqlite;
 mod tesseract;
 
 pub use fs::{FsObjectStore, check_key};
-pub use runtime::{LocalConfig, LocalRuntime};
+pub use runtime::{LocalConfig, LocalRuntime, UPLOAD_BUCKET};
 pub use sqlite::SqliteMetadataStore;
 pub use tesseract::{TesseractOcr, parse_tsv};

@@ -4,6 +4,7 @@
 //! DATA_DIR/objects/…            the object store (uploads/, artefacts/, quarantine/)
 //! DATA_DIR/metadata.sqlite3     the metadata store
 //! DATA_DIR/secret.key           random key: file paths → upload ids (never stored in clear)
+//! DATA_DIR/token.key            random key: signs development tokens and upload URLs
 //! ```
 
 use std::io::Read;
@@ -92,6 +93,12 @@ impl LocalRuntime {
             self.config.limits,
             self.config.workers,
         )
+    }
+
+    /// The key that signs development tokens (`medidocs token`) and local upload URLs;
+    /// created on first use, readable by the data dir's owner only.
+    pub fn token_key(&self) -> Result<Vec<u8>, StoreError> {
+        load_or_create_secret(&self.config.data_dir.join("token.key"))
     }
 
     /// Runs documents through the pipeline's state machine, on the wall clock.

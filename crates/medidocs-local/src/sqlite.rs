@@ -115,7 +115,7 @@ impl MetadataStore for SqliteMetadataStore {
                     params![
                         doc_pk(&doc.id),
                         format!("PATIENT#{}", doc.patient_id),
-                        format!("CREATED#{}#{}", doc.created_at, doc.id),
+                        medidocs_core::keys::listing_key(&doc.created_at, &doc.id),
                         doc.status.as_str(),
                         doc.version as i64,
                         data

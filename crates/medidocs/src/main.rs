@@ -2,6 +2,7 @@
 
 mod bench;
 mod output;
+mod serve;
 mod states;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,16 @@ enum Command {
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
+    /// Serve the HTTP API and the doctors' web page over this data dir; uploads made
+    /// through it are processed in the background.
+    Serve(serve::ServeArgs),
+    /// Print a development token (signed with the data dir's key) for the API.
+    Token(serve::TokenArgs),
+    /// Who is on which patient's care team (doctors and staff who may read their records).
+    #[command(subcommand)]
+    CareTeam(serve::CareTeamCommand),
+    /// List the audit trail: reads of text and renditions, searches, uploads, refusals.
+    Audit(serve::AuditArgs),
     /// Amazon States Language definitions (state machines).
     #[command(subcommand)]
     States(states::StatesCommand),
@@ -197,6 +208,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
+        Command::Token(args) => serve::token(&cli.data_dir, args),
+        Command::CareTeam(cmd) => serve::care_team(&cli.data_dir, cmd).await,
+        Command::Audit(args) => serve::audit(&cli.data_dir, args).await,
         Command::States(cmd) => states::dispatch(cmd).await,
         Command::Textract(TextractCommand::Normalize { responses, text }) => {
             textract_normalize(&responses, text)

@@ -1,0 +1,215 @@
+//! How bytes travel between clients and the stores. In AWS they never pass through the
+//! function: uploads go to a presigned S3 PUT and renditions are a redirect to a presigned
+//! GET. Locally the router receives uploads (at a URL carrying a signed, expiring upload
+//! capability, the local equivalent of a presigned PUT) and streams renditions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use medidocs_core::keys;
+use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
+use medidocs_core::steps::SourceInput;
+use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
+use crate::views::{Received, UploadTarget};
+
+/// How long an upload URL stays valid.
+pub const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
+/// How long a rendition redirect stays valid.
+pub const DOWNLOAD_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// An upload the API has authorised: who it is for, what it will hold.
+#[derive(Debug, Clone)]
+pub struct UploadGrant {
+    pub patient_id: String,
+    pub upload_id: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    /// Where the client sends the bytes of an authorised upload.
+    async fn upload_target(&self, grant: &UploadGrant) -> Result<UploadTarget, Problem>;
+    /// `Some(url)`: the client is redirected there; `None`: the router streams the object.
+    async fn download_url(&self, key: &str) -> Result<Option<String>, Problem>;
+    /// Receives the bytes of a local upload. Deployments whose uploads go elsewhere keep
+    /// the default, which answers 404.
+    async fn receive(
+        &self,
+        _capability: &str,
+        _content_type: &str,
+        _body: Vec<u8>,
+    ) -> Result<Received, Problem> {
+        Err(Problem::not_found(
+            "uploads go to the URL returned when the upload was created",
+        ))
+    }
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// What a local upload capability grants.
+#[derive(Debug, Serialize, Deserialize)]
+struct Capability {
+    sub: String, // the patient
+    upload_id: String,
+    content_type: String,
+    size: u64,
+    aud: String,
+    exp: u64,
+}
+
+const UPLOAD_AUDIENCE: &str = "medidocs-upload";
+
+/// The embedded deployment: uploads land in the local object store and start the pipeline.
+pub struct LocalDelivery {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    uploads: Arc<dyn ObjectStore>,
+    bucket: String,
+    start: Arc<dyn Fn(SourceInput) + Send + Sync>,
+}
+
+impl LocalDelivery {
+    /// `key` signs upload capabilities; `start` runs the pipeline on a received upload
+    /// (in the background: it must not block).
+    pub fn new(
+        key: &[u8],
+        uploads: Arc<dyn ObjectStore>,
+        bucket: impl Into<String>,
+        start: Arc<dyn Fn(SourceInput) + Send + Sync>,
+    ) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            uploads,
+            bucket: bucket.into(),
+            start,
+        }
+    }
+}
+
+#[async_trait]
+impl Delivery for LocalDelivery {
+    async fn upload_target(&self, grant: &UploadGrant) -> Result<UploadTarget, Problem> {
+        let expires = SystemTime::now() + UPLOAD_TTL;
+        let cap = Capability {
+            sub: grant.patient_id.clone(),
+            upload_id: grant.upload_id.clone(),
+            content_type: grant.content_type.clone(),
+            size: grant.size,
+            aud: UPLOAD_AUDIENCE.into(),
+            exp: expires
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &cap, &self.encoding)
+            .map_err(|e| Problem::from(StoreError::unavailable("upload capability", e)))?;
+        Ok(UploadTarget {
+            upload_id: grant.upload_id.clone(),
+            method: "PUT".into(),
+            url: format!("/v1/uploads/{token}"),
+            headers: BTreeMap::from([("content-type".to_string(), grant.content_type.clone())]),
+            expires_at: rfc3339(expires),
+            max_bytes: grant.size,
+        })
+    }
+
+    async fn download_url(&self, _key: &str) -> Result<Option<String>, Problem> {
+        Ok(None)
+    }
+
+    async fn receive(
+        &self,
+        capability: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Received, Problem> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_audience(&[UPLOAD_AUDIENCE]);
+        v.leeway = 0;
+        v.set_required_spec_claims(&["exp", "aud", "sub"]);
+        let cap = jsonwebtoken::decode::<Capability>(capability, &self.decoding, &v)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Problem::new(
+                    StatusCode::GONE,
+                    "upload_expired",
+                    "this upload URL has expired; create a new upload",
+                ),
+                _ => Problem::forbidden("bad_upload_url", "this upload URL is not valid"),
+            })?
+            .claims;
+        if !content_type.eq_ignore_ascii_case(&cap.content_type) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content_type_mismatch",
+                format!("this upload was created for {}", cap.content_type),
+            ));
+        }
+        if body.len() as u64 != cap.size {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "size_mismatch",
+                format!(
+                    "this upload was created for {} bytes and {} arrived",
+                    cap.size,
+                    body.len()
+                ),
+            ));
+        }
+        let key = keys::upload_key(&cap.sub, &cap.upload_id);
+        let version = keys::sha256_hex(&body);
+        match self.uploads.put(&key, body, PutMode::Create).await {
+            Ok(_) => {}
+            Err(StoreError::AlreadyExists { .. }) => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "already_uploaded",
+                    "this upload has already been received",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let source = SourceInput {
+            bucket: self.bucket.clone(),
+            key,
+            version,
+        };
+        let document_id = keys::document_id(&source.bucket, &source.key, &source.version);
+        (self.start)(source);
+        Ok(Received {
+            upload_id: cap.upload_id,
+            href: format!("/v1/documents/{document_id}"),
+            document_id,
+            status: "RECEIVED".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn formats_utc_times() {
+        let at = |s| super::rfc3339(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,665 @@
+//! Request handlers. Each one: authenticate, validate what the client sent, fetch what it
+//! names, authorise against the patient it belongs to (auditing), then answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use medidocs_core::access::{Action, AuditRecord, Outcome, Principal, Role, decide};
+use medidocs_core::keys;
+use medidocs_core::model::{DocumentRecord, Status};
+use medidocs_core::ocr::OcrDocument;
+use medidocs_core::ports::StoreError;
+use medidocs_core::steps::now_rfc3339;
+
+use crate::auth::Claims;
+use crate::delivery::UploadGrant;
+use crate::problem::Problem;
+use crate::views::*;
+use crate::{App, UPLOAD_TYPES};
+
+type AppState = State<Arc<App>>;
+type Verified = Option<Extension<Claims>>;
+
+// ---------------------------------------------------------------- identity, access, audit
+
+/// Writes one audit record. A failure to write it fails the request: no read goes
+/// unrecorded.
+async fn audit(
+    app: &App,
+    who: Option<&Principal>,
+    action: &str,
+    patient_id: Option<&str>,
+    document_id: Option<&str>,
+    outcome: Outcome,
+    reason: Option<&str>,
+) -> Result<(), Problem> {
+    let at = now_rfc3339();
+    let record = AuditRecord {
+        id: format!("{at}#{}", uuid::Uuid::new_v4().simple()),
+        at,
+        actor: who.map(|p| p.sub.clone()),
+        role: who.map(|p| p.role),
+        action: action.into(),
+        // Only well-formed ids reach the trail: what a client typed may be anything.
+        patient_id: patient_id
+            .filter(|p| keys::validate_patient_id(p).is_ok())
+            .map(str::to_string),
+        document_id: document_id
+            .filter(|d| keys::is_system_id(d))
+            .map(str::to_string),
+        outcome,
+        reason: reason.map(str::to_string),
+    };
+    app.access.append_audit(&record).await.map_err(|e| {
+        tracing::error!(error = %e, "audit record not written");
+        Problem {
+            retry_after: Some(5),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the audit trail cannot be written, so the request is refused; retry shortly",
+            )
+        }
+    })
+}
+
+/// The caller, or the refusal (audited) of a request without a valid token.
+async fn caller(
+    app: &App,
+    headers: &HeaderMap,
+    claims: &Verified,
+    action: Action,
+    patient_id: Option<&str>,
+    document_id: Option<&str>,
+) -> Result<Principal, Problem> {
+    match app
+        .auth
+        .authenticate(headers, claims.as_ref().map(|Extension(c)| c))
+    {
+        Ok(p) => Ok(p),
+        Err(problem) => {
+            audit(
+                app,
+                None,
+                action.as_str(),
+                patient_id,
+                document_id,
+                Outcome::Denied,
+                Some(&problem.code),
+            )
+            .await?;
+            Err(problem)
+        }
+    }
+}
+
+/// Applies the rule of [`decide`]; audits refusals, content reads and uploads.
+async fn authorize(
+    app: &App,
+    who: &Principal,
+    action: Action,
+    patient_id: &str,
+    document_id: Option<&str>,
+) -> Result<(), Problem> {
+    let needs_team = match who.role {
+        Role::Patient => false,
+        Role::Doctor => true,
+        Role::Staff => action.reads_content(),
+    };
+    let on_team = needs_team && app.access.is_care_team_member(patient_id, &who.sub).await?;
+    match decide(who, action, patient_id, on_team) {
+        Ok(()) => {
+            if action.reads_content() || action == Action::CreateUpload {
+                audit(
+                    app,
+                    Some(who),
+                    action.as_str(),
+                    Some(patient_id),
+                    document_id,
+                    Outcome::Allowed,
+                    None,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Err(denial) => {
+            audit(
+                app,
+                Some(who),
+                action.as_str(),
+                Some(patient_id),
+                document_id,
+                Outcome::Denied,
+                Some(denial.as_str()),
+            )
+            .await?;
+            Err(Problem::forbidden(
+                denial.as_str(),
+                match denial {
+                    medidocs_core::access::Denial::NotOwnRecords => {
+                        "patients can open only their own records"
+                    }
+                    medidocs_core::access::Denial::NotOnCareTeam => {
+                        "only the patient's care team can open this"
+                    }
+                },
+            ))
+        }
+    }
+}
+
+fn patient_id(p: &str) -> Result<(), Problem> {
+    keys::validate_patient_id(p).map_err(|e| Problem::bad_request("invalid_patient_id", e))
+}
+
+async fn document(app: &App, id: &str) -> Result<DocumentRecord, Problem> {
+    if !keys::is_system_id(id) {
+        return Err(Problem::bad_request(
+            "invalid_id",
+            "a document id is 1 to 64 lowercase hexadecimal characters",
+        ));
+    }
+    app.meta.get_document(id).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => Problem::not_found("no document with this id"),
+        e => e.into(),
+    })
+}
+
+/// Authenticates, fetches the document and authorises `action` on it.
+async fn open_document(
+    app: &App,
+    headers: &HeaderMap,
+    claims: &Verified,
+    id: &str,
+    action: Action,
+) -> Result<DocumentRecord, Problem> {
+    let who = caller(app, headers, claims, action, None, Some(id)).await?;
+    let doc = document(app, id).await?;
+    authorize(app, &who, action, &doc.patient_id, Some(&doc.id)).await?;
+    Ok(doc)
+}
+
+fn not_ready(doc: &DocumentRecord) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "not_ready",
+        format!(
+            "the document is {}; text and renditions exist once it is READY",
+            doc.status.as_str()
+        ),
+    )
+}
+
+// ---------------------------------------------------------------- service
+
+#[utoipa::path(get, path = "/v1/health", tag = "service",
+    responses((status = 200, description = "The service answers", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "This document")))]
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::json(),
+    )
+        .into_response()
+}
+
+/// The doctors' page: static, no build step; it talks to this API with the user's token.
+pub(crate) async fn web_page() -> Response {
+    let mut resp = Html(include_str!("web/index.html")).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; \
+             img-src 'self' blob:; connect-src 'self'; form-action 'none'; base-uri 'none'; \
+             frame-ancestors 'none'",
+        ),
+    );
+    resp
+}
+
+pub(crate) async fn no_route() -> Problem {
+    Problem::not_found("no such endpoint; see /v1/openapi.json")
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+pub(crate) async fn me(
+    State(app): AppState,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<Me>, Problem> {
+    let who = caller(&app, &headers, &claims, Action::ListDocuments, None, None).await?;
+    let patients = match who.role {
+        Role::Patient => vec![who.sub.clone()],
+        _ => app.access.member_patients(&who.sub).await?,
+    };
+    Ok(Json(Me {
+        sub: who.sub,
+        role: who.role.as_str().into(),
+        patients,
+    }))
+}
+
+// ---------------------------------------------------------------- uploads
+
+#[utoipa::path(post, path = "/v1/patients/{patient_id}/uploads", tag = "uploads",
+    security(("bearer" = [])),
+    params(("patient_id" = String, Path, description = "The patient the document is for")),
+    request_body = UploadRequest,
+    responses(
+        (status = 201, description = "Send the file to `url` with `method` and `headers`", body = UploadTarget),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, description = "Over the size limit", body = Problem),
+        (status = 415, description = "Not a type the pipeline reads", body = Problem),
+        (status = 422, description = "Empty file", body = Problem)))]
+pub(crate) async fn create_upload(
+    State(app): AppState,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+    body: Result<Json<UploadRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<UploadTarget>), Problem> {
+    let who = caller(
+        &app,
+        &headers,
+        &claims,
+        Action::CreateUpload,
+        Some(&pid),
+        None,
+    )
+    .await?;
+    patient_id(&pid)?;
+    authorize(&app, &who, Action::CreateUpload, &pid, None).await?;
+    let Json(req) = body.map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
+    let content_type = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !UPLOAD_TYPES.contains(&content_type.as_str()) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+            format!(
+                "{} is not accepted; send one of: {}",
+                if content_type.is_empty() {
+                    "an empty type"
+                } else {
+                    "this type"
+                },
+                UPLOAD_TYPES.join(", ")
+            ),
+        ));
+    }
+    if req.size == 0 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty",
+            "the file is empty",
+        ));
+    }
+    if req.size > app.max_upload_bytes {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "{} bytes is over the limit of {} bytes",
+                req.size, app.max_upload_bytes
+            ),
+        ));
+    }
+    let grant = UploadGrant {
+        patient_id: pid,
+        upload_id: uuid::Uuid::new_v4().simple().to_string(),
+        content_type,
+        size: req.size,
+    };
+    let target = app.delivery.upload_target(&grant).await?;
+    Ok((StatusCode::CREATED, Json(target)))
+}
+
+#[utoipa::path(put, path = "/v1/uploads/{capability}", tag = "uploads",
+    params(("capability" = String, Path, description = "From the `url` of a created upload (embedded runtime only)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Received), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem)))]
+pub(crate) async fn receive_upload(
+    State(app): AppState,
+    Path(capability): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Received>), Problem> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the body is larger than this upload allows",
+            )
+        } else {
+            Problem::bad_request("invalid_request", e.body_text())
+        }
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let received = app
+        .delivery
+        .receive(&capability, &content_type, body.to_vec())
+        .await?;
+    Ok((StatusCode::CREATED, Json(received)))
+}
+
+// ---------------------------------------------------------------- documents
+
+fn query_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Problem> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "invalid_limit",
+                    format!("limit is a number from 1 to {max}"),
+                )
+            }),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/patients/{patient_id}/documents", tag = "documents",
+    security(("bearer" = [])),
+    params(("patient_id" = String, Path),
+        ("status" = Option<String>, Query, description = "RECEIVED, PROCESSING, READY, REJECTED or FAILED"),
+        ("limit" = Option<usize>, Query, description = "1 to 100; default 20"),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page")),
+    responses((status = 200, description = "Newest first", body = DocumentList),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub(crate) async fn list_documents(
+    State(app): AppState,
+    Path(pid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<DocumentList>, Problem> {
+    let who = caller(
+        &app,
+        &headers,
+        &claims,
+        Action::ListDocuments,
+        Some(&pid),
+        None,
+    )
+    .await?;
+    patient_id(&pid)?;
+    authorize(&app, &who, Action::ListDocuments, &pid, None).await?;
+    let limit = query_limit(&q, 20, 100)?;
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => Some(Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_status",
+                "status is RECEIVED, PROCESSING, READY, REJECTED or FAILED",
+            )
+        })?),
+    };
+    let mut cursor = q.get("cursor").cloned();
+    if cursor
+        .as_ref()
+        .is_some_and(|c| c.len() > 200 || !c.starts_with("CREATED#"))
+    {
+        return Err(Problem::bad_request(
+            "invalid_cursor",
+            "cursor is the `next` of a previous page",
+        ));
+    }
+    let mut documents = Vec::new();
+    // A status filter may skip many documents: read on, a bounded number of pages.
+    for _ in 0..50 {
+        let page = app
+            .meta
+            .list_patient_documents(&pid, limit, cursor.as_deref())
+            .await?;
+        for d in &page.documents {
+            if status.is_none_or(|s| d.status == s) {
+                documents.push(DocumentView::from(d));
+                if documents.len() == limit {
+                    let last = keys::listing_key(&d.created_at, &d.id);
+                    let is_last_of_all =
+                        page.next.is_none() && page.documents.last().is_some_and(|x| x.id == d.id);
+                    return Ok(Json(DocumentList {
+                        documents,
+                        next: (!is_last_of_all).then_some(last),
+                    }));
+                }
+            }
+        }
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(Json(DocumentList {
+        documents,
+        next: cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = DocumentView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn get_document(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<DocumentView>, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadMetadata).await?;
+    Ok(Json(DocumentView::from(&doc)))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/text", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Plain text; pages are separated by a form feed (U+000C)", content_type = "text/plain"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not READY", body = Problem)))]
+pub(crate) async fn get_text(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Response, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadText).await?;
+    let key = match (&doc.status, &doc.text_key) {
+        (Status::Ready, Some(k)) => k,
+        _ => return Err(not_ready(&doc)),
+    };
+    let bytes = app.artefacts.get(key).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response())
+}
+
+async fn ocr_of(app: &App, doc: &DocumentRecord) -> Result<OcrDocument, Problem> {
+    let key = match (&doc.status, &doc.ocr_key) {
+        (Status::Ready, Some(k)) => k,
+        _ => return Err(not_ready(doc)),
+    };
+    let bytes = app.artefacts.get(key).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| StoreError::unavailable("an unreadable OCR model", e).into())
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/pages", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Per page: lines and words with confidence and boxes", body = PagesView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub(crate) async fn get_pages(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<PagesView>, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadText).await?;
+    let ocr = ocr_of(&app, &doc).await?;
+    Ok(Json(PagesView::new(&doc.id, &ocr)))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/pages/{page}/{rendition}", tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("page" = u32, Path, description = "1-based"),
+        ("rendition" = String, Path, description = "thumb, preview or ocr")),
+    responses((status = 200, description = "The image (embedded runtime)"),
+        (status = 302, description = "Redirect to a short-lived presigned URL (AWS)"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub(crate) async fn get_rendition(
+    State(app): AppState,
+    Path((id, page, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Response, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadRendition).await?;
+    let page: u32 = page
+        .parse()
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| Problem::bad_request("invalid_page", "page is a number from 1"))?;
+    if doc.status != Status::Ready {
+        return Err(not_ready(&doc));
+    }
+    let r = doc
+        .renditions
+        .iter()
+        .find(|r| r.page == page && r.name == name)
+        .ok_or_else(|| Problem::not_found("no such page or rendition (thumb, preview, ocr)"))?;
+    if let Some(url) = app.delivery.download_url(&r.key).await? {
+        let mut resp = StatusCode::FOUND.into_response();
+        let loc = HeaderValue::from_str(&url)
+            .map_err(|e| Problem::from(StoreError::unavailable("redirect URL", e)))?;
+        resp.headers_mut().insert(header::LOCATION, loc);
+        return Ok(resp);
+    }
+    let bytes = app.artefacts.get(&r.key).await?;
+    Ok(([(header::CONTENT_TYPE, r.mime.clone())], bytes).into_response())
+}
+
+// ---------------------------------------------------------------- search
+
+/// Lowercased alphanumeric words of a text.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+#[utoipa::path(get, path = "/v1/patients/{patient_id}/search", tag = "documents",
+    security(("bearer" = [])),
+    params(("patient_id" = String, Path),
+        ("q" = String, Query, description = "Words; a document matches when it holds every word (or a word starting with it)")),
+    responses((status = 200, body = SearchResults), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub(crate) async fn search(
+    State(app): AppState,
+    Path(pid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<SearchResults>, Problem> {
+    let who = caller(&app, &headers, &claims, Action::Search, Some(&pid), None).await?;
+    patient_id(&pid)?;
+    let query = q.get("q").map(|s| s.trim()).unwrap_or_default().to_string();
+    let mut terms: Vec<String> = words(&query).collect();
+    terms.sort();
+    terms.dedup();
+    if terms.is_empty() || terms.len() > 10 || query.chars().count() > 200 {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "q is 1 to 10 words, at most 200 characters",
+        ));
+    }
+    authorize(&app, &who, Action::Search, &pid, None).await?;
+    let mut results = Vec::new();
+    let mut searched = 0;
+    let mut cursor: Option<String> = None;
+    // A patient's records: read them all, up to a bound that keeps a search interactive.
+    for _ in 0..20 {
+        let page = app
+            .meta
+            .list_patient_documents(&pid, 100, cursor.as_deref())
+            .await?;
+        for doc in page.documents.iter().filter(|d| d.status == Status::Ready) {
+            let Ok(ocr) = ocr_of(&app, doc).await else {
+                continue;
+            };
+            searched += 1;
+            let has = |t: &String| {
+                ocr.pages
+                    .iter()
+                    .flat_map(|p| &p.lines)
+                    .any(|l| words(&l.text).any(|w| w.starts_with(t.as_str())))
+            };
+            if !terms.iter().all(has) {
+                continue;
+            }
+            let hits = ocr
+                .pages
+                .iter()
+                .flat_map(|p| p.lines.iter().map(move |l| (p.page, l)))
+                .filter(|(_, l)| {
+                    words(&l.text).any(|w| terms.iter().any(|t| w.starts_with(t.as_str())))
+                })
+                .take(10)
+                .map(|(page, l)| SearchHit {
+                    page,
+                    text: l.text.clone(),
+                    bbox: BoxView {
+                        left: l.bbox.left,
+                        top: l.bbox.top,
+                        width: l.bbox.width,
+                        height: l.bbox.height,
+                    },
+                })
+                .collect();
+            results.push(SearchResult {
+                document_id: doc.id.clone(),
+                created_at: doc.created_at.clone(),
+                href: format!("/v1/documents/{}", doc.id),
+                hits,
+            });
+        }
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(Json(SearchResults {
+        query,
+        results,
+        searched,
+    }))
+}

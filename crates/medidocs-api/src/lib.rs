@@ -1,0 +1,99 @@
+//! The HTTP API of the document pipeline: one axum [`Router`] served by `medidocs serve`
+//! on one machine and by a Lambda function behind API Gateway in AWS.
+//!
+//! Every request that touches a patient's records is authorised by
+//! [`medidocs_core::access::decide`]; every read of text or renditions, every search and
+//! every refusal is written to the audit trail before the response leaves, and a read whose
+//! audit record cannot be written is refused.
+
+pub mod auth;
+pub mod delivery;
+mod handlers;
+pub mod openapi;
+pub mod problem;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use medidocs_core::ports::{AccessStore, MetadataStore, ObjectStore};
+
+pub use auth::{Authenticator, Claims, DevTokens, GatewayClaims};
+pub use delivery::{Delivery, LocalDelivery, UploadGrant};
+pub use problem::Problem;
+
+/// The types a patient may upload (what the pipeline can read).
+pub const UPLOAD_TYPES: [&str; 8] = [
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+];
+
+/// Everything the router needs; adapters are chosen by the entrypoint.
+pub struct App {
+    pub meta: Arc<dyn MetadataStore>,
+    pub access: Arc<dyn AccessStore>,
+    /// Where the artefacts (text, OCR model, renditions) are read from.
+    pub artefacts: Arc<dyn ObjectStore>,
+    pub auth: Arc<dyn Authenticator>,
+    pub delivery: Arc<dyn Delivery>,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+/// Headers on every response: nothing medical is cached, sniffed or sent on as a referrer.
+async fn security_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let upload_limit = (app.max_upload_bytes as usize).saturating_add(1);
+    Router::new()
+        .route("/", get(handlers::web_page))
+        .route("/v1/health", get(handlers::health))
+        .route("/v1/openapi.json", get(handlers::openapi))
+        .route("/v1/me", get(handlers::me))
+        .route(
+            "/v1/patients/{patient_id}/uploads",
+            post(handlers::create_upload),
+        )
+        .route(
+            "/v1/uploads/{capability}",
+            put(handlers::receive_upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/v1/patients/{patient_id}/documents",
+            get(handlers::list_documents),
+        )
+        .route("/v1/patients/{patient_id}/search", get(handlers::search))
+        .route("/v1/documents/{id}", get(handlers::get_document))
+        .route("/v1/documents/{id}/text", get(handlers::get_text))
+        .route("/v1/documents/{id}/pages", get(handlers::get_pages))
+        .route(
+            "/v1/documents/{id}/pages/{page}/{rendition}",
+            get(handlers::get_rendition),
+        )
+        .fallback(handlers::no_route)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}

@@ -1,0 +1,251 @@
+//! What the API returns: its own shapes, separate from the stored item model, so storage
+//! can change without breaking clients and nothing internal (object keys, content hashes,
+//! upload ids) leaks out.
+
+use std::collections::BTreeMap;
+
+use medidocs_core::model::DocumentRecord;
+use medidocs_core::ocr::OcrDocument;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub sub: String,
+    pub role: String,
+    /// Patients whose records this caller may open: themselves for a patient, their care
+    /// teams' patients for doctors and staff.
+    pub patients: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReasonView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RenditionView {
+    pub page: u32,
+    /// `thumb`, `preview` or `ocr`.
+    pub name: String,
+    pub mime: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub href: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    pub patient_id: String,
+    /// RECEIVED, PROCESSING, READY, REJECTED or FAILED.
+    pub status: String,
+    pub reason: Option<ReasonView>,
+    pub mime: Option<String>,
+    pub pages: u32,
+    pub bytes: u64,
+    /// `ocr`, `text_layer` or `mixed`.
+    pub text_source: Option<String>,
+    pub text_chars: u64,
+    pub duplicate_of: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Set when the text can be read (status READY).
+    pub text_href: Option<String>,
+    pub pages_href: Option<String>,
+    pub renditions: Vec<RenditionView>,
+}
+
+impl From<&DocumentRecord> for DocumentView {
+    fn from(d: &DocumentRecord) -> Self {
+        let ready = d.text_key.is_some();
+        DocumentView {
+            id: d.id.clone(),
+            patient_id: d.patient_id.clone(),
+            status: d.status.as_str().into(),
+            reason: d.reason.as_ref().map(|r| ReasonView {
+                code: r.code.clone(),
+                message: r.message.clone(),
+            }),
+            mime: d.mime.clone(),
+            pages: d.pages,
+            bytes: d.bytes,
+            text_source: d.text_source.map(|s| s.as_str().into()),
+            text_chars: d.text_chars,
+            duplicate_of: d.duplicate_of.clone(),
+            created_at: d.created_at.clone(),
+            updated_at: d.updated_at.clone(),
+            text_href: ready.then(|| format!("/v1/documents/{}/text", d.id)),
+            pages_href: ready.then(|| format!("/v1/documents/{}/pages", d.id)),
+            renditions: d
+                .renditions
+                .iter()
+                .map(|r| RenditionView {
+                    page: r.page,
+                    name: r.name.clone(),
+                    mime: r.mime.clone(),
+                    width: r.width,
+                    height: r.height,
+                    bytes: r.bytes,
+                    href: format!("/v1/documents/{}/pages/{}/{}", d.id, r.page, r.name),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<DocumentView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A box in ratios of the page's width and height, origin top-left.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct BoxView {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WordView {
+    pub text: String,
+    pub confidence: f32,
+    pub bbox: BoxView,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LineView {
+    pub text: String,
+    /// 0–100.
+    pub confidence: f32,
+    pub bbox: BoxView,
+    pub words: Vec<WordView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PageView {
+    pub page: u32,
+    pub text_source: String,
+    /// Degrees clockwise the page was turned to be read.
+    pub rotation: u32,
+    pub mean_confidence: Option<f32>,
+    pub lines: Vec<LineView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PagesView {
+    pub document_id: String,
+    pub pages: Vec<PageView>,
+}
+
+fn bbox(b: medidocs_core::ocr::BoundingBox) -> BoxView {
+    BoxView {
+        left: b.left,
+        top: b.top,
+        width: b.width,
+        height: b.height,
+    }
+}
+
+impl PagesView {
+    pub fn new(document_id: &str, ocr: &OcrDocument) -> Self {
+        PagesView {
+            document_id: document_id.into(),
+            pages: ocr
+                .pages
+                .iter()
+                .map(|p| PageView {
+                    page: p.page,
+                    text_source: p.text_source.as_str().into(),
+                    rotation: p.rotation,
+                    mean_confidence: p.mean_confidence(),
+                    lines: p
+                        .lines
+                        .iter()
+                        .map(|l| LineView {
+                            text: l.text.clone(),
+                            confidence: l.confidence,
+                            bbox: bbox(l.bbox),
+                            words: l
+                                .words
+                                .iter()
+                                .map(|w| WordView {
+                                    text: w.text.clone(),
+                                    confidence: w.confidence,
+                                    bbox: bbox(w.bbox),
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Creates an upload: what the client will send.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// One of the accepted types (see `content_types` in a 415 problem).
+    pub content_type: String,
+    /// Exact size in bytes.
+    pub size: u64,
+}
+
+/// Where and how to send the file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadTarget {
+    pub upload_id: String,
+    pub method: String,
+    pub url: String,
+    /// Headers to send as they are (they may be signed).
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: String,
+    pub max_bytes: u64,
+}
+
+/// A local upload received.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Received {
+    pub upload_id: String,
+    pub document_id: String,
+    pub status: String,
+    pub href: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    pub page: u32,
+    pub text: String,
+    pub bbox: BoxView,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResult {
+    pub document_id: String,
+    pub created_at: String,
+    pub href: String,
+    /// Lines holding a searched word, in reading order (at most 10 per document).
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResults {
+    pub query: String,
+    /// Documents holding every searched word, newest first.
+    pub results: Vec<SearchResult>,
+    /// How many READY documents were searched.
+    pub searched: usize,
+}

@@ -1,0 +1,265 @@
+//! `medidocs serve`, `token`, `care-team` and `audit`: the API on one machine and the
+//! commands that manage who may use it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use medidocs_api::{App, DevTokens, LocalDelivery};
+use medidocs_core::access::{Role, validate_subject};
+use medidocs_core::keys;
+use medidocs_core::media::Limits;
+use medidocs_core::ports::AccessStore;
+use medidocs_core::steps::SourceInput;
+use medidocs_local::UPLOAD_BUCKET;
+
+use crate::{LimitArgs, open_runtime};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Keep it on 127.0.0.1 unless a TLS proxy is in front.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Parallel work (documents, pages, OCR); default: the number of cores.
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
+    let limits = args.limits.limits();
+    let rt = Arc::new(open_runtime(data_dir, limits, args.workers)?);
+    let version = rt
+        .ocr
+        .check()
+        .await
+        .context("the OCR engine is not ready")?;
+    let key = rt.token_key()?;
+    let runner = Arc::new(rt.runner());
+    // Uploads are processed in the background, a bounded number at a time.
+    let slots = Arc::new(tokio::sync::Semaphore::new(rt.config.workers));
+    let start = Arc::new(move |source: SourceInput| {
+        let (runner, slots) = (runner.clone(), slots.clone());
+        tokio::spawn(async move {
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return;
+            };
+            if let Err(e) = runner.run(&source).await {
+                tracing::error!(error = %e, "an upload could not be processed");
+            }
+        });
+    });
+    let app = App {
+        meta: rt.meta.clone(),
+        access: rt.meta.clone(),
+        artefacts: rt.objects.clone(),
+        auth: Arc::new(DevTokens::new(&key)),
+        delivery: Arc::new(LocalDelivery::new(
+            &key,
+            rt.objects.clone(),
+            UPLOAD_BUCKET,
+            start,
+        )),
+        max_upload_bytes: limits.max_bytes,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "Medi-Advice documents API on http://{addr}/ (data: {})",
+        data_dir.display()
+    );
+    println!("  doctors' page   http://{addr}/");
+    println!("  API             http://{addr}/v1/  (OpenAPI: /v1/openapi.json)");
+    println!("  OCR             {version}");
+    println!("  sign in with a token from: medidocs token --role doctor --sub <id>");
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    axum::serve(listener, medidocs_api::router(Arc::new(app)))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the server stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// patient, doctor or staff.
+    #[arg(long)]
+    role: String,
+    /// The subject: a patient's id for a patient; a doctor's or staff member's id otherwise.
+    #[arg(long)]
+    sub: String,
+    /// How long the token is valid: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "8h")]
+    ttl: String,
+}
+
+fn parse_ttl(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (n, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = n
+        .parse()
+        .with_context(|| format!("--ttl {s}: not a duration"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => bail!("--ttl {s}: use s, m, h or d"),
+    };
+    if secs == 0 || secs > 30 * 86_400 {
+        bail!("--ttl {s}: from 1 second to 30 days");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Prints a development token signed with the data dir's key.
+pub fn token(data_dir: &Path, args: TokenArgs) -> Result<ExitCode> {
+    let role = Role::parse(&args.role)
+        .with_context(|| format!("--role {}: use patient, doctor or staff", args.role))?;
+    validate_subject(&args.sub).map_err(|e| anyhow::anyhow!("--sub: {e}"))?;
+    let ttl = parse_ttl(&args.ttl)?;
+    let rt = open_runtime(data_dir, Limits::default(), Some(1))?;
+    let token = DevTokens::new(&rt.token_key()?)
+        .mint(&args.sub, role, ttl)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
+pub enum CareTeamCommand {
+    /// Put a doctor (or staff member) on a patient's care team.
+    Add(TeamArgs),
+    /// Take them off it.
+    Remove(TeamArgs),
+    /// List a patient's care team, or a doctor's patients.
+    List {
+        #[arg(long, conflicts_with = "doctor", required_unless_present = "doctor")]
+        patient: Option<String>,
+        #[arg(long, alias = "member")]
+        doctor: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct TeamArgs {
+    /// The doctor's (or staff member's) subject, as in their token.
+    #[arg(long, alias = "member")]
+    doctor: String,
+    #[arg(long)]
+    patient: String,
+}
+
+fn check_ids(member: Option<&str>, patient: Option<&str>) -> Result<()> {
+    if let Some(m) = member {
+        validate_subject(m).map_err(|e| anyhow::anyhow!("--doctor: {e}"))?;
+    }
+    if let Some(p) = patient {
+        keys::validate_patient_id(p).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
+    }
+    Ok(())
+}
+
+pub async fn care_team(data_dir: &Path, cmd: CareTeamCommand) -> Result<ExitCode> {
+    let rt = open_runtime(data_dir, Limits::default(), Some(1))?;
+    match cmd {
+        CareTeamCommand::Add(a) => {
+            check_ids(Some(&a.doctor), Some(&a.patient))?;
+            rt.meta.add_care_team_member(&a.patient, &a.doctor).await?;
+            println!("{} is on the care team of {}", a.doctor, a.patient);
+        }
+        CareTeamCommand::Remove(a) => {
+            check_ids(Some(&a.doctor), Some(&a.patient))?;
+            match rt.meta.remove_care_team_member(&a.patient, &a.doctor).await {
+                Ok(()) => println!(
+                    "{} is no longer on the care team of {}",
+                    a.doctor, a.patient
+                ),
+                Err(medidocs_core::ports::StoreError::NotFound { .. }) => {
+                    bail!("{} is not on the care team of {}", a.doctor, a.patient)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        CareTeamCommand::List { patient, doctor } => {
+            check_ids(doctor.as_deref(), patient.as_deref())?;
+            let names = match (&patient, &doctor) {
+                (Some(p), _) => rt.meta.care_team(p).await?,
+                (None, Some(d)) => rt.meta.member_patients(d).await?,
+                (None, None) => Vec::new(),
+            };
+            for n in names {
+                println!("{n}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Only this patient's records.
+    #[arg(long)]
+    patient: Option<String>,
+    /// How many records, newest first.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn audit(data_dir: &Path, args: AuditArgs) -> Result<ExitCode> {
+    check_ids(None, args.patient.as_deref())?;
+    let rt = open_runtime(data_dir, Limits::default(), Some(1))?;
+    let mut left = args.limit.max(1);
+    let mut cursor: Option<String> = None;
+    if !args.json {
+        println!(
+            "{:<24} {:<12} {:<8} {:<15} {:<12} {:<24} {:<8} reason",
+            "when (UTC)", "who", "role", "action", "patient", "document", "outcome"
+        );
+    }
+    while left > 0 {
+        let page = rt
+            .meta
+            .list_audit(args.patient.as_deref(), left.min(500), cursor.as_deref())
+            .await?;
+        for r in &page.records {
+            if args.json {
+                println!("{}", serde_json::to_string(r)?);
+            } else {
+                println!(
+                    "{:<24} {:<12} {:<8} {:<15} {:<12} {:<24} {:<8} {}",
+                    r.at,
+                    r.actor.as_deref().unwrap_or("(no token)"),
+                    r.role.map(|x| x.as_str()).unwrap_or("-"),
+                    r.action,
+                    r.patient_id.as_deref().unwrap_or("-"),
+                    r.document_id.as_deref().unwrap_or("-"),
+                    r.outcome.as_str(),
+                    r.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+        left = left.saturating_sub(page.records.len());
+        match page.next {
+            Some(n) if !page.records.is_empty() => cursor = Some(n),
+            _ => break,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
