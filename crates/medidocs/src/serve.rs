@@ -71,16 +71,20 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!(
-        "Medi-Advice documents API on http://{addr}/ (data: {})",
+    // One write, errors ignored: a closed stdout must not stop the server.
+    let banner = format!(
+        "Medi-Advice documents API on http://{addr}/ (data: {})\n\
+         \x20 doctors' page   http://{addr}/\n\
+         \x20 API             http://{addr}/v1/  (OpenAPI: /v1/openapi.json)\n\
+         \x20 OCR             {version}\n\
+         \x20 sign in with a token from: medidocs token --role doctor --sub <id>\n",
         data_dir.display()
     );
-    println!("  doctors' page   http://{addr}/");
-    println!("  API             http://{addr}/v1/  (OpenAPI: /v1/openapi.json)");
-    println!("  OCR             {version}");
-    println!("  sign in with a token from: medidocs token --role doctor --sub <id>");
-    use std::io::Write;
-    std::io::stdout().flush()?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    }
     axum::serve(listener, medidocs_api::router(Arc::new(app)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

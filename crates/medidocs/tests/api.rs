@@ -1,0 +1,661 @@
+//! The HTTP API as its users meet it: `medidocs serve` on a real socket, tokens from
+//! `medidocs token`, care teams from `medidocs care-team`, the trail from `medidocs audit`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use medidocs_api::DevTokens;
+use medidocs_core::access::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
+}
+
+fn medidocs(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("medidocs runs");
+    assert!(
+        out.status.success(),
+        "medidocs {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A data dir with documents for two patients, care teams, and `medidocs serve` on it.
+struct Server {
+    data: tempfile::TempDir,
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    /// Document ids of patient p-1.
+    docs: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let d = data.path();
+        let run = |file: &str, patient: &str| -> String {
+            let out = medidocs(
+                d,
+                &[
+                    "run",
+                    samples().join(file).to_str().unwrap(),
+                    "--json",
+                    "--patient",
+                    patient,
+                ],
+            );
+            let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+            assert_eq!(v["status"], "READY", "{v}");
+            v["id"].as_str().unwrap().to_string()
+        };
+        let docs = vec![
+            run("medication-box.heic", "p-1"),
+            run("insurance-card.webp", "p-1"),
+        ];
+        run("prescription-photo.jpg", "p-2");
+        medidocs(
+            d,
+            &["care-team", "add", "--doctor", "d-1", "--patient", "p-1"],
+        );
+        medidocs(
+            d,
+            &["care-team", "add", "--doctor", "s-2", "--patient", "p-1"],
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_medidocs"))
+            .arg("--data-dir")
+            .arg(d)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        // Keep reading what the server prints, so it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Server {
+            data,
+            child,
+            base,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            docs,
+        }
+    }
+
+    fn token(&self, role: &str, sub: &str) -> String {
+        medidocs(self.data.path(), &["token", "--role", role, "--sub", sub])
+            .trim()
+            .to_string()
+    }
+
+    fn key(&self) -> Vec<u8> {
+        std::fs::read(self.data.path().join("token.key")).unwrap()
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, String, Vec<u8>) {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ct, resp.bytes().await.unwrap().to_vec())
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        medidocs(self.data.path(), &["audit", "--json", "--limit", "1000"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The problem's code, after checking it is `application/problem+json` with `status`.
+fn problem(status: StatusCode, ct: &str, body: &[u8]) -> String {
+    assert_eq!(ct, "application/problem+json", "{status}");
+    let v: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["status"], status.as_u16());
+    assert!(
+        v["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:medidocs:problem:")
+    );
+    v["code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_authorisation_matrix() {
+    let s = Server::start(&[]);
+    let doc = &s.docs[0];
+    let resources: Vec<(&str, reqwest::Method, String, Option<Value>, bool)> = vec![
+        // (name, method, path, body, reads content)
+        (
+            "list",
+            reqwest::Method::GET,
+            "/v1/patients/p-1/documents".into(),
+            None,
+            false,
+        ),
+        (
+            "metadata",
+            reqwest::Method::GET,
+            format!("/v1/documents/{doc}"),
+            None,
+            false,
+        ),
+        (
+            "text",
+            reqwest::Method::GET,
+            format!("/v1/documents/{doc}/text"),
+            None,
+            true,
+        ),
+        (
+            "pages",
+            reqwest::Method::GET,
+            format!("/v1/documents/{doc}/pages"),
+            None,
+            true,
+        ),
+        (
+            "rendition",
+            reqwest::Method::GET,
+            format!("/v1/documents/{doc}/pages/1/thumb"),
+            None,
+            true,
+        ),
+        (
+            "search",
+            reqwest::Method::GET,
+            "/v1/patients/p-1/search?q=levothyroxine".into(),
+            None,
+            true,
+        ),
+        (
+            "upload",
+            reqwest::Method::POST,
+            "/v1/patients/p-1/uploads".into(),
+            Some(json!({"content_type": "image/jpeg", "size": 1000})),
+            false,
+        ),
+    ];
+    // (role, subject, expected outcome for non-content and content resources)
+    let principals = [
+        ("patient", "p-1", None, None),
+        (
+            "patient",
+            "p-2",
+            Some("not_own_records"),
+            Some("not_own_records"),
+        ),
+        ("doctor", "d-1", None, None),
+        (
+            "doctor",
+            "d-9",
+            Some("not_on_care_team"),
+            Some("not_on_care_team"),
+        ),
+        ("staff", "s-1", None, Some("not_on_care_team")),
+        ("staff", "s-2", None, None),
+    ];
+    let mut wrong = Vec::new();
+    let mut denied = 0;
+    for (role, sub, plain, content) in principals {
+        let token = s.token(role, sub);
+        for (name, method, path, body, reads) in &resources {
+            let want = if *reads { content } else { plain };
+            let (status, ct, bytes) = s
+                .call(method.clone(), path, Some(&token), body.clone())
+                .await;
+            let got = if status.is_success() {
+                None
+            } else {
+                Some(problem(status, &ct, &bytes))
+            };
+            if got.as_deref() != want {
+                wrong.push(format!(
+                    "{role} {sub} {name}: {status} {got:?}, expected {want:?}"
+                ));
+            }
+            if want.is_some() {
+                denied += 1;
+                if status != StatusCode::FORBIDDEN {
+                    wrong.push(format!("{role} {sub} {name}: {status}, expected 403"));
+                }
+            }
+            if *name == "text" && want.is_none() {
+                let text = String::from_utf8_lossy(&bytes);
+                if !text.contains("Levothyroxine") {
+                    wrong.push(format!("{role} {sub} text: {text:?}"));
+                }
+            }
+            if *name == "search" && want.is_none() {
+                let v: Value = serde_json::from_slice(&bytes).unwrap();
+                let hits: Vec<&str> = v["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["document_id"].as_str().unwrap())
+                    .collect();
+                if hits != vec![doc.as_str()] {
+                    wrong.push(format!("{role} {sub} search found {hits:?}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Every refusal and every content read is in the trail, with who, what and why.
+    let trail = s.audit();
+    let refused: Vec<&Value> = trail.iter().filter(|r| r["outcome"] == "denied").collect();
+    assert_eq!(refused.len(), denied, "{refused:#?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r["patient_id"] == "p-1" && r["reason"].is_string())
+    );
+    assert!(refused.iter().any(|r| r["actor"] == "s-1"
+        && r["action"] == "read_text"
+        && r["reason"] == "not_on_care_team"
+        && r["document_id"] == doc.as_str()));
+    // 3 principals allowed (p-1, d-1, s-2) × (text, pages, rendition, search).
+    let reads = trail
+        .iter()
+        .filter(|r| r["outcome"] == "allowed" && r["action"] != "create_upload")
+        .count();
+    assert_eq!(reads, 3 * 4, "{trail:#?}");
+    assert!(
+        trail
+            .iter()
+            .all(|r| r["at"].as_str().unwrap().ends_with('Z'))
+    );
+    // Nothing of the documents' content is in the trail.
+    let all = serde_json::to_string(&trail).unwrap();
+    assert!(!all.contains("Levothyroxine") && !all.contains("levothyroxine"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_and_bad_ids_get_specific_problems() {
+    let s = Server::start(&[]);
+    let doc = &s.docs[0];
+    let good = s.token("doctor", "d-1");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expired = DevTokens::new(&s.key())
+        .mint_between("d-1", Role::Doctor, now - 7200, now - 3600)
+        .unwrap();
+    let other_key = DevTokens::new(b"another key, not this data dir's, 32+ bytes")
+        .mint("d-1", Role::Doctor, Duration::from_secs(600))
+        .unwrap();
+    // alg "none": a signature-less token claiming to be a doctor.
+    let unsigned = {
+        let b64 = |v: &Value| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(
+                &json!({"sub": "d-1", "role": "doctor", "iss": "medidocs-local",
+                "aud": "medidocs-api", "exp": now + 600})
+            )
+        )
+    };
+    let text = format!("/v1/documents/{doc}/text");
+    for (token, want) in [
+        (None, "missing_token"),
+        (Some("not-a-jwt"), "malformed_token"),
+        (Some(expired.as_str()), "expired_token"),
+        (Some(other_key.as_str()), "bad_signature"),
+    ] {
+        let (status, ct, body) = s.get(&text, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{want}");
+        assert_eq!(problem(status, &ct, &body), want);
+    }
+    let (status, ct, body) = s.get(&text, Some(&unsigned)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    problem(status, &ct, &body);
+    // A Basic header is not a bearer token.
+    let resp = s
+        .http
+        .get(format!("{}{text}", s.base))
+        .header("authorization", "Basic ZDoxOjE=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+
+    for (path, status_want, code) in [
+        (
+            "/v1/documents/NOT-AN-ID",
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            "/v1/documents/abcdef0123",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/v1/documents/abcdef0123/text",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/v1/patients/..%2Fetc/documents",
+            StatusCode::BAD_REQUEST,
+            "invalid_patient_id",
+        ),
+        (
+            "/v1/patients/p-1/documents?limit=0",
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+        ),
+        (
+            "/v1/patients/p-1/documents?status=DONE",
+            StatusCode::BAD_REQUEST,
+            "invalid_status",
+        ),
+        (
+            "/v1/patients/p-1/documents?cursor=x",
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+        ),
+        (
+            "/v1/patients/p-1/search?q=%20",
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            &format!("/v1/documents/{doc}/pages/0/thumb"),
+            StatusCode::BAD_REQUEST,
+            "invalid_page",
+        ),
+        (
+            &format!("/v1/documents/{doc}/pages/9/thumb"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            &format!("/v1/documents/{doc}/pages/1/original"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        ("/v1/no-such-thing", StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        let (status, ct, body) = s.get(path, Some(&good)).await;
+        assert_eq!(status, status_want, "{path}");
+        assert_eq!(problem(status, &ct, &body), code, "{path}");
+    }
+
+    // Every refused token is in the trail, without a subject.
+    let trail = s.audit();
+    let anonymous = trail.iter().filter(|r| r["actor"].is_null()).count();
+    assert_eq!(anonymous, 6, "{trail:#?}");
+
+    // Health and the OpenAPI document need no token; the document lists every route.
+    let (status, _, _) = s.get("/v1/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = s.get("/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let spec: Value = serde_json::from_slice(&body).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+    for p in [
+        "/v1/patients/{patient_id}/uploads",
+        "/v1/uploads/{capability}",
+        "/v1/patients/{patient_id}/documents",
+        "/v1/patients/{patient_id}/search",
+        "/v1/documents/{id}",
+        "/v1/documents/{id}/text",
+        "/v1/documents/{id}/pages",
+        "/v1/documents/{id}/pages/{page}/{rendition}",
+        "/v1/me",
+        "/v1/health",
+    ] {
+        assert!(
+            paths.iter().any(|x| x.as_str() == p),
+            "{p} not in {paths:?}"
+        );
+    }
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_checked_then_processed() {
+    let s = Server::start(&["--max-mb", "1"]);
+    let patient = s.token("patient", "p-1");
+    let create = |body: Value| {
+        let s = &s;
+        let patient = patient.clone();
+        async move {
+            s.call(
+                reqwest::Method::POST,
+                "/v1/patients/p-1/uploads",
+                Some(&patient),
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (body, status_want, code) in [
+        (
+            json!({"content_type": "image/png", "size": 2 * 1024 * 1024}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            json!({"content_type": "application/x-msdownload", "size": 100}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+        ),
+        (
+            json!({"content_type": "image/png", "size": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty",
+        ),
+        (
+            json!({"content_type": "image/png"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ] {
+        let (status, ct, b) = create(body.clone()).await;
+        assert_eq!(status, status_want, "{body}");
+        assert_eq!(problem(status, &ct, &b), code, "{body}");
+    }
+
+    let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
+    let (status, _, b) = create(json!({"content_type": "image/webp", "size": file.len()})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let target: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(target["method"], "PUT");
+    let url = format!("{}{}", s.base, target["url"].as_str().unwrap());
+    let put = |ct: &'static str, body: Vec<u8>, url: String| {
+        let http = s.http.clone();
+        async move {
+            let r = http
+                .put(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            (
+                status,
+                ct.unwrap_or_default(),
+                r.bytes().await.unwrap().to_vec(),
+            )
+        }
+    };
+    let (status, ct, b) = put("image/png", file.clone(), url.clone()).await;
+    assert_eq!(problem(status, &ct, &b), "content_type_mismatch");
+    let (status, ct, b) = put("image/webp", file[..100].to_vec(), url.clone()).await;
+    assert_eq!(problem(status, &ct, &b), "size_mismatch");
+    let tampered = format!("{}x", url);
+    let (status, ct, b) = put("image/webp", file.clone(), tampered).await;
+    assert_eq!(problem(status, &ct, &b), "bad_upload_url");
+    let (status, _, b) = put("image/webp", file.clone(), url.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
+    let received: Value = serde_json::from_slice(&b).unwrap();
+    let (status, ct, b) = put("image/webp", file.clone(), url.clone()).await;
+    assert_eq!(problem(status, &ct, &b), "already_uploaded");
+
+    // The pipeline processes it; the patient sees it READY with its text.
+    let href = received["href"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let doc = loop {
+        let (status, _, b) = s.get(href, Some(&patient)).await;
+        if status == StatusCode::OK {
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            if v["status"] == "READY" || v["status"] == "REJECTED" || v["status"] == "FAILED" {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "not processed in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(doc["status"], "READY", "{doc}");
+    let (_, _, text) = s
+        .get(doc["text_href"].as_str().unwrap(), Some(&patient))
+        .await;
+    assert!(String::from_utf8_lossy(&text).contains("INSURANCE"));
+
+    // A file whose declared type lies is judged by its bytes: kept, and REJECTED.
+    let exe = b"MZ\x90\x00 this is not a picture".repeat(20);
+    let (_, _, b) = create(json!({"content_type": "image/png", "size": exe.len()})).await;
+    let t: Value = serde_json::from_slice(&b).unwrap();
+    let (status, _, b) = put(
+        "image/png",
+        exe,
+        format!("{}{}", s.base, t["url"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let href = serde_json::from_slice::<Value>(&b).unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, _, b) = s.get(&href, Some(&patient)).await;
+        if status == StatusCode::OK {
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            if v["status"] == "REJECTED" {
+                assert_eq!(v["reason"]["code"], "unsupported_type");
+                let (status, ct, b) = s.get(&format!("{href}/text"), Some(&patient)).await;
+                assert_eq!(problem(status, &ct, &b), "not_ready");
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "not rejected in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Listing: newest first, filtered by status, paginated.
+    let (_, _, b) = s
+        .get(
+            "/v1/patients/p-1/documents?status=READY&limit=2",
+            Some(&patient),
+        )
+        .await;
+    let page: Value = serde_json::from_slice(&b).unwrap();
+    let docs = page["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    assert!(docs.iter().all(|d| d["status"] == "READY"));
+    assert!(docs[0]["created_at"].as_str() >= docs[1]["created_at"].as_str());
+    let next = page["next"].as_str().unwrap();
+    let (_, _, b) = s
+        .get(
+            &format!(
+                "/v1/patients/p-1/documents?status=READY&limit=2&cursor={}",
+                urlencode(next)
+            ),
+            Some(&patient),
+        )
+        .await;
+    let rest: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(rest["documents"].as_array().unwrap().len(), 1, "{rest}");
+    assert!(rest["next"].is_null());
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
