@@ -8,8 +8,8 @@ want_test=0
 
 pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd pkg-config)
 # The tests also fetch presigned URLs and probe the local AWS-compatible server with curl;
-# `file` checks that the Lambda build is arm64.
-[ $want_test -eq 1 ] && pkgs+=(curl file)
+# `file` checks that the Lambda build is arm64; Chromium runs the doctors' page end to end.
+[ $want_test -eq 1 ] && pkgs+=(curl file chromium)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do
@@ -51,6 +51,14 @@ if [ $want_test -eq 1 ]; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
     $SUDO npm install -g --silent --no-fund --no-audit asl-validator@4 >/dev/null
+  fi
+  # playwright-core drives Debian's Chromium for the web page's end-to-end test; it downloads
+  # no browser of its own.
+  node_dir="${MEDIDOCS_NODE:-$HOME/.cache/medidocs/node}"
+  if [ ! -d "$node_dir/node_modules/playwright-core" ]; then
+    echo "==> installing playwright-core (npm) for the browser test"
+    mkdir -p "$node_dir"
+    npm install --prefix "$node_dir" --silent --no-fund --no-audit playwright-core@1 >/dev/null
   fi
   # The deployment template's tools, in a virtual environment of their own (their pinned
   # dependencies would otherwise fight moto's): cfn-lint, checkov, SAM CLI, and

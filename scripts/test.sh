@@ -71,6 +71,36 @@ status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$tmp/test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$tmp/test.log" | awk '{s+=$6} END {print s+0}')
+
+echo "==> the doctors' page in headless Chromium (sign in, patient, document, text, search)"
+web_status=0
+bin="${CARGO_TARGET_DIR:-target}/debug/medidocs"
+web="$tmp/web-data"
+artifacts="${MEDIDOCS_ARTIFACTS:-$PWD/ci-artifacts}"
+mkdir -p "$artifacts"
+shot="$artifacts/doctor-page.png"
+if [ "$status" -eq 0 ]; then
+  "$bin" --data-dir "$web" run samples/documents/medication-box.heic \
+    samples/documents/discharge-summary.pdf --patient p-1 >/dev/null
+  "$bin" --data-dir "$web" care-team add --doctor d-1 --patient p-1 >/dev/null
+  "$bin" --data-dir "$web" serve --listen 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
+  serve_pid=$!
+  trap 'kill $moto_pid $serve_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+  base=""
+  for _ in $(seq 1 100); do
+    base=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$tmp/serve.log" | head -1 || true)
+    [ -n "$base" ] && break
+    sleep 0.1
+  done
+  token=$("$bin" --data-dir "$web" token --role doctor --sub d-1)
+  NODE_PATH="${MEDIDOCS_NODE:-$HOME/.cache/medidocs/node}/node_modules" \
+    node scripts/web-e2e.cjs "$base" "$token" p-1 "Levothyroxine" "$shot" || web_status=1
+  kill "$serve_pid" 2>/dev/null || true
+  echo "screenshot of the doctors' page: $shot"
+  if [ "$web_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
+
 echo
 echo "$passed passed, $failed failed"
-exit "$status"
+[ "$status" -ne 0 ] && exit "$status"
+exit "$web_status"

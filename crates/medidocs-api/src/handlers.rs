@@ -224,12 +224,21 @@ pub(crate) async fn web_page() -> Response {
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; \
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
              img-src 'self' blob:; connect-src 'self'; form-action 'none'; base-uri 'none'; \
              frame-ancestors 'none'",
         ),
     );
     resp
+}
+
+/// The page's script, served from here so the page's policy allows no inline script.
+pub(crate) async fn web_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("web/app.js"),
+    )
+        .into_response()
 }
 
 pub(crate) async fn no_route() -> Problem {

@@ -70,6 +70,11 @@ pub fn router(app: Arc<App>) -> Router {
     let upload_limit = (app.max_upload_bytes as usize).saturating_add(1);
     Router::new()
         .route("/", get(handlers::web_page))
+        .route("/app.js", get(handlers::web_script))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route("/v1/health", get(handlers::health))
         .route("/v1/openapi.json", get(handlers::openapi))
         .route("/v1/me", get(handlers::me))
