@@ -9,6 +9,8 @@
 //! format is JSON). They carry step names, document ids, codes and counts, never document
 //! content, file names or patient ids.
 
+pub mod api;
+
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -144,7 +146,7 @@ pub async fn handle(steps: &Steps, name: &str, payload: Value) -> Result<Value, 
     result.map_err(diagnostic)
 }
 
-fn init_logging() {
+pub(crate) fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 

@@ -1,0 +1,103 @@
+//! The API function: the same router as `medidocs serve`, behind API Gateway (HTTP API)
+//! whose JWT authorizer has verified the caller's Cognito token. Bytes never pass through
+//! the function: uploads go to presigned S3 PUTs, renditions are presigned-GET redirects.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use lambda_http::request::RequestContext;
+use medidocs_api::delivery::{DOWNLOAD_TTL, UPLOAD_TTL, rfc3339};
+use medidocs_api::views::UploadTarget;
+use medidocs_api::{App, Claims, Delivery, GatewayClaims, Problem, UploadGrant};
+use medidocs_aws::{DynamoMetadataStore, S3ObjectStore, clients};
+
+use medidocs_core::keys;
+
+use crate::Config;
+
+/// Presigned S3 URLs for uploads (SSE-KMS, exact type and length) and downloads.
+pub struct S3Delivery {
+    pub uploads: S3ObjectStore,
+    pub artefacts: S3ObjectStore,
+}
+
+#[async_trait]
+impl Delivery for S3Delivery {
+    async fn upload_target(&self, grant: &UploadGrant) -> Result<UploadTarget, Problem> {
+        let key = keys::upload_key(&grant.patient_id, &grant.upload_id);
+        let expires = std::time::SystemTime::now() + UPLOAD_TTL;
+        let p = self
+            .uploads
+            .presign_put(&key, &grant.content_type, grant.size, UPLOAD_TTL)
+            .await?;
+        Ok(UploadTarget {
+            upload_id: grant.upload_id.clone(),
+            method: p.method,
+            url: p.url,
+            headers: p
+                .headers
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            expires_at: rfc3339(expires),
+            max_bytes: grant.size,
+        })
+    }
+
+    async fn download_url(&self, key: &str) -> Result<Option<String>, Problem> {
+        Ok(Some(
+            self.artefacts.presign_get(key, DOWNLOAD_TTL).await?.url,
+        ))
+    }
+}
+
+/// The claims API Gateway's JWT authorizer verified, as a [`Claims`] extension.
+pub async fn gateway_claims(mut req: Request, next: Next) -> Response {
+    let claims = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| Claims(jwt.claims.clone())),
+        _ => None,
+    };
+    if let Some(c) = claims {
+        req.extensions_mut().insert(c);
+    }
+    next.run(req).await
+}
+
+/// The router over S3 and DynamoDB, trusting API Gateway's verified claims.
+pub fn router(
+    config: &Config,
+    s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+) -> axum::Router {
+    let kms = Some(config.kms_key_id.clone());
+    let store = Arc::new(DynamoMetadataStore::new(dynamodb, &config.table));
+    let artefacts = S3ObjectStore::new(s3.clone(), &config.artefact_bucket, kms.clone());
+    let app = App {
+        meta: store.clone(),
+        access: store,
+        artefacts: Arc::new(artefacts.clone()),
+        auth: Arc::new(GatewayClaims),
+        delivery: Arc::new(S3Delivery {
+            uploads: S3ObjectStore::new(s3, &config.upload_bucket, kms),
+            artefacts,
+        }),
+        max_upload_bytes: config.limits.max_bytes,
+    };
+    medidocs_api::router(Arc::new(app)).layer(axum::middleware::from_fn(gateway_claims))
+}
+
+/// The main of the API function.
+pub async fn serve_api() -> Result<(), lambda_runtime::Error> {
+    crate::init_logging();
+    let config = Config::from_env()?;
+    let sdk = clients::from_env().await;
+    let app = router(&config, clients::s3(&sdk, false), clients::dynamodb(&sdk));
+    lambda_http::run(app).await
+}

@@ -1,0 +1,298 @@
+//! The API function as API Gateway invokes it: real HTTP API v2 events (with the claims
+//! the JWT authorizer verified) through lambda_http into the router, over S3 and DynamoDB
+//! on moto. Uploads get presigned PUTs that S3 accepts; renditions redirect to presigned
+//! GETs; the rule and the audit trail are the embedded runtime's.
+
+use medidocs_aws::{DynamoMetadataStore, clients};
+use medidocs_core::model::{DocumentRecord, RenditionRef, SourceRef, Status};
+use medidocs_core::ports::{AccessStore, MetadataStore};
+use medidocs_functions::Config;
+use medidocs_testkit::moto::Moto;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const REGION: &str = "eu-west-1";
+const KMS: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
+
+fn event(
+    method: &str,
+    path: &str,
+    claims: Option<Value>,
+    body: Option<Value>,
+) -> lambda_http::Request {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/events/apigw-http-get-text.json");
+    let mut e: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    e["rawPath"] = path.into();
+    e["requestContext"]["http"]["path"] = path.into();
+    e["requestContext"]["http"]["method"] = method.into();
+    match claims {
+        Some(c) => e["requestContext"]["authorizer"]["jwt"]["claims"] = c,
+        None => {
+            e["requestContext"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorizer");
+        }
+    }
+    if let Some(b) = body {
+        e["body"] = b.to_string().into();
+        e["headers"]["content-type"] = "application/json".into();
+    }
+    lambda_http::request::from_str(&e.to_string()).unwrap()
+}
+
+fn doctor(sub: &str) -> Option<Value> {
+    Some(json!({ "sub": sub, "cognito:groups": "[doctor]", "token_use": "access" }))
+}
+
+async fn call(
+    app: &axum::Router,
+    req: lambda_http::Request,
+) -> (u16, axum::http::HeaderMap, Vec<u8>) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .unwrap();
+    let mut body = out.stdout;
+    let nl = body.iter().rposition(|b| *b == b'\n').unwrap();
+    let code = String::from_utf8_lossy(&body[nl + 1..]).parse().unwrap();
+    body.truncate(nl);
+    (code, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_function_over_s3_and_dynamodb() {
+    let moto = Moto::start().unwrap();
+    let sdk = clients::compatible_server(moto.endpoint(), REGION).await;
+    let s3 = clients::s3(&sdk, true);
+    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (uploads, artefacts, table) = (
+        format!("up-{run}"),
+        format!("art-{run}"),
+        format!("t-{run}"),
+    );
+    for b in [&uploads, &artefacts] {
+        s3.create_bucket()
+            .bucket(b)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let store = DynamoMetadataStore::new(clients::dynamodb(&sdk), &table);
+    store.create_table().await.unwrap();
+    let config = Config::from_lookup(|k| {
+        Some(match k {
+            "UPLOAD_BUCKET" => uploads.clone(),
+            "ARTEFACT_BUCKET" => artefacts.clone(),
+            "TABLE_NAME" => table.clone(),
+            "KMS_KEY_ID" => KMS.to_string(),
+            _ => return None,
+        })
+    })
+    .unwrap();
+
+    // A READY document of patient p-1, its text and thumbnail in the artefact bucket.
+    let id = format!("{run}00");
+    let mut doc = DocumentRecord::new(
+        id.clone(),
+        "p-1".into(),
+        SourceRef {
+            bucket: uploads.clone(),
+            key: format!("uploads/p-1/{run}/original"),
+            version: "v1".into(),
+        },
+        "0".repeat(64),
+        1000,
+        "2026-11-28T03:00:00.000Z".into(),
+    );
+    doc.status = Status::Ready;
+    doc.pages = 1;
+    doc.mime = Some("image/png".into());
+    doc.text_key = Some(format!("artefacts/{id}/text.txt"));
+    doc.renditions = vec![RenditionRef {
+        name: "thumb".into(),
+        page: 1,
+        mime: "image/webp".into(),
+        width: 10,
+        height: 10,
+        bytes: 4,
+        key: format!("artefacts/{id}/pages/1/thumb.webp"),
+    }];
+    store.create_document(&doc).await.unwrap();
+    for (key, body) in [
+        (
+            doc.text_key.clone().unwrap(),
+            b"Levothyroxine 100 micrograms\n".to_vec(),
+        ),
+        (doc.renditions[0].key.clone(), b"RIFF".to_vec()),
+    ] {
+        s3.put_object()
+            .bucket(&artefacts)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    store.add_care_team_member("p-1", "d-1").await.unwrap();
+
+    let app = medidocs_functions::api::router(&config, s3.clone(), clients::dynamodb(&sdk));
+
+    // The text, for a doctor on the care team.
+    let (status, _, body) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/text"),
+            doctor("d-1"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"Levothyroxine 100 micrograms\n");
+
+    // A rendition: a redirect to a presigned GET that S3 serves.
+    let (status, headers, _) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/pages/1/thumb"),
+            doctor("d-1"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let location = headers["location"].to_str().unwrap().to_string();
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    assert_eq!(curl(&[&location]), (200, b"RIFF".to_vec()));
+
+    // Not on the care team, no verified claims, or no role: refused, specifically.
+    let (status, _, body) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/text"),
+            doctor("d-9"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["code"],
+        "not_on_care_team"
+    );
+    let (status, _, body) = call(
+        &app,
+        event("GET", &format!("/v1/documents/{id}/text"), None, None),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["code"],
+        "missing_token"
+    );
+    let (status, _, body) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/text"),
+            Some(json!({"sub": "d-1", "cognito:groups": "[admins]"})),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["code"],
+        "no_role"
+    );
+
+    // An upload by the patient: a presigned PUT for exactly this type and length, which S3
+    // accepts with the headers given, encrypting with the stack's key.
+    let file = b"%PDF-1.4 a small test document".to_vec();
+    let patient = Some(json!({ "sub": "p-1", "custom:role": "patient" }));
+    let (status, _, body) = call(
+        &app,
+        event(
+            "POST",
+            "/v1/patients/p-1/uploads",
+            patient,
+            Some(json!({"content_type": "application/pdf", "size": file.len()})),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let target: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(target["method"], "PUT");
+    let url = target["url"].as_str().unwrap();
+    let body_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(body_file.path(), &file).unwrap();
+    let mut args: Vec<String> = vec![
+        "-X".into(),
+        "PUT".into(),
+        "--data-binary".into(),
+        format!("@{}", body_file.path().display()),
+    ];
+    for (k, v) in target["headers"].as_object().unwrap() {
+        args.push("-H".into());
+        args.push(format!("{k}: {}", v.as_str().unwrap()));
+    }
+    args.push(url.to_string());
+    let (code, resp) = curl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&resp));
+    let key = format!(
+        "uploads/p-1/{}/original",
+        target["upload_id"].as_str().unwrap()
+    );
+    let head = s3
+        .head_object()
+        .bucket(&uploads)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(file.len() as i64));
+    assert_eq!(head.ssekms_key_id(), Some(KMS));
+
+    // The trail has the reads, the refusals and the upload.
+    let trail = store
+        .list_audit(Some("p-1"), 100, None)
+        .await
+        .unwrap()
+        .records;
+    let summary: Vec<(String, String)> = trail
+        .iter()
+        .map(|r| (r.action.clone(), r.outcome.as_str().to_string()))
+        .collect();
+    for want in [
+        ("read_text", "allowed"),
+        ("read_rendition", "allowed"),
+        ("read_text", "denied"),
+        ("create_upload", "allowed"),
+    ] {
+        assert!(
+            summary.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {summary:?}"
+        );
+    }
+}
