@@ -23,7 +23,12 @@ fn event(
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples/events/apigw-http-get-text.json");
     let mut e: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     e["rawPath"] = path.into();
+    e["rawQueryString"] = query.into();
+    if let Some((k, v)) = query.split_once('=') {
+        e["queryStringParameters"] = json!({ k: v });
+    }
     e["requestContext"]["http"]["path"] = path.into();
     e["requestContext"]["http"]["method"] = method.into();
     match claims {
@@ -184,6 +189,21 @@ async fn the_api_function_over_s3_and_dynamodb() {
     let location = headers["location"].to_str().unwrap().to_string();
     assert!(location.contains("X-Amz-Expires=300"), "{location}");
     assert_eq!(curl(&[&location]), (200, b"RIFF".to_vec()));
+    // The page asks for the link itself (an image needs no token).
+    let (status, _, body) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/pages/1/thumb?as=link"),
+            doctor("d-1"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let link: Value = serde_json::from_slice(&body).unwrap();
+    let href = link["href"].as_str().unwrap();
+    assert_eq!(curl(&[href]), (200, b"RIFF".to_vec()));
 
     // Not on the care team, no verified claims, or no role: refused, specifically.
     let (status, _, body) = call(

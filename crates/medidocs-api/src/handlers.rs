@@ -225,7 +225,8 @@ pub(crate) async fn web_page() -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
-             img-src 'self' blob:; connect-src 'self'; form-action 'none'; base-uri 'none'; \
+             img-src 'self' blob: https://*.amazonaws.com; connect-src 'self'; \
+             form-action 'none'; base-uri 'none'; \
              frame-ancestors 'none'",
         ),
     );
@@ -541,14 +542,16 @@ pub(crate) async fn get_pages(
 #[utoipa::path(get, path = "/v1/documents/{id}/pages/{page}/{rendition}", tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path), ("page" = u32, Path, description = "1-based"),
-        ("rendition" = String, Path, description = "thumb, preview or ocr")),
-    responses((status = 200, description = "The image (embedded runtime)"),
+        ("rendition" = String, Path, description = "thumb, preview or ocr"),
+        ("as" = Option<String>, Query, description = "`link`: answer with JSON `{href}` (a presigned URL in AWS, null in the embedded runtime) instead of the image or a redirect")),
+    responses((status = 200, description = "The image (embedded runtime), or with `as=link` a RenditionLink", body = RenditionLink),
         (status = 302, description = "Redirect to a short-lived presigned URL (AWS)"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub(crate) async fn get_rendition(
     State(app): AppState,
     Path((id, page, name)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     claims: Verified,
 ) -> Result<Response, Problem> {
@@ -566,7 +569,21 @@ pub(crate) async fn get_rendition(
         .iter()
         .find(|r| r.page == page && r.name == name)
         .ok_or_else(|| Problem::not_found("no such page or rendition (thumb, preview, ocr)"))?;
-    if let Some(url) = app.delivery.download_url(&r.key).await? {
+    let link = match q.get("as").map(String::as_str) {
+        None => false,
+        Some("link") => true,
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "invalid_request",
+                "as is `link` or absent",
+            ));
+        }
+    };
+    let url = app.delivery.download_url(&r.key).await?;
+    if link {
+        return Ok(Json(RenditionLink { href: url }).into_response());
+    }
+    if let Some(url) = url {
         let mut resp = StatusCode::FOUND.into_response();
         let loc = HeaderValue::from_str(&url)
             .map_err(|e| Problem::from(StoreError::unavailable("redirect URL", e)))?;

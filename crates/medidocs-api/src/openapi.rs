@@ -31,7 +31,7 @@ use crate::views::*;
     ),
     components(schemas(
         Problem, Health, Me, UploadRequest, UploadTarget, Received, DocumentList, DocumentView,
-        RenditionView, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
+        RenditionView, RenditionLink, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
         SearchResults, SearchResult, SearchHit
     )),
     modifiers(&Bearer)

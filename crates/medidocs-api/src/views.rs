@@ -102,6 +102,13 @@ impl From<&DocumentRecord> for DocumentView {
     }
 }
 
+/// Where to fetch a rendition: a short-lived URL needing no token (AWS), or `null`: fetch
+/// the rendition's own path with the token (embedded runtime).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RenditionLink {
+    pub href: Option<String>,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DocumentList {
     pub documents: Vec<DocumentView>,

@@ -35,6 +35,13 @@ async function api(path) {
 async function image(path, alt) {
   const img = el("img", { alt });
   try {
+    // In AWS the rendition is a presigned S3 URL the image loads by itself; here it is
+    // fetched with the token.
+    const link = await (await api(path + "?as=link")).json();
+    if (link.href) {
+      img.src = link.href;
+      return img;
+    }
     const blob = await (await api(path)).blob();
     const url = URL.createObjectURL(blob);
     blobs.push(url);
