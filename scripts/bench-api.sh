@@ -58,10 +58,12 @@ for _ in $(seq 1 100); do
 done
 [ -n "$base" ] || { cat "$work/serve.log" >&2; exit 1; }
 
-measure() { # name path
+n=0
+measure() { # label path
+  n=$((n + 1))
   "$oha" --no-tui --output-format json -z "${secs}s" -c "$conns" \
-    -H "Authorization: Bearer $token" "$base$2" >"$work/$1.json"
-  python3 - "$1" "$work/$1.json" <<'EOF'
+    -H "Authorization: Bearer $token" "$base$2" >"$work/oha-$n.json"
+  python3 - "$1" "$work/oha-$n.json" <<'EOF'
 import json, sys
 name, f = sys.argv[1], sys.argv[2]
 r = json.load(open(f))
