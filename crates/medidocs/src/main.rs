@@ -1,6 +1,7 @@
 //! `medidocs`: the Medi-Advice document pipeline on one machine.
 
 mod bench;
+mod import;
 mod output;
 mod serve;
 mod states;
@@ -63,6 +64,9 @@ enum Command {
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
+    /// Import a folder of scans (for one patient) or a CSV manifest (path, patient_id,
+    /// document_type, note): resumable, with progress, a tally and a CSV report.
+    Import(import::ImportArgs),
     /// Serve the HTTP API and the doctors' web page over this data dir; uploads made
     /// through it are processed in the background.
     Serve(serve::ServeArgs),
@@ -208,6 +212,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
         Command::Token(args) => serve::token(&cli.data_dir, args),
         Command::CareTeam(cmd) => serve::care_team(&cli.data_dir, cmd).await,

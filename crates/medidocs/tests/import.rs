@@ -1,0 +1,195 @@
+//! `medidocs import` as clinic staff meet it: killed midway and rerun, every file ends
+//! imported exactly once; a manifest's bad lines are reported by line number while the
+//! rest imports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
+}
+
+fn medidocs(data: &Path, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .current_dir(cwd)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("medidocs runs")
+}
+
+fn report(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records()
+        .map(|row| row.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn ready_count(data: &Path, cwd: &Path) -> u64 {
+    let out = medidocs(data, cwd, &["status", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v["counts"]["READY"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn an_import_killed_midway_resumes_and_imports_every_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scans, data) = (dir.path().join("scans"), dir.path().join("data"));
+    std::fs::create_dir_all(&scans).unwrap();
+    // Twelve different scans: the same page with a different trailer after its end, so
+    // each is new content that must be read.
+    let page = std::fs::read(samples().join("lab-report-scan.png")).unwrap();
+    let files = 12;
+    for i in 0..files {
+        let mut bytes = page.clone();
+        bytes.extend_from_slice(format!("scan {i}").as_bytes());
+        std::fs::write(scans.join(format!("scan-{i:02}.png")), bytes).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .current_dir(dir.path())
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "import",
+            "scans",
+            "--patient",
+            "p-7",
+            "--concurrency",
+            "2",
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no clean-up) once some documents are done and others are not.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let n = ready_count(&data, dir.path());
+        if n >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing imported in time");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = ready_count(&data, dir.path());
+    assert!(
+        done_before < files,
+        "all {done_before} were done before the kill"
+    );
+
+    let out = medidocs(
+        &data,
+        dir.path(),
+        &["import", "scans", "--patient", "p-7", "--quiet"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = report(&dir.path().join("import-report.csv"));
+    assert_eq!(rows.len(), files as usize, "{rows:?}");
+    let mut paths: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(
+        paths.len(),
+        files as usize,
+        "a file reported twice: {rows:?}"
+    );
+    let already = rows.iter().filter(|r| r[4] == "ALREADY_IMPORTED").count() as u64;
+    let imported = rows.iter().filter(|r| r[4] == "READY").count() as u64;
+    // What was finished before the kill is not processed again; the rest is.
+    assert!(
+        already >= done_before,
+        "{already} already imported, {done_before} were done"
+    );
+    assert_eq!(already + imported, files, "{rows:?}");
+    // Every file is one READY document; none is left in PROCESSING, none is extra.
+    let out = medidocs(&data, dir.path(), &["status", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["READY"], files, "{v}");
+    assert_eq!(v["total"], files, "{v}");
+
+    // A third run does nothing at all.
+    let out = medidocs(
+        &data,
+        dir.path(),
+        &["import", "scans", "--patient", "p-7", "--quiet"],
+    );
+    assert!(out.status.success());
+    let rows = report(&dir.path().join("import-report.csv"));
+    assert!(rows.iter().all(|r| r[4] == "ALREADY_IMPORTED"), "{rows:?}");
+}
+
+#[test]
+fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = samples();
+    let manifest = dir.path().join("manifest.csv");
+    let s = |f: &str| docs.join(f).display().to_string();
+    std::fs::write(
+        &manifest,
+        format!(
+            "path,patient_id,document_type,colour\n\
+             {},p-1,insurance,blue\n\
+             {},p-1,,\n\
+             {},../etc,,\n\
+             ,p-2,,\n\
+             {},p-2,prescription,\n\
+             {},,,\n",
+            s("insurance-card.webp"),
+            s("no-such-scan.pdf"),
+            s("medication-box.heic"),
+            s("prescription-photo.jpg"),
+            s("empty-upload.png"),
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let out = medidocs(
+        &data,
+        dir.path(),
+        &["import", "manifest.csv", "--report", "r.csv", "--quiet"],
+    );
+    // Lines with errors make the exit status non-zero, after the rest is imported.
+    assert!(!out.status.success());
+    let rows = report(&dir.path().join("r.csv"));
+    let by_line = |l: &str| {
+        rows.iter()
+            .find(|r| r[0] == l)
+            .unwrap_or_else(|| panic!("line {l}: {rows:?}"))
+    };
+    assert_eq!(by_line("1")[4], "ERROR");
+    assert!(
+        by_line("1")[5].contains("unknown column \"colour\""),
+        "{rows:?}"
+    );
+    assert_eq!(by_line("2")[4], "READY");
+    assert_eq!(by_line("3")[4], "ERROR");
+    assert!(by_line("3")[5].contains("no such file"));
+    assert_eq!(by_line("4")[4], "ERROR");
+    assert!(by_line("4")[5].contains("patient_id"));
+    assert_eq!(by_line("5")[4], "ERROR");
+    assert!(by_line("5")[5].contains("no path"));
+    assert_eq!(by_line("6")[4], "READY");
+    assert_eq!(by_line("6")[2], "p-2");
+    // No patient on the line and no --patient: an error for that line only.
+    assert_eq!(by_line("7")[4], "ERROR");
+    assert!(by_line("7")[5].contains("no patient_id"));
+    assert_eq!(rows.len(), 7);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2 imported"), "{stdout}");
+    assert!(stdout.contains("5 errors"), "{stdout}");
+}
