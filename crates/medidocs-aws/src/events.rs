@@ -116,6 +116,8 @@ mod tests {
         assert!(is_upload_key("uploads/p-1/0a1b2c/original"));
         assert!(!is_upload_key("uploads/p-1/0a1b2c/original/x"));
         assert!(!is_upload_key("uploads/p 1/0a1b2c/original"));
+        // Bulk imports are paced by the bulk-import machine, not started one by one.
+        assert!(!is_upload_key("bulk/p-1/0a1b2c/original"));
         assert!(!is_upload_key("uploads/p-1/not-hex/original"));
         assert!(!is_upload_key("artefacts/x/text.txt"));
     }

@@ -51,6 +51,11 @@ pub fn listing_key(created_at: &str, id: &str) -> String {
 pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
     format!("uploads/{patient_id}/{upload_id}/original")
 }
+/// A bulk import's original. Same layout under `bulk/`, which the per-upload starter does
+/// not watch: bulk imports are paced by `statemachines/bulk-import.asl.json` instead.
+pub fn bulk_key(patient_id: &str, upload_id: &str) -> String {
+    format!("bulk/{patient_id}/{upload_id}/original")
+}
 pub fn quarantine_original(doc: &str) -> String {
     format!("quarantine/{doc}/original")
 }

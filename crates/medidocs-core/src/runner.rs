@@ -138,6 +138,83 @@ impl Runner {
     }
 }
 
+/// The bulk-import state machine, as deployed.
+pub const BULK_DEFINITION: &str = include_str!("../../../statemachines/bulk-import.asl.json");
+
+/// The pipeline's state machine ARN in the embedded runtime (`${DocumentPipelineArn}`).
+pub const LOCAL_PIPELINE_ARN: &str =
+    "arn:aws:states:local:000000000000:stateMachine:medidocs-document-pipeline";
+
+/// Where a bulk import's manifest is and how fast to go.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BulkInput {
+    pub manifest_bucket: String,
+    /// A CSV object with the columns `document_id`, `key`, `version`.
+    pub manifest_key: String,
+    pub upload_bucket: String,
+    pub max_concurrency: u32,
+    /// Where the per-document results go (`{prefix}/{run}/SUCCEEDED_0.json`, …).
+    pub results_prefix: String,
+}
+
+/// Runs `statemachines/bulk-import.asl.json`: its Distributed Map reads the manifest from
+/// the object store and starts the document pipeline (`states:startExecution.sync:2`) for
+/// each row, here by running [`Runner::run`] in-process.
+pub struct BulkRunner {
+    engine: Engine,
+    definition: Value,
+}
+
+impl BulkRunner {
+    pub fn new(pipeline: Arc<Runner>, clock: Arc<dyn Clock>) -> Self {
+        let mut engine =
+            Engine::new(clock).with_buckets(Arc::new(StoreBuckets(pipeline.steps.objects.clone())));
+        engine.substitute("DocumentPipelineArn", LOCAL_PIPELINE_ARN);
+        engine.register(
+            "arn:aws:states:::states:startExecution.sync:2",
+            handler(move |v: Value| {
+                let pipeline = pipeline.clone();
+                async move {
+                    if v["StateMachineArn"] != LOCAL_PIPELINE_ARN {
+                        return Err(Failure::new(
+                            "StepFunctions.StateMachineDoesNotExistException",
+                            "only the document pipeline runs here",
+                        ));
+                    }
+                    let source: SourceInput = serde_json::from_value(v["Input"].clone())
+                        .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
+                    let out = pipeline
+                        .run(&source)
+                        .await
+                        .map_err(|e| Failure::new(e.name(), e.to_string()))?;
+                    // As DescribeExecution answers: the status, and the output as JSON text.
+                    Ok(serde_json::json!({
+                        "ExecutionArn": format!("{LOCAL_PIPELINE_ARN}:{}", out.record.id),
+                        "Status": "SUCCEEDED",
+                        "Output": serde_json::json!({
+                            "document_id": out.record.id,
+                            "status": out.record.status,
+                            "processed": out.processed,
+                        }).to_string(),
+                    }))
+                }
+            }),
+        );
+        let definition = serde_json::from_str(BULK_DEFINITION).unwrap_or(Value::Null);
+        Self { engine, definition }
+    }
+
+    /// Runs one bulk import; the result is the Map's `{MapRunArn, ResultWriterDetails}`.
+    pub async fn run(&self, input: &BulkInput, name: &str) -> Result<Value, StepError> {
+        let input = serde_json::to_value(input).map_err(|e| StepError::Internal(e.to_string()))?;
+        self.engine
+            .execute(&self.definition, input, name)
+            .await
+            .output
+            .map_err(|f| failure_to_step_error(&f))
+    }
+}
+
 fn failure_to_step_error(f: &Failure) -> StepError {
     match f.error.as_str() {
         error::NOT_FOUND => StepError::NotFound(f.cause.clone()),

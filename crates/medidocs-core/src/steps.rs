@@ -615,14 +615,14 @@ fn parse_mime(s: &str) -> Result<Mime, StepError> {
 fn patient_from_key(key: &str) -> Result<String, StepError> {
     let parts: Vec<&str> = key.split('/').collect();
     match parts.as_slice() {
-        ["uploads", patient, upload, "original"]
+        ["uploads" | "bulk", patient, upload, "original"]
             if keys::validate_patient_id(patient).is_ok() && keys::is_system_id(upload) =>
         {
             Ok((*patient).to_string())
         }
         _ => Err(StepError::InvalidDocument {
             code: "unexpected_key".into(),
-            message: "the object is not under uploads/{patient}/{upload}/original".into(),
+            message: "the object is not under uploads/ or bulk/{patient}/{upload}/original".into(),
         }),
     }
 }

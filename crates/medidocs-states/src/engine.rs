@@ -243,8 +243,30 @@ impl Engine {
         out
     }
 
+    /// Replaces every `${Name}` in the definition's strings, as CloudFormation's
+    /// DefinitionSubstitutions do (resources, parameters, comments alike).
+    fn substituted(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) if s.contains("${") => Value::String(self.resolve_resource(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.substituted(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.substituted(x)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     /// Runs a definition (validated first) on an input.
     pub async fn execute(&self, def: &Value, input: Value, name: &str) -> Execution {
+        let substituted;
+        let def = if self.substitutions.is_empty() {
+            def
+        } else {
+            substituted = self.substituted(def);
+            &substituted
+        };
         let run = Run {
             engine: self,
             history: Mutex::new(Vec::new()),
