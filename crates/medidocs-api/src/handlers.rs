@@ -186,6 +186,20 @@ async fn open_document(
     Ok(doc)
 }
 
+/// Authenticates, validates the patient id and authorises `action` on that patient.
+async fn open_patient(
+    app: &App,
+    headers: &HeaderMap,
+    claims: &Verified,
+    pid: &str,
+    action: Action,
+) -> Result<Principal, Problem> {
+    let who = caller(app, headers, claims, action, Some(pid), None).await?;
+    patient_id(pid)?;
+    authorize(app, &who, action, pid, None).await?;
+    Ok(who)
+}
+
 fn not_ready(doc: &DocumentRecord) -> Problem {
     Problem::new(
         StatusCode::CONFLICT,
@@ -284,17 +298,7 @@ pub(crate) async fn create_upload(
     claims: Verified,
     body: Result<Json<UploadRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UploadTarget>), Problem> {
-    let who = caller(
-        &app,
-        &headers,
-        &claims,
-        Action::CreateUpload,
-        Some(&pid),
-        None,
-    )
-    .await?;
-    patient_id(&pid)?;
-    authorize(&app, &who, Action::CreateUpload, &pid, None).await?;
+    open_patient(&app, &headers, &claims, &pid, Action::CreateUpload).await?;
     let Json(req) = body.map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
     let content_type = req
         .content_type
@@ -416,17 +420,7 @@ pub(crate) async fn list_documents(
     headers: HeaderMap,
     claims: Verified,
 ) -> Result<Json<DocumentList>, Problem> {
-    let who = caller(
-        &app,
-        &headers,
-        &claims,
-        Action::ListDocuments,
-        Some(&pid),
-        None,
-    )
-    .await?;
-    patient_id(&pid)?;
-    authorize(&app, &who, Action::ListDocuments, &pid, None).await?;
+    open_patient(&app, &headers, &claims, &pid, Action::ListDocuments).await?;
     let limit = query_limit(&q, 20, 100)?;
     let status = match q.get("status") {
         None => None,
@@ -643,34 +637,32 @@ pub(crate) async fn search(
                 continue;
             };
             searched += 1;
-            let has = |t: &String| {
-                ocr.pages
-                    .iter()
-                    .flat_map(|p| &p.lines)
-                    .any(|l| words(&l.text).any(|w| w.starts_with(t.as_str())))
-            };
-            if !terms.iter().all(has) {
+            // One pass over the document's words: which terms it holds, which lines hit.
+            let mut found = vec![false; terms.len()];
+            let mut hits = Vec::new();
+            for p in &ocr.pages {
+                for l in &p.lines {
+                    let mut line_hit = false;
+                    for w in words(&l.text) {
+                        for (t, f) in terms.iter().zip(found.iter_mut()) {
+                            if w.starts_with(t.as_str()) {
+                                *f = true;
+                                line_hit = true;
+                            }
+                        }
+                    }
+                    if line_hit && hits.len() < 10 {
+                        hits.push(SearchHit {
+                            page: p.page,
+                            text: l.text.clone(),
+                            bbox: l.bbox.into(),
+                        });
+                    }
+                }
+            }
+            if !found.iter().all(|f| *f) {
                 continue;
             }
-            let hits = ocr
-                .pages
-                .iter()
-                .flat_map(|p| p.lines.iter().map(move |l| (p.page, l)))
-                .filter(|(_, l)| {
-                    words(&l.text).any(|w| terms.iter().any(|t| w.starts_with(t.as_str())))
-                })
-                .take(10)
-                .map(|(page, l)| SearchHit {
-                    page,
-                    text: l.text.clone(),
-                    bbox: BoxView {
-                        left: l.bbox.left,
-                        top: l.bbox.top,
-                        width: l.bbox.width,
-                        height: l.bbox.height,
-                    },
-                })
-                .collect();
             results.push(SearchResult {
                 document_id: doc.id.clone(),
                 created_at: doc.created_at.clone(),

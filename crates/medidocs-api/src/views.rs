@@ -157,12 +157,14 @@ pub struct PagesView {
     pub pages: Vec<PageView>,
 }
 
-fn bbox(b: medidocs_core::ocr::BoundingBox) -> BoxView {
-    BoxView {
-        left: b.left,
-        top: b.top,
-        width: b.width,
-        height: b.height,
+impl From<medidocs_core::ocr::BoundingBox> for BoxView {
+    fn from(b: medidocs_core::ocr::BoundingBox) -> Self {
+        BoxView {
+            left: b.left,
+            top: b.top,
+            width: b.width,
+            height: b.height,
+        }
     }
 }
 
@@ -184,14 +186,14 @@ impl PagesView {
                         .map(|l| LineView {
                             text: l.text.clone(),
                             confidence: l.confidence,
-                            bbox: bbox(l.bbox),
+                            bbox: l.bbox.into(),
                             words: l
                                 .words
                                 .iter()
                                 .map(|w| WordView {
                                     text: w.text.clone(),
                                     confidence: w.confidence,
-                                    bbox: bbox(w.bbox),
+                                    bbox: w.bbox.into(),
                                 })
                                 .collect(),
                         })

@@ -55,12 +55,20 @@ fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeValue>, Store
     Ok(item)
 }
 
-fn decode(mut item: HashMap<String, AttributeValue>) -> Result<DocumentRecord, StoreError> {
+/// An item without its key attributes, as the record it stores.
+fn from_item<T: serde::de::DeserializeOwned>(
+    mut item: HashMap<String, AttributeValue>,
+    what: &str,
+) -> Result<T, StoreError> {
     for k in ["pk", "sk", "gsi1pk", "gsi1sk"] {
         item.remove(k);
     }
     serde_dynamo::from_item(item)
-        .map_err(|e| StoreError::unavailable("dynamodb: an unreadable document item", e))
+        .map_err(|e| StoreError::unavailable(format!("dynamodb: an unreadable {what} item"), e))
+}
+
+fn decode(item: HashMap<String, AttributeValue>) -> Result<DocumentRecord, StoreError> {
+    from_item(item, "document")
 }
 
 impl DynamoMetadataStore {
@@ -139,19 +147,8 @@ impl DynamoMetadataStore {
 #[async_trait]
 impl MetadataStore for DynamoMetadataStore {
     async fn create_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
-        let what = format!("document {}", doc.id);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(encode(doc)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
+        self.put_new(encode(doc)?, format!("document {}", doc.id))
             .await
-            .map(|_| ())
-            .map_err(|e| match kind(&e) {
-                Kind::Condition => StoreError::AlreadyExists { what: what.clone() },
-                _ => store_error(what.clone(), e),
-            })
     }
 
     async fn get_document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
@@ -205,55 +202,25 @@ impl MetadataStore for DynamoMetadataStore {
     ) -> Result<DocumentPage, StoreError> {
         let limit = limit.clamp(1, 1000);
         let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
-        let mut documents = Vec::new();
-        let mut last_sk: Option<String> = None;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        // One extra item tells whether another page follows.
-        while documents.len() <= limit {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .expression_attribute_names("#p", gpk)
-                .expression_attribute_values(":p", s(format!("PATIENT#{patient_id}")))
-                .scan_index_forward(false)
-                .limit((limit + 1 - documents.len()) as i32)
-                .set_exclusive_start_key(start.take());
-            q = match cursor {
-                Some(c) => q
-                    .key_condition_expression("#p = :p AND #s < :c")
-                    .expression_attribute_names("#s", gsk)
-                    .expression_attribute_values(":c", s(c)),
-                None => q.key_condition_expression("#p = :p"),
-            };
-            let out = q
-                .send()
-                .await
-                .map_err(|e| store_error(format!("patient listing ({index})"), e))?;
-            for item in out.items.unwrap_or_default() {
-                if documents.len() == limit {
-                    // The extra item: more follow.
-                    return Ok(DocumentPage {
-                        documents,
-                        next: last_sk,
-                    });
-                }
-                last_sk = match item.get(gsk) {
-                    Some(AttributeValue::S(v)) => Some(v.clone()),
-                    _ => None,
-                };
-                documents.push(decode(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(DocumentPage {
-            documents,
-            next: None,
-        })
+        let (items, more) = self
+            .newest(
+                Newest {
+                    index: Some(index),
+                    partition: (gpk, format!("PATIENT#{patient_id}")),
+                    sort: gsk,
+                    below: cursor,
+                },
+                limit,
+            )
+            .await?;
+        // The cursor is the last document's index key: the next page continues below it.
+        let next = if more {
+            items.last().map(|i| text_of(i, gsk))
+        } else {
+            None
+        };
+        let documents = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        Ok(DocumentPage { documents, next })
     }
 
     async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError> {
@@ -326,6 +293,26 @@ struct Newest<'a> {
 }
 
 impl DynamoMetadataStore {
+    /// Writes an item whose key is not yet taken; [`StoreError::AlreadyExists`] if it is.
+    async fn put_new(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        what: String,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match kind(&e) {
+                Kind::Condition => StoreError::AlreadyExists { what: what.clone() },
+                _ => store_error(what.clone(), e),
+            })
+    }
+
     /// Up to `limit` items of one partition, newest (highest sort key) first, following
     /// LastEvaluatedKey; the flag says whether more items follow.
     async fn newest(
@@ -410,12 +397,8 @@ fn text_of(item: &HashMap<String, AttributeValue>, name: &str) -> String {
     }
 }
 
-fn decode_audit(mut item: HashMap<String, AttributeValue>) -> Result<AuditRecord, StoreError> {
-    for k in ["pk", "sk", "gsi1pk", "gsi1sk"] {
-        item.remove(k);
-    }
-    serde_dynamo::from_item(item)
-        .map_err(|e| StoreError::unavailable("dynamodb: an unreadable audit item", e))
+fn decode_audit(item: HashMap<String, AttributeValue>) -> Result<AuditRecord, StoreError> {
+    from_item(item, "audit")
 }
 
 #[async_trait]
@@ -505,18 +488,7 @@ impl AccessStore for DynamoMetadataStore {
             s(format!("AUDIT#{}", audit_month(&record.at))),
         );
         item.insert("gsi1sk".into(), s(record.id.clone()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| match kind(&e) {
-                Kind::Condition => StoreError::AlreadyExists { what: what.clone() },
-                _ => store_error(what.clone(), e),
-            })
+        self.put_new(item, what).await
     }
 
     /// One patient's records come from their partition. Everyone's come from the monthly
