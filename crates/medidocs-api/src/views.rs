@@ -56,6 +56,8 @@ pub struct DocumentView {
     pub text_source: Option<String>,
     pub text_chars: u64,
     pub duplicate_of: Option<String>,
+    /// What clinic staff filed it as at a bulk import ("referral", "lab result").
+    pub document_type: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// Set when the text can be read (status READY).
@@ -81,6 +83,7 @@ impl From<&DocumentRecord> for DocumentView {
             text_source: d.text_source.map(|s| s.as_str().into()),
             text_chars: d.text_chars,
             duplicate_of: d.duplicate_of.clone(),
+            document_type: d.document_type.clone(),
             created_at: d.created_at.clone(),
             updated_at: d.updated_at.clone(),
             text_href: ready.then(|| format!("/v1/documents/{}/text", d.id)),

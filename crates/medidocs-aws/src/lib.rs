@@ -5,6 +5,7 @@
 //! `Precondition`), keeping the original as the source. Clients are built once by the
 //! caller ([`clients`]) and passed in.
 
+pub mod bulk;
 pub mod clients;
 pub mod dynamodb;
 mod error;
@@ -13,7 +14,8 @@ pub mod s3;
 pub mod sfn;
 pub mod textract;
 
+pub use bulk::BulkTarget;
 pub use dynamodb::DynamoMetadataStore;
-pub use s3::{PipelineBuckets, Presigned, S3ObjectStore};
+pub use s3::{PipelineBuckets, Placed, Presigned, S3ObjectStore};
 pub use sfn::{ExecutionStarter, Started};
 pub use textract::{JobState, TextractOcr};

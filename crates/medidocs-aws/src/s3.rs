@@ -212,6 +212,165 @@ impl S3ObjectStore {
     }
 }
 
+/// What [`S3ObjectStore::put_file`] found or did, with the object's version id (`null`
+/// in a bucket without versioning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    Uploaded { version: String },
+    AlreadyThere { version: String },
+}
+
+/// The user metadata that records an object's SHA-256 (`x-amz-meta-sha256`).
+const SHA256_META: &str = "sha256";
+
+impl S3ObjectStore {
+    /// Uploads the local file at `path` (`size` bytes, SHA-256 `sha256`) to `key` without
+    /// holding it in memory: one PUT up to [`MULTIPART_THRESHOLD`], parts of that size
+    /// above, read from the file as they are sent. An object already at `key` with the
+    /// same size and recorded hash is left alone, so an interrupted import resumes where
+    /// it stopped (an unfinished multipart upload leaves no object, and the bucket's
+    /// lifecycle rule aborts it).
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        size: u64,
+        sha256: &str,
+    ) -> Result<Placed, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(h)
+                if h.content_length() == Some(size as i64)
+                    && h.metadata()
+                        .and_then(|m| m.get(SHA256_META))
+                        .map(String::as_str)
+                        == Some(sha256) =>
+            {
+                return Ok(Placed::AlreadyThere {
+                    version: h.version_id().unwrap_or("null").to_string(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if kind(&e) == Kind::NotFound => {}
+            Err(e) => return Err(store_error(key, e)),
+        }
+        let (sse, kms) = self.sse();
+        let version = if size <= MULTIPART_THRESHOLD as u64 {
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
+            let out = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(body)
+                .content_length(size as i64)
+                .metadata(SHA256_META, sha256)
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms)
+                .send()
+                .await
+                .map_err(|e| store_error(key, e))?;
+            out.version_id().map(str::to_string)
+        } else {
+            let created = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .metadata(SHA256_META, sha256)
+                .set_server_side_encryption(sse)
+                .set_ssekms_key_id(kms)
+                .send()
+                .await
+                .map_err(|e| store_error(key, e))?;
+            let upload_id = created
+                .upload_id()
+                .ok_or_else(|| StoreError::unavailable(key, "S3 returned no upload id"))?
+                .to_string();
+            let result = self.file_parts(key, &upload_id, path, size).await;
+            if result.is_err() {
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+            }
+            result?
+        };
+        Ok(Placed::Uploaded {
+            version: version.unwrap_or_else(|| "null".into()),
+        })
+    }
+
+    async fn file_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        path: &std::path::Path,
+        size: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let part = MULTIPART_THRESHOLD as u64;
+        let mut parts = Vec::new();
+        let mut offset = 0u64;
+        while offset < size {
+            let n = part.min(size - offset);
+            let number = (offset / part) as i32 + 1;
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(aws_sdk_s3::primitives::Length::Exact(n))
+                .build()
+                .await
+                .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(n as i64)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| store_error(key, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .part_number(number)
+                    .build(),
+            );
+            offset += n;
+        }
+        let done = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(done.version_id().map(str::to_string))
+    }
+}
+
 /// A refused conditional create means the key is taken.
 fn create_error<E>(
     key: &str,
@@ -377,8 +536,9 @@ impl S3ObjectStore {
     }
 }
 
-/// The pipeline's two buckets as one [`ObjectStore`]: keys under `uploads/` live in the
-/// upload bucket, everything else (`artefacts/`, `quarantine/`) in the artefact bucket.
+/// The pipeline's two buckets as one [`ObjectStore`]: keys under `uploads/` and the bulk
+/// import's `bulk/`, `bulk-manifests/` and `bulk-results/` live in the upload bucket,
+/// everything else (`artefacts/`, `quarantine/`) in the artefact bucket.
 /// Copies between them are server-side.
 #[derive(Clone)]
 pub struct PipelineBuckets {
@@ -388,7 +548,10 @@ pub struct PipelineBuckets {
 
 impl PipelineBuckets {
     fn route(&self, key: &str) -> &S3ObjectStore {
-        if key.starts_with("uploads/") {
+        if ["uploads/", "bulk/", "bulk-manifests/", "bulk-results/"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
             &self.uploads
         } else {
             &self.artefacts

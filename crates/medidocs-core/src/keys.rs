@@ -56,6 +56,13 @@ pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
 pub fn bulk_key(patient_id: &str, upload_id: &str) -> String {
     format!("bulk/{patient_id}/{upload_id}/original")
 }
+/// What staff said about a bulk original ([`crate::model::Labels`]), next to it:
+/// `bulk/{patient}/{upload}/labels.json`. Only bulk originals have labels.
+pub fn labels_key(source_key: &str) -> Option<String> {
+    let dir = source_key.strip_suffix("/original")?;
+    dir.starts_with("bulk/")
+        .then(|| format!("{dir}/labels.json"))
+}
 pub fn quarantine_original(doc: &str) -> String {
     format!("quarantine/{doc}/original")
 }
@@ -84,6 +91,16 @@ pub fn ocr(doc: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_bulk_originals_have_labels() {
+        assert_eq!(
+            labels_key(&bulk_key("p-1", "ab12")).as_deref(),
+            Some("bulk/p-1/ab12/labels.json")
+        );
+        assert_eq!(labels_key(&upload_key("p-1", "ab12")), None);
+        assert_eq!(labels_key("bulk/p-1/ab12/labels.json"), None);
+    }
 
     #[test]
     fn document_id_depends_on_every_part_and_not_on_concatenation() {

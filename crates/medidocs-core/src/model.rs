@@ -129,6 +129,71 @@ pub struct DocumentRecord {
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+    /// What clinic staff gave at a bulk import (see [`Labels`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What clinic staff say about a document when they import it: its type ("referral",
+/// "lab result") and a free-text note. Both are the patient's data like the document
+/// itself: stored with the record, never logged. Kept next to a bulk original as
+/// `labels.json` (see [`crate::keys::labels_key`]), not in any execution's input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labels {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Labels {
+    pub const MAX_TYPE_CHARS: usize = 64;
+    pub const MAX_NOTE_CHARS: usize = 2000;
+
+    /// From the text of two manifest cells: trimmed, empty meaning none; an error names
+    /// the rule broken (too long, control characters).
+    pub fn new(document_type: &str, note: &str) -> Result<Labels, String> {
+        let labels = Labels {
+            document_type: Some(document_type.trim().to_string()).filter(|s| !s.is_empty()),
+            note: Some(note.trim().to_string()).filter(|s| !s.is_empty()),
+        };
+        labels.validate()?;
+        Ok(labels)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.document_type.is_none() && self.note.is_none()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.document_type {
+            if t.chars().count() > Self::MAX_TYPE_CHARS {
+                return Err(format!(
+                    "document_type is longer than {} characters",
+                    Self::MAX_TYPE_CHARS
+                ));
+            }
+            if t.chars().any(char::is_control) {
+                return Err("document_type contains control characters".into());
+            }
+        }
+        if let Some(n) = &self.note {
+            if n.chars().count() > Self::MAX_NOTE_CHARS {
+                return Err(format!(
+                    "note is longer than {} characters",
+                    Self::MAX_NOTE_CHARS
+                ));
+            }
+            if n.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return Err(
+                    "note contains control characters other than line breaks and tabs".into(),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl DocumentRecord {
@@ -160,7 +225,15 @@ impl DocumentRecord {
             version: 1,
             created_at: now.clone(),
             updated_at: now,
+            document_type: None,
+            note: None,
         }
+    }
+
+    pub fn with_labels(mut self, labels: Labels) -> Self {
+        self.document_type = labels.document_type;
+        self.note = labels.note;
+        self
     }
 }
 
@@ -175,6 +248,40 @@ pub struct DocumentPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_trimmed_bounded_and_free_of_control_characters() {
+        let l = Labels::new("  referral ", " seen by Dr O'Brien\nfollow-up\t3 months ").unwrap();
+        assert_eq!(l.document_type.as_deref(), Some("referral"));
+        assert_eq!(
+            l.note.as_deref(),
+            Some("seen by Dr O'Brien\nfollow-up\t3 months")
+        );
+        assert!(Labels::new(" ", "").unwrap().is_empty());
+        let long_type = "t".repeat(Labels::MAX_TYPE_CHARS + 1);
+        let long_note = "é".repeat(Labels::MAX_NOTE_CHARS + 1);
+        let e = Labels::new(&long_type, "").unwrap_err();
+        assert!(e.contains("document_type is longer than 64"), "{e}");
+        assert!(
+            Labels::new(
+                &"t".repeat(Labels::MAX_TYPE_CHARS),
+                &"é".repeat(Labels::MAX_NOTE_CHARS)
+            )
+            .is_ok()
+        );
+        assert!(
+            Labels::new("", &long_note)
+                .unwrap_err()
+                .contains("note is longer")
+        );
+        assert!(
+            Labels::new("lab\nresult", "")
+                .unwrap_err()
+                .contains("control")
+        );
+        assert!(Labels::new("", "a\u{0}b").unwrap_err().contains("control"));
+        assert!(Labels::new("", "bell\u{7}").is_err());
+    }
 
     #[test]
     fn status_only_moves_forward() {

@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{CaughtError, StepError};
 use crate::keys;
-use crate::model::{DocumentRecord, Reason, RenditionRef, Status, TextSource};
+use crate::model::{DocumentRecord, Labels, Reason, RenditionRef, Status, TextSource};
 use crate::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
 use crate::ports::{MetadataStore, ObjectStore, OcrEngine, PutMode, StoreError};
 use medidocs_media::{self as media, Limits, Mime, RenditionKind};
@@ -298,7 +298,8 @@ impl Steps {
                         String::new(),
                         head.size,
                         now_rfc3339(),
-                    );
+                    )
+                    .with_labels(self.labels(&input.key).await?);
                     match self.meta.create_document(&doc).await {
                         Ok(()) | Err(StoreError::AlreadyExists { .. }) => {}
                         Err(e) => return Err(e.into()),
@@ -321,7 +322,8 @@ impl Steps {
                     keys::sha256_hex(&bytes),
                     bytes.len() as u64,
                     now_rfc3339(),
-                );
+                )
+                .with_labels(self.labels(&input.key).await?);
                 match self.meta.create_document(&doc).await {
                     Ok(()) => doc,
                     // A concurrent delivery of the same event registered it first.
@@ -371,6 +373,31 @@ impl Steps {
             Next::Process
         };
         Ok(out(&doc, next))
+    }
+
+    /// The labels staff gave a bulk original (`labels.json` next to it), if any. Labels
+    /// that break the rules are dropped and the document goes on; the warning does not
+    /// repeat them (they are the patient's data).
+    async fn labels(&self, source_key: &str) -> Result<Labels, StepError> {
+        let Some(key) = keys::labels_key(source_key) else {
+            return Ok(Labels::default());
+        };
+        let bytes = match self.objects.get(&key).await {
+            Ok(b) => b,
+            Err(StoreError::NotFound { .. }) => return Ok(Labels::default()),
+            Err(e) => return Err(e.into()),
+        };
+        let parsed = if bytes.len() > 16 * 1024 {
+            Err("larger than 16 KiB".to_string())
+        } else {
+            serde_json::from_slice::<Labels>(&bytes)
+                .map_err(|_| "not a JSON object of document_type and note".to_string())
+                .and_then(|l| l.validate().map(|()| l))
+        };
+        Ok(parsed.unwrap_or_else(|reason| {
+            tracing::warn!(%reason, "labels.json ignored");
+            Labels::default()
+        }))
     }
 
     /// Writes the page list (`pages.json`) a Map state iterates over.

@@ -7,6 +7,8 @@ mod sqlite;
 mod tesseract;
 
 pub use fs::{FsObjectStore, check_key};
-pub use runtime::{LocalConfig, LocalRuntime, UPLOAD_BUCKET};
+pub use runtime::{
+    FileIdentity, IngestError, LocalConfig, LocalRuntime, UPLOAD_BUCKET, identify, import_secret,
+};
 pub use sqlite::SqliteMetadataStore;
 pub use tesseract::{TesseractOcr, parse_tsv};

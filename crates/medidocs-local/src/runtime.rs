@@ -1,7 +1,7 @@
 //! The embedded runtime under one data dir:
 //!
 //! ```text
-//! DATA_DIR/objects/…            the object store (uploads/, artefacts/, quarantine/)
+//! DATA_DIR/objects/…            the object store (uploads/, bulk/, artefacts/, quarantine/)
 //! DATA_DIR/metadata.sqlite3     the metadata store
 //! DATA_DIR/secret.key           random key: file paths → upload ids (never stored in clear)
 //! DATA_DIR/token.key            random key: signs development tokens and upload URLs
@@ -15,7 +15,8 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use medidocs_core::keys;
 use medidocs_core::media::Limits;
-use medidocs_core::ports::StoreError;
+use medidocs_core::model::Labels;
+use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
 use medidocs_core::runner::Runner;
 use medidocs_core::steps::{SourceInput, Steps};
 use sha2::{Digest, Sha256};
@@ -61,13 +62,7 @@ impl LocalRuntime {
     /// Opens (and on first use creates) the data dir.
     pub fn open(config: LocalConfig) -> Result<Self, StoreError> {
         let dir = &config.data_dir;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| {
-                StoreError::unavailable(format!("cannot create the data dir {}", dir.display()), e)
-            })?;
+        let secret = import_secret(dir)?;
         let objects = Arc::new(FsObjectStore::open(dir.join("objects"))?);
         let meta = Arc::new(SqliteMetadataStore::open(&dir.join("metadata.sqlite3"))?);
         let ocr = Arc::new(TesseractOcr::new(
@@ -75,7 +70,6 @@ impl LocalRuntime {
             &config.lang,
             config.workers,
         ));
-        let secret = load_or_create_secret(&dir.join("secret.key"))?;
         Ok(Self {
             config,
             objects,
@@ -112,26 +106,92 @@ impl LocalRuntime {
     /// the path, which may itself be medical data, never appears in a key.
     pub fn ingest(&self, file: &Path, patient_id: &str) -> Result<SourceInput, IngestError> {
         keys::validate_patient_id(patient_id).map_err(IngestError::Patient)?;
-        let canonical =
-            std::fs::canonicalize(file).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
-        let sha = sha256_file(&canonical).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret)
-            .map_err(|e| IngestError::Store(StoreError::unavailable("key", e.to_string())))?;
-        mac.update(canonical.as_os_str().as_encoded_bytes());
-        mac.update(b"\0");
-        mac.update(sha.as_bytes());
-        let upload_id = hex::encode(&mac.finalize().into_bytes()[..16]);
-        let key = keys::upload_key(patient_id, &upload_id);
+        let id = identify(&self.secret, file)?;
+        self.place(&id, keys::upload_key(patient_id, &id.upload_id))
+    }
+
+    /// As [`Self::ingest`], for a bulk import: the original goes under `bulk/`, with the
+    /// staff's labels (if any) next to it, where the inspect step reads them.
+    pub async fn ingest_bulk(
+        &self,
+        file: &Path,
+        patient_id: &str,
+        labels: &Labels,
+    ) -> Result<SourceInput, IngestError> {
+        keys::validate_patient_id(patient_id).map_err(IngestError::Patient)?;
+        let id = identify(&self.secret, file)?;
+        let source = self.place(&id, keys::bulk_key(patient_id, &id.upload_id))?;
+        if let (false, Some(key)) = (labels.is_empty(), keys::labels_key(&source.key)) {
+            let json = serde_json::to_vec(labels)
+                .map_err(|e| IngestError::Store(StoreError::unavailable("labels", e)))?;
+            match self.objects.put(&key, json, PutMode::Create).await {
+                Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+                Err(e) => return Err(IngestError::Store(e)),
+            }
+        }
+        Ok(source)
+    }
+
+    fn place(&self, id: &FileIdentity, key: String) -> Result<SourceInput, IngestError> {
         let dest = self.objects.path_of(&key).map_err(IngestError::Store)?;
         if !dest.exists() {
-            copy_atomic(&canonical, &dest).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
+            copy_atomic(&id.canonical, &dest)
+                .map_err(|e| IngestError::Read(id.canonical.clone(), e))?;
         }
         Ok(SourceInput {
             bucket: UPLOAD_BUCKET.into(),
             key,
-            version: sha,
+            version: id.sha256.clone(),
         })
     }
+}
+
+/// A local file as an import sees it.
+#[derive(Debug, Clone)]
+pub struct FileIdentity {
+    pub canonical: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// A keyed hash of the canonical path and the content (32 hex characters).
+    pub upload_id: String,
+}
+
+/// Reads `file` once (streamed) for its content hash and upload id, keyed with `secret`
+/// ([`import_secret`]).
+pub fn identify(secret: &[u8], file: &Path) -> Result<FileIdentity, IngestError> {
+    let canonical =
+        std::fs::canonicalize(file).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
+    let (sha256, bytes) =
+        sha256_file(&canonical).map_err(|e| IngestError::Read(file.to_path_buf(), e))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .map_err(|e| IngestError::Store(StoreError::unavailable("key", e.to_string())))?;
+    mac.update(canonical.as_os_str().as_encoded_bytes());
+    mac.update(b"\0");
+    mac.update(sha256.as_bytes());
+    let upload_id = hex::encode(&mac.finalize().into_bytes()[..16]);
+    Ok(FileIdentity {
+        canonical,
+        sha256,
+        bytes,
+        upload_id,
+    })
+}
+
+/// The key of upload ids (`DATA_DIR/secret.key`), creating the data dir and the key on
+/// first use. An import rerun with the same data dir finds the same ids, so nothing is
+/// uploaded twice.
+pub fn import_secret(data_dir: &Path) -> Result<Vec<u8>, StoreError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(|e| {
+            StoreError::unavailable(
+                format!("cannot create the data dir {}", data_dir.display()),
+                e,
+            )
+        })?;
+    load_or_create_secret(&data_dir.join("secret.key"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,18 +204,20 @@ pub enum IngestError {
     Store(StoreError),
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
+        total += n as u64;
         h.update(&buf[..n]);
     }
-    Ok(hex::encode(h.finalize()))
+    Ok((hex::encode(h.finalize()), total))
 }
 
 /// Streams a file into place (temporary file, fsync, rename): files of any size, never

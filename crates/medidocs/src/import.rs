@@ -1,5 +1,6 @@
 //! `medidocs import`: a clinic's folder of scans, or a manifest of them, into the embedded
-//! pipeline, a bounded number at a time.
+//! pipeline (a bounded number at a time), or to the deployed one in AWS (`--target
+//! s3://BUCKET/BATCH`: uploads, then one execution of the BulkImport state machine).
 //!
 //! Resuming needs no state of its own: the pipeline is idempotent. A file's upload id is a
 //! keyed hash of its path and content, so a rerun finds the same upload (already copied:
@@ -21,7 +22,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use futures::stream::{self, StreamExt};
 use medidocs_core::keys;
-use medidocs_core::model::Status;
+use medidocs_core::model::{Labels, Status};
+
+use medidocs_aws::{BulkTarget, Placed};
+use medidocs_core::runner::BulkInput;
+use medidocs_local::{identify, import_secret};
 
 use crate::{LimitArgs, open_runtime};
 
@@ -33,9 +38,26 @@ pub struct ImportArgs {
     /// The patient of every file of a folder (and of manifest rows without one).
     #[arg(long)]
     patient: Option<String>,
-    /// Documents processed at once; default: the number of cores.
+    /// `local` (the embedded pipeline over --data-dir) or `s3://BUCKET[/BATCH]`: upload to
+    /// the deployment's upload bucket and start its BulkImport state machine. BATCH names
+    /// the manifest and results (default: import-YYYYMMDD-HHMMSS).
+    #[arg(long, default_value = "local")]
+    target: String,
+    /// Documents processed (local) or files uploaded (s3) at once; default: the number of
+    /// cores (local), 8 (s3).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// s3: the BulkImport state machine (the stack output BulkImportArn).
+    #[arg(long, env = "MEDIDOCS_BULK_IMPORT_ARN")]
+    bulk_import_arn: Option<String>,
+    /// s3: the KMS key that encrypts the uploads (the stack's key; by default the bucket's
+    /// default encryption, which is that key).
+    #[arg(long, env = "MEDIDOCS_KMS_KEY_ID")]
+    kms_key_id: Option<String>,
+    /// s3: pipeline executions at once in AWS (the Distributed Map's MaxConcurrency). Keep
+    /// it at or below the stack's TextractConcurrency.
+    #[arg(long, default_value_t = 10)]
+    pipelines: u32,
     /// Where to write the CSV report of every file; default: import-report.csv in the
     /// current folder.
     #[arg(long, default_value = "import-report.csv")]
@@ -55,6 +77,7 @@ pub enum Entry {
         line: Option<u64>,
         path: PathBuf,
         patient: String,
+        labels: Labels,
     },
     Bad {
         line: Option<u64>,
@@ -73,6 +96,8 @@ pub struct Manifest {
     default_patient: Option<String>,
     path_col: usize,
     patient_col: Option<usize>,
+    type_col: Option<usize>,
+    note_col: Option<usize>,
     pending: Vec<Entry>,
     line: u64,
 }
@@ -109,6 +134,8 @@ impl Manifest {
             .position(|n| n == "path")
             .with_context(|| format!("{}: line 1 has no `path` column", file.display()))?;
         let patient_col = names.iter().position(|n| n == "patient_id");
+        let type_col = names.iter().position(|n| n == "document_type");
+        let note_col = names.iter().position(|n| n == "note");
         if patient_col.is_none() && default_patient.is_none() {
             bail!(
                 "{}: line 1 has no `patient_id` column, and no --patient was given",
@@ -121,6 +148,8 @@ impl Manifest {
             default_patient,
             path_col,
             patient_col,
+            type_col,
+            note_col,
             pending,
             line: 1,
         })
@@ -181,6 +210,11 @@ impl Iterator for Manifest {
                 reason: format!("patient_id {patient:?}: {e}"),
             });
         }
+        let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).unwrap_or_default();
+        let labels = match Labels::new(cell(self.type_col), cell(self.note_col)) {
+            Ok(l) => l,
+            Err(reason) => return Some(Entry::Bad { line, path, reason }),
+        };
         let full = self.base.join(&path);
         if !full.is_file() {
             return Some(Entry::Bad {
@@ -193,6 +227,7 @@ impl Iterator for Manifest {
             line,
             path: full,
             patient,
+            labels,
         })
     }
 }
@@ -254,6 +289,7 @@ impl Iterator for Walk {
                     line: None,
                     path: p,
                     patient: self.patient.clone(),
+                    labels: Labels::default(),
                 });
             }
         }
@@ -289,21 +325,77 @@ struct Outcome {
     document_id: String,
     status: &'static str,
     reason: String,
+    /// s3: the bulk manifest's row (`document_id`, `key`, `version`).
+    row: Option<[String; 3]>,
 }
 
-#[derive(Default)]
+impl Outcome {
+    fn error(line: Option<u64>, path: String, patient: String, reason: String) -> Outcome {
+        Outcome {
+            line,
+            path,
+            patient,
+            document_id: String::new(),
+            status: "ERROR",
+            reason,
+            row: None,
+        }
+    }
+}
+
+/// A target's statuses in tally order, each with its words in the progress line and the
+/// summary.
+type Kinds = &'static [(&'static str, &'static str)];
+const LOCAL_KINDS: Kinds = &[
+    ("READY", "imported"),
+    ("ALREADY_IMPORTED", "already imported"),
+    ("DUPLICATE", "duplicates linked"),
+    ("REJECTED", "rejected"),
+    ("FAILED", "failed"),
+    ("ERROR", "errors"),
+];
+const S3_KINDS: Kinds = &[
+    ("UPLOADED", "uploaded"),
+    ("ALREADY_UPLOADED", "already uploaded"),
+    ("ERROR", "errors"),
+];
+
 struct Tally {
-    imported: u64,
-    already: u64,
-    duplicates: u64,
-    rejected: u64,
-    failed: u64,
-    errors: u64,
+    kinds: Kinds,
+    counts: Vec<u64>,
 }
 
 impl Tally {
+    fn new(kinds: Kinds) -> Tally {
+        Tally {
+            kinds,
+            counts: vec![0; kinds.len()],
+        }
+    }
+    fn add(&mut self, status: &str) {
+        let i = self
+            .kinds
+            .iter()
+            .position(|(s, _)| *s == status)
+            .unwrap_or(self.kinds.len() - 1);
+        self.counts[i] += 1;
+    }
+    fn count(&self, status: &str) -> u64 {
+        self.kinds
+            .iter()
+            .position(|(s, _)| *s == status)
+            .map_or(0, |i| self.counts[i])
+    }
     fn done(&self) -> u64 {
-        self.imported + self.already + self.duplicates + self.rejected + self.failed + self.errors
+        self.counts.iter().sum()
+    }
+    fn words(&self, sep: &str) -> String {
+        self.kinds
+            .iter()
+            .zip(&self.counts)
+            .map(|((_, w), n)| format!("{n} {w}"))
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 }
 
@@ -344,108 +436,38 @@ fn progress(t: &Tally, total: u64, started: Instant, quiet: bool) {
     let width = 30;
     let filled = (done * width).checked_div(total).unwrap_or(0).min(width);
     eprint!(
-        "\r[{}{}] {done}/{total}  {rate:.0}/min  ETA {eta}  ok {} · already {} · dup {} · rejected {} · failed {} · errors {}   ",
+        "\r[{}{}] {done}/{total}  {rate:.0}/min  ETA {eta}  {}   ",
         "#".repeat(filled as usize),
         ".".repeat((width - filled) as usize),
-        t.imported,
-        t.already,
-        t.duplicates,
-        t.rejected,
-        t.failed,
-        t.errors
+        t.words(" · ")
     );
     let _ = std::io::stderr().flush();
 }
 
-pub async fn import(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
-    // A counting pass (streamed, nothing kept) gives the progress line its total.
-    let total = entries(&args)?.count() as u64;
-    let rt = open_runtime(data_dir, args.limits.limits(), args.concurrency)?;
-    let version = rt
-        .ocr
-        .check()
-        .await
-        .context("the OCR engine is not ready")?;
-    let runner = rt.runner();
-    let concurrency = args.concurrency.unwrap_or(rt.config.workers).max(1);
+/// Runs `process` over every entry, at most `concurrency` at a time, writing the report
+/// and the progress line as outcomes arrive; `each` sees every outcome too.
+async fn drive<F, Fut>(
+    args: &ImportArgs,
+    kinds: Kinds,
+    total: u64,
+    concurrency: usize,
+    process: F,
+    mut each: impl FnMut(&Outcome) -> Result<()>,
+) -> Result<Tally>
+where
+    F: Fn(Entry) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
     let mut report = report_writer(&args.report)?;
-    if !args.quiet {
-        eprintln!(
-            "Importing {total} entr{} from {} into {} ({concurrency} at a time, OCR: {version})",
-            if total == 1 { "y" } else { "ies" },
-            args.source.display(),
-            data_dir.display()
-        );
-    }
     let started = Instant::now();
-    let (rt_ref, runner_ref) = (&rt, &runner);
-    let mut results = stream::iter(entries(&args)?)
-        .map(|entry| async move {
-            match entry {
-                Entry::Bad { line, path, reason } => Outcome {
-                    line,
-                    path,
-                    patient: String::new(),
-                    document_id: String::new(),
-                    status: "ERROR",
-                    reason,
-                },
-                Entry::File {
-                    line,
-                    path,
-                    patient,
-                } => {
-                    let shown = path.display().to_string();
-                    let run = match rt_ref.ingest(&path, &patient) {
-                        Ok(source) => runner_ref.run(&source).await.map_err(anyhow::Error::from),
-                        Err(e) => Err(anyhow::Error::from(e)),
-                    };
-                    match run {
-                        Ok(o) => {
-                            let d = &o.record;
-                            let status = match (d.status, o.processed, &d.duplicate_of) {
-                                (_, false, _) => "ALREADY_IMPORTED",
-                                (Status::Ready, true, Some(_)) => "DUPLICATE",
-                                (s, true, _) => s.as_str(),
-                            };
-                            let reason = match (&d.reason, &d.duplicate_of) {
-                                (Some(r), _) => format!("{}: {}", r.code, r.message),
-                                (None, Some(first)) => format!("same content as {first}"),
-                                _ => String::new(),
-                            };
-                            Outcome {
-                                line,
-                                path: shown,
-                                patient,
-                                document_id: d.id.clone(),
-                                status,
-                                reason,
-                            }
-                        }
-                        Err(e) => Outcome {
-                            line,
-                            path: shown,
-                            patient,
-                            document_id: String::new(),
-                            status: "ERROR",
-                            reason: format!("{e:#}"),
-                        },
-                    }
-                }
-            }
-        })
-        .buffer_unordered(concurrency);
-    let mut t = Tally::default();
+    let mut results = stream::iter(entries(args)?)
+        .map(process)
+        .buffer_unordered(concurrency.max(1));
+    let mut t = Tally::new(kinds);
     let mut last_draw = Instant::now() - Duration::from_secs(1);
     while let Some(o) = results.next().await {
-        match o.status {
-            "READY" => t.imported += 1,
-            "ALREADY_IMPORTED" => t.already += 1,
-            "DUPLICATE" => t.duplicates += 1,
-            "REJECTED" => t.rejected += 1,
-            "FAILED" => t.failed += 1,
-            _ => t.errors += 1,
-        }
+        t.add(o.status);
+        each(&o)?;
         report.write_record([
             o.line.map(|l| l.to_string()).unwrap_or_default(),
             o.path,
@@ -462,20 +484,245 @@ pub async fn import(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     }
     report.flush()?;
     progress(&t, total, started, args.quiet);
-    let secs = started.elapsed().as_secs_f64();
     println!(
-        "{}{} entries in {secs:.1} s: {} imported, {} already imported, {} duplicates linked, {} rejected, {} failed, {} errors",
+        "{}{} entries in {:.1} s: {}",
         if args.quiet { "" } else { "\n" },
         t.done(),
-        t.imported,
-        t.already,
-        t.duplicates,
-        t.rejected,
-        t.failed,
-        t.errors
+        started.elapsed().as_secs_f64(),
+        t.words(", ")
     );
     println!("report: {}", args.report.display());
-    Ok(if t.failed + t.errors > 0 {
+    Ok(t)
+}
+
+pub async fn import(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
+    match args.target.as_str() {
+        "local" => import_local(data_dir, args).await,
+        t if t.starts_with("s3://") => import_s3(data_dir, args).await,
+        t => bail!("--target {t:?}: give `local` or s3://BUCKET[/BATCH]"),
+    }
+}
+
+async fn import_local(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
+    // A counting pass (streamed, nothing kept) gives the progress line its total.
+    let total = entries(&args)?.count() as u64;
+    let rt = open_runtime(data_dir, args.limits.limits(), args.concurrency)?;
+    let version = rt
+        .ocr
+        .check()
+        .await
+        .context("the OCR engine is not ready")?;
+    let runner = rt.runner();
+    let concurrency = args.concurrency.unwrap_or(rt.config.workers).max(1);
+    if !args.quiet {
+        eprintln!(
+            "Importing {total} entr{} from {} into {} ({concurrency} at a time, OCR: {version})",
+            if total == 1 { "y" } else { "ies" },
+            args.source.display(),
+            data_dir.display()
+        );
+    }
+    let (rt, runner) = (&rt, &runner);
+    let process = |entry: Entry| async move {
+        let (line, path, patient, labels) = match entry {
+            Entry::Bad { line, path, reason } => {
+                return Outcome::error(line, path, String::new(), reason);
+            }
+            Entry::File {
+                line,
+                path,
+                patient,
+                labels,
+            } => (line, path, patient, labels),
+        };
+        let shown = path.display().to_string();
+        let run = match rt.ingest_bulk(&path, &patient, &labels).await {
+            Ok(source) => runner.run(&source).await.map_err(anyhow::Error::from),
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
+        let o = match run {
+            Ok(o) => o,
+            Err(e) => return Outcome::error(line, shown, patient, format!("{e:#}")),
+        };
+        let d = &o.record;
+        let status = match (d.status, o.processed, &d.duplicate_of) {
+            (_, false, _) => "ALREADY_IMPORTED",
+            (Status::Ready, true, Some(_)) => "DUPLICATE",
+            (s, true, _) => s.as_str(),
+        };
+        let reason = match (&d.reason, &d.duplicate_of) {
+            (Some(r), _) => format!("{}: {}", r.code, r.message),
+            (None, Some(first)) => format!("same content as {first}"),
+            _ => String::new(),
+        };
+        Outcome {
+            line,
+            path: shown,
+            patient,
+            document_id: d.id.clone(),
+            status,
+            reason,
+            row: None,
+        }
+    };
+    let t = drive(&args, LOCAL_KINDS, total, concurrency, process, |_| Ok(())).await?;
+    Ok(if t.count("FAILED") + t.count("ERROR") > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `s3://BUCKET[/BATCH]` → (bucket, batch).
+fn parse_s3_target(t: &str) -> Result<(String, Option<String>)> {
+    let rest = t.strip_prefix("s3://").unwrap_or(t);
+    let (bucket, batch) = match rest.split_once('/') {
+        Some((b, p)) => (b, Some(p.trim_end_matches('/')).filter(|p| !p.is_empty())),
+        None => (rest, None),
+    };
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.');
+    if !bucket_ok {
+        bail!("--target {t}: {bucket:?} is not an S3 bucket name");
+    }
+    if let Some(b) = batch {
+        let ok = b.len() <= 40
+            && b.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+        if !ok {
+            bail!(
+                "--target {t}: the batch name {b:?} must be 1 to 40 of A-Z a-z 0-9 - _ (it names the manifest and the execution)"
+            );
+        }
+    }
+    Ok((bucket.to_string(), batch.map(str::to_string)))
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) from an RFC 3339 time.
+fn stamp(rfc3339: &str) -> String {
+    let digits: String = rfc3339
+        .chars()
+        .take(19)
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!(
+        "{}-{}",
+        &digits[..8.min(digits.len())],
+        &digits[8.min(digits.len())..]
+    )
+}
+
+async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
+    let (bucket, batch) = parse_s3_target(&args.target)?;
+    let arn = args.bulk_import_arn.clone().context(
+        "--target s3://… needs the BulkImport state machine: give --bulk-import-arn ARN or set MEDIDOCS_BULK_IMPORT_ARN (the stack output BulkImportArn, see docs/deploy.md)",
+    )?;
+    let now = stamp(&medidocs_core::steps::now_rfc3339());
+    let batch = batch.unwrap_or_else(|| format!("import-{now}"));
+    let total = entries(&args)?.count() as u64;
+    // Upload ids are keyed with this data dir's secret: a rerun from it finds its uploads.
+    let secret = import_secret(data_dir)?;
+    let target = BulkTarget::from_env(&bucket, args.kms_key_id.clone(), &arn).await;
+    target.check().await.with_context(|| {
+        format!(
+            "cannot reach s3://{bucket} and the BulkImport state machine with these AWS credentials"
+        )
+    })?;
+    let concurrency = args.concurrency.unwrap_or(8).max(1);
+    if !args.quiet {
+        eprintln!(
+            "Uploading {total} entr{} from {} to s3://{bucket}/bulk/ ({concurrency} at a time), batch {batch}",
+            if total == 1 { "y" } else { "ies" },
+            args.source.display(),
+        );
+    }
+    let mut manifest_file = tempfile::NamedTempFile::new().context("a temporary manifest")?;
+    let mut manifest = csv::Writer::from_writer(manifest_file.as_file_mut());
+    manifest.write_record(["document_id", "key", "version"])?;
+    let mut rows = 0u64;
+    let (target, secret) = (&target, &secret);
+    let process = |entry: Entry| async move {
+        let (line, path, patient, labels) = match entry {
+            Entry::Bad { line, path, reason } => {
+                return Outcome::error(line, path, String::new(), reason);
+            }
+            Entry::File {
+                line,
+                path,
+                patient,
+                labels,
+            } => (line, path, patient, labels),
+        };
+        let shown = path.display().to_string();
+        let (s, p) = (secret.clone(), path.clone());
+        let id = match tokio::task::spawn_blocking(move || identify(&s, &p)).await {
+            Ok(Ok(id)) => id,
+            Ok(Err(e)) => return Outcome::error(line, shown, patient, e.to_string()),
+            Err(e) => return Outcome::error(line, shown, patient, e.to_string()),
+        };
+        let key = keys::bulk_key(&patient, &id.upload_id);
+        let placed = target
+            .place(&key, &id.canonical, id.bytes, &id.sha256, &labels)
+            .await;
+        let (status, version) = match placed {
+            Ok(Placed::Uploaded { version }) => ("UPLOADED", version),
+            Ok(Placed::AlreadyThere { version }) => ("ALREADY_UPLOADED", version),
+            Err(e) => return Outcome::error(line, shown, patient, e.to_string()),
+        };
+        let document_id = keys::document_id(target.bucket(), &key, &version);
+        Outcome {
+            line,
+            path: shown,
+            patient,
+            document_id: document_id.clone(),
+            status,
+            reason: String::new(),
+            row: Some([document_id, key, version]),
+        }
+    };
+    let t = drive(&args, S3_KINDS, total, concurrency, process, |o| {
+        if let Some(row) = &o.row {
+            manifest.write_record(row)?;
+            rows += 1;
+        }
+        Ok(())
+    })
+    .await?;
+    manifest.flush()?;
+    drop(manifest);
+    if rows == 0 {
+        println!("Nothing was uploaded: no bulk import started.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let manifest_key = format!("bulk-manifests/{batch}.csv");
+    target
+        .put_manifest(&manifest_key, manifest_file.path())
+        .await
+        .context("cannot upload the manifest")?;
+    let input = BulkInput {
+        manifest_bucket: bucket.clone(),
+        manifest_key: manifest_key.clone(),
+        upload_bucket: bucket.clone(),
+        max_concurrency: args.pipelines.max(1),
+        results_prefix: format!("bulk-results/{batch}"),
+    };
+    let name: String = format!("{batch}-{now}").chars().take(80).collect();
+    let execution = target
+        .start(&name, &input)
+        .await
+        .context("cannot start the bulk import")?;
+    println!("manifest: s3://{bucket}/{manifest_key} ({rows} documents)");
+    println!(
+        "bulk import started ({} pipelines at a time): {execution}",
+        input.max_concurrency
+    );
+    println!(
+        "Follow it in the Step Functions console (its Map Run), or with\n  aws stepfunctions describe-execution --execution-arn {execution}\nPer-document results: s3://{bucket}/{}/ . Documents already processed are not processed again.",
+        input.results_prefix
+    );
+    Ok(if t.count("ERROR") > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -50,6 +50,12 @@ pub fn record_json(doc: &DocumentRecord) -> Value {
     if let Some(d) = &doc.duplicate_of {
         v["duplicate_of"] = json!(d);
     }
+    if let Some(t) = &doc.document_type {
+        v["document_type"] = json!(t);
+    }
+    if let Some(n) = &doc.note {
+        v["note"] = json!(n);
+    }
     v
 }
 
@@ -198,6 +204,12 @@ pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
     println!("SHA-256    {}", doc.sha256);
     if let Some(d) = &doc.duplicate_of {
         println!("Duplicate  same content as {d}");
+    }
+    if let Some(t) = &doc.document_type {
+        println!("Filed as   {t}");
+    }
+    if let Some(n) = &doc.note {
+        println!("Note       {}", n.replace('\n', "\n           "));
     }
     if let Some(t) = doc.text_source {
         println!(

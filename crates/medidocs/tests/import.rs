@@ -2,6 +2,7 @@
 //! imported exactly once; a manifest's bad lines are reported by line number while the
 //! rest imports.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -142,18 +143,21 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
     std::fs::write(
         &manifest,
         format!(
-            "path,patient_id,document_type,colour\n\
-             {},p-1,insurance,blue\n\
+            "path,patient_id,document_type,colour,note\n\
+             {},p-1,insurance,blue,\"scanned at reception, front and back\"\n\
              {},p-1,,\n\
              {},../etc,,\n\
              ,p-2,,\n\
              {},p-2,prescription,\n\
-             {},,,\n",
+             {},,,\n\
+             {},p-3,{},\n",
             s("insurance-card.webp"),
             s("no-such-scan.pdf"),
             s("medication-box.heic"),
             s("prescription-photo.jpg"),
             s("empty-upload.png"),
+            s("discharge-summary.pdf"),
+            "t".repeat(65),
         ),
     )
     .unwrap();
@@ -188,8 +192,86 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
     // No patient on the line and no --patient: an error for that line only.
     assert_eq!(by_line("7")[4], "ERROR");
     assert!(by_line("7")[5].contains("no patient_id"));
-    assert_eq!(rows.len(), 7);
+    // Labels that break the rules: an error for that line, naming the rule.
+    assert_eq!(by_line("8")[4], "ERROR");
+    assert!(
+        by_line("8")[5].contains("document_type is longer than 64"),
+        "{rows:?}"
+    );
+    assert_eq!(rows.len(), 8);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("2 imported"), "{stdout}");
-    assert!(stdout.contains("5 errors"), "{stdout}");
+    assert!(stdout.contains("6 errors"), "{stdout}");
+    // The labels of a row are the document's.
+    let shown = medidocs(&data, dir.path(), &["show", &by_line("2")[3], "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(doc["document_type"], "insurance");
+    assert_eq!(doc["note"], "scanned at reception, front and back");
+    let shown = medidocs(&data, dir.path(), &["show", &by_line("6")[3], "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(doc["document_type"], "prescription");
+    assert!(doc.get("note").is_none(), "{doc}");
+}
+
+/// Runs medidocs to its end; its exit status and its own peak resident memory (KiB), as
+/// the kernel accounts it for this one child.
+#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, not Child::wait")]
+fn peak_rss_kib(data: &Path, cwd: &Path, args: &[&str]) -> (i32, u64) {
+    let child = Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .current_dir(cwd)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 writes only into the two out-parameters, both valid for the call.
+    let (waited, usage) = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::wait4(pid, &mut status, 0, &mut usage), usage)
+    };
+    assert_eq!(waited, pid);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64)
+}
+
+#[test]
+fn memory_stays_bounded_as_the_manifest_grows() {
+    // Manifests of 1,000 and 10,000 rows, each row with a 1,900-character note (about
+    // 19 MB of notes in the larger one). Holding the rows, or their outcomes, would show
+    // as tens of MiB more; streaming them does not. Rows repeat one small file: after
+    // the first, each is found already imported, so the rows themselves are measured.
+    let dir = tempfile::tempdir().unwrap();
+    let file = samples().join("lab-results.pdf").display().to_string();
+    let note = "n".repeat(1_900);
+    let mut peaks = Vec::new();
+    for rows in [1_000, 10_000] {
+        // Written a row at a time: a forked child's peak counts its parent's pages too.
+        let name = format!("manifest-{rows}.csv");
+        let mut manifest =
+            std::io::BufWriter::new(std::fs::File::create(dir.path().join(&name)).unwrap());
+        writeln!(manifest, "path,patient_id,document_type,note").unwrap();
+        for _ in 0..rows {
+            writeln!(manifest, "{file},p-9,archive,{note}").unwrap();
+        }
+        manifest.flush().unwrap();
+        drop(manifest);
+        let report_name = format!("r-{rows}.csv");
+        let (code, peak) = peak_rss_kib(
+            &dir.path().join("data"),
+            dir.path(),
+            &["import", &name, "--report", &report_name, "--quiet"],
+        );
+        assert_eq!(code, 0);
+        assert_eq!(report(&dir.path().join(&report_name)).len(), rows);
+        peaks.push(peak);
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    println!("peak RSS: 1,000 rows {small} KiB, 10,000 rows {large} KiB");
+    assert!(
+        large < small + 8 * 1024,
+        "peak RSS grew from {small} KiB to {large} KiB with 10x the rows"
+    );
 }
