@@ -164,22 +164,28 @@ pub async fn serve_step(name: &'static str) -> Result<(), lambda_runtime::Error>
 }
 
 /// Starts one execution per upload in the event; a repeated event starts nothing new.
+///
+/// Replicas are not started: an upload replicated from the other region (S3 says REPLICA)
+/// is processed there, and its document reaches this region through the global table.
 pub async fn start_uploads(
     starter: &ExecutionStarter,
-    upload_bucket: &str,
+    uploads_bucket: &S3ObjectStore,
     event: &Value,
 ) -> Result<Value, Diagnostic> {
-    let (mut started, mut repeated, mut ignored) = (0, 0, 0);
-    for u in uploads(event, upload_bucket) {
+    let (mut started, mut repeated, mut ignored, mut replicas) = (0, 0, 0, 0);
+    for u in uploads(event, uploads_bucket.bucket()) {
         match u {
-            Upload::Start(source) => match starter.start(&source).await {
-                Ok(Started::New { .. }) => started += 1,
-                Ok(Started::AlreadyStarted) => repeated += 1,
-                Err(e) => {
-                    let caught = medidocs_core::error::StepError::from(e).to_caught();
-                    tracing::warn!(error = %caught.error, "could not start an execution");
-                    return Err(diagnostic(caught));
+            Upload::Start(source) => match uploads_bucket.is_replica(&source.key).await {
+                Ok(true) => {
+                    replicas += 1;
+                    tracing::info!("replica of an upload to the other region: not started here");
                 }
+                Ok(false) => match starter.start(&source).await {
+                    Ok(Started::New { .. }) => started += 1,
+                    Ok(Started::AlreadyStarted) => repeated += 1,
+                    Err(e) => return Err(start_failure(e)),
+                },
+                Err(e) => return Err(start_failure(e)),
             },
             Upload::Ignore(why) => {
                 ignored += 1;
@@ -187,8 +193,16 @@ pub async fn start_uploads(
             }
         }
     }
-    tracing::info!(started, repeated, ignored, "uploads");
-    Ok(json!({ "started": started, "already_started": repeated, "ignored": ignored }))
+    tracing::info!(started, repeated, ignored, replicas, "uploads");
+    Ok(
+        json!({ "started": started, "already_started": repeated, "ignored": ignored, "replicas": replicas }),
+    )
+}
+
+fn start_failure(e: medidocs_core::ports::StoreError) -> Diagnostic {
+    let caught = medidocs_core::error::StepError::from(e).to_caught();
+    tracing::warn!(error = %caught.error, "could not start an execution");
+    diagnostic(caught)
 }
 
 /// The main of the starter function (`STATE_MACHINE_ARN`, `UPLOAD_BUCKET`).
@@ -199,7 +213,7 @@ pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
     let bucket = required(&lookup, "UPLOAD_BUCKET")?;
     let sdk = clients::from_env().await;
     let starter = Arc::new(ExecutionStarter::new(clients::sfn(&sdk), machine));
-    let bucket = Arc::new(bucket);
+    let bucket = Arc::new(S3ObjectStore::new(clients::s3(&sdk, false), bucket, None));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (starter, bucket) = (starter.clone(), bucket.clone());
         async move { start_uploads(&starter, &bucket, &event.payload).await }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use medidocs_aws::{ExecutionStarter, clients};
+use medidocs_aws::{ExecutionStarter, S3ObjectStore, clients};
 use medidocs_functions::{Config, ConfigError, handle, start_uploads};
 use medidocs_local::{FsObjectStore, SqliteMetadataStore, TesseractOcr};
 use serde_json::json;
@@ -91,17 +91,87 @@ async fn the_starter_starts_each_upload_once() {
         .unwrap(),
     )
     .unwrap();
-    let bucket = "medidocs-uploads-123456789012-us-east-1";
-    let first = start_uploads(&starter, bucket, &event).await.unwrap();
+    let bucket = S3ObjectStore::new(
+        clients::s3(&config, true),
+        "medidocs-uploads-123456789012-us-east-1",
+        None,
+    );
+    let first = start_uploads(&starter, &bucket, &event).await.unwrap();
     assert_eq!(
         first,
-        json!({ "started": 1, "already_started": 0, "ignored": 1 })
+        json!({ "started": 1, "already_started": 0, "ignored": 1, "replicas": 0 })
     );
-    let again = start_uploads(&starter, bucket, &event).await.unwrap();
+    let again = start_uploads(&starter, &bucket, &event).await.unwrap();
     // Still one execution: a redelivered event is answered with the running one.
     assert_eq!(again["ignored"], 1);
     assert_eq!(
         again["started"].as_u64().unwrap() + again["already_started"].as_u64().unwrap(),
         1
     );
+}
+
+/// An S3-compatible endpoint that answers every request as S3 answers a HEAD of a replica
+/// (`x-amz-replication-status: REPLICA`), and keeps the request lines it saw.
+fn replica_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut first = String::new();
+                if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                    break;
+                }
+                // Headers until the blank line (HEAD requests have no body).
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                log.lock().unwrap().push(first.trim().to_string());
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"r\"\r\nx-amz-replication-status: REPLICA\r\n\r\n",
+                );
+            }
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn a_replicated_upload_does_not_start_the_pipeline_in_this_region() {
+    let (endpoint, seen) = replica_endpoint();
+    let config = clients::compatible_server(&endpoint, "us-east-1").await;
+    let bucket = S3ObjectStore::new(
+        clients::s3(&config, true),
+        "medidocs-uploads-123456789012-us-east-1",
+        None,
+    );
+    // A starter that cannot start anything: any StartExecution would fail the call.
+    let starter = ExecutionStarter::new(
+        clients::sfn(&config),
+        "arn:aws:states:us-east-1:123456789012:stateMachine:medidocs-document-pipeline",
+    );
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../samples/events/s3-notification-two-records.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = start_uploads(&starter, &bucket, &event).await.unwrap();
+    assert_eq!(
+        out,
+        json!({ "started": 0, "already_started": 0, "ignored": 1, "replicas": 1 })
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("HEAD /medidocs-uploads-"), "{seen:?}");
 }

@@ -212,6 +212,28 @@ impl S3ObjectStore {
     }
 }
 
+impl S3ObjectStore {
+    /// Whether `key` is a replica written by S3 replication (`ReplicationStatus` REPLICA):
+    /// the region it was uploaded to processes it, not this one. An object that is gone
+    /// is not a replica (the pipeline reports it missing).
+    pub async fn is_replica(&self, key: &str) -> Result<bool, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(h) => {
+                Ok(h.replication_status() == Some(&aws_sdk_s3::types::ReplicationStatus::Replica))
+            }
+            Err(e) if kind(&e) == Kind::NotFound => Ok(false),
+            Err(e) => Err(store_error(key, e)),
+        }
+    }
+}
+
 /// What [`S3ObjectStore::put_file`] found or did, with the object's version id (`null`
 /// in a bucket without versioning).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod model;
 pub mod ocr;
 pub mod ports;
+pub mod replication;
 pub mod runner;
 pub mod steps;
 pub mod textract;

@@ -1,9 +1,11 @@
 //! Adapters of the embedded runtime: objects on the filesystem, metadata in SQLite, OCR with
 //! Tesseract, and [`LocalRuntime`], which wires them into the pipeline under one data dir.
 
+pub mod drill;
 mod fs;
+pub mod replication;
 mod runtime;
-mod sqlite;
+pub mod sqlite;
 mod tesseract;
 
 pub use fs::{FsObjectStore, check_key};

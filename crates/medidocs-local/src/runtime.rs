@@ -34,6 +34,8 @@ pub struct LocalConfig {
     pub lang: String,
     /// Parallel work (decoding, OCR): defaults to the number of cores.
     pub workers: usize,
+    /// Journal every write for replication to another region ([`crate::replication`]).
+    pub journal: bool,
 }
 
 impl LocalConfig {
@@ -46,6 +48,7 @@ impl LocalConfig {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            journal: false,
         }
     }
 }
@@ -53,6 +56,8 @@ impl LocalConfig {
 pub struct LocalRuntime {
     pub config: LocalConfig,
     pub objects: Arc<FsObjectStore>,
+    /// The object store the pipeline writes through (journaled when replicated).
+    pub store: Arc<dyn ObjectStore>,
     pub meta: Arc<SqliteMetadataStore>,
     pub ocr: Arc<TesseractOcr>,
     secret: Vec<u8>,
@@ -65,6 +70,15 @@ impl LocalRuntime {
         let secret = import_secret(dir)?;
         let objects = Arc::new(FsObjectStore::open(dir.join("objects"))?);
         let meta = Arc::new(SqliteMetadataStore::open(&dir.join("metadata.sqlite3"))?);
+        let store: Arc<dyn ObjectStore> = if config.journal {
+            meta.enable_journal()?;
+            Arc::new(crate::replication::JournaledObjects {
+                inner: objects.clone(),
+                meta: meta.clone(),
+            })
+        } else {
+            objects.clone()
+        };
         let ocr = Arc::new(TesseractOcr::new(
             &config.tesseract,
             &config.lang,
@@ -73,6 +87,7 @@ impl LocalRuntime {
         Ok(Self {
             config,
             objects,
+            store,
             meta,
             ocr,
             secret,
@@ -81,7 +96,7 @@ impl LocalRuntime {
 
     pub fn steps(&self) -> Steps {
         Steps::new(
-            self.objects.clone(),
+            self.store.clone(),
             self.meta.clone(),
             self.ocr.clone(),
             self.config.limits,
@@ -124,7 +139,7 @@ impl LocalRuntime {
         if let (false, Some(key)) = (labels.is_empty(), keys::labels_key(&source.key)) {
             let json = serde_json::to_vec(labels)
                 .map_err(|e| IngestError::Store(StoreError::unavailable("labels", e)))?;
-            match self.objects.put(&key, json, PutMode::Create).await {
+            match self.store.put(&key, json, PutMode::Create).await {
                 Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
                 Err(e) => return Err(IngestError::Store(e)),
             }
@@ -137,6 +152,11 @@ impl LocalRuntime {
         if !dest.exists() {
             copy_atomic(&id.canonical, &dest)
                 .map_err(|e| IngestError::Read(id.canonical.clone(), e))?;
+            if self.config.journal {
+                self.meta
+                    .journal_object_now(&key)
+                    .map_err(IngestError::Store)?;
+            }
         }
         Ok(SourceInput {
             bucket: UPLOAD_BUCKET.into(),
@@ -204,7 +224,7 @@ pub enum IngestError {
     Store(StoreError),
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -222,7 +242,7 @@ fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// Streams a file into place (temporary file, fsync, rename): files of any size, never
 /// held in memory whole.
-fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
     let dir = to
         .parent()
         .ok_or_else(|| std::io::Error::other("no parent folder"))?;

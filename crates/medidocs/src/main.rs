@@ -1,6 +1,7 @@
 //! `medidocs`: the Medi-Advice document pipeline on one machine.
 
 mod bench;
+mod drill;
 mod import;
 mod output;
 mod serve;
@@ -67,6 +68,10 @@ enum Command {
     /// Import a folder of scans (for one patient) or a CSV manifest (path, patient_id,
     /// document_type, note): resumable, with progress, a tally and a CSV report.
     Import(import::ImportArgs),
+    /// Disaster-recovery drill: two replicated regions, the primary killed midway through
+    /// an import, failover, fail-back and reconcile; prints RPO, RTO, lost and processed
+    /// twice (in a scratch folder; --data-dir is not touched).
+    Drill(drill::DrillArgs),
     /// Serve the HTTP API and the doctors' web page over this data dir; uploads made
     /// through it are processed in the background.
     Serve(serve::ServeArgs),
@@ -213,6 +218,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Import(args) => import::import(&cli.data_dir, args).await,
+        Command::Drill(args) => drill::drill(args).await,
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
         Command::Token(args) => serve::token(&cli.data_dir, args),
         Command::CareTeam(cmd) => serve::care_team(&cli.data_dir, cmd).await,

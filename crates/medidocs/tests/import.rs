@@ -215,7 +215,10 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
 
 /// Runs medidocs to its end; its exit status and its own peak resident memory (KiB), as
 /// the kernel accounts it for this one child.
-#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, not Child::wait")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, not Child::wait"
+)]
 fn peak_rss_kib(data: &Path, cwd: &Path, args: &[&str]) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_medidocs"))
         .current_dir(cwd)
