@@ -315,4 +315,15 @@ async fn the_api_function_over_s3_and_dynamodb() {
             "{want:?} not in {summary:?}"
         );
     }
+
+    // Route 53's health check: healthy while the table answers; a region whose table
+    // does not answer is unhealthy (503), so traffic fails over.
+    let (status, _, body) = call(&app, event("GET", "/v1/health", None, None)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let mut broken = config.clone();
+    broken.table = "medidocs-no-such-table".into();
+    let down = medidocs_functions::api::router(&broken, s3.clone(), clients::dynamodb(&sdk));
+    let (status, _, body) = call(&down, event("GET", "/v1/health", None, None)).await;
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("dependency_unavailable"));
 }

@@ -46,6 +46,21 @@ pub fn role_from_claims(claims: &Claims) -> Option<Role> {
     }
 }
 
+/// Who a verified token names. User pools are regional and each gives its own `sub`, so an
+/// account created in both regions' pools carries one stable id in `custom:medidocs_id`
+/// (ID tokens carry custom attributes); without it, the `sub` is the id.
+pub fn principal_id(claims: &Claims) -> Result<String, Problem> {
+    let id = claims
+        .0
+        .get("custom:medidocs_id")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| claims.0.get("sub"))
+        .cloned()
+        .ok_or_else(|| Problem::unauthenticated("malformed_token", "the token has no subject"))?;
+    validate_subject(&id).map_err(|e| Problem::unauthenticated("malformed_token", e))?;
+    Ok(id)
+}
+
 /// Behind API Gateway: the authorizer verified signature, expiry, issuer and audience.
 pub struct GatewayClaims;
 
@@ -58,9 +73,7 @@ impl Authenticator for GatewayClaims {
         let claims = claims.ok_or_else(|| {
             Problem::unauthenticated("missing_token", "the request carries no verified token")
         })?;
-        let sub = claims.0.get("sub").cloned().ok_or_else(|| {
-            Problem::unauthenticated("malformed_token", "the token has no subject")
-        })?;
+        let sub = principal_id(claims)?;
         let role = role_from_claims(claims).ok_or_else(|| {
             Problem::forbidden(
                 "no_role",
@@ -238,6 +251,25 @@ mod tests {
             None
         );
         assert_eq!(role_from_claims(&c(&[])), None);
+    }
+
+    #[test]
+    fn the_stable_id_outlives_the_regional_subject() {
+        let c = |pairs: &[(&str, &str)]| {
+            Claims(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let both = c(&[("sub", "9f1c-us-east-1"), ("custom:medidocs_id", "p-1234")]);
+        assert_eq!(principal_id(&both).unwrap(), "p-1234");
+        assert_eq!(principal_id(&c(&[("sub", "9f1c")])).unwrap(), "9f1c");
+        let blank = c(&[("sub", "9f1c"), ("custom:medidocs_id", " ")]);
+        assert_eq!(principal_id(&blank).unwrap(), "9f1c");
+        assert!(principal_id(&c(&[("custom:medidocs_id", "../x")])).is_err());
+        assert!(principal_id(&c(&[])).is_err());
     }
 
     #[test]

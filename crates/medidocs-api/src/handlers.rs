@@ -214,12 +214,26 @@ fn not_ready(doc: &DocumentRecord) -> Problem {
 // ---------------------------------------------------------------- service
 
 #[utoipa::path(get, path = "/v1/health", tag = "service",
-    responses((status = 200, description = "The service answers", body = Health)))]
-pub(crate) async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
+    responses((status = 200, description = "The service and its metadata store answer", body = Health),
+        (status = 503, description = "The metadata store does not answer: fail over", body = Problem)))]
+/// What a load balancer or Route 53 health check asks: answering needs the metadata
+/// store (one read of an id no document has), so a region whose table is down is
+/// reported unhealthy, not only one whose function is.
+pub(crate) async fn health(State(app): AppState) -> Result<Json<Health>, Problem> {
+    match app.meta.get_document("000000000000000000000000").await {
+        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(Json(Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the metadata store does not answer");
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "dependency_unavailable",
+                "the metadata store does not answer",
+            ))
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "service",

@@ -38,9 +38,9 @@ pub(crate) fn kind<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Ki
     match (code, status) {
         (Some(c), _) if THROTTLING.contains(&c) => Kind::Throttled,
         (_, Some(429 | 503)) => Kind::Throttled,
-        (Some("NoSuchKey" | "NotFound" | "NoSuchBucket" | "ResourceNotFoundException"), _) => {
-            Kind::NotFound
-        }
+        // Not ResourceNotFoundException: DynamoDB's word for a missing table is an outage
+        // of the store, not a missing document.
+        (Some("NoSuchKey" | "NotFound" | "NoSuchBucket"), _) => Kind::NotFound,
         (_, Some(404)) => Kind::NotFound,
         (
             Some(
