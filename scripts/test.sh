@@ -100,6 +100,11 @@ if [ "$status" -eq 0 ]; then
   if [ "$web_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 fi
 
+if [ "$status" -eq 0 ]; then
+  echo "==> the disaster-recovery drill (also a test: crates/medidocs/tests/drill.rs)"
+  "$bin" drill --documents 12 2>/dev/null || { echo "the drill lost or reprocessed documents"; failed=$((failed + 1)); status=1; }
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ "$status" -ne 0 ] && exit "$status"
