@@ -71,6 +71,9 @@ pub(crate) fn raster_dimensions(bytes: &[u8], mime: Mime) -> Result<(u32, u32), 
 fn decode_raster(bytes: &[u8], mime: Mime, limits: &Limits) -> Result<DecodedPage, MediaError> {
     let (w, h) = raster_dimensions(bytes, mime)?;
     check_pixels(1, w, h, limits)?;
+    if mime == Mime::Png {
+        return decode_png(bytes, limits);
+    }
     let mut reader = ImageReader::with_format(cursor(bytes), image_format(mime));
     reader.limits(image_limits(limits));
     let mut decoder = reader
@@ -84,6 +87,59 @@ fn decode_raster(bytes: &[u8], mime: Mime, limits: &Limits) -> Result<DecodedPag
     img.apply_orientation(orientation);
     Ok(DecodedPage {
         image: to_8bit(img),
+        dpi: None,
+    })
+}
+
+/// PNG straight to 8 bits a sample: 16-bit samples are reduced and palettes expanded as
+/// rows are decoded, so a 16-bit RGBA scan takes 4 bytes a pixel, not 8 and then 4 more.
+fn decode_png(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> {
+    let corrupt = |e: png::DecodingError| MediaError::corrupt("png", e);
+    let mut decoder = png::Decoder::new_with_limits(
+        cursor(bytes),
+        png::Limits {
+            bytes: limits.max_pixels.saturating_mul(4).max(64 << 20) as usize,
+        },
+    );
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(corrupt)?;
+    let orientation = reader
+        .info()
+        .exif_metadata
+        .as_deref()
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| MediaError::Corrupt("png: the image is too large to address".into()))?;
+    let mut buf = vec![0u8; size];
+    let info = reader.next_frame(&mut buf).map_err(corrupt)?;
+    buf.truncate(info.buffer_size());
+    let (w, h) = (info.width, info.height);
+    let short = || MediaError::Corrupt("png: fewer pixels than the header declares".into());
+    let mut img = match info.color_type {
+        png::ColorType::Grayscale => {
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).ok_or_else(short)?)
+        }
+        png::ColorType::GrayscaleAlpha => DynamicImage::ImageRgba8(
+            DynamicImage::ImageLumaA8(
+                image::GrayAlphaImage::from_raw(w, h, buf).ok_or_else(short)?,
+            )
+            .to_rgba8(),
+        ),
+        png::ColorType::Rgb => {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).ok_or_else(short)?)
+        }
+        png::ColorType::Rgba => {
+            DynamicImage::ImageRgba8(RgbaImage::from_raw(w, h, buf).ok_or_else(short)?)
+        }
+        png::ColorType::Indexed => {
+            return Err(MediaError::Corrupt("png: a palette left unexpanded".into()));
+        }
+    };
+    img.apply_orientation(orientation);
+    Ok(DecodedPage {
+        image: img,
         dpi: None,
     })
 }
@@ -135,7 +191,7 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
         decode_ccitt_t4(bytes, &mut dec, w, h, compression)?
     } else {
         let color = dec.colortype().map_err(terr)?;
-        let data = dec.read_image().map_err(terr)?;
+        let data = read_tiff(&mut dec, color)?;
         tiff_to_image(&mut dec, color, data, w, h)?
     };
     let orientation: u16 = dec
@@ -148,6 +204,40 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
         img.apply_orientation(o);
     }
     Ok(DecodedPage { image: img, dpi })
+}
+
+/// The page's samples. 16-bit samples in strips are read a strip at a time and reduced to
+/// 8 bits as they come, so a 16-bit RGBA scan never holds its 8-byte pixels whole.
+fn read_tiff(dec: &mut TiffReader, color: ColorType) -> Result<DecodingResult, MediaError> {
+    let terr = |e: tiff::TiffError| MediaError::corrupt("TIFF", e);
+    let sixteen = matches!(
+        color,
+        ColorType::Gray(16)
+            | ColorType::GrayA(16)
+            | ColorType::RGB(16)
+            | ColorType::RGBA(16)
+            | ColorType::CMYK(16)
+    );
+    let planar: u16 = dec
+        .find_tag_unsigned(Tag::PlanarConfiguration)
+        .map_err(terr)?
+        .unwrap_or(1);
+    if !sixteen || planar != 1 || dec.get_chunk_type() != tiff::decoder::ChunkType::Strip {
+        return dec.read_image().map_err(terr);
+    }
+    let mut out = Vec::new();
+    for i in 0..dec.strip_count().map_err(terr)? {
+        match dec.read_chunk(i).map_err(terr)? {
+            DecodingResult::U16(v) => out.extend(v.iter().map(|x| (x >> 8) as u8)),
+            DecodingResult::U8(v) => out.extend_from_slice(&v),
+            _ => {
+                return Err(MediaError::Corrupt(
+                    "TIFF: unsupported sample format".into(),
+                ));
+            }
+        }
+    }
+    Ok(DecodingResult::U8(out))
 }
 
 fn tiff_dpi(dec: &mut TiffDecoder<std::io::Cursor<&[u8]>>) -> Option<f32> {
