@@ -720,6 +720,24 @@ impl Steps {
         name: &str,
         input: serde_json::Value,
     ) -> Result<serde_json::Value, CaughtError> {
+        let started = Instant::now();
+        tracing::trace!(step = name, "step started");
+        let out = self.dispatch(name, input).await;
+        // The step, its time and its error name: never its input, output or cause.
+        tracing::debug!(
+            step = name,
+            ms = started.elapsed().as_millis() as u64,
+            error = out.as_ref().err().map(|e| e.error.as_str()).unwrap_or(""),
+            "step finished"
+        );
+        out
+    }
+
+    async fn dispatch(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, CaughtError> {
         match name {
             "inspect" => json_out(self.inspect(&json_in(input)?).await),
             "link-duplicate" => json_out(self.link_duplicate(&json_in(input)?).await),

@@ -554,6 +554,8 @@ impl Run<'_> {
         scope: &Scope,
     ) -> Result<(Option<String>, Value), Failure> {
         let kind = st["Type"].as_str().unwrap_or_default();
+        // State names and types come from the definition; inputs are never logged.
+        tracing::trace!(state = name, kind, "state entered");
         let details = json!({ "name": name, "input": raw.to_string() });
         self.event(
             &format!("{kind}StateEntered"),

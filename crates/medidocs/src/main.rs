@@ -185,6 +185,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     // Few blocking threads: decoding is bounded by the worker count anyway.
