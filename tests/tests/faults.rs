@@ -178,3 +178,292 @@ async fn a_file_over_the_size_limit_is_rejected_without_being_read_whole() {
         "the whole original is quarantined"
     );
 }
+
+/// An object store that fails `percent` % of its calls (reads and writes) as unavailable,
+/// scattered pseudo-randomly (a fixed sequence, so a failure reproduces).
+struct FlakyStore {
+    inner: Arc<dyn ObjectStore>,
+    percent: u32,
+    calls: AtomicU32,
+    failures: AtomicU32,
+}
+
+impl FlakyStore {
+    fn fault(&self, key: &str) -> Result<(), medidocs_core::ports::StoreError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n.wrapping_mul(2_654_435_761).rotate_right(13) % 100 < self.percent {
+            self.failures.fetch_add(1, Ordering::SeqCst);
+            return Err(medidocs_core::ports::StoreError::unavailable(
+                key,
+                "injected fault",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FlakyStore {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: medidocs_core::ports::PutMode,
+    ) -> Result<medidocs_core::ports::ObjectMeta, medidocs_core::ports::StoreError> {
+        self.fault(key)?;
+        self.inner.put(key, bytes, mode).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, medidocs_core::ports::StoreError> {
+        self.fault(key)?;
+        self.inner.get(key).await
+    }
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<medidocs_core::ports::ObjectMeta, medidocs_core::ports::StoreError> {
+        self.fault(key)?;
+        self.inner.head(key).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<medidocs_core::ports::ObjectMeta>, medidocs_core::ports::StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), medidocs_core::ports::StoreError> {
+        self.fault(to)?;
+        self.inner.copy(from, to).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), medidocs_core::ports::StoreError> {
+        self.inner.delete(key).await
+    }
+}
+
+/// The same documents run on a clean store and on one that fails every few calls: after
+/// the pipeline's retries, and a retry of whatever still ended FAILED, every document ends
+/// exactly as on the clean store (status, pages, text), none processed to an outcome twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_faults_are_retried_and_reruns_converge_on_the_clean_result() {
+    let files = [
+        "documents/referral-letter-g4.tif",
+        "documents/discharge-summary.pdf",
+        "documents/insurance-card.webp",
+        "documents/wound-photo-truncated.jpg",
+    ];
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = LocalRuntime::open(LocalConfig::new(clean_dir.path())).unwrap();
+    let clean_runner = instant_runner(clean.steps());
+    let dir = tempfile::tempdir().unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+    let flaky = Arc::new(FlakyStore {
+        inner: rt.objects.clone(),
+        percent: 15,
+        calls: AtomicU32::new(0),
+        failures: AtomicU32::new(0),
+    });
+    let runner = instant_runner(Steps::new(
+        flaky.clone(),
+        rt.meta.clone(),
+        rt.ocr.clone(),
+        rt.config.limits,
+        2,
+    ));
+    for f in files {
+        let want = clean_runner
+            .run(&clean.ingest(&samples_dir().join(f), "p1").unwrap())
+            .await
+            .unwrap()
+            .record;
+        let src = rt.ingest(&samples_dir().join(f), "p1").unwrap();
+        let mut outcomes = 0;
+        let mut doc = runner.run(&src).await.unwrap();
+        outcomes += u32::from(doc.processed && doc.record.status.is_terminal());
+        let mut retries = 0;
+        while doc.record.status == Status::Failed && retries < 10 {
+            retries += 1;
+            medidocs_core::watchdog::retry(
+                rt.meta.as_ref(),
+                &doc.record.id,
+                "2026-11-28T00:00:00Z",
+            )
+            .await
+            .unwrap();
+            doc = runner.run(&src).await.unwrap();
+            outcomes += u32::from(doc.processed && doc.record.status.is_terminal());
+        }
+        let got = doc.record;
+        assert_eq!(got.status, want.status, "{f}: {:?}", got.reason);
+        assert_eq!(got.pages, want.pages, "{f}");
+        assert_eq!(
+            got.reason.as_ref().map(|r| r.code.clone()),
+            want.reason.as_ref().map(|r| r.code.clone()),
+            "{f}"
+        );
+        if let (Some(a), Some(b)) = (&got.text_key, &want.text_key) {
+            assert_eq!(
+                rt.objects.get(a).await.unwrap(),
+                clean.objects.get(b).await.unwrap(),
+                "{f}: the same text"
+            );
+        }
+        // A run that ended FAILED is the fault's outcome; the final one is the document's.
+        assert_eq!(outcomes, retries + 1, "{f}");
+        // Running it once more does nothing.
+        let again = runner.run(&src).await.unwrap();
+        assert!(!again.processed, "{f}");
+    }
+    assert!(
+        flaky.failures.load(Ordering::SeqCst) > 10,
+        "faults were injected"
+    );
+    let counts = rt.meta.count_by_status().await.unwrap();
+    assert_eq!(counts.get("PROCESSING"), None, "{counts:?}");
+}
+
+/// An OCR engine whose first call never returns (a hung process or service).
+struct HangingOcr {
+    inner: Arc<dyn OcrEngine>,
+    calls: AtomicU32,
+}
+
+#[async_trait]
+impl OcrEngine for HangingOcr {
+    fn name(&self) -> &str {
+        "hanging"
+    }
+    async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            std::future::pending::<()>().await;
+        }
+        self.inner.recognize(png, page).await
+    }
+}
+
+/// A hung OCR call times out (the state's TimeoutSeconds, on the execution's clock) and
+/// the document ends FAILED with `timeout`, never left PROCESSING; retried, it is READY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_ocr_call_times_out_and_the_document_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let ocr = Arc::new(HangingOcr {
+        inner: rt.ocr.clone(),
+        calls: AtomicU32::new(0),
+    });
+    let runner = Arc::new(Runner::new(
+        Steps::new(
+            rt.objects.clone(),
+            rt.meta.clone(),
+            ocr.clone(),
+            rt.config.limits,
+            2,
+        ),
+        clock.clone(),
+    ));
+    let src = rt
+        .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .unwrap();
+    let run = tokio::spawn({
+        let (runner, src) = (runner.clone(), src.clone());
+        async move { runner.run(&src).await }
+    });
+    // Once the OCR call hangs, ten minutes pass on the execution's clock.
+    while ocr.calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    use medidocs_core::states::Clock;
+    clock.sleep(std::time::Duration::from_secs(601)).await;
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the execution ends once the state times out")
+        .unwrap()
+        .unwrap();
+    let doc = outcome.record;
+    assert_eq!(doc.status, Status::Failed);
+    assert_eq!(
+        doc.reason.as_ref().unwrap().code,
+        "timeout",
+        "{:?}",
+        doc.reason
+    );
+    // Retried, the pipeline runs it again, and this time the engine answers.
+    medidocs_core::watchdog::retry(rt.meta.as_ref(), &doc.id, "2026-11-28T00:00:00Z")
+        .await
+        .unwrap();
+    let again = runner.run(&src).await.unwrap();
+    assert_eq!(
+        again.record.status,
+        Status::Ready,
+        "{:?}",
+        again.record.reason
+    );
+    assert!(again.record.text_chars > 0);
+    // Only FAILED documents are retried: an outcome is never undone.
+    let e = medidocs_core::watchdog::retry(rt.meta.as_ref(), &doc.id, "2026-11-28T00:00:01Z")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("only FAILED"), "{e}");
+}
+
+/// A process killed between two steps leaves its document in PROCESSING. The watchdog
+/// stops it after the deadline (not before), with `timeout`; a rerun alone does not
+/// reprocess a FAILED document, a retry does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+    let steps = rt.steps();
+    let src = rt
+        .ingest(&samples_dir().join("documents/pharmacy-fax-g3.tif"), "p1")
+        .unwrap();
+    // The process dies after the inspect step: PROCESSING, and nothing moves it on.
+    steps
+        .call("inspect", serde_json::to_value(&src).unwrap())
+        .await
+        .unwrap();
+    let id = src.document_id();
+    let doc = rt.meta.get_document(&id).await.unwrap();
+    assert_eq!(doc.status, Status::Processing);
+    let deadline = medidocs_core::watchdog::DEFAULT_DEADLINE;
+    let now = time::OffsetDateTime::now_utc();
+    let sweep = |at: time::OffsetDateTime| {
+        let meta = rt.meta.clone();
+        async move {
+            let cutoff = medidocs_core::watchdog::cutoff(at, deadline);
+            medidocs_core::watchdog::sweep(meta.as_ref(), &cutoff, "2026-11-28T09:00:00Z", deadline)
+                .await
+                .unwrap()
+        }
+    };
+    // Within its deadline: left alone.
+    assert!(sweep(now).await.is_empty());
+    assert_eq!(
+        rt.meta.get_document(&id).await.unwrap().status,
+        Status::Processing
+    );
+    // Past it: FAILED, timeout.
+    assert_eq!(
+        sweep(now + deadline + std::time::Duration::from_secs(1)).await,
+        vec![id.clone()]
+    );
+    let doc = rt.meta.get_document(&id).await.unwrap();
+    assert_eq!(doc.status, Status::Failed);
+    assert_eq!(doc.reason.as_ref().unwrap().code, "timeout");
+    assert!(doc.reason.as_ref().unwrap().message.contains("60 minutes"));
+    let runner = instant_runner(rt.steps());
+    assert!(!runner.run(&src).await.unwrap().processed);
+    medidocs_core::watchdog::retry(rt.meta.as_ref(), &id, "2026-11-28T09:01:00Z")
+        .await
+        .unwrap();
+    let done = runner.run(&src).await.unwrap();
+    assert!(done.processed);
+    assert_eq!(
+        done.record.status,
+        Status::Ready,
+        "{:?}",
+        done.record.reason
+    );
+    assert_eq!(done.record.pages, 1);
+    let counts = rt.meta.count_by_status().await.unwrap();
+    assert_eq!(counts.get("PROCESSING"), None, "{counts:?}");
+}

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use medidocs_core::access::{AUDIT_MONTHS, AuditPage, AuditRecord, audit_month, previous_month};
-use medidocs_core::model::{DocumentPage, DocumentRecord};
+use medidocs_core::model::{DocumentPage, DocumentRecord, Status};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 
 use crate::error::{Kind, kind, store_error};
@@ -254,6 +254,43 @@ impl MetadataStore for DynamoMetadataStore {
 
     /// A scan of the document items' `status` only (one read unit per 4 KB scanned); for
     /// operators' counts, not for request paths.
+    /// A filtered scan: the watchdog runs every few minutes over a table whose documents
+    /// are almost all final, and reads only what it needs.
+    async fn stale_documents(
+        &self,
+        status: Status,
+        updated_before: &str,
+        limit: usize,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :meta AND #st = :status AND updated_at < :before")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":meta", s("META"))
+                .expression_attribute_values(":status", s(status.as_str()))
+                .expression_attribute_values(":before", s(updated_before))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("stale documents", e))?;
+            for item in out.items.unwrap_or_default() {
+                found.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        found.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut counts = BTreeMap::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;

@@ -12,6 +12,7 @@ pub mod replication;
 pub mod runner;
 pub mod steps;
 pub mod textract;
+pub mod watchdog;
 
 pub use medidocs_media as media;
 pub use medidocs_states as states;

@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use async_trait::async_trait;
 
 use crate::access::{AuditPage, AuditRecord};
-use crate::model::{DocumentPage, DocumentRecord};
+use crate::model::{DocumentPage, DocumentRecord, Status};
 use crate::ocr::OcrPage;
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
@@ -102,6 +102,14 @@ pub trait MetadataStore: Send + Sync {
     async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError>;
     /// Number of documents in each status.
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+    /// Up to `limit` documents in `status` last written before `updated_before` (RFC 3339),
+    /// oldest first: what the watchdog looks for.
+    async fn stale_documents(
+        &self,
+        status: Status,
+        updated_before: &str,
+        limit: usize,
+    ) -> Result<Vec<DocumentRecord>, StoreError>;
 }
 
 /// Care teams and the audit trail, in the same table as the documents:

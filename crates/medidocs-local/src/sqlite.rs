@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use medidocs_core::access::{AuditPage, AuditRecord, audit_month};
-use medidocs_core::model::{DocumentPage, DocumentRecord};
+use medidocs_core::model::{DocumentPage, DocumentRecord, Status};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -220,6 +220,33 @@ impl MetadataStore for SqliteMetadataStore {
             let v: serde_json::Value = serde_json::from_str(&data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))?;
             let first = v["document_id"].as_str().unwrap_or_default().to_string();
             Ok(if first == id { None } else { Some(first) })
+        })
+        .await
+    }
+
+    async fn stale_documents(
+        &self,
+        status: Status,
+        updated_before: &str,
+        limit: usize,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        let (status, before) = (status.as_str().to_string(), updated_before.to_string());
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT data FROM items WHERE status = ?1 AND sk = 'META'
+                     AND json_extract(data, '$.updated_at') < ?2
+                     ORDER BY json_extract(data, '$.updated_at') LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![status, before, limit as i64], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            rows.iter().map(|d| decode(d)).collect()
         })
         .await
     }

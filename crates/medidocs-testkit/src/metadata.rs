@@ -213,6 +213,55 @@ pub async fn metadata_store_suite(
     );
 
     c.check(
+        "stale documents: by status, written before the cutoff, oldest first",
+        async {
+            let at = |n: u32, status: Status, when: &str| {
+                let mut d = doc(run, n, &patient);
+                d.status = status;
+                d.updated_at = when.into();
+                d
+            };
+            for d in [
+                at(40, Status::Processing, "2001-01-01T00:00:05.000Z"),
+                at(41, Status::Processing, "2001-01-01T00:00:01.000Z"),
+                at(42, Status::Received, "2001-01-01T00:00:00.000Z"),
+                at(43, Status::Processing, "2026-11-27T10:00:00.000Z"),
+                at(44, Status::Ready, "2001-01-01T00:00:00.000Z"),
+            ] {
+                store.create_document(&d).await?;
+            }
+            let ours = |v: Vec<DocumentRecord>| -> Vec<String> {
+                v.into_iter()
+                    .map(|d| d.id)
+                    .filter(|id| id.starts_with(run))
+                    .collect()
+            };
+            let early = ours(
+                store
+                    .stale_documents(Status::Processing, "2001-01-01T00:00:03.000Z", 100)
+                    .await?,
+            );
+            ensure!(early == vec![format!("{run}0029")], "{early:?}");
+            let all = ours(
+                store
+                    .stale_documents(Status::Processing, "2002-01-01T00:00:00.000Z", 100)
+                    .await?,
+            );
+            ensure!(
+                all == vec![format!("{run}0029"), format!("{run}0028")],
+                "oldest first, PROCESSING only: {all:?}"
+            );
+            let received = ours(
+                store
+                    .stale_documents(Status::Received, "2002-01-01T00:00:00.000Z", 100)
+                    .await?,
+            );
+            ensure!(received == vec![format!("{run}002a")], "{received:?}");
+            Ok(())
+        }
+        .await,
+    );
+    c.check(
         "counts by status include every stored document",
         async {
             let before = store.count_by_status().await?;

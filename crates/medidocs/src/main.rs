@@ -9,6 +9,7 @@ mod states;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -61,6 +62,21 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+    },
+    /// Stop documents that have not moved for longer than the deadline (RECEIVED or
+    /// PROCESSING after a crash): they become FAILED with the reason `timeout`. `serve` runs
+    /// this every minute on its own.
+    Watchdog {
+        /// Minutes without progress before a document is stopped.
+        #[arg(long, default_value_t = 60)]
+        deadline_minutes: u64,
+    },
+    /// Run FAILED documents again (after a time-out or an outage): each goes back to
+    /// RECEIVED and through the pipeline. READY and REJECTED documents are never redone.
+    Retry {
+        /// Document ids (as `run`, `status` and `import` print them).
+        #[arg(required = true)]
+        ids: Vec<String>,
     },
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
@@ -217,6 +233,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run(&cli.data_dir, args).await,
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
+        Command::Watchdog { deadline_minutes } => watchdog(&cli.data_dir, deadline_minutes).await,
+        Command::Retry { ids } => retry(&cli.data_dir, &ids).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Drill(args) => drill::drill(args).await,
@@ -389,6 +407,85 @@ async fn show(data_dir: &Path, id: &str, json: bool) -> Result<ExitCode> {
         output::print_document(&doc, ocr.as_ref());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn watchdog(data_dir: &Path, minutes: u64) -> Result<ExitCode> {
+    let rt = open_runtime(data_dir, Limits::default(), None)?;
+    let stopped = sweep(rt.meta.as_ref(), Duration::from_secs(minutes.max(1) * 60)).await?;
+    println!(
+        "{} document{} stopped after {minutes} minutes without progress{}",
+        stopped.len(),
+        if stopped.len() == 1 { "" } else { "s" },
+        if stopped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {} (medidocs retry ID runs one again)",
+                stopped.join(", ")
+            )
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One pass of the watchdog with `deadline`, now.
+pub async fn sweep(
+    meta: &dyn medidocs_core::ports::MetadataStore,
+    deadline: Duration,
+) -> Result<Vec<String>> {
+    let cutoff = medidocs_core::watchdog::cutoff_now(deadline);
+    Ok(medidocs_core::watchdog::sweep(
+        meta,
+        &cutoff,
+        &medidocs_core::steps::now_rfc3339(),
+        deadline,
+    )
+    .await?)
+}
+
+async fn retry(data_dir: &Path, ids: &[String]) -> Result<ExitCode> {
+    let rt = open_runtime(data_dir, Limits::default(), None)?;
+    rt.ocr
+        .check()
+        .await
+        .context("the OCR engine is not ready")?;
+    let runner = rt.runner();
+    let mut failures = 0;
+    for id in ids {
+        let doc = match medidocs_core::watchdog::retry(
+            rt.meta.as_ref(),
+            id,
+            &medidocs_core::steps::now_rfc3339(),
+        )
+        .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("{id}: {e}");
+                failures += 1;
+                continue;
+            }
+        };
+        let source = medidocs_core::steps::SourceInput {
+            bucket: doc.source.bucket.clone(),
+            key: doc.source.key.clone(),
+            version: doc.source.version.clone(),
+        };
+        let out = runner.run(&source).await?;
+        let d = &out.record;
+        match &d.reason {
+            Some(r) => println!("{id}: {} ({}: {})", d.status.as_str(), r.code, r.message),
+            None => println!("{id}: {}", d.status.as_str()),
+        }
+        if d.status == medidocs_core::model::Status::Failed {
+            failures += 1;
+        }
+    }
+    Ok(if failures > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn status(data_dir: &Path, json: bool) -> Result<ExitCode> {

@@ -54,6 +54,21 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
             }
         });
     });
+    // The watchdog: every minute, documents stuck for an hour become FAILED (timeout).
+    {
+        let meta = rt.meta.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) =
+                    crate::sweep(meta.as_ref(), medidocs_core::watchdog::DEFAULT_DEADLINE).await
+                {
+                    tracing::warn!(error = %e, "watchdog pass failed");
+                }
+            }
+        });
+    }
     let app = App {
         meta: rt.meta.clone(),
         access: rt.meta.clone(),

@@ -449,3 +449,30 @@ fn textract_normalize_prints_the_ocr_model_or_the_text() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a Textract response"));
 }
+
+#[test]
+fn watchdog_and_retry_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = samples().join("documents/pharmacy-fax-g3.tif");
+    let run = medidocs(&data, &["run", file.to_str().unwrap(), "--json"]);
+    let id = json_lines(&run)[0]["id"].as_str().unwrap().to_string();
+    // Nothing is stuck: the watchdog stops nothing.
+    let w = medidocs(&data, &["watchdog", "--deadline-minutes", "1"]);
+    assert!(w.status.success());
+    assert!(
+        stdout(&w).starts_with("0 documents stopped"),
+        "{}",
+        stdout(&w)
+    );
+    // A READY document is never redone.
+    let r = medidocs(&data, &["retry", &id]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("is READY: only FAILED documents are retried"),
+        "{err}"
+    );
+    let r = medidocs(&data, &["retry", "0123456789abcdef01234567"]);
+    assert!(!r.status.success());
+}
