@@ -64,6 +64,9 @@ for f in "$tmp"/sam-build/*Function/bootstrap; do
 done
 echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions"
 
+echo "==> the fuzz targets build (scripts/fuzz.sh; docs/security.md says how to run them)"
+bash scripts/fuzz.sh --build 2>&1 | tail -1
+
 echo "==> cargo test"
 set +e
 cargo test --workspace 2>&1 | tee "$tmp/test.log"

@@ -205,6 +205,41 @@ fn start_failure(e: medidocs_core::ports::StoreError) -> Diagnostic {
     diagnostic(caught)
 }
 
+/// The main of the watchdog function (`TABLE_NAME`; `DEADLINE_MINUTES`, default 60), run
+/// on a schedule: documents in RECEIVED or PROCESSING past the deadline become FAILED with
+/// `timeout` (an execution stopped by hand, or lost with its region, leaves them there).
+pub async fn serve_watchdog() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let lookup = |k: &str| std::env::var(k).ok();
+    let table = required(&lookup, "TABLE_NAME")?;
+    let minutes: u64 = lookup("DEADLINE_MINUTES")
+        .map(|m| m.trim().parse())
+        .transpose()
+        .map_err(|_| ConfigError::Invalid {
+            name: "DEADLINE_MINUTES",
+            why: "not a number of minutes".into(),
+        })?
+        .unwrap_or(60);
+    let deadline = std::time::Duration::from_secs(minutes.max(1) * 60);
+    let sdk = clients::from_env().await;
+    let meta = Arc::new(DynamoMetadataStore::new(clients::dynamodb(&sdk), &table));
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
+        let meta = meta.clone();
+        async move {
+            let stopped = medidocs_core::watchdog::sweep(
+                meta.as_ref(),
+                &medidocs_core::watchdog::cutoff_now(deadline),
+                &medidocs_core::steps::now_rfc3339(),
+                deadline,
+            )
+            .await
+            .map_err(start_failure)?;
+            Ok::<Value, Diagnostic>(json!({ "stopped": stopped.len() }))
+        }
+    }))
+    .await
+}
+
 /// The main of the starter function (`STATE_MACHINE_ARN`, `UPLOAD_BUCKET`).
 pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
     init_logging();
