@@ -150,7 +150,8 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
              ,p-2,,\n\
              {},p-2,prescription,\n\
              {},,,\n\
-             {},p-3,{},\n",
+             {},p-3,{},\n\
+             {}\0.pdf,p-3,,\n",
             s("insurance-card.webp"),
             s("no-such-scan.pdf"),
             s("medication-box.heic"),
@@ -158,6 +159,7 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
             s("empty-upload.png"),
             s("discharge-summary.pdf"),
             "t".repeat(65),
+            s("discharge-summary"),
         ),
     )
     .unwrap();
@@ -198,10 +200,13 @@ fn manifest_errors_are_reported_by_line_and_the_rest_imports() {
         by_line("8")[5].contains("document_type is longer than 64"),
         "{rows:?}"
     );
-    assert_eq!(rows.len(), 8);
+    // A path with a NUL byte names no file.
+    assert_eq!(by_line("9")[4], "ERROR");
+    assert!(by_line("9")[5].contains("no such file"), "{rows:?}");
+    assert_eq!(rows.len(), 9);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("2 imported"), "{stdout}");
-    assert!(stdout.contains("6 errors"), "{stdout}");
+    assert!(stdout.contains("7 errors"), "{stdout}");
     // The labels of a row are the document's.
     let shown = medidocs(&data, dir.path(), &["show", &by_line("2")[3], "--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
