@@ -72,6 +72,30 @@ fn decode(item: HashMap<String, AttributeValue>) -> Result<DocumentRecord, Store
 }
 
 impl DynamoMetadataStore {
+    /// Every item a filtered scan returns, page after page (`what` names it in errors).
+    async fn scan_all(
+        &self,
+        what: &str,
+        filter: impl Fn(
+            aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = filter(self.client.scan().table_name(&self.table))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(what, e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -262,30 +286,18 @@ impl MetadataStore for DynamoMetadataStore {
         updated_before: &str,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :meta AND #st = :status AND updated_at < :before")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":meta", s("META"))
-                .expression_attribute_values(":status", s(status.as_str()))
-                .expression_attribute_values(":before", s(updated_before))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("stale documents", e))?;
-            for item in out.items.unwrap_or_default() {
-                found.push(decode(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let mut found = self
+            .scan_all("stale documents", |scan| {
+                scan.filter_expression("sk = :meta AND #st = :status AND updated_at < :before")
+                    .expression_attribute_names("#st", "status")
+                    .expression_attribute_values(":meta", s("META"))
+                    .expression_attribute_values(":status", s(status.as_str()))
+                    .expression_attribute_values(":before", s(updated_before))
+            })
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
         found.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
         found.truncate(limit);
         Ok(found)
@@ -293,28 +305,17 @@ impl MetadataStore for DynamoMetadataStore {
 
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut counts = BTreeMap::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :meta")
-                .expression_attribute_values(":meta", s("META"))
-                .projection_expression("#st")
-                .expression_attribute_names("#st", "status")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error("status counts", e))?;
-            for item in out.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(st)) = item.get("status") {
-                    *counts.entry(st.clone()).or_insert(0) += 1;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+        let items = self
+            .scan_all("status counts", |scan| {
+                scan.filter_expression("sk = :meta")
+                    .expression_attribute_values(":meta", s("META"))
+                    .projection_expression("#st")
+                    .expression_attribute_names("#st", "status")
+            })
+            .await?;
+        for item in items {
+            if let Some(AttributeValue::S(st)) = item.get("status") {
+                *counts.entry(st.clone()).or_insert(0) += 1;
             }
         }
         Ok(counts)

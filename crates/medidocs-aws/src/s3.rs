@@ -125,18 +125,30 @@ impl S3ObjectStore {
         Ok(Presigned::from(req))
     }
 
-    async fn put_multipart(
+    /// A multipart upload of `size` bytes in parts of [`MULTIPART_THRESHOLD`], each made by
+    /// `part(offset, length)` when it is sent (so a file is never read whole). With
+    /// `PutMode::Create` the completion is conditional (`If-None-Match: *`). An upload
+    /// that fails is aborted: its parts are billed until then (the bucket's lifecycle rule
+    /// also aborts incomplete uploads after a day). Returns the version id.
+    async fn multipart<F, Fut>(
         &self,
         key: &str,
-        bytes: Vec<u8>,
+        size: u64,
         mode: PutMode,
-    ) -> Result<(), StoreError> {
+        sha256: Option<&str>,
+        part: F,
+    ) -> Result<Option<String>, StoreError>
+    where
+        F: Fn(u64, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<ByteStream, StoreError>>,
+    {
         let (sse, kms) = self.sse();
         let created = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
+            .set_metadata(sha256.map(|h| [(SHA256_META.to_string(), h.to_string())].into()))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
             .send()
@@ -146,10 +158,8 @@ impl S3ObjectStore {
             .upload_id()
             .ok_or_else(|| StoreError::unavailable(key, "S3 returned no upload id"))?
             .to_string();
-        let result = self.upload_parts(key, &upload_id, &bytes, mode).await;
+        let result = self.parts(key, &upload_id, size, mode, part).await;
         if result.is_err() {
-            // Parts of an abandoned upload are billed until aborted (the bucket's lifecycle
-            // rule also aborts incomplete uploads after a day).
             let _ = self
                 .client
                 .abort_multipart_upload()
@@ -162,33 +172,43 @@ impl S3ObjectStore {
         result
     }
 
-    async fn upload_parts(
+    async fn parts<F, Fut>(
         &self,
         key: &str,
         upload_id: &str,
-        bytes: &[u8],
+        size: u64,
         mode: PutMode,
-    ) -> Result<(), StoreError> {
+        part: F,
+    ) -> Result<Option<String>, StoreError>
+    where
+        F: Fn(u64, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<ByteStream, StoreError>>,
+    {
+        let chunk = MULTIPART_THRESHOLD as u64;
         let mut parts = Vec::new();
-        for (i, chunk) in bytes.chunks(MULTIPART_THRESHOLD).enumerate() {
-            let n = i as i32 + 1;
-            let part = self
+        let mut offset = 0u64;
+        while offset < size {
+            let n = chunk.min(size - offset);
+            let number = (offset / chunk) as i32 + 1;
+            let out = self
                 .client
                 .upload_part()
                 .bucket(&self.bucket)
                 .key(key)
                 .upload_id(upload_id)
-                .part_number(n)
-                .body(ByteStream::from(chunk.to_vec()))
+                .part_number(number)
+                .content_length(n as i64)
+                .body(part(offset, n).await?)
                 .send()
                 .await
                 .map_err(|e| store_error(key, e))?;
             parts.push(
                 CompletedPart::builder()
-                    .set_e_tag(part.e_tag().map(str::to_string))
-                    .part_number(n)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .part_number(number)
                     .build(),
             );
+            offset += n;
         }
         let mut complete = self
             .client
@@ -204,11 +224,11 @@ impl S3ObjectStore {
         if mode == PutMode::Create {
             complete = complete.if_none_match("*");
         }
-        complete
+        let done = complete
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| create_error(key, mode, e))
+            .map_err(|e| create_error(key, mode, e))?;
+        Ok(done.version_id().map(str::to_string))
     }
 }
 
@@ -302,94 +322,26 @@ impl S3ObjectStore {
                 .map_err(|e| store_error(key, e))?;
             out.version_id().map(str::to_string)
         } else {
-            let created = self
-                .client
-                .create_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .metadata(SHA256_META, sha256)
-                .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms)
-                .send()
-                .await
-                .map_err(|e| store_error(key, e))?;
-            let upload_id = created
-                .upload_id()
-                .ok_or_else(|| StoreError::unavailable(key, "S3 returned no upload id"))?
-                .to_string();
-            let result = self.file_parts(key, &upload_id, path, size).await;
-            if result.is_err() {
-                let _ = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
-            }
-            result?
+            self.multipart(
+                key,
+                size,
+                PutMode::Overwrite,
+                Some(sha256),
+                |off, n| async move {
+                    ByteStream::read_from()
+                        .path(path)
+                        .offset(off)
+                        .length(aws_sdk_s3::primitives::Length::Exact(n))
+                        .build()
+                        .await
+                        .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))
+                },
+            )
+            .await?
         };
         Ok(Placed::Uploaded {
             version: version.unwrap_or_else(|| "null".into()),
         })
-    }
-
-    async fn file_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-        path: &std::path::Path,
-        size: u64,
-    ) -> Result<Option<String>, StoreError> {
-        let part = MULTIPART_THRESHOLD as u64;
-        let mut parts = Vec::new();
-        let mut offset = 0u64;
-        while offset < size {
-            let n = part.min(size - offset);
-            let number = (offset / part) as i32 + 1;
-            let body = ByteStream::read_from()
-                .path(path)
-                .offset(offset)
-                .length(aws_sdk_s3::primitives::Length::Exact(n))
-                .build()
-                .await
-                .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
-            let out = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .content_length(n as i64)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| store_error(key, e))?;
-            parts.push(
-                CompletedPart::builder()
-                    .set_e_tag(out.e_tag().map(str::to_string))
-                    .part_number(number)
-                    .build(),
-            );
-            offset += n;
-        }
-        let done = self
-            .client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| store_error(key, e))?;
-        Ok(done.version_id().map(str::to_string))
     }
 }
 
@@ -434,7 +386,13 @@ impl ObjectStore for S3ObjectStore {
     ) -> Result<ObjectMeta, StoreError> {
         let size = bytes.len() as u64;
         if bytes.len() > MULTIPART_THRESHOLD {
-            self.put_multipart(key, bytes, mode).await?;
+            let bytes = &bytes;
+            self.multipart(key, size, mode, None, |off, n| async move {
+                Ok(ByteStream::from(
+                    bytes[off as usize..(off + n) as usize].to_vec(),
+                ))
+            })
+            .await?;
         } else {
             let (sse, kms) = self.sse();
             let mut put = self

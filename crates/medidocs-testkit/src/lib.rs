@@ -77,6 +77,23 @@ pub fn cer(recognised: &str, truth: &str) -> f64 {
     prev[b.len()] as f64 / b.len() as f64
 }
 
+/// Every file under `dir`, recursively (tests that look through a data dir).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::cer;

@@ -329,6 +329,23 @@ struct Outcome {
     row: Option<[String; 3]>,
 }
 
+impl Entry {
+    /// A file's line, path, patient and labels, or the outcome of a bad line.
+    fn file(self) -> Result<(Option<u64>, PathBuf, String, Labels), Box<Outcome>> {
+        match self {
+            Entry::File {
+                line,
+                path,
+                patient,
+                labels,
+            } => Ok((line, path, patient, labels)),
+            Entry::Bad { line, path, reason } => {
+                Err(Box::new(Outcome::error(line, path, String::new(), reason)))
+            }
+        }
+    }
+}
+
 impl Outcome {
     fn error(line: Option<u64>, path: String, patient: String, reason: String) -> Outcome {
         Outcome {
@@ -524,16 +541,9 @@ async fn import_local(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     }
     let (rt, runner) = (&rt, &runner);
     let process = |entry: Entry| async move {
-        let (line, path, patient, labels) = match entry {
-            Entry::Bad { line, path, reason } => {
-                return Outcome::error(line, path, String::new(), reason);
-            }
-            Entry::File {
-                line,
-                path,
-                patient,
-                labels,
-            } => (line, path, patient, labels),
+        let (line, path, patient, labels) = match entry.file() {
+            Ok(f) => f,
+            Err(o) => return *o,
         };
         let shown = path.display().to_string();
         let run = match rt.ingest_bulk(&path, &patient, &labels).await {
@@ -644,16 +654,9 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     let mut rows = 0u64;
     let (target, secret) = (&target, &secret);
     let process = |entry: Entry| async move {
-        let (line, path, patient, labels) = match entry {
-            Entry::Bad { line, path, reason } => {
-                return Outcome::error(line, path, String::new(), reason);
-            }
-            Entry::File {
-                line,
-                path,
-                patient,
-                labels,
-            } => (line, path, patient, labels),
+        let (line, path, patient, labels) = match entry.file() {
+            Ok(f) => f,
+            Err(o) => return *o,
         };
         let shown = path.display().to_string();
         let (s, p) = (secret.clone(), path.clone());

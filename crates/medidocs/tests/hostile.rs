@@ -6,12 +6,13 @@
 //! name reaches the data dir, and no appended payload reaches a rendition.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use medidocs_testkit::files_under;
 use serde_json::Value;
 
 const RSS_LIMIT_KIB: u64 = 1024 * 1024;
@@ -82,19 +83,6 @@ fn run(file: &Path, data: &Path) -> Run {
             .find(|l| l.starts_with('{'))
             .and_then(|l| serde_json::from_str(l).ok()),
     }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

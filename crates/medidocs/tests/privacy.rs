@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use medidocs_testkit::files_under;
+
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
 }
@@ -66,19 +68,6 @@ fn with_location_metadata(photo: &[u8]) -> Vec<u8> {
     out.extend(segment(0xE1, &exif));
     out.extend(segment(0xE1, &xmp));
     out.extend_from_slice(&photo[2..]);
-    out
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
     out
 }
 
