@@ -8,7 +8,7 @@ data_dir="${1:-.medidocs}"
 
 bash scripts/install-deps.sh
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2; exit 1; }
-echo "==> building medidocs (release; the first build takes a few minutes)"
+echo "==> building medidocs (release; the first build takes 10 to 20 minutes on two cores)"
 cargo build --release --quiet -p medidocs
 bin=target/release/medidocs
 [ -n "${CARGO_TARGET_DIR:-}" ] && bin="$CARGO_TARGET_DIR/release/medidocs"
