@@ -220,16 +220,17 @@ impl Authenticator for DevTokens {
 mod tests {
     use super::*;
 
+    fn c(pairs: &[(&str, &str)]) -> Claims {
+        Claims(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     #[test]
     fn roles_from_cognito_claims() {
-        let c = |pairs: &[(&str, &str)]| {
-            Claims(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )
-        };
         assert_eq!(
             role_from_claims(&c(&[("cognito:groups", "[doctor]")])),
             Some(Role::Doctor)
@@ -255,14 +256,6 @@ mod tests {
 
     #[test]
     fn the_stable_id_outlives_the_regional_subject() {
-        let c = |pairs: &[(&str, &str)]| {
-            Claims(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )
-        };
         let both = c(&[("sub", "9f1c-us-east-1"), ("custom:medidocs_id", "p-1234")]);
         assert_eq!(principal_id(&both).unwrap(), "p-1234");
         assert_eq!(principal_id(&c(&[("sub", "9f1c")])).unwrap(), "9f1c");

@@ -237,6 +237,16 @@ impl S3ObjectStore {
     /// the region it was uploaded to processes it, not this one. An object that is gone
     /// is not a replica (the pipeline reports it missing).
     pub async fn is_replica(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.head_if_any(key).await?.is_some_and(|h| {
+            h.replication_status() == Some(&aws_sdk_s3::types::ReplicationStatus::Replica)
+        }))
+    }
+
+    /// HEAD of `key`, `None` when there is no object.
+    async fn head_if_any(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::head_object::HeadObjectOutput>, StoreError> {
         match self
             .client
             .head_object()
@@ -245,10 +255,8 @@ impl S3ObjectStore {
             .send()
             .await
         {
-            Ok(h) => {
-                Ok(h.replication_status() == Some(&aws_sdk_s3::types::ReplicationStatus::Replica))
-            }
-            Err(e) if kind(&e) == Kind::NotFound => Ok(false),
+            Ok(h) => Ok(Some(h)),
+            Err(e) if kind(&e) == Kind::NotFound => Ok(None),
             Err(e) => Err(store_error(key, e)),
         }
     }
@@ -279,28 +287,16 @@ impl S3ObjectStore {
         size: u64,
         sha256: &str,
     ) -> Result<Placed, StoreError> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
+        if let Some(h) = self.head_if_any(key).await?
+            && h.content_length() == Some(size as i64)
+            && h.metadata()
+                .and_then(|m| m.get(SHA256_META))
+                .map(String::as_str)
+                == Some(sha256)
         {
-            Ok(h)
-                if h.content_length() == Some(size as i64)
-                    && h.metadata()
-                        .and_then(|m| m.get(SHA256_META))
-                        .map(String::as_str)
-                        == Some(sha256) =>
-            {
-                return Ok(Placed::AlreadyThere {
-                    version: h.version_id().unwrap_or("null").to_string(),
-                });
-            }
-            Ok(_) => {}
-            Err(e) if kind(&e) == Kind::NotFound => {}
-            Err(e) => return Err(store_error(key, e)),
+            return Ok(Placed::AlreadyThere {
+                version: h.version_id().unwrap_or("null").to_string(),
+            });
         }
         let (sse, kms) = self.sse();
         let version = if size <= MULTIPART_THRESHOLD as u64 {
