@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for page in 0..info.pages.min(2) {
         if let Ok(decoded) = decode_page(data, info.mime, page, &common::LIMITS) {
-            let _ = render_renditions(&decoded);
+            let _ = render_renditions(decoded);
         }
     }
 });

@@ -437,7 +437,7 @@ impl Steps {
         let encoded = self
             .cpu(move || {
                 let page = media::decode_page(&bytes, mime, index, &limits)?;
-                media::render_renditions(&page)
+                media::render_renditions(page)
             })
             .await?;
         let mut refs = Vec::with_capacity(encoded.len());

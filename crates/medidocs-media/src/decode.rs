@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage, RgbaImage};
 use tiff::ColorType;
 use tiff::decoder::{Decoder as TiffDecoder, DecodingResult};
@@ -15,11 +16,38 @@ pub const OCR_DPI: f32 = 300.0;
 /// Upper bound for one rasterised PDF page, whatever its declared size.
 const MAX_RASTER_PIXELS: f64 = 40_000_000.0;
 
-/// One decoded page: 8-bit pixels (grey, RGB or RGBA), orientation already applied.
+/// One decoded page: 8-bit pixels (grey, RGB or RGBA) as stored in the file.
 pub struct DecodedPage {
     pub image: DynamicImage,
     /// Horizontal resolution when the file declares one (TIFF) or we chose it (PDF).
     pub dpi: Option<f32>,
+    /// How the stored pixels are turned to be seen upright (EXIF or TIFF orientation). It is
+    /// applied to each rendition, not to the decoded page: turning a 12 MP photo would cost
+    /// a second full-size copy, turning its renditions costs a fraction of one.
+    pub orientation: Orientation,
+}
+
+impl DecodedPage {
+    /// Width and height as seen, with the orientation applied.
+    pub fn upright_dimensions(&self) -> (u32, u32) {
+        let (w, h) = (self.image.width(), self.image.height());
+        if turns_quarter(self.orientation) {
+            (h, w)
+        } else {
+            (w, h)
+        }
+    }
+}
+
+/// Whether an orientation swaps width and height.
+pub(crate) fn turns_quarter(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
 }
 
 /// Decodes page `index` (0-based) of a document that passed [`crate::inspect`].
@@ -79,15 +107,13 @@ fn decode_raster(bytes: &[u8], mime: Mime, limits: &Limits) -> Result<DecodedPag
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| MediaError::corrupt(mime.short(), e))?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img =
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let img =
         DynamicImage::from_decoder(decoder).map_err(|e| MediaError::corrupt(mime.short(), e))?;
-    img.apply_orientation(orientation);
     Ok(DecodedPage {
         image: to_8bit(img),
         dpi: None,
+        orientation,
     })
 }
 
@@ -107,8 +133,8 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> 
         .info()
         .exif_metadata
         .as_deref()
-        .and_then(image::metadata::Orientation::from_exif_chunk)
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| MediaError::Corrupt("png: the image is too large to address".into()))?;
@@ -117,7 +143,7 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> 
     buf.truncate(info.buffer_size());
     let (w, h) = (info.width, info.height);
     let short = || MediaError::Corrupt("png: fewer pixels than the header declares".into());
-    let mut img = match info.color_type {
+    let image = match info.color_type {
         png::ColorType::Grayscale => {
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).ok_or_else(short)?)
         }
@@ -137,10 +163,10 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError> 
             return Err(MediaError::Corrupt("png: a palette left unexpanded".into()));
         }
     };
-    img.apply_orientation(orientation);
     Ok(DecodedPage {
-        image: img,
+        image,
         dpi: None,
+        orientation,
     })
 }
 
@@ -191,7 +217,14 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
         decode_ccitt_t4(bytes, &mut dec, w, h, compression)?
     } else {
         let color = dec.colortype().map_err(terr)?;
-        let data = read_tiff(&mut dec, color)?;
+        let fast = match compression {
+            5 => read_lzw_strips(bytes, &mut dec, color, w, h),
+            _ => None,
+        };
+        let data = match fast {
+            Some(v) => DecodingResult::U8(v),
+            None => read_tiff(&mut dec, color)?,
+        };
         tiff_to_image(&mut dec, color, data, w, h)?
     };
     let orientation: u16 = dec
@@ -199,11 +232,12 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Decoded
         .ok()
         .flatten()
         .unwrap_or(1);
-    let mut img = to_8bit(img);
-    if let Some(o) = image::metadata::Orientation::from_exif(orientation.min(255) as u8) {
-        img.apply_orientation(o);
-    }
-    Ok(DecodedPage { image: img, dpi })
+    Ok(DecodedPage {
+        image: to_8bit(img),
+        dpi,
+        orientation: Orientation::from_exif(orientation.min(255) as u8)
+            .unwrap_or(Orientation::NoTransforms),
+    })
 }
 
 /// The page's samples. 16-bit samples in strips are read a strip at a time and reduced to
@@ -238,6 +272,57 @@ fn read_tiff(dec: &mut TiffReader, color: ColorType) -> Result<DecodingResult, M
         }
     }
     Ok(DecodingResult::U8(out))
+}
+
+/// LZW strips of 8-bit interleaved samples (the usual colour or grey scan) through the fast
+/// decoder in [`crate::lzw`], with the horizontal predictor undone. `None` for any other
+/// layout, or when the fast decoder declines a strip: the `tiff` crate then decodes the page.
+fn read_lzw_strips(
+    bytes: &[u8],
+    dec: &mut TiffReader,
+    color: ColorType,
+    w: u32,
+    h: u32,
+) -> Option<Vec<u8>> {
+    let tag = |dec: &mut TiffReader, t: Tag, default: u32| -> Option<u32> {
+        dec.find_tag_unsigned::<u32>(t)
+            .ok()
+            .map(|v| v.unwrap_or(default))
+    };
+    let photometric = tag(dec, Tag::PhotometricInterpretation, u32::MAX)?;
+    let spp = match (color, photometric) {
+        (ColorType::Gray(8), 1) => 1,
+        (ColorType::GrayA(8), 1) => 2,
+        (ColorType::RGB(8), 2) => 3,
+        (ColorType::RGBA(8), 2) | (ColorType::CMYK(8), 5) => 4,
+        _ => return None,
+    };
+    let predictor = tag(dec, Tag::Predictor, 1)?;
+    if tag(dec, Tag::PlanarConfiguration, 1)? != 1
+        || !matches!(predictor, 1 | 2)
+        || dec.get_chunk_type() != tiff::decoder::ChunkType::Strip
+    {
+        return None;
+    }
+    let rows_per_strip = tag(dec, Tag::RowsPerStrip, h)?.clamp(1, h.max(1)) as usize;
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).ok()?;
+    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).ok()?;
+    let row_bytes = (w as usize).checked_mul(spp)?;
+    let mut out = vec![0u8; row_bytes.checked_mul(h as usize)?];
+    for (i, strip) in out.chunks_mut(row_bytes * rows_per_strip).enumerate() {
+        let start = usize::try_from(*offsets.get(i)?).ok()?;
+        let len = usize::try_from(*counts.get(i)?).ok()?;
+        let input = bytes.get(start..start.checked_add(len)?)?;
+        crate::lzw::decode_strip(input, strip).ok()?;
+        if predictor == 2 {
+            for row in strip.chunks_exact_mut(row_bytes) {
+                for x in spp..row_bytes {
+                    row[x] = row[x].wrapping_add(row[x - spp]);
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 fn tiff_dpi(dec: &mut TiffDecoder<std::io::Cursor<&[u8]>>) -> Option<f32> {
@@ -548,7 +633,11 @@ fn decode_heic(bytes: &[u8], limits: &Limits) -> Result<DecodedPage, MediaError>
     } else {
         DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).into_rgb8())
     };
-    Ok(DecodedPage { image, dpi: None })
+    Ok(DecodedPage {
+        image,
+        dpi: None,
+        orientation: Orientation::NoTransforms,
+    })
 }
 
 // ---------- PDF ----------
@@ -606,17 +695,16 @@ fn render_pdf_page(bytes: &[u8], index: u32, _limits: &Limits) -> Result<Decoded
             index + 1
         )));
     }
-    // Opaque white background: premultiplied equals straight RGB.
-    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
-    for p in pixmap.data() {
-        rgb.extend([p.r, p.g, p.b]);
-    }
+    // Opaque white background: premultiplied equals straight RGB, packed in place.
+    let rgba = pixmap.take_rgba8(hayro::vello_cpu::peniko::ImageAlphaType::AlphaPremultiplied);
     let image = DynamicImage::ImageRgb8(
-        RgbImage::from_raw(w, h, rgb).ok_or_else(|| MediaError::Corrupt("PDF raster".into()))?,
+        RgbImage::from_raw(w, h, crate::rendition::rgba_to_rgb_in_place(rgba, false))
+            .ok_or_else(|| MediaError::Corrupt("PDF raster".into()))?,
     );
     Ok(DecodedPage {
         image,
         dpi: Some(72.0 * scale),
+        orientation: Orientation::NoTransforms,
     })
 }
 

@@ -9,6 +9,7 @@
 mod decode;
 mod error;
 mod inspect;
+mod lzw;
 mod pdftext;
 mod rendition;
 mod sniff;

@@ -4,6 +4,7 @@ mod bench;
 mod drill;
 mod import;
 mod output;
+mod renditions;
 mod serve;
 mod states;
 
@@ -81,6 +82,9 @@ enum Command {
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
+    /// Make the thumb, preview and OCR renditions of files into a folder, as the pipeline
+    /// does, and time each page (nothing is stored in the data dir).
+    Renditions(renditions::RenditionsArgs),
     /// Import a folder of scans (for one patient) or a CSV manifest (path, patient_id,
     /// document_type, note): resumable, with progress, a tally and a CSV report.
     Import(import::ImportArgs),
@@ -236,6 +240,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Watchdog { deadline_minutes } => watchdog(&cli.data_dir, deadline_minutes).await,
         Command::Retry { ids } => retry(&cli.data_dir, &ids).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Renditions(args) => renditions::renditions(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Drill(args) => drill::drill(args).await,
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
