@@ -90,3 +90,75 @@ async fn a_500_page_document_keeps_every_state_payload_small() {
         largest.1
     );
 }
+
+/// An engine that takes page images of at most `max` bytes, like Textract's synchronous
+/// calls, and records what it was sent.
+struct SmallImagesOnly {
+    max: usize,
+    sent: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl OcrEngine for SmallImagesOnly {
+    fn name(&self) -> &str {
+        "small-images"
+    }
+    fn max_image_bytes(&self) -> Option<usize> {
+        Some(self.max)
+    }
+    async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {
+        self.sent.lock().unwrap().push(png.len());
+        if png.len() > self.max {
+            return Err(OcrError::InvalidInput {
+                what: "too large".into(),
+            });
+        }
+        BlankPages.recognize(png, page).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ocr_image_over_the_engines_limit_is_reduced_before_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("noisy-photo.png");
+    let mut x = 1u64;
+    let img = image::GrayImage::from_fn(1500, 1000, |_, _| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        image::Luma([(x >> 56) as u8])
+    });
+    img.save(&photo).unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
+    let engine = Arc::new(SmallImagesOnly {
+        max: 400_000,
+        sent: Default::default(),
+    });
+    let steps = Steps::new(
+        rt.objects.clone(),
+        rt.meta.clone(),
+        engine.clone(),
+        rt.config.limits,
+        2,
+    );
+    let runner = Runner::new(steps, Arc::new(SystemClock));
+    let outcome = runner.run(&rt.ingest(&photo, "p1").unwrap()).await.unwrap();
+    assert_eq!(
+        outcome.record.status,
+        Status::Ready,
+        "{:?}",
+        outcome.record.reason
+    );
+    let sent = engine.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0] <= 400_000, "sent {} bytes", sent[0]);
+    // The stored OCR rendition keeps its full size; only what the engine gets is reduced.
+    let ocr = outcome
+        .record
+        .renditions
+        .iter()
+        .find(|r| r.name == "ocr")
+        .unwrap();
+    assert_eq!((ocr.width, ocr.height), (1500, 1000));
+    assert!(ocr.bytes > 1_000_000);
+}

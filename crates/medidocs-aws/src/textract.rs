@@ -1,7 +1,8 @@
 //! Amazon Textract as the pipeline's OCR.
 //!
-//! - [`OcrEngine::recognize`]: one page image (the `ocr` rendition, a grey PNG well under
-//!   Textract's 10 MB synchronous limit) through DetectDocumentText.
+//! - [`OcrEngine::recognize`]: one page image (the `ocr` rendition, a grey PNG) through
+//!   DetectDocumentText. Its 10 MB limit is [`OcrEngine::max_image_bytes`]: the OCR step
+//!   reduces larger images (a 24 MP photo's is about 17 MB) before they are sent.
 //! - Multi-page PDF and TIFF originals: [`TextractOcr::start_text_detection`] starts an
 //!   asynchronous job on the S3 object (StartDocumentTextDetection, idempotent through a
 //!   ClientRequestToken derived from the document id), [`TextractOcr::job_status`] polls
@@ -260,6 +261,10 @@ impl TextractOcr {
 impl OcrEngine for TextractOcr {
     fn name(&self) -> &str {
         "textract"
+    }
+
+    fn max_image_bytes(&self) -> Option<usize> {
+        Some(SYNC_MAX_BYTES)
     }
 
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {

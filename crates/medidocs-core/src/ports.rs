@@ -167,4 +167,9 @@ pub enum OcrError {
 pub trait OcrEngine: Send + Sync {
     fn name(&self) -> &str;
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError>;
+    /// The largest page image the engine takes, in bytes; larger OCR images are reduced
+    /// to fit before they are sent. `None`: no limit.
+    fn max_image_bytes(&self) -> Option<usize> {
+        None
+    }
 }

@@ -507,6 +507,13 @@ impl Steps {
                         RenditionKind::Ocr.ext(),
                     ))
                     .await?;
+                let png = match self.ocr.max_image_bytes() {
+                    Some(max) if png.len() > max => {
+                        self.cpu(move || media::shrink_png_to_fit(&png, max))
+                            .await?
+                    }
+                    _ => png,
+                };
                 self.ocr.recognize(&png, input.page).await?
             }
         };

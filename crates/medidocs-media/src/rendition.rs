@@ -125,14 +125,7 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
     } else {
         resize_image(&mut resizer, &grey, ow, oh)?
     };
-    let mut png = Vec::new();
-    PngEncoder::new_with_quality(
-        &mut png,
-        CompressionType::Fast,
-        image::codecs::png::FilterType::Adaptive,
-    )
-    .write_image(grey.as_bytes(), ow, oh, image::ExtendedColorType::L8)
-    .map_err(|e| MediaError::corrupt("PNG encoder", e))?;
+    let png = encode_ocr_png(&grey)?;
     out.push(EncodedRendition {
         kind: RenditionKind::Ocr,
         width: ow,
@@ -279,6 +272,56 @@ fn ocr_size(w: u32, h: u32, dpi: Option<f32>) -> (u32, u32) {
         return (w, h);
     }
     ((w as f64 * s).round() as u32, (h as f64 * s).round() as u32)
+}
+
+/// An OCR image made small enough for an engine that takes at most `max_bytes` (Textract's
+/// synchronous calls take 10 MB; a 24 MP photo's OCR PNG is about 17 MB). It is resized as
+/// a whole (aspect kept), so page-relative word boxes are unchanged. Returned as is when it
+/// already fits.
+pub fn shrink_png_to_fit(png: &[u8], max_bytes: usize) -> Result<Vec<u8>, MediaError> {
+    if png.len() <= max_bytes {
+        return Ok(png.to_vec());
+    }
+    let grey = DynamicImage::ImageLuma8(
+        image::load_from_memory_with_format(png, image::ImageFormat::Png)
+            .map_err(|e| MediaError::corrupt("PNG", e))?
+            .into_luma8(),
+    );
+    let mut resizer = Resizer::new();
+    let mut size = png.len();
+    let mut scale = 1.0f64;
+    // PNG bytes grow about with the pixel count; aim a little under, then tighten.
+    for _ in 0..6 {
+        scale *= (max_bytes as f64 / size as f64 * 0.9).sqrt().min(0.95);
+        let w = ((grey.width() as f64 * scale).round() as u32).max(1);
+        let h = ((grey.height() as f64 * scale).round() as u32).max(1);
+        let smaller = resize_image(&mut resizer, &grey, w, h)?;
+        let out = encode_ocr_png(&smaller)?;
+        if out.len() <= max_bytes {
+            return Ok(out);
+        }
+        size = (out.len() as f64 / (scale * scale)) as usize;
+    }
+    Err(MediaError::Corrupt(format!(
+        "the OCR image cannot be made smaller than {max_bytes} bytes"
+    )))
+}
+
+fn encode_ocr_png(grey: &DynamicImage) -> Result<Vec<u8>, MediaError> {
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(
+        &mut png,
+        CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    )
+    .write_image(
+        grey.as_bytes(),
+        grey.width(),
+        grey.height(),
+        image::ExtendedColorType::L8,
+    )
+    .map_err(|e| MediaError::corrupt("PNG encoder", e))?;
+    Ok(png)
 }
 
 /// A grey or RGB image at another size (Lanczos 3).

@@ -237,3 +237,31 @@ fn a_damaged_lzw_strip_is_a_clear_error_or_what_the_general_decoder_makes() {
     };
     assert_eq!(ocr(&bytes, Mime::Tiff), ocr(&png, Mime::Png));
 }
+
+#[test]
+fn an_ocr_image_over_the_engine_limit_is_reduced_to_fit_with_its_aspect() {
+    let mut x = 3u64;
+    let noise = GrayImage::from_fn(1200, 900, |_, _| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        image::Luma([(x >> 56) as u8])
+    });
+    let mut png = Vec::new();
+    DynamicImage::ImageLuma8(noise)
+        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    assert!(png.len() > 1_000_000, "noise does not compress");
+    let max = 300_000;
+    let small = medidocs_media::shrink_png_to_fit(&png, max).unwrap();
+    assert!(small.len() <= max, "{} bytes", small.len());
+    let img = image::load_from_memory(&small).unwrap();
+    assert!(img.width() < 1200 && img.width() > 400, "{}", img.width());
+    let aspect = img.width() as f64 / img.height() as f64;
+    assert!((aspect - 4.0 / 3.0).abs() < 0.01, "{aspect}");
+    // Small enough already: unchanged.
+    assert_eq!(
+        medidocs_media::shrink_png_to_fit(&small, max).unwrap(),
+        small
+    );
+}
