@@ -476,3 +476,69 @@ fn watchdog_and_retry_from_the_command_line() {
     let r = medidocs(&data, &["retry", "0123456789abcdef01234567"]);
     assert!(!r.status.success());
 }
+
+#[test]
+fn renditions_writes_each_pages_three_files_and_times_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let docs = samples().join("documents");
+    let photo = docs.join("prescription-photo.jpg");
+    let pdf = docs.join("discharge-summary.pdf");
+    let broken = docs.join("wound-photo-truncated.jpg");
+    let o = medidocs(
+        dir.path(),
+        &[
+            "renditions",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+            photo.to_str().unwrap(),
+            broken.to_str().unwrap(),
+            pdf.to_str().unwrap(),
+        ],
+    );
+    // The damaged photo fails on its own, named; the other files are still done.
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("wound-photo-truncated.jpg"), "{err}");
+    let lines = json_lines(&o);
+    let pages: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| {
+            assert!(l["ms"].as_f64().unwrap() > 0.0);
+            assert!(l["megapixels"].as_f64().unwrap() > 0.1);
+            (
+                l["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                l["page"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pages[0], ("prescription-photo.jpg".into(), 1));
+    assert!(pages.len() >= 3, "{pages:?}");
+    assert!(pages[1..].iter().all(|(f, _)| f == "discharge-summary.pdf"));
+    // The photo is stored sideways (EXIF 6): its renditions are upright.
+    let size = |name: &str| image::image_dimensions(out.join(name)).unwrap();
+    assert_eq!(size("prescription-photo-p1-preview.jpg"), (1600, 1067));
+    assert_eq!(size("prescription-photo-p1-thumb.webp"), (256, 171));
+    assert_eq!(size("prescription-photo-p1-ocr.png"), (1800, 1200));
+    for (_, page) in &pages[1..] {
+        for kind in ["thumb.webp", "preview.jpg", "ocr.png"] {
+            assert!(
+                out.join(format!("discharge-summary-p{page}-{kind}"))
+                    .is_file()
+            );
+        }
+    }
+    // Nothing but the output folder: no data dir was made or written.
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["out"]);
+}
