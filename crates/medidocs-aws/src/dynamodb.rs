@@ -276,8 +276,6 @@ impl MetadataStore for DynamoMetadataStore {
         }
     }
 
-    /// A scan of the document items' `status` only (one read unit per 4 KB scanned); for
-    /// operators' counts, not for request paths.
     /// A filtered scan: the watchdog runs every few minutes over a table whose documents
     /// are almost all final, and reads only what it needs.
     async fn stale_documents(
@@ -303,6 +301,8 @@ impl MetadataStore for DynamoMetadataStore {
         Ok(found)
     }
 
+    /// A scan of the document items' `status` only (one read unit per 4 KB scanned); for
+    /// operators' counts, not for request paths.
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut counts = BTreeMap::new();
         let items = self

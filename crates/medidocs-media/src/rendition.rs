@@ -76,7 +76,7 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
         dpi,
         orientation,
     } = page;
-    let pixels = Pixels::new(image)?;
+    let pixels = opaque(image)?;
     let mut resizer = Resizer::new();
     let mut out = Vec::with_capacity(3);
 
@@ -86,7 +86,7 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
     } else {
         (pw, ph)
     };
-    let mut preview = pixels.resized(&mut resizer, sw, sh)?;
+    let mut preview = resize_image(&mut resizer, &pixels, sw, sh)?;
     preview.apply_orientation(orientation);
 
     let (tw, th) = fit(pw, ph, THUMB_LONGEST);
@@ -117,7 +117,7 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
         bytes: jpeg,
     });
 
-    let mut grey = DynamicImage::ImageLuma8(pixels.into_grey()?);
+    let mut grey = DynamicImage::ImageLuma8(into_grey(pixels)?);
     grey.apply_orientation(orientation);
     let (ow, oh) = ocr_size(uw, uh, dpi);
     let grey = if (ow, oh) == (uw, uh) {
@@ -136,65 +136,32 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
 }
 
 /// A page's pixels as the renditions need them: grey stays grey (a grey scan's preview is
-/// a grey JPEG), anything else is opaque 8-bit RGB.
-enum Pixels {
-    Grey(GrayImage),
-    Rgb(RgbImage),
+/// a grey JPEG), anything else becomes opaque 8-bit RGB, RGBA in its own buffer.
+fn opaque(image: DynamicImage) -> Result<DynamicImage, MediaError> {
+    let (w, h) = (image.width(), image.height());
+    Ok(match image {
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => image,
+        DynamicImage::ImageRgba8(i) => DynamicImage::ImageRgb8(
+            RgbImage::from_raw(w, h, rgba_to_rgb_in_place(i.into_raw(), true))
+                .ok_or_else(|| MediaError::Corrupt("short pixel buffer".into()))?,
+        ),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+    })
 }
 
-impl Pixels {
-    fn new(image: DynamicImage) -> Result<Self, MediaError> {
-        let (w, h) = (image.width(), image.height());
-        let short = || MediaError::Corrupt("short pixel buffer".into());
-        Ok(match image {
-            DynamicImage::ImageLuma8(g) => Pixels::Grey(g),
-            DynamicImage::ImageRgb8(i) => Pixels::Rgb(i),
-            DynamicImage::ImageRgba8(i) => Pixels::Rgb(
-                RgbImage::from_raw(w, h, rgba_to_rgb_in_place(i.into_raw(), true))
-                    .ok_or_else(short)?,
-            ),
-            other => Pixels::Rgb(other.to_rgb8()),
-        })
-    }
-
-    /// A copy at another size (Lanczos 3), as a grey or RGB image.
-    fn resized(&self, resizer: &mut Resizer, w: u32, h: u32) -> Result<DynamicImage, MediaError> {
-        match self {
-            Pixels::Grey(g) if (w, h) == g.dimensions() => Ok(DynamicImage::ImageLuma8(g.clone())),
-            Pixels::Rgb(i) if (w, h) == i.dimensions() => Ok(DynamicImage::ImageRgb8(i.clone())),
-            Pixels::Grey(g) => {
-                let mut dst = DynamicImage::ImageLuma8(GrayImage::new(w, h));
-                resizer
-                    .resize(g, &mut dst, &lanczos())
-                    .map_err(|e| MediaError::corrupt("resize", e))?;
-                Ok(dst)
-            }
-            Pixels::Rgb(i) => {
-                let mut dst = DynamicImage::ImageRgb8(RgbImage::new(w, h));
-                resizer
-                    .resize(i, &mut dst, &lanczos())
-                    .map_err(|e| MediaError::corrupt("resize", e))?;
-                Ok(dst)
-            }
+/// The 8-bit grey image of an [`opaque`] page, made in the same buffer for RGB (Rec. 601
+/// luma, as JPEG's Y).
+fn into_grey(image: DynamicImage) -> Result<GrayImage, MediaError> {
+    match image {
+        DynamicImage::ImageRgb8(i) => {
+            let (w, h) = i.dimensions();
+            let grey = repack_in_place::<3, 1>(i.into_raw(), |p| {
+                [((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as u8]
+            });
+            GrayImage::from_raw(w, h, grey)
+                .ok_or_else(|| MediaError::Corrupt("short pixel buffer".into()))
         }
-    }
-
-    /// The 8-bit grey image, made in the same buffer for RGB (Rec. 601 luma, as JPEG's Y).
-    fn into_grey(self) -> Result<GrayImage, MediaError> {
-        match self {
-            Pixels::Grey(g) => Ok(g),
-            Pixels::Rgb(i) => {
-                let (w, h) = i.dimensions();
-                let grey = repack_in_place::<3, 1>(i.into_raw(), |p| {
-                    [
-                        ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8)
-                            as u8,
-                    ]
-                });
-                GrayImage::from_raw(w, h, grey)
-                    .ok_or_else(|| MediaError::Corrupt("short pixel buffer".into()))
-            }
-        }
+        other => Ok(other.into_luma8()),
     }
 }
 
