@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Runs statemachines/document-pipeline.asl.json on moto's Step Functions engine (a second
 engine besides medidocs-states): the definition is created with its DefinitionSubstitutions
-pointing at stub Lambda functions whose answers are queued in call order, and one document
-is taken down the main path (Inspect, Plan, a two-page Map, Finalize).
+pointing at stub Lambda functions whose answers are queued in call order and at moto's SQS
+queues for OCR, and one document is taken down the main path (Inspect, Plan, a two-page Map
+whose pages wait in the OCR queue until this script answers their task tokens, as the OCR
+worker does, and Finalize).
 
 Usage: check-moto-stepfunctions.py ENDPOINT   (a running moto_server, e.g. http://127.0.0.1:5000)
 """
@@ -10,6 +12,7 @@ Usage: check-moto-stepfunctions.py ENDPOINT   (a running moto_server, e.g. http:
 import io
 import json
 import sys
+import threading
 import time
 import urllib.request
 import zipfile
@@ -23,7 +26,6 @@ STEPS = {
     "LinkDuplicateFunction": "link-duplicate",
     "PlanFunction": "plan",
     "RenderPageFunction": "render-page",
-    "OcrPageFunction": "ocr-page",
     "FinalizeFunction": "finalize",
     "RejectFunction": "reject",
     "FailFunction": "fail",
@@ -52,7 +54,9 @@ def main(endpoint):
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    iam, lam, sfn = (boto3.client(s, **kw) for s in ("iam", "lambda", "stepfunctions"))
+    iam, lam, sfn, sqs = (
+        boto3.client(s, **kw) for s in ("iam", "lambda", "stepfunctions", "sqs")
+    )
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -80,6 +84,13 @@ def main(endpoint):
             Architectures=["arm64"],
         )["FunctionArn"]
         definition = definition.replace("${" + name + "}", arn)
+    queues = {
+        p: sqs.create_queue(QueueName=f"medidocs-ocr-{p}")["QueueUrl"]
+        for p in ("interactive", "bulk")
+    }
+    definition = definition.replace(
+        "${OcrQueueUrl}", queues["interactive"].removesuffix("-interactive")
+    )
     machine = sfn.create_state_machine(
         name="medidocs-document-pipeline",
         definition=definition,
@@ -93,8 +104,9 @@ def main(endpoint):
         "next": "process",
         "mime": "application/pdf",
         "source_key": "uploads/p-1/u/original",
+        "priority": "interactive",
     }
-    results = [inspect, {"pages": 2}, {}, {}, {}, {}, {"status": "READY"}]
+    results = [inspect, {"pages": 2}, {}, {}, {"status": "READY"}]
     post(
         endpoint,
         "/moto-api/static/lambda-simple/response",
@@ -105,12 +117,33 @@ def main(endpoint):
         name="doc-0a1b2c3d4e5f",
         input=json.dumps({"bucket": "uploads", "key": "uploads/p-1/u/original", "version": "v1"}),
     )
+    # The OCR worker's part: each page in the queue is answered with its task token.
+    answered, pages_seen = threading.Event(), []
+
+    def worker():
+        while not answered.is_set():
+            got = sqs.receive_message(
+                QueueUrl=queues["interactive"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
+            for m in got.get("Messages", []):
+                body = json.loads(m["Body"])
+                pages_seen.append(body["page"])
+                sfn.send_task_success(
+                    taskToken=body["task_token"],
+                    output=json.dumps({"page": body["page"], "words": 3}),
+                )
+                sqs.delete_message(QueueUrl=queues["interactive"], ReceiptHandle=m["ReceiptHandle"])
+
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
     deadline = time.time() + 60
     while True:
         ex = sfn.describe_execution(executionArn=started["executionArn"])
         if ex["status"] != "RUNNING" or time.time() > deadline:
             break
         time.sleep(0.2)
+    answered.set()
+    t.join()
     history = sfn.get_execution_history(executionArn=started["executionArn"], maxResults=1000)[
         "events"
     ]
@@ -122,8 +155,13 @@ def main(endpoint):
     if output.get("result") != {"status": "READY"} or output.get("pages", {}).get("numbers") != [1, 2]:
         sys.exit(f"unexpected output: {output}")
     if len(tasks) != 7:
-        sys.exit(f"{len(tasks)} Lambda calls, expected 7 (inspect, plan, 2 x 2 pages, finalize)")
-    print(f"moto's Step Functions engine ran the document pipeline: SUCCEEDED, {len(tasks)} Lambda calls, {len(history)} events")
+        sys.exit(f"{len(tasks)} tasks, expected 7 (inspect, plan, 2 x (render, OCR queue), finalize)")
+    if sorted(pages_seen) != [1, 2]:
+        sys.exit(f"the OCR queue carried pages {pages_seen}, expected 1 and 2")
+    print(
+        f"moto's Step Functions engine ran the document pipeline: SUCCEEDED, {len(tasks)} tasks "
+        f"(2 pages through the OCR queue, answered by task token), {len(history)} events"
+    )
 
 
 if __name__ == "__main__":

@@ -70,11 +70,13 @@ pub async fn gateway_claims(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The router over S3 and DynamoDB, trusting API Gateway's verified claims.
+/// The router over S3 and DynamoDB, trusting API Gateway's verified claims; retries start
+/// executions through `orchestrator` (the pipeline's Step Functions).
 pub fn router(
     config: &Config,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    orchestrator: Arc<dyn medidocs_core::ports::Orchestrator>,
 ) -> axum::Router {
     let kms = Some(config.kms_key_id.clone());
     let store = Arc::new(DynamoMetadataStore::new(dynamodb, &config.table));
@@ -88,6 +90,7 @@ pub fn router(
             uploads: S3ObjectStore::new(s3, &config.upload_bucket, kms),
             artefacts,
         }),
+        orchestrator,
         max_upload_bytes: config.limits.max_bytes,
     };
     medidocs_api::router(Arc::new(app)).layer(axum::middleware::from_fn(gateway_claims))
@@ -97,7 +100,20 @@ pub fn router(
 pub async fn serve_api() -> Result<(), lambda_runtime::Error> {
     crate::init_logging();
     let config = Config::from_env()?;
+    let machine = std::env::var("STATE_MACHINE_ARN")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(crate::ConfigError::Missing("STATE_MACHINE_ARN"))?;
     let sdk = clients::from_env().await;
-    let app = router(&config, clients::s3(&sdk, false), clients::dynamodb(&sdk));
+    let orchestrator = Arc::new(medidocs_aws::ExecutionStarter::new(
+        clients::sfn(&sdk),
+        machine,
+    ));
+    let app = router(
+        &config,
+        clients::s3(&sdk, false),
+        clients::dynamodb(&sdk),
+        orchestrator,
+    );
     lambda_http::run(app).await
 }

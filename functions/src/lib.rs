@@ -10,8 +10,10 @@
 //! content, file names or patient ids.
 
 pub mod api;
+pub mod ocr;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use medidocs_aws::events::{Upload, uploads};
@@ -21,6 +23,7 @@ use medidocs_aws::{
 };
 use medidocs_core::error::CaughtError;
 use medidocs_core::media::Limits;
+use medidocs_core::ports::OcrEngine;
 use medidocs_core::steps::Steps;
 use serde_json::{Value, json};
 
@@ -46,7 +49,15 @@ pub struct Config {
     pub kms_key_id: String,
     /// `MAX_UPLOAD_MB`, `MAX_MEGAPIXELS`, `MAX_PAGES` (optional): input limits.
     pub limits: Limits,
+    /// `AWS_REGION` (set by Lambda): the region whose pipeline owns what it processes.
+    pub region: String,
+    /// `DEADLINE_MINUTES` (optional, default 1,455: the execution's 24-hour time-out and
+    /// a quarter of an hour): how long a document may stay in flight.
+    pub deadline: Duration,
 }
+
+/// The deadline of a document in flight when `DEADLINE_MINUTES` is not set.
+pub const DEFAULT_DEADLINE_MINUTES: u64 = 24 * 60 + 15;
 
 fn required(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -92,18 +103,34 @@ impl Config {
         if let Some(p) = number(&lookup, "MAX_PAGES")? {
             limits.max_pages = p as u32;
         }
+        let minutes = number(&lookup, "DEADLINE_MINUTES")?.unwrap_or(DEFAULT_DEADLINE_MINUTES);
         Ok(Self {
             upload_bucket: required(&lookup, "UPLOAD_BUCKET")?,
             artefact_bucket: required(&lookup, "ARTEFACT_BUCKET")?,
             table: required(&lookup, "TABLE_NAME")?,
             kms_key_id: required(&lookup, "KMS_KEY_ID")?,
             limits,
+            region: required(&lookup, "AWS_REGION")?,
+            deadline: Duration::from_secs(minutes * 60),
         })
     }
 }
 
 /// The step handlers over S3, DynamoDB and Textract.
 pub fn steps(config: &Config, sdk: &aws_config::SdkConfig) -> Steps {
+    steps_with_ocr(
+        config,
+        sdk,
+        Arc::new(TextractOcr::new(clients::textract(sdk))),
+    )
+}
+
+/// The step handlers with another OCR engine (the OCR workers' paced Textract).
+pub fn steps_with_ocr(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    ocr: Arc<dyn OcrEngine>,
+) -> Steps {
     let s3 = clients::s3(sdk, false);
     let kms = Some(config.kms_key_id.clone());
     let buckets = PipelineBuckets {
@@ -116,11 +143,13 @@ pub fn steps(config: &Config, sdk: &aws_config::SdkConfig) -> Steps {
             clients::dynamodb(sdk),
             &config.table,
         )),
-        Arc::new(TextractOcr::new(clients::textract(sdk))),
+        ocr,
         config.limits,
         // A Lambda function handles one event at a time; its memory size sets its vCPUs.
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     )
+    .with_region(config.region.clone())
+    .with_deadline(config.deadline)
 }
 
 /// A caught step error as Lambda reports it: `errorType` is what Retry/Catch match.
@@ -199,38 +228,60 @@ pub async fn start_uploads(
     )
 }
 
+/// A batch of the upload queue (SQS records whose bodies are EventBridge "Object
+/// Created" events): each record's uploads started; a record that could not be started
+/// is reported as a batch item failure, so SQS gives it back later and the others are done.
+pub async fn start_queued_uploads(
+    starter: &ExecutionStarter,
+    uploads_bucket: &S3ObjectStore,
+    batch: &Value,
+) -> Value {
+    let mut failures = Vec::new();
+    let (mut started, mut repeated) = (0, 0);
+    for record in batch["Records"].as_array().into_iter().flatten() {
+        let id = record["messageId"].as_str().unwrap_or_default();
+        let Some(event) = record["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        else {
+            // Never startable: dropped (the queue's dead-letter queue keeps nothing useful).
+            tracing::warn!("an upload queue message that is not an event: dropped");
+            continue;
+        };
+        match start_uploads(starter, uploads_bucket, &event).await {
+            Ok(v) => {
+                started += v["started"].as_u64().unwrap_or(0);
+                repeated += v["already_started"].as_u64().unwrap_or(0);
+            }
+            Err(_) => failures.push(json!({ "itemIdentifier": id })),
+        }
+    }
+    json!({ "batchItemFailures": failures, "started": started, "already_started": repeated })
+}
+
 fn start_failure(e: medidocs_core::ports::StoreError) -> Diagnostic {
     let caught = medidocs_core::error::StepError::from(e).to_caught();
     tracing::warn!(error = %caught.error, "could not start an execution");
     diagnostic(caught)
 }
 
-/// The main of the watchdog function (`TABLE_NAME`; `DEADLINE_MINUTES`, default 60), run
-/// on a schedule: documents in RECEIVED or PROCESSING past the deadline become FAILED with
-/// `timeout` (an execution stopped by hand, or lost with its region, leaves them there).
+/// The main of the watchdog function (`TABLE_NAME`, `AWS_REGION`), run on a schedule:
+/// this region's documents still in flight past their deadline become FAILED with
+/// `timeout` (an execution stopped by hand, or timed out as a whole, leaves them there).
 pub async fn serve_watchdog() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let lookup = |k: &str| std::env::var(k).ok();
     let table = required(&lookup, "TABLE_NAME")?;
-    let minutes: u64 = lookup("DEADLINE_MINUTES")
-        .map(|m| m.trim().parse())
-        .transpose()
-        .map_err(|_| ConfigError::Invalid {
-            name: "DEADLINE_MINUTES",
-            why: "not a number of minutes".into(),
-        })?
-        .unwrap_or(60);
-    let deadline = std::time::Duration::from_secs(minutes.max(1) * 60);
+    let region = required(&lookup, "AWS_REGION")?;
     let sdk = clients::from_env().await;
     let meta = Arc::new(DynamoMetadataStore::new(clients::dynamodb(&sdk), &table));
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
-        let meta = meta.clone();
+        let (meta, region) = (meta.clone(), region.clone());
         async move {
             let stopped = medidocs_core::watchdog::sweep(
                 meta.as_ref(),
-                &medidocs_core::watchdog::cutoff_now(deadline),
-                &medidocs_core::steps::now_rfc3339(),
-                deadline,
+                &region,
+                time::OffsetDateTime::now_utc(),
             )
             .await
             .map_err(start_failure)?;
@@ -240,7 +291,8 @@ pub async fn serve_watchdog() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The main of the starter function (`STATE_MACHINE_ARN`, `UPLOAD_BUCKET`).
+/// The main of the starter function (`STATE_MACHINE_ARN`, `UPLOAD_BUCKET`), reading the
+/// upload queue.
 pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let lookup = |k: &str| std::env::var(k).ok();
@@ -251,7 +303,9 @@ pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
     let bucket = Arc::new(S3ObjectStore::new(clients::s3(&sdk, false), bucket, None));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (starter, bucket) = (starter.clone(), bucket.clone());
-        async move { start_uploads(&starter, &bucket, &event.payload).await }
+        async move {
+            Ok::<Value, Diagnostic>(start_queued_uploads(&starter, &bucket, &event.payload).await)
+        }
     }))
     .await
 }

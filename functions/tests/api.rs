@@ -3,6 +3,8 @@
 //! on moto. Uploads get presigned PUTs that S3 accepts; renditions redirect to presigned
 //! GETs; the rule and the audit trail are the embedded runtime's.
 
+use std::sync::Arc;
+
 use medidocs_aws::{DynamoMetadataStore, clients};
 use medidocs_core::model::{DocumentRecord, RenditionRef, SourceRef, Status};
 use medidocs_core::ports::{AccessStore, MetadataStore};
@@ -108,6 +110,7 @@ async fn the_api_function_over_s3_and_dynamodb() {
             "ARTEFACT_BUCKET" => artefacts.clone(),
             "TABLE_NAME" => table.clone(),
             "KMS_KEY_ID" => KMS.to_string(),
+            "AWS_REGION" => REGION.to_string(),
             _ => return None,
         })
     })
@@ -158,7 +161,25 @@ async fn the_api_function_over_s3_and_dynamodb() {
     }
     store.add_care_team_member("p-1", "d-1").await.unwrap();
 
-    let app = medidocs_functions::api::router(&config, s3.clone(), clients::dynamodb(&sdk));
+    // The pipeline's state machine, for the retries staff start.
+    let sfn = clients::sfn(&sdk);
+    let machine = sfn
+        .create_state_machine()
+        .name(format!("medidocs-{run}"))
+        .definition(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/medidocs-pipeline")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_string();
+    let orchestrator = Arc::new(medidocs_aws::ExecutionStarter::new(sfn.clone(), &machine));
+    let app = medidocs_functions::api::router(
+        &config,
+        s3.clone(),
+        clients::dynamodb(&sdk),
+        orchestrator.clone(),
+    );
 
     // The text, for a doctor on the care team.
     let (status, _, body) = call(
@@ -316,13 +337,55 @@ async fn the_api_function_over_s3_and_dynamodb() {
         );
     }
 
+    // Staff run a FAILED document again: the pipeline starts as its next attempt, under a
+    // name of its own; a READY document is refused.
+    let failed_id = format!("{run}01");
+    let mut failed = doc.clone();
+    failed.id = failed_id.clone();
+    failed.status = Status::Failed;
+    failed.source.key = format!("uploads/p-1/{run}01/original");
+    store.create_document(&failed).await.unwrap();
+    let staff = Some(json!({ "sub": "s-9", "cognito:groups": "[staff]", "token_use": "access" }));
+    let (status, _, body) = call(
+        &app,
+        event(
+            "POST",
+            &format!("/v1/documents/{failed_id}/retry"),
+            staff.clone(),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["attempt"], 2);
+    let names: Vec<String> = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    assert_eq!(names, vec![format!("{failed_id}-r2")]);
+    let (status, _, body) = call(
+        &app,
+        event("POST", &format!("/v1/documents/{id}/retry"), staff, None),
+    )
+    .await;
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("not_failed"));
+
     // Route 53's health check: healthy while the table answers; a region whose table
     // does not answer is unhealthy (503), so traffic fails over.
     let (status, _, body) = call(&app, event("GET", "/v1/health", None, None)).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let mut broken = config.clone();
     broken.table = "medidocs-no-such-table".into();
-    let down = medidocs_functions::api::router(&broken, s3.clone(), clients::dynamodb(&sdk));
+    let down =
+        medidocs_functions::api::router(&broken, s3.clone(), clients::dynamodb(&sdk), orchestrator);
     let (status, _, body) = call(&down, event("GET", "/v1/health", None, None)).await;
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("dependency_unavailable"));

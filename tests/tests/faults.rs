@@ -104,8 +104,9 @@ async fn throttling_is_retried_until_it_passes() {
         "two refusals, then the reading"
     );
     assert!(doc.text_chars > 0);
-    // The execution history shows the two throttled attempts of the OCR step, then success.
-    let ocr_arn = medidocs_core::runner::local_arn("ocr-page");
+    // The execution history shows the two throttled attempts of the OCR step (a task of
+    // the OCR queue), then success.
+    let ocr_arn = medidocs_core::runner::OCR_QUEUE_RESOURCE;
     let of = |kind: &str| {
         outcome
             .history
@@ -115,7 +116,7 @@ async fn throttling_is_retried_until_it_passes() {
                 e.as_object()
                     .unwrap()
                     .values()
-                    .any(|d| d["resource"] == ocr_arn.as_str())
+                    .any(|d| d["resource"] == ocr_arn)
             })
             .collect::<Vec<_>>()
     };
@@ -287,13 +288,7 @@ async fn object_store_faults_are_retried_and_reruns_converge_on_the_clean_result
         let mut retries = 0;
         while doc.record.status == Status::Failed && retries < 20 {
             retries += 1;
-            medidocs_core::watchdog::retry(
-                rt.meta.as_ref(),
-                &doc.record.id,
-                "2026-11-28T00:00:00Z",
-            )
-            .await
-            .unwrap();
+            retry(rt.meta.as_ref(), &doc.record.id).await.unwrap();
             doc = runner.run(&src).await.unwrap();
             outcomes += u32::from(doc.processed && doc.record.status.is_terminal());
         }
@@ -393,9 +388,7 @@ async fn a_hung_ocr_call_times_out_and_the_document_can_be_retried() {
         doc.reason
     );
     // Retried, the pipeline runs it again, and this time the engine answers.
-    medidocs_core::watchdog::retry(rt.meta.as_ref(), &doc.id, "2026-11-28T00:00:00Z")
-        .await
-        .unwrap();
+    retry(rt.meta.as_ref(), &doc.id).await.unwrap();
     let again = runner.run(&src).await.unwrap();
     assert_eq!(
         again.record.status,
@@ -405,9 +398,7 @@ async fn a_hung_ocr_call_times_out_and_the_document_can_be_retried() {
     );
     assert!(again.record.text_chars > 0);
     // Only FAILED documents are retried: an outcome is never undone.
-    let e = medidocs_core::watchdog::retry(rt.meta.as_ref(), &doc.id, "2026-11-28T00:00:01Z")
-        .await
-        .unwrap_err();
+    let e = retry(rt.meta.as_ref(), &doc.id).await.unwrap_err();
     assert!(e.to_string().contains("only FAILED"), "{e}");
 }
 
@@ -435,8 +426,7 @@ async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried
     let sweep = |at: time::OffsetDateTime| {
         let meta = rt.meta.clone();
         async move {
-            let cutoff = medidocs_core::watchdog::cutoff(at, deadline);
-            medidocs_core::watchdog::sweep(meta.as_ref(), &cutoff, "2026-11-28T09:00:00Z", deadline)
+            medidocs_core::watchdog::sweep(meta.as_ref(), medidocs_core::steps::LOCAL_REGION, at)
                 .await
                 .unwrap()
         }
@@ -455,12 +445,18 @@ async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried
     let doc = rt.meta.get_document(&id).await.unwrap();
     assert_eq!(doc.status, Status::Failed);
     assert_eq!(doc.reason.as_ref().unwrap().code, "timeout");
-    assert!(doc.reason.as_ref().unwrap().message.contains("60 minutes"));
+    assert!(
+        doc.reason.as_ref().unwrap().message.contains("deadline"),
+        "{:?}",
+        doc.reason
+    );
+    assert_eq!(
+        doc.deadline, None,
+        "a final document leaves the in-flight index"
+    );
     let runner = instant_runner(rt.steps());
     assert!(!runner.run(&src).await.unwrap().processed);
-    medidocs_core::watchdog::retry(rt.meta.as_ref(), &id, "2026-11-28T09:01:00Z")
-        .await
-        .unwrap();
+    retry(rt.meta.as_ref(), &id).await.unwrap();
     let done = runner.run(&src).await.unwrap();
     assert!(done.processed);
     assert_eq!(
@@ -472,4 +468,19 @@ async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried
     assert_eq!(done.record.pages, 1);
     let counts = rt.meta.count_by_status().await.unwrap();
     assert_eq!(counts.get("PROCESSING"), None, "{counts:?}");
+}
+
+/// A retry, as `medidocs retry` does it: the next attempt, owned by the embedded region.
+async fn retry(
+    meta: &dyn medidocs_core::ports::MetadataStore,
+    id: &str,
+) -> Result<medidocs_core::model::DocumentRecord, medidocs_core::watchdog::RetryError> {
+    medidocs_core::watchdog::retry(
+        meta,
+        id,
+        time::OffsetDateTime::now_utc(),
+        medidocs_core::steps::LOCAL_REGION,
+        medidocs_core::watchdog::DEFAULT_DEADLINE,
+    )
+    .await
 }

@@ -190,6 +190,7 @@ impl Delivery for LocalDelivery {
             bucket: self.bucket.clone(),
             key,
             version,
+            execution: None,
         };
         let document_id = keys::document_id(&source.bucket, &source.key, &source.version);
         (self.start)(source);

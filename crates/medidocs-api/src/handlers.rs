@@ -115,7 +115,9 @@ async fn authorize(
     let on_team = needs_team && app.access.is_care_team_member(patient_id, &who.sub).await?;
     match decide(who, action, patient_id, on_team) {
         Ok(()) => {
-            if action.reads_content() || action == Action::CreateUpload {
+            if action.reads_content()
+                || matches!(action, Action::CreateUpload | Action::RetryDocument)
+            {
                 audit(
                     app,
                     Some(who),
@@ -499,6 +501,51 @@ pub(crate) async fn get_document(
 ) -> Result<Json<DocumentView>, Problem> {
     let doc = open_document(&app, &headers, &claims, &id, Action::ReadMetadata).await?;
     Ok(Json(DocumentView::from(&doc)))
+}
+
+#[utoipa::path(post, path = "/v1/documents/{id}/retry", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 202, description = "The document runs again as its next attempt; follow it at `href`", body = Retrying),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not FAILED: READY and REJECTED are final, and a document in flight is on its way", body = Problem)))]
+/// Runs a FAILED document again (after an outage, a time-out, or a fixed dependency), as
+/// clinic staff, a doctor of the patient's care team or the patient may. The run is the
+/// document's next attempt, under an execution name of its own, so it never collides with
+/// the failed run and a double click starts it once.
+pub(crate) async fn retry_document(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<(StatusCode, Json<Retrying>), Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::RetryDocument).await?;
+    if doc.status != Status::Failed {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "not_failed",
+            format!(
+                "the document is {}: only a FAILED document is retried",
+                doc.status.as_str()
+            ),
+        ));
+    }
+    let attempt = doc.attempt + 1;
+    let source = medidocs_core::steps::SourceInput::new(
+        doc.source.bucket.clone(),
+        doc.source.key.clone(),
+        doc.source.version.clone(),
+    );
+    app.orchestrator
+        .start(&source, &keys::retry_execution_name(&doc.id, attempt))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Retrying {
+            href: format!("/v1/documents/{}", doc.id),
+            document_id: doc.id,
+            attempt,
+        }),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/documents/{id}/text", tag = "documents", security(("bearer" = [])),

@@ -46,6 +46,8 @@ pub struct App {
     pub artefacts: Arc<dyn ObjectStore>,
     pub auth: Arc<dyn Authenticator>,
     pub delivery: Arc<dyn Delivery>,
+    /// Starts the runs staff ask for (a retry of a FAILED document).
+    pub orchestrator: Arc<dyn medidocs_core::ports::Orchestrator>,
     /// Largest accepted upload, in bytes.
     pub max_upload_bytes: u64,
 }
@@ -93,6 +95,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/patients/{patient_id}/search", get(handlers::search))
         .route("/v1/documents/{id}", get(handlers::get_document))
         .route("/v1/documents/{id}/text", get(handlers::get_text))
+        .route("/v1/documents/{id}/retry", post(handlers::retry_document))
         .route("/v1/documents/{id}/pages", get(handlers::get_pages))
         .route(
             "/v1/documents/{id}/pages/{page}/{rendition}",

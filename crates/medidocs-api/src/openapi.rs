@@ -24,6 +24,7 @@ use crate::views::*;
         handlers::receive_upload,
         handlers::list_documents,
         handlers::get_document,
+        handlers::retry_document,
         handlers::get_text,
         handlers::get_pages,
         handlers::get_rendition,
@@ -32,7 +33,7 @@ use crate::views::*;
     components(schemas(
         Problem, Health, Me, UploadRequest, UploadTarget, Received, DocumentList, DocumentView,
         RenditionView, RenditionLink, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
-        SearchResults, SearchResult, SearchHit
+        SearchResults, SearchResult, SearchHit, Retrying
     )),
     modifiers(&Bearer)
 )]

@@ -228,6 +228,15 @@ pub struct UploadTarget {
     pub max_bytes: u64,
 }
 
+/// A retry started.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Retrying {
+    pub document_id: String,
+    /// The run's attempt number (the first run is 1).
+    pub attempt: u32,
+    pub href: String,
+}
+
 /// A local upload received.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Received {

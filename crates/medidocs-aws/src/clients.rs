@@ -37,6 +37,16 @@ pub fn textract(config: &SdkConfig) -> aws_sdk_textract::Client {
     aws_sdk_textract::Client::new(config)
 }
 
+/// A Textract client that does not retry on its own: behind the OCR pacer, a refused call
+/// is tried again in a slot of its own, never in a burst of the SDK's retries.
+pub fn textract_unretried(config: &SdkConfig) -> aws_sdk_textract::Client {
+    aws_sdk_textract::Client::from_conf(
+        aws_sdk_textract::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .build(),
+    )
+}
+
 pub fn sfn(config: &SdkConfig) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::new(config)
 }

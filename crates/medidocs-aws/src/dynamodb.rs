@@ -1,10 +1,13 @@
 //! [`MetadataStore`] on one DynamoDB table, the single-table item model shared with the
 //! embedded SQLite store:
 //!
-//! | item | pk | sk | gsi1pk / gsi1sk |
-//! |---|---|---|---|
-//! | a document | `DOC#{id}` | `META` | `PATIENT#{pid}` / `CREATED#{time}#{id}` |
-//! | first document with some content | `SHA#{sha256}` | `DOC` | |
+//! | item | pk | sk | gsi1pk / gsi1sk | gsi2pk / gsi2sk |
+//! |---|---|---|---|---|
+//! | a document | `DOC#{id}` | `META` | `PATIENT#{pid}` / `CREATED#{time}#{id}` | while in flight: `INFLIGHT#{region}` / `{deadline}#{id}` |
+//! | first document with some content | `SHA#{sha256}` | `DOC` | | |
+//!
+//! `gsi2` is sparse: only documents in flight carry its keys, so the watchdog's query
+//! reads what is in flight in its region and nothing else.
 //!
 //! A document's fields are native attributes (readable in the console and by streams).
 //! Every write is conditional: creation on the item's absence, updates on the previous
@@ -20,13 +23,18 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use medidocs_core::access::{AUDIT_MONTHS, AuditPage, AuditRecord, audit_month, previous_month};
-use medidocs_core::model::{DocumentPage, DocumentRecord, Status};
+use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 
 use crate::error::{Kind, kind, store_error};
 
-/// The table's keys: partition `pk`, sort `sk`; index `gsi1` on `gsi1pk`/`gsi1sk`.
-pub const TABLE_SCHEMA: (&str, &str, &str, &str, &str) = ("pk", "sk", "gsi1", "gsi1pk", "gsi1sk");
+/// The table's keys: partition `pk`, sort `sk`.
+pub const TABLE_KEYS: (&str, &str) = ("pk", "sk");
+/// Its indexes (name, partition, sort), every attribute projected: `gsi1` lists a
+/// patient's documents, care teams and the audit trail; `gsi2`, sparse, the documents in
+/// flight of each region by deadline.
+pub const INDEXES: [(&str, &str, &str); 2] =
+    [("gsi1", "gsi1pk", "gsi1sk"), ("gsi2", "gsi2pk", "gsi2sk")];
 
 #[derive(Clone)]
 pub struct DynamoMetadataStore {
@@ -52,6 +60,10 @@ fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeValue>, Store
         "gsi1sk".into(),
         s(medidocs_core::keys::listing_key(&doc.created_at, &doc.id)),
     );
+    if let Some((pk, sk)) = medidocs_core::keys::inflight_index(doc) {
+        item.insert("gsi2pk".into(), s(pk));
+        item.insert("gsi2sk".into(), s(sk));
+    }
     Ok(item)
 }
 
@@ -60,7 +72,7 @@ fn from_item<T: serde::de::DeserializeOwned>(
     mut item: HashMap<String, AttributeValue>,
     what: &str,
 ) -> Result<T, StoreError> {
-    for k in ["pk", "sk", "gsi1pk", "gsi1sk"] {
+    for k in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
         item.remove(k);
     }
     serde_dynamo::from_item(item)
@@ -106,7 +118,7 @@ impl DynamoMetadataStore {
     /// Creates the table as the template declares it (for tests and local servers; in AWS
     /// the stack owns the table).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let (pk, sk, index, gpk, gsk) = TABLE_SCHEMA;
+        let (pk, sk) = TABLE_KEYS;
         let key = |name: &str, t: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(name)
@@ -121,29 +133,33 @@ impl DynamoMetadataStore {
                 .build()
                 .map_err(|e| StoreError::unavailable("table schema", e))
         };
-        let gsi = GlobalSecondaryIndex::builder()
-            .index_name(index)
-            .key_schema(key(gpk, KeyType::Hash)?)
-            .key_schema(key(gsk, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| StoreError::unavailable("table schema", e))?;
-        self.client
+        let mut req = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key(pk, KeyType::Hash)?)
             .key_schema(key(sk, KeyType::Range)?)
             .attribute_definitions(attr(pk)?)
-            .attribute_definitions(attr(sk)?)
-            .attribute_definitions(attr(gpk)?)
-            .attribute_definitions(attr(gsk)?)
-            .global_secondary_indexes(gsi)
-            .send()
+            .attribute_definitions(attr(sk)?);
+        for (index, gpk, gsk) in INDEXES {
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key(gpk, KeyType::Hash)?)
+                .key_schema(key(gsk, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| StoreError::unavailable("table schema", e))?;
+            req = req
+                .attribute_definitions(attr(gpk)?)
+                .attribute_definitions(attr(gsk)?)
+                .global_secondary_indexes(gsi);
+        }
+        req.send()
             .await
             .map(|_| ())
             .map_err(|e| store_error(format!("table {}", self.table), e))
@@ -225,7 +241,7 @@ impl MetadataStore for DynamoMetadataStore {
         cursor: Option<&str>,
     ) -> Result<DocumentPage, StoreError> {
         let limit = limit.clamp(1, 1000);
-        let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
+        let (index, gpk, gsk) = INDEXES[0];
         let (items, more) = self
             .newest(
                 Newest {
@@ -276,29 +292,36 @@ impl MetadataStore for DynamoMetadataStore {
         }
     }
 
-    /// A filtered scan: the watchdog runs every few minutes over a table whose documents
-    /// are almost all final, and reads only what it needs.
-    async fn stale_documents(
+    /// A query of the sparse in-flight index (`gsi2`), oldest deadline first: it reads
+    /// only documents in flight in this region, whatever else the table holds.
+    async fn overdue_documents(
         &self,
-        status: Status,
-        updated_before: &str,
+        region: &str,
+        now: &str,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError> {
-        let mut found = self
-            .scan_all("stale documents", |scan| {
-                scan.filter_expression("sk = :meta AND #st = :status AND updated_at < :before")
-                    .expression_attribute_names("#st", "status")
-                    .expression_attribute_values(":meta", s("META"))
-                    .expression_attribute_values(":status", s(status.as_str()))
-                    .expression_attribute_values(":before", s(updated_before))
-            })
-            .await?
+        let (index, gpk, gsk) = INDEXES[1];
+        let partition = medidocs_core::keys::inflight_partition(region);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p AND #s < :now")
+            .expression_attribute_names("#p", gpk)
+            .expression_attribute_names("#s", gsk)
+            .expression_attribute_values(":p", s(partition.clone()))
+            .expression_attribute_values(":now", s(now))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| store_error(format!("query of {partition}"), e))?;
+        out.items
+            .unwrap_or_default()
             .into_iter()
             .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        found.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
-        found.truncate(limit);
-        Ok(found)
+            .collect()
     }
 
     /// A scan of the document items' `status` only (one read unit per 4 KB scanned); for
@@ -502,7 +525,7 @@ impl AccessStore for DynamoMetadataStore {
     }
 
     async fn member_patients(&self, member: &str) -> Result<Vec<String>, StoreError> {
-        let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
+        let (index, gpk, gsk) = INDEXES[0];
         let items = self
             .all_with_prefix(
                 Some(index),
@@ -564,7 +587,7 @@ impl AccessStore for DynamoMetadataStore {
                 .await?;
             return page(items, more);
         }
-        let (_, _, index, gpk, gsk) = TABLE_SCHEMA;
+        let (index, gpk, gsk) = INDEXES[0];
         let now = medidocs_core::steps::now_rfc3339();
         let mut month = audit_month(cursor.unwrap_or(&now)).to_string();
         let mut items = Vec::new();

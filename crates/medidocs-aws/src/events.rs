@@ -60,6 +60,7 @@ fn upload(bucket: &str, key: &str, version: Option<&str>, expected_bucket: &str)
         bucket: bucket.to_string(),
         key: key.to_string(),
         version: version.unwrap_or("null").to_string(),
+        execution: None,
     })
 }
 

@@ -10,12 +10,14 @@ pub mod clients;
 pub mod dynamodb;
 mod error;
 pub mod events;
+pub mod pacer;
 pub mod s3;
 pub mod sfn;
 pub mod textract;
 
 pub use bulk::BulkTarget;
 pub use dynamodb::DynamoMetadataStore;
+pub use pacer::DynamoPacer;
 pub use s3::{PipelineBuckets, Placed, Presigned, S3ObjectStore};
-pub use sfn::{ExecutionStarter, Started};
+pub use sfn::{Answered, ExecutionStarter, Started, TaskTokens};
 pub use textract::{JobState, TextractOcr};

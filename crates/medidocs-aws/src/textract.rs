@@ -34,6 +34,8 @@ use crate::error::{Kind, describe, kind};
 
 /// DetectDocumentText's limit for bytes sent inline.
 pub const SYNC_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// DetectDocumentText's largest image side, in pixels.
+pub const SYNC_MAX_SIDE: u32 = 10_000;
 
 #[derive(Clone)]
 pub struct TextractOcr {
@@ -265,6 +267,10 @@ impl OcrEngine for TextractOcr {
 
     fn max_image_bytes(&self) -> Option<usize> {
         Some(SYNC_MAX_BYTES)
+    }
+
+    fn max_image_side(&self) -> Option<u32> {
+        Some(SYNC_MAX_SIDE)
     }
 
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {

@@ -23,6 +23,7 @@ fn an_eventbridge_object_created_event_starts_its_object_version() {
             bucket: "medidocs-uploads-123456789012-eu-west-1".into(),
             key: "uploads/p-1042/9f86d081884c7d659a2feaa0/original".into(),
             version: "IYV3p45BhZA5DWxLqTiCT4Su9kdWQwNR".into(),
+            execution: None,
         })]
     );
     // Another bucket's event (a replica, or a misrouted rule) starts nothing.
@@ -43,6 +44,7 @@ fn s3_notification_keys_are_decoded_and_stray_objects_ignored() {
             bucket: "medidocs-uploads-123456789012-us-east-1".into(),
             key: "uploads/p-1042/9f86d081884c7d659a2feaa0/original".into(),
             version: "096fKKXTRTtl3on89fVO.nfljtsv6qko".into(),
+            execution: None,
         })
     );
     assert_eq!(got[1], Upload::Ignore("not an upload key"));

@@ -66,6 +66,7 @@ async fn documents_run_through_the_state_machine_on_s3_dynamodb_and_textract() {
         bucket: uploads.clone(),
         key: keys::upload_key("p-1", "0f1e2d3c4b5a69788796a5b4"),
         version: "null".into(),
+        execution: None,
     };
     buckets
         .put(&fax.key, sample("referral-letter-g4.tif"), PutMode::Create)
@@ -100,6 +101,7 @@ async fn documents_run_through_the_state_machine_on_s3_dynamodb_and_textract() {
         bucket: uploads.clone(),
         key: keys::upload_key("p-1", "1f1e2d3c4b5a69788796a5b4"),
         version: "null".into(),
+        execution: None,
     };
     buckets
         .put(

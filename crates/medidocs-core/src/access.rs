@@ -61,16 +61,19 @@ pub enum Action {
     ReadText,
     ReadRendition,
     Search,
+    /// Run a FAILED document again.
+    RetryDocument,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::CreateUpload,
         Action::ListDocuments,
         Action::ReadMetadata,
         Action::ReadText,
         Action::ReadRendition,
         Action::Search,
+        Action::RetryDocument,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl Action {
             Action::ReadText => "read_text",
             Action::ReadRendition => "read_rendition",
             Action::Search => "search",
+            Action::RetryDocument => "retry_document",
         }
     }
 

@@ -11,6 +11,9 @@ pub const THROTTLED: &str = "Medidocs.Throttled";
 pub const TRANSIENT: &str = "Medidocs.Transient";
 pub const NOT_FOUND: &str = "Medidocs.NotFound";
 pub const INTERNAL: &str = "Medidocs.Internal";
+pub const SUPERSEDED: &str = "Medidocs.Superseded";
+/// A step that took longer than its time limit (an OCR call that hangs): not retried.
+pub const TIMEOUT: &str = "Medidocs.Timeout";
 
 /// Why a step did not complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +34,11 @@ pub enum StepError {
     /// A fault of ours (a broken invariant): FAILED.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A newer run of the pipeline (a retry, or a reconcile in the surviving region) owns
+    /// the document: this run stops and changes nothing (the state machine ends it as a
+    /// success with nothing done).
+    #[error("superseded: {0}")]
+    Superseded(String),
 }
 
 /// The `{Error, Cause}` pair Step Functions passes to a Catch handler.
@@ -57,6 +65,7 @@ impl StepError {
             StepError::Transient(_) => TRANSIENT,
             StepError::NotFound(_) => NOT_FOUND,
             StepError::Internal(_) => INTERNAL,
+            StepError::Superseded(_) => SUPERSEDED,
         }
     }
 
@@ -68,6 +77,7 @@ impl StepError {
             StepError::Transient(_) => "dependency_unavailable",
             StepError::NotFound(_) => "missing_object",
             StepError::Internal(_) => "internal_error",
+            StepError::Superseded(_) => "superseded",
         }
     }
 
@@ -104,7 +114,7 @@ impl CaughtError {
             THROTTLED => "throttled",
             TRANSIENT => "dependency_unavailable",
             NOT_FOUND => "missing_object",
-            "States.Timeout" | "States.HeartbeatTimeout" => "timeout",
+            "States.Timeout" | "States.HeartbeatTimeout" | TIMEOUT => "timeout",
             _ => "internal_error",
         };
         let message = if self.cause.is_empty() {

@@ -88,9 +88,151 @@ pub fn ocr(doc: &str) -> String {
     format!("artefacts/{doc}/ocr.json")
 }
 
+/// The name of the pipeline execution that runs attempt `attempt` of document `id`: the
+/// id for the first (so a repeated upload event asks for the same name), `{id}-a{n}` for
+/// a later run that takes the document over (a reconcile in the region that survived a
+/// failure). Step Functions keeps a name for 90 days whatever the outcome, so every new
+/// run of a document needs a new attempt number.
+pub fn execution_name(id: &str, attempt: u32) -> String {
+    if attempt <= 1 {
+        id.to_string()
+    } else {
+        format!("{id}-a{attempt}")
+    }
+}
+
+/// The name of a retry of a FAILED document as attempt `attempt`: `{id}-r{n}`. Only a
+/// run named so may start a FAILED document again.
+pub fn retry_execution_name(id: &str, attempt: u32) -> String {
+    format!("{id}-r{}", attempt.max(2))
+}
+
+/// A run of a document, as its execution's name says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run<'a> {
+    pub document_id: &'a str,
+    pub attempt: u32,
+    /// A retry of a FAILED document ([`retry_execution_name`]).
+    pub retry: bool,
+}
+
+/// The run an execution name made by [`execution_name`] or [`retry_execution_name`]
+/// stands for; `None` for any other name.
+pub fn parse_execution_name(name: &str) -> Option<Run<'_>> {
+    let (id, attempt, retry) = match name.rsplit_once('-') {
+        None => (name, 1, false),
+        Some((id, tail)) => {
+            let (retry, n) = match (tail.strip_prefix('a'), tail.strip_prefix('r')) {
+                (Some(n), _) => (false, n),
+                (_, Some(n)) => (true, n),
+                _ => return None,
+            };
+            let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            if !digits || n.starts_with('0') {
+                return None;
+            }
+            (id, n.parse::<u32>().ok().filter(|n| *n >= 2)?, retry)
+        }
+    };
+    is_system_id(id).then_some(Run {
+        document_id: id,
+        attempt,
+        retry,
+    })
+}
+
+/// The sparse in-flight index (`gsi2` in DynamoDB, a partial index in SQLite): partition
+/// `INFLIGHT#{region}`, sort `{deadline}#{id}`. Only documents in flight that have a
+/// deadline are in it, so the watchdog's query costs the same whatever the table holds.
+pub fn inflight_index(doc: &crate::model::DocumentRecord) -> Option<(String, String)> {
+    let deadline = doc.deadline.as_deref()?;
+    (!doc.status.is_terminal()).then(|| {
+        (
+            inflight_partition(&doc.region),
+            format!("{deadline}#{}", doc.id),
+        )
+    })
+}
+
+/// The in-flight index partition of a region's documents.
+pub fn inflight_partition(region: &str) -> String {
+    format!("INFLIGHT#{region}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_names_carry_the_attempt_and_parse_back() {
+        let id = document_id("b", "k", "v1");
+        assert_eq!(execution_name(&id, 1), id);
+        assert_eq!(execution_name(&id, 0), id);
+        assert_eq!(execution_name(&id, 3), format!("{id}-a3"));
+        assert_eq!(retry_execution_name(&id, 3), format!("{id}-r3"));
+        for n in [1, 2, 17, 4_000_000] {
+            let name = execution_name(&id, n);
+            assert!(
+                name.len() <= 80,
+                "Step Functions names are at most 80 characters"
+            );
+            let run = parse_execution_name(&name).unwrap();
+            assert_eq!(
+                (run.document_id, run.attempt, run.retry),
+                (id.as_str(), n, false)
+            );
+            if n >= 2 {
+                let name = retry_execution_name(&id, n);
+                let run = parse_execution_name(&name).unwrap();
+                assert_eq!(
+                    (run.document_id, run.attempt, run.retry),
+                    (id.as_str(), n, true)
+                );
+            }
+        }
+        for bad in [
+            "",
+            "x-a2",
+            &format!("{id}-a"),
+            &format!("{id}-a1"),
+            &format!("{id}-r1"),
+            &format!("{id}-a02"),
+            &format!("{id}-a2x"),
+            &format!("{id}-b2"),
+            &format!("{id}-a2-a3"),
+            "NOT-HEX",
+        ] {
+            assert_eq!(parse_execution_name(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_documents_in_flight_with_a_deadline_are_in_the_inflight_index() {
+        let mut d = crate::model::DocumentRecord::new(
+            "ab12".into(),
+            "p-1".into(),
+            crate::model::SourceRef {
+                bucket: "b".into(),
+                key: "k".into(),
+                version: "v".into(),
+            },
+            String::new(),
+            1,
+            "2026-01-01T00:00:00.000Z".into(),
+        );
+        assert_eq!(inflight_index(&d), None);
+        d.region = "eu-west-1".into();
+        d.deadline = Some("2026-01-01T01:00:00.000Z".into());
+        assert_eq!(
+            inflight_index(&d),
+            Some((
+                "INFLIGHT#eu-west-1".into(),
+                "2026-01-01T01:00:00.000Z#ab12".into()
+            ))
+        );
+        d.status = crate::model::Status::Ready;
+        assert_eq!(inflight_index(&d), None);
+    }
 
     #[test]
     fn only_bulk_originals_have_labels() {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod ocr;
+pub mod pacing;
 pub mod ports;
 pub mod replication;
 pub mod runner;

@@ -134,6 +134,24 @@ pub struct DocumentRecord {
     pub document_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Which run of the pipeline owns the document: 1 for the first; a retry or a
+    /// reconcile takes it over with the next number. Execution names carry it
+    /// ([`crate::keys::execution_name`]), and a step of an older run changes nothing.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// The region whose pipeline owns the document. A region's watchdog touches only its
+    /// own documents; a reconcile in another region takes them over (with a new attempt).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    /// While the document is in flight (RECEIVED, PROCESSING): when the watchdog may stop
+    /// it. Cleared on a final status, so only documents in flight are in the index the
+    /// watchdog reads ([`crate::keys::inflight_index`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// What clinic staff say about a document when they import it: its type ("referral",
@@ -227,7 +245,23 @@ impl DocumentRecord {
             updated_at: now,
             document_type: None,
             note: None,
+            attempt: 1,
+            region: String::new(),
+            deadline: None,
         }
+    }
+
+    /// Back to RECEIVED with its reason and results cleared, for a retry: the one way out
+    /// of FAILED (an outcome, READY or REJECTED, is never undone).
+    pub fn reset_for_retry(&mut self) {
+        self.status = Status::Received;
+        self.reason = None;
+        self.renditions.clear();
+        self.text_key = None;
+        self.ocr_key = None;
+        self.text_source = None;
+        self.text_chars = 0;
+        self.timings.clear();
     }
 
     pub fn with_labels(mut self, labels: Labels) -> Self {

@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use async_trait::async_trait;
 
 use crate::access::{AuditPage, AuditRecord};
-use crate::model::{DocumentPage, DocumentRecord, Status};
+use crate::model::{DocumentPage, DocumentRecord};
 use crate::ocr::OcrPage;
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
@@ -102,12 +102,14 @@ pub trait MetadataStore: Send + Sync {
     async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError>;
     /// Number of documents in each status.
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError>;
-    /// Up to `limit` documents in `status` last written before `updated_before` (RFC 3339),
-    /// oldest first: what the watchdog looks for.
-    async fn stale_documents(
+    /// Up to `limit` documents of `region` still in flight (RECEIVED, PROCESSING) whose
+    /// deadline is before `now` (RFC 3339), earliest deadline first: what the watchdog
+    /// looks for. Read from the sparse in-flight index ([`crate::keys::inflight_index`]),
+    /// never a scan.
+    async fn overdue_documents(
         &self,
-        status: Status,
-        updated_before: &str,
+        region: &str,
+        now: &str,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError>;
 }
@@ -143,6 +145,16 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<AuditPage, StoreError>;
 }
 
+/// Starts runs of the pipeline: Step Functions in AWS, the in-process engine on one
+/// machine.
+#[async_trait]
+pub trait Orchestrator: Send + Sync {
+    /// Starts the pipeline's execution `name` on `source`. A name that is taken (the run
+    /// is on its way, or was made) is not an error: names are how runs stay unique.
+    async fn start(&self, source: &crate::steps::SourceInput, name: &str)
+    -> Result<(), StoreError>;
+}
+
 /// Errors of an OCR engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -170,6 +182,11 @@ pub trait OcrEngine: Send + Sync {
     /// The largest page image the engine takes, in bytes; larger OCR images are reduced
     /// to fit before they are sent. `None`: no limit.
     fn max_image_bytes(&self) -> Option<usize> {
+        None
+    }
+    /// The longest side, in pixels, of a page image the engine takes; larger OCR images
+    /// are reduced to fit before they are sent. `None`: no limit.
+    fn max_image_side(&self) -> Option<u32> {
         None
     }
 }

@@ -10,8 +10,9 @@ use medidocs_states::{Buckets, Clock, Engine, Failure, handler};
 use serde_json::Value;
 
 use crate::error::{self, StepError};
+use crate::keys;
 use crate::model::DocumentRecord;
-use crate::ports::{ObjectStore, PutMode};
+use crate::ports::{ObjectStore, PutMode, StoreError};
 use crate::steps::{STEP_NAMES, SourceInput, Steps};
 
 /// The pipeline's state machine, as deployed.
@@ -19,7 +20,8 @@ pub const PIPELINE_DEFINITION: &str =
     include_str!("../../../statemachines/document-pipeline.asl.json");
 
 /// DefinitionSubstitutions of the embedded runtime: each `${Name}` resource of the
-/// definition and the step handler behind it.
+/// definition and the step handler behind it. (`OcrPageFunction` is the OCR step as a
+/// Task of its own, as definitions before the OCR queue called it.)
 pub const SUBSTITUTIONS: &[(&str, &str)] = &[
     ("InspectFunction", "inspect"),
     ("LinkDuplicateFunction", "link-duplicate"),
@@ -30,6 +32,33 @@ pub const SUBSTITUTIONS: &[(&str, &str)] = &[
     ("RejectFunction", "reject"),
     ("FailFunction", "fail"),
 ];
+
+/// The Task resource that puts a page in the OCR queue and waits for a worker's answer
+/// (Step Functions' callback pattern).
+pub const OCR_QUEUE_RESOURCE: &str = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
+/// The `${OcrQueueUrl}` substitution, and the queue's name in the embedded runtime, where
+/// the answer comes from the OCR step run in-process.
+pub const OCR_QUEUE_URL: (&str, &str) = ("OcrQueueUrl", "local://medidocs-ocr");
+
+/// How long an OCR worker gives one page before it answers `Medidocs.Timeout` (a call
+/// that hangs): the queue task itself waits up to a day, for the queue's sake.
+pub const OCR_STEP_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// An OCR queue message: the page, the run, and the task token to answer with.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OcrMessage {
+    pub task_token: String,
+    #[serde(flatten)]
+    pub page: crate::steps::PageInput,
+}
+
+impl OcrMessage {
+    /// From the message body Step Functions sends (`Parameters.MessageBody`).
+    pub fn from_task_input(v: &Value) -> Result<Self, Failure> {
+        serde_json::from_value(v["MessageBody"].clone())
+            .map_err(|e| Failure::new(error::INTERNAL, format!("bad OCR queue message: {e}")))
+    }
+}
 
 /// The Lambda-style ARN a step is registered under in the embedded runtime.
 pub fn local_arn(step: &str) -> String {
@@ -76,9 +105,34 @@ impl Runner {
     pub fn new(steps: Steps, clock: Arc<dyn Clock>) -> Self {
         let steps = Arc::new(steps);
         let mut engine =
-            Engine::new(clock).with_buckets(Arc::new(StoreBuckets(steps.objects.clone())));
+            Engine::new(clock.clone()).with_buckets(Arc::new(StoreBuckets(steps.objects.clone())));
         for (name, step_name) in SUBSTITUTIONS {
             engine.substitute(*name, local_arn(step_name));
+        }
+        engine.substitute(OCR_QUEUE_URL.0, OCR_QUEUE_URL.1);
+        {
+            // One machine: the OCR queue's worker is the OCR step, run at once, within the
+            // worker's time limit on the execution's clock.
+            let (steps, clock) = (steps.clone(), clock.clone());
+            engine.register(
+                OCR_QUEUE_RESOURCE,
+                handler(move |v: Value| {
+                    let (steps, clock) = (steps.clone(), clock.clone());
+                    async move {
+                        let m = OcrMessage::from_task_input(&v)?;
+                        let page = serde_json::to_value(&m.page)
+                            .map_err(|e| Failure::new(error::INTERNAL, e.to_string()))?;
+                        let deadline = clock.now() + OCR_STEP_TIME_LIMIT;
+                        tokio::select! {
+                            r = steps.call("ocr-page", page) => r.map_err(|c| Failure::new(c.error, c.cause)),
+                            _ = clock.expire_at(deadline) => Err(Failure::new(
+                                error::TIMEOUT,
+                                format!("reading one page took longer than {} s", OCR_STEP_TIME_LIMIT.as_secs()),
+                            )),
+                        }
+                    }
+                }),
+            );
         }
         for name in STEP_NAMES {
             let steps = steps.clone();
@@ -108,13 +162,39 @@ impl Runner {
         &self.steps
     }
 
+    /// Runs a document as its current attempt owns it (the first, or the one a retry or
+    /// a take-over gave it): the execution is named [`keys::execution_name`].
     pub async fn run(&self, source: &SourceInput) -> Result<Outcome, StepError> {
+        let id = source.document_id();
+        let attempt = match self.steps.meta.get_document(&id).await {
+            Ok(d) => d.attempt,
+            Err(StoreError::NotFound { .. }) => 1,
+            Err(e) => return Err(e.into()),
+        };
+        self.run_named(source, &keys::execution_name(&id, attempt))
+            .await
+    }
+
+    /// Runs a FAILED document again, as the next attempt (an execution named
+    /// [`keys::retry_execution_name`]); any other document is left as it is.
+    pub async fn retry(&self, source: &SourceInput) -> Result<Outcome, StepError> {
+        let id = source.document_id();
+        let doc = self.steps.meta.get_document(&id).await?;
+        self.run_named(source, &keys::retry_execution_name(&id, doc.attempt + 1))
+            .await
+    }
+
+    /// Runs one execution named `name` (a Distributed Map's child names its own).
+    pub async fn run_named(&self, source: &SourceInput, name: &str) -> Result<Outcome, StepError> {
         let started = std::time::Instant::now();
         let input = serde_json::to_value(source).map_err(|e| StepError::Internal(e.to_string()))?;
         let id = source.document_id();
-        let ex = self.engine.execute(&self.definition, input, &id).await;
+        let ex = self.engine.execute(&self.definition, input, name).await;
         let processed = match &ex.output {
-            Ok(v) => v.pointer("/inspect/next").and_then(Value::as_str) != Some("done"),
+            Ok(v) => {
+                v.pointer("/inspect/next").and_then(Value::as_str) != Some("done")
+                    && v.get("superseded").is_none()
+            }
             // The document was marked FAILED with its cause; the execution reports it.
             Err(f) if f.error == "Medidocs.DocumentFailed" => true,
             Err(f) => return Err(failure_to_step_error(f)),
@@ -145,11 +225,30 @@ pub const BULK_DEFINITION: &str = include_str!("../../../statemachines/bulk-impo
 pub const LOCAL_PIPELINE_ARN: &str =
     "arn:aws:states:local:000000000000:stateMachine:medidocs-document-pipeline";
 
+/// A bulk manifest's columns (the bulk import's Distributed Map reads them by name).
+/// `bucket` is the bucket the original was uploaded to, part of its document id: a
+/// reconcile in the other region runs originals that arrived there by replication.
+pub const MANIFEST_COLUMNS: [&str; 5] =
+    ["document_id", "bucket", "key", "version", "execution_name"];
+
+/// A bulk manifest row: the source, and the execution that runs attempt `attempt` of it.
+pub fn manifest_row(bucket: &str, key: &str, version: &str, attempt: u32) -> [String; 5] {
+    let id = keys::document_id(bucket, key, version);
+    let name = keys::execution_name(&id, attempt);
+    [
+        id,
+        bucket.to_string(),
+        key.to_string(),
+        version.to_string(),
+        name,
+    ]
+}
+
 /// Where a bulk import's manifest is and how fast to go.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BulkInput {
     pub manifest_bucket: String,
-    /// A CSV object with the columns `document_id`, `key`, `version`.
+    /// A CSV object with the [`MANIFEST_COLUMNS`].
     pub manifest_key: String,
     pub upload_bucket: String,
     pub max_concurrency: u32,
@@ -183,8 +282,14 @@ impl BulkRunner {
                     }
                     let source: SourceInput = serde_json::from_value(v["Input"].clone())
                         .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
+                    let name = v["Name"].as_str().unwrap_or_default().to_string();
+                    let name = if name.is_empty() {
+                        source.document_id()
+                    } else {
+                        name
+                    };
                     let out = pipeline
-                        .run(&source)
+                        .run_named(&source, &name)
                         .await
                         .map_err(|e| Failure::new(e.name(), e.to_string()))?;
                     // As DescribeExecution answers: the status, and the output as JSON text.
@@ -243,7 +348,7 @@ mod tests {
         assert!(!names.is_empty());
         for n in names {
             assert!(
-                SUBSTITUTIONS.iter().any(|(s, _)| *s == n),
+                SUBSTITUTIONS.iter().any(|(s, _)| *s == n) || n == OCR_QUEUE_URL.0,
                 "${{{n}}} has no handler"
             );
         }

@@ -18,7 +18,7 @@
 //! never moves a document backwards.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -29,6 +29,7 @@ use crate::model::{DocumentRecord, Labels, Reason, RenditionRef, Status, TextSou
 use crate::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
 use crate::ports::{MetadataStore, ObjectStore, OcrEngine, PutMode, StoreError};
 use medidocs_media::{self as media, Limits, Mime, RenditionKind};
+use medidocs_states::{Clock, SystemClock};
 
 /// A PDF page whose text layer has at least this many non-blank characters is read from
 /// the text layer; below it (a scan, or a page with only a page number) it is OCRed.
@@ -46,6 +47,10 @@ pub struct SourceInput {
     pub key: String,
     #[serde(default = "null_version")]
     pub version: String,
+    /// The name of the execution running the step (`$$.Execution.Name`), which carries
+    /// the attempt ([`keys::execution_name`]). Absent in an execution's own input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 fn null_version() -> String {
@@ -53,6 +58,19 @@ fn null_version() -> String {
 }
 
 impl SourceInput {
+    pub fn new(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            version: version.into(),
+            execution: None,
+        }
+    }
+
     pub fn document_id(&self) -> String {
         keys::document_id(&self.bucket, &self.key, &self.version)
     }
@@ -79,11 +97,35 @@ pub struct InspectOutput {
     pub mime: Option<String>,
     pub pages: u32,
     pub duplicate_of: Option<String>,
+    /// Which OCR queue its pages wait in: `interactive` for a patient's upload, `bulk`
+    /// for a clinic's import, so that patients never wait behind thousands of scans.
+    pub priority: Priority,
+}
+
+/// An OCR queue (`{OcrQueueUrl}-{priority}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Interactive,
+    Bulk,
+}
+
+impl Priority {
+    /// From the original's key: bulk imports' originals are under `bulk/`.
+    pub fn of_key(key: &str) -> Priority {
+        if key.starts_with("bulk/") {
+            Priority::Bulk
+        } else {
+            Priority::Interactive
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanInput {
     pub document_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +145,8 @@ pub struct PageInput {
     pub page: u32,
     pub mime: String,
     pub source_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,12 +171,16 @@ pub struct OcrOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinalizeInput {
     pub document_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkInput {
     pub document_id: String,
     pub duplicate_of: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 /// A Catch handler's input: the source (to find the document) and the caught error.
@@ -181,13 +229,22 @@ struct PageOcr {
 
 /// Reads the wall clock as RFC 3339 (UTC, milliseconds).
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// A time as the records keep it: RFC 3339, UTC, milliseconds (so that text order is time
+/// order).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    now.format(&fmt)
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
+
+/// The region name of the embedded runtime.
+pub const LOCAL_REGION: &str = "local";
 
 /// The step handlers, bound to one set of adapters.
 pub struct Steps {
@@ -196,6 +253,23 @@ pub struct Steps {
     pub ocr: Arc<dyn OcrEngine>,
     pub limits: Limits,
     cpu: Arc<Semaphore>,
+    clock: Arc<dyn Clock>,
+    region: String,
+    deadline: Duration,
+    inline_media: bool,
+}
+
+/// The run a step belongs to, from its execution's name, if the name is one of this
+/// document's ([`keys::execution_name`]). `None`: the step was called without one
+/// (directly, or by an execution named otherwise) and acts on whatever it finds.
+fn run_of<'a>(execution: Option<&'a str>, document_id: &str) -> Option<keys::Run<'a>> {
+    execution
+        .and_then(keys::parse_execution_name)
+        .filter(|r| r.document_id == document_id)
+}
+
+fn attempt_of(execution: Option<&str>, document_id: &str) -> Option<u32> {
+    run_of(execution, document_id).map(|r| r.attempt)
 }
 
 impl Steps {
@@ -213,7 +287,94 @@ impl Steps {
             ocr,
             limits,
             cpu: Arc::new(Semaphore::new(cpu_slots.max(1))),
+            clock: Arc::new(SystemClock),
+            region: LOCAL_REGION.into(),
+            deadline: crate::watchdog::DEFAULT_DEADLINE,
+            inline_media: false,
         }
+    }
+
+    /// Runs media work on the calling thread instead of a worker thread (the capacity
+    /// simulator's tiny pages, where one thread keeps a run repeatable).
+    pub fn with_inline_media(mut self) -> Self {
+        self.inline_media = true;
+        self
+    }
+
+    /// The region these steps run in (written on the documents they own).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// The clock records' times are read from (a virtual one in the capacity simulator).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long a document may stay in flight after its last write before the watchdog
+    /// stops it: longer than the pipeline's longest legitimate run (its execution time-out).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    fn now(&self) -> String {
+        rfc3339(self.clock.now())
+    }
+
+    /// Whether the run `execution` still owns `doc`: the attempt it carries is the
+    /// document's and the document is this region's. A run superseded by a retry or by a
+    /// reconcile elsewhere gets [`StepError::Superseded`] and changes nothing.
+    fn check_owner(&self, doc: &DocumentRecord, execution: Option<&str>) -> Result<(), StepError> {
+        let Some(attempt) = attempt_of(execution, &doc.id) else {
+            return Ok(());
+        };
+        let region_ok = doc.region.is_empty() || doc.region == self.region;
+        if doc.attempt == attempt && region_ok {
+            return Ok(());
+        }
+        Err(StepError::Superseded(format!(
+            "document {} belongs to attempt {} in {}; this run is attempt {attempt} in {}",
+            doc.id, doc.attempt, doc.region, self.region
+        )))
+    }
+
+    /// A new record for a source, owned by this region and `attempt`.
+    fn new_record(
+        &self,
+        input: &SourceInput,
+        patient_id: String,
+        sha256: String,
+        bytes: u64,
+        attempt: u32,
+    ) -> DocumentRecord {
+        let now = self.clock.now();
+        let mut doc = DocumentRecord::new(
+            input.document_id(),
+            patient_id,
+            crate::model::SourceRef {
+                bucket: input.bucket.clone(),
+                key: input.key.clone(),
+                version: input.version.clone(),
+            },
+            sha256,
+            bytes,
+            rfc3339(now),
+        );
+        doc.attempt = attempt;
+        doc.region = self.region.clone();
+        doc.deadline = Some(rfc3339(now + self.deadline));
+        doc
     }
 
     /// Runs CPU-heavy media work off the async threads, a bounded number at a time.
@@ -221,6 +382,9 @@ impl Steps {
         &self,
         f: impl FnOnce() -> Result<T, media::MediaError> + Send + 'static,
     ) -> Result<T, StepError> {
+        if self.inline_media {
+            return f().map_err(StepError::from);
+        }
         let _permit = self
             .cpu
             .acquire()
@@ -256,9 +420,14 @@ impl Steps {
                 next.as_str()
             )));
         }
+        let now = self.clock.now();
         doc.status = next;
         doc.version += 1;
-        doc.updated_at = now_rfc3339();
+        doc.updated_at = rfc3339(now);
+        doc.deadline = (!next.is_terminal()).then(|| rfc3339(now + self.deadline));
+        if doc.region.is_empty() {
+            doc.region = self.region.clone();
+        }
         self.meta.update_document(doc).await?;
         Ok(())
     }
@@ -274,12 +443,43 @@ impl Steps {
         serde_json::from_slice(&bytes).map_err(|e| StepError::Internal(format!("{key}: {e}")))
     }
 
+    async fn get_json_if_present<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StepError> {
+        match self.get_json(key).await {
+            Ok(v) => Ok(Some(v)),
+            Err(StepError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A page step of a named run checks that the run still owns the document, so a run
+    /// superseded while it waited (a region that came back after a reconcile elsewhere)
+    /// spends nothing more on it.
+    async fn check_page_owner(&self, input: &PageInput) -> Result<(), StepError> {
+        if attempt_of(input.execution.as_deref(), &input.document_id).is_none() {
+            return Ok(());
+        }
+        let doc = self.meta.get_document(&input.document_id).await?;
+        if doc.status.is_terminal() {
+            return Err(StepError::Superseded(format!(
+                "document {} is already {}",
+                doc.id,
+                doc.status.as_str()
+            )));
+        }
+        self.check_owner(&doc, input.execution.as_deref())
+    }
+
     /// Registers the document (RECEIVED, conditional write), checks its real type and limits
     /// and moves it to PROCESSING. A repeated event for a finished document is a no-op.
     pub async fn inspect(&self, input: &SourceInput) -> Result<InspectOutput, StepError> {
         let started = Instant::now();
         let id = input.document_id();
         let patient_id = patient_from_key(&input.key)?;
+        let run = run_of(input.execution.as_deref(), &id);
+        let attempt = run.map(|r| r.attempt);
 
         let mut doc = match self.meta.get_document(&id).await {
             Ok(doc) => doc,
@@ -287,19 +487,15 @@ impl Steps {
                 let head = self.objects.head(&input.key).await?;
                 if head.size > self.limits.max_bytes {
                     // Register without reading it whole: it is rejected as too large.
-                    let doc = DocumentRecord::new(
-                        id.clone(),
-                        patient_id.clone(),
-                        crate::model::SourceRef {
-                            bucket: input.bucket.clone(),
-                            key: input.key.clone(),
-                            version: input.version.clone(),
-                        },
-                        String::new(),
-                        head.size,
-                        now_rfc3339(),
-                    )
-                    .with_labels(self.labels(&input.key).await?);
+                    let doc = self
+                        .new_record(
+                            input,
+                            patient_id,
+                            String::new(),
+                            head.size,
+                            attempt.unwrap_or(1),
+                        )
+                        .with_labels(self.labels(&input.key).await?);
                     match self.meta.create_document(&doc).await {
                         Ok(()) | Err(StoreError::AlreadyExists { .. }) => {}
                         Err(e) => return Err(e.into()),
@@ -311,19 +507,15 @@ impl Steps {
                     .into());
                 }
                 let bytes = self.objects.get(&input.key).await?;
-                let doc = DocumentRecord::new(
-                    id.clone(),
-                    patient_id,
-                    crate::model::SourceRef {
-                        bucket: input.bucket.clone(),
-                        key: input.key.clone(),
-                        version: input.version.clone(),
-                    },
-                    keys::sha256_hex(&bytes),
-                    bytes.len() as u64,
-                    now_rfc3339(),
-                )
-                .with_labels(self.labels(&input.key).await?);
+                let doc = self
+                    .new_record(
+                        input,
+                        patient_id,
+                        keys::sha256_hex(&bytes),
+                        bytes.len() as u64,
+                        attempt.unwrap_or(1),
+                    )
+                    .with_labels(self.labels(&input.key).await?);
                 match self.meta.create_document(&doc).await {
                     Ok(()) => doc,
                     // A concurrent delivery of the same event registered it first.
@@ -341,9 +533,35 @@ impl Steps {
             mime: doc.mime.clone(),
             pages: doc.pages,
             duplicate_of: doc.duplicate_of.clone(),
+            priority: Priority::of_key(&doc.source.key),
         };
+        // A retry (a run named as one, newer than the record's) starts a FAILED document
+        // again; any other run of a final document does nothing.
+        let mut take_over = false;
         if doc.status.is_terminal() {
+            let retry = run.is_some_and(|r| r.retry && r.attempt > doc.attempt);
+            if !(retry && doc.status == Status::Failed) {
+                return Ok(out(&doc, Next::Done));
+            }
+            doc.reset_for_retry();
+            tracing::info!(document = %doc.id, attempt = ?attempt, "retry of a FAILED document");
+        } else if run.is_some_and(|r| r.retry) {
+            // Only a FAILED document is retried; this one is on its way already.
             return Ok(out(&doc, Next::Done));
+        }
+        // A run superseded by a newer attempt, or by another region's run of this one, does
+        // nothing; a newer attempt than the record's takes the document over.
+        if let Some(a) = attempt {
+            let other_region = !doc.region.is_empty() && doc.region != self.region;
+            if doc.attempt > a || (doc.attempt == a && other_region) {
+                tracing::info!(document = %doc.id, attempt = a, owner = doc.attempt, "superseded run: nothing to do");
+                return Ok(out(&doc, Next::Done));
+            }
+            if doc.attempt < a {
+                doc.attempt = a;
+                doc.region = self.region.clone();
+                take_over = true;
+            }
         }
 
         if doc.bytes > self.limits.max_bytes {
@@ -363,7 +581,7 @@ impl Steps {
         doc.duplicate_of = first.filter(|f| *f != doc.id);
         doc.timings
             .insert("inspect".into(), started.elapsed().as_millis() as u64);
-        if doc.status != Status::Processing {
+        if doc.status != Status::Processing || take_over {
             self.save(&mut doc, Status::Processing).await?;
         }
         tracing::info!(document = %doc.id, mime = inspection.mime.short(), pages = doc.pages, "inspected");
@@ -403,6 +621,7 @@ impl Steps {
     /// Writes the page list (`pages.json`) a Map state iterates over.
     pub async fn plan(&self, input: &PlanInput) -> Result<PlanOutput, StepError> {
         let doc = self.meta.get_document(&input.document_id).await?;
+        self.check_owner(&doc, input.execution.as_deref())?;
         let mime = doc
             .mime
             .clone()
@@ -413,6 +632,7 @@ impl Steps {
                 page,
                 mime: mime.clone(),
                 source_key: doc.source.key.clone(),
+                execution: None,
             })
             .collect();
         let pages_key = keys::pages_list(&doc.id);
@@ -431,6 +651,32 @@ impl Steps {
     /// Decodes one page and writes its thumb, preview and OCR renditions.
     pub async fn render_page(&self, input: &PageInput) -> Result<RenderOutput, StepError> {
         let started = Instant::now();
+        self.check_page_owner(input).await?;
+        // Done by an earlier try of this page (its result lost on the way back): not again,
+        // if every rendition it lists is there (objects replicated from another region
+        // arrive in no particular order).
+        let done_key = keys::page_renditions(&input.document_id, input.page);
+        if let Some(done) = self
+            .get_json_if_present::<PageRenditions>(&done_key)
+            .await?
+        {
+            let mut whole = true;
+            for r in &done.renditions {
+                match self.objects.head(&r.key).await {
+                    Ok(_) => {}
+                    Err(StoreError::NotFound { .. }) => whole = false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if whole {
+                return Ok(RenderOutput {
+                    document_id: input.document_id.clone(),
+                    page: input.page,
+                    renditions: done.renditions.len(),
+                    ms: done.ms,
+                });
+            }
+        }
         let mime = parse_mime(&input.mime)?;
         let bytes = self.objects.get(&input.source_key).await?;
         let (limits, index) = (self.limits, input.page.saturating_sub(1));
@@ -458,7 +704,7 @@ impl Steps {
         let ms = started.elapsed().as_millis() as u64;
         let n = refs.len();
         self.put_json(
-            &keys::page_renditions(&input.document_id, input.page),
+            &done_key,
             &PageRenditions {
                 renditions: refs,
                 ms,
@@ -477,6 +723,12 @@ impl Steps {
     /// `ocr` rendition otherwise. Needs [`Steps::render_page`] to have run for OCR.
     pub async fn ocr_page(&self, input: &PageInput) -> Result<OcrOutput, StepError> {
         let started = Instant::now();
+        self.check_page_owner(input).await?;
+        // Read by an earlier try of this page: never a second OCR bill for it.
+        let done_key = keys::page_ocr(&input.document_id, input.page);
+        if let Some(done) = self.get_json_if_present::<PageOcr>(&done_key).await? {
+            return Ok(ocr_output(input, &done.page, done.ms));
+        }
         let mime = parse_mime(&input.mime)?;
         let mut page = None;
         if mime == Mime::Pdf {
@@ -507,31 +759,22 @@ impl Steps {
                         RenditionKind::Ocr.ext(),
                     ))
                     .await?;
-                let png = match self.ocr.max_image_bytes() {
-                    Some(max) if png.len() > max => {
-                        self.cpu(move || media::shrink_png_to_fit(&png, max))
-                            .await?
-                    }
-                    _ => png,
+                let limits = media::OcrImageLimits {
+                    max_bytes: self.ocr.max_image_bytes(),
+                    max_side: self.ocr.max_image_side(),
+                };
+                let png = if limits == media::OcrImageLimits::default() {
+                    png
+                } else {
+                    self.cpu(move || media::shrink_png_to_fit(&png, limits))
+                        .await?
                 };
                 self.ocr.recognize(&png, input.page).await?
             }
         };
         let ms = started.elapsed().as_millis() as u64;
-        let out = OcrOutput {
-            document_id: input.document_id.clone(),
-            page: input.page,
-            text_source: page.text_source,
-            chars: page.text().chars().count(),
-            words: page.word_count(),
-            mean_confidence: page.mean_confidence(),
-            ms,
-        };
-        self.put_json(
-            &keys::page_ocr(&input.document_id, input.page),
-            &PageOcr { page, ms },
-        )
-        .await?;
+        let out = ocr_output(input, &page, ms);
+        self.put_json(&done_key, &PageOcr { page, ms }).await?;
         Ok(out)
     }
 
@@ -542,6 +785,7 @@ impl Steps {
         if doc.status.is_terminal() {
             return Ok((&doc).into());
         }
+        self.check_owner(&doc, input.execution.as_deref())?;
         let mut ocr = OcrDocument::default();
         let mut renditions = Vec::new();
         let (mut render_ms, mut ocr_ms) = (0, 0);
@@ -582,13 +826,14 @@ impl Steps {
         &self,
         input: &LinkInput,
     ) -> Result<Option<DocumentSummary>, StepError> {
-        let first = self.meta.get_document(&input.duplicate_of).await?;
-        if first.status != Status::Ready {
-            return Ok(None);
-        }
         let mut doc = self.meta.get_document(&input.document_id).await?;
         if doc.status.is_terminal() {
             return Ok(Some((&doc).into()));
+        }
+        self.check_owner(&doc, input.execution.as_deref())?;
+        let first = self.meta.get_document(&input.duplicate_of).await?;
+        if first.status != Status::Ready {
+            return Ok(None);
         }
         doc.duplicate_of = Some(first.id.clone());
         doc.text_source = first.text_source;
@@ -605,7 +850,11 @@ impl Steps {
     /// its reason and marks the document REJECTED.
     pub async fn reject(&self, input: &CaughtInput) -> Result<DocumentSummary, StepError> {
         let mut doc = self.meta.get_document(&input.source.document_id()).await?;
-        if doc.status.is_terminal() {
+        if doc.status.is_terminal()
+            || self
+                .check_owner(&doc, input.source.execution.as_deref())
+                .is_err()
+        {
             return Ok((&doc).into());
         }
         let (code, message) = input.error.reason();
@@ -616,7 +865,7 @@ impl Steps {
             &keys::quarantine_reason(&doc.id),
             &serde_json::json!({
                 "document_id": doc.id, "sha256": doc.sha256, "code": code, "message": message,
-                "error": input.error.error, "at": now_rfc3339(),
+                "error": input.error.error, "at": self.now(),
             }),
         )
         .await?;
@@ -630,7 +879,11 @@ impl Steps {
     /// document is ever left in PROCESSING. The original stays where it was uploaded.
     pub async fn fail(&self, input: &CaughtInput) -> Result<DocumentSummary, StepError> {
         let mut doc = self.meta.get_document(&input.source.document_id()).await?;
-        if doc.status.is_terminal() {
+        if doc.status.is_terminal()
+            || self
+                .check_owner(&doc, input.source.execution.as_deref())
+                .is_err()
+        {
             return Ok((&doc).into());
         }
         let (code, message) = input.error.reason();
@@ -638,6 +891,18 @@ impl Steps {
         self.save(&mut doc, Status::Failed).await?;
         tracing::warn!(document = %doc.id, error = %input.error.error, "failed");
         Ok((&doc).into())
+    }
+}
+
+fn ocr_output(input: &PageInput, page: &OcrPage, ms: u64) -> OcrOutput {
+    OcrOutput {
+        document_id: input.document_id.clone(),
+        page: input.page,
+        text_source: page.text_source,
+        chars: page.text().chars().count(),
+        words: page.word_count(),
+        mean_confidence: page.mean_confidence(),
+        ms,
     }
 }
 

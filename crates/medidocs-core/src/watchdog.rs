@@ -1,113 +1,158 @@
 //! No document stays in RECEIVED or PROCESSING. Every state of the pipeline has a time
-//! limit and every failure a Catch, but a process can still die between two steps (a
-//! killed process, a lost region, an execution stopped by hand). The watchdog finds
-//! documents that have not moved for longer than the deadline and marks them FAILED with
-//! the reason `timeout`; [`retry`] puts a FAILED document back to RECEIVED so that the
-//! pipeline runs it again.
+//! limit and every failure a Catch, but a run can still end without its Catch (a killed
+//! process, an execution stopped by hand or timed out as a whole). Each document in flight
+//! carries a deadline, later than its run's longest legitimate duration; the watchdog of
+//! a region reads the sparse in-flight index of that region only (never a scan, so a pass
+//! costs the same at 10 documents and 10 million) and marks what is past its deadline
+//! FAILED with the reason `timeout`. [`retry`] and [`take_over`] start a document again
+//! under a new attempt, whose execution name Step Functions has never seen.
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use crate::model::{DocumentRecord, Reason, Status};
 use crate::ports::{MetadataStore, StoreError};
+use crate::steps::rfc3339;
 
-/// How long a document may go without a write before the watchdog stops it: far above the
-/// longest legitimate run (500 pages on two cores).
+/// How long a document may stay in flight after its last write, in the embedded runtime:
+/// far above its longest legitimate run (500 pages on two cores). In AWS the deadline is
+/// the execution's time-out plus a margin (`DEADLINE_MINUTES`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60 * 60);
 
-/// The RFC 3339 time `deadline` before `now` (an RFC 3339 time).
-pub fn cutoff(now: time::OffsetDateTime, deadline: Duration) -> String {
-    let t = now - deadline;
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
+/// How many documents one query of the watchdog reads.
+const PAGE: usize = 100;
 
-/// [`cutoff`] from the wall clock.
-pub fn cutoff_now(deadline: Duration) -> String {
-    cutoff(time::OffsetDateTime::now_utc(), deadline)
-}
-
-/// Marks every document in RECEIVED or PROCESSING last written before `cutoff` FAILED
-/// with `timeout`. A document that moves meanwhile is left alone (the write is
-/// conditional on the version read). Returns the ids it stopped.
+/// Marks every document of `region` still in flight past its deadline FAILED with
+/// `timeout`. A document that moves meanwhile is left alone (the write is conditional on
+/// the version read). Returns the ids it stopped.
 pub async fn sweep(
     meta: &dyn MetadataStore,
-    cutoff: &str,
-    now: &str,
-    deadline: Duration,
+    region: &str,
+    now: OffsetDateTime,
 ) -> Result<Vec<String>, StoreError> {
+    let now = rfc3339(now);
     let mut stopped = Vec::new();
-    for status in [Status::Processing, Status::Received] {
-        loop {
-            let stale = meta.stale_documents(status, cutoff, 100).await?;
-            let n = stale.len();
-            let mut progressed = 0;
-            for mut doc in stale {
-                doc.status = Status::Failed;
-                doc.reason = Some(Reason {
-                    code: "timeout".into(),
-                    message: format!(
-                        "no progress for more than {} minutes: stopped by the watchdog; it can be retried",
-                        deadline.as_secs() / 60
-                    ),
-                });
-                doc.version += 1;
-                doc.updated_at = now.to_string();
-                match meta.update_document(&doc).await {
-                    Ok(()) => stopped.push(doc.id),
-                    // It moved on since it was read: not stale after all.
-                    Err(StoreError::Precondition { .. }) => progressed += 1,
-                    Err(e) => return Err(e),
-                }
+    loop {
+        let overdue = meta.overdue_documents(region, &now, PAGE).await?;
+        let n = overdue.len();
+        let mut moved = 0;
+        for mut doc in overdue {
+            let deadline = doc.deadline.take().unwrap_or_default();
+            doc.status = Status::Failed;
+            doc.reason = Some(Reason {
+                code: "timeout".into(),
+                message: format!(
+                    "still in flight at its deadline ({deadline}): stopped by the watchdog; it can be retried"
+                ),
+            });
+            doc.version += 1;
+            doc.updated_at = now.clone();
+            match meta.update_document(&doc).await {
+                Ok(()) => stopped.push(doc.id),
+                // It moved on since it was read: not stuck after all.
+                Err(StoreError::Precondition { .. }) => moved += 1,
+                Err(e) => return Err(e),
             }
-            if n < 100 || progressed == n {
-                break;
-            }
+        }
+        if n < PAGE || moved == n {
+            break;
         }
     }
     if !stopped.is_empty() {
         tracing::warn!(
             count = stopped.len(),
-            "watchdog: documents stopped after their deadline"
+            region,
+            "watchdog: documents stopped at their deadline"
         );
     }
     Ok(stopped)
 }
 
-/// Why a document cannot be retried.
+/// Why a document cannot be run again.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
     #[error("document {0} is {1}: only FAILED documents are retried")]
     NotFailed(String, &'static str),
+    #[error("document {0} is {1}: it has its final status already")]
+    Final(String, &'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Puts a FAILED document back to RECEIVED (reason and results cleared, version bumped),
-/// so that running the pipeline on its source processes it again. The one exception to
-/// the forward-only status rule, and only from FAILED: an outcome (READY, REJECTED) is
-/// never undone.
+/// Puts a FAILED document back to RECEIVED (reason and results cleared, version bumped)
+/// under the next attempt, owned by `region`: run it with the execution named
+/// [`crate::keys::execution_name`]`(id, attempt)`. The one exception to the forward-only
+/// status rule, and only from FAILED: an outcome (READY, REJECTED) is never undone.
 pub async fn retry(
     meta: &dyn MetadataStore,
     id: &str,
-    now: &str,
+    now: OffsetDateTime,
+    region: &str,
+    deadline: Duration,
 ) -> Result<DocumentRecord, RetryError> {
     let mut doc = meta.get_document(id).await?;
     if doc.status != Status::Failed {
         return Err(RetryError::NotFailed(doc.id, doc.status.as_str()));
     }
-    doc.status = Status::Received;
-    doc.reason = None;
-    doc.renditions.clear();
-    doc.text_key = None;
-    doc.ocr_key = None;
-    doc.text_source = None;
-    doc.text_chars = 0;
-    doc.timings.clear();
-    doc.version += 1;
-    doc.updated_at = now.to_string();
+    doc.reset_for_retry();
+    claim(&mut doc, now, region, deadline);
     meta.update_document(&doc).await?;
     Ok(doc)
+}
+
+/// Takes a document still in flight over for a new run in `region` (a reconcile in the
+/// region that survived a failure): the next attempt, owned here, so that the old run,
+/// if its region comes back, changes nothing. Its status is kept; an outcome is refused.
+pub async fn take_over(
+    meta: &dyn MetadataStore,
+    id: &str,
+    now: OffsetDateTime,
+    region: &str,
+    deadline: Duration,
+) -> Result<DocumentRecord, RetryError> {
+    let mut doc = meta.get_document(id).await?;
+    if doc.status.is_terminal() {
+        return Err(RetryError::Final(doc.id, doc.status.as_str()));
+    }
+    claim(&mut doc, now, region, deadline);
+    meta.update_document(&doc).await?;
+    Ok(doc)
+}
+
+fn claim(doc: &mut DocumentRecord, now: OffsetDateTime, region: &str, deadline: Duration) {
+    doc.attempt += 1;
+    doc.region = region.to_string();
+    doc.deadline = Some(rfc3339(now + deadline));
+    doc.version += 1;
+    doc.updated_at = rfc3339(now);
+}
+
+/// A reconcile's decision for one original found in the region taking over: `None` when
+/// its document is final already; otherwise the bulk manifest row that runs it under a
+/// new attempt owned by `region` (the document taken over if it has a record here, or
+/// attempt 2 if it has none yet, so that a run the failed region may still hold is
+/// superseded whichever it is).
+pub async fn reconcile_row(
+    meta: &dyn MetadataStore,
+    source: &crate::steps::SourceInput,
+    region: &str,
+    now: OffsetDateTime,
+    deadline: Duration,
+) -> Result<Option<[String; 5]>, StoreError> {
+    let row = |attempt| {
+        Some(crate::runner::manifest_row(
+            &source.bucket,
+            &source.key,
+            &source.version,
+            attempt,
+        ))
+    };
+    match take_over(meta, &source.document_id(), now, region, deadline).await {
+        Ok(doc) => Ok(row(doc.attempt)),
+        Err(RetryError::Final(..)) => Ok(None),
+        Err(RetryError::Store(StoreError::NotFound { .. })) => Ok(row(2)),
+        Err(RetryError::Store(e)) => Err(e),
+        Err(RetryError::NotFailed(..)) => Ok(None),
+    }
 }

@@ -238,6 +238,7 @@ pub async fn reconcile(
                 bucket: crate::UPLOAD_BUCKET.into(),
                 key: object.key.clone(),
                 version: sha,
+                execution: None,
             };
             match rt.meta.get_document(&source.document_id()).await {
                 Ok(d) if d.status.is_terminal() => continue,

@@ -162,6 +162,7 @@ impl LocalRuntime {
             bucket: UPLOAD_BUCKET.into(),
             key,
             version: id.sha256.clone(),
+            execution: None,
         })
     }
 }

@@ -1,7 +1,9 @@
 //! Metadata in one SQLite file, in the same single-table item model as DynamoDB:
 //! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{sha256}`/`DOC`), a patient index
-//! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the item as JSON, and
-//! a `version` column for conditional writes.
+//! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the sparse in-flight
+//! index the watchdog reads (`gsi2pk` = `INFLIGHT#{region}`, `gsi2sk` =
+//! `{deadline}#{id}`, only while a document is in flight), the item as JSON, and a
+//! `version` column for conditional writes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use medidocs_core::access::{AuditPage, AuditRecord, audit_month};
-use medidocs_core::model::{DocumentPage, DocumentRecord, Status};
+use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -22,11 +24,26 @@ CREATE TABLE IF NOT EXISTS items (
     status  TEXT,
     version INTEGER NOT NULL,
     data    TEXT NOT NULL,
+    gsi2pk  TEXT,
+    gsi2sk  TEXT,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_status ON items (status) WHERE status IS NOT NULL;
 ";
+
+/// The in-flight index, made after the columns exist (a file from before them gets them
+/// first, in [`SqliteMetadataStore::init`]).
+const INFLIGHT_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;";
+
+/// A document's place in the in-flight index: (`gsi2pk`, `gsi2sk`), or none.
+fn inflight(doc: &DocumentRecord) -> (Option<String>, Option<String>) {
+    match medidocs_core::keys::inflight_index(doc) {
+        Some((pk, sk)) => (Some(pk), Some(sk)),
+        None => (None, None),
+    }
+}
 
 pub struct SqliteMetadataStore {
     conn: Arc<Mutex<Connection>>,
@@ -71,9 +88,62 @@ impl SqliteMetadataStore {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Self::add_inflight_index(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// A file written before the in-flight index gets its columns, and its documents in
+    /// flight get the region and deadline the index needs (the embedded region, and the
+    /// default deadline after their last write), so the watchdog finds them.
+    fn add_inflight_index(conn: &Connection) -> Result<(), StoreError> {
+        let has: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = 'gsi2pk'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
+        if !has {
+            conn.execute_batch(
+                "ALTER TABLE items ADD COLUMN gsi2pk TEXT; ALTER TABLE items ADD COLUMN gsi2sk TEXT;",
+            )
+            .map_err(db_err)?;
+            let rows: Vec<(String, String)> = {
+                let mut stmt = conn
+                    .prepare("SELECT pk, data FROM items WHERE sk = 'META' AND status IN ('RECEIVED', 'PROCESSING')")
+                    .map_err(db_err)?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(db_err)?
+            };
+            for (pk, data) in rows {
+                let mut doc = decode(&data)?;
+                if doc.region.is_empty() {
+                    doc.region = medidocs_core::steps::LOCAL_REGION.into();
+                }
+                if doc.deadline.is_none() {
+                    let last = time::OffsetDateTime::parse(
+                        &doc.updated_at,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                    doc.deadline = Some(medidocs_core::steps::rfc3339(
+                        last + medidocs_core::watchdog::DEFAULT_DEADLINE,
+                    ));
+                }
+                let (g2pk, g2sk) = inflight(&doc);
+                conn.execute(
+                    "UPDATE items SET data = ?2, gsi2pk = ?3, gsi2sk = ?4 WHERE pk = ?1 AND sk = 'META'",
+                    params![pk, encode(&doc)?, g2pk, g2sk],
+                )
+                .map_err(db_err)?;
+            }
+        }
+        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
     }
 
     async fn with<T: Send + 'static>(
@@ -107,10 +177,11 @@ impl MetadataStore for SqliteMetadataStore {
     async fn create_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
         let data = encode(doc)?;
         let doc = doc.clone();
+        let (g2pk, g2sk) = inflight(&doc);
         self.with(move |c| {
             let n = c
                 .execute(
-                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data) VALUES (?1, 'META', ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, 'META', ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
                         doc_pk(&doc.id),
@@ -118,7 +189,9 @@ impl MetadataStore for SqliteMetadataStore {
                         medidocs_core::keys::listing_key(&doc.created_at, &doc.id),
                         doc.status.as_str(),
                         doc.version as i64,
-                        data
+                        data,
+                        g2pk,
+                        g2sk
                     ],
                 )
                 .map_err(db_err)?;
@@ -149,12 +222,13 @@ impl MetadataStore for SqliteMetadataStore {
     async fn update_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
         let data = encode(doc)?;
         let doc = doc.clone();
+        let (g2pk, g2sk) = inflight(&doc);
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
             let n = tx
                 .execute(
-                    "UPDATE items SET status = ?2, version = ?3, data = ?4 WHERE pk = ?1 AND sk = 'META' AND version = ?5",
-                    params![doc_pk(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1],
+                    "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7 WHERE pk = ?1 AND sk = 'META' AND version = ?5",
+                    params![doc_pk(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk],
                 )
                 .map_err(db_err)?;
             if n == 0 {
@@ -224,25 +298,25 @@ impl MetadataStore for SqliteMetadataStore {
         .await
     }
 
-    async fn stale_documents(
+    async fn overdue_documents(
         &self,
-        status: Status,
-        updated_before: &str,
+        region: &str,
+        now: &str,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError> {
-        let (status, before) = (status.as_str().to_string(), updated_before.to_string());
+        let (pk, now) = (
+            medidocs_core::keys::inflight_partition(region),
+            now.to_string(),
+        );
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT data FROM items WHERE status = ?1 AND sk = 'META'
-                     AND json_extract(data, '$.updated_at') < ?2
-                     ORDER BY json_extract(data, '$.updated_at') LIMIT ?3",
+                    "SELECT data FROM items WHERE gsi2pk = ?1 AND gsi2sk < ?2
+                     ORDER BY gsi2sk LIMIT ?3",
                 )
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map(params![status, before, limit as i64], |r| {
-                    r.get::<_, String>(0)
-                })
+                .query_map(params![pk, now, limit as i64], |r| r.get::<_, String>(0))
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;
@@ -675,11 +749,13 @@ impl SqliteMetadataStore {
                         (Some(_), false) => false,
                     };
                     if write {
+                        let (g2pk, g2sk) = if sk == "META" { inflight(&decode(&row.data)?) } else { (None, None) };
                         tx.execute(
-                            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                              ON CONFLICT (pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
-                               status = excluded.status, version = excluded.version, data = excluded.data",
-                            params![row.pk, row.sk, row.gsi1pk, row.gsi1sk, row.status, row.version, row.data],
+                               status = excluded.status, version = excluded.version, data = excluded.data,
+                               gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk",
+                            params![row.pk, row.sk, row.gsi1pk, row.gsi1sk, row.status, row.version, row.data, g2pk, g2sk],
                         )
                         .map_err(db_err)?;
                         Applied::Written

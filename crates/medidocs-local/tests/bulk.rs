@@ -45,7 +45,7 @@ async fn the_bulk_import_machine_runs_each_manifest_row_once() {
         ("p-2", "prescription-photo.jpg", Status::Ready),
         ("p-2", "lab-results.pdf", Status::Rejected),
     ];
-    let mut manifest = String::from("document_id,key,version\n");
+    let mut manifest = String::from("document_id,bucket,key,version,execution_name\n");
     let mut ids = Vec::new();
     for (i, (patient, file, _)) in files.iter().enumerate() {
         let bytes = std::fs::read(samples.join(file)).unwrap();
@@ -53,7 +53,7 @@ async fn the_bulk_import_machine_runs_each_manifest_row_once() {
         let version = keys::sha256_hex(&bytes);
         rt.objects.put(&key, bytes, PutMode::Create).await.unwrap();
         let id = keys::document_id(UPLOAD_BUCKET, &key, &version);
-        manifest.push_str(&format!("{id},{key},{version}\n"));
+        manifest.push_str(&format!("{id},{UPLOAD_BUCKET},{key},{version},{id}\n"));
         ids.push(id);
     }
     rt.objects

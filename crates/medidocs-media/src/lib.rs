@@ -18,7 +18,9 @@ pub use decode::{DecodedPage, decode_page, rotate_png};
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerPage, TextLayerWord, pdf_text_layer};
-pub use rendition::{EncodedRendition, RenditionKind, render_renditions, shrink_png_to_fit};
+pub use rendition::{
+    EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, shrink_png_to_fit,
+};
 pub use sniff::{Mime, sniff};
 
 /// Decode and size limits. Every document is checked against these before its pixels are

@@ -241,12 +241,26 @@ fn ocr_size(w: u32, h: u32, dpi: Option<f32>) -> (u32, u32) {
     ((w as f64 * s).round() as u32, (h as f64 * s).round() as u32)
 }
 
-/// An OCR image made small enough for an engine that takes at most `max_bytes` (Textract's
-/// synchronous calls take 10 MB; a 24 MP photo's OCR PNG is about 17 MB). It is resized as
-/// a whole (aspect kept), so page-relative word boxes are unchanged. Returned as is when it
+/// What an OCR engine takes: at most `max_bytes` of PNG (Textract's synchronous calls take
+/// 10 MB; a 24 MP photo's OCR PNG is about 17 MB) and at most `max_side` pixels on a side
+/// (Textract: 10,000). `None`: no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OcrImageLimits {
+    pub max_bytes: Option<usize>,
+    pub max_side: Option<u32>,
+}
+
+/// An OCR image made small enough for an engine's [`OcrImageLimits`]. It is resized as a
+/// whole (aspect kept), so page-relative word boxes are unchanged. Returned as is when it
 /// already fits.
-pub fn shrink_png_to_fit(png: &[u8], max_bytes: usize) -> Result<Vec<u8>, MediaError> {
-    if png.len() <= max_bytes {
+pub fn shrink_png_to_fit(png: &[u8], limits: OcrImageLimits) -> Result<Vec<u8>, MediaError> {
+    let (w0, h0) = png_size(png)?;
+    let side_scale = match limits.max_side {
+        Some(max) if w0.max(h0) > max => max as f64 / w0.max(h0) as f64,
+        _ => 1.0,
+    };
+    let max_bytes = limits.max_bytes.unwrap_or(usize::MAX);
+    if side_scale >= 1.0 && png.len() <= max_bytes {
         return Ok(png.to_vec());
     }
     let grey = DynamicImage::ImageLuma8(
@@ -255,23 +269,35 @@ pub fn shrink_png_to_fit(png: &[u8], max_bytes: usize) -> Result<Vec<u8>, MediaE
             .into_luma8(),
     );
     let mut resizer = Resizer::new();
-    let mut size = png.len();
-    let mut scale = 1.0f64;
+    // Within the side limit first (floor, so the long side is at most the limit).
+    let mut scale = side_scale;
+    let mut size = (png.len() as f64 * scale * scale) as usize;
     // PNG bytes grow about with the pixel count; aim a little under, then tighten.
     for _ in 0..6 {
-        scale *= (max_bytes as f64 / size as f64 * 0.9).sqrt().min(0.95);
-        let w = ((grey.width() as f64 * scale).round() as u32).max(1);
-        let h = ((grey.height() as f64 * scale).round() as u32).max(1);
+        if size > max_bytes {
+            scale *= (max_bytes as f64 / size as f64 * 0.9).sqrt().min(0.95);
+        }
+        let w = ((grey.width() as f64 * scale).floor() as u32).max(1);
+        let h = ((grey.height() as f64 * scale).floor() as u32).max(1);
         let smaller = resize_image(&mut resizer, &grey, w, h)?;
         let out = encode_ocr_png(&smaller)?;
         if out.len() <= max_bytes {
             return Ok(out);
         }
-        size = (out.len() as f64 / (scale * scale)) as usize;
+        size = out.len();
     }
     Err(MediaError::Corrupt(format!(
         "the OCR image cannot be made smaller than {max_bytes} bytes"
     )))
+}
+
+/// Width and height from a PNG's header (IHDR), without decoding it.
+fn png_size(png: &[u8]) -> Result<(u32, u32), MediaError> {
+    if png.len() < 24 || &png[..8] != b"\x89PNG\r\n\x1a\n" || &png[12..16] != b"IHDR" {
+        return Err(MediaError::Corrupt("the OCR image is not a PNG".into()));
+    }
+    let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+    Ok((be(16), be(20)))
 }
 
 fn encode_ocr_png(grey: &DynamicImage) -> Result<Vec<u8>, MediaError> {

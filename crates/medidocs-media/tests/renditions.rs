@@ -253,7 +253,11 @@ fn an_ocr_image_over_the_engine_limit_is_reduced_to_fit_with_its_aspect() {
         .unwrap();
     assert!(png.len() > 1_000_000, "noise does not compress");
     let max = 300_000;
-    let small = medidocs_media::shrink_png_to_fit(&png, max).unwrap();
+    let limits = medidocs_media::OcrImageLimits {
+        max_bytes: Some(max),
+        max_side: None,
+    };
+    let small = medidocs_media::shrink_png_to_fit(&png, limits).unwrap();
     assert!(small.len() <= max, "{} bytes", small.len());
     let img = image::load_from_memory(&small).unwrap();
     assert!(img.width() < 1200 && img.width() > 400, "{}", img.width());
@@ -261,7 +265,33 @@ fn an_ocr_image_over_the_engine_limit_is_reduced_to_fit_with_its_aspect() {
     assert!((aspect - 4.0 / 3.0).abs() < 0.01, "{aspect}");
     // Small enough already: unchanged.
     assert_eq!(
-        medidocs_media::shrink_png_to_fit(&small, max).unwrap(),
+        medidocs_media::shrink_png_to_fit(&small, limits).unwrap(),
         small
     );
+}
+
+#[test]
+fn an_ocr_image_over_the_engine_side_limit_is_reduced_to_it_with_its_aspect() {
+    // A long fax strip: 300 x 12,500 pixels, small in bytes, too tall for Textract.
+    let strip = GrayImage::from_fn(300, 12_500, |x, y| image::Luma([((x ^ y) & 0xff) as u8]));
+    let mut png = Vec::new();
+    DynamicImage::ImageLuma8(strip)
+        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+    let limits = medidocs_media::OcrImageLimits {
+        max_bytes: Some(10 * 1024 * 1024),
+        max_side: Some(10_000),
+    };
+    assert!(png.len() < 10 * 1024 * 1024);
+    let fitted = medidocs_media::shrink_png_to_fit(&png, limits).unwrap();
+    let img = image::load_from_memory(&fitted).unwrap();
+    assert_eq!(img.height(), 10_000);
+    assert_eq!(img.width(), 240);
+    // Within both limits: unchanged.
+    assert_eq!(
+        medidocs_media::shrink_png_to_fit(&fitted, limits).unwrap(),
+        fitted
+    );
+    // Not a PNG: a clear error, not a panic.
+    assert!(medidocs_media::shrink_png_to_fit(b"GIF89a....", limits).is_err());
 }

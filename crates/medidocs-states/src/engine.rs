@@ -200,11 +200,15 @@ pub struct Execution {
     pub history: Vec<Value>,
 }
 
+/// A source of uniform numbers in [0, 1) for Retry's `JitterStrategy: FULL`.
+pub type Random = Arc<dyn Fn() -> f64 + Send + Sync>;
+
 pub struct Engine {
     handlers: HashMap<String, Arc<dyn TaskHandler>>,
     substitutions: HashMap<String, String>,
     clock: Arc<dyn Clock>,
     buckets: Option<Arc<dyn Buckets>>,
+    random: Random,
 }
 
 type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -216,7 +220,14 @@ impl Engine {
             substitutions: HashMap::new(),
             clock,
             buckets: None,
+            random: Arc::new(|| (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0),
         }
+    }
+
+    /// Where Retry's jitter comes from (a seeded source makes a simulation repeatable).
+    pub fn with_random(mut self, random: Random) -> Self {
+        self.random = random;
+        self
     }
 
     /// The buckets `ItemReader` reads from and `ResultWriter` writes to.
@@ -741,7 +752,12 @@ impl Run<'_> {
         let mut counts = vec![0u32; retriers.len()];
         let mut retry = 0;
         loop {
-            let ctx = self.context(name, retry, scope);
+            let mut ctx = self.context(name, retry, scope);
+            if kind == "Task" {
+                // A new task token for every try, as Step Functions gives a callback task
+                // (`.waitForTaskToken`) one per attempt.
+                ctx.object["Task"] = json!({ "Token": uuid::Uuid::new_v4().simple().to_string() });
+            }
             let attempt = async {
                 let eff = self.effective_input(st, &raw, &ctx)?;
                 let result = match kind {
@@ -782,7 +798,7 @@ impl Run<'_> {
                         delay = delay.min(cap);
                     }
                     if r.get("JitterStrategy").and_then(Value::as_str) == Some("FULL") {
-                        delay *= (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+                        delay *= (self.engine.random)();
                     }
                     counts[i] += 1;
                     retry += 1;
@@ -1006,7 +1022,7 @@ impl Run<'_> {
         let processor = &processor;
         let selector = &selector;
         let eff = &eff;
-        let results: Vec<Child> = stream::iter(items.into_iter().enumerate())
+        let mut results: Vec<Child> = stream::iter(items.into_iter().enumerate())
             .map(|(index, value)| async move {
                 let item = json!({ "Index": index, "Value": value });
                 let mut item_ctx = ctx.clone();
@@ -1044,11 +1060,14 @@ impl Run<'_> {
                     result: r,
                 })
             })
-            .buffered(concurrency)
+            // Unordered: a slow item does not hold the others' places, so MaxConcurrency
+            // items run at once as in Step Functions; results are put back in item order.
+            .buffer_unordered(concurrency)
             .collect::<Vec<_>>()
             .await
             .into_iter()
             .collect::<Result<Vec<Child>, Failure>>()?;
+        results.sort_by_key(|c| c.index);
         let failures: Vec<&Failure> = results
             .iter()
             .filter_map(|c| c.result.as_ref().err())

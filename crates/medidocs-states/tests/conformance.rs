@@ -1013,3 +1013,103 @@ async fn payloads_over_256_kib_fail_with_data_limit_exceeded() {
         .await;
     assert!(ok.output.is_ok());
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+// A callback task gets `$$.Task.Token`; each try of it a new one.
+#[tokio::test]
+async fn a_callback_task_gets_a_new_task_token_on_every_try() {
+    let (mut e, _) = engine();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    e.register(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        handler(move |v: Value| {
+            let s = s.clone();
+            async move {
+                let token = v["MessageBody"]["token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let mut seen = s.lock().unwrap();
+                seen.push(token);
+                if seen.len() < 3 {
+                    Err(Failure::new("Medidocs.Throttled", "again"))
+                } else {
+                    Ok(json!({ "answered": true }))
+                }
+            }
+        }),
+    );
+    let def = pass_machine(json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": { "QueueUrl": "q", "MessageBody": { "token.$": "$$.Task.Token" } },
+        "Retry": [{ "ErrorEquals": ["Medidocs.Throttled"], "MaxAttempts": 5 }],
+        "End": true
+    }));
+    let out = e.execute(&def, json!({}), "x").await.output.unwrap();
+    assert_eq!(out, json!({ "answered": true }));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|t| t.len() >= 16), "{seen:?}");
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(distinct.len(), 3, "{seen:?}");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-map.html (MaxConcurrency): up to
+// MaxConcurrency iterations run at once, whatever order they finish in; the output keeps
+// the items' order.
+#[tokio::test]
+async fn a_slow_map_item_does_not_hold_back_the_others() {
+    let (mut e, clock) = engine();
+    let running = Arc::new(AtomicU32::new(0));
+    let peak = Arc::new(AtomicU32::new(0));
+    let (r, p, c) = (running.clone(), peak.clone(), clock.clone());
+    e.register(
+        "arn:aws:lambda:us-east-1:123456789012:function:work",
+        handler(move |v: Value| {
+            let (r, p, c) = (r.clone(), p.clone(), c.clone());
+            async move {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                // Item 0 takes long; the others finish at once. Its handler waits until
+                // every other item has run, which only happens if they are not held
+                // behind it.
+                if v == json!(0) {
+                    for _ in 0..200 {
+                        if r.load(Ordering::SeqCst) == 1 && c.slept.lock().unwrap().len() >= 9 {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                } else {
+                    medidocs_states::Clock::sleep(c.as_ref(), Duration::from_secs(1)).await;
+                }
+                r.fetch_sub(1, Ordering::SeqCst);
+                Ok(json!(v.as_i64().unwrap_or(0) * 10))
+            }
+        }),
+    );
+    let def = pass_machine(json!({
+        "Type": "Map",
+        "MaxConcurrency": 2,
+        "ItemProcessor": {
+            "StartAt": "W",
+            "States": { "W": { "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work", "End": true } }
+        },
+        "End": true
+    }));
+    let items: Vec<i64> = (0..10).collect();
+    let out = e.execute(&def, json!(items), "x").await.output.unwrap();
+    assert_eq!(out, json!((0..10).map(|i| i * 10).collect::<Vec<_>>()));
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        2,
+        "never more than MaxConcurrency"
+    );
+    assert_eq!(
+        clock.slept.lock().unwrap().len(),
+        9,
+        "the other nine ran while item 0 waited"
+    );
+}

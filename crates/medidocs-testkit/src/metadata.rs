@@ -213,50 +213,53 @@ pub async fn metadata_store_suite(
     );
 
     c.check(
-        "stale documents: by status, written before the cutoff, oldest first",
+        "overdue documents: in flight in one region past their deadline, earliest first, from the in-flight index",
         async {
-            let at = |n: u32, status: Status, when: &str| {
+            let (here, there) = (format!("r{run}"), format!("s{run}"));
+            let at = |n: u32, status: Status, region: &str, deadline: Option<&str>| {
                 let mut d = doc(run, n, &patient);
                 d.status = status;
-                d.updated_at = when.into();
+                d.region = region.to_string();
+                d.deadline = deadline.map(str::to_string);
                 d
             };
-            for d in [
-                at(40, Status::Processing, "2001-01-01T00:00:05.000Z"),
-                at(41, Status::Processing, "2001-01-01T00:00:01.000Z"),
-                at(42, Status::Received, "2001-01-01T00:00:00.000Z"),
-                at(43, Status::Processing, "2026-11-27T10:00:00.000Z"),
-                at(44, Status::Ready, "2001-01-01T00:00:00.000Z"),
-            ] {
-                store.create_document(&d).await?;
+            let mut docs = vec![
+                at(40, Status::Processing, &here, Some("2001-01-01T00:00:05.000Z")),
+                at(41, Status::Processing, &here, Some("2001-01-01T00:00:01.000Z")),
+                at(42, Status::Received, &here, Some("2001-01-01T00:00:00.000Z")),
+                at(43, Status::Processing, &here, Some("2099-01-01T00:00:00.000Z")),
+                at(44, Status::Ready, &here, Some("2001-01-01T00:00:00.000Z")),
+                at(45, Status::Processing, &there, Some("2001-01-01T00:00:00.000Z")),
+                at(46, Status::Processing, &here, None),
+            ];
+            for d in &docs {
+                store.create_document(d).await?;
             }
-            let ours = |v: Vec<DocumentRecord>| -> Vec<String> {
-                v.into_iter()
-                    .map(|d| d.id)
-                    .filter(|id| id.starts_with(run))
-                    .collect()
-            };
-            let early = ours(
-                store
-                    .stale_documents(Status::Processing, "2001-01-01T00:00:03.000Z", 100)
-                    .await?,
-            );
-            ensure!(early == vec![format!("{run}0029")], "{early:?}");
-            let all = ours(
-                store
-                    .stale_documents(Status::Processing, "2002-01-01T00:00:00.000Z", 100)
-                    .await?,
-            );
+            let ids = |v: Vec<DocumentRecord>| -> Vec<String> { v.into_iter().map(|d| d.id).collect() };
+            let id = |n: u32| format!("{run}{n:04x}");
+            let early = ids(store.overdue_documents(&here, "2001-01-01T00:00:03.000Z", 100).await?);
+            ensure!(early == vec![id(42), id(41)], "earliest deadline first: {early:?}");
+            let all = ids(store.overdue_documents(&here, "2002-01-01T00:00:00.000Z", 100).await?);
             ensure!(
-                all == vec![format!("{run}0029"), format!("{run}0028")],
-                "oldest first, PROCESSING only: {all:?}"
+                all == vec![id(42), id(41), id(40)],
+                "in flight, this region, with a deadline past: {all:?}"
             );
-            let received = ours(
-                store
-                    .stale_documents(Status::Received, "2002-01-01T00:00:00.000Z", 100)
-                    .await?,
-            );
-            ensure!(received == vec![format!("{run}002a")], "{received:?}");
+            let first = ids(store.overdue_documents(&here, "2002-01-01T00:00:00.000Z", 1).await?);
+            ensure!(first == vec![id(42)], "limit: {first:?}");
+            let other = ids(store.overdue_documents(&there, "2002-01-01T00:00:00.000Z", 100).await?);
+            ensure!(other == vec![id(45)], "the other region's own: {other:?}");
+            // A final status leaves the index; a new deadline moves a document in it.
+            docs[1].status = Status::Ready;
+            docs[1].deadline = None;
+            docs[1].version += 1;
+            store.update_document(&docs[1]).await?;
+            docs[0].deadline = Some("2099-01-01T00:00:00.000Z".into());
+            docs[0].version += 1;
+            store.update_document(&docs[0]).await?;
+            let after = ids(store.overdue_documents(&here, "2002-01-01T00:00:00.000Z", 100).await?);
+            ensure!(after == vec![id(42)], "after the updates: {after:?}");
+            let nowhere = store.overdue_documents(&format!("t{run}"), "2099-12-31T00:00:00.000Z", 100).await?;
+            ensure!(nowhere.is_empty(), "a region with nothing in flight: {nowhere:?}");
             Ok(())
         }
         .await,

@@ -326,7 +326,7 @@ struct Outcome {
     status: &'static str,
     reason: String,
     /// s3: the bulk manifest's row (`document_id`, `key`, `version`).
-    row: Option<[String; 3]>,
+    row: Option<[String; 5]>,
 }
 
 impl Entry {
@@ -650,7 +650,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     }
     let mut manifest_file = tempfile::NamedTempFile::new().context("a temporary manifest")?;
     let mut manifest = csv::Writer::from_writer(manifest_file.as_file_mut());
-    manifest.write_record(["document_id", "key", "version"])?;
+    manifest.write_record(medidocs_core::runner::MANIFEST_COLUMNS)?;
     let mut rows = 0u64;
     let (target, secret) = (&target, &secret);
     let process = |entry: Entry| async move {
@@ -674,15 +674,15 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
             Ok(Placed::AlreadyThere { version }) => ("ALREADY_UPLOADED", version),
             Err(e) => return Outcome::error(line, shown, patient, e.to_string()),
         };
-        let document_id = keys::document_id(target.bucket(), &key, &version);
+        let row = medidocs_core::runner::manifest_row(target.bucket(), &key, &version, 1);
         Outcome {
             line,
             path: shown,
             patient,
-            document_id: document_id.clone(),
+            document_id: row[0].clone(),
             status,
             reason: String::new(),
-            row: Some([document_id, key, version]),
+            row: Some(row),
         }
     };
     let t = drive(&args, S3_KINDS, total, concurrency, process, |o| {

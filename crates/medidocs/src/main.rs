@@ -6,6 +6,7 @@ mod import;
 mod output;
 mod renditions;
 mod serve;
+mod simulate;
 mod states;
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,11 @@ enum Command {
     /// an import, failover, fail-back and reconcile; prints RPO, RTO, lost and processed
     /// twice (in a scratch folder; --data-dir is not touched).
     Drill(drill::DrillArgs),
+    /// Capacity simulation for the operations team: the real state machines and step
+    /// handlers against models of AWS's documented limits (Lambda and Textract quotas,
+    /// Step Functions' names and rates, at-least-once events, a regional outage), on a
+    /// virtual clock. A planning tool; it touches no AWS account and no data dir.
+    Simulate(simulate::SimulateArgs),
     /// Serve the HTTP API and the doctors' web page over this data dir; uploads made
     /// through it are processed in the background.
     Serve(serve::ServeArgs),
@@ -243,6 +249,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Renditions(args) => renditions::renditions(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Drill(args) => drill::drill(args).await,
+        Command::Simulate(args) => simulate::simulate(args),
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
         Command::Token(args) => serve::token(&cli.data_dir, args),
         Command::CareTeam(cmd) => serve::care_team(&cli.data_dir, cmd).await,
@@ -433,19 +440,15 @@ async fn watchdog(data_dir: &Path, minutes: u64) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One pass of the watchdog with `deadline`, now.
+/// One pass of the watchdog over the embedded region: documents in flight whose last
+/// write is older than `deadline` (their recorded deadline is the default one after it).
 pub async fn sweep(
     meta: &dyn medidocs_core::ports::MetadataStore,
     deadline: Duration,
 ) -> Result<Vec<String>> {
-    let cutoff = medidocs_core::watchdog::cutoff_now(deadline);
-    Ok(medidocs_core::watchdog::sweep(
-        meta,
-        &cutoff,
-        &medidocs_core::steps::now_rfc3339(),
-        deadline,
-    )
-    .await?)
+    let now = time::OffsetDateTime::now_utc();
+    let at = now + medidocs_core::watchdog::DEFAULT_DEADLINE - deadline;
+    Ok(medidocs_core::watchdog::sweep(meta, medidocs_core::steps::LOCAL_REGION, at).await?)
 }
 
 async fn retry(data_dir: &Path, ids: &[String]) -> Result<ExitCode> {
@@ -457,26 +460,28 @@ async fn retry(data_dir: &Path, ids: &[String]) -> Result<ExitCode> {
     let runner = rt.runner();
     let mut failures = 0;
     for id in ids {
-        let doc = match medidocs_core::watchdog::retry(
-            rt.meta.as_ref(),
-            id,
-            &medidocs_core::steps::now_rfc3339(),
-        )
-        .await
-        {
-            Ok(d) => d,
+        let doc = match rt.meta.get_document(id).await {
+            Ok(d) if d.status == medidocs_core::model::Status::Failed => d,
+            Ok(d) => {
+                eprintln!(
+                    "{id}: it is {}: only FAILED documents are retried",
+                    d.status.as_str()
+                );
+                failures += 1;
+                continue;
+            }
             Err(e) => {
                 eprintln!("{id}: {e}");
                 failures += 1;
                 continue;
             }
         };
-        let source = medidocs_core::steps::SourceInput {
-            bucket: doc.source.bucket.clone(),
-            key: doc.source.key.clone(),
-            version: doc.source.version.clone(),
-        };
-        let out = runner.run(&source).await?;
+        let source = medidocs_core::steps::SourceInput::new(
+            doc.source.bucket.clone(),
+            doc.source.key.clone(),
+            doc.source.version.clone(),
+        );
+        let out = runner.retry(&source).await?;
         let d = &out.record;
         match &d.reason {
             Some(r) => println!("{id}: {} ({}: {})", d.status.as_str(), r.code, r.message),

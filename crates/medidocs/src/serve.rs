@@ -31,6 +31,28 @@ pub struct ServeArgs {
     workers: Option<usize>,
 }
 
+/// Runs the executions the API starts (a retry) in the background, on this machine.
+struct LocalOrchestrator {
+    runner: Arc<medidocs_core::runner::Runner>,
+}
+
+#[async_trait::async_trait]
+impl medidocs_core::ports::Orchestrator for LocalOrchestrator {
+    async fn start(
+        &self,
+        source: &SourceInput,
+        name: &str,
+    ) -> Result<(), medidocs_core::ports::StoreError> {
+        let (runner, source, name) = (self.runner.clone(), source.clone(), name.to_string());
+        tokio::spawn(async move {
+            if let Err(e) = runner.run_named(&source, &name).await {
+                tracing::error!(error = %e, "a retry could not be run");
+            }
+        });
+        Ok(())
+    }
+}
+
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
     let limits = args.limits.limits();
     let rt = Arc::new(open_runtime(data_dir, limits, args.workers)?);
@@ -41,6 +63,9 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
         .context("the OCR engine is not ready")?;
     let key = rt.token_key()?;
     let runner = Arc::new(rt.runner());
+    let orchestrator = Arc::new(LocalOrchestrator {
+        runner: runner.clone(),
+    });
     // Uploads are processed in the background, a bounded number at a time.
     let slots = Arc::new(tokio::sync::Semaphore::new(rt.config.workers));
     let start = Arc::new(move |source: SourceInput| {
@@ -80,6 +105,7 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
             UPLOAD_BUCKET,
             start,
         )),
+        orchestrator,
         max_upload_bytes: limits.max_bytes,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

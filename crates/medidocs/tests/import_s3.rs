@@ -238,7 +238,10 @@ async fn an_s3_import_uploads_once_starts_the_bulk_machine_and_its_rows_run() {
     let manifest =
         String::from_utf8(manifest.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
     let mut lines = manifest.lines();
-    assert_eq!(lines.next(), Some("document_id,key,version"));
+    assert_eq!(
+        lines.next(),
+        Some("document_id,bucket,key,version,execution_name")
+    );
     let manifest_ids: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
     let mut report_ids: Vec<&str> = rows.iter().map(|r| r[3].as_str()).collect();
     let mut sorted = manifest_ids.clone();

@@ -1,0 +1,67 @@
+//! A metadata file written before the in-flight index opens as before, and the watchdog
+//! finds the documents it left in flight.
+
+use medidocs_core::model::{DocumentRecord, SourceRef, Status};
+use medidocs_core::ports::MetadataStore;
+use medidocs_local::SqliteMetadataStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_from_before_the_inflight_index_gets_it_with_its_documents_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.sqlite3");
+    {
+        // The schema and rows as the previous release wrote them.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, gsi1pk TEXT, gsi1sk TEXT,
+               status TEXT, version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID;",
+        )
+        .unwrap();
+        for (id, status) in [("aa01", Status::Processing), ("aa02", Status::Ready)] {
+            let mut d = DocumentRecord::new(
+                id.into(),
+                "p-1".into(),
+                SourceRef {
+                    bucket: "b".into(),
+                    key: format!("uploads/p-1/{id}/original"),
+                    version: "v".into(),
+                },
+                String::new(),
+                1,
+                "2026-01-01T00:00:00.000Z".into(),
+            );
+            d.status = status;
+            let mut v = serde_json::to_value(&d).unwrap();
+            for k in ["attempt", "region", "deadline"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            c.execute(
+                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data) VALUES (?1, 'META', ?2, ?3, ?4, 1, ?5)",
+                rusqlite::params![
+                    format!("DOC#{id}"),
+                    "PATIENT#p-1",
+                    format!("CREATED#2026-01-01T00:00:00.000Z#{id}"),
+                    status.as_str(),
+                    v.to_string()
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteMetadataStore::open(&path).unwrap();
+    let old = store.get_document("aa01").await.unwrap();
+    assert_eq!((old.attempt, old.region.as_str()), (1, "local"));
+    assert_eq!(old.deadline.as_deref(), Some("2026-01-01T01:00:00.000Z"));
+    let overdue = store
+        .overdue_documents("local", "2026-06-01T00:00:00.000Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        overdue.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["aa01"]
+    );
+    // Opened again: nothing changes.
+    drop(store);
+    let store = SqliteMetadataStore::open(&path).unwrap();
+    assert_eq!(store.get_document("aa01").await.unwrap(), old);
+}
