@@ -19,6 +19,15 @@ pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
 /// The longest a presigned URL may live: they carry access to medical documents.
 pub const MAX_PRESIGN: Duration = Duration::from_secs(15 * 60);
 
+/// An original as a reconcile sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    pub key: String,
+    pub version: String,
+    /// Written here by replication from the other region.
+    pub replica: bool,
+}
+
 #[derive(Clone)]
 pub struct S3ObjectStore {
     client: Client,
@@ -240,6 +249,66 @@ impl S3ObjectStore {
         Ok(self.head_if_any(key).await?.is_some_and(|h| {
             h.replication_status() == Some(&aws_sdk_s3::types::ReplicationStatus::Replica)
         }))
+    }
+
+    /// The current version of every original under `prefix` (keys ending `/original`),
+    /// and whether S3 says it is a replica from the other region: what a reconcile runs.
+    /// Listed with ListObjectVersions (latest versions, delete markers left out), then a
+    /// HEAD of each version for its replication status, 16 at a time.
+    pub async fn originals(&self, prefix: &str) -> Result<Vec<Original>, StoreError> {
+        use futures::StreamExt;
+        let mut found = Vec::new();
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| store_error(prefix, e))?;
+            for v in page.versions() {
+                if v.is_latest() == Some(true)
+                    && let (Some(k), Some(id)) = (v.key(), v.version_id())
+                    && k.ends_with("/original")
+                {
+                    found.push((k.to_string(), id.to_string()));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+        }
+        let heads = futures::stream::iter(found)
+            .map(|(key, version)| async move {
+                let h = self
+                    .client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .version_id(&version)
+                    .send()
+                    .await
+                    .map_err(|e| store_error(key.clone(), e))?;
+                let replica =
+                    h.replication_status() == Some(&aws_sdk_s3::types::ReplicationStatus::Replica);
+                Ok::<_, StoreError>(Original {
+                    key,
+                    version,
+                    replica,
+                })
+            })
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = heads.into_iter().collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 
     /// HEAD of `key`, `None` when there is no object.

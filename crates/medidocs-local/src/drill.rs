@@ -6,14 +6,17 @@
 //!    are, as a process or a region stops.
 //! 3. Health checks of A fail; after `failure_threshold` of them traffic goes to B. The
 //!    RPO is the acknowledged uploads of A that B does not have at that moment.
-//! 4. B takes the rest of the batch (the uploads A never acknowledged). The RTO is the
-//!    time from the failure to the first of them READY in B. B does not process what it
-//!    received by replication: that is A's work, done after fail-back.
-//! 5. Fail back: A returns, replication catches up both ways, and A reconciles (every
-//!    original to a final status). Replication catches up once more.
+//! 4. B takes over: it reconciles (every original it holds without a final record runs
+//!    again there as a new attempt, whatever A's runs of it were), then takes the rest of
+//!    the batch (the uploads A never acknowledged). The RTO is the time from the failure
+//!    to the first document READY in B.
+//! 5. Fail back: A returns, replication catches up both ways, and A reconciles what only
+//!    it held (uploads that never reached B). Replication catches up once more.
 //! 6. The verdict: acknowledged documents without a final status in either region, or
 //!    whose objects either region lacks (lost); documents brought to a final status by
-//!    more than one run (processed twice); and whether both regions hold the same records.
+//!    more than one run (processed twice), apart from those A finished in its last moments
+//!    without the record reaching B, which B could only run again (counted on their own);
+//!    and whether both regions hold the same records.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,7 +80,12 @@ pub struct DrillReport {
     pub lag_p50_ms: u64,
     pub lag_p99_ms: u64,
     pub lag_max_ms: u64,
-    /// Documents A finished at reconcile (interrupted by the failure, or only replicated).
+    /// Documents B took over and finished at its reconcile after the failover.
+    pub taken_over_in_b: usize,
+    /// Of those, documents A had finished but whose final record had not reached B: the
+    /// records' recovery point, run again because B could not know.
+    pub rerun_after_rpo: usize,
+    /// Documents A finished at its reconcile after fail-back (only A held them).
     pub reconciled: usize,
     /// Incoming copies that lost to a region's own by the conflict rule.
     pub conflicts_kept: usize,
@@ -144,9 +152,10 @@ struct Region2 {
     runner: Arc<Runner>,
 }
 
-fn open(dir: &Path, opts: &DrillOptions) -> Result<Region2, StoreError> {
+fn open(dir: &Path, name: &str, opts: &DrillOptions) -> Result<Region2, StoreError> {
     let mut config = LocalConfig::new(dir);
     config.journal = true;
+    config.region = name.into();
     config.tesseract = opts.tesseract.clone();
     config.workers = opts.concurrency.max(1);
     let rt = Arc::new(LocalRuntime::open(config)?);
@@ -192,8 +201,8 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
         files.push((f, medidocs_core::keys::sha256_hex(&bytes)));
     }
     let (dir_a, dir_b) = (base.join("region-a"), base.join("region-b"));
-    let a = open(&dir_a, opts)?;
-    let b = open(&dir_b, opts)?;
+    let a = open(&dir_a, "a", opts)?;
+    let b = open(&dir_b, "b", opts)?;
     let mut report = DrillReport {
         documents: opts.documents,
         ..Default::default()
@@ -271,9 +280,24 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
         .map(|o| failed_at.saturating_duration_since(o).as_millis() as u64)
         .unwrap_or(0);
 
-    // 4. B takes the uploads A never acknowledged (the clinic sends them again).
-    let mut acked_b = Vec::new();
+    // 4. B takes over what it holds of A's work, then the uploads A never acknowledged
+    // (the clinic sends them again).
     let mut first_ready: Option<Instant> = None;
+    let r = reconcile(&b.rt, &b.runner).await?;
+    for (id, processed, status) in &r.runs {
+        count(&done, *processed, *status, id);
+        if first_ready.is_none() && *status == Status::Ready {
+            first_ready = Some(Instant::now());
+        }
+        // A finished it, but its final record never reached B.
+        let finished_in_a =
+            matches!(a.rt.meta.get_document(id).await, Ok(d) if d.status.is_terminal());
+        if *processed && finished_in_a {
+            report.rerun_after_rpo += 1;
+        }
+    }
+    report.taken_over_in_b = r.runs.len();
+    let mut acked_b = Vec::new();
     for (f, sha) in &files {
         if acked.iter().any(|(s, _)| &s.version == sha) {
             continue;
@@ -303,7 +327,7 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     lags.extend(b2a.lags_ms());
     let mut kept = a2b.kept() + b2a.kept();
     drop(a);
-    let a = open(&dir_a, opts)?;
+    let a = open(&dir_a, "a", opts)?;
     let a2b = Replicator::new(region("a", &a), region("b", &b));
     let b2a = Replicator::new(region("b", &b), region("a", &a));
     a2b.catch_up().await?;
@@ -349,7 +373,8 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     report.processed_twice = done
         .lock()
         .map(|m| m.values().filter(|n| **n > 1).count())
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .saturating_sub(report.rerun_after_rpo);
     let docs_a = a.rt.meta.all_documents().await?;
     let docs_b = b.rt.meta.all_documents().await?;
     report.regions_identical = docs_a == docs_b;

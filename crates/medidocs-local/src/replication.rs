@@ -214,16 +214,18 @@ pub struct Reconciled {
     pub runs: Vec<(String, bool, medidocs_core::model::Status)>,
 }
 
-/// Brings every original in a region to a final status: run after a fail-back, once
-/// replication has caught up both ways, in the region that is active again. Documents
-/// whose processing a failure interrupted (RECEIVED, PROCESSING) and originals that
-/// arrived by replication with no document are run; finished ones are left alone, so
-/// nothing is processed twice.
+/// Brings every original a region holds to a final status: run in the region that took
+/// over after a failure (and again in the failed region once it is back and replication
+/// has caught up). Documents without a final record, whether the failure interrupted
+/// them (RECEIVED, PROCESSING, in either region) or they arrived by replication with no
+/// record at all, run again here as a new attempt owned by this region
+/// ([`medidocs_core::watchdog::reconcile_row`]): a run the failed region still holds is
+/// superseded, and changes nothing if that region comes back. Final documents are left
+/// alone.
 pub async fn reconcile(
     rt: &crate::LocalRuntime,
     runner: &medidocs_core::runner::Runner,
 ) -> Result<Reconciled, StoreError> {
-    use medidocs_core::ports::MetadataStore;
     let mut out = Reconciled::default();
     for prefix in ["uploads/", "bulk/"] {
         for object in rt.objects.list(prefix).await? {
@@ -240,13 +242,17 @@ pub async fn reconcile(
                 version: sha,
                 execution: None,
             };
-            match rt.meta.get_document(&source.document_id()).await {
-                Ok(d) if d.status.is_terminal() => continue,
-                Ok(_) | Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
+            let row = medidocs_core::watchdog::reconcile_row(
+                rt.meta.as_ref(),
+                &source,
+                &rt.config.region,
+                time::OffsetDateTime::now_utc(),
+                medidocs_core::watchdog::DEFAULT_DEADLINE,
+            )
+            .await?;
+            let Some(row) = row else { continue };
             let o = runner
-                .run(&source)
+                .run_named(&source, &row[4])
                 .await
                 .map_err(|e| StoreError::unavailable("reconcile: a pipeline run", e.to_string()))?;
             out.runs.push((o.record.id, o.processed, o.record.status));

@@ -36,6 +36,9 @@ pub struct LocalConfig {
     pub workers: usize,
     /// Journal every write for replication to another region ([`crate::replication`]).
     pub journal: bool,
+    /// The region name written on the documents this runtime runs (the drill's two
+    /// regions have one each; a single install is `local`).
+    pub region: String,
 }
 
 impl LocalConfig {
@@ -49,6 +52,7 @@ impl LocalConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             journal: false,
+            region: medidocs_core::steps::LOCAL_REGION.into(),
         }
     }
 }
@@ -102,6 +106,7 @@ impl LocalRuntime {
             self.config.limits,
             self.config.workers,
         )
+        .with_region(self.config.region.clone())
     }
 
     /// The key that signs development tokens (`medidocs token`) and local upload URLs;

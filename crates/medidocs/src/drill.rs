@@ -96,7 +96,17 @@ fn print(r: &DrillReport) {
         }
     );
     println!(
-        "3. Region B took the other {} uploads; the first was READY {:.2} s after the failure (RTO).",
+        "3. Region B took over {} document{} of A's it held without a final status{}, and the other {} uploads; the first was READY {:.2} s after the failure (RTO).",
+        r.taken_over_in_b,
+        if r.taken_over_in_b == 1 { "" } else { "s" },
+        if r.rerun_after_rpo > 0 {
+            format!(
+                " ({} of them A had finished without the record reaching B: run again)",
+                r.rerun_after_rpo
+            )
+        } else {
+            String::new()
+        },
         r.acknowledged_in_b,
         r.rto_ms as f64 / 1000.0
     );

@@ -4,6 +4,7 @@ mod bench;
 mod drill;
 mod import;
 mod output;
+mod reconcile;
 mod renditions;
 mod serve;
 mod simulate;
@@ -73,13 +74,27 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         deadline_minutes: u64,
     },
-    /// Run FAILED documents again (after a time-out or an outage): each goes back to
-    /// RECEIVED and through the pipeline. READY and REJECTED documents are never redone.
+    /// Run FAILED documents again (after a time-out or an outage): each runs through the
+    /// pipeline as its next attempt. READY and REJECTED documents are never redone.
     Retry {
         /// Document ids (as `run`, `status` and `import` print them).
         #[arg(required = true)]
         ids: Vec<String>,
+        /// `local` (the data dir), or `aws`: start them in this region's stack (the
+        /// configured AWS credentials and region; --table, --state-machine-arn).
+        #[arg(long, default_value = "local")]
+        target: String,
+        /// aws: the metadata table.
+        #[arg(long, default_value = "medidocs-documents")]
+        table: String,
+        /// aws: the document pipeline (the stack output StateMachineArn).
+        #[arg(long, env = "MEDIDOCS_STATE_MACHINE_ARN")]
+        state_machine_arn: Option<String>,
     },
+    /// After a failover: run again every original this region holds without a final
+    /// record, as a new attempt owned here, whatever the failed region's runs of it were
+    /// (docs/dr-runbook.md). `--target aws` does it for a deployed region.
+    Reconcile(reconcile::ReconcileArgs),
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
@@ -244,7 +259,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id, json } => show(&cli.data_dir, &id, json).await,
         Command::Status { json } => status(&cli.data_dir, json).await,
         Command::Watchdog { deadline_minutes } => watchdog(&cli.data_dir, deadline_minutes).await,
-        Command::Retry { ids } => retry(&cli.data_dir, &ids).await,
+        Command::Retry {
+            ids,
+            target,
+            table,
+            state_machine_arn,
+        } => match target.as_str() {
+            "local" => retry(&cli.data_dir, &ids).await,
+            "aws" => {
+                let arn = state_machine_arn.context(
+                    "--target aws needs --state-machine-arn (or MEDIDOCS_STATE_MACHINE_ARN): the stack output StateMachineArn",
+                )?;
+                reconcile::retry_aws(&ids, &table, &arn).await
+            }
+            t => anyhow::bail!("--target {t}: use local or aws"),
+        },
+        Command::Reconcile(args) => reconcile::reconcile(&cli.data_dir, args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Renditions(args) => renditions::renditions(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,

@@ -659,3 +659,90 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_document_is_retried_by_staff_and_audited_and_nothing_else_is() {
+    let s = Server::start(&[]);
+    // A document that failed: its OCR engine answered its checks but broke on the page.
+    let broken = s.data.path().join("broken-tesseract");
+    std::fs::write(
+        &broken,
+        "#!/bin/sh\ncase \"$1\" in --list-langs) echo eng;; --version) echo tesseract 5;; *) exit 3;; esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_medidocs"))
+        .env("MEDIDOCS_TESSERACT", &broken)
+        .arg("--data-dir")
+        .arg(s.data.path())
+        .args([
+            "run",
+            samples().join("pharmacy-fax-g3.tif").to_str().unwrap(),
+            "--json",
+            "--patient",
+            "p-1",
+        ])
+        .output()
+        .unwrap();
+    let v: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(v["status"], "FAILED", "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let staff = s.token("staff", "s-9");
+    let post = |path: String, token: String| {
+        let s = &s;
+        async move {
+            s.call(reqwest::Method::POST, &path, Some(&token), None)
+                .await
+        }
+    };
+    // A patient may not retry another patient's document; a READY one is not retried.
+    let (status, ct, body) = post(
+        format!("/v1/documents/{id}/retry"),
+        s.token("patient", "p-2"),
+    )
+    .await;
+    assert_eq!(problem(status, &ct, &body), "not_own_records");
+    let (status, ct, body) =
+        post(format!("/v1/documents/{}/retry", s.docs[0]), staff.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(problem(status, &ct, &body), "not_failed");
+    // Staff run it again: accepted at once, and the document ends READY as attempt 2.
+    let (status, _, body) = post(format!("/v1/documents/{id}/retry"), staff.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["attempt"], 2);
+    assert_eq!(v["href"], format!("/v1/documents/{id}"));
+    let mut doc = Value::Null;
+    for _ in 0..300 {
+        let (_, _, body) = s.get(&format!("/v1/documents/{id}"), Some(&staff)).await;
+        doc = serde_json::from_slice(&body).unwrap();
+        if doc["status"] == "READY" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(doc["status"], "READY", "{doc}");
+    let trail = s.audit();
+    let retries: Vec<&Value> = trail
+        .iter()
+        .filter(|r| r["action"] == "retry_document")
+        .collect();
+    assert!(
+        retries.iter().any(|r| r["outcome"] == "allowed"
+            && r["actor"] == "s-9"
+            && r["document_id"] == id.as_str()),
+        "{retries:#?}"
+    );
+    assert!(
+        retries
+            .iter()
+            .any(|r| r["outcome"] == "denied" && r["actor"] == "p-2"),
+        "{retries:#?}"
+    );
+}
