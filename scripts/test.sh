@@ -106,6 +106,10 @@ fi
 if [ "$status" -eq 0 ]; then
   echo "==> the disaster-recovery drill (also a test: crates/medidocs/tests/drill.rs)"
   "$bin" drill --documents 12 2>/dev/null || { echo "the drill lost or reprocessed documents"; failed=$((failed + 1)); status=1; }
+  echo "==> a small capacity simulation (also tests: crates/medidocs-sim/tests/scenarios.rs)"
+  "$bin" simulate --documents 200 --max-pages 8 --bulk 150 --bulk-pipelines 20 --textract-tps 2 \
+    --ocr-concurrency 12 --account-concurrency 60 --lambda-error-rate 0.02 --outage-at 0.4 2>/dev/null \
+    || { echo "the simulation did not run"; failed=$((failed + 1)); status=1; }
 fi
 
 echo

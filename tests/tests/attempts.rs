@@ -291,3 +291,34 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_original_nobody_registered_is_claimed_by_reconcile_and_its_run_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
+    let src = fax(&rt);
+    let id = src.document_id();
+    let now = time::OffsetDateTime::now_utc();
+    let row = watchdog::reconcile_row(rt.meta.as_ref(), &src, "local", now, DEADLINE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row[4], format!("{id}-a2"));
+    // The take-over is on record before any run: the failed region's first run of the
+    // original, if it starts when that region returns, finds it owned and does nothing.
+    let claimed = rt.meta.get_document(&id).await.unwrap();
+    assert!(claimed.is_placeholder());
+    assert_eq!((claimed.attempt, claimed.status), (2, Status::Received));
+    let late = rt.steps().call("inspect", named(&src, 1)).await.unwrap();
+    assert_eq!(late["next"], "done");
+    // The reconcile's run reads the content and finishes the document.
+    let done = runner(rt.steps()).run_named(&src, &row[4]).await.unwrap();
+    assert_eq!(
+        done.record.status,
+        Status::Ready,
+        "{:?}",
+        done.record.reason
+    );
+    assert_eq!(done.record.sha256.len(), 64);
+    assert!(done.record.bytes > 0 && !done.record.is_placeholder());
+}

@@ -111,10 +111,12 @@ impl CaughtError {
         }
         let code = match self.error.as_str() {
             INVALID_DOCUMENT => "invalid_document",
-            THROTTLED => "throttled",
+            THROTTLED | "Lambda.TooManyRequestsException" => "throttled",
             TRANSIENT => "dependency_unavailable",
             NOT_FOUND => "missing_object",
             "States.Timeout" | "States.HeartbeatTimeout" | TIMEOUT => "timeout",
+            // Lambda's own failures to run a function, after the definition's retries.
+            e if e.starts_with("Lambda.") => "dependency_unavailable",
             _ => "internal_error",
         };
         let message = if self.cause.is_empty() {
@@ -194,6 +196,18 @@ mod tests {
         assert_eq!(
             c.reason(),
             ("throttled".into(), "Medidocs.Throttled".into())
+        );
+        let lambda = |e: &str| CaughtError {
+            error: e.into(),
+            cause: "Rate Exceeded.".into(),
+        };
+        assert_eq!(
+            lambda("Lambda.TooManyRequestsException").reason().0,
+            "throttled"
+        );
+        assert_eq!(
+            lambda("Lambda.ServiceException").reason().0,
+            "dependency_unavailable"
         );
     }
 }

@@ -251,6 +251,12 @@ impl DocumentRecord {
         }
     }
 
+    /// A record a reconcile made for an original nobody had registered: its owner, the
+    /// run the reconcile starts, reads the content and fills it in.
+    pub fn is_placeholder(&self) -> bool {
+        self.sha256.is_empty() && self.bytes == 0 && self.mime.is_none()
+    }
+
     /// Back to RECEIVED with its reason and results cleared, for a retry: the one way out
     /// of FAILED (an outcome, READY or REJECTED, is never undone).
     pub fn reset_for_retry(&mut self) {

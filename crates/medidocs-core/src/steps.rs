@@ -563,6 +563,24 @@ impl Steps {
                 take_over = true;
             }
         }
+        // A reconcile took over an original nobody had registered (a record without its
+        // content yet): this run, its owner, registers the content now.
+        if doc.is_placeholder() {
+            let head = self.objects.head(&input.key).await?;
+            doc.bytes = head.size;
+            doc = doc.with_labels(self.labels(&input.key).await?);
+            if head.size > self.limits.max_bytes {
+                doc.version += 1;
+                self.meta.update_document(&doc).await?;
+                return Err(media::MediaError::TooLarge {
+                    bytes: head.size,
+                    limit: self.limits.max_bytes,
+                }
+                .into());
+            }
+            doc.sha256 = keys::sha256_hex(&self.objects.get(&input.key).await?);
+            take_over = true;
+        }
 
         if doc.bytes > self.limits.max_bytes {
             return Err(media::MediaError::TooLarge {
@@ -911,7 +929,7 @@ fn parse_mime(s: &str) -> Result<Mime, StepError> {
 }
 
 /// Upload keys are `uploads/{patient}/{upload}/original`; the patient comes from the key.
-fn patient_from_key(key: &str) -> Result<String, StepError> {
+pub(crate) fn patient_from_key(key: &str) -> Result<String, StepError> {
     let parts: Vec<&str> = key.split('/').collect();
     match parts.as_slice() {
         ["uploads" | "bulk", patient, upload, "original"]

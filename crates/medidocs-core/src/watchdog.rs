@@ -130,9 +130,10 @@ fn claim(doc: &mut DocumentRecord, now: OffsetDateTime, region: &str, deadline: 
 
 /// A reconcile's decision for one original found in the region taking over: `None` when
 /// its document is final already; otherwise the bulk manifest row that runs it under a
-/// new attempt owned by `region` (the document taken over if it has a record here, or
-/// attempt 2 if it has none yet, so that a run the failed region may still hold is
-/// superseded whichever it is).
+/// new attempt owned by `region`. A document with a record here is taken over; one
+/// without gets a record now, as attempt 2 with its content still to read, so that a run
+/// the failed region may hold or start when it comes back (its bulk import resuming)
+/// finds the document owned here and does nothing.
 pub async fn reconcile_row(
     meta: &dyn MetadataStore,
     source: &crate::steps::SourceInput,
@@ -148,10 +149,38 @@ pub async fn reconcile_row(
             attempt,
         ))
     };
-    match take_over(meta, &source.document_id(), now, region, deadline).await {
+    let id = source.document_id();
+    match take_over(meta, &id, now, region, deadline).await {
         Ok(doc) => Ok(row(doc.attempt)),
         Err(RetryError::Final(..)) => Ok(None),
-        Err(RetryError::Store(StoreError::NotFound { .. })) => Ok(row(2)),
+        Err(RetryError::Store(StoreError::NotFound { .. })) => {
+            let Ok(patient) = crate::steps::patient_from_key(&source.key) else {
+                return Ok(None);
+            };
+            let mut doc = DocumentRecord::new(
+                id,
+                patient,
+                crate::model::SourceRef {
+                    bucket: source.bucket.clone(),
+                    key: source.key.clone(),
+                    version: source.version.clone(),
+                },
+                String::new(),
+                0,
+                rfc3339(now),
+            );
+            doc.attempt = 2;
+            doc.region = region.to_string();
+            doc.deadline = Some(rfc3339(now + deadline));
+            match meta.create_document(&doc).await {
+                Ok(()) => Ok(row(2)),
+                // Registered meanwhile: decide again on what is there.
+                Err(StoreError::AlreadyExists { .. }) => {
+                    Box::pin(reconcile_row(meta, source, region, now, deadline)).await
+                }
+                Err(e) => Err(e),
+            }
+        }
         Err(RetryError::Store(e)) => Err(e),
         Err(RetryError::NotFailed(..)) => Ok(None),
     }

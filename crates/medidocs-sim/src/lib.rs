@@ -101,8 +101,8 @@ impl Default for Config {
         Self {
             documents: 1000,
             max_pages: 20,
-            uploads_per_second: 2.0,
-            bulk: 500,
+            uploads_per_second: 0.2,
+            bulk: 800,
             bulk_pipelines: 50,
             textract_tps: 5.0,
             textract_latency: 1.5,
@@ -429,6 +429,11 @@ async fn simulate(cfg: Config) -> Result<Report, String> {
         }
     }
     let twice = finished.values().filter(|f| f.runs.len() > 1).count();
+    if std::env::var_os("MEDIDOCS_SIM_REASONS").is_some() {
+        for (id, f) in finished.iter().filter(|(_, f)| f.runs.len() > 1) {
+            eprintln!("twice {id}: {:?} first at {:.1}", f.runs, f.first_at);
+        }
+    }
     let processed_twice =
         twice.saturating_sub(outage.as_ref().map_or(0, |o| o.finished_but_not_replicated));
     let drain = expected

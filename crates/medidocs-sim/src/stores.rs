@@ -527,6 +527,20 @@ impl MemMeta {
     }
 
     fn written(&self, before: Option<&DocumentRecord>, after: &DocumentRecord) {
+        if let Ok(id) = std::env::var("MEDIDOCS_SIM_TRACE")
+            && id == after.id
+        {
+            eprintln!(
+                "{:.3} {} write: {:?} attempt {} region {} (was {:?} attempt {:?})",
+                self.clock.secs(),
+                self.region.name,
+                after.status,
+                after.attempt,
+                after.region,
+                before.map(|b| b.status),
+                before.map(|b| b.attempt)
+            );
+        }
         let was_final = before.is_some_and(|b| b.status.is_terminal());
         if after.status.is_terminal() && !was_final {
             self.ledger.finished(

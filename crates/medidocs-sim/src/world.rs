@@ -759,12 +759,21 @@ pub async fn settled(regions: &[Arc<Region>; 2], traffic: &Traffic) -> bool {
 /// Keeps the model's memory to what is in flight: a finished document's page files are
 /// never read again.
 pub async fn compact(regions: [Arc<Region>; 2], ledger: Arc<Ledger>) {
+    let mut waiting: Vec<String> = Vec::new();
     loop {
         sleep_secs(120.0).await;
-        for id in ledger.drain_new() {
-            for r in &regions {
-                r.objects.forget_prefix(&format!("artefacts/{id}/pages/"));
+        waiting.extend(ledger.drain_new());
+        // Once final in both regions' records (no run anywhere still reads them).
+        waiting.retain(|id| {
+            let done = regions
+                .iter()
+                .all(|r| r.meta.document(id).is_some_and(|d| d.status.is_terminal()));
+            if done {
+                for r in &regions {
+                    r.objects.forget_prefix(&format!("artefacts/{id}/pages/"));
+                }
             }
-        }
+            !done
+        });
     }
 }

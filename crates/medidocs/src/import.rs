@@ -54,8 +54,9 @@ pub struct ImportArgs {
     /// default encryption, which is that key).
     #[arg(long, env = "MEDIDOCS_KMS_KEY_ID")]
     kms_key_id: Option<String>,
-    /// s3: pipeline executions at once in AWS (the Distributed Map's MaxConcurrency). Keep
-    /// it at or below the stack's TextractConcurrency.
+    /// s3: pipeline executions at once in AWS (the Distributed Map's MaxConcurrency):
+    /// documents in flight. Textract is paced for every import and upload together by the
+    /// stack's OCR queues, and patients' pages go first, whatever this is.
     #[arg(long, default_value_t = 10)]
     pipelines: u32,
     /// Where to write the CSV report of every file; default: import-report.csv in the

@@ -17,9 +17,10 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 20)]
     max_pages: u32,
     /// Patients' uploads per second (the documents not in the bulk import).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 0.2)]
     uploads_per_second: f64,
-    /// How many of the documents a clinic imports in bulk at the start (default: half).
+    /// How many of the documents a clinic imports in bulk at the start (default: four in
+    /// five; the rest are patients' uploads).
     #[arg(long)]
     bulk: Option<usize>,
     /// The bulk import's concurrency (documents in flight at once).
@@ -107,7 +108,10 @@ impl SimulateArgs {
             documents: self.documents,
             max_pages: self.max_pages.clamp(1, 3000),
             uploads_per_second: positive("uploads-per-second", self.uploads_per_second)?,
-            bulk: self.bulk.unwrap_or(self.documents / 2).min(self.documents),
+            bulk: self
+                .bulk
+                .unwrap_or(self.documents * 4 / 5)
+                .min(self.documents),
             bulk_pipelines: self.bulk_pipelines.max(1),
             textract_tps: positive("textract-tps", self.textract_tps)?,
             textract_latency: positive("textract-latency", self.textract_latency)?,
