@@ -13,7 +13,7 @@ use medidocs_aws::{Answered, DynamoPacer, TaskTokens, TextractOcr, clients};
 use medidocs_core::error::{CaughtError, TIMEOUT};
 use medidocs_core::pacing::PacedOcr;
 use medidocs_core::ports::{OcrEngine, StoreError};
-use medidocs_core::runner::{OCR_STEP_TIME_LIMIT, OcrMessage};
+use medidocs_core::runner::OcrMessage;
 use medidocs_core::states::SystemClock;
 use medidocs_core::steps::Steps;
 use serde_json::{Value, json};
@@ -67,7 +67,11 @@ impl OcrWorker {
     }
 }
 
-/// A batch of OCR queue messages: each page read (within [`OCR_STEP_TIME_LIMIT`]) and its
+/// How long the worker gives one page (a slot, the Textract call, the results written):
+/// within the function's 180 s time-out, so that the task is always answered.
+pub const PAGE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(150);
+
+/// A batch of OCR queue messages: each page read (within [`PAGE_TIME_LIMIT`]) and its
 /// task answered. A message whose answer could not be delivered is reported as a batch
 /// item failure: SQS gives it back after its visibility time-out, and the step, which
 /// keeps what it read, answers at once the second time.
@@ -80,11 +84,25 @@ pub async fn handle_ocr_messages(
     let mut failures = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
         let id = record["messageId"].as_str().unwrap_or_default();
-        let message = record["body"]
+        let body: Option<Value> = record["body"]
             .as_str()
-            .and_then(|b| serde_json::from_str::<OcrMessage>(b).ok());
+            .and_then(|b| serde_json::from_str(b).ok());
+        let message = body
+            .clone()
+            .and_then(|b| serde_json::from_value::<OcrMessage>(b).ok());
         let Some(message) = message else {
-            // Not a page of ours: nothing waits for it, nothing can be done with it.
+            // Not a page of ours. If a task waits for it, it is told at once rather than
+            // left to its time-out; otherwise nothing can be done with it.
+            let token = body.as_ref().and_then(|b| b["task_token"].as_str());
+            if let Some(token) = token {
+                let _ = answers
+                    .fail(
+                        token,
+                        medidocs_core::error::INTERNAL,
+                        "the OCR queue message is not a page",
+                    )
+                    .await;
+            }
             tracing::warn!("an OCR queue message that is not a page: dropped");
             continue;
         };
@@ -93,17 +111,25 @@ pub async fn handle_ocr_messages(
             .is_some_and(|a| a.ends_with("-bulk"));
         let steps = if from_bulk { bulk } else { interactive };
         let page = serde_json::to_value(&message.page).unwrap_or(Value::Null);
-        let result =
-            match tokio::time::timeout(OCR_STEP_TIME_LIMIT, steps.call("ocr-page", page)).await {
-                Ok(r) => r,
-                Err(_) => Err(CaughtError {
-                    error: TIMEOUT.into(),
-                    cause: format!(
-                        "reading one page took longer than {} s",
-                        OCR_STEP_TIME_LIMIT.as_secs()
-                    ),
-                }),
-            };
+        let result = match tokio::time::timeout(PAGE_TIME_LIMIT, steps.call("ocr-page", page)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(CaughtError {
+                error: TIMEOUT.into(),
+                cause: format!(
+                    "reading one page took longer than {} s",
+                    PAGE_TIME_LIMIT.as_secs()
+                ),
+            }),
+        };
+        if let Err(e) = &result
+            && e.error == medidocs_core::error::DEFERRED
+        {
+            // Not now: the page goes back to its queue and comes again after the queue's
+            // visibility time-out; its task keeps waiting.
+            failures.push(json!({ "itemIdentifier": id }));
+            continue;
+        }
         let answer = match &result {
             Ok(out) => answers.succeed(&message.task_token, out).await,
             Err(e) => answers.fail(&message.task_token, &e.error, &e.cause).await,

@@ -276,18 +276,24 @@ async fn the_ocr_worker_answers_each_task_and_gives_back_what_it_could_not_deliv
         sqs_record("m1", "interactive", &message),
         sqs_record("m2", "bulk", &stale),
         sqs_record("m3", "bulk", &json!({ "not": "a page" })),
+        sqs_record("m5", "bulk", &json!({ "task_token": "token-3", "page": "one" })),
     ]});
     let answers = Recorded::default();
     let out =
         medidocs_functions::ocr::handle_ocr_messages(&interactive, &bulk, &answers, &batch).await;
     assert_eq!(out, json!({ "batchItemFailures": [] }));
     let got = answers.answers.lock().unwrap().clone();
-    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got[0].0, "token-1");
     assert!(got[0].1.starts_with("ok ") && got[0].1 != "ok 0", "{got:?}");
     assert_eq!(
         got[1],
         ("token-2".into(), "failed Medidocs.Superseded".into())
+    );
+    // A message that is not a page, with a task waiting for it: the task is told at once.
+    assert_eq!(
+        got[2],
+        ("token-3".into(), "failed Medidocs.Internal".into())
     );
     // An answer that cannot be delivered brings the message back; the page is not read
     // again the second time (its result is kept).

@@ -62,7 +62,6 @@ async fn a_run_superseded_by_a_newer_attempt_changes_nothing_and_the_newer_one_f
         &id,
         time::OffsetDateTime::now_utc(),
         "local",
-        DEADLINE,
     )
     .await
     .unwrap();
@@ -142,7 +141,7 @@ async fn a_retry_takes_the_next_attempt_and_only_failed_documents_are_retried() 
     assert_eq!(done.record.status, Status::Ready);
     // A final document is neither retried nor taken over.
     assert!(
-        watchdog::take_over(rt.meta.as_ref(), &id, now, "local", DEADLINE)
+        watchdog::take_over(rt.meta.as_ref(), &id, now, "local")
             .await
             .is_err()
     );
@@ -162,7 +161,7 @@ async fn reconcile_runs_again_what_is_in_flight_or_unknown_and_leaves_final_docu
     runner(rt.steps()).run(&finished).await.unwrap();
     let unknown = SourceInput::new("other-bucket", keys::upload_key("p1", "ab12"), "v9");
 
-    let row = watchdog::reconcile_row(rt.meta.as_ref(), &in_flight, "us-east-1", now, DEADLINE)
+    let row = watchdog::reconcile_row(rt.meta.as_ref(), &in_flight, "us-east-1", now)
         .await
         .unwrap()
         .unwrap();
@@ -172,12 +171,12 @@ async fn reconcile_runs_again_what_is_in_flight_or_unknown_and_leaves_final_docu
     let d = rt.meta.get_document(&id).await.unwrap();
     assert_eq!((d.attempt, d.region.as_str()), (2, "us-east-1"));
     assert!(
-        watchdog::reconcile_row(rt.meta.as_ref(), &finished, "us-east-1", now, DEADLINE)
+        watchdog::reconcile_row(rt.meta.as_ref(), &finished, "us-east-1", now)
             .await
             .unwrap()
             .is_none()
     );
-    let row = watchdog::reconcile_row(rt.meta.as_ref(), &unknown, "us-east-1", now, DEADLINE)
+    let row = watchdog::reconcile_row(rt.meta.as_ref(), &unknown, "us-east-1", now)
         .await
         .unwrap()
         .unwrap();
@@ -299,7 +298,7 @@ async fn an_original_nobody_registered_is_claimed_by_reconcile_and_its_run_reads
     let src = fax(&rt);
     let id = src.document_id();
     let now = time::OffsetDateTime::now_utc();
-    let row = watchdog::reconcile_row(rt.meta.as_ref(), &src, "local", now, DEADLINE)
+    let row = watchdog::reconcile_row(rt.meta.as_ref(), &src, "local", now)
         .await
         .unwrap()
         .unwrap();

@@ -14,6 +14,8 @@ pub const INTERNAL: &str = "Medidocs.Internal";
 pub const SUPERSEDED: &str = "Medidocs.Superseded";
 /// A step that took longer than its time limit (an OCR call that hangs): not retried.
 pub const TIMEOUT: &str = "Medidocs.Timeout";
+/// A bulk page that found no OCR slot soon enough: its worker gives it back to the queue.
+pub const DEFERRED: &str = "Medidocs.Deferred";
 
 /// Why a step did not complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +41,9 @@ pub enum StepError {
     /// success with nothing done).
     #[error("superseded: {0}")]
     Superseded(String),
+    /// Not now: an OCR worker gives the page back to its queue (never an outcome).
+    #[error("deferred: {0}")]
+    Deferred(String),
 }
 
 /// The `{Error, Cause}` pair Step Functions passes to a Catch handler.
@@ -66,6 +71,7 @@ impl StepError {
             StepError::NotFound(_) => NOT_FOUND,
             StepError::Internal(_) => INTERNAL,
             StepError::Superseded(_) => SUPERSEDED,
+            StepError::Deferred(_) => DEFERRED,
         }
     }
 
@@ -78,6 +84,7 @@ impl StepError {
             StepError::NotFound(_) => "missing_object",
             StepError::Internal(_) => "internal_error",
             StepError::Superseded(_) => "superseded",
+            StepError::Deferred(_) => "deferred",
         }
     }
 
@@ -159,6 +166,7 @@ impl From<OcrError> for StepError {
         match e {
             OcrError::Throttled { source } => StepError::Throttled(source.to_string()),
             OcrError::Unavailable { what, .. } => StepError::Transient(what),
+            e @ OcrError::Deferred { .. } => StepError::Deferred(e.to_string()),
             other => StepError::Internal(other.to_string()),
         }
     }

@@ -118,17 +118,31 @@ impl OcrEngine for PacedOcr {
 }
 
 /// How many refusals a paced call takes, each in a new slot, before it gives up (the
-/// caller's retry policy takes over: the OCR queue gives the message back).
+/// caller's retry policy takes over).
 const MAX_REFUSED: u32 = 3;
 
 /// A slot more than this late when its caller wakes (a function frozen, a region down) is
-/// not used: the caller claims another, so callers held back together do not go at once.
-const LATE: Duration = Duration::from_secs(1);
+/// not used: the caller claims another, so callers held back together do not go at once
+/// and calls stay a slot apart.
+const LATE: Duration = Duration::from_millis(50);
+
+/// How long a bulk import's call waits for a slot before its page goes back to the queue
+/// ([`OcrError::Deferred`]): patients' pages may take every slot for a while, and a
+/// worker is not billed to wait that out.
+pub const BULK_MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl PacedOcr {
     async fn wait_for_slot(&self) -> Result<(), OcrError> {
+        let asked = self.clock.now();
         loop {
             let now = self.clock.now();
+            if self.horizon.is_some()
+                && (now - asked).as_seconds_f64() > BULK_MAX_WAIT.as_secs_f64()
+            {
+                return Err(OcrError::Deferred {
+                    seconds: BULK_MAX_WAIT.as_secs(),
+                });
+            }
             let claim = self
                 .pacer
                 .claim(now, self.horizon)
@@ -210,5 +224,57 @@ mod tests {
             next_slot(Some(10_400), 10_000, interval, h),
             Ok((10_400, 10_600))
         );
+    }
+
+    /// Always says "later": only slots of others ahead.
+    struct Busy;
+
+    #[async_trait]
+    impl Pacer for Busy {
+        async fn claim(
+            &self,
+            now: OffsetDateTime,
+            horizon: Option<Duration>,
+        ) -> Result<Claim, StoreError> {
+            Ok(match horizon {
+                Some(_) => Claim::NotBefore(now + Duration::from_secs(7)),
+                None => Claim::Slot(now + Duration::from_secs(7)),
+            })
+        }
+    }
+
+    struct Reads;
+
+    #[async_trait]
+    impl OcrEngine for Reads {
+        fn name(&self) -> &str {
+            "reads"
+        }
+        async fn recognize(&self, _: &[u8], page: u32) -> Result<OcrPage, OcrError> {
+            Ok(OcrPage {
+                page,
+                text_source: crate::model::TextSource::Ocr,
+                rotation: 0,
+                lines: vec![],
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bulk_page_that_finds_no_slot_for_a_minute_is_deferred_and_a_patient_s_waits_its_turn()
+     {
+        let clock = Arc::new(medidocs_states::ManualClock::new(
+            time::macros::datetime!(2026-12-07 08:00 UTC),
+        ));
+        let bulk = PacedOcr::new(Arc::new(Reads), Arc::new(Busy), clock.clone()).bulk();
+        let e = bulk.recognize(b"png", 1).await.unwrap_err();
+        assert!(matches!(e, OcrError::Deferred { seconds: 60 }), "{e:?}");
+        let waited: Duration = clock.slept.lock().unwrap().iter().sum();
+        assert!(
+            waited >= BULK_MAX_WAIT && waited <= BULK_MAX_WAIT + Duration::from_secs(7),
+            "{waited:?}"
+        );
+        let patient = PacedOcr::new(Arc::new(Reads), Arc::new(Busy), clock.clone());
+        assert_eq!(patient.recognize(b"png", 2).await.unwrap().page, 2);
     }
 }

@@ -166,6 +166,10 @@ pub enum OcrError {
     },
     #[error("the OCR engine cannot read this image: {what}")]
     InvalidInput { what: String },
+    /// No slot for the call soon enough (a bulk page waiting behind patients' pages): the
+    /// page goes back to its queue for later, without counting as a failure.
+    #[error("deferred: no OCR slot within {seconds} s")]
+    Deferred { seconds: u64 },
     #[error("the OCR engine is unavailable: {what}")]
     Unavailable {
         what: String,

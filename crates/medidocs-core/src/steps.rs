@@ -545,8 +545,9 @@ impl Steps {
             }
             doc.reset_for_retry();
             tracing::info!(document = %doc.id, attempt = ?attempt, "retry of a FAILED document");
-        } else if run.is_some_and(|r| r.retry) {
-            // Only a FAILED document is retried; this one is on its way already.
+        } else if run.is_some_and(|r| r.retry && r.attempt != doc.attempt) {
+            // Only a FAILED document is retried; this one is on its way already (unless
+            // this is the retry's own run, inspecting again after an error).
             return Ok(out(&doc, Next::Done));
         }
         // A run superseded by a newer attempt, or by another region's run of this one, does
@@ -599,7 +600,9 @@ impl Steps {
         doc.duplicate_of = first.filter(|f| *f != doc.id);
         doc.timings
             .insert("inspect".into(), started.elapsed().as_millis() as u64);
-        if doc.status != Status::Processing || take_over {
+        // A document a reconcile took over waits for its run without a deadline (it may
+        // queue in the bulk import for long): its run gives it one.
+        if doc.status != Status::Processing || take_over || doc.deadline.is_none() {
             self.save(&mut doc, Status::Processing).await?;
         }
         tracing::info!(document = %doc.id, mime = inspection.mime.short(), pages = doc.pages, "inspected");
@@ -897,6 +900,20 @@ impl Steps {
     /// document is ever left in PROCESSING. The original stays where it was uploaded.
     pub async fn fail(&self, input: &CaughtInput) -> Result<DocumentSummary, StepError> {
         let mut doc = self.meta.get_document(&input.source.document_id()).await?;
+        let run = run_of(input.source.execution.as_deref(), &doc.id);
+        if doc.status == Status::Failed
+            && let Some(r) = run.filter(|r| r.retry && r.attempt > doc.attempt)
+        {
+            // A retry that failed before it took the document over: its attempt is spent
+            // (Step Functions keeps the name), so the next retry is named for the next.
+            let (code, message) = input.error.reason();
+            doc.attempt = r.attempt;
+            doc.reason = Some(Reason { code, message });
+            doc.version += 1;
+            doc.updated_at = self.now();
+            self.meta.update_document(&doc).await?;
+            return Ok((&doc).into());
+        }
         if doc.status.is_terminal()
             || self
                 .check_owner(&doc, input.source.execution.as_deref())

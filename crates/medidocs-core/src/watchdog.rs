@@ -50,9 +50,14 @@ pub async fn sweep(
             doc.updated_at = now.clone();
             match meta.update_document(&doc).await {
                 Ok(()) => stopped.push(doc.id),
-                // It moved on since it was read: not stuck after all.
-                Err(StoreError::Precondition { .. }) => moved += 1,
-                Err(e) => return Err(e),
+                // It moved on since it was read (the index is eventually consistent): not
+                // stuck after all.
+                Err(StoreError::Precondition { .. } | StoreError::NotFound { .. }) => moved += 1,
+                // One document's error does not stop the pass; the next pass tries again.
+                Err(e) => {
+                    tracing::warn!(document = %doc.id, error = %e, "watchdog: could not stop a document");
+                    moved += 1;
+                }
             }
         }
         if n < PAGE || moved == n {
@@ -96,7 +101,7 @@ pub async fn retry(
         return Err(RetryError::NotFailed(doc.id, doc.status.as_str()));
     }
     doc.reset_for_retry();
-    claim(&mut doc, now, region, deadline);
+    claim(&mut doc, now, region, Some(deadline));
     meta.update_document(&doc).await?;
     Ok(doc)
 }
@@ -104,26 +109,36 @@ pub async fn retry(
 /// Takes a document still in flight over for a new run in `region` (a reconcile in the
 /// region that survived a failure): the next attempt, owned here, so that the old run,
 /// if its region comes back, changes nothing. Its status is kept; an outcome is refused.
+/// It leaves the in-flight index until its run starts (which gives it a deadline): a
+/// reconcile's runs may queue in its bulk import for longer than any deadline.
 pub async fn take_over(
     meta: &dyn MetadataStore,
     id: &str,
     now: OffsetDateTime,
     region: &str,
-    deadline: Duration,
 ) -> Result<DocumentRecord, RetryError> {
-    let mut doc = meta.get_document(id).await?;
-    if doc.status.is_terminal() {
-        return Err(RetryError::Final(doc.id, doc.status.as_str()));
+    // Someone may write between the read and the write (a run of this region): read again.
+    for _ in 0..5 {
+        let mut doc = meta.get_document(id).await?;
+        if doc.status.is_terminal() {
+            return Err(RetryError::Final(doc.id, doc.status.as_str()));
+        }
+        claim(&mut doc, now, region, None);
+        match meta.update_document(&doc).await {
+            Ok(()) => return Ok(doc),
+            Err(StoreError::Precondition { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    claim(&mut doc, now, region, deadline);
-    meta.update_document(&doc).await?;
-    Ok(doc)
+    Err(RetryError::Store(StoreError::Precondition {
+        what: format!("document {id} kept changing while it was taken over"),
+    }))
 }
 
-fn claim(doc: &mut DocumentRecord, now: OffsetDateTime, region: &str, deadline: Duration) {
+fn claim(doc: &mut DocumentRecord, now: OffsetDateTime, region: &str, deadline: Option<Duration>) {
     doc.attempt += 1;
     doc.region = region.to_string();
-    doc.deadline = Some(rfc3339(now + deadline));
+    doc.deadline = deadline.map(|d| rfc3339(now + d));
     doc.version += 1;
     doc.updated_at = rfc3339(now);
 }
@@ -139,7 +154,6 @@ pub async fn reconcile_row(
     source: &crate::steps::SourceInput,
     region: &str,
     now: OffsetDateTime,
-    deadline: Duration,
 ) -> Result<Option<[String; 5]>, StoreError> {
     let row = |attempt| {
         Some(crate::runner::manifest_row(
@@ -150,7 +164,7 @@ pub async fn reconcile_row(
         ))
     };
     let id = source.document_id();
-    match take_over(meta, &id, now, region, deadline).await {
+    match take_over(meta, &id, now, region).await {
         Ok(doc) => Ok(row(doc.attempt)),
         Err(RetryError::Final(..)) => Ok(None),
         Err(RetryError::Store(StoreError::NotFound { .. })) => {
@@ -171,12 +185,11 @@ pub async fn reconcile_row(
             );
             doc.attempt = 2;
             doc.region = region.to_string();
-            doc.deadline = Some(rfc3339(now + deadline));
             match meta.create_document(&doc).await {
                 Ok(()) => Ok(row(2)),
                 // Registered meanwhile: decide again on what is there.
                 Err(StoreError::AlreadyExists { .. }) => {
-                    Box::pin(reconcile_row(meta, source, region, now, deadline)).await
+                    Box::pin(reconcile_row(meta, source, region, now)).await
                 }
                 Err(e) => Err(e),
             }

@@ -247,7 +247,6 @@ pub async fn reconcile(
                 &source,
                 &rt.config.region,
                 time::OffsetDateTime::now_utc(),
-                medidocs_core::watchdog::DEFAULT_DEADLINE,
             )
             .await?;
             let Some(row) = row else { continue };

@@ -107,6 +107,22 @@ impl SqliteMetadataStore {
             .map_err(db_err)?
             > 0;
         if !has {
+            // One transaction: the columns and their values together, or neither.
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+            let migrated = Self::fill_inflight_columns(conn);
+            conn.execute_batch(if migrated.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            })
+            .map_err(db_err)?;
+            migrated?;
+        }
+        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
+    }
+
+    fn fill_inflight_columns(conn: &Connection) -> Result<(), StoreError> {
+        {
             conn.execute_batch(
                 "ALTER TABLE items ADD COLUMN gsi2pk TEXT; ALTER TABLE items ADD COLUMN gsi2sk TEXT;",
             )
@@ -143,7 +159,7 @@ impl SqliteMetadataStore {
                 .map_err(db_err)?;
             }
         }
-        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
+        Ok(())
     }
 
     async fn with<T: Send + 'static>(

@@ -70,6 +70,10 @@ fn function_arn(region: &str, step: &str) -> String {
 const PIPELINE_ARN: &str =
     "arn:aws:states:sim:000000000000:stateMachine:medidocs-document-pipeline";
 
+/// The OCR queues' visibility time-out (sam/template.yaml): when a message given back
+/// comes again.
+pub const OCR_VISIBILITY: f64 = 240.0;
+
 /// The Lambda functions, sized as the template sizes them, with timings modelled on the
 /// measurements in docs/benchmarks.md.
 fn functions(cfg: &Config, queue_design: bool) -> BTreeMap<String, FunctionModel> {
@@ -384,23 +388,22 @@ impl Region {
                         })
                         .await;
                     match r {
-                        // The invoke itself failed: the mapping retries the message after
-                        // its visibility time-out.
-                        Err(_) => q.give_back(job, 30.0),
+                        // The invoke itself failed: the message comes back after the
+                        // queue's visibility time-out.
+                        Err(_) => q.give_back(job, OCR_VISIBILITY),
                         Ok(Ok(out)) => {
                             q.delete();
                             let _ = job.reply.send(Ok(out));
                         }
+                        // No slot soon enough for a bulk page: back to the queue, as a
+                        // batch item failure, after the queue's visibility time-out.
+                        Ok(Err(c)) if c.error == medidocs_core::error::DEFERRED => {
+                            q.give_back(job, OCR_VISIBILITY)
+                        }
+                        // SendTaskFailure: the state machine's Retry and Catch decide.
                         Ok(Err(c)) => {
-                            let retryable = c.error == medidocs_core::error::THROTTLED
-                                || c.error == medidocs_core::error::TRANSIENT;
-                            if retryable && job.receives < 5 {
-                                let delay = f64::from(1u32 << job.receives.min(6));
-                                q.give_back(job, delay);
-                            } else {
-                                q.delete();
-                                let _ = job.reply.send(Err(Failure::new(c.error, c.cause)));
-                            }
+                            q.delete();
+                            let _ = job.reply.send(Err(Failure::new(c.error, c.cause)));
                         }
                     }
                 }
@@ -662,7 +665,6 @@ pub async fn reconcile(
     concurrency: u32,
     name: &str,
 ) -> usize {
-    let deadline = std::time::Duration::from_secs(24 * 3600 + 15 * 60);
     let mut manifest = MANIFEST_COLUMNS.join(",") + "\n";
     let mut rows = 0;
     for prefix in ["uploads/", "bulk/"] {
@@ -685,7 +687,6 @@ pub async fn reconcile(
                     &source,
                     &region.name,
                     clock.now(),
-                    deadline,
                 )
                 .await
                 {

@@ -60,8 +60,11 @@ fn beyond_the_quotas_with_errors_and_duplicate_events_every_document_ends_once_n
     let r = run(load()).unwrap();
     assert_clean(&r);
     assert!(r.lambda_service_errors > 0, "errors were simulated");
+    // Near the floor: within half of it again, and a page whose worker failed comes back
+    // after the OCR queue's visibility time-out, a large share of so small a run.
+    let allowed = 1.5 * r.floor_seconds + medidocs_sim::world::OCR_VISIBILITY;
     assert!(
-        r.drain_over_floor <= 1.5,
+        r.drain_seconds <= allowed,
         "drain {} s, floor {} s",
         r.drain_seconds,
         r.floor_seconds

@@ -17,9 +17,6 @@ use medidocs_core::steps::SourceInput;
 
 use crate::open_runtime;
 
-/// How long a taken-over document may stay in flight in AWS (the functions' default).
-const AWS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1455 * 60);
-
 #[derive(Args)]
 pub struct ReconcileArgs {
     /// `local` (the data dir) or `aws` (this region's stack: the options below).
@@ -115,7 +112,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
     let meta = DynamoMetadataStore::new(clients::dynamodb(&config), &args.table);
     let now = time::OffsetDateTime::now_utc();
     let mut rows = Vec::new();
-    let mut checked = 0;
+    let (mut checked, mut errors) = (0, 0);
     for prefix in ["uploads/", "bulk/"] {
         for o in target.uploads.originals(prefix).await? {
             checked += 1;
@@ -131,11 +128,15 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
                 }
                 continue;
             }
-            if let Some(row) =
-                medidocs_core::watchdog::reconcile_row(&meta, &source, &region, now, AWS_DEADLINE)
-                    .await?
-            {
-                rows.push(row);
+            // One original's error does not strand the others: what was claimed runs, and
+            // a second reconcile picks up the rest.
+            match medidocs_core::watchdog::reconcile_row(&meta, &source, &region, now).await {
+                Ok(Some(row)) => rows.push(row),
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("{}: {e}", source.document_id());
+                    errors += 1;
+                }
             }
         }
     }
@@ -143,8 +144,16 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
         "{checked} originals in s3://{bucket}; {} without a final record",
         rows.len()
     );
+    let outcome = if errors > 0 {
+        eprintln!(
+            "{errors} originals could not be decided: run reconcile again once the errors above are fixed"
+        );
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
     if args.dry_run || rows.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(outcome);
     }
     let stamp: String = medidocs_core::steps::now_rfc3339()
         .chars()
@@ -162,7 +171,11 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
         w.flush()?;
     }
     let manifest_key = format!("bulk-manifests/{batch}.csv");
-    target.put_manifest(&manifest_key, file.path()).await?;
+    let again = "run reconcile again: what this one claimed is taken over again under new attempts";
+    target
+        .put_manifest(&manifest_key, file.path())
+        .await
+        .with_context(|| format!("cannot write the manifest; {again}"))?;
     let input = BulkInput {
         manifest_bucket: bucket.clone(),
         manifest_key: manifest_key.clone(),
@@ -170,14 +183,20 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
         max_concurrency: args.concurrency.max(1),
         results_prefix: format!("bulk-results/{batch}"),
     };
-    let execution = target.start(&batch, &input).await?;
+    let execution = target
+        .start(&batch, &input)
+        .await
+        .with_context(|| format!("cannot start the bulk import; {again}"))?;
     println!("manifest: s3://{bucket}/{manifest_key}");
     println!(
         "{} documents run again in {region}, {} at a time: {execution}",
         rows.len(),
         input.max_concurrency
     );
-    Ok(ExitCode::SUCCESS)
+    println!(
+        "If this execution does not finish, run reconcile again: it takes over what is still not final under new attempts."
+    );
+    Ok(outcome)
 }
 
 /// `medidocs retry ID... --target aws`: each FAILED document's next attempt, started in
