@@ -68,8 +68,9 @@ impl OcrWorker {
 }
 
 /// How long the worker gives one page (a slot, the Textract call, the results written):
-/// within the function's 180 s time-out, so that the task is always answered.
-pub const PAGE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(150);
+/// within the function's 60 s time-out, so that the task is always answered. A
+/// synchronous Textract call takes seconds; a bulk page waits at most 30 s for a slot.
+pub const PAGE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// A batch of OCR queue messages: each page read (within [`PAGE_TIME_LIMIT`]) and its
 /// task answered. A message whose answer could not be delivered is reported as a batch

@@ -129,7 +129,7 @@ const LATE: Duration = Duration::from_millis(50);
 /// How long a bulk import's call waits for a slot before its page goes back to the queue
 /// ([`OcrError::Deferred`]): patients' pages may take every slot for a while, and a
 /// worker is not billed to wait that out.
-pub const BULK_MAX_WAIT: Duration = Duration::from_secs(60);
+pub const BULK_MAX_WAIT: Duration = Duration::from_secs(30);
 
 impl PacedOcr {
     async fn wait_for_slot(&self) -> Result<(), OcrError> {
@@ -268,7 +268,7 @@ mod tests {
         ));
         let bulk = PacedOcr::new(Arc::new(Reads), Arc::new(Busy), clock.clone()).bulk();
         let e = bulk.recognize(b"png", 1).await.unwrap_err();
-        assert!(matches!(e, OcrError::Deferred { seconds: 60 }), "{e:?}");
+        assert!(matches!(e, OcrError::Deferred { seconds: 30 }), "{e:?}");
         let waited: Duration = clock.slept.lock().unwrap().iter().sum();
         assert!(
             waited >= BULK_MAX_WAIT && waited <= BULK_MAX_WAIT + Duration::from_secs(7),

@@ -600,9 +600,11 @@ impl Steps {
         doc.duplicate_of = first.filter(|f| *f != doc.id);
         doc.timings
             .insert("inspect".into(), started.elapsed().as_millis() as u64);
-        // A document a reconcile took over waits for its run without a deadline (it may
-        // queue in the bulk import for long): its run gives it one.
-        if doc.status != Status::Processing || take_over || doc.deadline.is_none() {
+        // A document a reconcile took over waits for its run with a long deadline (it may
+        // queue in the bulk import for long): its run gives it the usual one.
+        let usual = rfc3339(self.clock.now() + self.deadline);
+        let far = doc.deadline.as_deref().is_none_or(|d| d > usual.as_str());
+        if doc.status != Status::Processing || take_over || far {
             self.save(&mut doc, Status::Processing).await?;
         }
         tracing::info!(document = %doc.id, mime = inspection.mime.short(), pages = doc.pages, "inspected");

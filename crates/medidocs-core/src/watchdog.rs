@@ -23,6 +23,11 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60 * 60);
 /// How many documents one query of the watchdog reads.
 const PAGE: usize = 100;
 
+/// The deadline of a document a reconcile took over, until its run starts: long enough
+/// for a reconcile of 100,000 documents to reach it in its bulk import, and still a
+/// deadline, so one whose run never comes ends FAILED (retryable) rather than nowhere.
+pub const RECONCILE_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Marks every document of `region` still in flight past its deadline FAILED with
 /// `timeout`. A document that moves meanwhile is left alone (the write is conditional on
 /// the version read). Returns the ids it stopped.
@@ -109,8 +114,8 @@ pub async fn retry(
 /// Takes a document still in flight over for a new run in `region` (a reconcile in the
 /// region that survived a failure): the next attempt, owned here, so that the old run,
 /// if its region comes back, changes nothing. Its status is kept; an outcome is refused.
-/// It leaves the in-flight index until its run starts (which gives it a deadline): a
-/// reconcile's runs may queue in its bulk import for longer than any deadline.
+/// Until its run starts (which gives it the usual deadline), its deadline is
+/// [`RECONCILE_DEADLINE`]: a reconcile's runs may queue in its bulk import for long.
 pub async fn take_over(
     meta: &dyn MetadataStore,
     id: &str,
@@ -123,7 +128,7 @@ pub async fn take_over(
         if doc.status.is_terminal() {
             return Err(RetryError::Final(doc.id, doc.status.as_str()));
         }
-        claim(&mut doc, now, region, None);
+        claim(&mut doc, now, region, Some(RECONCILE_DEADLINE));
         match meta.update_document(&doc).await {
             Ok(()) => return Ok(doc),
             Err(StoreError::Precondition { .. }) => continue,
@@ -185,6 +190,7 @@ pub async fn reconcile_row(
             );
             doc.attempt = 2;
             doc.region = region.to_string();
+            doc.deadline = Some(rfc3339(now + RECONCILE_DEADLINE));
             match meta.create_document(&doc).await {
                 Ok(()) => Ok(row(2)),
                 // Registered meanwhile: decide again on what is there.

@@ -72,7 +72,7 @@ const PIPELINE_ARN: &str =
 
 /// The OCR queues' visibility time-out (sam/template.yaml): when a message given back
 /// comes again.
-pub const OCR_VISIBILITY: f64 = 240.0;
+pub const OCR_VISIBILITY: f64 = 90.0;
 
 /// The Lambda functions, sized as the template sizes them, with timings modelled on the
 /// measurements in docs/benchmarks.md.
