@@ -32,7 +32,8 @@ pub struct SimulateArgs {
     /// Mean seconds of one Textract call.
     #[arg(long, default_value_t = 1.5)]
     textract_latency: f64,
-    /// The OCR function's concurrency (the queue's maximum concurrency and reservation).
+    /// OCR workers at once (the stack's OcrConcurrency: half for patients' pages, half for
+    /// bulk imports; in definitions without the OCR queue, the OCR function's reservation).
     #[arg(long, default_value_t = 30)]
     ocr_concurrency: usize,
     /// The account's Lambda concurrency in each region.
@@ -53,6 +54,10 @@ pub struct SimulateArgs {
     /// How long the primary region stays down.
     #[arg(long, default_value_t = 60.0)]
     outage_minutes: f64,
+    /// Minutes from the failure to the reconcile in the recovery region (an operator's
+    /// decision, docs/dr-runbook.md).
+    #[arg(long, default_value_t = 15.0)]
+    reconcile_after_minutes: f64,
     /// Seed of every random choice: the same seed, the same run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -122,6 +127,8 @@ impl SimulateArgs {
             dynamodb_throttle_rate: share("dynamodb-throttle-rate", self.dynamodb_throttle_rate)?,
             outage_at: self.outage_at.map(|f| share("outage-at", f)).transpose()?,
             outage_minutes: positive("outage-minutes", self.outage_minutes)?,
+            reconcile_minutes: positive("reconcile-after-minutes", self.reconcile_after_minutes)?
+                .max(d.failover_seconds / 60.0),
             seed: self.seed,
             pipeline_definition: read(&self.definition, d.pipeline_definition.clone())?,
             bulk_definition: read(&self.bulk_definition, d.bulk_definition.clone())?,
