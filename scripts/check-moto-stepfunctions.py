@@ -104,6 +104,7 @@ def main(endpoint):
         "next": "process",
         "mime": "application/pdf",
         "source_key": "uploads/p-1/u/original",
+        "source_version": "v1",
         "priority": "interactive",
     }
     results = [inspect, {"pages": 2}, {}, {}, {"status": "READY"}]
@@ -118,7 +119,7 @@ def main(endpoint):
         input=json.dumps({"bucket": "uploads", "key": "uploads/p-1/u/original", "version": "v1"}),
     )
     # The OCR worker's part: each page in the queue is answered with its task token.
-    answered, pages_seen = threading.Event(), []
+    answered, pages_seen, versions_seen = threading.Event(), [], []
 
     def worker():
         while not answered.is_set():
@@ -128,6 +129,7 @@ def main(endpoint):
             for m in got.get("Messages", []):
                 body = json.loads(m["Body"])
                 pages_seen.append(body["page"])
+                versions_seen.append(body.get("source_version"))
                 sfn.send_task_success(
                     taskToken=body["task_token"],
                     output=json.dumps({"page": body["page"], "words": 3}),
@@ -158,6 +160,8 @@ def main(endpoint):
         sys.exit(f"{len(tasks)} tasks, expected 7 (inspect, plan, 2 x (render, OCR queue), finalize)")
     if sorted(pages_seen) != [1, 2]:
         sys.exit(f"the OCR queue carried pages {pages_seen}, expected 1 and 2")
+    if versions_seen != ["v1", "v1"]:
+        sys.exit(f"the pages read versions {versions_seen}, expected the upload's version v1")
     print(
         f"moto's Step Functions engine ran the document pipeline: SUCCEEDED, {len(tasks)} tasks "
         f"(2 pages through the OCR queue, answered by task token), {len(history)} events"

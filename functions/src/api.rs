@@ -31,7 +31,13 @@ impl Delivery for S3Delivery {
         let expires = std::time::SystemTime::now() + UPLOAD_TTL;
         let p = self
             .uploads
-            .presign_put(&key, &grant.content_type, grant.size, UPLOAD_TTL)
+            .presign_put(
+                &key,
+                &grant.content_type,
+                grant.size,
+                &grant.sha256,
+                UPLOAD_TTL,
+            )
             .await?;
         Ok(UploadTarget {
             upload_id: grant.upload_id.clone(),

@@ -237,10 +237,11 @@ async fn the_api_function_over_s3_and_dynamodb() {
         ),
     )
     .await;
-    assert_eq!(status, 403);
+    // Refused by id: answered as an unknown id; the reason is in the audit trail.
+    assert_eq!(status, 404);
     assert_eq!(
         serde_json::from_slice::<Value>(&body).unwrap()["code"],
-        "not_on_care_team"
+        "not_found"
     );
     let (status, _, body) = call(
         &app,
@@ -278,7 +279,11 @@ async fn the_api_function_over_s3_and_dynamodb() {
             "POST",
             "/v1/patients/p-1/uploads",
             patient,
-            Some(json!({"content_type": "application/pdf", "size": file.len()})),
+            Some(json!({
+                "content_type": "application/pdf",
+                "size": file.len(),
+                "sha256": medidocs_core::keys::sha256_hex(&file),
+            })),
         ),
     )
     .await;
@@ -301,6 +306,14 @@ async fn the_api_function_over_s3_and_dynamodb() {
     args.push(url.to_string());
     let (code, resp) = curl(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&resp));
+    // The URL is spent: a second PUT is refused (If-None-Match: * is among its signed
+    // headers, with the file's SHA-256).
+    let (code, _) = curl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 412);
+    assert!(
+        target["headers"]["x-amz-checksum-sha256"].is_string(),
+        "{target}"
+    );
     let key = format!(
         "uploads/p-1/{}/original",
         target["upload_id"].as_str().unwrap()

@@ -30,6 +30,8 @@ pub struct UploadGrant {
     pub upload_id: String,
     pub content_type: String,
     pub size: u64,
+    /// The SHA-256 (lowercase hex) of the only bytes the upload accepts.
+    pub sha256: String,
 }
 
 #[async_trait]
@@ -70,6 +72,7 @@ struct Capability {
     upload_id: String,
     content_type: String,
     size: u64,
+    sha256: String,
     aud: String,
     exp: u64,
 }
@@ -113,6 +116,7 @@ impl Delivery for LocalDelivery {
             upload_id: grant.upload_id.clone(),
             content_type: grant.content_type.clone(),
             size: grant.size,
+            sha256: grant.sha256.clone(),
             aud: UPLOAD_AUDIENCE.into(),
             exp: expires
                 .duration_since(UNIX_EPOCH)
@@ -175,6 +179,13 @@ impl Delivery for LocalDelivery {
         }
         let key = keys::upload_key(&cap.sub, &cap.upload_id);
         let version = keys::sha256_hex(&body);
+        if version != cap.sha256 {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "checksum_mismatch",
+                "these bytes do not have the SHA-256 this upload was created for; nothing was stored",
+            ));
+        }
         match self.uploads.put(&key, body, PutMode::Create).await {
             Ok(_) => {}
             Err(StoreError::AlreadyExists { .. }) => {

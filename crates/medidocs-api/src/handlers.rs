@@ -169,12 +169,20 @@ async fn document(app: &App, id: &str) -> Result<DocumentRecord, Problem> {
         ));
     }
     app.meta.get_document(id).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => Problem::not_found("no document with this id"),
+        StoreError::NotFound { .. } => no_such_document(),
         e => e.into(),
     })
 }
 
-/// Authenticates, fetches the document and authorises `action` on it.
+/// The answer for an id nobody holds, and for an id the caller may not open: the two are
+/// the same, so an answer never tells that someone else holds a document.
+fn no_such_document() -> Problem {
+    Problem::not_found("no document with this id")
+}
+
+/// Authenticates, fetches the document and authorises `action` on it. A document the
+/// caller may not open answers as an unknown id does (the refusal is in the audit trail
+/// with its reason).
 async fn open_document(
     app: &App,
     headers: &HeaderMap,
@@ -184,8 +192,11 @@ async fn open_document(
 ) -> Result<DocumentRecord, Problem> {
     let who = caller(app, headers, claims, action, None, Some(id)).await?;
     let doc = document(app, id).await?;
-    authorize(app, &who, action, &doc.patient_id, Some(&doc.id)).await?;
-    Ok(doc)
+    match authorize(app, &who, action, &doc.patient_id, Some(&doc.id)).await {
+        Ok(()) => Ok(doc),
+        Err(p) if p.status == StatusCode::FORBIDDEN.as_u16() => Err(no_such_document()),
+        Err(p) => Err(p),
+    }
 }
 
 /// Authenticates, validates the patient id and authorises `action` on that patient.
@@ -307,6 +318,8 @@ pub(crate) async fn me(
         (status = 413, description = "Over the size limit", body = Problem),
         (status = 415, description = "Not a type the pipeline reads", body = Problem),
         (status = 422, description = "Empty file", body = Problem)))]
+/// Creates an upload for exactly one file: its type, size and SHA-256. The URL accepts
+/// those bytes once (a second PUT, or other bytes, is refused).
 pub(crate) async fn create_upload(
     State(app): AppState,
     Path(pid): Path<String>,
@@ -355,11 +368,20 @@ pub(crate) async fn create_upload(
             ),
         ));
     }
+    let sha256 = req.sha256.trim().to_ascii_lowercase();
+    if !keys::is_sha256_hex(&sha256) {
+        return Err(Problem::bad_request(
+            "invalid_sha256",
+            "sha256 must be the file's SHA-256 as 64 hexadecimal characters: the upload \
+             accepts exactly these bytes, once",
+        ));
+    }
     let grant = UploadGrant {
         patient_id: pid,
         upload_id: uuid::Uuid::new_v4().simple().to_string(),
         content_type,
         size: req.size,
+        sha256,
     };
     let target = app.delivery.upload_target(&grant).await?;
     Ok((StatusCode::CREATED, Json(target)))

@@ -214,6 +214,9 @@ pub struct UploadRequest {
     pub content_type: String,
     /// Exact size in bytes.
     pub size: u64,
+    /// The file's SHA-256, 64 hexadecimal characters. The upload URL accepts these bytes
+    /// and no others, once.
+    pub sha256: String,
 }
 
 /// Where and how to send the file.

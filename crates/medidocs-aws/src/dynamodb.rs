@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use medidocs_core::access::{AUDIT_MONTHS, AuditPage, AuditRecord, audit_month, previous_month};
+use medidocs_core::keys;
 use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 
@@ -263,8 +264,13 @@ impl MetadataStore for DynamoMetadataStore {
         Ok(DocumentPage { documents, next })
     }
 
-    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError> {
-        let pk = format!("SHA#{sha256}");
+    async fn claim_content(
+        &self,
+        patient_id: &str,
+        sha256: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let pk = keys::content_claim(patient_id, sha256);
         let put = self
             .client
             .put_item()
@@ -460,6 +466,69 @@ fn text_of(item: &HashMap<String, AttributeValue>, name: &str) -> String {
 
 fn decode_audit(item: HashMap<String, AttributeValue>) -> Result<AuditRecord, StoreError> {
     from_item(item, "audit")
+}
+
+/// A scan each: the migration reads the whole table once (its read units are the table's
+/// size in 4 KB units, halved for eventually consistent reads).
+#[async_trait]
+impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
+    async fn linked_documents(&self) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .scan_all("linked documents", |scan| {
+                scan.filter_expression("sk = :meta AND attribute_type(duplicate_of, :s)")
+                    .expression_attribute_values(":meta", s("META"))
+                    .expression_attribute_values(":s", s("S"))
+            })
+            .await?;
+        let mut ids: Vec<String> = items
+            .into_iter()
+            .map(decode)
+            .filter_map(|d| {
+                d.map(|d| d.duplicate_of.is_some().then_some(d.id))
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn legacy_content_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let items = self
+            .scan_all("content claims", |scan| {
+                scan.filter_expression("sk = :doc AND begins_with(pk, :sha)")
+                    .expression_attribute_values(":doc", s("DOC"))
+                    .expression_attribute_values(":sha", s("SHA#"))
+            })
+            .await?;
+        let text = |i: &HashMap<String, AttributeValue>, k: &str| match i.get(k) {
+            Some(AttributeValue::S(v)) => v.clone(),
+            _ => String::new(),
+        };
+        let mut claims: Vec<(String, String)> = items
+            .iter()
+            .filter_map(|i| {
+                let pk = text(i, "pk");
+                let sha = pk.strip_prefix("SHA#")?;
+                // Claims of today are `SHA#{patient}#{sha256}`.
+                (!sha.contains('#')).then(|| (sha.to_string(), text(i, "document_id")))
+            })
+            .collect();
+        claims.sort();
+        Ok(claims)
+    }
+
+    async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError> {
+        let pk = format!("SHA#{sha256}");
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk.clone()))
+            .key("sk", s("DOC"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(pk, e))
+    }
 }
 
 #[async_trait]

@@ -40,7 +40,7 @@ pub(crate) fn kind<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Ki
         (_, Some(429 | 503)) => Kind::Throttled,
         // Not ResourceNotFoundException: DynamoDB's word for a missing table is an outage
         // of the store, not a missing document.
-        (Some("NoSuchKey" | "NotFound" | "NoSuchBucket"), _) => Kind::NotFound,
+        (Some("NoSuchKey" | "NoSuchVersion" | "NotFound" | "NoSuchBucket"), _) => Kind::NotFound,
         (_, Some(404)) => Kind::NotFound,
         (
             Some(

@@ -108,16 +108,23 @@ impl S3ObjectStore {
         Ok(Presigned::from(req))
     }
 
-    /// A URL that uploads exactly `content_length` bytes of `content_type` to `key`, with
-    /// the bucket's encryption, until it expires. S3 refuses a body of another length or
-    /// type, so the upload limits hold even though the bytes never pass through us.
+    /// A URL that uploads exactly `content_length` bytes of `content_type` whose SHA-256
+    /// is `sha256` (hex) to `key`, once, with the bucket's encryption, until it expires.
+    /// Every condition is a signed header: S3 refuses a body of another length, type or
+    /// checksum (`x-amz-checksum-sha256`), and a second PUT (`If-None-Match: *`), so the
+    /// upload limits hold and the object is the patient's bytes though they never pass
+    /// through us.
     pub async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
         content_length: u64,
+        sha256: &str,
         expires_in: Duration,
     ) -> Result<Presigned, StoreError> {
+        let checksum = sha256_base64(sha256).ok_or_else(|| StoreError::InvalidInput {
+            what: "a SHA-256 is 64 hexadecimal characters".into(),
+        })?;
         let (sse, kms) = self.sse();
         let req = self
             .client
@@ -126,6 +133,9 @@ impl S3ObjectStore {
             .key(key)
             .content_type(content_type)
             .content_length(content_length as i64)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .checksum_sha256(checksum)
+            .if_none_match("*")
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
             .presigned(Self::presign_config(expires_in)?)
@@ -339,6 +349,13 @@ pub enum Placed {
     AlreadyThere { version: String },
 }
 
+/// A hex SHA-256 as S3's checksum headers carry it (base64 of the 32 bytes).
+pub fn sha256_base64(hex_digest: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = hex::decode(hex_digest).ok().filter(|b| b.len() == 32)?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// The user metadata that records an object's SHA-256 (`x-amz-meta-sha256`).
 const SHA256_META: &str = "sha256";
 
@@ -480,35 +497,11 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| store_error(key, e))?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::unavailable(format!("{key}: reading the body"), e))?;
-        Ok(body.into_bytes().to_vec())
+        self.get_version(key, "").await
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| store_error(key, e))?;
-        Ok(ObjectMeta {
-            key: key.to_string(),
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-        })
+        self.head_version(key, "").await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -555,6 +548,99 @@ impl ObjectStore for S3ObjectStore {
             .map(|_| ())
             .map_err(|e| store_error(key, e))
     }
+
+    async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id(version))
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        let body = out.body.collect().await.map_err(|e| body_error(key, e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn head_version(&self, key: &str, version: &str) -> Result<ObjectMeta, StoreError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id(version))
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn copy_version(&self, from: &str, version: &str, to: &str) -> Result<(), StoreError> {
+        self.copy_version_from(&self.bucket, from, version, to)
+            .await
+    }
+
+    async fn recorded_sha256(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id(version))
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))?;
+        // Only a checksum of the whole object (a multipart upload's is of its parts).
+        let whole = !matches!(
+            out.checksum_type(),
+            Some(aws_sdk_s3::types::ChecksumType::Composite)
+        );
+        Ok(out
+            .checksum_sha256()
+            .filter(|c| whole && !c.contains('-'))
+            .and_then(sha256_hex_of_base64))
+    }
+}
+
+/// A body that could not be read whole; bytes that fail the checksum S3 recorded when
+/// they were written (the SDK validates it as they arrive) are not the bytes uploaded.
+fn body_error(key: &str, e: aws_sdk_s3::primitives::ByteStreamError) -> StoreError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if c.to_string()
+            .to_ascii_lowercase()
+            .contains("checksum mismatch")
+        {
+            return StoreError::ChecksumMismatch {
+                what: key.to_string(),
+            };
+        }
+        cause = c.source();
+    }
+    StoreError::unavailable(format!("{key}: reading the body"), e)
+}
+
+/// The version id to send: none for a record from before versions were pinned, nor for
+/// an object of a bucket without versioning (its events say `null`; the template's
+/// buckets are all versioned).
+fn version_id(version: &str) -> Option<String> {
+    (!version.is_empty() && version != "null").then(|| version.to_string())
+}
+
+/// S3's base64 SHA-256 as hex.
+fn sha256_hex_of_base64(b64: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    (bytes.len() == 32).then(|| hex::encode(bytes))
 }
 
 impl S3ObjectStore {
@@ -566,12 +652,36 @@ impl S3ObjectStore {
         from: &str,
         to: &str,
     ) -> Result<(), StoreError> {
+        self.copy_version_from(source_bucket, from, "", to).await
+    }
+
+    /// Copies `from` at `version` (the current one if empty) in `source_bucket` to `to`
+    /// in this bucket (server-side, encrypted with this bucket's key).
+    pub async fn copy_version_from(
+        &self,
+        source_bucket: &str,
+        from: &str,
+        version: &str,
+        to: &str,
+    ) -> Result<(), StoreError> {
         let (sse, kms) = self.sse();
+        let mut source = copy_source(source_bucket, from);
+        if let Some(v) = version_id(version) {
+            source.push_str("?versionId=");
+            for b in v.bytes() {
+                match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        source.push(b as char)
+                    }
+                    _ => source.push_str(&format!("%{b:02X}")),
+                }
+            }
+        }
         self.client
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
-            .copy_source(copy_source(source_bucket, from))
+            .copy_source(source)
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
             .send()
@@ -630,6 +740,24 @@ impl ObjectStore for PipelineBuckets {
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.route(key).delete(key).await
+    }
+    async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        self.route(key).get_version(key, version).await
+    }
+    async fn head_version(&self, key: &str, version: &str) -> Result<ObjectMeta, StoreError> {
+        self.route(key).head_version(key, version).await
+    }
+    async fn copy_version(&self, from: &str, version: &str, to: &str) -> Result<(), StoreError> {
+        self.route(to)
+            .copy_version_from(self.route(from).bucket(), from, version, to)
+            .await
+    }
+    async fn recorded_sha256(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.route(key).recorded_sha256(key, version).await
     }
 }
 

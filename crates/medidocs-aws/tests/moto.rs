@@ -9,7 +9,8 @@ use medidocs_aws::{DynamoMetadataStore, S3ObjectStore, clients};
 use medidocs_core::ports::{ObjectStore, PutMode};
 use medidocs_testkit::moto::Moto;
 use medidocs_testkit::{
-    MetadataFlags, ObjectFlags, access_store_suite, metadata_store_suite, object_store_suite,
+    MetadataFlags, ObjectFlags, access_store_suite, metadata_store_suite, migration_suite,
+    object_store_suite,
 };
 
 mod common;
@@ -94,34 +95,91 @@ async fn presigned_urls_download_and_upload_with_a_short_expiry() {
     assert_eq!(curl(&[&get.url]), (200, b"scan bytes".to_vec()));
 
     let body = b"\xff\xd8\xff\xe0 a photo";
-    let put = store
-        .presign_put(
-            "p/upload",
-            "image/jpeg",
-            body.len() as u64,
-            Duration::from_secs(300),
-        )
-        .await
-        .unwrap();
-    assert_eq!(put.method, "PUT");
-    let file = std::env::temp_dir().join(unique("upload"));
-    std::fs::write(&file, body).unwrap();
-    let mut args = vec![
-        "-X".to_string(),
-        "PUT".into(),
-        "--data-binary".into(),
-        format!("@{}", file.display()),
-    ];
-    for (k, v) in &put.headers {
-        args.push("-H".into());
-        args.push(format!("{k}: {v}"));
+    let sha = medidocs_core::keys::sha256_hex(body);
+    let put = |key: &'static str| {
+        let store = store.clone();
+        let sha = sha.clone();
+        async move {
+            store
+                .presign_put(
+                    key,
+                    "image/jpeg",
+                    body.len() as u64,
+                    &sha,
+                    Duration::from_secs(300),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Sends `bytes` to a presigned PUT with every header it signed.
+    let send = |put: &medidocs_aws::Presigned, bytes: &[u8]| {
+        let file = std::env::temp_dir().join(unique("upload"));
+        std::fs::write(&file, bytes).unwrap();
+        let mut args = vec![
+            "-X".to_string(),
+            "PUT".into(),
+            "--data-binary".into(),
+            format!("@{}", file.display()),
+        ];
+        for (k, v) in &put.headers {
+            args.push("-H".into());
+            args.push(format!("{k}: {v}"));
+        }
+        args.push(put.url.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = curl(&args);
+        std::fs::remove_file(&file).unwrap();
+        out
+    };
+    let first = put("p/upload").await;
+    assert_eq!(first.method, "PUT");
+    let signed: Vec<String> = first
+        .headers
+        .iter()
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect();
+    for h in [
+        "x-amz-checksum-sha256",
+        "if-none-match",
+        "content-length",
+        "content-type",
+    ] {
+        assert!(signed.iter().any(|k| k == h), "{h} not among {signed:?}");
     }
-    args.push(put.url.clone());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _) = curl(&args);
-    std::fs::remove_file(&file).unwrap();
-    assert_eq!(code, 200);
+    assert_eq!(send(&first, body).0, 200);
     assert_eq!(store.get("p/upload").await.unwrap(), body);
+    // The URL is spent: a second PUT, with the same bytes or others, changes nothing.
+    let (code, _) = send(&first, body);
+    assert_eq!(code, 412, "a second PUT to a spent upload URL");
+    let mut other = body.to_vec();
+    other[5] ^= 0x20;
+    let (code, _) = send(&first, &other);
+    assert!(code >= 400, "{code}");
+    assert_eq!(store.get("p/upload").await.unwrap(), body);
+    // Bytes other than those the upload was created for: S3 refuses them (BadDigest), for
+    // the URL signs the declared SHA-256. moto does not check checksums: it keeps them
+    // with the declared SHA-256, which is what the pipeline's inspect step compares with
+    // the bytes' own before anything else (tests/pipeline.rs: REJECTED checksum_mismatch).
+    let fresh = put("p/other").await;
+    let (code, reply) = send(&fresh, &other);
+    if code == 200 {
+        assert_eq!(
+            store
+                .recorded_sha256("p/other", "")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(sha.as_str())
+        );
+        assert_ne!(medidocs_core::keys::sha256_hex(&other), sha);
+    } else {
+        assert_eq!(code, 400, "{}", String::from_utf8_lossy(&reply));
+        assert!(matches!(
+            store.head("p/other").await,
+            Err(medidocs_core::ports::StoreError::NotFound { .. })
+        ));
+    }
 
     // Long-lived links to medical documents are refused.
     assert!(
@@ -142,6 +200,39 @@ async fn dynamodb_metadata_store_passes_the_conformance_suite() {
         .await
         .unwrap();
     assert!(n >= 6, "{n} cases");
+}
+
+/// `medidocs migrate --target aws`: a document linked to another patient's gets its own
+/// copies in the artefact bucket, claims become per patient, a second run does nothing.
+#[tokio::test]
+async fn the_migration_splits_links_between_patients_on_dynamodb_and_s3() {
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let (s3, name) = bucket(&moto).await;
+    let objects = S3ObjectStore::new(s3, &name, Some(KMS_KEY.into()));
+    let client = clients::dynamodb(&config);
+    let table = unique("medidocs");
+    let store = DynamoMetadataStore::new(client.clone(), &table);
+    store.create_table().await.unwrap();
+    let write = move |sha: String, id: String| {
+        let (client, table) = (client.clone(), table.clone());
+        Box::pin(async move {
+            use aws_sdk_dynamodb::types::AttributeValue::S;
+            client
+                .put_item()
+                .table_name(table)
+                .item("pk", S(format!("SHA#{sha}")))
+                .item("sk", S("DOC".into()))
+                .item("document_id", S(id))
+                .send()
+                .await?;
+            Ok(())
+        })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+    };
+    migration_suite(&objects, &store, &store, &write, "b7")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -144,6 +144,17 @@ impl From<MediaError> for StepError {
     }
 }
 
+/// An original whose bytes are not those its upload was created for: REJECTED (kept in
+/// quarantine), never processed as the patient's document.
+pub fn checksum_mismatch() -> StepError {
+    StepError::InvalidDocument {
+        code: "checksum_mismatch".into(),
+        message:
+            "the bytes stored are not those the upload was created for (their SHA-256 differs)"
+                .into(),
+    }
+}
+
 impl From<StoreError> for StepError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -156,6 +167,7 @@ impl From<StoreError> for StepError {
             StoreError::Precondition { what } => {
                 StepError::Transient(format!("concurrent update: {what}"))
             }
+            StoreError::ChecksumMismatch { .. } => checksum_mismatch(),
             other => StepError::Internal(other.to_string()),
         }
     }

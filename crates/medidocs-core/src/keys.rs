@@ -33,6 +33,13 @@ pub fn validate_patient_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// A SHA-256 as this system writes it: 64 lowercase hexadecimal characters.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Ids made by this system (document ids, upload ids): lowercase hex.
 pub fn is_system_id(id: &str) -> bool {
     !id.is_empty()
@@ -40,6 +47,13 @@ pub fn is_system_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The item that records which of a patient's documents first had this content
+/// (`SHA#{patient}#{sha256}`). Duplicates are found within one patient only: the same
+/// bytes from two patients are two documents that know nothing of each other.
+pub fn content_claim(patient_id: &str, sha256: &str) -> String {
+    format!("SHA#{patient_id}#{sha256}")
 }
 
 /// A document's place in its patient's listing (the index sort key, newest last). Listing

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod error;
 pub mod keys;
+pub mod migrate;
 pub mod model;
 pub mod ocr;
 pub mod pacing;

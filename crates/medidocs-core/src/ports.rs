@@ -30,6 +30,10 @@ pub enum StoreError {
     },
     #[error("invalid input: {what}")]
     InvalidInput { what: String },
+    /// The bytes read are not those the store recorded a checksum for when they were
+    /// written (an upload bound to its SHA-256 that holds other bytes).
+    #[error("checksum mismatch: {what}")]
+    ChecksumMismatch { what: String },
     #[error("store unavailable: {what}")]
     Unavailable {
         what: String,
@@ -79,6 +83,43 @@ pub trait ObjectStore: Send + Sync {
     async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Deleting a missing object succeeds (S3 semantics).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    // An original is read as its upload event named it: `version` is what the event
+    // carried (an S3 version id; in a store without versions, the content's SHA-256). A
+    // store with versions reads exactly that version, even after the key got a newer
+    // one. The defaults are for stores without versions: where `version` is a SHA-256,
+    // the current bytes must have it, or the version is NotFound (gone). An empty version
+    // (a run started before reads were pinned) reads the current object.
+
+    /// The bytes of `key` at `version`.
+    async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.get(key).await?;
+        if crate::keys::is_sha256_hex(version) && crate::keys::sha256_hex(&bytes) != version {
+            return Err(StoreError::not_found(format!(
+                "{key}: the version its upload named (it holds other bytes now)"
+            )));
+        }
+        Ok(bytes)
+    }
+    /// What the store says about `key` at `version`.
+    async fn head_version(&self, key: &str, _version: &str) -> Result<ObjectMeta, StoreError> {
+        self.head(key).await
+    }
+    /// Copies `key` at `version` to `to`.
+    async fn copy_version(&self, from: &str, version: &str, to: &str) -> Result<(), StoreError> {
+        let bytes = self.get_version(from, version).await?;
+        self.put(to, bytes, PutMode::Overwrite).await.map(|_| ())
+    }
+    /// The SHA-256 (hex) the store checked the bytes of `key` at `version` against when
+    /// they were written (S3's `x-amz-checksum-sha256` of the whole object), if it keeps
+    /// one.
+    async fn recorded_sha256(
+        &self,
+        _key: &str,
+        _version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Document metadata: the item model of DESIGN.md.
@@ -97,9 +138,16 @@ pub trait MetadataStore: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<DocumentPage, StoreError>;
-    /// Records `id` as the first document with this content. Returns `None` if it now is,
-    /// or `Some(first_id)` if another document claimed the content before.
-    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Records `id` as the first of `patient_id`'s documents with this content (the item
+    /// [`crate::keys::content_claim`]). Returns `None` if it now is, or `Some(first_id)` if
+    /// another of this patient's documents claimed the content before. Another patient's
+    /// claim on the same content is never seen.
+    async fn claim_content(
+        &self,
+        patient_id: &str,
+        sha256: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError>;
     /// Number of documents in each status.
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError>;
     /// Up to `limit` documents of `region` still in flight (RECEIVED, PROCESSING) whose

@@ -94,6 +94,9 @@ pub struct InspectOutput {
     pub next: Next,
     pub status: Status,
     pub source_key: String,
+    /// The version of the original every page reads (the one its upload event named).
+    #[serde(default)]
+    pub source_version: String,
     pub mime: Option<String>,
     pub pages: u32,
     pub duplicate_of: Option<String>,
@@ -145,6 +148,9 @@ pub struct PageInput {
     pub page: u32,
     pub mime: String,
     pub source_key: String,
+    /// The original's version (empty in a run started before reads were pinned).
+    #[serde(default)]
+    pub source_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<String>,
 }
@@ -484,29 +490,45 @@ impl Steps {
         let mut doc = match self.meta.get_document(&id).await {
             Ok(doc) => doc,
             Err(StoreError::NotFound { .. }) => {
-                let head = self.objects.head(&input.key).await?;
-                if head.size > self.limits.max_bytes {
-                    // Register without reading it whole: it is rejected as too large.
+                let head = self
+                    .objects
+                    .head_version(&input.key, &input.version)
+                    .await?;
+                // Registers the document without its content, so the rejection that
+                // follows has a record to mark and the original is kept.
+                let register_unread = |why: StepError| async {
                     let doc = self
                         .new_record(
                             input,
-                            patient_id,
+                            patient_id.clone(),
                             String::new(),
                             head.size,
                             attempt.unwrap_or(1),
                         )
                         .with_labels(self.labels(&input.key).await?);
                     match self.meta.create_document(&doc).await {
-                        Ok(()) | Err(StoreError::AlreadyExists { .. }) => {}
-                        Err(e) => return Err(e.into()),
+                        Ok(()) | Err(StoreError::AlreadyExists { .. }) => Err(why),
+                        Err(e) => Err(e.into()),
                     }
-                    return Err(media::MediaError::TooLarge {
-                        bytes: head.size,
-                        limit: self.limits.max_bytes,
-                    }
-                    .into());
+                };
+                if head.size > self.limits.max_bytes {
+                    // Not read whole: it is rejected as too large.
+                    return register_unread(
+                        media::MediaError::TooLarge {
+                            bytes: head.size,
+                            limit: self.limits.max_bytes,
+                        }
+                        .into(),
+                    )
+                    .await;
                 }
-                let bytes = self.objects.get(&input.key).await?;
+                let bytes = match self.objects.get_version(&input.key, &input.version).await {
+                    Ok(b) => b,
+                    Err(e @ StoreError::ChecksumMismatch { .. }) => {
+                        return register_unread(e.into()).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let doc = self
                     .new_record(
                         input,
@@ -530,6 +552,7 @@ impl Steps {
             next,
             status: doc.status,
             source_key: doc.source.key.clone(),
+            source_version: doc.source.version.clone(),
             mime: doc.mime.clone(),
             pages: doc.pages,
             duplicate_of: doc.duplicate_of.clone(),
@@ -567,7 +590,10 @@ impl Steps {
         // A reconcile took over an original nobody had registered (a record without its
         // content yet): this run, its owner, registers the content now.
         if doc.is_placeholder() {
-            let head = self.objects.head(&input.key).await?;
+            let head = self
+                .objects
+                .head_version(&input.key, &input.version)
+                .await?;
             doc.bytes = head.size;
             doc = doc.with_labels(self.labels(&input.key).await?);
             if head.size > self.limits.max_bytes {
@@ -579,7 +605,8 @@ impl Steps {
                 }
                 .into());
             }
-            doc.sha256 = keys::sha256_hex(&self.objects.get(&input.key).await?);
+            doc.sha256 =
+                keys::sha256_hex(&self.objects.get_version(&input.key, &input.version).await?);
             take_over = true;
         }
 
@@ -590,11 +617,25 @@ impl Steps {
             }
             .into());
         }
-        let bytes = self.objects.get(&input.key).await?;
+        let bytes = self.objects.get_version(&input.key, &input.version).await?;
+        // The upload was bound to its SHA-256 (a presigned PUT signs it, and S3 checks
+        // it); a store that kept a checksum other than the bytes' own has bytes nobody
+        // vouched for.
+        if let Some(declared) = self
+            .objects
+            .recorded_sha256(&input.key, &input.version)
+            .await?
+            && declared != doc.sha256
+        {
+            return Err(crate::error::checksum_mismatch());
+        }
         let limits = self.limits;
         let inspection = self.cpu(move || media::inspect(&bytes, &limits)).await?;
 
-        let first = self.meta.claim_content(&doc.sha256, &doc.id).await?;
+        let first = self
+            .meta
+            .claim_content(&doc.patient_id, &doc.sha256, &doc.id)
+            .await?;
         doc.mime = Some(inspection.mime.as_str().to_string());
         doc.pages = inspection.pages;
         doc.duplicate_of = first.filter(|f| *f != doc.id);
@@ -655,6 +696,7 @@ impl Steps {
                 page,
                 mime: mime.clone(),
                 source_key: doc.source.key.clone(),
+                source_version: doc.source.version.clone(),
                 execution: None,
             })
             .collect();
@@ -701,7 +743,10 @@ impl Steps {
             }
         }
         let mime = parse_mime(&input.mime)?;
-        let bytes = self.objects.get(&input.source_key).await?;
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
         let (limits, index) = (self.limits, input.page.saturating_sub(1));
         let encoded = self
             .cpu(move || {
@@ -755,7 +800,10 @@ impl Steps {
         let mime = parse_mime(&input.mime)?;
         let mut page = None;
         if mime == Mime::Pdf {
-            let bytes = self.objects.get(&input.source_key).await?;
+            let bytes = self
+                .objects
+                .get_version(&input.source_key, &input.source_version)
+                .await?;
             let index = input.page.saturating_sub(1);
             let layer = self
                 .cpu(move || media::pdf_text_layer(&bytes, index))
@@ -855,7 +903,9 @@ impl Steps {
         }
         self.check_owner(&doc, input.execution.as_deref())?;
         let first = self.meta.get_document(&input.duplicate_of).await?;
-        if first.status != Status::Ready {
+        // Only a document of the same patient is ever linked (a claim made before claims
+        // were per patient may name another's: this one is then processed as new).
+        if first.status != Status::Ready || first.patient_id != doc.patient_id {
             return Ok(None);
         }
         doc.duplicate_of = Some(first.id.clone());
@@ -882,7 +932,11 @@ impl Steps {
         }
         let (code, message) = input.error.reason();
         self.objects
-            .copy(&doc.source.key, &keys::quarantine_original(&doc.id))
+            .copy_version(
+                &doc.source.key,
+                &doc.source.version,
+                &keys::quarantine_original(&doc.id),
+            )
             .await?;
         self.put_json(
             &keys::quarantine_reason(&doc.id),

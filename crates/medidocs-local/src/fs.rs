@@ -24,6 +24,7 @@ impl FsObjectStore {
             .mode(0o700)
             .create(&root)
             .map_err(|e| StoreError::unavailable(format!("cannot create {}", root.display()), e))?;
+        crate::private::tighten_path(&root)?;
         Ok(Self { root })
     }
 

@@ -3,12 +3,14 @@
 
 pub mod drill;
 mod fs;
+mod private;
 pub mod replication;
 mod runtime;
 pub mod sqlite;
 mod tesseract;
 
 pub use fs::{FsObjectStore, check_key};
+pub use private::{secure_data_dir, tighten_path};
 pub use runtime::{
     FileIdentity, IngestError, LocalConfig, LocalRuntime, UPLOAD_BUCKET, identify, import_secret,
 };

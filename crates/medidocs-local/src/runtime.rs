@@ -207,16 +207,7 @@ pub fn identify(secret: &[u8], file: &Path) -> Result<FileIdentity, IngestError>
 /// first use. An import rerun with the same data dir finds the same ids, so nothing is
 /// uploaded twice.
 pub fn import_secret(data_dir: &Path) -> Result<Vec<u8>, StoreError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(data_dir)
-        .map_err(|e| {
-            StoreError::unavailable(
-                format!("cannot create the data dir {}", data_dir.display()),
-                e,
-            )
-        })?;
+    crate::private::secure_data_dir(data_dir)?;
     load_or_create_secret(&data_dir.join("secret.key"))
 }
 

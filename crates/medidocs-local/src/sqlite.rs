@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use medidocs_core::access::{AuditPage, AuditRecord, audit_month};
+use medidocs_core::keys;
 use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{AccessStore, MetadataStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -70,7 +71,31 @@ fn doc_pk(id: &str) -> String {
 }
 
 impl SqliteMetadataStore {
+    /// Opens (creating it 0600) the database at `path`. SQLite gives its `-wal` and `-shm`
+    /// files the database file's permissions; files an older version left readable by
+    /// others are made private first.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::unavailable(
+                    format!("cannot create {}", path.display()),
+                    e,
+                ));
+            }
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::private::tighten_path(Path::new(&p))?;
+        }
         let conn = Connection::open(path).map_err(db_err)?;
         Self::init(conn)
     }
@@ -294,17 +319,22 @@ impl MetadataStore for SqliteMetadataStore {
         .await
     }
 
-    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError> {
-        let (sha, id) = (sha256.to_string(), id.to_string());
+    async fn claim_content(
+        &self,
+        patient_id: &str,
+        sha256: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (pk, id) = (keys::content_claim(patient_id, sha256), id.to_string());
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
             tx.execute(
                 "INSERT INTO items (pk, sk, version, data) VALUES (?1, 'DOC', 1, ?2) ON CONFLICT (pk, sk) DO NOTHING",
-                params![format!("SHA#{sha}"), serde_json::json!({ "document_id": id }).to_string()],
+                params![pk, serde_json::json!({ "document_id": id }).to_string()],
             )
             .map_err(db_err)?;
             let data: String = tx
-                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'DOC'", params![format!("SHA#{sha}")], |r| r.get(0))
+                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'DOC'", params![pk], |r| r.get(0))
                 .map_err(db_err)?;
             tx.commit().map_err(db_err)?;
             let v: serde_json::Value = serde_json::from_str(&data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))?;
@@ -805,6 +835,58 @@ impl SqliteMetadataStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;
             rows.iter().map(|d| decode(d)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
+    async fn linked_documents(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT data FROM items WHERE sk = 'META' AND json_extract(data, '$.duplicate_of') IS NOT NULL ORDER BY pk",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            rows.iter().map(|d| decode(d).map(|doc| doc.id)).collect()
+        })
+        .await
+    }
+
+    async fn legacy_content_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            // Claims of today are `SHA#{patient}#{sha256}`; those without a patient have
+            // one `#` (a SHA-256 has none).
+            let mut stmt = c
+                .prepare(
+                    "SELECT substr(pk, 5), json_extract(data, '$.document_id') FROM items WHERE sk = 'DOC' AND pk LIKE 'SHA#%' AND instr(substr(pk, 5), '#') = 0 ORDER BY pk",
+                )
+                .map_err(db_err)?;
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default()))
+            })
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError> {
+        let pk = format!("SHA#{sha256}");
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM items WHERE pk = ?1 AND sk = 'DOC'",
+                params![pk],
+            )
+            .map(|_| ())
+            .map_err(db_err)
         })
         .await
     }

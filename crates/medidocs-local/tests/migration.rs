@@ -1,5 +1,5 @@
 //! A metadata file written before the in-flight index opens as before, and the watchdog
-//! finds the documents it left in flight.
+//! finds the documents it left in flight; `medidocs migrate` splits links between patients.
 
 use medidocs_core::model::{DocumentRecord, SourceRef, Status};
 use medidocs_core::ports::MetadataStore;
@@ -64,4 +64,31 @@ async fn a_file_from_before_the_inflight_index_gets_it_with_its_documents_in_fli
     drop(store);
     let store = SqliteMetadataStore::open(&path).unwrap();
     assert_eq!(store.get_document("aa01").await.unwrap(), old);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_migration_splits_links_between_patients_on_sqlite_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.sqlite3");
+    let store = SqliteMetadataStore::open(&path).unwrap();
+    let objects = medidocs_local::FsObjectStore::open(dir.path().join("objects")).unwrap();
+    let write = move |sha: String, id: String| {
+        let path = path.clone();
+        Box::pin(async move {
+            let c = rusqlite::Connection::open(&path)?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.execute(
+                "INSERT INTO items (pk, sk, version, data) VALUES (?1, 'DOC', 1, ?2)",
+                rusqlite::params![
+                    format!("SHA#{sha}"),
+                    serde_json::json!({ "document_id": id }).to_string()
+                ],
+            )?;
+            Ok(())
+        })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+    };
+    medidocs_testkit::migration_suite(&objects, &store, &store, &write, "c4")
+        .await
+        .unwrap();
 }

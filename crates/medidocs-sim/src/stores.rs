@@ -648,20 +648,26 @@ impl MetadataStore for MemMeta {
         .await
     }
 
-    async fn claim_content(&self, sha256: &str, id: &str) -> Result<Option<String>, StoreError> {
+    async fn claim_content(
+        &self,
+        patient_id: &str,
+        sha256: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let claim = keys::content_claim(patient_id, sha256);
         let (first, new) = self
             .request(true, || {
                 let mut t = self.lock();
-                if let Some(v) = t.shas.get(sha256) {
+                if let Some(v) = t.shas.get(&claim) {
                     return Ok((v.value.clone(), None));
                 }
                 let v = self.versioned(id.to_string());
-                t.shas.insert(sha256.to_string(), v.clone());
+                t.shas.insert(claim.clone(), v.clone());
                 Ok((id.to_string(), Some(v)))
             })
             .await?;
         if let Some(v) = new {
-            self.replicate_sha(sha256.to_string(), v);
+            self.replicate_sha(claim, v);
         }
         Ok(if first == id { None } else { Some(first) })
     }

@@ -6,12 +6,14 @@
 
 mod access;
 mod metadata;
+mod migration;
 pub mod moto;
 mod objects;
 pub mod textract_endpoint;
 
 pub use access::access_store_suite;
 pub use metadata::{MetadataFlags, metadata_store_suite};
+pub use migration::{LegacyClaimWriter, migration_suite};
 pub use objects::{ObjectFlags, object_store_suite};
 
 /// Runs named cases, collecting every failure instead of stopping at the first, so one run

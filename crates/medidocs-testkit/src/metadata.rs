@@ -190,22 +190,35 @@ pub async fn metadata_store_suite(
     );
 
     c.check(
-        "content claims: first wins, later ids learn the first",
+        "content claims: first wins within a patient, later ids learn the first, patients never see each other's",
         async {
             let sha = format!("{run}{}", "ab".repeat(20));
             let first = format!("{run}aa01");
+            let (p1, p2) = (format!("p-{run}-1"), format!("p-{run}-2"));
             ensure!(
-                store.claim_content(&sha, &first).await?.is_none(),
+                store.claim_content(&p1, &sha, &first).await?.is_none(),
                 "first claim not granted"
             );
             ensure!(
-                store.claim_content(&sha, &first).await?.is_none(),
+                store.claim_content(&p1, &sha, &first).await?.is_none(),
                 "repeated claim by the first id not idempotent"
             );
-            let second = store.claim_content(&sha, &format!("{run}aa02")).await?;
+            let second = store.claim_content(&p1, &sha, &format!("{run}aa02")).await?;
             ensure!(
                 second.as_deref() == Some(first.as_str()),
                 "second claim gave {second:?}"
+            );
+            // Another patient's claim on the same bytes is theirs alone, both ways.
+            let other = format!("{run}aa03");
+            let theirs = store.claim_content(&p2, &sha, &other).await?;
+            ensure!(
+                theirs.is_none(),
+                "another patient's claim on the same content was told of {theirs:?}"
+            );
+            let again = store.claim_content(&p2, &sha, &format!("{run}aa04")).await?;
+            ensure!(
+                again.as_deref() == Some(other.as_str()),
+                "the second patient's later claim gave {again:?}"
             );
             Ok(())
         }

@@ -3,6 +3,7 @@
 mod bench;
 mod drill;
 mod import;
+mod migrate;
 mod output;
 mod reconcile;
 mod renditions;
@@ -95,6 +96,10 @@ enum Command {
     /// record, as a new attempt owned here, whatever the failed region's runs of it were
     /// (docs/dr-runbook.md). `--target aws` does it for a deployed region.
     Reconcile(reconcile::ReconcileArgs),
+    /// Bring records written by an earlier version to today's rules (idempotent): a
+    /// document linked as a duplicate to another patient's gets its own renditions and
+    /// text, and content claims become per patient. `--target aws` for a deployed region.
+    Migrate(migrate::MigrateArgs),
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
@@ -275,6 +280,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             t => anyhow::bail!("--target {t}: use local or aws"),
         },
         Command::Reconcile(args) => reconcile::reconcile(&cli.data_dir, args).await,
+        Command::Migrate(args) => migrate::migrate(&cli.data_dir, args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::Renditions(args) => renditions::renditions(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,

@@ -162,6 +162,10 @@ impl Server {
     }
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    medidocs_core::keys::sha256_hex(bytes)
+}
+
 /// The problem's code, after checking it is `application/problem+json` with `status`.
 fn problem(status: StatusCode, ct: &str, body: &[u8]) -> String {
     assert_eq!(ct, "application/problem+json", "{status}");
@@ -228,7 +232,7 @@ async fn the_whole_authorisation_matrix() {
             "upload",
             reqwest::Method::POST,
             "/v1/patients/p-1/uploads".into(),
-            Some(json!({"content_type": "image/jpeg", "size": 1000})),
+            Some(json!({"content_type": "image/jpeg", "size": 1000, "sha256": "ab".repeat(32)})),
             false,
         ),
     ];
@@ -251,6 +255,14 @@ async fn the_whole_authorisation_matrix() {
         ("staff", "s-1", None, Some("not_on_care_team")),
         ("staff", "s-2", None, None),
     ];
+    // A document the caller may not open answers exactly as an id nobody holds.
+    let unknown = s
+        .get(
+            "/v1/documents/0123456789abcdef01234567",
+            Some(&s.token("doctor", "d-1")),
+        )
+        .await;
+    assert_eq!(unknown.0, StatusCode::NOT_FOUND);
     let mut wrong = Vec::new();
     let mut denied = 0;
     for (role, sub, plain, content) in principals {
@@ -262,6 +274,10 @@ async fn the_whole_authorisation_matrix() {
                 .await;
             let got = if status.is_success() {
                 None
+            } else if status == StatusCode::NOT_FOUND && want.is_some() {
+                // Refused by id: the reason is in the audit trail, not in the answer.
+                problem(status, &ct, &bytes);
+                want.map(String::from)
             } else {
                 Some(problem(status, &ct, &bytes))
             };
@@ -272,7 +288,14 @@ async fn the_whole_authorisation_matrix() {
             }
             if want.is_some() {
                 denied += 1;
-                if status != StatusCode::FORBIDDEN {
+                let by_id = path.starts_with("/v1/documents/");
+                if by_id && (status, &bytes) != (unknown.0, &unknown.2) {
+                    wrong.push(format!(
+                        "{role} {sub} {name}: {status} {}, expected the unknown id's answer",
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                }
+                if !by_id && status != StatusCode::FORBIDDEN {
                     wrong.push(format!("{role} {sub} {name}: {status}, expected 403"));
                 }
             }
@@ -500,17 +523,17 @@ async fn uploads_are_checked_then_processed() {
     };
     for (body, status_want, code) in [
         (
-            json!({"content_type": "image/png", "size": 2 * 1024 * 1024}),
+            json!({"content_type": "image/png", "size": 2 * 1024 * 1024, "sha256": "ab".repeat(32)}),
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
         ),
         (
-            json!({"content_type": "application/x-msdownload", "size": 100}),
+            json!({"content_type": "application/x-msdownload", "size": 100, "sha256": "ab".repeat(32)}),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_type",
         ),
         (
-            json!({"content_type": "image/png", "size": 0}),
+            json!({"content_type": "image/png", "size": 0, "sha256": "ab".repeat(32)}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "empty",
         ),
@@ -519,6 +542,16 @@ async fn uploads_are_checked_then_processed() {
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
+        (
+            json!({"content_type": "image/png", "size": 100}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"content_type": "image/png", "size": 100, "sha256": "not a digest"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_sha256",
+        ),
     ] {
         let (status, ct, b) = create(body.clone()).await;
         assert_eq!(status, status_want, "{body}");
@@ -526,7 +559,12 @@ async fn uploads_are_checked_then_processed() {
     }
 
     let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
-    let (status, _, b) = create(json!({"content_type": "image/webp", "size": file.len()})).await;
+    let (status, _, b) = create(json!({
+        "content_type": "image/webp",
+        "size": file.len(),
+        "sha256": sha256_hex(&file),
+    }))
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let target: Value = serde_json::from_slice(&b).unwrap();
     assert_eq!(target["method"], "PUT");
@@ -557,6 +595,12 @@ async fn uploads_are_checked_then_processed() {
     assert_eq!(problem(status, &ct, &b), "content_type_mismatch");
     let (status, ct, b) = put("image/webp", file[..100].to_vec(), url.clone()).await;
     assert_eq!(problem(status, &ct, &b), "size_mismatch");
+    // Other bytes of the same length: refused, and nothing is stored.
+    let mut other = file.clone();
+    let last = other.len() - 1;
+    other[last] ^= 0x01;
+    let (status, ct, b) = put("image/webp", other, url.clone()).await;
+    assert_eq!(problem(status, &ct, &b), "checksum_mismatch");
     let tampered = format!("{}x", url);
     let (status, ct, b) = put("image/webp", file.clone(), tampered).await;
     assert_eq!(problem(status, &ct, &b), "bad_upload_url");
@@ -593,7 +637,12 @@ async fn uploads_are_checked_then_processed() {
 
     // A file whose declared type lies is judged by its bytes: kept, and REJECTED.
     let exe = b"MZ\x90\x00 this is not a picture".repeat(20);
-    let (_, _, b) = create(json!({"content_type": "image/png", "size": exe.len()})).await;
+    let (_, _, b) = create(json!({
+        "content_type": "image/png",
+        "size": exe.len(),
+        "sha256": sha256_hex(&exe),
+    }))
+    .await;
     let t: Value = serde_json::from_slice(&b).unwrap();
     let (status, _, b) = put(
         "image/png",
@@ -696,13 +745,14 @@ async fn a_failed_document_is_retried_by_staff_and_audited_and_nothing_else_is()
                 .await
         }
     };
-    // A patient may not retry another patient's document; a READY one is not retried.
+    // A patient may not retry another patient's document (it answers as an unknown id);
+    // a READY one is not retried.
     let (status, ct, body) = post(
         format!("/v1/documents/{id}/retry"),
         s.token("patient", "p-2"),
     )
     .await;
-    assert_eq!(problem(status, &ct, &body), "not_own_records");
+    assert_eq!(problem(status, &ct, &body), "not_found");
     let (status, ct, body) =
         post(format!("/v1/documents/{}/retry", s.docs[0]), staff.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -745,4 +795,114 @@ async fn a_failed_document_is_retried_by_staff_and_audited_and_nothing_else_is()
             .any(|r| r["outcome"] == "denied" && r["actor"] == "p-2"),
         "{retries:#?}"
     );
+}
+
+/// Uploads `file` for `patient` through the API (create, then PUT) and waits until the
+/// document is final; returns its view.
+async fn upload_and_wait(s: &Server, patient: &str, file: &[u8], content_type: &str) -> Value {
+    let token = s.token("patient", patient);
+    let (status, _, b) = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/patients/{patient}/uploads"),
+            Some(&token),
+            Some(json!({
+                "content_type": content_type,
+                "size": file.len(),
+                "sha256": sha256_hex(file),
+            })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
+    let target: Value = serde_json::from_slice(&b).unwrap();
+    let r = s
+        .http
+        .put(format!("{}{}", s.base, target["url"].as_str().unwrap()))
+        .header("content-type", content_type)
+        .body(file.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let received: Value = r.json().await.unwrap();
+    let href = received["href"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, _, b) = s.get(&href, Some(&token)).await;
+        if status == StatusCode::OK {
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            if ["READY", "REJECTED", "FAILED"].contains(&v["status"].as_str().unwrap()) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < deadline, "not processed in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_from_two_patients_is_two_documents_that_know_nothing_of_each_other() {
+    let s = Server::start(&[]);
+    // p-1's document, processed by `medidocs run` when the server was set up.
+    let theirs = s.docs[0].clone();
+    let file = std::fs::read(samples().join("medication-box.heic")).unwrap();
+    let mine = upload_and_wait(&s, "p-2", &file, "image/heic").await;
+    assert_eq!(mine["status"], "READY", "{mine}");
+    let id = mine["id"].as_str().unwrap();
+    assert_ne!(id, theirs);
+    let p2 = s.token("patient", "p-2");
+    // Nothing p-2 can read names p-1's document: not the record, the text, the pages or
+    // the listing.
+    for path in [
+        format!("/v1/documents/{id}"),
+        format!("/v1/documents/{id}/text"),
+        format!("/v1/documents/{id}/pages"),
+        "/v1/patients/p-2/documents".to_string(),
+    ] {
+        let (status, _, b) = s.get(&path, Some(&p2)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let body = String::from_utf8_lossy(&b);
+        assert!(
+            !body.contains(&theirs),
+            "{path} names p-1's document: {body}"
+        );
+    }
+    assert!(mine["duplicate_of"].is_null(), "{mine}");
+    // Its own renditions, with the same text as p-1's.
+    let (_, _, text) = s.get(&format!("/v1/documents/{id}/text"), Some(&p2)).await;
+    let p1 = s.token("patient", "p-1");
+    let (_, _, text1) = s
+        .get(&format!("/v1/documents/{theirs}/text"), Some(&p1))
+        .await;
+    assert_eq!(text, text1);
+    let (status, ct, thumb) = s
+        .get(&format!("/v1/documents/{id}/pages/1/thumb"), Some(&p2))
+        .await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "image/webp"));
+    assert!(!thumb.is_empty());
+    // p-1's id answers p-2 exactly as an id nobody holds, on every route.
+    for suffix in ["", "/text", "/pages", "/pages/1/thumb"] {
+        let known = s
+            .get(&format!("/v1/documents/{theirs}{suffix}"), Some(&p2))
+            .await;
+        let unknown = s
+            .get(
+                &format!("/v1/documents/{}{suffix}", "0".repeat(24)),
+                Some(&p2),
+            )
+            .await;
+        assert_eq!(known, unknown, "{suffix}");
+        assert_eq!(known.0, StatusCode::NOT_FOUND);
+    }
+    // The records on disk agree: neither names the other.
+    let show = |id: &str| -> Value {
+        serde_json::from_str(&medidocs(s.data.path(), &["show", id, "--json"])).unwrap()
+    };
+    let (a, b) = (show(&theirs), show(id));
+    assert!(!a.to_string().contains(id) && !b.to_string().contains(&theirs));
 }

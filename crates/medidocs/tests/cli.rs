@@ -542,3 +542,157 @@ fn renditions_writes_each_pages_three_files_and_times_them() {
         .collect();
     assert_eq!(entries, ["out"]);
 }
+
+/// Every file and folder under `dir` whose permissions let group or others in.
+fn shared_entries(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let m = std::fs::symlink_metadata(&d).unwrap();
+        if m.mode() & 0o077 != 0 {
+            out.push(format!("{} {:o}", d.display(), m.mode() & 0o777));
+        }
+        if m.is_dir() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn nothing_under_the_data_dir_is_readable_by_others_after_any_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A data dir someone made by hand, open to everyone, with a database an older version
+    // left readable.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docs = samples().join("documents");
+    let one = tmp.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    std::fs::copy(
+        docs.join("lab-report-scan.png"),
+        one.join("lab-report-scan.png"),
+    )
+    .unwrap();
+    let report = tmp.path().join("report.csv");
+    let d = data.to_str().unwrap();
+    let steps: Vec<Vec<String>> = vec![
+        vec!["status".into()],
+        vec![
+            "run".into(),
+            docs.to_str().unwrap().into(),
+            "--patient".into(),
+            "p-1".into(),
+        ],
+        vec!["status".into()],
+        vec![
+            "token".into(),
+            "--role".into(),
+            "doctor".into(),
+            "--sub".into(),
+            "d-1".into(),
+        ],
+        vec![
+            "care-team".into(),
+            "add".into(),
+            "--patient".into(),
+            "p-1".into(),
+            "--doctor".into(),
+            "d-1".into(),
+        ],
+        vec!["audit".into()],
+        vec![
+            "import".into(),
+            one.to_str().unwrap().into(),
+            "--patient".into(),
+            "p-2".into(),
+            "--quiet".into(),
+            "--report".into(),
+            report.to_str().unwrap().into(),
+        ],
+        vec!["watchdog".into()],
+        vec!["reconcile".into()],
+    ];
+    for (i, args) in steps.iter().enumerate() {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = medidocs(&data, &args);
+        assert!(
+            out.status.success(),
+            "medidocs {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if i == 1 {
+            // Loosen the database as an older version left it: the next command tightens it.
+            let db = data.join("metadata.sqlite3");
+            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+            continue;
+        }
+        assert_eq!(
+            shared_entries(&data),
+            Vec::<String>::new(),
+            "after medidocs {args:?} in {d}"
+        );
+    }
+    assert!(data.join("metadata.sqlite3-wal").exists() || data.join("metadata.sqlite3").exists());
+}
+
+#[test]
+fn the_same_file_for_two_patients_gives_two_documents_with_no_link() {
+    let data = tempfile::tempdir().unwrap();
+    let file = samples().join("documents/lab-report-scan.png");
+    let run = |patient: &str| -> Value {
+        let out = medidocs(
+            data.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--json",
+                "--patient",
+                patient,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out).remove(0)
+    };
+    let (a, b) = (run("p-1"), run("p-2"));
+    assert_eq!(
+        (a["status"].as_str(), b["status"].as_str()),
+        (Some("READY"), Some("READY"))
+    );
+    let (ia, ib) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    assert_ne!(ia, ib);
+    let show = |id: &str| -> Value {
+        let out = medidocs(data.path(), &["show", id, "--json"]);
+        assert!(out.status.success());
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let (sa, sb) = (show(ia), show(ib));
+    assert!(sb.get("duplicate_of").is_none_or(Value::is_null), "{sb}");
+    assert!(
+        !sb.to_string().contains(ia),
+        "p-2's record names p-1's document: {sb}"
+    );
+    assert!(!sa.to_string().contains(ib));
+    assert_eq!(sa["text"], sb["text"]);
+    // Within one patient the same bytes are still one piece of work: linked.
+    let copy = data.path().join("again.png");
+    std::fs::copy(&file, &copy).unwrap();
+    let out = medidocs(
+        data.path(),
+        &["run", copy.to_str().unwrap(), "--json", "--patient", "p-1"],
+    );
+    let again = json_lines(&out).remove(0);
+    assert!(
+        again["id"] == a["id"] || again["duplicate_of"] == a["id"],
+        "{again}"
+    );
+}

@@ -1,0 +1,178 @@
+//! `medidocs migrate`: brings records written by earlier versions to today's rules. Every
+//! step is idempotent (a second run finds nothing to do) and safe to interrupt.
+//!
+//! Today: duplicates are found within one patient only. Earlier versions linked a document
+//! to another patient's document with the same bytes (`duplicate_of`, its renditions and
+//! text read from the other patient's artefacts) and kept one content claim per SHA-256
+//! for everyone. The migration gives each such document its own copies of the artefacts
+//! under its own id, drops the link, and turns every old claim into a claim of the patient
+//! whose document made it.
+
+use async_trait::async_trait;
+
+use crate::model::DocumentRecord;
+use crate::ports::{MetadataStore, ObjectStore, StoreError};
+
+/// What a store holds from before claims were per patient. Reads everything once: for
+/// one-off migrations, never for the pipeline's own work.
+#[async_trait]
+pub trait LegacyRecords: Send + Sync {
+    /// Ids of every document that names another as the first with its content.
+    async fn linked_documents(&self) -> Result<Vec<String>, StoreError>;
+    /// Every content claim without a patient: `(sha256, first document id)`.
+    async fn legacy_content_claims(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Removes the claim without a patient on `sha256`.
+    async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError>;
+}
+
+/// What one run of the migration did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationReport {
+    /// Documents that read another patient's artefacts and now have their own.
+    pub split: Vec<String>,
+    /// Links within one patient, kept.
+    pub kept: usize,
+    /// Objects copied for the documents split.
+    pub objects_copied: usize,
+    /// Claims without a patient turned into their patient's claim.
+    pub claims_moved: usize,
+}
+
+/// Runs the migration over every record `legacy` finds. Objects are copied before the
+/// record changes, so an interrupted run leaves a record that still reads the other
+/// patient's copies (as before) and a second run finishes it.
+pub async fn migrate(
+    objects: &dyn ObjectStore,
+    meta: &dyn MetadataStore,
+    legacy: &dyn LegacyRecords,
+    now: &str,
+) -> Result<MigrationReport, StoreError> {
+    let mut report = MigrationReport::default();
+    for id in legacy.linked_documents().await? {
+        let doc = meta.get_document(&id).await?;
+        match split_foreign_link(objects, meta, doc, now).await? {
+            Some(copied) => {
+                report.split.push(id);
+                report.objects_copied += copied;
+            }
+            None => report.kept += 1,
+        }
+    }
+    for (sha, first) in legacy.legacy_content_claims().await? {
+        match meta.get_document(&first).await {
+            Ok(doc) if !doc.sha256.is_empty() => {
+                meta.claim_content(&doc.patient_id, &sha, &doc.id).await?;
+            }
+            // A claim whose document is gone (or never registered its content) claims
+            // nothing for anyone.
+            Ok(_) | Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        legacy.delete_legacy_content_claim(&sha).await?;
+        report.claims_moved += 1;
+    }
+    Ok(report)
+}
+
+/// Gives `doc` its own artefacts if it is linked to another patient's document; returns
+/// the objects copied, or `None` if the link is within the patient (kept) or gone.
+pub async fn split_foreign_link(
+    objects: &dyn ObjectStore,
+    meta: &dyn MetadataStore,
+    mut doc: DocumentRecord,
+    now: &str,
+) -> Result<Option<usize>, StoreError> {
+    let Some(first_id) = doc.duplicate_of.clone() else {
+        return Ok(None);
+    };
+    let first = match meta.get_document(&first_id).await {
+        Ok(f) => Some(f),
+        Err(StoreError::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    if first
+        .as_ref()
+        .is_some_and(|f| f.patient_id == doc.patient_id)
+    {
+        return Ok(None);
+    }
+    // Every artefact key the record holds that is not under its own id is copied there.
+    let own = |key: &str| -> Option<String> {
+        let rest = key.strip_prefix(&format!("artefacts/{first_id}/"))?;
+        Some(format!("artefacts/{}/{rest}", doc.id))
+    };
+    let mut copied = 0;
+    for r in &mut doc.renditions {
+        if let Some(to) = own(&r.key) {
+            objects.copy(&r.key, &to).await?;
+            r.key = to;
+            copied += 1;
+        }
+    }
+    for key in [&mut doc.text_key, &mut doc.ocr_key].into_iter().flatten() {
+        if let Some(to) = own(key) {
+            objects.copy(key, &to).await?;
+            *key = to;
+            copied += 1;
+        }
+    }
+    doc.duplicate_of = None;
+    doc.version += 1;
+    doc.updated_at = now.to_string();
+    meta.update_document(&doc).await?;
+    if !doc.sha256.is_empty() {
+        meta.claim_content(&doc.patient_id, &doc.sha256, &doc.id)
+            .await?;
+    }
+    tracing::info!(document = %doc.id, copied, "own artefacts instead of another patient's");
+    Ok(Some(copied))
+}
+
+/// Whether a record names anything of a document other than itself.
+pub fn names_another_document(doc: &DocumentRecord) -> bool {
+    let own = format!("artefacts/{}/", doc.id);
+    doc.duplicate_of.is_some()
+        || doc
+            .renditions
+            .iter()
+            .map(|r| r.key.as_str())
+            .chain(doc.text_key.as_deref())
+            .chain(doc.ocr_key.as_deref())
+            .any(|k| !k.starts_with(&own))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys;
+    use crate::model::RenditionRef;
+
+    #[test]
+    fn a_record_of_its_own_names_nothing_else() {
+        let mut d = DocumentRecord::new(
+            "aa".into(),
+            "p-1".into(),
+            crate::model::SourceRef {
+                bucket: "b".into(),
+                key: "uploads/p-1/u/original".into(),
+                version: "v".into(),
+            },
+            "00".repeat(32),
+            1,
+            "2026-01-01T00:00:00Z".into(),
+        );
+        d.text_key = Some(keys::text("aa"));
+        d.renditions.push(RenditionRef {
+            name: "thumb".into(),
+            page: 1,
+            mime: "image/webp".into(),
+            width: 1,
+            height: 1,
+            bytes: 1,
+            key: keys::rendition("aa", 1, "thumb", "webp"),
+        });
+        assert!(!names_another_document(&d));
+        d.renditions[0].key = keys::rendition("bb", 1, "thumb", "webp");
+        assert!(names_another_document(&d));
+    }
+}

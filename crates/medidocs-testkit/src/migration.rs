@@ -1,0 +1,163 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use anyhow::{Result, ensure};
+use medidocs_core::keys;
+use medidocs_core::migrate::{LegacyRecords, migrate, names_another_document};
+use medidocs_core::model::{DocumentRecord, RenditionRef, SourceRef, Status};
+use medidocs_core::ports::{MetadataStore, ObjectStore, PutMode};
+
+/// Writes a content claim as versions before per-patient claims did (`SHA#{sha256}` →
+/// the first document's id), straight into the store.
+pub type LegacyClaimWriter<'a> =
+    &'a (dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<()>> + Send>> + Sync);
+
+fn record(run: &str, n: u32, patient: &str, sha: &str) -> DocumentRecord {
+    let id = format!("{run}{n:04x}");
+    let mut d = DocumentRecord::new(
+        id.clone(),
+        patient.to_string(),
+        SourceRef {
+            bucket: "b".into(),
+            key: keys::upload_key(patient, &id),
+            version: "v1".into(),
+        },
+        sha.to_string(),
+        1234,
+        "2026-01-02T03:04:05.000Z".into(),
+    );
+    d.status = Status::Ready;
+    d.pages = 1;
+    d
+}
+
+/// The state an earlier version left after the same bytes came from two patients (the
+/// second linked to the first, reading its artefacts, one content claim for everyone),
+/// then `migrate` twice: the second patient's document gets copies of its own and no
+/// trace of the first; claims become per patient; the second run changes nothing.
+pub async fn migration_suite(
+    objects: &dyn ObjectStore,
+    meta: &dyn MetadataStore,
+    legacy: &dyn LegacyRecords,
+    write_legacy_claim: LegacyClaimWriter<'_>,
+    run: &str,
+) -> Result<()> {
+    let sha = format!("{run}{}", "5a".repeat(32))[..64].to_string();
+    let (pa, pb) = (format!("p-{run}-a"), format!("p-{run}-b"));
+    let mut first = record(run, 1, &pa, &sha);
+    for (name, ext) in [("thumb", "webp"), ("preview", "webp")] {
+        let key = keys::rendition(&first.id, 1, name, ext);
+        objects
+            .put(
+                &key,
+                format!("{name} of {}", first.id).into_bytes(),
+                PutMode::Overwrite,
+            )
+            .await?;
+        first.renditions.push(RenditionRef {
+            name: name.into(),
+            page: 1,
+            mime: "image/webp".into(),
+            width: 10,
+            height: 10,
+            bytes: 10,
+            key,
+        });
+    }
+    for key in [keys::text(&first.id), keys::ocr(&first.id)] {
+        objects
+            .put(
+                &key,
+                format!("text of {}", first.id).into_bytes(),
+                PutMode::Overwrite,
+            )
+            .await?;
+    }
+    first.text_key = Some(keys::text(&first.id));
+    first.ocr_key = Some(keys::ocr(&first.id));
+    meta.create_document(&first).await?;
+    // The other patient's copy, linked as the earlier version linked it.
+    let mut linked = record(run, 2, &pb, &sha);
+    linked.duplicate_of = Some(first.id.clone());
+    linked.renditions = first.renditions.clone();
+    linked.text_key = first.text_key.clone();
+    linked.ocr_key = first.ocr_key.clone();
+    meta.create_document(&linked).await?;
+    // And a duplicate within the first patient, which stays linked.
+    let mut own = record(run, 3, &pa, &sha);
+    own.duplicate_of = Some(first.id.clone());
+    own.renditions = first.renditions.clone();
+    meta.create_document(&own).await?;
+    write_legacy_claim(sha.clone(), first.id.clone()).await?;
+
+    let report = migrate(objects, meta, legacy, "2026-12-02T00:00:00.000Z").await?;
+    ensure!(
+        report.split.contains(&linked.id) && !report.split.contains(&own.id),
+        "split {:?}",
+        report.split
+    );
+    ensure!(
+        report.claims_moved >= 1,
+        "claims moved: {}",
+        report.claims_moved
+    );
+    let after = meta.get_document(&linked.id).await?;
+    ensure!(
+        !names_another_document(&after),
+        "still names another document: {after:?}"
+    );
+    let json = serde_json::to_string(&after)?;
+    ensure!(
+        !json.contains(&first.id),
+        "the record still carries the other patient's document id: {json}"
+    );
+    ensure!(after.status == Status::Ready && after.version == linked.version + 1);
+    for (theirs, mine) in first
+        .renditions
+        .iter()
+        .map(|r| r.key.clone())
+        .chain(first.text_key.clone())
+        .zip(
+            after
+                .renditions
+                .iter()
+                .map(|r| r.key.clone())
+                .chain(after.text_key.clone()),
+        )
+    {
+        ensure!(
+            objects.get(&theirs).await? == objects.get(&mine).await?,
+            "{mine} is not a copy of {theirs}"
+        );
+    }
+    let kept = meta.get_document(&own.id).await?;
+    ensure!(
+        kept.duplicate_of.as_deref() == Some(first.id.as_str()),
+        "a link within one patient was dropped"
+    );
+    // Claims are per patient now: each patient's first document holds theirs.
+    let probe = format!("{run}ffff");
+    ensure!(
+        meta.claim_content(&pa, &sha, &probe).await? == Some(first.id.clone()),
+        "the first patient's claim did not move to them"
+    );
+    ensure!(
+        meta.claim_content(&pb, &sha, &probe).await? == Some(linked.id.clone()),
+        "the second patient's document did not claim its content"
+    );
+    ensure!(
+        legacy.legacy_content_claims().await?.is_empty(),
+        "claims without a patient remain"
+    );
+
+    let again = migrate(objects, meta, legacy, "2026-12-02T00:00:01.000Z").await?;
+    ensure!(
+        again.split.is_empty() && again.claims_moved == 0,
+        "a second run did something: {again:?}"
+    );
+    ensure!(
+        meta.get_document(&linked.id).await?.version == after.version,
+        "a second run wrote the record again"
+    );
+    Ok(())
+}

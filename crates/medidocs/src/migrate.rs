@@ -1,0 +1,87 @@
+//! `medidocs migrate`: brings the records of a data dir (or of a deployed region's table
+//! and buckets) to today's rules; idempotent (see `medidocs_core::migrate`).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, clients};
+use medidocs_core::migrate::{MigrationReport, migrate as run_migration};
+use medidocs_core::steps::now_rfc3339;
+
+use crate::open_runtime;
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// `local` (the data dir) or `aws` (a deployed region: the options below; run it in
+    /// one region, the global table and replication carry it to the other).
+    #[arg(long, default_value = "local")]
+    target: String,
+    /// aws: the metadata table.
+    #[arg(long, default_value = "medidocs-documents")]
+    table: String,
+    /// aws: the upload bucket.
+    #[arg(long)]
+    upload_bucket: Option<String>,
+    /// aws: the artefact bucket (renditions and text).
+    #[arg(long)]
+    artefact_bucket: Option<String>,
+    /// aws: the stack's KMS key (copies are written with it).
+    #[arg(long, env = "MEDIDOCS_KMS_KEY_ID")]
+    kms_key_id: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
+    let report = match args.target.as_str() {
+        "local" => {
+            let rt = open_runtime(data_dir, Default::default(), None)?;
+            run_migration(&*rt.store, &*rt.meta, &*rt.meta, &now_rfc3339()).await?
+        }
+        "aws" => {
+            let (Some(uploads), Some(artefacts)) = (&args.upload_bucket, &args.artefact_bucket)
+            else {
+                bail!("--target aws needs --upload-bucket and --artefact-bucket");
+            };
+            let config = clients::from_env().await;
+            let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+            let s3 = clients::s3(&config, path_style);
+            let buckets = PipelineBuckets {
+                uploads: S3ObjectStore::new(s3.clone(), uploads, args.kms_key_id.clone()),
+                artefacts: S3ObjectStore::new(s3, artefacts, args.kms_key_id.clone()),
+            };
+            let meta = DynamoMetadataStore::new(clients::dynamodb(&config), &args.table);
+            run_migration(&buckets, &meta, &meta, &now_rfc3339()).await?
+        }
+        t => bail!("--target {t}: use local or aws"),
+    };
+    print(&report, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(r: &MigrationReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    for id in &r.split {
+        println!(
+            "{id}: now has its own renditions and text (was linked to another patient's document)"
+        );
+    }
+    println!(
+        "{} documents given their own artefacts ({} objects copied), {} links within a patient kept, {} content claims moved to their patient",
+        r.split.len(),
+        r.objects_copied,
+        r.kept,
+        r.claims_moved
+    );
+    if r.split.is_empty() && r.claims_moved == 0 {
+        println!("nothing to migrate: the records follow today's rules");
+    }
+    Ok(())
+}
