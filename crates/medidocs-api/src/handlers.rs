@@ -391,7 +391,10 @@ pub(crate) async fn create_upload(
     params(("capability" = String, Path, description = "From the `url` of a created upload (embedded runtime only)")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Received), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 410, body = Problem), (status = 413, body = Problem)))]
+        (status = 409, description = "Already received: an upload URL takes one file, once", body = Problem),
+        (status = 410, body = Problem), (status = 413, body = Problem),
+        (status = 415, description = "Not the type the upload was created for", body = Problem),
+        (status = 422, description = "Not the size or SHA-256 the upload was created for; nothing stored", body = Problem)))]
 pub(crate) async fn receive_upload(
     State(app): AppState,
     Path(capability): Path<String>,

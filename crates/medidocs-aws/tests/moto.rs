@@ -482,3 +482,39 @@ async fn a_repeated_upload_event_starts_no_second_execution() {
         .unwrap();
     assert_eq!(listed.executions().len(), 2);
 }
+
+/// Every function that reads an original reads it pinned to a version (GetObject and
+/// HeadObject with a versionId, CopyObject from a version), which S3 allows only with
+/// `s3:GetObjectVersion`: the template grants it where the code needs it.
+#[test]
+fn the_template_lets_every_reader_of_originals_read_their_versions() {
+    use serde_yaml_ng::Value as Yaml;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam/template.yaml");
+    let template: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for function in [
+        "InspectFunction",
+        "RenderPageFunction",
+        "OcrWorkerFunction",
+        "RejectFunction",
+    ] {
+        let policies = template["Resources"][function]["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{function} has no policies"));
+        let grants = policies
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+            .filter(|s| s["Effect"].as_str() == Some("Allow"))
+            .any(|s| {
+                let actions = serde_yaml_ng::to_string(&s["Action"]).unwrap();
+                let resources = serde_yaml_ng::to_string(&s["Resource"]).unwrap();
+                actions.contains("s3:GetObjectVersion")
+                    && resources.contains("/uploads/*")
+                    && resources.contains("/bulk/*")
+            });
+        assert!(
+            grants,
+            "{function} may not read versions of uploads/* and bulk/*"
+        );
+    }
+}

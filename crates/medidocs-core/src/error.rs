@@ -167,7 +167,11 @@ impl From<StoreError> for StepError {
             StoreError::Precondition { what } => {
                 StepError::Transient(format!("concurrent update: {what}"))
             }
-            StoreError::ChecksumMismatch { .. } => checksum_mismatch(),
+            // Once may be a fault on the way; the step that reads an original reads it
+            // again before it calls the bytes not the upload's (`checksum_mismatch`).
+            StoreError::ChecksumMismatch { what } => {
+                StepError::Transient(format!("checksum mismatch reading {what}"))
+            }
             other => StepError::Internal(other.to_string()),
         }
     }

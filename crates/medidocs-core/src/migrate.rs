@@ -36,6 +36,9 @@ pub struct MigrationReport {
     pub objects_copied: usize,
     /// Claims without a patient turned into their patient's claim.
     pub claims_moved: usize,
+    /// Documents or claims this run could not migrate, with why (the rest went on; a
+    /// second run tries them again).
+    pub errors: Vec<(String, String)>,
 }
 
 /// Runs the migration over every record `legacy` finds. Objects are copied before the
@@ -49,27 +52,45 @@ pub async fn migrate(
 ) -> Result<MigrationReport, StoreError> {
     let mut report = MigrationReport::default();
     for id in legacy.linked_documents().await? {
-        let doc = meta.get_document(&id).await?;
-        match split_foreign_link(objects, meta, doc, now).await? {
-            Some(copied) => {
+        let split = match meta.get_document(&id).await {
+            Ok(doc) => split_foreign_link(objects, meta, doc, now).await,
+            // Gone since the scan: nothing to split.
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match split {
+            Ok(Some(copied)) => {
                 report.split.push(id);
                 report.objects_copied += copied;
             }
-            None => report.kept += 1,
+            Ok(None) => report.kept += 1,
+            Err(StoreError::NotFound { .. }) => report.errors.push((
+                id,
+                "the artefacts it was linked to are gone: it needs processing again from its original"
+                    .into(),
+            )),
+            Err(e) => report.errors.push((id, e.to_string())),
         }
     }
     for (sha, first) in legacy.legacy_content_claims().await? {
-        match meta.get_document(&first).await {
-            Ok(doc) if !doc.sha256.is_empty() => {
-                meta.claim_content(&doc.patient_id, &sha, &doc.id).await?;
+        let moved = async {
+            match meta.get_document(&first).await {
+                Ok(doc) if !doc.sha256.is_empty() => {
+                    meta.claim_content(&doc.patient_id, &sha, &doc.id).await?;
+                }
+                // A claim whose document is gone (or never registered its content)
+                // claims nothing for anyone.
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
             }
-            // A claim whose document is gone (or never registered its content) claims
-            // nothing for anyone.
-            Ok(_) | Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e),
+            legacy.delete_legacy_content_claim(&sha).await
+        };
+        match moved.await {
+            Ok(()) => report.claims_moved += 1,
+            Err(e) => report
+                .errors
+                .push((format!("content claim {sha}"), e.to_string())),
         }
-        legacy.delete_legacy_content_claim(&sha).await?;
-        report.claims_moved += 1;
     }
     Ok(report)
 }
@@ -116,14 +137,16 @@ pub async fn split_foreign_link(
             copied += 1;
         }
     }
-    doc.duplicate_of = None;
-    doc.version += 1;
-    doc.updated_at = now.to_string();
-    meta.update_document(&doc).await?;
+    // The claim first (it is idempotent): a run interrupted after it finds the link
+    // again and finishes; the other way round, the claim would be lost for good.
     if !doc.sha256.is_empty() {
         meta.claim_content(&doc.patient_id, &doc.sha256, &doc.id)
             .await?;
     }
+    doc.duplicate_of = None;
+    doc.version += 1;
+    doc.updated_at = now.to_string();
+    meta.update_document(&doc).await?;
     tracing::info!(document = %doc.id, copied, "own artefacts instead of another patient's");
     Ok(Some(copied))
 }

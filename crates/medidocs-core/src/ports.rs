@@ -95,9 +95,9 @@ pub trait ObjectStore: Send + Sync {
     async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
         let bytes = self.get(key).await?;
         if crate::keys::is_sha256_hex(version) && crate::keys::sha256_hex(&bytes) != version {
-            return Err(StoreError::not_found(format!(
-                "{key}: the version its upload named (it holds other bytes now)"
-            )));
+            return Err(StoreError::ChecksumMismatch {
+                what: format!("{key}: not the bytes of the version its upload named"),
+            });
         }
         Ok(bytes)
     }

@@ -522,12 +522,12 @@ impl Steps {
                     )
                     .await;
                 }
-                let bytes = match self.objects.get_version(&input.key, &input.version).await {
+                let bytes = match self.read_original(&input.key, &input.version).await {
                     Ok(b) => b,
-                    Err(e @ StoreError::ChecksumMismatch { .. }) => {
-                        return register_unread(e.into()).await;
+                    Err(e @ StepError::InvalidDocument { .. }) => {
+                        return register_unread(e).await;
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e),
                 };
                 let doc = self
                     .new_record(
@@ -605,8 +605,7 @@ impl Steps {
                 }
                 .into());
             }
-            doc.sha256 =
-                keys::sha256_hex(&self.objects.get_version(&input.key, &input.version).await?);
+            doc.sha256 = keys::sha256_hex(&self.read_original(&input.key, &input.version).await?);
             take_over = true;
         }
 
@@ -617,14 +616,15 @@ impl Steps {
             }
             .into());
         }
-        let bytes = self.objects.get_version(&input.key, &input.version).await?;
+        let bytes = self.read_original(&input.key, &input.version).await?;
         // The upload was bound to its SHA-256 (a presigned PUT signs it, and S3 checks
         // it); a store that kept a checksum other than the bytes' own has bytes nobody
         // vouched for.
-        if let Some(declared) = self
-            .objects
-            .recorded_sha256(&input.key, &input.version)
-            .await?
+        if !doc.sha256.is_empty()
+            && let Some(declared) = self
+                .objects
+                .recorded_sha256(&input.key, &input.version)
+                .await?
             && declared != doc.sha256
         {
             return Err(crate::error::checksum_mismatch());
@@ -655,6 +655,25 @@ impl Steps {
             Next::Process
         };
         Ok(out(&doc, next))
+    }
+
+    /// The original at the version its event named. Bytes that fail the checksum the
+    /// store recorded when they were written, twice in a row (once may be a fault on the
+    /// way), are not the bytes uploaded: `checksum_mismatch`, REJECTED.
+    async fn read_original(&self, key: &str, version: &str) -> Result<Vec<u8>, StepError> {
+        match self.objects.get_version(key, version).await {
+            Ok(b) => Ok(b),
+            Err(StoreError::ChecksumMismatch { .. }) => {
+                match self.objects.get_version(key, version).await {
+                    Ok(b) => Ok(b),
+                    Err(StoreError::ChecksumMismatch { .. }) => {
+                        Err(crate::error::checksum_mismatch())
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The labels staff gave a bulk original (`labels.json` next to it), if any. Labels
@@ -904,8 +923,13 @@ impl Steps {
         self.check_owner(&doc, input.execution.as_deref())?;
         let first = self.meta.get_document(&input.duplicate_of).await?;
         // Only a document of the same patient is ever linked (a claim made before claims
-        // were per patient may name another's: this one is then processed as new).
+        // were per patient may name another's: this one is then processed as new, and
+        // its record names no other document).
         if first.status != Status::Ready || first.patient_id != doc.patient_id {
+            if doc.duplicate_of.take().is_some() {
+                let status = doc.status;
+                self.save(&mut doc, status).await?;
+            }
             return Ok(None);
         }
         doc.duplicate_of = Some(first.id.clone());
@@ -931,13 +955,18 @@ impl Steps {
             return Ok((&doc).into());
         }
         let (code, message) = input.error.reason();
-        self.objects
-            .copy_version(
-                &doc.source.key,
-                &doc.source.version,
-                &keys::quarantine_original(&doc.id),
-            )
-            .await?;
+        let kept = keys::quarantine_original(&doc.id);
+        match self
+            .objects
+            .copy_version(&doc.source.key, &doc.source.version, &kept)
+            .await
+        {
+            // Kept as they are: the bytes that failed their checksum.
+            Err(StoreError::ChecksumMismatch { .. }) => {
+                self.objects.copy(&doc.source.key, &kept).await?
+            }
+            other => other?,
+        }
         self.put_json(
             &keys::quarantine_reason(&doc.id),
             &serde_json::json!({

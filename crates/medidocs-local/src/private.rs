@@ -11,9 +11,22 @@ use medidocs_core::ports::StoreError;
 /// Permission bits of group and others.
 const SHARED: u32 = 0o077;
 
-/// Creates `dir` (0700) if it is missing, refuses it if another user owns it, and tightens
-/// it and what it holds: the folder itself and its direct entries always, the whole tree
-/// when the folder itself was open to others (what it held was reachable then).
+/// What medidocs keeps in a data dir: only these are tightened (a data dir pointed at a
+/// folder that holds other things never changes their permissions).
+const OWN_ENTRIES: [&str; 7] = [
+    "objects",
+    "metadata.sqlite3",
+    "metadata.sqlite3-wal",
+    "metadata.sqlite3-shm",
+    "metadata.sqlite3-journal",
+    "secret.key",
+    "token.key",
+];
+
+/// Creates `dir` (0700) if it is missing, refuses it if another user owns it (root may
+/// open any), and tightens it and what medidocs keeps in it: the folder and its own
+/// entries always, the whole object tree when the folder itself was open to others (what
+/// it held was reachable then).
 pub fn secure_data_dir(dir: &Path) -> Result<(), StoreError> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -27,7 +40,7 @@ pub fn secure_data_dir(dir: &Path) -> Result<(), StoreError> {
     })?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
+    if meta.uid() != me && me != 0 {
         return Err(StoreError::unavailable(
             format!(
                 "the data dir {} belongs to another user (uid {}), who could read every \
@@ -41,7 +54,24 @@ pub fn secure_data_dir(dir: &Path) -> Result<(), StoreError> {
     }
     let was_open = meta.mode() & SHARED != 0;
     tighten(dir, &meta)?;
-    tighten_entries(dir, was_open)
+    for name in OWN_ENTRIES {
+        let path = dir.join(name);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(StoreError::unavailable(
+                    format!("cannot read {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        tighten(&path, &meta)?;
+        if was_open && meta.is_dir() {
+            tighten_entries(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// Takes every permission of group and others from `path` (a file 0644 becomes 0600, a
@@ -77,7 +107,8 @@ fn tighten(path: &Path, meta: &std::fs::Metadata) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn tighten_entries(dir: &Path, deep: bool) -> Result<(), StoreError> {
+/// Tightens everything under `dir`, folders before what they hold.
+fn tighten_entries(dir: &Path) -> Result<(), StoreError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| StoreError::unavailable(format!("cannot read {}", dir.display()), e))?;
     for entry in entries {
@@ -87,8 +118,8 @@ fn tighten_entries(dir: &Path, deep: bool) -> Result<(), StoreError> {
         let meta = std::fs::symlink_metadata(&path)
             .map_err(|e| StoreError::unavailable(format!("cannot read {}", path.display()), e))?;
         tighten(&path, &meta)?;
-        if deep && meta.is_dir() {
-            tighten_entries(&path, true)?;
+        if meta.is_dir() {
+            tighten_entries(&path)?;
         }
     }
     Ok(())
@@ -109,6 +140,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("objects/a/b")).unwrap();
         std::fs::write(dir.join("metadata.sqlite3"), b"x").unwrap();
         std::fs::write(dir.join("objects/a/b/original"), b"y").unwrap();
+        // Not medidocs': left as it is.
+        std::fs::write(dir.join("notes.txt"), b"z").unwrap();
         for (p, m) in [
             (dir.clone(), 0o755),
             (dir.join("objects"), 0o755),
@@ -116,6 +149,7 @@ mod tests {
             (dir.join("objects/a/b"), 0o711),
             (dir.join("metadata.sqlite3"), 0o644),
             (dir.join("objects/a/b/original"), 0o664),
+            (dir.join("notes.txt"), 0o644),
         ] {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
         }
@@ -124,6 +158,7 @@ mod tests {
         assert_eq!(mode(&dir.join("objects/a/b")), 0o700);
         assert_eq!(mode(&dir.join("metadata.sqlite3")), 0o600);
         assert_eq!(mode(&dir.join("objects/a/b/original")), 0o600);
+        assert_eq!(mode(&dir.join("notes.txt")), 0o644);
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub struct Config {
     pub failback_minutes: f64,
     /// Share of uploads that are not documents (REJECTED).
     pub reject_share: f64,
-    /// Share of uploads that repeat an earlier file (linked as duplicates).
+    /// Share of uploads that repeat an earlier file of the same patient (linked as
+    /// duplicates).
     pub duplicate_content: f64,
     /// Mean seconds before an object reaches the other region (S3 CRR with RTC).
     pub s3_replication_lag: f64,

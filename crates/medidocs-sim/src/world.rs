@@ -482,7 +482,11 @@ pub struct Planned {
 
 /// The traffic: `bulk` documents for the clinic's import, the rest uploaded by patients
 /// at `uploads_per_second` (Poisson arrivals). A few are not documents at all (rejected),
-/// and a few repeat another file's bytes (linked as duplicates).
+/// and a few are a patient sending one of their files again (linked as duplicates: they
+/// are found within one patient only).
+/// Patients the documents belong to (document `i` is patient `i mod PATIENTS`'s).
+const PATIENTS: usize = 997;
+
 pub fn plan(cfg: &Config, rng: &Rng) -> Vec<Planned> {
     let bulk = cfg.bulk.min(cfg.documents);
     let mut t = 0.0;
@@ -492,7 +496,7 @@ pub fn plan(cfg: &Config, rng: &Rng) -> Vec<Planned> {
         if !is_bulk {
             t += rng.exponential(1.0 / cfg.uploads_per_second.max(1e-6));
         }
-        let patient = format!("p-{}", i % 997);
+        let patient = format!("p-{}", i % PATIENTS);
         let upload = format!("{:032x}", i + 1);
         let key = if is_bulk {
             keys::bulk_key(&patient, &upload)
@@ -502,8 +506,10 @@ pub fn plan(cfg: &Config, rng: &Rng) -> Vec<Planned> {
         let pages = rng.range(1, cfg.max_pages.max(1));
         let (pages, bytes) = if rng.chance(cfg.reject_share) {
             (0, Arc::new(crate::files::unsupported(i as u64)))
-        } else if i > 0 && rng.chance(cfg.duplicate_content) {
-            let j = rng.range(0, i as u32 - 1) as usize;
+        } else if i >= PATIENTS && rng.chance(cfg.duplicate_content) {
+            // An earlier file of the same patient (`i - k × PATIENTS`).
+            let k = rng.range(1, (i / PATIENTS) as u32) as usize;
+            let j = i - k * PATIENTS;
             (out[j].pages, out[j].bytes.clone())
         } else {
             (pages, Arc::new(crate::files::pdf(pages, i as u64)))

@@ -88,6 +88,13 @@ pub async fn migration_suite(
     own.duplicate_of = Some(first.id.clone());
     own.renditions = first.renditions.clone();
     meta.create_document(&own).await?;
+    // A link whose other document and artefacts are gone (erased): reported, and the
+    // rest is migrated all the same.
+    let mut orphan = record(run, 4, &pb, &format!("{run}{}", "6b".repeat(32))[..64]);
+    let gone = format!("{run}0fff");
+    orphan.duplicate_of = Some(gone.clone());
+    orphan.text_key = Some(keys::text(&gone));
+    meta.create_document(&orphan).await?;
     write_legacy_claim(sha.clone(), first.id.clone()).await?;
 
     let report = migrate(objects, meta, legacy, "2026-12-02T00:00:00.000Z").await?;
@@ -100,6 +107,12 @@ pub async fn migration_suite(
         report.claims_moved >= 1,
         "claims moved: {}",
         report.claims_moved
+    );
+    let failed: Vec<&str> = report.errors.iter().map(|(id, _)| id.as_str()).collect();
+    ensure!(
+        failed == [orphan.id.as_str()],
+        "errors: {:?}",
+        report.errors
     );
     let after = meta.get_document(&linked.id).await?;
     ensure!(
@@ -152,7 +165,7 @@ pub async fn migration_suite(
 
     let again = migrate(objects, meta, legacy, "2026-12-02T00:00:01.000Z").await?;
     ensure!(
-        again.split.is_empty() && again.claims_moved == 0,
+        again.split.is_empty() && again.claims_moved == 0 && again.errors.len() == 1,
         "a second run did something: {again:?}"
     );
     ensure!(

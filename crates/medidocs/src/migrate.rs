@@ -60,7 +60,11 @@ pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
         t => bail!("--target {t}: use local or aws"),
     };
     print(&report, args.json)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print(r: &MigrationReport, json: bool) -> Result<()> {
@@ -80,7 +84,15 @@ fn print(r: &MigrationReport, json: bool) -> Result<()> {
         r.kept,
         r.claims_moved
     );
-    if r.split.is_empty() && r.claims_moved == 0 {
+    for (what, why) in &r.errors {
+        eprintln!("{what}: not migrated: {why}");
+    }
+    if !r.errors.is_empty() {
+        eprintln!(
+            "{} not migrated; the rest was. Run migrate again once the cause is fixed.",
+            r.errors.len()
+        );
+    } else if r.split.is_empty() && r.claims_moved == 0 {
         println!("nothing to migrate: the records follow today's rules");
     }
     Ok(())
