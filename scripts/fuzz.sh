@@ -41,7 +41,7 @@ cp samples/documents/* samples/variants/* "$seeds/documents/" 2>/dev/null || tru
 cp samples/documents/*.pdf "$seeds/pdf/"
 cp statemachines/*.json examples/states/*.asl.json "$seeds/asl/"
 cp samples/textract/*.json "$seeds/textract/"
-[ -d ../shared/corpus/textract ] && cp ../shared/corpus/textract/*.json "$seeds/textract/"
+cp tests/corpus/textract/*.json "$seeds/textract/"
 seed_for() {
   case "$1" in
     inspect|image_decode) echo "$seeds/documents" ;;

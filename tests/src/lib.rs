@@ -24,11 +24,11 @@ pub fn samples_dir() -> PathBuf {
     repo_root().join("samples")
 }
 
-/// The public corpus beside the repository (`../shared/corpus`), or `MEDIDOCS_CORPUS`.
+/// The public corpus copied into the repository (`tests/corpus`), or `MEDIDOCS_CORPUS`.
 pub fn corpus_dir() -> PathBuf {
     std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/corpus"))
+        .unwrap_or_else(|| repo_root().join("tests/corpus"))
 }
 
 /// What a sample is expected to give, from `samples/expected/manifest.json`.

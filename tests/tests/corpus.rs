@@ -1,5 +1,5 @@
 //! OCR against the public corpus: tesseract-ocr's phototest page and its rotated copies
-//! (../shared/corpus/ocr), graded by character error rate against the ground truth.
+//! (tests/corpus/ocr), graded by character error rate against the ground truth.
 
 use medidocs_core::model::Status;
 use medidocs_core::ocr::OcrDocument;

@@ -1,6 +1,6 @@
 //! The Textract adapter's real SDK calls against a Textract-compatible endpoint on
 //! 127.0.0.1 (medidocs-testkit) that answers with real Textract responses
-//! (../shared/corpus/textract). moto's Textract returns no blocks, so it cannot show that
+//! (tests/corpus/textract). moto's Textract returns no blocks, so it cannot show that
 //! results are read and normalised.
 
 use std::sync::Arc;

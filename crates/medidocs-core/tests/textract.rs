@@ -1,4 +1,4 @@
-//! Textract normalisation over real responses (../shared/corpus/textract, from
+//! Textract normalisation over real responses (tests/corpus/textract, from
 //! aws-samples/amazon-textract-response-parser): every LINE becomes a line with its WORD
 //! children, on the right page, with page-relative boxes; split and incomplete results.
 
@@ -10,9 +10,7 @@ use serde_json::Value;
 fn corpus(name: &str) -> String {
     let dir = std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"));
     std::fs::read_to_string(dir.join("textract").join(name)).expect("the Textract corpus")
 }
 

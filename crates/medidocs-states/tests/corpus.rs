@@ -1,4 +1,4 @@
-//! Against asl-validator's definitions (../shared/corpus/asl/validator): every `valid-*`
+//! Against asl-validator's definitions (tests/corpus/asl/validator): every `valid-*`
 //! is accepted, every `invalid-*` rejected.
 
 use std::path::PathBuf;
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 fn corpus() -> PathBuf {
     std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"))
         .join("asl/validator")
 }
 

@@ -407,12 +407,12 @@ fn states_run_with_buckets_history_and_failing_commands() {
     );
 }
 
-/// `medidocs textract normalize` over a saved two-page job (../shared/corpus/textract).
+/// `medidocs textract normalize` over a saved two-page job (tests/corpus/textract).
 #[test]
 fn textract_normalize_prints_the_ocr_model_or_the_text() {
     let corpus = std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"))
         .join("textract/multi-page-forms-samples-2-page.json");
     let dir = tempfile::tempdir().unwrap();
     let f = corpus.to_str().unwrap();

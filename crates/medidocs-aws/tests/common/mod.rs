@@ -37,13 +37,11 @@ pub async fn bucket(endpoint: &str, prefix: &str) -> (aws_sdk_s3::Client, String
     (s3, name)
 }
 
-/// A real Textract response from ../shared/corpus/textract.
+/// A real Textract response from tests/corpus/textract.
 pub fn textract_corpus(name: &str) -> Value {
     let dir = std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"));
     serde_json::from_str(&std::fs::read_to_string(dir.join("textract").join(name)).unwrap())
         .unwrap()
 }
