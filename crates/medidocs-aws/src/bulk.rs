@@ -34,10 +34,8 @@ impl BulkTarget {
     /// `AWS_ENDPOINT_URL` set (an AWS-compatible server), S3 is addressed path-style.
     pub async fn from_env(bucket: &str, kms_key_id: Option<String>, bulk_import_arn: &str) -> Self {
         let config = clients::from_env().await;
-        let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         Self::new(
-            S3ObjectStore::new(clients::s3(&config, path_style), bucket, kms_key_id),
+            S3ObjectStore::new(clients::s3_from_env(&config), bucket, kms_key_id),
             clients::sfn(&config),
             bulk_import_arn,
         )

@@ -29,6 +29,14 @@ pub fn s3(config: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     )
 }
 
+/// An S3 client for the environment's endpoint: path-style when `AWS_ENDPOINT_URL` (or
+/// `AWS_ENDPOINT_URL_S3`) names an AWS-compatible server.
+pub fn s3_from_env(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    s3(config, path_style)
+}
+
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }

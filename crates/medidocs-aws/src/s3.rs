@@ -564,15 +564,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn head_version(&self, key: &str, version: &str) -> Result<ObjectMeta, StoreError> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_version_id(version_id(version))
-            .send()
-            .await
-            .map_err(|e| store_error(key, e))?;
+        let out = self.head_object(key, version, None).await?;
         Ok(ObjectMeta {
             key: key.to_string(),
             size: out.content_length().unwrap_or(0).max(0) as u64,
@@ -590,15 +582,8 @@ impl ObjectStore for S3ObjectStore {
         version: &str,
     ) -> Result<Option<String>, StoreError> {
         let out = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_version_id(version_id(version))
-            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-            .send()
-            .await
-            .map_err(|e| store_error(key, e))?;
+            .head_object(key, version, Some(aws_sdk_s3::types::ChecksumMode::Enabled))
+            .await?;
         // Only a checksum of the whole object (a multipart upload's is of its parts).
         let whole = !matches!(
             out.checksum_type(),
@@ -608,6 +593,27 @@ impl ObjectStore for S3ObjectStore {
             .checksum_sha256()
             .filter(|c| whole && !c.contains('-'))
             .and_then(sha256_hex_of_base64))
+    }
+}
+
+impl S3ObjectStore {
+    /// HeadObject of `key` at `version` (the current one if empty), with its checksums
+    /// when `checksums` enables them.
+    async fn head_object(
+        &self,
+        key: &str,
+        version: &str,
+        checksums: Option<aws_sdk_s3::types::ChecksumMode>,
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput, StoreError> {
+        self.client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id(version))
+            .set_checksum_mode(checksums)
+            .send()
+            .await
+            .map_err(|e| store_error(key, e))
     }
 }
 

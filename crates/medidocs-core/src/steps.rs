@@ -487,6 +487,8 @@ impl Steps {
         let run = run_of(input.execution.as_deref(), &id);
         let attempt = run.map(|r| r.attempt);
 
+        // The original, once read here: the checks below use the same bytes.
+        let mut read: Option<Vec<u8>> = None;
         let mut doc = match self.meta.get_document(&id).await {
             Ok(doc) => doc,
             Err(StoreError::NotFound { .. }) => {
@@ -538,6 +540,7 @@ impl Steps {
                         attempt.unwrap_or(1),
                     )
                     .with_labels(self.labels(&input.key).await?);
+                read = Some(bytes);
                 match self.meta.create_document(&doc).await {
                     Ok(()) => doc,
                     // A concurrent delivery of the same event registered it first.
@@ -605,7 +608,9 @@ impl Steps {
                 }
                 .into());
             }
-            doc.sha256 = keys::sha256_hex(&self.read_original(&input.key, &input.version).await?);
+            let bytes = self.read_original(&input.key, &input.version).await?;
+            doc.sha256 = keys::sha256_hex(&bytes);
+            read = Some(bytes);
             take_over = true;
         }
 
@@ -616,7 +621,10 @@ impl Steps {
             }
             .into());
         }
-        let bytes = self.read_original(&input.key, &input.version).await?;
+        let bytes = match read.take() {
+            Some(b) => b,
+            None => self.read_original(&input.key, &input.version).await?,
+        };
         // The upload was bound to its SHA-256 (a presigned PUT signs it, and S3 checks
         // it); a store that kept a checksum other than the bytes' own has bytes nobody
         // vouched for.

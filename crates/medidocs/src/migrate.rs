@@ -47,9 +47,7 @@ pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
                 bail!("--target aws needs --upload-bucket and --artefact-bucket");
             };
             let config = clients::from_env().await;
-            let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-            let s3 = clients::s3(&config, path_style);
+            let s3 = clients::s3_from_env(&config);
             let buckets = PipelineBuckets {
                 uploads: S3ObjectStore::new(s3.clone(), uploads, args.kms_key_id.clone()),
                 artefacts: S3ObjectStore::new(s3, artefacts, args.kms_key_id.clone()),
