@@ -18,8 +18,8 @@ use std::time::Duration;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use medidocs_aws::events::{Upload, uploads};
 use medidocs_aws::{
-    DynamoMetadataStore, ExecutionStarter, PipelineBuckets, S3ObjectStore, Started, TextractOcr,
-    clients,
+    DynamoMetadataStore, ExecutionStarter, Keeping, PipelineBuckets, S3ObjectStore, Started,
+    TextractOcr, clients,
 };
 use medidocs_core::error::CaughtError;
 use medidocs_core::media::Limits;
@@ -54,6 +54,9 @@ pub struct Config {
     /// `DEADLINE_MINUTES` (optional, default 1,455: the execution's 24-hour time-out and
     /// a quarter of an hour): how long a document may stay in flight.
     pub deadline: Duration,
+    /// `RETENTION_YEARS` and `STORAGE_CLASS` (optional): how the record's objects are
+    /// written (Object Lock retention in governance mode; storage class).
+    pub keeping: Keeping,
 }
 
 /// The deadline of a document in flight when `DEADLINE_MINUTES` is not set.
@@ -112,6 +115,10 @@ impl Config {
             limits,
             region: required(&lookup, "AWS_REGION")?,
             deadline: Duration::from_secs(minutes * 60),
+            keeping: Keeping::from_lookup(&lookup).map_err(|why| ConfigError::Invalid {
+                name: "RETENTION_YEARS / STORAGE_CLASS",
+                why,
+            })?,
         })
     }
 }
@@ -135,7 +142,8 @@ pub fn steps_with_ocr(
     let kms = Some(config.kms_key_id.clone());
     let buckets = PipelineBuckets {
         uploads: S3ObjectStore::new(s3.clone(), &config.upload_bucket, kms.clone()),
-        artefacts: S3ObjectStore::new(s3, &config.artefact_bucket, kms),
+        artefacts: S3ObjectStore::new(s3, &config.artefact_bucket, kms)
+            .with_keeping(config.keeping.clone()),
     };
     Steps::new(
         Arc::new(buckets),

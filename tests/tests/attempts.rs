@@ -279,7 +279,7 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
     assert_eq!(ocr.calls.load(Ordering::SeqCst), 1);
     assert_eq!(first["words"], second["words"]);
     // A rendition missing (replication brings objects in no order) is made again.
-    let key = keys::rendition(&id, 1, "ocr", "png");
+    let key = keys::rendition(&id, 1, "preview", "jpg");
     medidocs_core::ports::ObjectStore::delete(rt.objects.as_ref(), &key)
         .await
         .unwrap();

@@ -5,9 +5,10 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use medidocs_core::keys;
 use medidocs_core::model::{Status, TextSource};
 use medidocs_core::ocr::OcrPage;
-use medidocs_core::ports::{OcrEngine, OcrError};
+use medidocs_core::ports::{ObjectMeta, ObjectStore, OcrEngine, OcrError, PutMode, StoreError};
 use medidocs_core::runner::Runner;
 use medidocs_core::states::SystemClock;
 use medidocs_core::steps::Steps;
@@ -69,7 +70,7 @@ async fn a_500_page_document_keeps_every_state_payload_small() {
         outcome.record.reason
     );
     assert_eq!(outcome.record.pages, 500);
-    assert_eq!(outcome.record.renditions.len(), 1500);
+    assert_eq!(outcome.record.renditions.len(), 1000);
     let mut largest = (0, String::new());
     for e in &outcome.history {
         for key in ["stateEnteredEventDetails", "stateExitedEventDetails"] {
@@ -152,13 +153,90 @@ async fn an_ocr_image_over_the_engines_limit_is_reduced_before_it_is_sent() {
     let sent = engine.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);
     assert!(sent[0] <= 400_000, "sent {} bytes", sent[0]);
-    // The stored OCR rendition keeps its full size; only what the engine gets is reduced.
-    let ocr = outcome
-        .record
-        .renditions
-        .iter()
-        .find(|r| r.name == "ocr")
-        .unwrap();
-    assert_eq!((ocr.width, ocr.height), (1500, 1000));
-    assert!(ocr.bytes > 1_000_000);
+    // The OCR image (full size, over the engine's limit) was an intermediate: the record
+    // lists only what is kept, and nothing is left under work/.
+    assert!(outcome.record.renditions.iter().all(|r| r.name != "ocr"));
+    assert!(
+        rt.objects
+            .list(&keys::work_prefix(&outcome.record.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// An object store that loses every intermediate under `work/` as soon as it is written:
+/// the OCR image expiring (or never replicated) before the page's OCR step runs.
+struct ForgetsWork(Arc<dyn ObjectStore>);
+
+#[async_trait]
+impl ObjectStore for ForgetsWork {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        if keys::is_kept(key) {
+            self.0.put(key, bytes, mode).await
+        } else {
+            Ok(ObjectMeta {
+                key: key.into(),
+                size: bytes.len() as u64,
+            })
+        }
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.0.get(key).await
+    }
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+        self.0.head(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.0.list(prefix).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.0.copy(from, to).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+    async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        self.0.get_version(key, version).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ocr_image_gone_before_the_ocr_step_is_made_again_from_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("scan.png");
+    image::GrayImage::from_fn(900, 600, |x, y| {
+        image::Luma([((x * 7 + y * 3) % 251) as u8])
+    })
+    .save(&scan)
+    .unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
+    let engine = Arc::new(SmallImagesOnly {
+        max: usize::MAX,
+        sent: Default::default(),
+    });
+    let steps = Steps::new(
+        Arc::new(ForgetsWork(rt.objects.clone())),
+        rt.meta.clone(),
+        engine.clone(),
+        rt.config.limits,
+        2,
+    );
+    let runner = Runner::new(steps, Arc::new(SystemClock));
+    let outcome = runner.run(&rt.ingest(&scan, "p1").unwrap()).await.unwrap();
+    assert_eq!(
+        outcome.record.status,
+        Status::Ready,
+        "{:?}",
+        outcome.record.reason
+    );
+    // The engine was given the page's OCR image, made again: a PNG of the page.
+    let sent = engine.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0] > 1000, "sent {} bytes", sent[0]);
 }

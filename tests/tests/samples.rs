@@ -165,10 +165,20 @@ async fn check_quarantine(rt: &LocalRuntime, doc: &DocumentRecord, code: &str) {
 }
 
 async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
+    // Thumb and preview are kept; the OCR image was an intermediate, gone once READY.
     assert_eq!(
         doc.renditions.len(),
-        3 * doc.pages as usize,
+        2 * doc.pages as usize,
         "{name}: renditions per page"
+    );
+    assert_eq!(
+        rt.objects
+            .list(&keys::work_prefix(&doc.id))
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "{name}: intermediates left"
     );
     for r in &doc.renditions {
         let bytes = rt.objects.get(&r.key).await.unwrap();
@@ -199,14 +209,6 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
                 );
                 assert!(longest <= 1600, "{name}: preview longest side {longest}");
             }
-            "ocr" => {
-                assert_eq!(r.mime, "image/png");
-                assert_eq!(
-                    img.color(),
-                    image::ColorType::L8,
-                    "{name}: OCR rendition is not 8-bit grey"
-                );
-            }
             other => panic!("{name}: unexpected rendition {other}"),
         }
         assert!(
@@ -224,8 +226,26 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
                 .find(|r| r.page == page && r.name == n)
                 .unwrap()
         };
-        let (t, p, o) = (get("thumb"), get("preview"), get("ocr"));
-        let src_longest = o.width.max(o.height).max(p.width.max(p.height));
+        let (t, p) = (get("thumb"), get("preview"));
+        // The OCR image (full resolution) is gone; its page's list still gives its size.
+        let listed: serde_json::Value = serde_json::from_slice(
+            &rt.objects
+                .get(&keys::page_renditions(&doc.id, page))
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let o = listed["renditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "ocr")
+            .unwrap();
+        let (ow, oh) = (
+            o["width"].as_u64().unwrap() as u32,
+            o["height"].as_u64().unwrap() as u32,
+        );
+        let src_longest = ow.max(oh).max(p.width.max(p.height));
         assert_eq!(
             t.width.max(t.height),
             256.min(src_longest),
@@ -237,8 +257,9 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
             "{name} p{page}: preview size"
         );
         let ar = |r: &medidocs_core::model::RenditionRef| r.width as f64 / r.height as f64;
+        let ar_o = ow as f64 / oh as f64;
         assert!(
-            (ar(t) - ar(o)).abs() / ar(o) < 0.02,
+            (ar(t) - ar_o).abs() / ar_o < 0.02,
             "{name} p{page}: thumb aspect"
         );
     }

@@ -622,7 +622,7 @@ pub(crate) async fn get_pages(
 #[utoipa::path(get, path = "/v1/documents/{id}/pages/{page}/{rendition}", tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path), ("page" = u32, Path, description = "1-based"),
-        ("rendition" = String, Path, description = "thumb, preview or ocr"),
+        ("rendition" = String, Path, description = "thumb or preview (the OCR image is an intermediate, not kept: `medidocs renditions` makes it again from the original)"),
         ("as" = Option<String>, Query, description = "`link`: answer with JSON `{href}` (a presigned URL in AWS, null in the embedded runtime) instead of the image or a redirect")),
     responses((status = 200, description = "The image (embedded runtime), or with `as=link` a RenditionLink", body = RenditionLink),
         (status = 302, description = "Redirect to a short-lived presigned URL (AWS)"),
@@ -648,7 +648,7 @@ pub(crate) async fn get_rendition(
         .renditions
         .iter()
         .find(|r| r.page == page && r.name == name)
-        .ok_or_else(|| Problem::not_found("no such page or rendition (thumb, preview, ocr)"))?;
+        .ok_or_else(|| Problem::not_found("no such page or rendition (thumb, preview)"))?;
     let link = match q.get("as").map(String::as_str) {
         None => false,
         Some("link") => true,

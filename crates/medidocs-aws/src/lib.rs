@@ -18,6 +18,6 @@ pub mod textract;
 pub use bulk::BulkTarget;
 pub use dynamodb::DynamoMetadataStore;
 pub use pacer::DynamoPacer;
-pub use s3::{Original, PipelineBuckets, Placed, Presigned, S3ObjectStore};
+pub use s3::{Keeping, Original, PipelineBuckets, Placed, Presigned, S3ObjectStore};
 pub use sfn::{Answered, ExecutionStarter, Started, TaskTokens};
 pub use textract::{JobState, TextractOcr};

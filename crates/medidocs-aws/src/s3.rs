@@ -1,7 +1,9 @@
 //! [`ObjectStore`] on one S3 bucket. Every write is encrypted with the stack's
 //! customer-managed KMS key (SSE-KMS) when one is configured; objects above
 //! [`MULTIPART_THRESHOLD`] are uploaded in parts; `PutMode::Create` is an S3 conditional
-//! write (`If-None-Match: *`), so two racing creators cannot both win.
+//! write (`If-None-Match: *`), so two racing creators cannot both win. With [`Keeping`],
+//! every object of the record (not the intermediates under `work/`) is written under S3
+//! Object Lock retention in governance mode and in the storage class given.
 
 use std::time::Duration;
 
@@ -9,7 +11,11 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+use aws_sdk_s3::primitives::DateTime;
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, ObjectLockMode, ServerSideEncryption, StorageClass,
+};
+use medidocs_core::keys;
 use medidocs_core::ports::{ObjectMeta, ObjectStore, PutMode, StoreError};
 
 use crate::error::{Kind, kind, store_error};
@@ -28,11 +34,75 @@ pub struct Original {
     pub replica: bool,
 }
 
+/// How the objects of the record are kept (the deployment's `RETENTION_YEARS` and
+/// `STORAGE_CLASS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keeping {
+    /// Object Lock retention in governance mode, this many years from the write: S3
+    /// refuses to delete or overwrite the version until then, except for a principal
+    /// allowed `s3:BypassGovernanceRetention` who asks to (a legal erasure). The bucket
+    /// must have Object Lock enabled.
+    pub retention_years: Option<u32>,
+    /// The storage class of what is kept (`INTELLIGENT_TIERING`: records read in their
+    /// first weeks and rarely after move to cheaper tiers with no retrieval fee).
+    pub storage_class: Option<StorageClass>,
+}
+
+impl Keeping {
+    /// From `RETENTION_YEARS` (a whole number of years; 0 or absent: no retention set by
+    /// the writer, a bucket default may still apply) and `STORAGE_CLASS` (an S3 storage
+    /// class name).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Keeping, String> {
+        let retention_years = match lookup("RETENTION_YEARS").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => match v.parse::<u32>() {
+                Ok(0) => None,
+                Ok(n) if n <= 100 => Some(n),
+                _ => {
+                    return Err(format!(
+                        "RETENTION_YEARS: {v:?} is not a whole number of years from 0 to 100"
+                    ));
+                }
+            },
+        };
+        let storage_class = match lookup("STORAGE_CLASS").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => {
+                let known = StorageClass::values().contains(&v.as_str());
+                if !known {
+                    return Err(format!("STORAGE_CLASS: {v:?} is not an S3 storage class"));
+                }
+                Some(StorageClass::from(v.as_str()))
+            }
+        };
+        Ok(Keeping {
+            retention_years,
+            storage_class,
+        })
+    }
+
+    /// The end of the retention of an object written at `now` (seconds since the epoch):
+    /// `years` calendar years of 365.25 days, then to the next midnight (UTC); with 0
+    /// years, the next midnight at least a day away.
+    pub fn retain_until(years: u32, now: i64) -> i64 {
+        const DAY: i64 = 86_400;
+        let span = ((years as i64 * 36_525 + 99) / 100).max(1) * DAY;
+        (now + span).div_euclid(DAY) * DAY + DAY
+    }
+}
+
 #[derive(Clone)]
 pub struct S3ObjectStore {
     client: Client,
     bucket: String,
     kms_key_id: Option<String>,
+    keeping: Keeping,
+}
+
+/// What a write of one key carries for its keeping.
+struct KeptAs {
+    lock: Option<(ObjectLockMode, DateTime)>,
+    class: Option<StorageClass>,
 }
 
 /// A presigned request: the client must send `headers` as they are (they are signed).
@@ -63,6 +133,47 @@ impl S3ObjectStore {
             client,
             bucket: bucket.into(),
             kms_key_id,
+            keeping: Keeping::default(),
+        }
+    }
+
+    /// Writes the record's objects as `keeping` says.
+    pub fn with_keeping(mut self, keeping: Keeping) -> Self {
+        self.keeping = keeping;
+        self
+    }
+
+    /// The retention and storage class of a write of `key` now. The record is retained
+    /// for the years configured; an intermediate under `work/`, in a bucket with Object
+    /// Lock (whose default retention would otherwise hold it for years), for one day, so
+    /// the lifecycle rule can expire it.
+    fn kept_as(&self, key: &str) -> KeptAs {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let Some(years) = self.keeping.retention_years else {
+            return KeptAs {
+                lock: None,
+                class: keys::is_kept(key)
+                    .then(|| self.keeping.storage_class.clone())
+                    .flatten(),
+            };
+        };
+        if !keys::is_kept(key) {
+            return KeptAs {
+                lock: Some((
+                    ObjectLockMode::Governance,
+                    DateTime::from_secs(Keeping::retain_until(0, now)),
+                )),
+                class: None,
+            };
+        }
+        KeptAs {
+            lock: Some((
+                ObjectLockMode::Governance,
+                DateTime::from_secs(Keeping::retain_until(years, now)),
+            )),
+            class: self.keeping.storage_class.clone(),
         }
     }
 
@@ -162,6 +273,7 @@ impl S3ObjectStore {
         Fut: std::future::Future<Output = Result<ByteStream, StoreError>>,
     {
         let (sse, kms) = self.sse();
+        let kept = self.kept_as(key);
         let created = self
             .client
             .create_multipart_upload()
@@ -170,6 +282,9 @@ impl S3ObjectStore {
             .set_metadata(sha256.map(|h| [(SHA256_META.to_string(), h.to_string())].into()))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
+            .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
+            .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
+            .set_storage_class(kept.class)
             .send()
             .await
             .map_err(|e| store_error(key, e))?;
@@ -477,14 +592,27 @@ impl ObjectStore for S3ObjectStore {
             .await?;
         } else {
             let (sse, kms) = self.sse();
+            let kept = self.kept_as(key);
+            // Content-MD5 on every single-part write: a bucket with Object Lock (a default
+            // retention, or the retention set here) refuses a write without it (or an
+            // `x-amz-sdk-checksum-algorithm`, which the SDK does not send with its own).
+            let md5 = {
+                use base64::Engine;
+                use md5::Digest;
+                base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&bytes))
+            };
             let mut put = self
                 .client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key)
+                .content_md5(md5)
                 .body(ByteStream::from(bytes))
                 .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms);
+                .set_ssekms_key_id(kms)
+                .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
+                .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
+                .set_storage_class(kept.class);
             if mode == PutMode::Create {
                 put = put.if_none_match("*");
             }
@@ -683,6 +811,7 @@ impl S3ObjectStore {
                 }
             }
         }
+        let kept = self.kept_as(to);
         self.client
             .copy_object()
             .bucket(&self.bucket)
@@ -690,6 +819,9 @@ impl S3ObjectStore {
             .copy_source(source)
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
+            .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
+            .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
+            .set_storage_class(kept.class)
             .send()
             .await
             .map(|_| ())
@@ -770,6 +902,47 @@ impl ObjectStore for PipelineBuckets {
 #[cfg(test)]
 mod tests {
     use super::copy_source;
+
+    #[test]
+    fn keeping_reads_its_settings_and_counts_whole_days() {
+        use super::Keeping;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let k = Keeping::from_lookup(env(&[
+            ("RETENTION_YEARS", "8"),
+            ("STORAGE_CLASS", "INTELLIGENT_TIERING"),
+        ]))
+        .unwrap();
+        assert_eq!(k.retention_years, Some(8));
+        assert_eq!(
+            k.storage_class,
+            Some(aws_sdk_s3::types::StorageClass::IntelligentTiering)
+        );
+        assert_eq!(
+            Keeping::from_lookup(env(&[("RETENTION_YEARS", "0")])).unwrap(),
+            Keeping::default()
+        );
+        for bad in ["-1", "eight", "101"] {
+            let pairs: &'static [(&str, &str)] =
+                Box::leak(vec![("RETENTION_YEARS", bad)].into_boxed_slice());
+            assert!(Keeping::from_lookup(env(pairs)).is_err(), "{bad}");
+        }
+        assert!(Keeping::from_lookup(env(&[("STORAGE_CLASS", "CHEAP")])).is_err());
+        // 2026-12-02T10:00:00Z plus 8 years: past 2034-12-02 10:00, at a midnight.
+        let now = 1_796_205_600;
+        let until = Keeping::retain_until(8, now);
+        assert_eq!(until % 86_400, 0);
+        assert!(until >= now + 8 * 365 * 86_400 + 2 * 86_400, "{until}");
+        assert!(until <= now + 8 * 366 * 86_400, "{until}");
+        let day = Keeping::retain_until(0, now);
+        assert!(day > now + 86_400 && day <= now + 2 * 86_400, "{day}");
+    }
 
     #[test]
     fn copy_sources_are_url_encoded() {

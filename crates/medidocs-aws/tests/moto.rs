@@ -518,3 +518,197 @@ fn the_template_lets_every_reader_of_originals_read_their_versions() {
         );
     }
 }
+
+/// What is kept, how long, and where it goes: both buckets lock every version for the
+/// retention period by default; no deletion reaches the recovery region; intermediates
+/// (work/) are neither replicated nor kept; every function that writes the record with a
+/// retention may set it.
+#[test]
+fn the_template_keeps_the_record_and_lets_intermediates_go() {
+    use serde_yaml_ng::Value as Yaml;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam/template.yaml");
+    let template: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let text = |v: &Yaml| serde_yaml_ng::to_string(v).unwrap();
+    assert_eq!(
+        template["Parameters"]["RetentionYears"]["Default"].as_u64(),
+        Some(8)
+    );
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(text(&env["RETENTION_YEARS"]).contains("RetentionYears"));
+    for bucket in ["UploadBucket", "ArtefactBucket"] {
+        let props = &template["Resources"][bucket]["Properties"];
+        let lock = &props["ObjectLockConfiguration"];
+        assert_eq!(
+            lock["ObjectLockEnabled"].as_str(),
+            Some("Enabled"),
+            "{bucket}"
+        );
+        let retention = &lock["Rule"]["DefaultRetention"];
+        assert_eq!(retention["Mode"].as_str(), Some("GOVERNANCE"), "{bucket}");
+        assert!(
+            text(&retention["Years"]).contains("RetentionYears"),
+            "{bucket}"
+        );
+        // Replication (behind !If Replicate): every rule leaves delete markers behind and
+        // none covers work/.
+        let rules = text(&props["ReplicationConfiguration"]);
+        assert!(rules.contains("DeleteMarkerReplication"), "{bucket}");
+        assert_eq!(
+            rules.matches("DeleteMarkerReplication:").count(),
+            rules.matches("Status: Disabled").count(),
+            "{bucket}: {rules}"
+        );
+        for prefix in rules
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Prefix:"))
+        {
+            let prefix = prefix.trim().trim_matches(['\'', '"']);
+            assert!(
+                !"work/".starts_with(prefix) || bucket == "UploadBucket",
+                "{bucket}: a replication rule for {prefix:?} covers work/"
+            );
+        }
+    }
+    let lifecycle =
+        text(&template["Resources"]["ArtefactBucket"]["Properties"]["LifecycleConfiguration"]);
+    assert!(
+        lifecycle.contains("Prefix: work/") && lifecycle.contains("ExpirationInDays"),
+        "{lifecycle}"
+    );
+    for function in [
+        "PlanFunction",
+        "RenderPageFunction",
+        "OcrWorkerFunction",
+        "FinalizeFunction",
+        "RejectFunction",
+    ] {
+        let policies = text(&template["Resources"][function]["Properties"]["Policies"]);
+        assert!(
+            policies.contains("s3:PutObjectRetention"),
+            "{function} writes the record but may not set its retention"
+        );
+    }
+    for function in ["FinalizeFunction", "RejectFunction", "FailFunction"] {
+        let policies = text(&template["Resources"][function]["Properties"]["Policies"]);
+        assert!(
+            policies.contains("s3:DeleteObject") && policies.contains("/work/*"),
+            "{function} ends documents but may not remove their intermediates"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_record_is_written_under_retention_and_intermediates_expire() {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CreateBucketConfiguration, ObjectLockMode, StorageClass,
+    };
+    let moto = Moto::start().unwrap();
+    let config = clients::compatible_server(moto.endpoint(), REGION).await;
+    let s3 = clients::s3(&config, true);
+    let name = unique("medidocs-locked");
+    s3.create_bucket()
+        .bucket(&name)
+        .object_lock_enabled_for_bucket(true)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let store = S3ObjectStore::new(s3.clone(), &name, Some(KMS_KEY.into())).with_keeping(
+        medidocs_aws::Keeping {
+            retention_years: Some(8),
+            storage_class: Some(StorageClass::IntelligentTiering),
+        },
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let year = 365 * 86_400;
+    let text = medidocs_core::keys::text("d1");
+    let image = medidocs_core::keys::ocr_image("d1", 1);
+    store
+        .put(&text, b"the text".to_vec(), PutMode::Overwrite)
+        .await
+        .unwrap();
+    store
+        .put(&image, vec![7; 2048], PutMode::Overwrite)
+        .await
+        .unwrap();
+    // (A quarantined original, a server-side copy, carries the same retention headers;
+    // moto refuses a CopyObject with them unless it has a Content-MD5, which S3 does not
+    // ask of a copy, so it is not exercised here.)
+    for key in [text.clone()] {
+        let head = s3
+            .head_object()
+            .bucket(&name)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.object_lock_mode(),
+            Some(&ObjectLockMode::Governance),
+            "{key}"
+        );
+        let until = head.object_lock_retain_until_date().unwrap().secs();
+        assert!(
+            until > now + 8 * year && until < now + 8 * year + 10 * 86_400,
+            "{key}: {until}"
+        );
+        assert_eq!(
+            head.storage_class(),
+            Some(&StorageClass::IntelligentTiering),
+            "{key}"
+        );
+    }
+    let head = s3
+        .head_object()
+        .bucket(&name)
+        .key(&image)
+        .send()
+        .await
+        .unwrap();
+    let until = head.object_lock_retain_until_date().unwrap().secs();
+    assert!(
+        until <= now + 2 * 86_400,
+        "an intermediate held until {until}"
+    );
+    assert_ne!(
+        head.storage_class(),
+        Some(&StorageClass::IntelligentTiering)
+    );
+    // A version under retention cannot be deleted, not even by its writer; only a
+    // principal allowed to bypass governance retention who asks to (a legal erasure).
+    let version = s3
+        .head_object()
+        .bucket(&name)
+        .key(&text)
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    let refused = s3
+        .delete_object()
+        .bucket(&name)
+        .key(&text)
+        .version_id(&version)
+        .send()
+        .await;
+    assert!(refused.is_err(), "a retained version was deleted");
+    assert_eq!(store.get(&text).await.unwrap(), b"the text");
+    s3.delete_object()
+        .bucket(&name)
+        .key(&text)
+        .version_id(&version)
+        .bypass_governance_retention(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(store.get(&text).await.is_err());
+}

@@ -115,7 +115,7 @@ async fn documents_run_through_the_state_machine_on_s3_dynamodb_and_textract() {
     let calls = textract.calls.lock().unwrap().len();
     assert_eq!(calls, 2);
     for page in 1..=2 {
-        for (name, ext) in [("thumb", "webp"), ("preview", "jpg"), ("ocr", "png")] {
+        for (name, ext) in [("thumb", "webp"), ("preview", "jpg")] {
             let key = keys::rendition(id, page, name, ext);
             let head = s3
                 .head_object()
@@ -127,6 +127,15 @@ async fn documents_run_through_the_state_machine_on_s3_dynamodb_and_textract() {
             assert_eq!(head.ssekms_key_id(), Some(KMS_KEY), "{key}");
         }
     }
+    // The OCR images were intermediates: removed once the document was READY.
+    let left = s3
+        .list_objects_v2()
+        .bucket(&artefacts)
+        .prefix(keys::work_prefix(id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.key_count(), Some(0), "{:?}", left.contents());
     // The same event again: nothing to do.
     assert!(!runner.run(&fax).await.unwrap().processed);
 

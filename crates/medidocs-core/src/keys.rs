@@ -92,6 +92,22 @@ pub fn rendition(doc: &str, page: u32, name: &str, ext: &str) -> String {
 pub fn page_renditions(doc: &str, page: u32) -> String {
     format!("artefacts/{doc}/pages/{page}/renditions.json")
 }
+/// A page's full-size OCR image: an intermediate the render step makes for the OCR step,
+/// made again from the original whenever it is missing. It lives under `work/`, which is
+/// not part of the record: not kept under retention, not replicated, removed when the
+/// document ends and expired by the bucket's lifecycle in any case.
+pub fn ocr_image(doc: &str, page: u32) -> String {
+    format!("{}pages/{page}/ocr.png", work_prefix(doc))
+}
+/// Everything a document's processing keeps only while it runs.
+pub fn work_prefix(doc: &str) -> String {
+    format!("work/{doc}/")
+}
+/// Whether an object is part of the record (kept for the retention period and replicated
+/// to the recovery region) rather than an intermediate under `work/`.
+pub fn is_kept(key: &str) -> bool {
+    !key.starts_with("work/")
+}
 pub fn page_ocr(doc: &str, page: u32) -> String {
     format!("artefacts/{doc}/pages/{page}/ocr.json")
 }
@@ -176,6 +192,26 @@ pub fn inflight_partition(region: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_work_objects_are_left_out_of_the_record() {
+        let doc = document_id("b", "k", "v1");
+        for kept in [
+            upload_key("p-1", "ab"),
+            bulk_key("p-1", "ab"),
+            quarantine_original(&doc),
+            rendition(&doc, 1, "preview", "jpg"),
+            page_renditions(&doc, 1),
+            page_ocr(&doc, 1),
+            text(&doc),
+            ocr(&doc),
+        ] {
+            assert!(is_kept(&kept), "{kept}");
+        }
+        let image = ocr_image(&doc, 2);
+        assert!(!is_kept(&image));
+        assert!(image.starts_with(&work_prefix(&doc)));
+    }
 
     #[test]
     fn execution_names_carry_the_attempt_and_parse_back() {

@@ -783,7 +783,12 @@ impl Steps {
             .await?;
         let mut refs = Vec::with_capacity(encoded.len());
         for r in encoded {
-            let key = keys::rendition(&input.document_id, input.page, r.kind.name(), r.kind.ext());
+            // The OCR image is an intermediate (under `work/`); thumb and preview are kept.
+            let key = if r.kind == RenditionKind::Ocr {
+                keys::ocr_image(&input.document_id, input.page)
+            } else {
+                keys::rendition(&input.document_id, input.page, r.kind.name(), r.kind.ext())
+            };
             let size = r.bytes.len() as u64;
             self.objects.put(&key, r.bytes, PutMode::Overwrite).await?;
             refs.push(RenditionRef {
@@ -848,15 +853,7 @@ impl Steps {
         let page = match page {
             Some(p) => p,
             None => {
-                let png = self
-                    .objects
-                    .get(&keys::rendition(
-                        &input.document_id,
-                        input.page,
-                        RenditionKind::Ocr.name(),
-                        RenditionKind::Ocr.ext(),
-                    ))
-                    .await?;
+                let png = self.ocr_image(input, mime).await?;
                 let limits = media::OcrImageLimits {
                     max_bytes: self.ocr.max_image_bytes(),
                     max_side: self.ocr.max_image_side(),
@@ -876,6 +873,53 @@ impl Steps {
         Ok(out)
     }
 
+    /// The page's OCR image: the one the render step left under `work/`, or, when it is
+    /// gone (expired while the page waited, or never replicated to this region), made
+    /// again from the original.
+    async fn ocr_image(&self, input: &PageInput, mime: Mime) -> Result<Vec<u8>, StepError> {
+        match self
+            .objects
+            .get(&keys::ocr_image(&input.document_id, input.page))
+            .await
+        {
+            Err(StoreError::NotFound { .. }) => {}
+            other => return Ok(other?),
+        }
+        tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
+        let (limits, index) = (self.limits, input.page.saturating_sub(1));
+        let made = self
+            .cpu(move || {
+                let page = media::decode_page(&bytes, mime, index, &limits)?;
+                media::render_renditions(page)
+            })
+            .await?;
+        made.into_iter()
+            .find(|r| r.kind == RenditionKind::Ocr)
+            .map(|r| r.bytes)
+            .ok_or_else(|| StepError::Internal("no OCR rendition made".into()))
+    }
+
+    /// Removes what a document's processing kept only while it ran (`work/{id}/`), once
+    /// the document has ended. Best effort: the bucket's lifecycle expires what is left.
+    async fn discard_work(&self, id: &str) {
+        let listed = match self.objects.list(&keys::work_prefix(id)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(document = %id, error = %e, "work objects not listed");
+                return;
+            }
+        };
+        for o in listed {
+            if let Err(e) = self.objects.delete(&o.key).await {
+                tracing::warn!(document = %id, error = %e, "work object not removed");
+            }
+        }
+    }
+
     /// Joins the pages into `ocr.json` and `text.txt` and marks the document READY.
     pub async fn finalize(&self, input: &FinalizeInput) -> Result<DocumentSummary, StepError> {
         let started = Instant::now();
@@ -892,7 +936,8 @@ impl Steps {
             let o: PageOcr = self.get_json(&keys::page_ocr(&doc.id, page)).await?;
             render_ms += r.ms;
             ocr_ms += o.ms;
-            renditions.extend(r.renditions);
+            // The record lists what is kept: the OCR image is an intermediate.
+            renditions.extend(r.renditions.into_iter().filter(|r| keys::is_kept(&r.key)));
             ocr.pages.push(o.page);
         }
         let text = ocr.text();
@@ -914,6 +959,7 @@ impl Steps {
         doc.timings
             .insert("finalize".into(), started.elapsed().as_millis() as u64);
         self.save(&mut doc, Status::Ready).await?;
+        self.discard_work(&doc.id).await;
         tracing::info!(document = %doc.id, pages = doc.pages, chars = doc.text_chars, "ready");
         Ok((&doc).into())
     }
@@ -985,6 +1031,7 @@ impl Steps {
         .await?;
         doc.reason = Some(Reason { code, message });
         self.save(&mut doc, Status::Rejected).await?;
+        self.discard_work(&doc.id).await;
         tracing::info!(document = %doc.id, code = %doc.reason.as_ref().map(|r| r.code.as_str()).unwrap_or(""), "rejected");
         Ok((&doc).into())
     }
@@ -1017,6 +1064,7 @@ impl Steps {
         let (code, message) = input.error.reason();
         doc.reason = Some(Reason { code, message });
         self.save(&mut doc, Status::Failed).await?;
+        self.discard_work(&doc.id).await;
         tracing::warn!(document = %doc.id, error = %input.error.error, "failed");
         Ok((&doc).into())
     }

@@ -14,13 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use medidocs_core::keys;
 use medidocs_core::model::DocumentRecord;
 use medidocs_core::ports::{ObjectMeta, ObjectStore, PutMode, StoreError};
 
 use crate::sqlite::{Change, ItemRow};
 use crate::{FsObjectStore, SqliteMetadataStore};
 
-/// The object store of a replicated region: every write is journaled after it lands.
+/// The object store of a replicated region: every write of the record is journaled after
+/// it lands (intermediates under `work/` are not replicated).
 pub struct JournaledObjects {
     pub inner: Arc<FsObjectStore>,
     pub meta: Arc<SqliteMetadataStore>,
@@ -35,7 +37,9 @@ impl ObjectStore for JournaledObjects {
         mode: PutMode,
     ) -> Result<ObjectMeta, StoreError> {
         let out = self.inner.put(key, bytes, mode).await?;
-        self.meta.journal_object(key).await?;
+        if keys::is_kept(key) {
+            self.meta.journal_object(key).await?;
+        }
         Ok(out)
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -49,11 +53,15 @@ impl ObjectStore for JournaledObjects {
     }
     async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
         self.inner.copy(from, to).await?;
-        self.meta.journal_object(to).await
+        if keys::is_kept(to) {
+            self.meta.journal_object(to).await?;
+        }
+        Ok(())
     }
+    /// Deletes are not replicated (as S3 replication is set up: no delete markers), and
+    /// only intermediates under `work/` are ever deleted.
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await?;
-        self.meta.journal_object(key).await
+        self.inner.delete(key).await
     }
 }
 

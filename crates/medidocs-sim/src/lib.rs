@@ -224,6 +224,9 @@ pub struct Report {
     pub watchdog_read_units: f64,
     /// Per 1,000 pages, by service, at each region's prices (the whole run's usage).
     pub cost_per_1000_pages: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Per 1,000 pages and year kept, at each region's prices: S3 (both regions) in the
+    /// first year and each later one, and the metadata items.
+    pub keeping_per_1000_pages_per_year: BTreeMap<String, BTreeMap<String, f64>>,
     pub prices_as_of: String,
     pub usage: BTreeMap<String, Usage>,
     pub wall_seconds: f64,
@@ -462,14 +465,24 @@ async fn simulate(cfg: Config) -> Result<Report, String> {
         total.add(&u);
         usage.insert(r.name.clone(), u);
     }
-    let bytes = prices.bytes_per_page();
+    let stored = prices.stored_bytes_per_page;
     let cost = prices
         .regions
         .iter()
         .map(|(name, p)| {
             (
                 name.clone(),
-                pricing::cost_per_1000_pages(&total, pages, p, bytes),
+                pricing::cost_per_1000_pages(&total, pages, p, &stored),
+            )
+        })
+        .collect();
+    let keeping = prices
+        .regions
+        .iter()
+        .map(|(name, p)| {
+            (
+                name.clone(),
+                pricing::keeping_per_1000_pages_per_year(p, &stored),
             )
         })
         .collect();
@@ -509,6 +522,7 @@ async fn simulate(cfg: Config) -> Result<Report, String> {
         watchdog_passes: total.watchdog_passes,
         watchdog_read_units: round3(total.watchdog_read_units),
         cost_per_1000_pages: cost,
+        keeping_per_1000_pages_per_year: keeping,
         prices_as_of: prices.as_of.clone(),
         usage,
         wall_seconds: 0.0,

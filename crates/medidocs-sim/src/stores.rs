@@ -109,8 +109,9 @@ impl MemObjects {
     }
 
     fn schedule_replication(&self, key: &str) {
-        // Both buckets are replicated whole (the template's rules), so a region that takes
-        // over finds the pages the other region had finished.
+        // Both buckets' records are replicated (the template's rules), so a region that
+        // takes over finds the pages the other region had finished; intermediates under
+        // `work/` are not.
         let replicated = [
             "uploads/",
             "bulk/",
@@ -275,8 +276,8 @@ impl ObjectStore for MemObjects {
             .await
     }
 
+    /// S3 does not charge for DELETE requests.
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.meter.count(|u| u.s3_put += 1);
         self.region
             .call(
                 async {

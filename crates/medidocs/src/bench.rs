@@ -8,7 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use futures::stream::{self, StreamExt};
-use medidocs_core::model::Status;
+use medidocs_core::keys;
+use medidocs_core::media;
+use medidocs_core::model::{DocumentRecord, Status};
 
 use crate::{LimitArgs, collect_files, open_runtime};
 
@@ -47,6 +49,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
     let mut docs = 0u64;
     let started = Instant::now();
     let mut workers = 1;
+    let mut first_run = Vec::new();
     for rep in 0..args.repeat.max(1) {
         let rt = open_runtime(
             &scratch.path().join(format!("run-{rep}")),
@@ -60,13 +63,16 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         let results: Vec<_> = stream::iter(files.iter())
             .map(|f| async move {
                 let source = rt.ingest(f, "bench")?;
-                anyhow::Ok(runner.run(&source).await?)
+                anyhow::Ok((f, runner.run(&source).await?))
             })
             .buffer_unordered(workers)
             .collect()
             .await;
         for r in results {
-            let o = r?;
+            let (file, o) = r?;
+            if rep == 0 {
+                first_run.push((file.clone(), o.record.clone()));
+            }
             docs += 1;
             pages += o.record.pages as u64;
             let i = Status::ALL
@@ -78,8 +84,13 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
     }
     let secs = started.elapsed().as_secs_f64();
     let own = peak_rss_kib();
-    let reference =
-        tesseract_alone(&scratch.path().join("run-0"), workers, args.repeat.max(1)).await?;
+    let images = ocr_images(
+        &scratch.path().join("run-0"),
+        &scratch.path().join("ocr-images"),
+        &first_run,
+        &args.limits.limits(),
+    )?;
+    let reference = tesseract_alone(images, workers, args.repeat.max(1)).await?;
     let per_min = docs as f64 / secs * 60.0;
     let pages_per_min = pages as f64 / secs * 60.0;
     println!(
@@ -128,32 +139,58 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The OCR images of the pages the first run read by OCR (not from a PDF's text layer),
+/// made again from the originals as the render step makes them: the pipeline keeps them
+/// only while a document is processed.
+fn ocr_images(
+    data_dir: &Path,
+    out: &Path,
+    run: &[(PathBuf, DocumentRecord)],
+    limits: &media::Limits,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).context("cannot create a scratch folder")?;
+    let mut images = Vec::new();
+    for (file, doc) in run {
+        let Some(mime) = doc.mime.as_deref().and_then(media::Mime::parse) else {
+            continue;
+        };
+        if doc.status != Status::Ready {
+            continue;
+        }
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        for page in 1..=doc.pages {
+            let ocr_json = data_dir.join("objects").join(keys::page_ocr(&doc.id, page));
+            let read_by_ocr = std::fs::read_to_string(ocr_json)
+                .unwrap_or_default()
+                .contains("\"text_source\":\"ocr\"");
+            if !read_by_ocr {
+                continue;
+            }
+            let decoded = media::decode_page(&bytes, mime, page - 1, limits)?;
+            let Some(png) = media::render_renditions(decoded)?
+                .into_iter()
+                .find(|r| r.kind == media::RenditionKind::Ocr)
+            else {
+                continue;
+            };
+            let path = out.join(format!("{}-{page}.png", doc.id));
+            std::fs::write(&path, png.bytes).context("cannot write an OCR image")?;
+            images.push(path);
+        }
+    }
+    Ok(images)
+}
+
 /// The reference: Debian's `tesseract` alone over every OCR-read page image of one run,
 /// repeated as often as the pipeline ran, `workers` at a time, as the pipeline runs it
 /// (single-threaded, TSV out). Pages read from a PDF text layer are not OCRed by the
 /// pipeline and are left out here too.
 async fn tesseract_alone(
-    data_dir: &Path,
+    images: Vec<PathBuf>,
     workers: usize,
     repeat: u32,
 ) -> Result<Option<(f64, usize)>> {
-    let objects = data_dir.join("objects/artefacts");
-    let mut images: Vec<PathBuf> = Vec::new();
-    let Ok(docs) = std::fs::read_dir(&objects) else {
-        return Ok(None);
-    };
-    for doc in docs.flatten() {
-        let Ok(pages) = std::fs::read_dir(doc.path().join("pages")) else {
-            continue;
-        };
-        for page in pages.flatten() {
-            let ocr_json =
-                std::fs::read_to_string(page.path().join("ocr.json")).unwrap_or_default();
-            if ocr_json.contains("\"text_source\":\"ocr\"") {
-                images.push(page.path().join("ocr.png"));
-            }
-        }
-    }
     if images.is_empty() {
         return Ok(None);
     }

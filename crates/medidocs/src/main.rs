@@ -10,6 +10,7 @@ mod renditions;
 mod serve;
 mod simulate;
 mod states;
+mod storage;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -103,6 +104,10 @@ enum Command {
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
+    /// Measure the bytes stored per page (original, each rendition, text, OCR model,
+    /// per-page results, the metadata item) over files, in a scratch data dir; `--json`
+    /// gives the profile the capacity simulator prices (`crates/medidocs-sim/prices.json`).
+    Storage(storage::StorageArgs),
     /// Make the thumb, preview and OCR renditions of files into a folder, as the pipeline
     /// does, and time each page (nothing is stored in the data dir).
     Renditions(renditions::RenditionsArgs),
@@ -282,6 +287,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Reconcile(args) => reconcile::reconcile(&cli.data_dir, args).await,
         Command::Migrate(args) => migrate::migrate(&cli.data_dir, args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Storage(args) => storage::storage(args).await,
         Command::Renditions(args) => renditions::renditions(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Drill(args) => drill::drill(args).await,

@@ -228,5 +228,14 @@ fn print_report(r: &Report) {
             parts.join(", ")
         );
     }
+    for (region, k) in &r.keeping_per_1000_pages_per_year {
+        let get = |n: &str| k.get(n).copied().unwrap_or(0.0);
+        println!(
+            "  keeping 1,000 pages  {:.3} the first year, {:.3} each later year at {region} prices (S3 in both regions, Intelligent-Tiering, nobody reading; metadata {:.4})",
+            get("s3_first_year") + get("dynamodb_each_year"),
+            get("s3_each_later_year") + get("dynamodb_each_year"),
+            get("dynamodb_each_year"),
+        );
+    }
     println!("  (simulated in {} s)", r.wall_seconds);
 }

@@ -696,3 +696,62 @@ fn the_same_file_for_two_patients_gives_two_documents_with_no_link() {
         "{again}"
     );
 }
+
+#[test]
+fn storage_measures_what_each_page_keeps_and_touches_no_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let files = [
+        samples().join("documents/referral-letter-g4.tif"),
+        samples().join("documents/prescription-photo.jpg"),
+    ];
+    let mut args = vec!["storage", "--json"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let out = medidocs(&data, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["pages"], 3);
+    let p = &report["per_page"];
+    let get = |k: &str| p[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {p}"));
+    // The originals' bytes, spread over their pages.
+    let originals: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(
+        (get("original") - originals as f64 / 3.0).abs() <= 1.0,
+        "{p}"
+    );
+    for kind in [
+        "thumb",
+        "preview",
+        "text",
+        "ocr_model",
+        "page_results",
+        "metadata_item",
+        "ocr_image",
+    ] {
+        assert!(get(kind) > 0.0, "{kind}: {p}");
+    }
+    // The record's objects, split at 128 KiB, add up to the kinds kept; the OCR image
+    // (an intermediate) is not among them.
+    let kept: f64 = [
+        "original",
+        "thumb",
+        "preview",
+        "text",
+        "ocr_model",
+        "page_results",
+    ]
+    .iter()
+    .map(|k| get(k))
+    .sum();
+    let split = get("bytes_at_least_128k") + get("bytes_under_128k");
+    assert!((kept - split).abs() <= 3.0, "{kept} vs {split}");
+    assert!(get("ocr_image") > get("preview"));
+    assert!(!data.exists(), "storage wrote into the data dir");
+}
