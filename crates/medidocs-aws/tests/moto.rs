@@ -569,6 +569,12 @@ fn the_template_keeps_the_record_and_lets_intermediates_go() {
             );
         }
     }
+    // No PUT to uploads/ replaces what a patient sent, whoever signed it.
+    let policy = text(&template["Resources"]["UploadBucketPolicy"]["Properties"]);
+    assert!(
+        policy.contains("s3:if-none-match") && policy.contains("/uploads/*"),
+        "{policy}"
+    );
     let lifecycle =
         text(&template["Resources"]["ArtefactBucket"]["Properties"]["LifecycleConfiguration"]);
     assert!(
