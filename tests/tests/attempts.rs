@@ -272,6 +272,29 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
         "document_id": id, "page": 1, "mime": "image/tiff", "source_key": src.key, "execution": id,
     });
     steps.call("render-page", page.clone()).await.unwrap();
+    // The OCR image gone before the page was read (expired, or a take-over in a region it
+    // was never replicated to): a second render makes it again and nothing else; the
+    // kept renditions are not written again (each write would be a version kept for
+    // years).
+    let image = keys::ocr_image(&id, 1);
+    let preview = dir
+        .path()
+        .join("objects")
+        .join(keys::rendition(&id, 1, "preview", "jpg"));
+    let written = std::fs::metadata(&preview).unwrap().modified().unwrap();
+    medidocs_core::ports::ObjectStore::delete(rt.objects.as_ref(), &image)
+        .await
+        .unwrap();
+    steps.call("render-page", page.clone()).await.unwrap();
+    assert!(
+        medidocs_core::ports::ObjectStore::head(rt.objects.as_ref(), &image)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        std::fs::metadata(&preview).unwrap().modified().unwrap(),
+        written
+    );
     let first = steps.call("ocr-page", page.clone()).await.unwrap();
     // The answer was lost on its way back (a service error after the function ran):
     // the retry reads the stored result.

@@ -33,7 +33,8 @@ pub struct ReasonView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RenditionView {
     pub page: u32,
-    /// `thumb`, `preview` or `ocr`.
+    /// `thumb` or `preview` (records written before the OCR image became an intermediate
+    /// may also list `ocr`).
     pub name: String,
     pub mime: String,
     pub width: u32,

@@ -81,6 +81,16 @@ impl Keeping {
         })
     }
 
+    /// For a tool run beside a deployed stack (`medidocs migrate`): `RETENTION_YEARS` and
+    /// `STORAGE_CLASS` from the environment, the stack's `INTELLIGENT_TIERING` when no
+    /// class is given (the bucket's default retention applies when no period is).
+    pub fn from_env_for_stack() -> Result<Keeping, String> {
+        let mut k = Keeping::from_lookup(|name| std::env::var(name).ok())?;
+        k.storage_class
+            .get_or_insert(StorageClass::IntelligentTiering);
+        Ok(k)
+    }
+
     /// The end of the retention of an object written at `now` (seconds since the epoch):
     /// `years` calendar years of 365.25 days, then to the next midnight (UTC); with 0
     /// years, the next midnight at least a day away.
@@ -594,8 +604,10 @@ impl ObjectStore for S3ObjectStore {
             let (sse, kms) = self.sse();
             let kept = self.kept_as(key);
             // Content-MD5 on every single-part write: a bucket with Object Lock (a default
-            // retention, or the retention set here) refuses a write without it (or an
-            // `x-amz-sdk-checksum-algorithm`, which the SDK does not send with its own).
+            // retention, or the retention set here) refuses a write with no integrity
+            // check. S3 also takes the SDK's own CRC32 header, but that one can be turned
+            // off (AWS_REQUEST_CHECKSUM_CALCULATION=when_required), and some
+            // S3-compatible servers accept only Content-MD5.
             let md5 = {
                 use base64::Engine;
                 use md5::Digest;

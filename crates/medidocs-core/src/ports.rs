@@ -226,7 +226,7 @@ pub enum OcrError {
     },
 }
 
-/// Recognises the text of one page image (an 8-bit grey PNG, the `ocr` rendition).
+/// Recognises the text of one page image (an 8-bit grey PNG, the page's OCR image).
 #[async_trait]
 pub trait OcrEngine: Send + Sync {
     fn name(&self) -> &str;

@@ -747,20 +747,46 @@ impl Steps {
         // Done by an earlier try of this page (its result lost on the way back): not again,
         // if every rendition it lists is there (objects replicated from another region
         // arrive in no particular order).
+        let mime = parse_mime(&input.mime)?;
         let done_key = keys::page_renditions(&input.document_id, input.page);
         if let Some(done) = self
             .get_json_if_present::<PageRenditions>(&done_key)
             .await?
         {
-            let mut whole = true;
+            let (mut whole, mut ocr_image_gone) = (true, false);
             for r in &done.renditions {
                 match self.objects.head(&r.key).await {
                     Ok(_) => {}
+                    // The OCR image is an intermediate: gone once the document ended (a
+                    // retry), expired, or never replicated (a take-over). The kept
+                    // renditions are not written again for it.
+                    Err(StoreError::NotFound { .. }) if !keys::is_kept(&r.key) => {
+                        ocr_image_gone = true
+                    }
                     Err(StoreError::NotFound { .. }) => whole = false,
                     Err(e) => return Err(e.into()),
                 }
             }
             if whole {
+                let page_read = match self
+                    .objects
+                    .head(&keys::page_ocr(&input.document_id, input.page))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(StoreError::NotFound { .. }) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if ocr_image_gone && !page_read {
+                    let png = self.make_ocr_image(input, mime).await?;
+                    self.objects
+                        .put(
+                            &keys::ocr_image(&input.document_id, input.page),
+                            png,
+                            PutMode::Overwrite,
+                        )
+                        .await?;
+                }
                 return Ok(RenderOutput {
                     document_id: input.document_id.clone(),
                     page: input.page,
@@ -769,7 +795,6 @@ impl Steps {
                 });
             }
         }
-        let mime = parse_mime(&input.mime)?;
         let bytes = self
             .objects
             .get_version(&input.source_key, &input.source_version)
@@ -820,7 +845,7 @@ impl Steps {
     }
 
     /// Extracts one page's text: a PDF's own text layer where it has one, OCR of the page's
-    /// `ocr` rendition otherwise. Needs [`Steps::render_page`] to have run for OCR.
+    /// OCR image (under `work/`) otherwise. Needs [`Steps::render_page`] to have run for OCR.
     pub async fn ocr_page(&self, input: &PageInput) -> Result<OcrOutput, StepError> {
         let started = Instant::now();
         self.check_page_owner(input).await?;
@@ -874,17 +899,20 @@ impl Steps {
     }
 
     /// The page's OCR image: the one the render step left under `work/`, or, when it is
-    /// gone (expired while the page waited, or never replicated to this region), made
-    /// again from the original.
+    /// gone (expired while the page waited in the queue), made again from the original.
     async fn ocr_image(&self, input: &PageInput, mime: Mime) -> Result<Vec<u8>, StepError> {
         match self
             .objects
             .get(&keys::ocr_image(&input.document_id, input.page))
             .await
         {
-            Err(StoreError::NotFound { .. }) => {}
-            other => return Ok(other?),
+            Err(StoreError::NotFound { .. }) => self.make_ocr_image(input, mime).await,
+            other => Ok(other?),
         }
+    }
+
+    /// Makes a page's OCR image again from the original, as the render step made it.
+    async fn make_ocr_image(&self, input: &PageInput, mime: Mime) -> Result<Vec<u8>, StepError> {
         tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
         let bytes = self
             .objects
@@ -958,8 +986,9 @@ impl Steps {
         doc.timings.insert("ocr".into(), ocr_ms);
         doc.timings
             .insert("finalize".into(), started.elapsed().as_millis() as u64);
-        self.save(&mut doc, Status::Ready).await?;
+        // Before READY is saved: once it is, nothing of this run may touch the document.
         self.discard_work(&doc.id).await;
+        self.save(&mut doc, Status::Ready).await?;
         tracing::info!(document = %doc.id, pages = doc.pages, chars = doc.text_chars, "ready");
         Ok((&doc).into())
     }
@@ -1030,8 +1059,8 @@ impl Steps {
         )
         .await?;
         doc.reason = Some(Reason { code, message });
-        self.save(&mut doc, Status::Rejected).await?;
         self.discard_work(&doc.id).await;
+        self.save(&mut doc, Status::Rejected).await?;
         tracing::info!(document = %doc.id, code = %doc.reason.as_ref().map(|r| r.code.as_str()).unwrap_or(""), "rejected");
         Ok((&doc).into())
     }
@@ -1063,8 +1092,9 @@ impl Steps {
         }
         let (code, message) = input.error.reason();
         doc.reason = Some(Reason { code, message });
-        self.save(&mut doc, Status::Failed).await?;
+        // Before FAILED is saved: a retry may start as soon as it is, and writes its own.
         self.discard_work(&doc.id).await;
+        self.save(&mut doc, Status::Failed).await?;
         tracing::warn!(document = %doc.id, error = %input.error.error, "failed");
         Ok((&doc).into())
     }

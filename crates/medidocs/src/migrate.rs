@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, clients};
+use medidocs_aws::{DynamoMetadataStore, Keeping, PipelineBuckets, S3ObjectStore, clients};
 use medidocs_core::migrate::{MigrationReport, migrate as run_migration};
 use medidocs_core::steps::now_rfc3339;
 
@@ -48,9 +48,13 @@ pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
             };
             let config = clients::from_env().await;
             let s3 = clients::s3_from_env(&config);
+            // The copies it makes are kept like the pipeline's own (storage class; the
+            // bucket's default retention, or RETENTION_YEARS).
+            let keeping = Keeping::from_env_for_stack().map_err(anyhow::Error::msg)?;
             let buckets = PipelineBuckets {
                 uploads: S3ObjectStore::new(s3.clone(), uploads, args.kms_key_id.clone()),
-                artefacts: S3ObjectStore::new(s3, artefacts, args.kms_key_id.clone()),
+                artefacts: S3ObjectStore::new(s3, artefacts, args.kms_key_id.clone())
+                    .with_keeping(keeping),
             };
             let meta = DynamoMetadataStore::new(clients::dynamodb(&config), &args.table);
             run_migration(&buckets, &meta, &meta, &now_rfc3339()).await?
