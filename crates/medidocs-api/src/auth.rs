@@ -61,6 +61,41 @@ pub fn principal_id(claims: &Claims) -> Result<String, Problem> {
     Ok(id)
 }
 
+/// The longest a token may live: `exp` at most this long after `iat`.
+pub const MAX_TOKEN_LIFETIME: u64 = 30 * 86_400;
+/// How far a token's `iat` or `nbf` may be ahead of this server's clock.
+pub const CLOCK_SKEW: u64 = 60;
+
+/// The server's own bounds on a token's times, whatever its issuer chose: issued (`iat`)
+/// and valid from (`nbf`) no later than now plus [`CLOCK_SKEW`], expiring (`exp`) at most
+/// [`MAX_TOKEN_LIFETIME`] after it was issued. `exp` itself is checked by the verifier.
+pub fn check_token_times(
+    iat: Option<u64>,
+    nbf: Option<u64>,
+    exp: u64,
+    now: u64,
+) -> Result<(), Problem> {
+    let iat = iat.ok_or_else(|| {
+        Problem::unauthenticated(
+            "malformed_token",
+            "the token does not say when it was issued",
+        )
+    })?;
+    if iat > now + CLOCK_SKEW || nbf.is_some_and(|n| n > now + CLOCK_SKEW) {
+        return Err(Problem::unauthenticated(
+            "token_not_yet_valid",
+            "the token is not valid yet",
+        ));
+    }
+    if exp.saturating_sub(iat) > MAX_TOKEN_LIFETIME {
+        return Err(Problem::unauthenticated(
+            "token_lifetime_too_long",
+            "the token lives longer than 30 days",
+        ));
+    }
+    Ok(())
+}
+
 /// Behind API Gateway: the authorizer verified signature, expiry, issuer and audience.
 pub struct GatewayClaims;
 
@@ -74,6 +109,12 @@ impl Authenticator for GatewayClaims {
             Problem::unauthenticated("missing_token", "the request carries no verified token")
         })?;
         let sub = principal_id(claims)?;
+        // The authorizer checked `exp` and `nbf` against its clock; the lifetime and
+        // an `iat` in the future are this service's rules.
+        let time = |k: &str| claims.0.get(k).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(exp) = time("exp") {
+            check_token_times(time("iat"), time("nbf"), exp, now())?;
+        }
         let role = role_from_claims(claims).ok_or_else(|| {
             Problem::forbidden(
                 "no_role",
@@ -91,7 +132,9 @@ struct TokenClaims {
     role: String,
     iss: String,
     aud: String,
-    iat: u64,
+    iat: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
     exp: u64,
 }
 
@@ -133,6 +176,18 @@ impl DevTokens {
         iat: u64,
         exp: u64,
     ) -> Result<String, String> {
+        self.mint_with(sub, role, Some(iat), None, exp)
+    }
+
+    /// A token with every time claim chosen (`iat` and `nbf` may be left out).
+    pub fn mint_with(
+        &self,
+        sub: &str,
+        role: Role,
+        iat: Option<u64>,
+        nbf: Option<u64>,
+        exp: u64,
+    ) -> Result<String, String> {
         validate_subject(sub)?;
         let claims = TokenClaims {
             sub: sub.into(),
@@ -140,6 +195,7 @@ impl DevTokens {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat,
+            nbf,
             exp,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -174,6 +230,7 @@ impl DevTokens {
                 _ => Problem::unauthenticated("malformed_token", "the token cannot be read"),
             })?;
         let c = data.claims;
+        check_token_times(c.iat, c.nbf, c.exp, now())?;
         let role = Role::parse(&c.role).ok_or_else(|| {
             Problem::forbidden(
                 "no_role",
@@ -279,6 +336,56 @@ mod tests {
         assert!(
             a.mint("../x", Role::Doctor, Duration::from_secs(60))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn token_times_are_bounded_by_the_server() {
+        let a = DevTokens::new(b"0123456789abcdef0123456789abcdef");
+        let now = now();
+        let code = |iat: Option<u64>, nbf: Option<u64>, exp: u64| {
+            let t = a.mint_with("d-1", Role::Doctor, iat, nbf, exp).unwrap();
+            a.verify(&t).err().map(|p| p.code)
+        };
+        assert_eq!(code(Some(now), None, now + 3600), None);
+        assert_eq!(code(Some(now), None, now + MAX_TOKEN_LIFETIME), None);
+        assert_eq!(
+            code(Some(now), None, now + 100 * 365 * 86_400).as_deref(),
+            Some("token_lifetime_too_long")
+        );
+        assert_eq!(
+            code(Some(now + 3600), None, now + 7200).as_deref(),
+            Some("token_not_yet_valid")
+        );
+        assert_eq!(
+            code(Some(now), Some(now + 3600), now + 7200).as_deref(),
+            Some("token_not_yet_valid")
+        );
+        assert_eq!(code(Some(now + 30), Some(now + 30), now + 3600), None);
+        assert_eq!(
+            code(None, None, now + 3600).as_deref(),
+            Some("malformed_token")
+        );
+        // Behind API Gateway, the same bounds on the verified claims.
+        let gw = |pairs: &[(&str, String)]| {
+            let mut claims: Vec<(&str, &str)> = vec![("sub", "d-1"), ("custom:role", "doctor")];
+            claims.extend(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+            GatewayClaims
+                .authenticate(&HeaderMap::new(), Some(&c(&claims)))
+                .err()
+                .map(|p| p.code)
+        };
+        assert_eq!(
+            gw(&[("iat", now.to_string()), ("exp", (now + 3600).to_string())]),
+            None
+        );
+        assert_eq!(
+            gw(&[
+                ("iat", now.to_string()),
+                ("exp", (now + 40 * 86_400).to_string())
+            ])
+            .as_deref(),
+            Some("token_lifetime_too_long")
         );
     }
 }

@@ -40,14 +40,15 @@ pub trait Delivery: Send + Sync {
     async fn upload_target(&self, grant: &UploadGrant) -> Result<UploadTarget, Problem>;
     /// `Some(url)`: the client is redirected there; `None`: the router streams the object.
     async fn download_url(&self, key: &str) -> Result<Option<String>, Problem>;
-    /// Receives the bytes of a local upload. Deployments whose uploads go elsewhere keep
-    /// the default, which answers 404.
-    async fn receive(
-        &self,
-        _capability: &str,
-        _content_type: &str,
-        _body: Vec<u8>,
-    ) -> Result<Received, Problem> {
+    /// What a local upload URL grants, checked before any byte of the body is read.
+    /// Deployments whose uploads go elsewhere keep the default, which answers 404.
+    async fn upload_capability(&self, _capability: &str) -> Result<UploadCapability, Problem> {
+        Err(Problem::not_found(
+            "uploads go to the URL returned when the upload was created",
+        ))
+    }
+    /// Stores the bytes of a local upload whose capability, type and size were checked.
+    async fn receive(&self, _cap: &UploadCapability, _body: Vec<u8>) -> Result<Received, Problem> {
         Err(Problem::not_found(
             "uploads go to the URL returned when the upload was created",
         ))
@@ -65,7 +66,18 @@ pub fn rfc3339(t: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// What a local upload capability grants.
+/// What a valid upload URL grants: one file, of this type, size and SHA-256, for this
+/// patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadCapability {
+    pub patient_id: String,
+    pub upload_id: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What a local upload capability grants, as signed.
 #[derive(Debug, Serialize, Deserialize)]
 struct Capability {
     sub: String, // the patient
@@ -139,12 +151,7 @@ impl Delivery for LocalDelivery {
         Ok(None)
     }
 
-    async fn receive(
-        &self,
-        capability: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Result<Received, Problem> {
+    async fn upload_capability(&self, capability: &str) -> Result<UploadCapability, Problem> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&[UPLOAD_AUDIENCE]);
         v.leeway = 0;
@@ -159,13 +166,16 @@ impl Delivery for LocalDelivery {
                 _ => Problem::forbidden("bad_upload_url", "this upload URL is not valid"),
             })?
             .claims;
-        if !content_type.eq_ignore_ascii_case(&cap.content_type) {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content_type_mismatch",
-                format!("this upload was created for {}", cap.content_type),
-            ));
-        }
+        Ok(UploadCapability {
+            patient_id: cap.sub,
+            upload_id: cap.upload_id,
+            content_type: cap.content_type,
+            size: cap.size,
+            sha256: cap.sha256,
+        })
+    }
+
+    async fn receive(&self, cap: &UploadCapability, body: Vec<u8>) -> Result<Received, Problem> {
         if body.len() as u64 != cap.size {
             return Err(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -177,7 +187,7 @@ impl Delivery for LocalDelivery {
                 ),
             ));
         }
-        let key = keys::upload_key(&cap.sub, &cap.upload_id);
+        let key = keys::upload_key(&cap.patient_id, &cap.upload_id);
         let version = keys::sha256_hex(&body);
         if version != cap.sha256 {
             return Err(Problem::new(
@@ -206,7 +216,7 @@ impl Delivery for LocalDelivery {
         let document_id = keys::document_id(&source.bucket, &source.key, &source.version);
         (self.start)(source);
         Ok(Received {
-            upload_id: cap.upload_id,
+            upload_id: cap.upload_id.clone(),
             href: format!("/v1/documents/{document_id}"),
             document_id,
             status: "RECEIVED".into(),

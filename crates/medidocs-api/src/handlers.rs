@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -191,7 +190,31 @@ async fn open_document(
     action: Action,
 ) -> Result<DocumentRecord, Problem> {
     let who = caller(app, headers, claims, action, None, Some(id)).await?;
-    let doc = document(app, id).await?;
+    let doc = match document(app, id).await {
+        Ok(doc) => doc,
+        // A probe: an id nobody holds (or no id at all) is on record as such. A refused
+        // id and an unknown one are both audited, so they fail alike when the trail
+        // cannot be written.
+        Err(p) if p.status == 404 || p.code == "invalid_id" => {
+            let reason = if p.status == 404 {
+                "unknown_document"
+            } else {
+                "invalid_id"
+            };
+            audit(
+                app,
+                Some(&who),
+                action.as_str(),
+                None,
+                Some(id),
+                Outcome::Denied,
+                Some(reason),
+            )
+            .await?;
+            return Err(p);
+        }
+        Err(p) => return Err(p),
+    };
     match authorize(app, &who, action, &doc.patient_id, Some(&doc.id)).await {
         Ok(()) => Ok(doc),
         Err(p) if p.status == StatusCode::FORBIDDEN.as_u16() => Err(no_such_document()),
@@ -294,7 +317,7 @@ pub(crate) async fn me(
     headers: HeaderMap,
     claims: Verified,
 ) -> Result<Json<Me>, Problem> {
-    let who = caller(&app, &headers, &claims, Action::ListDocuments, None, None).await?;
+    let who = caller(&app, &headers, &claims, Action::ReadIdentity, None, None).await?;
     let patients = match who.role {
         Role::Patient => vec![who.sub.clone()],
         _ => app.access.member_patients(&who.sub).await?,
@@ -328,7 +351,7 @@ pub(crate) async fn create_upload(
     body: Result<Json<UploadRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UploadTarget>), Problem> {
     open_patient(&app, &headers, &claims, &pid, Action::CreateUpload).await?;
-    let Json(req) = body.map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
+    let Json(req) = body.map_err(json_problem)?;
     let content_type = req
         .content_type
         .split(';')
@@ -399,19 +422,24 @@ pub(crate) async fn receive_upload(
     State(app): AppState,
     Path(capability): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Received>), Problem> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the body is larger than this upload allows",
-            )
-        } else {
-            Problem::bad_request("invalid_request", e.body_text())
+    // The URL is the authority: checked before a byte of the body is read.
+    let cap = match app.delivery.upload_capability(&capability).await {
+        Ok(cap) => cap,
+        Err(p) => {
+            audit_upload(&app, None, None, &p).await?;
+            return Err(p);
         }
-    })?;
+    };
+    let refused = |p: Problem| {
+        let app = app.clone();
+        let patient = cap.patient_id.clone();
+        async move {
+            audit_upload(&app, Some(&patient), None, &p).await?;
+            Err::<(StatusCode, Json<Received>), Problem>(p)
+        }
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -421,11 +449,110 @@ pub(crate) async fn receive_upload(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let received = app
-        .delivery
-        .receive(&capability, &content_type, body.to_vec())
-        .await?;
-    Ok((StatusCode::CREATED, Json(received)))
+    if !content_type.eq_ignore_ascii_case(&cap.content_type) {
+        return refused(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type_mismatch",
+            format!("this upload was created for {}", cap.content_type),
+        ))
+        .await;
+    }
+    // A declared length other than the upload's: refused before the body is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n != cap.size) {
+        return refused(size_problem(cap.size, n)).await;
+    }
+    // At most the upload's size (one byte more tells a longer body).
+    let limit = usize::try_from(cap.size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return refused(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the body is larger than this upload allows",
+            ))
+            .await;
+        }
+    };
+    if bytes.len() as u64 != cap.size {
+        return refused(size_problem(cap.size, bytes.len() as u64)).await;
+    }
+    match app.delivery.receive(&cap, bytes.to_vec()).await {
+        Ok(received) => {
+            audit(
+                &app,
+                None,
+                Action::ReceiveUpload.as_str(),
+                Some(&cap.patient_id),
+                Some(&received.document_id),
+                Outcome::Allowed,
+                None,
+            )
+            .await?;
+            Ok((StatusCode::CREATED, Json(received)))
+        }
+        Err(p) => refused(p).await,
+    }
+}
+
+fn size_problem(expected: u64, got: u64) -> Problem {
+    if got > expected {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("this upload was created for {expected} bytes and {got} were sent"),
+        )
+    } else {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "size_mismatch",
+            format!("this upload was created for {expected} bytes and {got} arrived"),
+        )
+    }
+}
+
+/// An upload's bytes refused, on record with the reason (the patient when the URL named
+/// one; no actor: the URL, not a token, is the authority).
+async fn audit_upload(
+    app: &App,
+    patient: Option<&str>,
+    document: Option<&str>,
+    p: &Problem,
+) -> Result<(), Problem> {
+    audit(
+        app,
+        None,
+        Action::ReceiveUpload.as_str(),
+        patient,
+        document,
+        Outcome::Denied,
+        Some(&p.code),
+    )
+    .await
+}
+
+/// A JSON body the extractor refused, as a problem with the right status: too large
+/// (413), not declared as JSON (415), or not the expected JSON (400).
+pub(crate) fn json_problem(e: JsonRejection) -> Problem {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_content_type",
+            "send the body as application/json",
+        ),
+        _ => Problem::bad_request("invalid_request", e.body_text()),
+    }
 }
 
 // ---------------------------------------------------------------- documents
@@ -696,8 +823,11 @@ pub(crate) async fn search(
     headers: HeaderMap,
     claims: Verified,
 ) -> Result<Json<SearchResults>, Problem> {
+    // Authorised before the query is read: an attempt on another patient's records is
+    // refused (and on record) whatever it asked.
     let who = caller(&app, &headers, &claims, Action::Search, Some(&pid), None).await?;
     patient_id(&pid)?;
+    authorize(&app, &who, Action::Search, &pid, None).await?;
     let query = q.get("q").map(|s| s.trim()).unwrap_or_default().to_string();
     let mut terms: Vec<String> = words(&query).collect();
     terms.sort();
@@ -708,7 +838,6 @@ pub(crate) async fn search(
             "q is 1 to 10 words, at most 200 characters",
         ));
     }
-    authorize(&app, &who, Action::Search, &pid, None).await?;
     let mut results = Vec::new();
     let mut searched = 0;
     let mut cursor: Option<String> = None;

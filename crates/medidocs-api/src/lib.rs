@@ -17,17 +17,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use medidocs_core::ports::{AccessStore, MetadataStore, ObjectStore};
 
 pub use auth::{Authenticator, Claims, DevTokens, GatewayClaims};
-pub use delivery::{Delivery, LocalDelivery, UploadGrant};
+pub use delivery::{Delivery, LocalDelivery, UploadCapability, UploadGrant};
 pub use problem::Problem;
 
-/// The types a patient may upload (what the pipeline can read).
-pub const UPLOAD_TYPES: [&str; 8] = [
+/// The types a patient may upload: exactly what the pipeline reads (`media::sniff`). An
+/// upload declared as anything else is refused with 415 before any byte is sent.
+pub const UPLOAD_TYPES: [&str; 7] = [
     "application/pdf",
     "image/jpeg",
     "image/png",
@@ -35,7 +36,6 @@ pub const UPLOAD_TYPES: [&str; 8] = [
     "image/webp",
     "image/heic",
     "image/heif",
-    "image/gif",
 ];
 
 /// Everything the router needs; adapters are chosen by the entrypoint.
@@ -66,6 +66,56 @@ async fn security_headers(mut resp: Response) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
+}
+
+/// The stable code of an error status the router or the HTTP layer answers by itself.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "missing_token",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        429 => "rate_limited",
+        431 => "headers_too_large",
+        503 => "unavailable",
+        s if s >= 500 => "internal_error",
+        _ => "error",
+    }
+}
+
+/// Every error the service sends is problem+json: one the handlers did not make (the
+/// router's 405, an extractor's refusal, a layer's 408 or 413) gets a body with its
+/// status's stable code; its other headers (`Allow`, `Retry-After`) are kept.
+async fn problem_everywhere(resp: Response) -> Response {
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let detail = match status.as_u16() {
+        405 => "this endpoint does not take this method; see the Allow header".to_string(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase(),
+    };
+    let (parts, _) = resp.into_parts();
+    let mut fresh = Problem::new(status, code_for_status(status), detail).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -102,6 +152,21 @@ pub fn router(app: Arc<App>) -> Router {
             get(handlers::get_rendition),
         )
         .fallback(handlers::no_route)
+        .layer(axum::middleware::map_response(problem_everywhere))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use medidocs_core::media::Mime;
+
+    #[test]
+    fn every_accepted_upload_type_is_one_the_pipeline_reads() {
+        for t in super::UPLOAD_TYPES {
+            // HEIF is the container HEIC files are: the same reader.
+            let t = if t == "image/heif" { "image/heic" } else { t };
+            assert!(Mime::parse(t).is_some(), "{t} is accepted but never read");
+        }
+    }
 }

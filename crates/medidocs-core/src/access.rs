@@ -63,10 +63,14 @@ pub enum Action {
     Search,
     /// Run a FAILED document again.
     RetryDocument,
+    /// Send the bytes of a created upload (to its URL, which is the authority).
+    ReceiveUpload,
+    /// Ask who the token names (`/v1/me`).
+    ReadIdentity,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::CreateUpload,
         Action::ListDocuments,
         Action::ReadMetadata,
@@ -74,6 +78,8 @@ impl Action {
         Action::ReadRendition,
         Action::Search,
         Action::RetryDocument,
+        Action::ReceiveUpload,
+        Action::ReadIdentity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +91,8 @@ impl Action {
             Action::ReadRendition => "read_rendition",
             Action::Search => "search",
             Action::RetryDocument => "retry_document",
+            Action::ReceiveUpload => "receive_upload",
+            Action::ReadIdentity => "read_identity",
         }
     }
 

@@ -323,7 +323,21 @@ async fn the_whole_authorisation_matrix() {
 
     // Every refusal and every content read is in the trail, with who, what and why.
     let trail = s.audit();
-    let refused: Vec<&Value> = trail.iter().filter(|r| r["outcome"] == "denied").collect();
+    // The probe of an id nobody holds is on record as such, with who asked.
+    let probes: Vec<&Value> = trail
+        .iter()
+        .filter(|r| r["reason"] == "unknown_document")
+        .collect();
+    assert_eq!(probes.len(), 1, "{probes:#?}");
+    assert_eq!(probes[0]["actor"], "d-1");
+    assert_eq!(probes[0]["action"], "read_metadata");
+    assert_eq!(probes[0]["document_id"], "0123456789abcdef01234567");
+    assert_eq!(probes[0]["outcome"], "denied");
+    assert!(probes[0]["patient_id"].is_null());
+    let refused: Vec<&Value> = trail
+        .iter()
+        .filter(|r| r["outcome"] == "denied" && r["reason"] != "unknown_document")
+        .collect();
     assert_eq!(refused.len(), denied, "{refused:#?}");
     assert!(
         refused
@@ -529,6 +543,12 @@ async fn uploads_are_checked_then_processed() {
         ),
         (
             json!({"content_type": "application/x-msdownload", "size": 100, "sha256": "ab".repeat(32)}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+        ),
+        // An image type the pipeline never reads: refused now, not after the upload.
+        (
+            json!({"content_type": "image/gif", "size": 100, "sha256": "ab".repeat(32)}),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_type",
         ),
@@ -905,4 +925,202 @@ async fn the_same_file_from_two_patients_is_two_documents_that_know_nothing_of_e
     };
     let (a, b) = (show(&theirs), show(id));
     assert!(!a.to_string().contains(id) && !b.to_string().contains(&theirs));
+}
+
+/// One raw HTTP/1.1 exchange: `head` (request line and headers, no blank line) and as
+/// much of a body as given; returns the status line and headers of the answer, or what
+/// arrived before `wait` ran out.
+async fn raw(base: &str, head: &str, body: &[u8], wait: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(format!("{head}\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(wait, async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
+    let s = Server::start(&[]);
+    let headers_of = |resp: &reqwest::Response| {
+        let h = resp.headers();
+        for (name, want) in [
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("content-type", "application/problem+json"),
+        ] {
+            assert_eq!(
+                h.get(name).and_then(|v| v.to_str().ok()),
+                Some(want),
+                "{name} on {}",
+                resp.status()
+            );
+        }
+    };
+    let code_of = |v: &[u8]| -> String {
+        serde_json::from_slice::<Value>(v).unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // An unknown route, and a method a route does not take.
+    let resp = s
+        .http
+        .get(format!("{}/v1/nothing-here", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    headers_of(&resp);
+    assert_eq!(code_of(&resp.bytes().await.unwrap()), "not_found");
+    let resp = s
+        .http
+        .post(format!("{}/v1/health", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    headers_of(&resp);
+    assert!(resp.headers().get("allow").is_some());
+    assert_eq!(code_of(&resp.bytes().await.unwrap()), "method_not_allowed");
+    // A 3 MB JSON body is too large, not malformed.
+    let big = json!({"content_type": "image/png", "size": 10, "sha256": "ab".repeat(32), "pad": "x".repeat(3 << 20)});
+    let resp = s
+        .http
+        .post(format!("{}/v1/patients/p-1/uploads", s.base))
+        .bearer_auth(s.token("patient", "p-1"))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    headers_of(&resp);
+    assert_eq!(code_of(&resp.bytes().await.unwrap()), "too_large");
+
+    // Token times are bounded by the server, whatever the token says.
+    let tokens = DevTokens::new(&s.key());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (iat, nbf, exp, code) in [
+        (
+            now,
+            None,
+            now + 100 * 365 * 86_400,
+            "token_lifetime_too_long",
+        ),
+        (now + 3600, None, now + 7200, "token_not_yet_valid"),
+        (now, Some(now + 3600), now + 7200, "token_not_yet_valid"),
+    ] {
+        let t = tokens
+            .mint_with("d-1", Role::Doctor, Some(iat), nbf, exp)
+            .unwrap();
+        let (status, ct, b) = s.get("/v1/me", Some(&t)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(problem(status, &ct, &b), code);
+    }
+
+    // A search of another patient's records is refused before its query is read: the
+    // attempt is on record even when the query is invalid.
+    let (status, ct, b) = s
+        .get(
+            "/v1/patients/p-1/search?q=",
+            Some(&s.token("patient", "p-2")),
+        )
+        .await;
+    assert_eq!(problem(status, &ct, &b), "not_own_records");
+
+    // An upload URL is checked before its body is read: a made-up URL announcing 50 MiB
+    // is refused at once, with nothing sent after the headers.
+    let answer = raw(
+        &s.base,
+        "PUT /v1/uploads/not.a.capability HTTP/1.1\r\nContent-Type: image/png\r\nContent-Length: 52428800",
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer:?}");
+    // A real URL with a declared length other than the upload's: refused before the body.
+    let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
+    let (_, _, b) = s
+        .call(
+            reqwest::Method::POST,
+            "/v1/patients/p-1/uploads",
+            Some(&s.token("patient", "p-1")),
+            Some(json!({"content_type": "image/webp", "size": file.len(), "sha256": sha256_hex(&file)})),
+        )
+        .await;
+    let url = serde_json::from_slice::<Value>(&b).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = raw(
+        &s.base,
+        &format!(
+            "PUT {url} HTTP/1.1\r\nContent-Type: image/webp\r\nContent-Length: {}",
+            file.len() + 1_000_000
+        ),
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    let (status, _, b) = s
+        .http
+        .put(format!("{}{url}", s.base))
+        .header("content-type", "image/webp")
+        .body(file.clone())
+        .send()
+        .await
+        .map(|r| (r.status(), (), r))
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let received: Value = b.json().await.unwrap();
+
+    // The trail: the bad token on /v1/me under its own action; every upload step; the
+    // refused search.
+    let trail = s.audit();
+    let has = |f: &dyn Fn(&Value) -> bool| trail.iter().any(f);
+    assert!(has(&|r| r["action"] == "read_identity"
+        && r["outcome"] == "denied"
+        && r["reason"] == "token_lifetime_too_long"));
+    assert!(!has(
+        &|r| r["action"] == "list_documents" && r["reason"] == "token_not_yet_valid"
+    ));
+    assert!(has(&|r| r["action"] == "search"
+        && r["actor"] == "p-2"
+        && r["reason"] == "not_own_records"));
+    assert!(has(&|r| r["action"] == "receive_upload"
+        && r["outcome"] == "denied"
+        && r["reason"] == "bad_upload_url"));
+    assert!(has(&|r| r["action"] == "receive_upload"
+        && r["outcome"] == "denied"
+        && r["patient_id"] == "p-1"
+        && r["reason"] == "too_large"));
+    assert!(has(&|r| r["action"] == "receive_upload"
+        && r["outcome"] == "allowed"
+        && r["patient_id"] == "p-1"
+        && r["document_id"] == received["document_id"]));
+    assert!(has(&|r| r["action"] == "create_upload"
+        && r["outcome"] == "allowed"
+        && r["actor"] == "p-1"));
 }
