@@ -422,6 +422,7 @@ pub(crate) async fn receive_upload(
     State(app): AppState,
     Path(capability): Path<String>,
     headers: HeaderMap,
+    idle: Option<Extension<crate::server::BodyIdleTimeout>>,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Received>), Problem> {
     // The URL is the authority: checked before a byte of the body is read.
@@ -465,25 +466,52 @@ pub(crate) async fn receive_upload(
     if let Some(n) = declared.filter(|n| *n != cap.size) {
         return refused(size_problem(cap.size, n)).await;
     }
-    // At most the upload's size (one byte more tells a longer body).
-    let limit = usize::try_from(cap.size)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1);
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            return refused(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the body is larger than this upload allows",
-            ))
-            .await;
+    // At most the upload's size, each pause at most `idle` (a client that stops sending
+    // does not hold the connection).
+    let idle = idle.map_or(
+        crate::server::ServerLimits::default().body_idle_timeout,
+        |e| e.0.0,
+    );
+    let mut body = body;
+    let mut bytes: Vec<u8> = Vec::with_capacity(cap.size.min(1 << 20) as usize);
+    loop {
+        use http_body_util::BodyExt;
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => {
+                return refused(Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!("the body paused for over {} s", idle.as_secs()),
+                ))
+                .await;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return refused(Problem::bad_request(
+                    "invalid_request",
+                    "the body could not be read",
+                ))
+                .await;
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len() as u64 + data.len() as u64 > cap.size {
+                        return refused(Problem::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "too_large",
+                            "the body is larger than this upload allows",
+                        ))
+                        .await;
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
         }
-    };
+    }
     if bytes.len() as u64 != cap.size {
         return refused(size_problem(cap.size, bytes.len() as u64)).await;
     }
-    match app.delivery.receive(&cap, bytes.to_vec()).await {
+    match app.delivery.receive(&cap, bytes).await {
         Ok(received) => {
             audit(
                 &app,

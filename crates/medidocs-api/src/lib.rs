@@ -11,6 +11,7 @@ pub mod delivery;
 mod handlers;
 pub mod openapi;
 pub mod problem;
+pub mod server;
 pub mod views;
 
 use std::sync::Arc;
@@ -54,7 +55,11 @@ pub struct App {
 
 /// Headers on every response: nothing medical is cached, sniffed or sent on as a referrer.
 async fn security_headers(mut resp: Response) -> Response {
-    let h = resp.headers_mut();
+    set_security_headers(resp.headers_mut());
+    resp
+}
+
+pub(crate) fn set_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -65,7 +70,6 @@ async fn security_headers(mut resp: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    resp
 }
 
 /// The stable code of an error status the router or the HTTP layer answers by itself.

@@ -29,6 +29,74 @@ pub struct ServeArgs {
     /// Parallel work (documents, pages, OCR); default: the number of cores.
     #[arg(long)]
     workers: Option<usize>,
+    #[command(flatten)]
+    http: HttpLimitArgs,
+}
+
+/// What a public endpoint needs against slow, greedy or hostile clients (docs/security.md).
+#[derive(Args)]
+pub struct HttpLimitArgs {
+    /// Seconds a client may take to send a request head; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request other than an upload may take, body included.
+    #[arg(long, default_value_t = 30)]
+    request_timeout: u64,
+    /// Seconds an upload's body may pause between two chunks.
+    #[arg(long, default_value_t = 30)]
+    body_idle_timeout: u64,
+    /// Open connections at most (also kept under the process's file limit). When full,
+    /// an idle connection of the busiest address is closed for a new client.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Open connections at most from one address.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_address: usize,
+    /// Requests a second from one address (sustained), and its burst.
+    #[arg(long, default_value_t = 100.0)]
+    rate_per_address: f64,
+    #[arg(long, default_value_t = 200.0)]
+    burst_per_address: f64,
+    /// Requests a second with one token (sustained), and its burst.
+    #[arg(long, default_value_t = 20.0)]
+    rate_per_token: f64,
+    #[arg(long, default_value_t = 60.0)]
+    burst_per_token: f64,
+}
+
+impl HttpLimitArgs {
+    fn limits(&self) -> Result<medidocs_api::server::ServerLimits> {
+        use medidocs_api::server::{Rate, ServerLimits};
+        let rate = |name: &str, per_second: f64, burst: f64| {
+            if per_second > 0.0 && burst >= 1.0 && per_second.is_finite() && burst.is_finite() {
+                Ok(Rate { per_second, burst })
+            } else {
+                bail!("--rate-{name} must be above 0 and --burst-{name} at least 1")
+            }
+        };
+        let secs = |name: &str, s: u64| {
+            if (1..=3600).contains(&s) {
+                Ok(Duration::from_secs(s))
+            } else {
+                bail!("--{name}: from 1 to 3600 seconds")
+            }
+        };
+        if self.max_connections == 0 || self.max_connections_per_address == 0 {
+            bail!("--max-connections and --max-connections-per-address must be at least 1");
+        }
+        Ok(ServerLimits {
+            header_timeout: secs("header-timeout", self.header_timeout)?,
+            request_timeout: secs("request-timeout", self.request_timeout)?,
+            body_idle_timeout: secs("body-idle-timeout", self.body_idle_timeout)?,
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            per_address: rate("per-address", self.rate_per_address, self.burst_per_address)?,
+            per_token: rate("per-token", self.rate_per_token, self.burst_per_token)?,
+            ..ServerLimits::default()
+        }
+        .fit_to_file_limit())
+    }
 }
 
 /// Runs the executions the API starts (a retry) in the background, on this machine.
@@ -55,6 +123,7 @@ impl medidocs_core::ports::Orchestrator for LocalOrchestrator {
 
 pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
     let limits = args.limits.limits();
+    let http_limits = args.http.limits()?;
     let rt = Arc::new(open_runtime(data_dir, limits, args.workers)?);
     let version = rt
         .ocr
@@ -126,12 +195,16 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
-    axum::serve(listener, medidocs_api::router(Arc::new(app)))
-        .with_graceful_shutdown(async {
+    medidocs_api::server::serve(
+        listener,
+        medidocs_api::router(Arc::new(app)),
+        http_limits,
+        async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the server stopped")?;
+        },
+    )
+    .await
+    .context("the server stopped")?;
     Ok(ExitCode::SUCCESS)
 }
 

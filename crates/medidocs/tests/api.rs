@@ -1124,3 +1124,207 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
         && r["outcome"] == "allowed"
         && r["actor"] == "p-1"));
 }
+
+/// A connection from `source` (any 127.0.0.0/8 address) to the server.
+async fn connect_from(base: &str, source: &str) -> tokio::net::TcpStream {
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    sock.connect(addr).await.unwrap()
+}
+
+/// Sends `request` on `conn` and reads until the head of the answer (or `wait`).
+async fn exchange(conn: &mut tokio::net::TcpStream, request: &[u8], wait: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = conn.write_all(request).await;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = tokio::time::timeout(wait, async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got);
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length: ")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_greedy_and_crowding_clients_are_cut_off_with_problem_json() {
+    let s = Server::start(&[
+        "--header-timeout",
+        "1",
+        "--body-idle-timeout",
+        "1",
+        "--request-timeout",
+        "1",
+        "--max-connections",
+        "8",
+        "--max-connections-per-address",
+        "6",
+        "--rate-per-token",
+        "5",
+        "--burst-per-token",
+        "5",
+    ]);
+    let host = s.base.trim_start_matches("http://").to_string();
+    let get = |path: &str, extra: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n").into_bytes()
+    };
+    let assert_problem = |answer: &str, status: u16, code: &str| {
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer:?}"
+        );
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{answer:?}"
+        );
+        assert!(lower.contains("cache-control: no-store"), "{answer:?}");
+        assert!(
+            lower.contains("x-content-type-options: nosniff"),
+            "{answer:?}"
+        );
+        assert!(
+            answer.contains(&format!("\"code\":\"{code}\"")),
+            "{answer:?}"
+        );
+    };
+    // A URI or a head too large: 414 and 431, as problems.
+    let mut c = connect_from(&s.base, "127.0.0.1").await;
+    let long = format!("/v1/{}", "a".repeat(9000));
+    assert_problem(
+        &exchange(&mut c, &get(&long, ""), Duration::from_secs(5)).await,
+        414,
+        "uri_too_long",
+    );
+    let mut c = connect_from(&s.base, "127.0.0.1").await;
+    let big = format!("X-Padding: {}\r\n", "b".repeat(20_000));
+    assert_problem(
+        &exchange(&mut c, &get("/v1/health", &big), Duration::from_secs(5)).await,
+        431,
+        "headers_too_large",
+    );
+
+    // One token, many requests: 429 with Retry-After once its burst is spent.
+    let token = s.token("doctor", "d-1");
+    let mut limited = None;
+    for _ in 0..12 {
+        let (status, ct, b) = s.get("/v1/me", Some(&token)).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((status, ct, b));
+            break;
+        }
+    }
+    let (status, ct, b) = limited.expect("never rate limited");
+    assert_eq!(problem(status, &ct, &b), "rate_limited");
+    let resp = s
+        .http
+        .get(format!("{}/v1/me", s.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+
+    // Half a head, then nothing: the connection is closed after the header timeout.
+    let mut slow = connect_from(&s.base, "127.0.0.1").await;
+    let started = Instant::now();
+    let answer = exchange(
+        &mut slow,
+        format!("GET /v1/health HTTP/1.1\r\nHost: {host}\r\n").as_bytes(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}: {answer:?}",
+        started.elapsed()
+    );
+
+    // An upload body that stops: 408 after the body's idle timeout.
+    let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
+    let (_, _, b) = s
+        .call(
+            reqwest::Method::POST,
+            "/v1/patients/p-1/uploads",
+            Some(&s.token("patient", "p-1")),
+            Some(json!({"content_type": "image/webp", "size": file.len(), "sha256": sha256_hex(&file)})),
+        )
+        .await;
+    let url = serde_json::from_slice::<Value>(&b).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = connect_from(&s.base, "127.0.0.1").await;
+    let mut req = format!(
+        "PUT {url} HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/webp\r\nContent-Length: {}\r\n\r\n",
+        file.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&file[..100]);
+    assert_problem(
+        &exchange(&mut c, &req, Duration::from_secs(10)).await,
+        408,
+        "body_timeout",
+    );
+
+    // A request body (not an upload's) that stalls: 408 once the request's time is up.
+    let mut c = connect_from(&s.base, "127.0.0.1").await;
+    let stalled = format!(
+        "POST /v1/patients/p-1/uploads HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"content_type\"",
+        s.token("patient", "p-1")
+    );
+    assert_problem(
+        &exchange(&mut c, stalled.as_bytes(), Duration::from_secs(10)).await,
+        408,
+        "request_timeout",
+    );
+
+    // Crowding: one address may hold 6 connections; the 7th is refused as a problem.
+    let mut crowd = Vec::new();
+    for _ in 0..6 {
+        crowd.push(connect_from(&s.base, "127.0.0.2").await);
+    }
+    let mut seventh = connect_from(&s.base, "127.0.0.2").await;
+    assert_problem(
+        &exchange(&mut seventh, b"", Duration::from_secs(5)).await,
+        503,
+        "too_many_connections",
+    );
+    // Two more addresses fill the server (8); a newcomer still gets in: an idle
+    // connection of the busiest address makes room.
+    crowd.push(connect_from(&s.base, "127.0.0.3").await);
+    crowd.push(connect_from(&s.base, "127.0.0.3").await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut newcomer = connect_from(&s.base, "127.0.0.4").await;
+    let answer = exchange(
+        &mut newcomer,
+        &get("/v1/health", ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    drop(crowd);
+}
