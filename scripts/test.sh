@@ -18,12 +18,13 @@ cargo clippy --quiet --all-targets -- -D warnings
 tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
 export SAM_CLI_TELEMETRY=0
 with_tools() { PATH="$tools/bin:$PATH" "$@"; }
-echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml"
-with_tools cfn-lint sam/template.yaml
+echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml, sam/edge.yaml"
+with_tools cfn-lint sam/template.yaml sam/edge.yaml
 for env in default dr primary; do  # each region's settings in sam/samconfig.toml
   with_tools sam validate -t sam/template.yaml --config-env "$env" | tail -1
 done
 with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
+with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/edge.yaml
 
 echo "==> asl-validator statemachines/*.asl.json"
 for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done

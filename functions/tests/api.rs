@@ -22,8 +22,10 @@ fn event(
     claims: Option<Value>,
     body: Option<Value>,
 ) -> lambda_http::Request {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../samples/events/apigw-http-get-text.json");
+    let file = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../samples/events/apigw-http-get-text.json");
     let mut e: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     e["rawPath"] = path.into();

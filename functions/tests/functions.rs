@@ -96,8 +96,11 @@ async fn the_starter_starts_each_upload_once() {
     let starter = ExecutionStarter::new(sfn, machine);
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../samples/events/s3-notification-two-records.json"),
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../samples/events/s3-notification-two-records.json"),
         )
         .unwrap(),
     )
@@ -171,8 +174,11 @@ async fn a_replicated_upload_does_not_start_the_pipeline_in_this_region() {
     );
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../samples/events/s3-notification-two-records.json"),
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../samples/events/s3-notification-two-records.json"),
         )
         .unwrap(),
     )
@@ -253,8 +259,11 @@ async fn the_ocr_worker_answers_each_task_and_gives_back_what_it_could_not_deliv
     let (interactive, bulk) = (steps(), steps());
     let key = medidocs_core::keys::upload_key("p-1", "ab12");
     let fax = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../samples/documents/pharmacy-fax-g3.tif"),
+        std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../samples/documents/pharmacy-fax-g3.tif"),
     )
     .unwrap();
     medidocs_core::ports::ObjectStore::put(objects.as_ref(), &key, fax, Default::default())
@@ -327,8 +336,11 @@ async fn the_starter_takes_uploads_from_its_queue_and_gives_back_only_what_faile
         .to_string();
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../samples/events/eventbridge-object-created.json"),
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../samples/events/eventbridge-object-created.json"),
         )
         .unwrap(),
     )

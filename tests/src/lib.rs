@@ -1,7 +1,7 @@
 //! Helpers for the end-to-end tests of the embedded runtime.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use medidocs_core::model::DocumentRecord;
 use medidocs_core::ports::ObjectStore;
@@ -14,10 +14,12 @@ pub async fn read_text(objects: &dyn ObjectStore, doc: &DocumentRecord) -> Strin
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .parent()
+    .expect("workspace root")
+    .to_path_buf()
 }
 
 pub fn samples_dir() -> PathBuf {

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -348,10 +347,11 @@ pub(crate) async fn create_upload(
     Path(pid): Path<String>,
     headers: HeaderMap,
     claims: Verified,
-    body: Result<Json<UploadRequest>, JsonRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<UploadTarget>), Problem> {
+    // Who asks, and for whom, before a byte of the body is read.
     open_patient(&app, &headers, &claims, &pid, Action::CreateUpload).await?;
-    let Json(req) = body.map_err(json_problem)?;
+    let req: UploadRequest = json_body(&headers, body, UPLOAD_REQUEST_LIMIT).await?;
     let content_type = req
         .content_type
         .split(';')
@@ -565,22 +565,51 @@ async fn audit_upload(
     .await
 }
 
-/// A JSON body the extractor refused, as a problem with the right status: too large
-/// (413), not declared as JSON (415), or not the expected JSON (400).
-pub(crate) fn json_problem(e: JsonRejection) -> Problem {
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "the request body is too large",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => Problem::new(
+/// The largest upload request body: a type, a size and a SHA-256.
+const UPLOAD_REQUEST_LIMIT: usize = 16 * 1024;
+
+/// A JSON body read after the request was authorised: declared as JSON (415), at most
+/// `limit` bytes (413, refused from its `Content-Length` before it is read), the shape
+/// expected (400).
+async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<T, Problem> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        });
+    if !json {
+        return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_content_type",
             "send the body as application/json",
-        ),
-        _ => Problem::bad_request("invalid_request", e.body_text()),
+        ));
     }
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is over {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Problem::bad_request("invalid_request", format!("the JSON body: {e}")))
 }
 
 // ---------------------------------------------------------------- documents

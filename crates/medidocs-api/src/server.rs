@@ -245,23 +245,41 @@ pub async fn guard(
             Some(wait),
         );
     }
+    // A request refused before its body was read: the connection is not reused (what
+    // is left of the body would be taken for the next request).
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let close_if_refused = |mut resp: Response| {
+        if has_body && (resp.status().is_client_error() || resp.status().is_server_error()) {
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        resp
+    };
     // Uploads stream large bodies at the client's pace: their handler bounds each pause
     // instead (`body_idle_timeout`).
     if req.uri().path().starts_with("/v1/uploads/") {
         let mut req = req;
         req.extensions_mut()
             .insert(BodyIdleTimeout(l.body_idle_timeout));
-        return next.run(req).await;
+        return close_if_refused(next.run(req).await);
     }
-    match tokio::time::timeout(l.request_timeout, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => refusal(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request took too long",
-            None,
-        ),
-    }
+    close_if_refused(
+        match tokio::time::timeout(l.request_timeout, next.run(req)).await {
+            Ok(resp) => resp,
+            Err(_) => refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request took too long",
+                None,
+            ),
+        },
+    )
 }
 
 // ---------------------------------------------------------------- connections

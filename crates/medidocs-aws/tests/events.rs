@@ -1,16 +1,16 @@
 //! The starter's view of upload events (samples/events): EventBridge and S3 notification
 //! shapes, URL-encoded keys, and objects outside the upload layout ignored.
 
-use std::path::Path;
-
 use medidocs_aws::events::{Upload, uploads};
 use medidocs_core::steps::SourceInput;
 use serde_json::Value;
 
 fn event(name: &str) -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/events")
-        .join(name);
+    let p = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples/events")
+    .join(name);
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

@@ -4,7 +4,6 @@
 //! text in the artefact bucket; a truncated photo ends REJECTED with its original
 //! quarantined there; a second run of the same upload does nothing.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, TextractOcr, clients};
@@ -23,9 +22,12 @@ use common::{KMS_KEY, REGION, textract_corpus as corpus, unique};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../samples/documents")
-            .join(name),
+        std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../samples/documents")
+        .join(name),
     )
     .unwrap()
 }

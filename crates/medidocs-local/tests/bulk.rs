@@ -38,7 +38,10 @@ async fn results(rt: &LocalRuntime, out: &Value) -> Vec<Value> {
 async fn the_bulk_import_machine_runs_each_manifest_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents");
+    let samples = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples/documents");
     let files = [
         ("p-1", "insurance-card.webp", Status::Ready),
         ("p-1", "medication-box.heic", Status::Ready),

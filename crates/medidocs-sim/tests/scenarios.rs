@@ -8,7 +8,10 @@
 use medidocs_sim::{Config, Report, run};
 
 fn before_queue() -> (String, String) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures");
     (
         std::fs::read_to_string(dir.join("document-pipeline.before-queue.asl.json")).unwrap(),
         std::fs::read_to_string(dir.join("bulk-import.before-queue.asl.json")).unwrap(),

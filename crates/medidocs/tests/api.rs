@@ -12,7 +12,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples/documents")
 }
 
 fn medidocs(data: &Path, args: &[&str]) -> String {
@@ -1001,6 +1004,16 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
     headers_of(&resp);
     assert!(resp.headers().get("allow").is_some());
     assert_eq!(code_of(&resp.bytes().await.unwrap()), "method_not_allowed");
+    // Who asks is checked before the body is read: no token, 3 MB announced, nothing
+    // sent after the headers, and the answer is already there.
+    let answer = raw(
+        &s.base,
+        "POST /v1/patients/p-1/uploads HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 3145728",
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
     // A 3 MB JSON body is too large, not malformed.
     let big = json!({"content_type": "image/png", "size": 10, "sha256": "ab".repeat(32), "pad": "x".repeat(3 << 20)});
     let resp = s

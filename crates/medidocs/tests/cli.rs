@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples")
 }
 
 fn medidocs(data: &Path, args: &[&str]) -> Output {
@@ -277,7 +280,10 @@ fn states_validate_reports_each_problem_with_state_and_field() {
 #[test]
 fn states_run_prints_the_documented_outputs_of_the_specification_examples() {
     let dir = tempfile::tempdir().unwrap();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/states");
+    let examples = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../examples/states");
     let mut ran = 0;
     for entry in std::fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
@@ -412,7 +418,13 @@ fn states_run_with_buckets_history_and_failing_commands() {
 fn textract_normalize_prints_the_ocr_model_or_the_text() {
     let corpus = std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"))
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../tests/corpus")
+        })
         .join("textract/multi-page-forms-samples-2-page.json");
     let dir = tempfile::tempdir().unwrap();
     let f = corpus.to_str().unwrap();

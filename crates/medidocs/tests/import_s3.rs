@@ -35,7 +35,10 @@ fn unique(prefix: &str) -> String {
 }
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples/documents")
 }
 
 fn report(path: &Path) -> Vec<Vec<String>> {

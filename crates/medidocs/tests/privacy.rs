@@ -2,13 +2,16 @@
 //! level name no patient, no file and no word of the extracted text, and renditions carry
 //! no EXIF, GPS or XMP metadata even when the upload does.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use medidocs_testkit::files_under;
 
 fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/documents")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../samples/documents")
 }
 
 /// A JPEG segment: marker, big-endian length, payload.

@@ -41,7 +41,13 @@ pub async fn bucket(endpoint: &str, prefix: &str) -> (aws_sdk_s3::Client, String
 pub fn textract_corpus(name: &str) -> Value {
     let dir = std::env::var_os("MEDIDOCS_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"));
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../tests/corpus")
+        });
     serde_json::from_str(&std::fs::read_to_string(dir.join("textract").join(name)).unwrap())
         .unwrap()
 }
