@@ -36,7 +36,18 @@ fn event(
     e["requestContext"]["http"]["path"] = path.into();
     e["requestContext"]["http"]["method"] = method.into();
     match claims {
-        Some(c) => e["requestContext"]["authorizer"]["jwt"]["claims"] = c,
+        Some(mut c) => {
+            // As Cognito issues them: issued now, for an hour (API Gateway passes the
+            // claims as strings).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let o = c.as_object_mut().unwrap();
+            o.entry("iat").or_insert(now.to_string().into());
+            o.entry("exp").or_insert((now + 3600).to_string().into());
+            e["requestContext"]["authorizer"]["jwt"]["claims"] = c
+        }
         None => {
             e["requestContext"]
                 .as_object_mut()

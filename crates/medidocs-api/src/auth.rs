@@ -112,9 +112,10 @@ impl Authenticator for GatewayClaims {
         // The authorizer checked `exp` and `nbf` against its clock; the lifetime and
         // an `iat` in the future are this service's rules.
         let time = |k: &str| claims.0.get(k).and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(exp) = time("exp") {
-            check_token_times(time("iat"), time("nbf"), exp, now())?;
-        }
+        let exp = time("exp").ok_or_else(|| {
+            Problem::unauthenticated("malformed_token", "the token does not say when it expires")
+        })?;
+        check_token_times(time("iat"), time("nbf"), exp, now())?;
         let role = role_from_claims(claims).ok_or_else(|| {
             Problem::forbidden(
                 "no_role",

@@ -3,8 +3,8 @@
 //! GET. Locally the router receives uploads (at a URL carrying a signed, expiring upload
 //! capability, the local equivalent of a presigned PUT) and streams renditions.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -67,14 +67,33 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// What a valid upload URL grants: one file, of this type, size and SHA-256, for this
-/// patient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// patient. While it is held, no other request sends bytes to the same URL.
+#[derive(Debug, Clone)]
 pub struct UploadCapability {
     pub patient_id: String,
     pub upload_id: String,
     pub content_type: String,
     pub size: u64,
     pub sha256: String,
+    /// Holds the URL for this request (released when the last clone is dropped).
+    pub slot: Option<Arc<UploadSlot>>,
+}
+
+/// One upload URL's bytes arriving: removed from the set of uploads in progress when
+/// dropped.
+#[derive(Debug)]
+pub struct UploadSlot {
+    id: String,
+    in_progress: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        self.in_progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
 }
 
 /// What a local upload capability grants, as signed.
@@ -98,6 +117,7 @@ pub struct LocalDelivery {
     uploads: Arc<dyn ObjectStore>,
     bucket: String,
     start: Arc<dyn Fn(SourceInput) + Send + Sync>,
+    in_progress: Arc<Mutex<HashSet<String>>>,
 }
 
 impl LocalDelivery {
@@ -115,6 +135,7 @@ impl LocalDelivery {
             uploads,
             bucket: bucket.into(),
             start,
+            in_progress: Arc::default(),
         }
     }
 }
@@ -166,12 +187,43 @@ impl Delivery for LocalDelivery {
                 _ => Problem::forbidden("bad_upload_url", "this upload URL is not valid"),
             })?
             .claims;
+        let already = || {
+            Problem::new(
+                StatusCode::CONFLICT,
+                "already_uploaded",
+                "this upload has already been received",
+            )
+        };
+        // Spent, or being sent on another connection: refused before the body is read.
+        let key = keys::upload_key(&cap.sub, &cap.upload_id);
+        match self.uploads.head(&key).await {
+            Ok(_) => return Err(already()),
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if !self
+            .in_progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cap.upload_id.clone())
+        {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "upload_in_progress",
+                "this upload's bytes are already arriving on another connection",
+            ));
+        }
+        let slot = Arc::new(UploadSlot {
+            id: cap.upload_id.clone(),
+            in_progress: self.in_progress.clone(),
+        });
         Ok(UploadCapability {
             patient_id: cap.sub,
             upload_id: cap.upload_id,
             content_type: cap.content_type,
             size: cap.size,
             sha256: cap.sha256,
+            slot: Some(slot),
         })
     }
 

@@ -113,9 +113,8 @@ async fn authorize(
     let on_team = needs_team && app.access.is_care_team_member(patient_id, &who.sub).await?;
     match decide(who, action, patient_id, on_team) {
         Ok(()) => {
-            if action.reads_content()
-                || matches!(action, Action::CreateUpload | Action::RetryDocument)
-            {
+            // (An upload's creation is audited by its handler, with how it ended.)
+            if action.reads_content() || action == Action::RetryDocument {
                 audit(
                     app,
                     Some(who),
@@ -350,8 +349,34 @@ pub(crate) async fn create_upload(
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<UploadTarget>), Problem> {
     // Who asks, and for whom, before a byte of the body is read.
-    open_patient(&app, &headers, &claims, &pid, Action::CreateUpload).await?;
-    let req: UploadRequest = json_body(&headers, body, UPLOAD_REQUEST_LIMIT).await?;
+    let who = open_patient(&app, &headers, &claims, &pid, Action::CreateUpload).await?;
+    // The trail says how it ended: the upload URL made, or why not.
+    let made = upload_target(&app, &headers, body, &pid).await;
+    audit(
+        &app,
+        Some(&who),
+        Action::CreateUpload.as_str(),
+        Some(&pid),
+        None,
+        if made.is_ok() {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        made.as_ref().err().map(|p| p.code.as_str()),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(made?)))
+}
+
+/// The upload URL for a request already authorised.
+async fn upload_target(
+    app: &App,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    pid: &str,
+) -> Result<UploadTarget, Problem> {
+    let req: UploadRequest = json_body(headers, body, UPLOAD_REQUEST_LIMIT).await?;
     let content_type = req
         .content_type
         .split(';')
@@ -400,14 +425,13 @@ pub(crate) async fn create_upload(
         ));
     }
     let grant = UploadGrant {
-        patient_id: pid,
+        patient_id: pid.to_string(),
         upload_id: uuid::Uuid::new_v4().simple().to_string(),
         content_type,
         size: req.size,
         sha256,
     };
-    let target = app.delivery.upload_target(&grant).await?;
-    Ok((StatusCode::CREATED, Json(target)))
+    app.delivery.upload_target(&grant).await
 }
 
 #[utoipa::path(put, path = "/v1/uploads/{capability}", tag = "uploads",
@@ -466,17 +490,33 @@ pub(crate) async fn receive_upload(
     if let Some(n) = declared.filter(|n| *n != cap.size) {
         return refused(size_problem(cap.size, n)).await;
     }
-    // At most the upload's size, each pause at most `idle` (a client that stops sending
-    // does not hold the connection).
+    // The bytes of uploads in memory at once are bounded: over the budget, come back.
+    let kib = u32::try_from(cap.size.div_ceil(1024)).unwrap_or(u32::MAX);
+    let Ok(_budget) = UPLOAD_BUDGET.try_acquire_many(kib.min(UPLOAD_BUDGET_KIB)) else {
+        return refused(Problem {
+            retry_after: Some(5),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many uploads are arriving; retry shortly",
+            )
+        })
+        .await;
+    };
+    // At most the upload's size, each pause at most `idle`, the whole body within a
+    // time that allows 8 KiB/s (a client that trickles does not hold the connection).
     let idle = idle.map_or(
         crate::server::ServerLimits::default().body_idle_timeout,
         |e| e.0.0,
     );
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60 + cap.size / (8 * 1024));
     let mut body = body;
     let mut bytes: Vec<u8> = Vec::with_capacity(cap.size.min(1 << 20) as usize);
     loop {
         use http_body_util::BodyExt;
-        match tokio::time::timeout(idle, body.frame()).await {
+        let wait = idle.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        match tokio::time::timeout(wait, body.frame()).await {
             Err(_) => {
                 return refused(Problem::new(
                     StatusCode::REQUEST_TIMEOUT,
@@ -564,6 +604,12 @@ async fn audit_upload(
     )
     .await
 }
+
+/// Bytes of uploads (in KiB) the embedded server holds in memory at once: 512 MiB, ten
+/// uploads at the default 50 MB limit.
+const UPLOAD_BUDGET_KIB: u32 = 512 * 1024;
+static UPLOAD_BUDGET: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(UPLOAD_BUDGET_KIB as usize);
 
 /// The largest upload request body: a type, a size and a SHA-256.
 const UPLOAD_REQUEST_LIMIT: usize = 16 * 1024;

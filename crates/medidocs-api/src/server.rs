@@ -127,6 +127,11 @@ impl Limiter {
     pub fn take(&self, key: u64, now: Instant) -> Result<(), u32> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         self.sweep(&mut buckets, now);
+        let key = if buckets.len() >= MAX_KEYS && !buckets.contains_key(&key) {
+            u64::MAX
+        } else {
+            key
+        };
         let b = buckets.entry(key).or_insert(Bucket {
             tokens: self.rate.burst,
             at: now,
@@ -145,8 +150,8 @@ impl Limiter {
 
     fn sweep(&self, buckets: &mut HashMap<u64, Bucket>, now: Instant) {
         let mut last = self.last_sweep.lock().unwrap_or_else(|e| e.into_inner());
-        if now.saturating_duration_since(*last) < Duration::from_secs(10) && buckets.len() < 100_000
-        {
+        // At most every 10 s, whatever the map holds: a sweep is a pass over it.
+        if now.saturating_duration_since(*last) < Duration::from_secs(10) {
             return;
         }
         *last = now;
@@ -154,6 +159,23 @@ impl Limiter {
         buckets.retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() < full_after);
     }
 }
+
+/// The client an address stands for: an IPv4 address (also when it arrives mapped into
+/// IPv6), or an IPv6 client's /64 (one subscriber usually holds a whole /64).
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(a) => {
+            let mut o = a.octets();
+            o[8..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(o))
+        }
+        v4 => v4,
+    }
+}
+
+/// Keys a limiter keeps at most; past it, new keys share one bucket (a flood of new
+/// addresses or tokens slows itself, not the server).
+const MAX_KEYS: usize = 100_000;
 
 fn hash_of(bytes: &[u8]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
@@ -221,10 +243,9 @@ pub async fn guard(
     }
     let now = Instant::now();
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let key = match peer.ip() {
+        let key = match client_of(peer.ip()) {
             IpAddr::V4(a) => hash_of(&a.octets()),
-            // An IPv6 client usually holds a whole /64: limited as one.
-            IpAddr::V6(a) => hash_of(&a.octets()[..8]),
+            IpAddr::V6(a) => hash_of(&a.octets()),
         };
         if let Err(wait) = g.by_address.take(key, now) {
             return refusal(
@@ -235,8 +256,9 @@ pub async fn guard(
             );
         }
     }
-    if let Some(auth) = req.headers().get(header::AUTHORIZATION)
-        && let Err(wait) = g.by_token.take(hash_of(auth.as_bytes()), now)
+    // By the token itself (however the header spells "Bearer" and spaces it).
+    if let Ok(token) = crate::auth::bearer(req.headers())
+        && let Err(wait) = g.by_token.take(hash_of(token.as_bytes()), now)
     {
         return refusal(
             StatusCode::TOO_MANY_REQUESTS,
@@ -389,6 +411,70 @@ impl Tracker {
     }
 }
 
+/// A response body that tells its connection when it is done: the connection is busy
+/// until the last byte is written (or the body is dropped), not only until the head.
+struct Counted {
+    inner: axum::body::Body,
+    conn: Arc<Conn>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl http_body::Body for Counted {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The longest a connection stays open, however busy: a client that sends requests and
+/// never reads the answers is not held for ever.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30 * 60);
+
+/// Answers a connection that is not taken with its 503, then closes it without a reset
+/// (the client's unread request is drained for a moment, so the answer is not lost).
+fn turn_away(stream: tokio::net::TcpStream, why: Full) {
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let bytes = full_response(why);
+        let wait = Duration::from_secs(1);
+        if tokio::time::timeout(wait, stream.write_all(&bytes))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(wait, async {
+            while let Ok(n) = stream.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+}
+
 /// The bytes of a refusal sent on a connection that is not taken, then closed.
 fn full_response(why: Full) -> Vec<u8> {
     let (code, detail) = match why {
@@ -445,11 +531,10 @@ pub async fn serve(
                 }
             },
         };
-        let conn = match tracker.admit(peer.ip()) {
+        let conn = match tracker.admit(client_of(peer.ip())) {
             Ok(c) => c,
             Err(why) => {
-                let _ = stream.try_write(&full_response(why));
-                drop(stream);
+                turn_away(stream, why);
                 continue;
             }
         };
@@ -464,9 +549,10 @@ pub async fn serve(
                 let call =
                     tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new));
                 async move {
-                    let resp = call.await;
-                    conn.in_flight.fetch_sub(1, Ordering::AcqRel);
-                    resp
+                    let resp = call.await?;
+                    Ok::<_, std::convert::Infallible>(
+                        resp.map(|inner| axum::body::Body::new(Counted { inner, conn })),
+                    )
                 }
             });
             let mut http = hyper::server::conn::http1::Builder::new();
@@ -479,8 +565,8 @@ pub async fn serve(
                 hyper_util::service::TowerToHyperService::new(svc),
             );
             tokio::select! {
-                r = served => {
-                    if let Err(e) = r {
+                r = tokio::time::timeout(MAX_CONNECTION_AGE, served) => {
+                    if let Ok(Err(e)) = r {
                         tracing::debug!(error = %e, "connection ended");
                     }
                 }

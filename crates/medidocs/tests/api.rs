@@ -1108,6 +1108,70 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
         .unwrap();
     assert_eq!(status, StatusCode::CREATED);
     let received: Value = b.json().await.unwrap();
+    // The URL is spent: a second PUT is refused from its headers, before its body.
+    let answer = raw(
+        &s.base,
+        &format!(
+            "PUT {url} HTTP/1.1\r\nContent-Type: image/webp\r\nContent-Length: {}",
+            file.len()
+        ),
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer:?}");
+    // A URL whose bytes are arriving on one connection is refused on another.
+    let (_, _, b) = s
+        .call(
+            reqwest::Method::POST,
+            "/v1/patients/p-1/uploads",
+            Some(&s.token("patient", "p-1")),
+            Some(json!({"content_type": "image/webp", "size": file.len() + 1, "sha256": "cd".repeat(32)})),
+        )
+        .await;
+    let url2 = serde_json::from_slice::<Value>(&b).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = {
+        use tokio::io::AsyncWriteExt;
+        let addr = s.base.trim_start_matches("http://");
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(
+            format!(
+                "PUT {url2} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: image/webp\r\nContent-Length: {}\r\n\r\nRIFF",
+                file.len() + 1
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        c
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = raw(
+        &s.base,
+        &format!(
+            "PUT {url2} HTTP/1.1\r\nContent-Type: image/webp\r\nContent-Length: {}",
+            file.len() + 1
+        ),
+        b"",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer:?}");
+    assert!(answer.contains("upload_in_progress"), "{answer:?}");
+    drop(first);
+    // An upload request refused after its authorisation: on record with its reason.
+    let (status, ct, b) = s
+        .call(
+            reqwest::Method::POST,
+            "/v1/patients/p-1/uploads",
+            Some(&s.token("patient", "p-1")),
+            Some(json!({"content_type": "image/gif", "size": 10, "sha256": "ab".repeat(32)})),
+        )
+        .await;
+    assert_eq!(problem(status, &ct, &b), "unsupported_type");
 
     // The trail: the bad token on /v1/me under its own action; every upload step; the
     // refused search.
@@ -1136,6 +1200,12 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
     assert!(has(&|r| r["action"] == "create_upload"
         && r["outcome"] == "allowed"
         && r["actor"] == "p-1"));
+    assert!(has(&|r| r["action"] == "create_upload"
+        && r["outcome"] == "denied"
+        && r["reason"] == "unsupported_type"));
+    assert!(has(&|r| r["action"] == "receive_upload"
+        && r["outcome"] == "denied"
+        && r["reason"] == "upload_in_progress"));
 }
 
 /// A connection from `source` (any 127.0.0.0/8 address) to the server.
