@@ -118,6 +118,25 @@ impl OcrEngine for SmallImagesOnly {
     }
 }
 
+/// Runs `file` through the pipeline over `objects` with `engine`; it must end READY.
+async fn run_ready(
+    rt: &LocalRuntime,
+    objects: Arc<dyn ObjectStore>,
+    engine: Arc<SmallImagesOnly>,
+    file: &std::path::Path,
+) -> medidocs_core::runner::Outcome {
+    let steps = Steps::new(objects, rt.meta.clone(), engine, rt.config.limits, 2);
+    let runner = Runner::new(steps, Arc::new(SystemClock));
+    let outcome = runner.run(&rt.ingest(file, "p1").unwrap()).await.unwrap();
+    assert_eq!(
+        outcome.record.status,
+        Status::Ready,
+        "{:?}",
+        outcome.record.reason
+    );
+    outcome
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ocr_image_over_the_engines_limit_is_reduced_before_it_is_sent() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,21 +154,7 @@ async fn an_ocr_image_over_the_engines_limit_is_reduced_before_it_is_sent() {
         max: 400_000,
         sent: Default::default(),
     });
-    let steps = Steps::new(
-        rt.objects.clone(),
-        rt.meta.clone(),
-        engine.clone(),
-        rt.config.limits,
-        2,
-    );
-    let runner = Runner::new(steps, Arc::new(SystemClock));
-    let outcome = runner.run(&rt.ingest(&photo, "p1").unwrap()).await.unwrap();
-    assert_eq!(
-        outcome.record.status,
-        Status::Ready,
-        "{:?}",
-        outcome.record.reason
-    );
+    let outcome = run_ready(&rt, rt.objects.clone(), engine.clone(), &photo).await;
     let sent = engine.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);
     assert!(sent[0] <= 400_000, "sent {} bytes", sent[0]);
@@ -220,21 +225,13 @@ async fn an_ocr_image_gone_before_the_ocr_step_is_made_again_from_the_original()
         max: usize::MAX,
         sent: Default::default(),
     });
-    let steps = Steps::new(
+    run_ready(
+        &rt,
         Arc::new(ForgetsWork(rt.objects.clone())),
-        rt.meta.clone(),
         engine.clone(),
-        rt.config.limits,
-        2,
-    );
-    let runner = Runner::new(steps, Arc::new(SystemClock));
-    let outcome = runner.run(&rt.ingest(&scan, "p1").unwrap()).await.unwrap();
-    assert_eq!(
-        outcome.record.status,
-        Status::Ready,
-        "{:?}",
-        outcome.record.reason
-    );
+        &scan,
+    )
+    .await;
     // The engine was given the page's OCR image, made again: a PNG of the page.
     let sent = engine.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);

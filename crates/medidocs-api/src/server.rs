@@ -217,7 +217,8 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let l = g.limits;
-    if req.uri().to_string().len() > l.max_uri_bytes {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > l.max_uri_bytes {
         return refusal(
             StatusCode::URI_TOO_LONG,
             "uri_too_long",

@@ -614,24 +614,9 @@ fn the_template_keeps_the_record_and_lets_intermediates_go() {
 
 #[tokio::test]
 async fn the_record_is_written_under_retention_and_intermediates_expire() {
-    use aws_sdk_s3::types::{
-        BucketLocationConstraint, CreateBucketConfiguration, ObjectLockMode, StorageClass,
-    };
+    use aws_sdk_s3::types::{ObjectLockMode, StorageClass};
     let moto = Moto::start().unwrap();
-    let config = clients::compatible_server(moto.endpoint(), REGION).await;
-    let s3 = clients::s3(&config, true);
-    let name = unique("medidocs-locked");
-    s3.create_bucket()
-        .bucket(&name)
-        .object_lock_enabled_for_bucket(true)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (s3, name) = common::locked_bucket(moto.endpoint(), "medidocs-locked").await;
     let store = S3ObjectStore::new(s3.clone(), &name, Some(KMS_KEY.into())).with_keeping(
         medidocs_aws::Keeping {
             retention_years: Some(8),

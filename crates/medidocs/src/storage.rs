@@ -155,15 +155,15 @@ pub async fn storage(args: StorageArgs) -> Result<ExitCode> {
             true,
         );
         for page in 1..=doc.pages {
-            let listed = keys::page_renditions(&doc.id, page);
-            k.add("page_results", size_of(objects, &listed).await?, true);
+            // The OCR image is gone; the page's list of renditions still says its size.
+            let listed = objects.get(&keys::page_renditions(&doc.id, page)).await?;
+            k.add("page_results", listed.len() as u64, true);
             k.add(
                 "page_results",
                 size_of(objects, &keys::page_ocr(&doc.id, page)).await?,
                 true,
             );
-            // The OCR image is gone; the page's list of renditions still says its size.
-            let list: Value = serde_json::from_slice(&objects.get(&listed).await?)?;
+            let list: Value = serde_json::from_slice(&listed)?;
             for r in list["renditions"].as_array().into_iter().flatten() {
                 if r["name"] == "ocr" {
                     k.add("ocr_image", r["bytes"].as_u64().unwrap_or(0), false);

@@ -930,34 +930,33 @@ async fn the_same_file_from_two_patients_is_two_documents_that_know_nothing_of_e
     assert!(!a.to_string().contains(id) && !b.to_string().contains(&theirs));
 }
 
-/// One raw HTTP/1.1 exchange: `head` (request line and headers, no blank line) and as
-/// much of a body as given; returns the status line and headers of the answer, or what
-/// arrived before `wait` ran out.
+/// One raw HTTP/1.1 exchange from 127.0.0.1: `head` (request line and headers, no blank
+/// line) and as much of a body as given; returns what arrived before `wait` ran out (the
+/// answer's head and body, see [`exchange`]).
 async fn raw(base: &str, head: &str, body: &[u8], wait: Duration) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    conn.write_all(format!("{head}\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    conn.write_all(body).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    let _ = tokio::time::timeout(wait, async {
-        loop {
-            match conn.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    got.extend_from_slice(&buf[..n]);
-                    if got.windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-            }
-        }
-    })
-    .await;
-    String::from_utf8_lossy(&got).into_owned()
+    let mut request = format!("{head}\r\nHost: {addr}\r\n\r\n").into_bytes();
+    request.extend_from_slice(body);
+    let mut conn = connect_from(base, "127.0.0.1").await;
+    exchange(&mut conn, &request, wait).await
+}
+
+impl Server {
+    /// The URL of a new upload for patient p-1 of `size` bytes whose SHA-256 is `sha256`.
+    async fn upload_url(&self, content_type: &str, size: usize, sha256: &str) -> String {
+        let (_, _, b) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/patients/p-1/uploads",
+                Some(&self.token("patient", "p-1")),
+                Some(json!({"content_type": content_type, "size": size, "sha256": sha256})),
+            )
+            .await;
+        serde_json::from_slice::<Value>(&b).unwrap()["url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no upload URL: {}", String::from_utf8_lossy(&b)))
+            .to_string()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1074,18 +1073,9 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer:?}");
     // A real URL with a declared length other than the upload's: refused before the body.
     let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
-    let (_, _, b) = s
-        .call(
-            reqwest::Method::POST,
-            "/v1/patients/p-1/uploads",
-            Some(&s.token("patient", "p-1")),
-            Some(json!({"content_type": "image/webp", "size": file.len(), "sha256": sha256_hex(&file)})),
-        )
+    let url = s
+        .upload_url("image/webp", file.len(), &sha256_hex(&file))
         .await;
-    let url = serde_json::from_slice::<Value>(&b).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let answer = raw(
         &s.base,
         &format!(
@@ -1121,18 +1111,9 @@ async fn every_error_is_problem_json_and_every_refusal_is_on_record() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 409"), "{answer:?}");
     // A URL whose bytes are arriving on one connection is refused on another.
-    let (_, _, b) = s
-        .call(
-            reqwest::Method::POST,
-            "/v1/patients/p-1/uploads",
-            Some(&s.token("patient", "p-1")),
-            Some(json!({"content_type": "image/webp", "size": file.len() + 1, "sha256": "cd".repeat(32)})),
-        )
+    let url2 = s
+        .upload_url("image/webp", file.len() + 1, &"cd".repeat(32))
         .await;
-    let url2 = serde_json::from_slice::<Value>(&b).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let first = {
         use tokio::io::AsyncWriteExt;
         let addr = s.base.trim_start_matches("http://");
@@ -1347,18 +1328,9 @@ async fn slow_greedy_and_crowding_clients_are_cut_off_with_problem_json() {
 
     // An upload body that stops: 408 after the body's idle timeout.
     let file = std::fs::read(samples().join("insurance-card.webp")).unwrap();
-    let (_, _, b) = s
-        .call(
-            reqwest::Method::POST,
-            "/v1/patients/p-1/uploads",
-            Some(&s.token("patient", "p-1")),
-            Some(json!({"content_type": "image/webp", "size": file.len(), "sha256": sha256_hex(&file)})),
-        )
+    let url = s
+        .upload_url("image/webp", file.len(), &sha256_hex(&file))
         .await;
-    let url = serde_json::from_slice::<Value>(&b).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let mut c = connect_from(&s.base, "127.0.0.1").await;
     let mut req = format!(
         "PUT {url} HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/webp\r\nContent-Length: {}\r\n\r\n",

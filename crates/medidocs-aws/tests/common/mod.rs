@@ -21,11 +21,25 @@ pub fn unique(prefix: &str) -> String {
 
 /// A new bucket named after `prefix` on the server at `endpoint`.
 pub async fn bucket(endpoint: &str, prefix: &str) -> (aws_sdk_s3::Client, String) {
+    new_bucket(endpoint, prefix, false).await
+}
+
+/// A new bucket created with S3 Object Lock enabled (as the template's buckets are).
+pub async fn locked_bucket(endpoint: &str, prefix: &str) -> (aws_sdk_s3::Client, String) {
+    new_bucket(endpoint, prefix, true).await
+}
+
+async fn new_bucket(
+    endpoint: &str,
+    prefix: &str,
+    object_lock: bool,
+) -> (aws_sdk_s3::Client, String) {
     let config = clients::compatible_server(endpoint, REGION).await;
     let s3 = clients::s3(&config, true);
     let name = unique(prefix);
     s3.create_bucket()
         .bucket(&name)
+        .object_lock_enabled_for_bucket(object_lock)
         .create_bucket_configuration(
             aws_sdk_s3::types::CreateBucketConfiguration::builder()
                 .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
