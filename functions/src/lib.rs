@@ -10,7 +10,10 @@
 //! content, file names or patient ids.
 
 pub mod api;
+pub mod function;
 pub mod ocr;
+
+pub use function::{FUNCTION_SETTING, Function, serve_from_env};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,10 +24,11 @@ use medidocs_aws::{
     DynamoMetadataStore, ExecutionStarter, Keeping, PipelineBuckets, S3ObjectStore, Started,
     TextractOcr, clients,
 };
-use medidocs_core::error::CaughtError;
-use medidocs_core::media::Limits;
 use medidocs_core::ports::OcrEngine;
-use medidocs_core::steps::Steps;
+use medidocs_media::Limits;
+use medidocs_pipeline::Step;
+use medidocs_pipeline::error::CaughtError;
+use medidocs_pipeline::steps::Steps;
 use serde_json::{Value, json};
 
 /// A configuration problem, found at start-up.
@@ -168,17 +172,17 @@ pub fn diagnostic(e: CaughtError) -> Diagnostic {
     }
 }
 
-/// One invocation of step `name`.
-pub async fn handle(steps: &Steps, name: &str, payload: Value) -> Result<Value, Diagnostic> {
+/// One invocation of step `step`.
+pub async fn handle(steps: &Steps, step: Step, payload: Value) -> Result<Value, Diagnostic> {
     let started = std::time::Instant::now();
-    let result = steps.call(name, payload).await;
+    let result = steps.call(step, payload).await;
     match &result {
         Ok(_) => tracing::info!(
-            step = name,
+            step = step.name(),
             ms = started.elapsed().as_millis() as u64,
             "done"
         ),
-        Err(e) => tracing::warn!(step = name, error = %e.error, "failed"),
+        Err(e) => tracing::warn!(step = step.name(), error = %e.error, "failed"),
     }
     result.map_err(diagnostic)
 }
@@ -188,14 +192,14 @@ pub(crate) fn init_logging() {
 }
 
 /// The main of a step function.
-pub async fn serve_step(name: &'static str) -> Result<(), lambda_runtime::Error> {
+pub async fn serve_step(step: Step) -> Result<(), lambda_runtime::Error> {
     init_logging();
     let config = Config::from_env()?;
     let sdk = clients::from_env().await;
     let steps = Arc::new(steps(&config, &sdk));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let steps = steps.clone();
-        async move { handle(&steps, name, event.payload).await }
+        async move { handle(&steps, step, event.payload).await }
     }))
     .await
 }
@@ -268,7 +272,7 @@ pub async fn start_queued_uploads(
 }
 
 fn start_failure(e: medidocs_core::ports::StoreError) -> Diagnostic {
-    let caught = medidocs_core::error::StepError::from(e).to_caught();
+    let caught = medidocs_pipeline::error::StepError::from(e).to_caught();
     tracing::warn!(error = %caught.error, "could not start an execution");
     diagnostic(caught)
 }

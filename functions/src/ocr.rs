@@ -10,12 +10,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use medidocs_aws::{Answered, DynamoPacer, TaskTokens, TextractOcr, clients};
-use medidocs_core::error::{CaughtError, TIMEOUT};
 use medidocs_core::pacing::PacedOcr;
 use medidocs_core::ports::{OcrEngine, StoreError};
-use medidocs_core::runner::OcrMessage;
-use medidocs_core::states::SystemClock;
-use medidocs_core::steps::Steps;
+use medidocs_pipeline::Step;
+use medidocs_pipeline::error::{CaughtError, TIMEOUT};
+use medidocs_pipeline::runner::OcrMessage;
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::SystemClock;
 use serde_json::{Value, json};
 
 use crate::{Config, ConfigError};
@@ -99,7 +100,7 @@ pub async fn handle_ocr_messages(
                 let _ = answers
                     .fail(
                         token,
-                        medidocs_core::error::INTERNAL,
+                        medidocs_pipeline::error::INTERNAL,
                         "the OCR queue message is not a page",
                     )
                     .await;
@@ -112,19 +113,19 @@ pub async fn handle_ocr_messages(
             .is_some_and(|a| a.ends_with("-bulk"));
         let steps = if from_bulk { bulk } else { interactive };
         let page = serde_json::to_value(&message.page).unwrap_or(Value::Null);
-        let result = match tokio::time::timeout(PAGE_TIME_LIMIT, steps.call("ocr-page", page)).await
-        {
-            Ok(r) => r,
-            Err(_) => Err(CaughtError {
-                error: TIMEOUT.into(),
-                cause: format!(
-                    "reading one page took longer than {} s",
-                    PAGE_TIME_LIMIT.as_secs()
-                ),
-            }),
-        };
+        let result =
+            match tokio::time::timeout(PAGE_TIME_LIMIT, steps.call(Step::OcrPage, page)).await {
+                Ok(r) => r,
+                Err(_) => Err(CaughtError {
+                    error: TIMEOUT.into(),
+                    cause: format!(
+                        "reading one page took longer than {} s",
+                        PAGE_TIME_LIMIT.as_secs()
+                    ),
+                }),
+            };
         if let Err(e) = &result
-            && e.error == medidocs_core::error::DEFERRED
+            && e.error == medidocs_pipeline::error::DEFERRED
         {
             // Not now: the page goes back to its queue and comes again after the queue's
             // visibility time-out; its task keeps waiting.

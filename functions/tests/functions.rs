@@ -7,6 +7,7 @@ use std::sync::Arc;
 use medidocs_aws::{ExecutionStarter, S3ObjectStore, clients};
 use medidocs_functions::{Config, ConfigError, handle, start_uploads};
 use medidocs_local::{FsObjectStore, SqliteMetadataStore, TesseractOcr};
+use medidocs_pipeline::Step;
 use serde_json::json;
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -52,7 +53,7 @@ fn configuration_names_what_is_missing_or_wrong() {
 #[tokio::test]
 async fn step_errors_leave_with_the_names_retry_and_catch_match() {
     let dir = tempfile::tempdir().unwrap();
-    let steps = medidocs_core::steps::Steps::new(
+    let steps = medidocs_pipeline::steps::Steps::new(
         Arc::new(FsObjectStore::open(dir.path().join("objects")).unwrap()),
         Arc::new(SqliteMetadataStore::in_memory().unwrap()),
         Arc::new(TesseractOcr::new("tesseract", "eng", 1)),
@@ -62,7 +63,7 @@ async fn step_errors_leave_with_the_names_retry_and_catch_match() {
     // An object outside the upload layout is bad input: caught into REJECTED.
     let err = handle(
         &steps,
-        "inspect",
+        Step::Inspect,
         json!({ "bucket": "b", "key": "notes/x.pdf" }),
     )
     .await
@@ -74,7 +75,7 @@ async fn step_errors_leave_with_the_names_retry_and_catch_match() {
         err.error_message
     );
     // A malformed payload is the pipeline's own fault.
-    let err = handle(&steps, "plan", json!([1, 2])).await.unwrap_err();
+    let err = handle(&steps, Step::Plan, json!([1, 2])).await.unwrap_err();
     assert_eq!(err.error_type, "Medidocs.Internal");
 }
 
@@ -248,7 +249,7 @@ async fn the_ocr_worker_answers_each_task_and_gives_back_what_it_could_not_deliv
     let objects = Arc::new(FsObjectStore::open(dir.path().join("objects")).unwrap());
     let meta = Arc::new(SqliteMetadataStore::in_memory().unwrap());
     let steps = || {
-        medidocs_core::steps::Steps::new(
+        medidocs_pipeline::steps::Steps::new(
             objects.clone(),
             meta.clone(),
             Arc::new(TesseractOcr::new("tesseract", "eng", 1)),
@@ -269,13 +270,16 @@ async fn the_ocr_worker_answers_each_task_and_gives_back_what_it_could_not_deliv
     medidocs_core::ports::ObjectStore::put(objects.as_ref(), &key, fax, Default::default())
         .await
         .unwrap();
-    let source = medidocs_core::steps::SourceInput::new("b", key.clone(), "v1");
+    let source = medidocs_core::inputs::SourceInput::new("b", key.clone(), "v1");
     let id = source.document_id();
     let mut input = serde_json::to_value(&source).unwrap();
     input["execution"] = json!(id);
-    interactive.call("inspect", input).await.unwrap();
+    interactive.call(Step::Inspect, input).await.unwrap();
     let page = json!({ "document_id": id, "page": 1, "mime": "image/tiff", "source_key": key, "execution": id });
-    interactive.call("render-page", page.clone()).await.unwrap();
+    interactive
+        .call(Step::RenderPage, page.clone())
+        .await
+        .unwrap();
     let mut message = page.clone();
     message["task_token"] = json!("token-1");
     let mut stale = page.clone();

@@ -8,15 +8,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
 use medidocs_core::model::Status;
 use medidocs_core::ocr::OcrPage;
 use medidocs_core::ports::{MetadataStore, OcrEngine, OcrError};
-use medidocs_core::runner::Runner;
-use medidocs_core::states::ManualClock;
-use medidocs_core::steps::{SourceInput, Steps};
 use medidocs_core::watchdog;
 use medidocs_local::{LocalConfig, LocalRuntime};
+use medidocs_pipeline::Step;
+use medidocs_pipeline::runner::Runner;
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::ManualClock;
 use medidocs_tests::samples_dir;
 use serde_json::json;
 
@@ -35,8 +37,9 @@ fn named(src: &SourceInput, attempt: u32) -> serde_json::Value {
     v
 }
 
-fn fax(rt: &LocalRuntime) -> SourceInput {
+async fn fax(rt: &LocalRuntime) -> SourceInput {
     rt.ingest(&samples_dir().join("documents/pharmacy-fax-g3.tif"), "p1")
+        .await
         .unwrap()
 }
 
@@ -45,10 +48,10 @@ async fn a_run_superseded_by_a_newer_attempt_changes_nothing_and_the_newer_one_f
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
     let steps = rt.steps();
-    let src = fax(&rt);
+    let src = fax(&rt).await;
     let id = src.document_id();
     // Attempt 1 registers the document, then its region is lost.
-    let out = steps.call("inspect", named(&src, 1)).await.unwrap();
+    let out = steps.call(Step::Inspect, named(&src, 1)).await.unwrap();
     assert_eq!(out["next"], "process");
     let first = rt.meta.get_document(&id).await.unwrap();
     assert_eq!((first.attempt, first.status), (1, Status::Processing));
@@ -67,13 +70,16 @@ async fn a_run_superseded_by_a_newer_attempt_changes_nothing_and_the_newer_one_f
     .unwrap();
     assert_eq!(taken.attempt, 2);
     // Every step of attempt 1 now stops, and the record stays as attempt 2 left it.
-    let again = steps.call("inspect", named(&src, 1)).await.unwrap();
+    let again = steps.call(Step::Inspect, named(&src, 1)).await.unwrap();
     assert_eq!(again["next"], "done", "a superseded run does nothing");
     for (step, input) in [
-        ("plan", json!({ "document_id": id, "execution": id })),
-        ("finalize", json!({ "document_id": id, "execution": id })),
+        (Step::Plan, json!({ "document_id": id, "execution": id })),
         (
-            "link-duplicate",
+            Step::Finalize,
+            json!({ "document_id": id, "execution": id }),
+        ),
+        (
+            Step::LinkDuplicate,
             json!({ "document_id": id, "duplicate_of": "ab", "execution": id }),
         ),
     ] {
@@ -83,13 +89,13 @@ async fn a_run_superseded_by_a_newer_attempt_changes_nothing_and_the_newer_one_f
     let page = json!({
         "document_id": id, "page": 1, "mime": "image/tiff", "source_key": src.key, "execution": id,
     });
-    for step in ["render-page", "ocr-page"] {
+    for step in [Step::RenderPage, Step::OcrPage] {
         let e = steps.call(step, page.clone()).await.unwrap_err();
         assert_eq!(e.error, "Medidocs.Superseded", "{step}: {e:?}");
     }
     let mut caught = named(&src, 1);
     caught["error"] = json!({ "Error": "States.Timeout", "Cause": "" });
-    let r = steps.call("fail", caught).await.unwrap();
+    let r = steps.call(Step::Fail, caught).await.unwrap();
     assert_eq!(
         r["status"], "PROCESSING",
         "a superseded run's failure is not recorded"
@@ -121,12 +127,12 @@ async fn a_retry_takes_the_next_attempt_and_only_failed_documents_are_retried() 
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
     let steps = rt.steps();
-    let src = fax(&rt);
+    let src = fax(&rt).await;
     let id = src.document_id();
-    steps.call("inspect", named(&src, 1)).await.unwrap();
+    steps.call(Step::Inspect, named(&src, 1)).await.unwrap();
     let mut caught = named(&src, 1);
     caught["error"] = json!({ "Error": "Medidocs.Transient", "Cause": "" });
-    steps.call("fail", caught).await.unwrap();
+    steps.call(Step::Fail, caught).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
     let doc = watchdog::retry(rt.meta.as_ref(), &id, now, "local", DEADLINE)
         .await
@@ -153,10 +159,14 @@ async fn reconcile_runs_again_what_is_in_flight_or_unknown_and_leaves_final_docu
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
     let steps = rt.steps();
     let now = time::OffsetDateTime::now_utc();
-    let in_flight = fax(&rt);
-    steps.call("inspect", named(&in_flight, 1)).await.unwrap();
+    let in_flight = fax(&rt).await;
+    steps
+        .call(Step::Inspect, named(&in_flight, 1))
+        .await
+        .unwrap();
     let finished = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .await
         .unwrap();
     runner(rt.steps()).run(&finished).await.unwrap();
     let unknown = SourceInput::new("other-bucket", keys::upload_key("p1", "ab12"), "v9");
@@ -201,15 +211,16 @@ async fn each_region_s_watchdog_stops_only_its_own_documents() {
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
     let eu = rt.steps().with_region("eu-west-1");
     let us = rt.steps().with_region("us-east-1");
-    let a = fax(&rt);
+    let a = fax(&rt).await;
     let b = rt
         .ingest(
             &samples_dir().join("documents/referral-letter-g4.tif"),
             "p1",
         )
+        .await
         .unwrap();
-    eu.call("inspect", named(&a, 1)).await.unwrap();
-    us.call("inspect", named(&b, 1)).await.unwrap();
+    eu.call(Step::Inspect, named(&a, 1)).await.unwrap();
+    us.call(Step::Inspect, named(&b, 1)).await.unwrap();
     let later = time::OffsetDateTime::now_utc() + DEADLINE + Duration::from_secs(60);
     let stopped = watchdog::sweep(rt.meta.as_ref(), "us-east-1", later)
         .await
@@ -265,13 +276,13 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
         Default::default(),
         2,
     );
-    let src = fax(&rt);
+    let src = fax(&rt).await;
     let id = src.document_id();
-    steps.call("inspect", named(&src, 1)).await.unwrap();
+    steps.call(Step::Inspect, named(&src, 1)).await.unwrap();
     let page = json!({
         "document_id": id, "page": 1, "mime": "image/tiff", "source_key": src.key, "execution": id,
     });
-    steps.call("render-page", page.clone()).await.unwrap();
+    steps.call(Step::RenderPage, page.clone()).await.unwrap();
     // The OCR image gone before the page was read (expired, or a take-over in a region it
     // was never replicated to): a second render makes it again and nothing else; the
     // kept renditions are not written again (each write would be a version kept for
@@ -285,7 +296,7 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
     medidocs_core::ports::ObjectStore::delete(rt.objects.as_ref(), &image)
         .await
         .unwrap();
-    steps.call("render-page", page.clone()).await.unwrap();
+    steps.call(Step::RenderPage, page.clone()).await.unwrap();
     assert!(
         medidocs_core::ports::ObjectStore::head(rt.objects.as_ref(), &image)
             .await
@@ -295,10 +306,10 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
         std::fs::metadata(&preview).unwrap().modified().unwrap(),
         written
     );
-    let first = steps.call("ocr-page", page.clone()).await.unwrap();
+    let first = steps.call(Step::OcrPage, page.clone()).await.unwrap();
     // The answer was lost on its way back (a service error after the function ran):
     // the retry reads the stored result.
-    let second = steps.call("ocr-page", page.clone()).await.unwrap();
+    let second = steps.call(Step::OcrPage, page.clone()).await.unwrap();
     assert_eq!(ocr.calls.load(Ordering::SeqCst), 1);
     assert_eq!(first["words"], second["words"]);
     // A rendition missing (replication brings objects in no order) is made again.
@@ -306,7 +317,7 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
     medidocs_core::ports::ObjectStore::delete(rt.objects.as_ref(), &key)
         .await
         .unwrap();
-    steps.call("render-page", page).await.unwrap();
+    steps.call(Step::RenderPage, page).await.unwrap();
     assert!(
         medidocs_core::ports::ObjectStore::head(rt.objects.as_ref(), &key)
             .await
@@ -318,7 +329,7 @@ async fn a_page_read_once_is_not_read_or_billed_again() {
 async fn an_original_nobody_registered_is_claimed_by_reconcile_and_its_run_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::open(LocalConfig::new(dir.path())).unwrap();
-    let src = fax(&rt);
+    let src = fax(&rt).await;
     let id = src.document_id();
     let now = time::OffsetDateTime::now_utc();
     let row = watchdog::reconcile_row(rt.meta.as_ref(), &src, "local", now)
@@ -331,7 +342,11 @@ async fn an_original_nobody_registered_is_claimed_by_reconcile_and_its_run_reads
     let claimed = rt.meta.get_document(&id).await.unwrap();
     assert!(claimed.is_placeholder());
     assert_eq!((claimed.attempt, claimed.status), (2, Status::Received));
-    let late = rt.steps().call("inspect", named(&src, 1)).await.unwrap();
+    let late = rt
+        .steps()
+        .call(Step::Inspect, named(&src, 1))
+        .await
+        .unwrap();
     assert_eq!(late["next"], "done");
     // The reconcile's run reads the content and finishes the document.
     let done = runner(rt.steps()).run_named(&src, &row[4]).await.unwrap();

@@ -24,7 +24,7 @@ async fn phototest_and_its_rotations_read_within_budget() {
         ("phototest-rotated-L.png", 90),
         ("phototest-rotated-R.png", 270),
     ] {
-        let src = rt.ingest(&ocr_dir.join(file), "corpus").unwrap();
+        let src = rt.ingest(&ocr_dir.join(file), "corpus").await.unwrap();
         let doc = runner.run(&src).await.unwrap().record;
         assert_eq!(doc.status, Status::Ready, "{file}: {:?}", doc.reason);
         let text = medidocs_tests::read_text(rt.objects.as_ref(), &doc).await;

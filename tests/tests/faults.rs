@@ -8,10 +8,11 @@ use medidocs_core::keys;
 use medidocs_core::model::Status;
 use medidocs_core::ocr::OcrPage;
 use medidocs_core::ports::{MetadataStore, ObjectStore, OcrEngine, OcrError};
-use medidocs_core::runner::Runner;
-use medidocs_core::states::ManualClock;
-use medidocs_core::steps::Steps;
 use medidocs_local::{LocalConfig, LocalRuntime};
+use medidocs_pipeline::Step;
+use medidocs_pipeline::runner::Runner;
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::ManualClock;
 use medidocs_tests::samples_dir;
 
 /// A runner whose retry back-off takes no time (the waits are recorded instead).
@@ -31,6 +32,7 @@ async fn a_missing_ocr_engine_fails_the_document_with_its_cause() {
     let runner = instant_runner(rt.steps());
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .await
         .unwrap();
     let outcome = runner.run(&src).await.unwrap();
     let doc = outcome.record;
@@ -94,6 +96,7 @@ async fn throttling_is_retried_until_it_passes() {
     let (runner, ocr) = throttled_runner(&rt, 2);
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .await
         .unwrap();
     let outcome = runner.run(&src).await.unwrap();
     let doc = outcome.record;
@@ -106,7 +109,7 @@ async fn throttling_is_retried_until_it_passes() {
     assert!(doc.text_chars > 0);
     // The execution history shows the two throttled attempts of the OCR step (a task of
     // the OCR queue), then success.
-    let ocr_arn = medidocs_core::runner::OCR_QUEUE_RESOURCE;
+    let ocr_arn = medidocs_pipeline::runner::OCR_QUEUE_RESOURCE;
     let of = |kind: &str| {
         outcome
             .history
@@ -142,6 +145,7 @@ async fn throttling_that_never_ends_fails_after_the_retry_budget() {
     let (runner, ocr) = throttled_runner(&rt, u32::MAX);
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .await
         .unwrap();
     let doc = runner.run(&src).await.unwrap().record;
     assert_eq!(doc.status, Status::Failed);
@@ -158,6 +162,7 @@ async fn a_file_over_the_size_limit_is_rejected_without_being_read_whole() {
     let rt = LocalRuntime::open(config).unwrap();
     let src = rt
         .ingest(&samples_dir().join("documents/discharge-summary.pdf"), "p1")
+        .await
         .unwrap();
     let doc = rt.runner().run(&src).await.unwrap().record;
     assert_eq!(doc.status, Status::Rejected);
@@ -219,6 +224,15 @@ impl ObjectStore for FlakyStore {
         self.fault(key)?;
         self.inner.put(key, bytes, mode).await
     }
+    async fn put_file(
+        &self,
+        key: &str,
+        file: medidocs_core::ports::LocalFile<'_>,
+        mode: medidocs_core::ports::PutMode,
+    ) -> Result<medidocs_core::ports::ObjectMeta, medidocs_core::ports::StoreError> {
+        self.fault(key)?;
+        self.inner.put_file(key, file, mode).await
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, medidocs_core::ports::StoreError> {
         self.fault(key)?;
         self.inner.get(key).await
@@ -277,11 +291,11 @@ async fn object_store_faults_are_retried_and_reruns_converge_on_the_clean_result
     ));
     for f in files {
         let want = clean_runner
-            .run(&clean.ingest(&samples_dir().join(f), "p1").unwrap())
+            .run(&clean.ingest(&samples_dir().join(f), "p1").await.unwrap())
             .await
             .unwrap()
             .record;
-        let src = rt.ingest(&samples_dir().join(f), "p1").unwrap();
+        let src = rt.ingest(&samples_dir().join(f), "p1").await.unwrap();
         let mut outcomes = 0;
         let mut doc = runner.run(&src).await.unwrap();
         outcomes += u32::from(doc.processed && doc.record.status.is_terminal());
@@ -363,6 +377,7 @@ async fn a_hung_ocr_call_times_out_and_the_document_can_be_retried() {
     ));
     let src = rt
         .ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+        .await
         .unwrap();
     let run = tokio::spawn({
         let (runner, src) = (runner.clone(), src.clone());
@@ -372,7 +387,7 @@ async fn a_hung_ocr_call_times_out_and_the_document_can_be_retried() {
     while ocr.calls.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    use medidocs_core::states::Clock;
+    use medidocs_states::Clock;
     clock.sleep(std::time::Duration::from_secs(601)).await;
     let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), run)
         .await
@@ -412,10 +427,11 @@ async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried
     let steps = rt.steps();
     let src = rt
         .ingest(&samples_dir().join("documents/pharmacy-fax-g3.tif"), "p1")
+        .await
         .unwrap();
     // The process dies after the inspect step: PROCESSING, and nothing moves it on.
     steps
-        .call("inspect", serde_json::to_value(&src).unwrap())
+        .call(Step::Inspect, serde_json::to_value(&src).unwrap())
         .await
         .unwrap();
     let id = src.document_id();
@@ -426,7 +442,7 @@ async fn the_watchdog_stops_documents_left_in_processing_and_they_can_be_retried
     let sweep = |at: time::OffsetDateTime| {
         let meta = rt.meta.clone();
         async move {
-            medidocs_core::watchdog::sweep(meta.as_ref(), medidocs_core::steps::LOCAL_REGION, at)
+            medidocs_core::watchdog::sweep(meta.as_ref(), medidocs_core::model::LOCAL_REGION, at)
                 .await
                 .unwrap()
         }
@@ -479,7 +495,7 @@ async fn retry(
         meta,
         id,
         time::OffsetDateTime::now_utc(),
-        medidocs_core::steps::LOCAL_REGION,
+        medidocs_core::model::LOCAL_REGION,
         medidocs_core::watchdog::DEFAULT_DEADLINE,
     )
     .await

@@ -9,10 +9,10 @@ use medidocs_core::keys;
 use medidocs_core::model::{Status, TextSource};
 use medidocs_core::ocr::OcrPage;
 use medidocs_core::ports::{ObjectMeta, ObjectStore, OcrEngine, OcrError, PutMode, StoreError};
-use medidocs_core::runner::Runner;
-use medidocs_core::states::SystemClock;
-use medidocs_core::steps::Steps;
 use medidocs_local::{LocalConfig, LocalRuntime};
+use medidocs_pipeline::runner::Runner;
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::SystemClock;
 
 /// The property here is payload size, not recognition: every page reads as blank, which
 /// keeps 500 pages to seconds instead of minutes of Tesseract.
@@ -62,7 +62,10 @@ async fn a_500_page_document_keeps_every_state_payload_small() {
         2,
     );
     let runner = Runner::new(steps, Arc::new(SystemClock));
-    let outcome = runner.run(&rt.ingest(&tif, "p1").unwrap()).await.unwrap();
+    let outcome = runner
+        .run(&rt.ingest(&tif, "p1").await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         outcome.record.status,
         Status::Ready,
@@ -124,10 +127,13 @@ async fn run_ready(
     objects: Arc<dyn ObjectStore>,
     engine: Arc<SmallImagesOnly>,
     file: &std::path::Path,
-) -> medidocs_core::runner::Outcome {
+) -> medidocs_pipeline::runner::Outcome {
     let steps = Steps::new(objects, rt.meta.clone(), engine, rt.config.limits, 2);
     let runner = Runner::new(steps, Arc::new(SystemClock));
-    let outcome = runner.run(&rt.ingest(file, "p1").unwrap()).await.unwrap();
+    let outcome = runner
+        .run(&rt.ingest(file, "p1").await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         outcome.record.status,
         Status::Ready,
@@ -190,6 +196,14 @@ impl ObjectStore for ForgetsWork {
                 size: bytes.len() as u64,
             })
         }
+    }
+    async fn put_file(
+        &self,
+        key: &str,
+        file: medidocs_core::ports::LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        self.0.put_file(key, file, mode).await
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.0.get(key).await

@@ -22,7 +22,7 @@ async fn run_all(rt: &LocalRuntime) -> BTreeMap<String, (DocumentRecord, bool)> 
     let mut out = BTreeMap::new();
     for name in manifest().keys() {
         let path = samples_dir().join("documents").join(name);
-        let source = rt.ingest(&path, "p-e2e").unwrap();
+        let source = rt.ingest(&path, "p-e2e").await.unwrap();
         let outcome = runner
             .run(&source)
             .await
@@ -309,6 +309,7 @@ async fn photo_with_exif_orientation_is_turned_upright() {
             &samples_dir().join("documents/prescription-photo.jpg"),
             "p1",
         )
+        .await
         .unwrap();
     let doc = rt.runner().run(&src).await.unwrap().record;
     assert_eq!(doc.status, Status::Ready);
@@ -333,13 +334,14 @@ async fn same_content_under_another_name_links_to_the_first_document() {
     let first = runner
         .run(
             &rt.ingest(&samples_dir().join("documents/insurance-card.webp"), "p1")
+                .await
                 .unwrap(),
         )
         .await
         .unwrap()
         .record;
     let second = runner
-        .run(&rt.ingest(&copy, "p1").unwrap())
+        .run(&rt.ingest(&copy, "p1").await.unwrap())
         .await
         .unwrap()
         .record;

@@ -23,7 +23,7 @@ async fn every_encoding_gives_the_same_readable_page() {
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let doc = runner
-            .run(&rt.ingest(f, "variants").unwrap())
+            .run(&rt.ingest(f, "variants").await.unwrap())
             .await
             .unwrap()
             .record;

@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
 use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
-use medidocs_core::steps::SourceInput;
 use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;

@@ -8,12 +8,12 @@ use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use medidocs_core::access::{Action, AuditRecord, Outcome, Principal, Role, decide};
-use medidocs_core::keys;
+use medidocs_core::access::{self, Action, AuditRecord, Outcome, Principal, Role};
+use medidocs_core::clock::now_rfc3339;
 use medidocs_core::model::{DocumentRecord, Status};
 use medidocs_core::ocr::OcrDocument;
 use medidocs_core::ports::StoreError;
-use medidocs_core::steps::now_rfc3339;
+use medidocs_core::{keys, listing, search};
 
 use crate::auth::Claims;
 use crate::delivery::UploadGrant;
@@ -105,13 +105,7 @@ async fn authorize(
     patient_id: &str,
     document_id: Option<&str>,
 ) -> Result<(), Problem> {
-    let needs_team = match who.role {
-        Role::Patient => false,
-        Role::Doctor => true,
-        Role::Staff => action.reads_content(),
-    };
-    let on_team = needs_team && app.access.is_care_team_member(patient_id, &who.sub).await?;
-    match decide(who, action, patient_id, on_team) {
+    match access::authorize(app.access.as_ref(), who, action, patient_id).await? {
         Ok(()) => {
             // (An upload's creation is audited by its handler, with how it ended.)
             if action.reads_content() || action == Action::RetryDocument {
@@ -702,45 +696,17 @@ pub(crate) async fn list_documents(
             )
         })?),
     };
-    let mut cursor = q.get("cursor").cloned();
-    if cursor
-        .as_ref()
-        .is_some_and(|c| c.len() > 200 || !c.starts_with("CREATED#"))
-    {
+    let cursor = q.get("cursor").cloned();
+    if cursor.as_deref().is_some_and(|c| !listing::is_cursor(c)) {
         return Err(Problem::bad_request(
             "invalid_cursor",
             "cursor is the `next` of a previous page",
         ));
     }
-    let mut documents = Vec::new();
-    // A status filter may skip many documents: read on, a bounded number of pages.
-    for _ in 0..50 {
-        let page = app
-            .meta
-            .list_patient_documents(&pid, limit, cursor.as_deref())
-            .await?;
-        for d in &page.documents {
-            if status.is_none_or(|s| d.status == s) {
-                documents.push(DocumentView::from(d));
-                if documents.len() == limit {
-                    let last = keys::listing_key(&d.created_at, &d.id);
-                    let is_last_of_all =
-                        page.next.is_none() && page.documents.last().is_some_and(|x| x.id == d.id);
-                    return Ok(Json(DocumentList {
-                        documents,
-                        next: (!is_last_of_all).then_some(last),
-                    }));
-                }
-            }
-        }
-        cursor = page.next;
-        if cursor.is_none() {
-            break;
-        }
-    }
+    let page = listing::patient_documents(app.meta.as_ref(), &pid, status, limit, cursor).await?;
     Ok(Json(DocumentList {
-        documents,
-        next: cursor,
+        documents: page.documents.iter().map(DocumentView::from).collect(),
+        next: page.next,
     }))
 }
 
@@ -785,7 +751,7 @@ pub(crate) async fn retry_document(
         ));
     }
     let attempt = doc.attempt + 1;
-    let source = medidocs_core::steps::SourceInput::new(
+    let source = medidocs_core::inputs::SourceInput::new(
         doc.source.bucket.clone(),
         doc.source.key.clone(),
         doc.source.version.clone(),
@@ -906,13 +872,6 @@ pub(crate) async fn get_rendition(
 
 // ---------------------------------------------------------------- search
 
-/// Lowercased alphanumeric words of a text.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-}
-
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/search", tag = "documents",
     security(("bearer" = [])),
     params(("patient_id" = String, Path),
@@ -932,15 +891,12 @@ pub(crate) async fn search(
     patient_id(&pid)?;
     authorize(&app, &who, Action::Search, &pid, None).await?;
     let query = q.get("q").map(|s| s.trim()).unwrap_or_default().to_string();
-    let mut terms: Vec<String> = words(&query).collect();
-    terms.sort();
-    terms.dedup();
-    if terms.is_empty() || terms.len() > 10 || query.chars().count() > 200 {
+    let Ok(parsed) = search::Query::parse(&query) else {
         return Err(Problem::bad_request(
             "invalid_query",
             "q is 1 to 10 words, at most 200 characters",
         ));
-    }
+    };
     let mut results = Vec::new();
     let mut searched = 0;
     let mut cursor: Option<String> = None;
@@ -955,37 +911,21 @@ pub(crate) async fn search(
                 continue;
             };
             searched += 1;
-            // One pass over the document's words: which terms it holds, which lines hit.
-            let mut found = vec![false; terms.len()];
-            let mut hits = Vec::new();
-            for p in &ocr.pages {
-                for l in &p.lines {
-                    let mut line_hit = false;
-                    for w in words(&l.text) {
-                        for (t, f) in terms.iter().zip(found.iter_mut()) {
-                            if w.starts_with(t.as_str()) {
-                                *f = true;
-                                line_hit = true;
-                            }
-                        }
-                    }
-                    if line_hit && hits.len() < 10 {
-                        hits.push(SearchHit {
-                            page: p.page,
-                            text: l.text.clone(),
-                            bbox: l.bbox.into(),
-                        });
-                    }
-                }
-            }
-            if !found.iter().all(|f| *f) {
+            let Some(hits) = parsed.find(&ocr) else {
                 continue;
-            }
+            };
             results.push(SearchResult {
                 document_id: doc.id.clone(),
                 created_at: doc.created_at.clone(),
                 href: format!("/v1/documents/{}", doc.id),
-                hits,
+                hits: hits
+                    .into_iter()
+                    .map(|h| SearchHit {
+                        page: h.page,
+                        text: h.text,
+                        bbox: h.bbox.into(),
+                    })
+                    .collect(),
             });
         }
         cursor = page.next;

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
+use medidocs_core::inputs::BulkInput;
 use medidocs_core::keys;
 use medidocs_core::model::Labels;
 use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
-use medidocs_core::runner::BulkInput;
 
 use crate::clients;
 use crate::error::store_error;
@@ -48,7 +48,7 @@ impl BulkTarget {
     /// Checks, before anything is uploaded, that the bucket and the state machine are
     /// there and reachable with these credentials.
     pub async fn check(&self) -> Result<(), StoreError> {
-        self.uploads.list("bulk-manifests/").await?;
+        self.uploads.list(keys::BULK_MANIFESTS).await?;
         self.sfn
             .describe_state_machine()
             .state_machine_arn(&self.bulk_import_arn)
@@ -78,7 +78,7 @@ impl BulkTarget {
                 Err(e) => return Err(e),
             }
         }
-        self.uploads.put_file(key, path, size, sha256).await
+        self.uploads.put_file_once(key, path, size, sha256).await
     }
 
     /// Uploads the manifest (a local CSV file, streamed) to `key`.
@@ -86,17 +86,11 @@ impl BulkTarget {
         let bytes = std::fs::metadata(path)
             .map_err(|e| StoreError::unavailable("the manifest", e))?
             .len();
-        let sha = {
-            use sha2::{Digest, Sha256};
-            let mut h = Sha256::new();
-            let mut f = std::fs::File::open(path)
-                .map_err(|e| StoreError::unavailable("the manifest", e))?;
-            std::io::copy(&mut f, &mut h)
-                .map_err(|e| StoreError::unavailable("the manifest", e))?;
-            hex::encode(h.finalize())
-        };
+        let (sha, _) = std::fs::File::open(path)
+            .and_then(keys::sha256_reader)
+            .map_err(|e| StoreError::unavailable("the manifest", e))?;
         self.uploads
-            .put_file(key, path, bytes, &sha)
+            .put_file_once(key, path, bytes, &sha)
             .await
             .map(|_| ())
     }

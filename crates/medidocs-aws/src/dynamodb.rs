@@ -48,15 +48,15 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 fn doc_pk(id: &str) -> String {
-    format!("DOC#{id}")
+    keys::document_item(id)
 }
 
 fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(doc)
         .map_err(|e| StoreError::unavailable(format!("document {}: encoding", doc.id), e))?;
     item.insert("pk".into(), s(doc_pk(&doc.id)));
-    item.insert("sk".into(), s("META"));
-    item.insert("gsi1pk".into(), s(format!("PATIENT#{}", doc.patient_id)));
+    item.insert("sk".into(), s(keys::DOCUMENT_SORT));
+    item.insert("gsi1pk".into(), s(keys::patient_partition(&doc.patient_id)));
     item.insert(
         "gsi1sk".into(),
         s(medidocs_core::keys::listing_key(&doc.created_at, &doc.id)),
@@ -193,7 +193,7 @@ impl MetadataStore for DynamoMetadataStore {
     }
 
     async fn get_document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
-        match self.get_item(doc_pk(id), "META").await? {
+        match self.get_item(doc_pk(id), keys::DOCUMENT_SORT).await? {
             Some(item) => decode(item),
             None => Err(StoreError::not_found(format!("document {id}"))),
         }
@@ -218,7 +218,7 @@ impl MetadataStore for DynamoMetadataStore {
             Ok(_) => Ok(()),
             Err(e) if kind(&e) == Kind::Condition => {
                 // Absent, or at another version: say which.
-                match self.get_item(doc_pk(&doc.id), "META").await? {
+                match self.get_item(doc_pk(&doc.id), keys::DOCUMENT_SORT).await? {
                     None => Err(StoreError::not_found(what)),
                     Some(item) => {
                         let v = decode(item).map(|d| d.version).unwrap_or_default();
@@ -247,7 +247,7 @@ impl MetadataStore for DynamoMetadataStore {
             .newest(
                 Newest {
                     index: Some(index),
-                    partition: (gpk, format!("PATIENT#{patient_id}")),
+                    partition: (gpk, keys::patient_partition(patient_id)),
                     sort: gsk,
                     below: cursor,
                 },
@@ -276,7 +276,7 @@ impl MetadataStore for DynamoMetadataStore {
             .put_item()
             .table_name(&self.table)
             .item("pk", s(pk.clone()))
-            .item("sk", s("DOC"))
+            .item("sk", s(keys::CLAIM_SORT))
             .item("document_id", s(id))
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -285,7 +285,7 @@ impl MetadataStore for DynamoMetadataStore {
             Ok(_) => Ok(None),
             Err(e) if kind(&e) == Kind::Condition => {
                 let item = self
-                    .get_item(pk.clone(), "DOC")
+                    .get_item(pk.clone(), keys::CLAIM_SORT)
                     .await?
                     .ok_or_else(|| StoreError::not_found(format!("content claim {sha256}")))?;
                 let first = match item.get("document_id") {
@@ -337,7 +337,7 @@ impl MetadataStore for DynamoMetadataStore {
         let items = self
             .scan_all("status counts", |scan| {
                 scan.filter_expression("sk = :meta")
-                    .expression_attribute_values(":meta", s("META"))
+                    .expression_attribute_values(":meta", s(keys::DOCUMENT_SORT))
                     .projection_expression("#st")
                     .expression_attribute_names("#st", "status")
             })
@@ -476,7 +476,7 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
         let items = self
             .scan_all("linked documents", |scan| {
                 scan.filter_expression("sk = :meta AND attribute_type(duplicate_of, :s)")
-                    .expression_attribute_values(":meta", s("META"))
+                    .expression_attribute_values(":meta", s(keys::DOCUMENT_SORT))
                     .expression_attribute_values(":s", s("S"))
             })
             .await?;
@@ -496,8 +496,8 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
         let items = self
             .scan_all("content claims", |scan| {
                 scan.filter_expression("sk = :doc AND begins_with(pk, :sha)")
-                    .expression_attribute_values(":doc", s("DOC"))
-                    .expression_attribute_values(":sha", s("SHA#"))
+                    .expression_attribute_values(":doc", s(keys::CLAIM_SORT))
+                    .expression_attribute_values(":sha", s(keys::CLAIM_PREFIX))
             })
             .await?;
         let text = |i: &HashMap<String, AttributeValue>, k: &str| match i.get(k) {
@@ -508,9 +508,8 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
             .iter()
             .filter_map(|i| {
                 let pk = text(i, "pk");
-                let sha = pk.strip_prefix("SHA#")?;
-                // Claims of today are `SHA#{patient}#{sha256}`.
-                (!sha.contains('#')).then(|| (sha.to_string(), text(i, "document_id")))
+                let sha = keys::legacy_claim_sha256(&pk)?;
+                Some((sha.to_string(), text(i, "document_id")))
             })
             .collect();
         claims.sort();
@@ -518,12 +517,12 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
     }
 
     async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError> {
-        let pk = format!("SHA#{sha256}");
+        let pk = keys::legacy_content_claim(sha256);
         self.client
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(pk.clone()))
-            .key("sk", s("DOC"))
+            .key("sk", s(keys::CLAIM_SORT))
             .send()
             .await
             .map(|_| ())
@@ -537,10 +536,10 @@ impl AccessStore for DynamoMetadataStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(format!("PATIENT#{patient_id}")))
-            .item("sk", s(format!("MEMBER#{member}")))
-            .item("gsi1pk", s(format!("MEMBER#{member}")))
-            .item("gsi1sk", s(format!("PATIENT#{patient_id}")))
+            .item("pk", s(keys::patient_partition(patient_id)))
+            .item("sk", s(keys::member_key(member)))
+            .item("gsi1pk", s(keys::member_key(member)))
+            .item("gsi1sk", s(keys::patient_partition(patient_id)))
             .item("patient_id", s(patient_id))
             .item("member", s(member))
             .send()
@@ -558,8 +557,8 @@ impl AccessStore for DynamoMetadataStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(format!("PATIENT#{patient_id}")))
-            .key("sk", s(format!("MEMBER#{member}")))
+            .key("pk", s(keys::patient_partition(patient_id)))
+            .key("sk", s(keys::member_key(member)))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await
@@ -576,7 +575,10 @@ impl AccessStore for DynamoMetadataStore {
         member: &str,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .get_item(format!("PATIENT#{patient_id}"), &format!("MEMBER#{member}"))
+            .get_item(
+                keys::patient_partition(patient_id),
+                &keys::member_key(member),
+            )
             .await?
             .is_some())
     }
@@ -586,8 +588,8 @@ impl AccessStore for DynamoMetadataStore {
             .all_with_prefix(
                 None,
                 ("pk", "sk"),
-                format!("PATIENT#{patient_id}"),
-                "MEMBER#",
+                keys::patient_partition(patient_id),
+                keys::MEMBER_PREFIX,
             )
             .await?;
         Ok(items.iter().map(|i| text_of(i, "member")).collect())
@@ -599,8 +601,8 @@ impl AccessStore for DynamoMetadataStore {
             .all_with_prefix(
                 Some(index),
                 (gpk, gsk),
-                format!("MEMBER#{member}"),
-                "PATIENT#",
+                keys::member_key(member),
+                keys::PATIENT_PREFIX,
             )
             .await?;
         Ok(items.iter().map(|i| text_of(i, "patient_id")).collect())
@@ -610,12 +612,14 @@ impl AccessStore for DynamoMetadataStore {
         let what = format!("audit record {}", record.id);
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
             .map_err(|e| StoreError::unavailable(format!("{what}: encoding"), e))?;
-        let patient = record.patient_id.as_deref().unwrap_or("-");
-        item.insert("pk".into(), s(format!("AUDIT#{patient}")));
+        item.insert(
+            "pk".into(),
+            s(keys::audit_partition(record.patient_id.as_deref())),
+        );
         item.insert("sk".into(), s(record.id.clone()));
         item.insert(
             "gsi1pk".into(),
-            s(format!("AUDIT#{}", audit_month(&record.at))),
+            s(keys::audit_month_partition(audit_month(&record.at))),
         );
         item.insert("gsi1sk".into(), s(record.id.clone()));
         self.put_new(item, what).await
@@ -647,7 +651,7 @@ impl AccessStore for DynamoMetadataStore {
                 .newest(
                     Newest {
                         index: None,
-                        partition: ("pk", format!("AUDIT#{p}")),
+                        partition: ("pk", keys::audit_partition(Some(p))),
                         sort: "sk",
                         below: cursor,
                     },
@@ -657,7 +661,7 @@ impl AccessStore for DynamoMetadataStore {
             return page(items, more);
         }
         let (index, gpk, gsk) = INDEXES[0];
-        let now = medidocs_core::steps::now_rfc3339();
+        let now = medidocs_core::clock::now_rfc3339();
         let mut month = audit_month(cursor.unwrap_or(&now)).to_string();
         let mut items = Vec::new();
         for _ in 0..AUDIT_MONTHS {
@@ -665,7 +669,7 @@ impl AccessStore for DynamoMetadataStore {
                 .newest(
                     Newest {
                         index: Some(index),
-                        partition: (gpk, format!("AUDIT#{month}")),
+                        partition: (gpk, keys::audit_month_partition(&month)),
                         sort: gsk,
                         below: cursor.filter(|c| audit_month(c) == month),
                     },

@@ -4,8 +4,8 @@
 //! (`uploads/{patient}/{upload}/original`) start the pipeline: anything else in the bucket
 //! is reported as ignored, with no key in the log.
 
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
-use medidocs_core::steps::SourceInput;
 use serde_json::Value;
 
 /// What an event asks for.
@@ -44,9 +44,7 @@ pub fn decode_key(s: &str) -> String {
 /// Whether a key is `uploads/{patient}/{upload}/original` with a valid patient id and a
 /// system upload id.
 pub fn is_upload_key(key: &str) -> bool {
-    let parts: Vec<&str> = key.split('/').collect();
-    matches!(parts.as_slice(), ["uploads", patient, upload, "original"]
-        if keys::validate_patient_id(patient).is_ok() && keys::is_system_id(upload))
+    keys::parse_original(key).is_some_and(|original| original.arrival == keys::Arrival::Upload)
 }
 
 fn upload(bucket: &str, key: &str, version: Option<&str>, expected_bucket: &str) -> Upload {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use medidocs_core::keys;
 use medidocs_core::pacing::{Claim, Pacer, interval_ms, next_slot};
 use medidocs_core::ports::StoreError;
 use time::OffsetDateTime;
@@ -32,7 +33,7 @@ impl DynamoPacer {
         Self {
             client,
             table: table.into(),
-            key: format!("PACER#{name}"),
+            key: keys::pacer_item(name),
             interval: interval_ms(per_second),
         }
     }

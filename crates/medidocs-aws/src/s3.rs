@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, ObjectLockMode, ServerSideEncryption, StorageClass,
 };
 use medidocs_core::keys;
-use medidocs_core::ports::{ObjectMeta, ObjectStore, PutMode, StoreError};
+use medidocs_core::ports::{LocalFile, ObjectMeta, ObjectStore, PutMode, StoreError};
 
 use crate::error::{Kind, kind, store_error};
 
@@ -491,7 +491,7 @@ impl S3ObjectStore {
     /// same size and recorded hash is left alone, so an interrupted import resumes where
     /// it stopped (an unfinished multipart upload leaves no object, and the bucket's
     /// lifecycle rule aborts it).
-    pub async fn put_file(
+    pub async fn put_file_once(
         &self,
         key: &str,
         path: &std::path::Path,
@@ -509,32 +509,29 @@ impl S3ObjectStore {
                 version: h.version_id().unwrap_or("null").to_string(),
             });
         }
-        let (sse, kms) = self.sse();
-        let version = if size <= MULTIPART_THRESHOLD as u64 {
-            let body = ByteStream::from_path(path)
-                .await
-                .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
-            let out = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .body(body)
-                .content_length(size as i64)
-                .metadata(SHA256_META, sha256)
-                .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms)
-                .send()
-                .await
-                .map_err(|e| store_error(key, e))?;
-            out.version_id().map(str::to_string)
-        } else {
-            self.multipart(
-                key,
-                size,
-                PutMode::Overwrite,
-                Some(sha256),
-                |off, n| async move {
+        let version = self
+            .upload_file(key, path, size, PutMode::Overwrite, Some(sha256))
+            .await?;
+        Ok(Placed::Uploaded {
+            version: version.unwrap_or_else(|| "null".into()),
+        })
+    }
+
+    /// Streams the local file at `path` (`size` bytes) to `key`: one PUT up to
+    /// [`MULTIPART_THRESHOLD`] (with its SHA-256 as the checksum S3 verifies, when known),
+    /// parts of that size above, read from the file as they are sent. Kept as the key's
+    /// part of the record is kept (retention, storage class). Returns the version id.
+    async fn upload_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        size: u64,
+        mode: PutMode,
+        sha256: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        if size > MULTIPART_THRESHOLD as u64 {
+            return self
+                .multipart(key, size, mode, sha256, |off, n| async move {
                     ByteStream::read_from()
                         .path(path)
                         .offset(off)
@@ -542,13 +539,33 @@ impl S3ObjectStore {
                         .build()
                         .await
                         .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))
-                },
-            )
-            .await?
-        };
-        Ok(Placed::Uploaded {
-            version: version.unwrap_or_else(|| "null".into()),
-        })
+                })
+                .await;
+        }
+        let (sse, kms) = self.sse();
+        let kept = self.kept_as(key);
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body)
+            .content_length(size as i64)
+            .set_metadata(sha256.map(|h| [(SHA256_META.to_string(), h.to_string())].into()))
+            .set_checksum_sha256(sha256.and_then(sha256_base64))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms)
+            .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
+            .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
+            .set_storage_class(kept.class);
+        if mode == PutMode::Create {
+            put = put.if_none_match("*");
+        }
+        let out = put.send().await.map_err(|e| create_error(key, mode, e))?;
+        Ok(out.version_id().map(str::to_string))
     }
 }
 
@@ -636,6 +653,36 @@ impl ObjectStore for S3ObjectStore {
         })
     }
 
+    async fn put_file(
+        &self,
+        key: &str,
+        file: LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        // The file is hashed before it is sent, so one that changed since it was read is
+        // refused before anything is uploaded; S3 then checks the bytes it receives
+        // against the same hash (x-amz-checksum-sha256) on a single PUT.
+        let path = file.path.to_path_buf();
+        let reading = |e| StoreError::unavailable(format!("{key}: reading the file"), e);
+        let (found, size) = tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&path).and_then(keys::sha256_reader)
+        })
+        .await
+        .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?
+        .map_err(reading)?;
+        if file.sha256.is_some_and(|expected| expected != found) {
+            return Err(StoreError::ChecksumMismatch {
+                what: format!("{key}: the file's bytes changed since they were read"),
+            });
+        }
+        self.upload_file(key, file.path, size, mode, Some(&found))
+            .await?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size,
+        })
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.get_version(key, "").await
     }
@@ -699,6 +746,35 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
             .map_err(|e| store_error(key, e))?;
+        let body = out.body.collect().await.map_err(|e| body_error(key, e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn get_range(
+        &self,
+        key: &str,
+        version: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if range.end <= range.start {
+            return Ok(Vec::new());
+        }
+        // A Range past the object's end is cut short by S3; one starting past it is 416.
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id(version))
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await;
+        let out = match out {
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                return Ok(Vec::new());
+            }
+            other => other.map_err(|e| store_error(key, e))?,
+        };
         let body = out.body.collect().await.map_err(|e| body_error(key, e))?;
         Ok(body.into_bytes().to_vec())
     }
@@ -853,10 +929,7 @@ pub struct PipelineBuckets {
 
 impl PipelineBuckets {
     fn route(&self, key: &str) -> &S3ObjectStore {
-        if ["uploads/", "bulk/", "bulk-manifests/", "bulk-results/"]
-            .iter()
-            .any(|p| key.starts_with(p))
-        {
+        if keys::in_upload_bucket(key) {
             &self.uploads
         } else {
             &self.artefacts
@@ -893,6 +966,22 @@ impl ObjectStore for PipelineBuckets {
     }
     async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
         self.route(key).get_version(key, version).await
+    }
+    async fn get_range(
+        &self,
+        key: &str,
+        version: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.route(key).get_range(key, version, range).await
+    }
+    async fn put_file(
+        &self,
+        key: &str,
+        file: LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        self.route(key).put_file(key, file, mode).await
     }
     async fn head_version(&self, key: &str, version: &str) -> Result<ObjectMeta, StoreError> {
         self.route(key).head_version(key, version).await

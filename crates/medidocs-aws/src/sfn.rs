@@ -10,9 +10,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
 use medidocs_core::ports::{Orchestrator, StoreError};
-use medidocs_core::steps::SourceInput;
 use serde_json::Value;
 
 use crate::error::store_error;

@@ -2,7 +2,7 @@
 //! shapes, URL-encoded keys, and objects outside the upload layout ignored.
 
 use medidocs_aws::events::{Upload, uploads};
-use medidocs_core::steps::SourceInput;
+use medidocs_core::inputs::SourceInput;
 use serde_json::Value;
 
 fn event(name: &str) -> Value {

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use medidocs_aws::{DynamoMetadataStore, S3ObjectStore, clients};
+use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, clients};
 use medidocs_core::ports::{ObjectStore, PutMode};
 use medidocs_testkit::moto::Moto;
 use medidocs_testkit::{
@@ -32,6 +32,57 @@ async fn s3_object_store_passes_the_conformance_suite() {
     };
     let n = object_store_suite(&store, "suite", flags).await.unwrap();
     assert!(n >= 8, "{n} cases");
+}
+
+/// The two buckets as the pipeline sees them: the suite's keys are routed to the artefact
+/// bucket, and an upload-area key to the upload bucket.
+#[tokio::test]
+async fn the_pipeline_buckets_pass_the_conformance_suite_and_route_by_key() {
+    let moto = Moto::start().unwrap();
+    let (s3, uploads) = bucket(&moto).await;
+    let (_, artefacts) = bucket(&moto).await;
+    let store = PipelineBuckets {
+        uploads: S3ObjectStore::new(s3.clone(), &uploads, Some(KMS_KEY.into())),
+        artefacts: S3ObjectStore::new(s3.clone(), &artefacts, Some(KMS_KEY.into())),
+    };
+    let flags = ObjectFlags {
+        refuses_unsafe_keys: false,
+        large_object_bytes: 9 * 1024 * 1024,
+    };
+    let n = object_store_suite(&store, "suite", flags).await.unwrap();
+    assert!(n >= 8, "{n} cases");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.tif");
+    std::fs::write(&path, b"II*\0 pretend").unwrap();
+    let key = medidocs_core::keys::bulk_key("p-1", "0a1b");
+    let file = medidocs_core::ports::LocalFile {
+        path: &path,
+        sha256: None,
+    };
+    store.put_file(&key, file, PutMode::Create).await.unwrap();
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&uploads)
+        .prefix("bulk/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.key_count(),
+        Some(1),
+        "the bulk original is in the upload bucket"
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&artefacts)
+        .prefix("suite/")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.key_count().unwrap_or(0) > 0,
+        "the suite's objects are in the artefact bucket"
+    );
 }
 
 #[tokio::test]
@@ -426,7 +477,7 @@ async fn the_template_declares_the_table_the_adapter_uses() {
 #[tokio::test]
 async fn a_repeated_upload_event_starts_no_second_execution() {
     use medidocs_aws::{ExecutionStarter, Started};
-    use medidocs_core::steps::SourceInput;
+    use medidocs_core::inputs::SourceInput;
     let moto = Moto::start().unwrap();
     let config = clients::compatible_server(moto.endpoint(), REGION).await;
     let sfn = clients::sfn(&config);

@@ -135,14 +135,44 @@ pub fn decide(
     patient_id: &str,
     on_care_team: bool,
 ) -> Result<(), Denial> {
-    match who.role {
-        Role::Patient if who.sub == patient_id => Ok(()),
-        Role::Patient => Err(Denial::NotOwnRecords),
-        Role::Doctor if on_care_team => Ok(()),
-        Role::Doctor => Err(Denial::NotOnCareTeam),
-        Role::Staff if !action.reads_content() || on_care_team => Ok(()),
-        Role::Staff => Err(Denial::NotOnCareTeam),
+    match rule(who, action, patient_id) {
+        Rule::Allow => Ok(()),
+        Rule::Deny(denial) => Err(denial),
+        Rule::IfOnCareTeam if on_care_team => Ok(()),
+        Rule::IfOnCareTeam => Err(Denial::NotOnCareTeam),
     }
+}
+
+/// What the rule says before anyone looks at the care team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Allow,
+    Deny(Denial),
+    /// Allowed if the caller is on the patient's care team.
+    IfOnCareTeam,
+}
+
+/// [`decide`], without the care team: whether it is needed at all.
+pub fn rule(who: &Principal, action: Action, patient_id: &str) -> Rule {
+    match who.role {
+        Role::Patient if who.sub == patient_id => Rule::Allow,
+        Role::Patient => Rule::Deny(Denial::NotOwnRecords),
+        Role::Doctor => Rule::IfOnCareTeam,
+        Role::Staff if !action.reads_content() => Rule::Allow,
+        Role::Staff => Rule::IfOnCareTeam,
+    }
+}
+
+/// [`decide`], reading the care team from the store only when the rule turns on it.
+pub async fn authorize(
+    access: &dyn crate::ports::AccessStore,
+    who: &Principal,
+    action: Action,
+    patient_id: &str,
+) -> Result<Result<(), Denial>, crate::ports::StoreError> {
+    let on_care_team = rule(who, action, patient_id) == Rule::IfOnCareTeam
+        && access.is_care_team_member(patient_id, &who.sub).await?;
+    Ok(decide(who, action, patient_id, on_care_team))
 }
 
 /// Whether an audited request was let through.

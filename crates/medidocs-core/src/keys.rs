@@ -18,6 +18,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The SHA-256 (hex) and length of everything `reader` gives, read in 64 KiB pieces:
+/// the one way files are hashed, whatever reads them.
+pub fn sha256_reader(mut reader: impl std::io::Read) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let total = std::io::copy(&mut reader, &mut h)?;
+    Ok((hex::encode(h.finalize()), total))
+}
+
 /// Patient ids come from the caller; they may appear in keys only if they are plain
 /// identifiers: 1 to 64 of `A-Z a-z 0-9 _ -`.
 pub fn validate_patient_id(id: &str) -> Result<(), String> {
@@ -53,13 +61,79 @@ pub fn is_system_id(id: &str) -> bool {
 /// (`SHA#{patient}#{sha256}`). Duplicates are found within one patient only: the same
 /// bytes from two patients are two documents that know nothing of each other.
 pub fn content_claim(patient_id: &str, sha256: &str) -> String {
-    format!("SHA#{patient_id}#{sha256}")
+    format!("{CLAIM_PREFIX}{patient_id}#{sha256}")
+}
+
+// Item keys of the metadata table: DynamoDB's single table, and SQLite's `items` table
+// laid out the same way (`pk`/`sk`, `gsi1pk`/`gsi1sk`, `gsi2pk`/`gsi2sk`). Both adapters
+// build them here, and read them back here.
+
+/// A document's item: partition `DOC#{id}`, sort [`DOCUMENT_SORT`].
+pub fn document_item(id: &str) -> String {
+    format!("DOC#{id}")
+}
+/// The sort key of a document's item.
+pub const DOCUMENT_SORT: &str = "META";
+/// The sort key of a content claim ([`content_claim`]).
+pub const CLAIM_SORT: &str = "DOC";
+/// What every content claim's partition starts with.
+pub const CLAIM_PREFIX: &str = "SHA#";
+
+/// A content claim of an earlier version, without its patient (`SHA#{sha256}`), which
+/// `medidocs migrate` removes.
+pub fn legacy_content_claim(sha256: &str) -> String {
+    format!("{CLAIM_PREFIX}{sha256}")
+}
+/// The SHA-256 of a content claim of an earlier version; `None` for today's claims
+/// (`SHA#{patient}#{sha256}`: a SHA-256 has no `#`) and for any other key.
+pub fn legacy_claim_sha256(partition: &str) -> Option<&str> {
+    partition
+        .strip_prefix(CLAIM_PREFIX)
+        .filter(|sha| !sha.contains('#'))
+}
+
+/// What a patient's partitions start with (documents on the listing index, care teams).
+pub const PATIENT_PREFIX: &str = "PATIENT#";
+/// What a care-team member's partitions start with.
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+/// A patient's partition: the listing index of their documents (`gsi1pk`) and their care
+/// team (`pk`, one item per member).
+pub fn patient_partition(patient_id: &str) -> String {
+    format!("{PATIENT_PREFIX}{patient_id}")
+}
+/// A care-team member's key: the sort key under the patient, and the partition of the
+/// member's own index of patients (`gsi1pk`).
+pub fn member_key(member: &str) -> String {
+    format!("{MEMBER_PREFIX}{member}")
+}
+
+/// The audit trail of one patient (`pk`), or of requests that named no patient.
+pub fn audit_partition(patient_id: Option<&str>) -> String {
+    format!("AUDIT#{}", patient_id.unwrap_or("-"))
+}
+/// The audit trail of one month (`gsi1pk`), for reading the whole trail in order; `month`
+/// is [`crate::access::audit_month`] of a record's time.
+pub fn audit_month_partition(month: &str) -> String {
+    format!("AUDIT#{month}")
+}
+
+/// The OCR pacer's item of one region's quota.
+pub fn pacer_item(name: &str) -> String {
+    format!("PACER#{name}")
 }
 
 /// A document's place in its patient's listing (the index sort key, newest last). Listing
 /// cursors are these keys: a page continues below the last key it returned.
 pub fn listing_key(created_at: &str, id: &str) -> String {
-    format!("CREATED#{created_at}#{id}")
+    format!("{LISTING_PREFIX}{created_at}#{id}")
+}
+const LISTING_PREFIX: &str = "CREATED#";
+/// Whether a key has the shape of a [`listing_key`].
+pub fn is_listing_key(key: &str) -> bool {
+    key.strip_prefix(LISTING_PREFIX)
+        .and_then(|rest| rest.rsplit_once('#'))
+        .is_some_and(|(created_at, id)| !created_at.is_empty() && is_system_id(id))
 }
 
 pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
@@ -70,12 +144,54 @@ pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
 pub fn bulk_key(patient_id: &str, upload_id: &str) -> String {
     format!("bulk/{patient_id}/{upload_id}/original")
 }
+/// Where an original came in: an upload (started by the upload event) or a bulk import
+/// (started by the bulk state machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Upload,
+    Bulk,
+}
+
+/// An original's key, read back: `uploads/{patient}/{upload}/original` or
+/// `bulk/{patient}/{upload}/original`, with a valid patient id and a system upload id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginalKey<'a> {
+    pub arrival: Arrival,
+    pub patient_id: &'a str,
+    pub upload_id: &'a str,
+}
+
+/// The original a key names, if it is one of [`upload_key`] or [`bulk_key`]; `None` for
+/// any other key (and for a path that only looks like one: `..`, an id out of rule).
+pub fn parse_original(key: &str) -> Option<OriginalKey<'_>> {
+    let mut parts = key.split('/');
+    let arrival = match parts.next()? {
+        "uploads" => Arrival::Upload,
+        "bulk" => Arrival::Bulk,
+        _ => return None,
+    };
+    let (patient_id, upload_id) = (parts.next()?, parts.next()?);
+    let well_formed = parts.next() == Some("original")
+        && parts.next().is_none()
+        && validate_patient_id(patient_id).is_ok()
+        && is_system_id(upload_id);
+    well_formed.then_some(OriginalKey {
+        arrival,
+        patient_id,
+        upload_id,
+    })
+}
+
 /// What staff said about a bulk original ([`crate::model::Labels`]), next to it:
 /// `bulk/{patient}/{upload}/labels.json`. Only bulk originals have labels.
 pub fn labels_key(source_key: &str) -> Option<String> {
-    let dir = source_key.strip_suffix("/original")?;
-    dir.starts_with("bulk/")
-        .then(|| format!("{dir}/labels.json"))
+    let original = parse_original(source_key)?;
+    (original.arrival == Arrival::Bulk).then(|| {
+        format!(
+            "bulk/{}/{}/labels.json",
+            original.patient_id, original.upload_id
+        )
+    })
 }
 pub fn quarantine_original(doc: &str) -> String {
     format!("quarantine/{doc}/original")
@@ -83,14 +199,45 @@ pub fn quarantine_original(doc: &str) -> String {
 pub fn quarantine_reason(doc: &str) -> String {
     format!("quarantine/{doc}/reason.json")
 }
+/// Where originals arrive: [`upload_key`]s and [`bulk_key`]s.
+pub const ORIGINAL_PREFIXES: [&str; 2] = ["uploads/", "bulk/"];
+
+/// Where bulk imports' manifests are kept (the upload bucket).
+pub const BULK_MANIFESTS: &str = "bulk-manifests/";
+/// Where bulk imports' results are written (the upload bucket).
+pub const BULK_RESULTS: &str = "bulk-results/";
+
+/// A bulk import's manifest: `bulk-manifests/{batch}.csv`.
+pub fn bulk_manifest(batch: &str) -> String {
+    format!("{BULK_MANIFESTS}{batch}.csv")
+}
+/// Where a bulk import's per-document results go: `bulk-results/{batch}`.
+pub fn bulk_results(batch: &str) -> String {
+    format!("{BULK_RESULTS}{batch}")
+}
+
+/// Whether an object lives in the upload bucket (what arrives: originals, bulk manifests
+/// and results) rather than the artefact bucket (what is made: `artefacts/`,
+/// `quarantine/`, `work/`).
+pub fn in_upload_bucket(key: &str) -> bool {
+    ORIGINAL_PREFIXES
+        .iter()
+        .chain(&[BULK_MANIFESTS, BULK_RESULTS])
+        .any(|p| key.starts_with(p))
+}
+
+/// Everything made of a document that is part of its record.
+pub fn artefacts_prefix(doc: &str) -> String {
+    format!("artefacts/{doc}/")
+}
 pub fn pages_list(doc: &str) -> String {
-    format!("artefacts/{doc}/pages.json")
+    format!("{}pages.json", artefacts_prefix(doc))
 }
 pub fn rendition(doc: &str, page: u32, name: &str, ext: &str) -> String {
-    format!("artefacts/{doc}/pages/{page}/{name}.{ext}")
+    format!("{}pages/{page}/{name}.{ext}", artefacts_prefix(doc))
 }
 pub fn page_renditions(doc: &str, page: u32) -> String {
-    format!("artefacts/{doc}/pages/{page}/renditions.json")
+    format!("{}pages/{page}/renditions.json", artefacts_prefix(doc))
 }
 /// A page's full-size OCR image: an intermediate the render step makes for the OCR step,
 /// made again from the original whenever it is missing. It lives under `work/`, which is
@@ -109,13 +256,13 @@ pub fn is_kept(key: &str) -> bool {
     !key.starts_with("work/")
 }
 pub fn page_ocr(doc: &str, page: u32) -> String {
-    format!("artefacts/{doc}/pages/{page}/ocr.json")
+    format!("{}pages/{page}/ocr.json", artefacts_prefix(doc))
 }
 pub fn text(doc: &str) -> String {
-    format!("artefacts/{doc}/text.txt")
+    format!("{}text.txt", artefacts_prefix(doc))
 }
 pub fn ocr(doc: &str) -> String {
-    format!("artefacts/{doc}/ocr.json")
+    format!("{}ocr.json", artefacts_prefix(doc))
 }
 
 /// The name of the pipeline execution that runs attempt `attempt` of document `id`: the
@@ -192,6 +339,84 @@ pub fn inflight_partition(region: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_cursors_are_listing_keys() {
+        assert!(is_listing_key(&listing_key(
+            "2026-12-02T08:00:00.000Z",
+            "0a1b"
+        )));
+        for bad in [
+            "",
+            "CREATED#",
+            "CREATED#x",
+            "CREATED##0a",
+            "CREATED#t#NOTHEX",
+            "DOC#0a",
+        ] {
+            assert!(!is_listing_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn what_arrives_is_in_the_upload_bucket_and_what_is_made_is_not() {
+        let doc = document_id("b", "k", "v");
+        for key in [
+            upload_key("p", "ab"),
+            bulk_key("p", "ab"),
+            bulk_manifest("b1"),
+        ] {
+            assert!(in_upload_bucket(&key), "{key}");
+        }
+        assert!(in_upload_bucket(&format!(
+            "{}/SUCCEEDED_0.json",
+            bulk_results("b1")
+        )));
+        for key in [text(&doc), quarantine_original(&doc), ocr_image(&doc, 1)] {
+            assert!(!in_upload_bucket(&key), "{key}");
+        }
+    }
+
+    #[test]
+    fn item_keys_read_back() {
+        assert_eq!(document_item("ab"), "DOC#ab");
+        assert_eq!(
+            legacy_claim_sha256(&legacy_content_claim("ff00")),
+            Some("ff00")
+        );
+        assert_eq!(legacy_claim_sha256(&content_claim("p-1", "ff00")), None);
+        assert_eq!(legacy_claim_sha256(&document_item("ff00")), None);
+        assert!(patient_partition("p-1").starts_with(PATIENT_PREFIX));
+        assert!(member_key("d-1").starts_with(MEMBER_PREFIX));
+        assert_eq!(audit_partition(None), "AUDIT#-");
+        assert_eq!(audit_partition(Some("p-1")), "AUDIT#p-1");
+        assert_eq!(audit_month_partition("2026-11"), "AUDIT#2026-11");
+    }
+
+    #[test]
+    fn originals_are_read_back_by_the_rule_they_are_made_by() {
+        let up = upload_key("p-1", "0a1b");
+        let o = parse_original(&up).unwrap();
+        assert_eq!(
+            (o.arrival, o.patient_id, o.upload_id),
+            (Arrival::Upload, "p-1", "0a1b")
+        );
+        let bulk = bulk_key("P_2", "ff");
+        let o = parse_original(&bulk).unwrap();
+        assert_eq!((o.arrival, o.patient_id), (Arrival::Bulk, "P_2"));
+        for bad in [
+            "uploads/p-1/0a1b/other",
+            "uploads/p-1/0a1b/original/more",
+            "x/p-1/0a1b/original",
+            "uploads/../0a1b/original",
+            "uploads/p/NOTHEX/original",
+            "uploads//0a1b/original",
+            "uploads/p-1/original",
+            "quarantine/0a1b/original",
+        ] {
+            assert_eq!(parse_original(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn only_work_objects_are_left_out_of_the_record() {

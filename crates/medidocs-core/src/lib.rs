@@ -1,20 +1,20 @@
 //! The Medi-Advice document pipeline's domain: the document model and its status rules,
-//! the ports (object store, metadata store, OCR engine), the OCR model, and the pipeline's
-//! step handlers. No adapter, no file or network IO of its own: adapters are passed in.
+//! identities and keys, the ports (object store, metadata store, OCR engine, starter),
+//! the OCR model, access rules, and the rules that watch, migrate and replicate records.
+//! No adapter, no file or network IO of its own, and nothing of the pipeline's machinery
+//! (step handlers, state machine engine, decoders: `medidocs-pipeline`).
 
 pub mod access;
-pub mod error;
+pub mod clock;
+pub mod inputs;
 pub mod keys;
+pub mod listing;
 pub mod migrate;
 pub mod model;
 pub mod ocr;
 pub mod pacing;
 pub mod ports;
 pub mod replication;
-pub mod runner;
-pub mod steps;
+pub mod search;
 pub mod textract;
 pub mod watchdog;
-
-pub use medidocs_media as media;
-pub use medidocs_states as states;

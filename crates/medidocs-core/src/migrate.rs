@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 
+use crate::keys;
 use crate::model::DocumentRecord;
 use crate::ports::{MetadataStore, ObjectStore, StoreError};
 
@@ -119,8 +120,8 @@ pub async fn split_foreign_link(
     }
     // Every artefact key the record holds that is not under its own id is copied there.
     let own = |key: &str| -> Option<String> {
-        let rest = key.strip_prefix(&format!("artefacts/{first_id}/"))?;
-        Some(format!("artefacts/{}/{rest}", doc.id))
+        let rest = key.strip_prefix(&keys::artefacts_prefix(&first_id))?;
+        Some(format!("{}{rest}", keys::artefacts_prefix(&doc.id)))
     };
     let mut copied = 0;
     for r in &mut doc.renditions {
@@ -153,7 +154,7 @@ pub async fn split_foreign_link(
 
 /// Whether a record names anything of a document other than itself.
 pub fn names_another_document(doc: &DocumentRecord) -> bool {
-    let own = format!("artefacts/{}/", doc.id);
+    let own = keys::artefacts_prefix(&doc.id);
     doc.duplicate_of.is_some()
         || doc
             .renditions

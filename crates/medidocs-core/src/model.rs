@@ -285,6 +285,9 @@ pub struct DocumentPage {
     pub next: Option<String>,
 }
 
+/// The region name of the embedded runtime.
+pub const LOCAL_REGION: &str = "local";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use medidocs_states::Clock;
+use medidocs_clock::Clock;
 use time::OffsetDateTime;
 
 use crate::ocr::OcrPage;
@@ -263,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_bulk_page_that_finds_no_slot_for_a_minute_is_deferred_and_a_patient_s_waits_its_turn()
      {
-        let clock = Arc::new(medidocs_states::ManualClock::new(
+        let clock = Arc::new(medidocs_clock::ManualClock::new(
             time::macros::datetime!(2026-12-07 08:00 UTC),
         ));
         let bulk = PacedOcr::new(Arc::new(Reads), Arc::new(Busy), clock.clone()).bulk();

@@ -70,12 +70,43 @@ pub enum PutMode {
     Create,
 }
 
+/// A file on this machine to store, streamed from disk (never whole in memory): an
+/// original an import or a local upload brings, a bulk manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalFile<'a> {
+    pub path: &'a std::path::Path,
+    /// Its SHA-256 (hex), as whoever read it found it: the store checks the bytes it
+    /// stores against it and stores nothing if they differ
+    /// ([`StoreError::ChecksumMismatch`]: the file changed in between).
+    pub sha256: Option<&'a str>,
+}
+
 /// Objects under S3-style keys (`a/b/c`). Keys are produced by [`crate::keys`] and never
 /// contain anything a user typed.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, mode: PutMode)
     -> Result<ObjectMeta, StoreError>;
+    /// Stores a local file, streamed, as [`ObjectStore::put`] stores bytes.
+    async fn put_file(
+        &self,
+        key: &str,
+        file: LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError>;
+    /// The bytes `range` of `key` at `version` (as [`ObjectStore::get_version`] reads it),
+    /// cut short at the object's end. Stores that can read a part read only that part.
+    async fn get_range(
+        &self,
+        key: &str,
+        version: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.get_version(key, version).await?;
+        let end = (range.end.min(bytes.len() as u64)) as usize;
+        let start = (range.start as usize).min(end);
+        Ok(bytes[start..end].to_vec())
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError>;
     /// Every object whose key starts with `prefix`, in key order.
@@ -199,8 +230,11 @@ pub trait AccessStore: Send + Sync {
 pub trait Orchestrator: Send + Sync {
     /// Starts the pipeline's execution `name` on `source`. A name that is taken (the run
     /// is on its way, or was made) is not an error: names are how runs stay unique.
-    async fn start(&self, source: &crate::steps::SourceInput, name: &str)
-    -> Result<(), StoreError>;
+    async fn start(
+        &self,
+        source: &crate::inputs::SourceInput,
+        name: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// Errors of an OCR engine.

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::clock::rfc3339;
 use crate::model::{DocumentRecord, Reason, Status};
 use crate::ports::{MetadataStore, StoreError};
-use crate::steps::rfc3339;
 
 /// How long a document may stay in flight after its last write, in the embedded runtime:
 /// far above its longest legitimate run (500 pages on two cores). In AWS the deadline is
@@ -156,12 +156,12 @@ fn claim(doc: &mut DocumentRecord, now: OffsetDateTime, region: &str, deadline: 
 /// finds the document owned here and does nothing.
 pub async fn reconcile_row(
     meta: &dyn MetadataStore,
-    source: &crate::steps::SourceInput,
+    source: &crate::inputs::SourceInput,
     region: &str,
     now: OffsetDateTime,
 ) -> Result<Option<[String; 5]>, StoreError> {
     let row = |attempt| {
-        Some(crate::runner::manifest_row(
+        Some(crate::inputs::manifest_row(
             &source.bucket,
             &source.key,
             &source.version,
@@ -173,12 +173,12 @@ pub async fn reconcile_row(
         Ok(doc) => Ok(row(doc.attempt)),
         Err(RetryError::Final(..)) => Ok(None),
         Err(RetryError::Store(StoreError::NotFound { .. })) => {
-            let Ok(patient) = crate::steps::patient_from_key(&source.key) else {
+            let Some(original) = crate::keys::parse_original(&source.key) else {
                 return Ok(None);
             };
             let mut doc = DocumentRecord::new(
                 id,
-                patient,
+                original.patient_id.to_string(),
                 crate::model::SourceRef {
                     bucket: source.bucket.clone(),
                     key: source.key.clone(),

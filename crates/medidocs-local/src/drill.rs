@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::model::Status;
 use medidocs_core::ports::{MetadataStore, StoreError};
-use medidocs_core::runner::Runner;
-use medidocs_core::steps::SourceInput;
+use medidocs_pipeline::runner::Runner;
 use serde::Serialize;
 
 use crate::replication::{Region, Replicator, reconcile};
@@ -189,7 +189,7 @@ fn count(done: &Completions, processed: bool, status: Status, id: &str) {
 pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreError> {
     let io = |e: std::io::Error| StoreError::unavailable("drill", e);
     let step = |what: &'static str| {
-        move |e: medidocs_core::error::StepError| StoreError::unavailable(what, e.to_string())
+        move |e: medidocs_pipeline::error::StepError| StoreError::unavailable(what, e.to_string())
     };
     let inbox = base.join("batch");
     std::fs::create_dir_all(&inbox).map_err(io)?;
@@ -231,7 +231,7 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
                     let (rt, runner, acked, done) =
                         (rt.clone(), runner.clone(), acked.clone(), done.clone());
                     async move {
-                        let Ok(source) = rt.ingest(&f, PATIENT) else {
+                        let Ok(source) = rt.ingest(&f, PATIENT).await else {
                             return;
                         };
                         if let Ok(mut v) = acked.lock() {
@@ -304,6 +304,7 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
         }
         let source =
             b.rt.ingest(f, PATIENT)
+                .await
                 .map_err(|e| StoreError::unavailable("drill: an upload to B", e.to_string()))?;
         let o = b
             .runner

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use medidocs_core::keys;
 use medidocs_core::model::DocumentRecord;
-use medidocs_core::ports::{ObjectMeta, ObjectStore, PutMode, StoreError};
+use medidocs_core::ports::{LocalFile, ObjectMeta, ObjectStore, PutMode, StoreError};
 
 use crate::sqlite::{Change, ItemRow};
 use crate::{FsObjectStore, SqliteMetadataStore};
@@ -42,8 +42,28 @@ impl ObjectStore for JournaledObjects {
         }
         Ok(out)
     }
+    async fn put_file(
+        &self,
+        key: &str,
+        file: LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        let out = self.inner.put_file(key, file, mode).await?;
+        if keys::is_kept(key) {
+            self.meta.journal_object(key).await?;
+        }
+        Ok(out)
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.inner.get(key).await
+    }
+    async fn get_range(
+        &self,
+        key: &str,
+        version: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.inner.get_range(key, version, range).await
     }
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         self.inner.head(key).await
@@ -130,8 +150,13 @@ impl Replicator {
         if only_if_missing && dst.exists() {
             return Ok(false);
         }
-        crate::runtime::copy_atomic(&src, &dst)
-            .map_err(|e| StoreError::unavailable("replication: copying an object", e))?;
+        let file = LocalFile {
+            path: &src,
+            sha256: None,
+        };
+        self.to
+            .objects
+            .put_file_now(key, file, PutMode::Overwrite)?;
         Ok(true)
     }
 
@@ -232,19 +257,19 @@ pub struct Reconciled {
 /// alone.
 pub async fn reconcile(
     rt: &crate::LocalRuntime,
-    runner: &medidocs_core::runner::Runner,
+    runner: &medidocs_pipeline::runner::Runner,
 ) -> Result<Reconciled, StoreError> {
     let mut out = Reconciled::default();
-    for prefix in ["uploads/", "bulk/"] {
+    for prefix in medidocs_core::keys::ORIGINAL_PREFIXES {
         for object in rt.objects.list(prefix).await? {
-            if !object.key.ends_with("/original") {
+            if medidocs_core::keys::parse_original(&object.key).is_none() {
                 continue;
             }
             out.checked += 1;
             let path = rt.objects.path_of(&object.key)?;
             let (sha, _) = crate::runtime::sha256_file(&path)
                 .map_err(|e| StoreError::unavailable("reconcile: reading an original", e))?;
-            let source = medidocs_core::steps::SourceInput {
+            let source = medidocs_core::inputs::SourceInput {
                 bucket: crate::UPLOAD_BUCKET.into(),
                 key: object.key.clone(),
                 version: sha,

@@ -7,19 +7,19 @@
 //! DATA_DIR/token.key            random key: signs development tokens and upload URLs
 //! ```
 
-use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
-use medidocs_core::media::Limits;
 use medidocs_core::model::Labels;
-use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
-use medidocs_core::runner::Runner;
-use medidocs_core::steps::{SourceInput, Steps};
-use sha2::{Digest, Sha256};
+use medidocs_core::ports::{LocalFile, ObjectStore, PutMode, StoreError};
+use medidocs_media::Limits;
+use medidocs_pipeline::runner::Runner;
+use medidocs_pipeline::steps::Steps;
+use sha2::Sha256;
 
 use crate::{FsObjectStore, SqliteMetadataStore, TesseractOcr};
 
@@ -52,7 +52,7 @@ impl LocalConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             journal: false,
-            region: medidocs_core::steps::LOCAL_REGION.into(),
+            region: medidocs_core::model::LOCAL_REGION.into(),
         }
     }
 }
@@ -117,17 +117,26 @@ impl LocalRuntime {
 
     /// Runs documents through the pipeline's state machine, on the wall clock.
     pub fn runner(&self) -> Runner {
-        Runner::new(self.steps(), Arc::new(medidocs_core::states::SystemClock))
+        Runner::new(self.steps(), Arc::new(medidocs_states::SystemClock))
     }
 
     /// Copies a local file into the upload area, as a patient's upload would arrive, and
     /// returns the source to run. The upload id is a keyed hash of the file's path and
     /// content: the same file gives the same id (so a second run finds its document), and
     /// the path, which may itself be medical data, never appears in a key.
-    pub fn ingest(&self, file: &Path, patient_id: &str) -> Result<SourceInput, IngestError> {
+    pub async fn ingest(&self, file: &Path, patient_id: &str) -> Result<SourceInput, IngestError> {
         keys::validate_patient_id(patient_id).map_err(IngestError::Patient)?;
-        let id = identify(&self.secret, file)?;
+        let id = self.identify(file).await?;
         self.place(&id, keys::upload_key(patient_id, &id.upload_id))
+            .await
+    }
+
+    /// [`identify`], off the async threads.
+    async fn identify(&self, file: &Path) -> Result<FileIdentity, IngestError> {
+        let (secret, file) = (self.secret.clone(), file.to_path_buf());
+        tokio::task::spawn_blocking(move || identify(&secret, &file))
+            .await
+            .map_err(|e| IngestError::Store(StoreError::unavailable("reading a file", e)))?
     }
 
     /// As [`Self::ingest`], for a bulk import: the original goes under `bulk/`, with the
@@ -139,8 +148,10 @@ impl LocalRuntime {
         labels: &Labels,
     ) -> Result<SourceInput, IngestError> {
         keys::validate_patient_id(patient_id).map_err(IngestError::Patient)?;
-        let id = identify(&self.secret, file)?;
-        let source = self.place(&id, keys::bulk_key(patient_id, &id.upload_id))?;
+        let id = self.identify(file).await?;
+        let source = self
+            .place(&id, keys::bulk_key(patient_id, &id.upload_id))
+            .await?;
         if let (false, Some(key)) = (labels.is_empty(), keys::labels_key(&source.key)) {
             let json = serde_json::to_vec(labels)
                 .map_err(|e| IngestError::Store(StoreError::unavailable("labels", e)))?;
@@ -152,15 +163,23 @@ impl LocalRuntime {
         Ok(source)
     }
 
-    fn place(&self, id: &FileIdentity, key: String) -> Result<SourceInput, IngestError> {
-        let dest = self.objects.path_of(&key).map_err(IngestError::Store)?;
-        if !dest.exists() {
-            copy_atomic(&id.canonical, &dest)
-                .map_err(|e| IngestError::Read(id.canonical.clone(), e))?;
-            if self.config.journal {
-                self.meta
-                    .journal_object_now(&key)
-                    .map_err(IngestError::Store)?;
+    /// Stores the original once, through the pipeline's store (journaled when
+    /// replicated), checked against the hash it was identified by.
+    async fn place(&self, id: &FileIdentity, key: String) -> Result<SourceInput, IngestError> {
+        let file = LocalFile {
+            path: &id.canonical,
+            sha256: Some(&id.sha256),
+        };
+        // Already there (the same file, run again): not copied again.
+        let there = match self.store.head(&key).await {
+            Ok(_) => true,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(IngestError::Store(e)),
+        };
+        if !there {
+            match self.store.put_file(&key, file, PutMode::Create).await {
+                Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
+                Err(e) => return Err(IngestError::Store(e)),
             }
         }
         Ok(SourceInput {
@@ -222,47 +241,7 @@ pub enum IngestError {
 }
 
 pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok((hex::encode(h.finalize()), total))
-}
-
-/// Streams a file into place (temporary file, fsync, rename): files of any size, never
-/// held in memory whole.
-pub(crate) fn copy_atomic(from: &Path, to: &Path) -> std::io::Result<()> {
-    let dir = to
-        .parent()
-        .ok_or_else(|| std::io::Error::other("no parent folder"))?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut src = std::fs::File::open(from)?;
-        let mut dst = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        std::io::copy(&mut src, &mut dst)?;
-        dst.sync_all()?;
-        std::fs::rename(&tmp, to)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    keys::sha256_reader(std::fs::File::open(path)?)
 }
 
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StoreError> {

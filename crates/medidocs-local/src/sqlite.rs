@@ -67,7 +67,7 @@ fn db_err(e: rusqlite::Error) -> StoreError {
 }
 
 fn doc_pk(id: &str) -> String {
-    format!("DOC#{id}")
+    keys::document_item(id)
 }
 
 impl SqliteMetadataStore {
@@ -164,7 +164,7 @@ impl SqliteMetadataStore {
             for (pk, data) in rows {
                 let mut doc = decode(&data)?;
                 if doc.region.is_empty() {
-                    doc.region = medidocs_core::steps::LOCAL_REGION.into();
+                    doc.region = medidocs_core::model::LOCAL_REGION.into();
                 }
                 if doc.deadline.is_none() {
                     let last = time::OffsetDateTime::parse(
@@ -172,7 +172,7 @@ impl SqliteMetadataStore {
                         &time::format_description::well_known::Rfc3339,
                     )
                     .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-                    doc.deadline = Some(medidocs_core::steps::rfc3339(
+                    doc.deadline = Some(medidocs_core::clock::rfc3339(
                         last + medidocs_core::watchdog::DEFAULT_DEADLINE,
                     ));
                 }
@@ -226,7 +226,7 @@ impl MetadataStore for SqliteMetadataStore {
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
                         doc_pk(&doc.id),
-                        format!("PATIENT#{}", doc.patient_id),
+                        keys::patient_partition(&doc.patient_id),
                         medidocs_core::keys::listing_key(&doc.created_at, &doc.id),
                         doc.status.as_str(),
                         doc.version as i64,
@@ -295,7 +295,7 @@ impl MetadataStore for SqliteMetadataStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<DocumentPage, StoreError> {
-        let pk = format!("PATIENT#{patient_id}");
+        let pk = keys::patient_partition(patient_id);
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 1000);
         self.with(move |c| {
@@ -396,10 +396,10 @@ impl AccessStore for SqliteMetadataStore {
                 "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)
                  ON CONFLICT (pk, sk) DO NOTHING",
                 params![
-                    format!("PATIENT#{pid}"),
-                    format!("MEMBER#{member}"),
-                    format!("MEMBER#{member}"),
-                    format!("PATIENT#{pid}"),
+                    keys::patient_partition(&pid),
+                    keys::member_key(&member),
+                    keys::member_key(&member),
+                    keys::patient_partition(&pid),
                     serde_json::json!({ "patient_id": pid, "member": member }).to_string()
                 ],
             )
@@ -419,7 +419,7 @@ impl AccessStore for SqliteMetadataStore {
             let n = c
                 .execute(
                     "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![format!("PATIENT#{pid}"), format!("MEMBER#{member}")],
+                    params![keys::patient_partition(&pid), keys::member_key(&member)],
                 )
                 .map_err(db_err)?;
             if n == 0 {
@@ -437,7 +437,10 @@ impl AccessStore for SqliteMetadataStore {
         patient_id: &str,
         member: &str,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = (format!("PATIENT#{patient_id}"), format!("MEMBER#{member}"));
+        let (pk, sk) = (
+            keys::patient_partition(patient_id),
+            keys::member_key(member),
+        );
         self.with(move |c| {
             c.query_row(
                 "SELECT 1 FROM items WHERE pk = ?1 AND sk = ?2",
@@ -452,7 +455,7 @@ impl AccessStore for SqliteMetadataStore {
     }
 
     async fn care_team(&self, patient_id: &str) -> Result<Vec<String>, StoreError> {
-        let pk = format!("PATIENT#{patient_id}");
+        let pk = keys::patient_partition(patient_id);
         self.with(move |c| {
             let mut stmt = c
                 .prepare("SELECT substr(sk, 8) FROM items WHERE pk = ?1 AND sk >= 'MEMBER#' AND sk < 'MEMBER$' ORDER BY sk")
@@ -464,7 +467,7 @@ impl AccessStore for SqliteMetadataStore {
     }
 
     async fn member_patients(&self, member: &str) -> Result<Vec<String>, StoreError> {
-        let pk = format!("MEMBER#{member}");
+        let pk = keys::member_key(member);
         self.with(move |c| {
             let mut stmt = c
                 .prepare("SELECT substr(gsi1sk, 9) FROM items WHERE gsi1pk = ?1 ORDER BY gsi1sk")
@@ -486,9 +489,9 @@ impl AccessStore for SqliteMetadataStore {
                     "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?1, ?2, ?3, ?2, 1, ?4)
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
-                        format!("AUDIT#{}", record.patient_id.as_deref().unwrap_or("-")),
+                        keys::audit_partition(record.patient_id.as_deref()),
                         record.id,
-                        format!("AUDIT#{}", audit_month(&record.at)),
+                        keys::audit_month_partition(audit_month(&record.at)),
                         data
                     ],
                 )
@@ -507,7 +510,7 @@ impl AccessStore for SqliteMetadataStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<AuditPage, StoreError> {
-        let patient = patient_id.map(|p| format!("AUDIT#{p}"));
+        let patient = patient_id.map(|p| keys::audit_partition(Some(p)));
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 1000);
         self.with(move |c| {
@@ -622,19 +625,6 @@ impl SqliteMetadataStore {
             .lock()
             .map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?
             .execute_batch(JOURNAL)
-            .map_err(db_err)
-    }
-
-    /// As [`Self::journal_object`], on the calling thread (a short write).
-    pub fn journal_object_now(&self, key: &str) -> Result<(), StoreError> {
-        self.conn
-            .lock()
-            .map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?
-            .execute(
-                "INSERT INTO changes (kind, k1) VALUES ('object', ?1)",
-                params![key],
-            )
-            .map(|_| ())
             .map_err(db_err)
     }
 
@@ -779,13 +769,13 @@ impl SqliteMetadataStore {
             let applied = match (incoming, local) {
                 _ if same => Applied::Same,
                 (None, None) => Applied::Same,
-                (None, Some(_)) if sk == "META" => Applied::Kept,
+                (None, Some(_)) if sk == keys::DOCUMENT_SORT => Applied::Kept,
                 (None, Some(_)) => {
                     tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk]).map_err(db_err)?;
                     Applied::Deleted
                 }
                 (Some(row), local) => {
-                    let write = match (&local, sk == "META") {
+                    let write = match (&local, sk == keys::DOCUMENT_SORT) {
                         (None, _) => true,
                         (Some(l), true) => {
                             let l = decode(l)?;
@@ -795,7 +785,7 @@ impl SqliteMetadataStore {
                         (Some(_), false) => false,
                     };
                     if write {
-                        let (g2pk, g2sk) = if sk == "META" { inflight(&decode(&row.data)?) } else { (None, None) };
+                        let (g2pk, g2sk) = if sk == keys::DOCUMENT_SORT { inflight(&decode(&row.data)?) } else { (None, None) };
                         tx.execute(
                             "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                              ON CONFLICT (pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
@@ -879,7 +869,7 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
     }
 
     async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError> {
-        let pk = format!("SHA#{sha256}");
+        let pk = keys::legacy_content_claim(sha256);
         self.with(move |c| {
             c.execute(
                 "DELETE FROM items WHERE pk = ?1 AND sk = 'DOC'",

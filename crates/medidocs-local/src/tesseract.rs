@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use medidocs_core::media;
 use medidocs_core::model::TextSource;
 use medidocs_core::ocr::{BoundingBox, Line, OcrPage, Word};
 use medidocs_core::ports::{OcrEngine, OcrError};
+use medidocs_media as media;
 use tokio::sync::Semaphore;
 
 /// A reading with fewer words or a lower mean confidence than this gets an orientation check.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use medidocs_core::ports::{ObjectStore, PutMode};
-use medidocs_core::runner::StoreBuckets;
-use medidocs_core::states::{Engine, ManualClock, handler};
 use medidocs_local::FsObjectStore;
+use medidocs_pipeline::runner::StoreBuckets;
+use medidocs_states::{Engine, ManualClock, handler};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use medidocs_core::inputs::BulkInput;
 use medidocs_core::keys;
 use medidocs_core::model::Status;
 use medidocs_core::ports::{MetadataStore, ObjectStore, PutMode};
-use medidocs_core::runner::{BulkInput, BulkRunner};
 use medidocs_local::{LocalConfig, LocalRuntime, UPLOAD_BUCKET};
+use medidocs_pipeline::runner::BulkRunner;
 use serde_json::Value;
 
 async fn results(rt: &LocalRuntime, out: &Value) -> Vec<Value> {
@@ -69,7 +70,7 @@ async fn the_bulk_import_machine_runs_each_manifest_row_once() {
         .unwrap();
     let bulk = BulkRunner::new(
         Arc::new(rt.runner()),
-        Arc::new(medidocs_core::states::SystemClock),
+        Arc::new(medidocs_states::SystemClock),
     );
     let input = BulkInput {
         manifest_bucket: "local".into(),

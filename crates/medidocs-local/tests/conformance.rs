@@ -21,6 +21,37 @@ async fn filesystem_object_store_conforms() {
     assert_eq!(outside, vec![std::ffi::OsString::from("objects")]);
 }
 
+/// The object store of a replicated region: every write of the record journaled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journaled_object_store_conforms_and_journals_what_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta =
+        std::sync::Arc::new(SqliteMetadataStore::open(&dir.path().join("meta.sqlite3")).unwrap());
+    meta.enable_journal().unwrap();
+    let store = medidocs_local::replication::JournaledObjects {
+        inner: std::sync::Arc::new(FsObjectStore::open(dir.path().join("objects")).unwrap()),
+        meta: meta.clone(),
+    };
+    let n = object_store_suite(&store, "suite", ObjectFlags::default())
+        .await
+        .unwrap();
+    assert!(n >= 10, "only {n} cases ran");
+    let journaled = meta.changes_after(0, 10_000).await.unwrap();
+    let keys: Vec<&str> = journaled
+        .iter()
+        .filter_map(|c| match c {
+            medidocs_local::sqlite::Change::Object { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(keys.contains(&"suite/file/a"), "{keys:?}");
+    assert!(keys.contains(&"suite/range/a"), "{keys:?}");
+    assert!(
+        !keys.contains(&"suite/file/changed"),
+        "a refused file was journaled"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_metadata_store_conforms() {
     let dir = tempfile::tempdir().unwrap();

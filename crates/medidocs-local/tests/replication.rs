@@ -99,7 +99,7 @@ async fn replicated_writes_do_not_travel_back_and_objects_arrive_before_their_re
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
     )
     .join("../../samples/documents/pharmacy-fax-g3.tif");
-    let source = a.ingest(&scan, "p-1").unwrap();
+    let source = a.ingest(&scan, "p-1").await.unwrap();
     let out = a.runner().run(&source).await.unwrap();
     assert_eq!(out.record.status, Status::Ready, "{:?}", out.record.reason);
     a.store
@@ -137,7 +137,7 @@ async fn a_replicated_upload_starts_nothing_and_is_finished_by_reconcile_after_f
     )
     .join("../../samples/documents/pharmacy-fax-g3.tif");
     // Acknowledged in A, replicated, then A fails before processing it.
-    let source = a.ingest(&scan, "p-1").unwrap();
+    let source = a.ingest(&scan, "p-1").await.unwrap();
     let a2b = Replicator::new(region("a", &a), region("b", &b));
     a2b.catch_up().await.unwrap();
     assert!(b.objects.head(&source.key).await.is_ok());

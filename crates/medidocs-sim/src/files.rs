@@ -48,7 +48,7 @@ pub fn unsupported(tag: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medidocs_core::media::{self, Limits};
+    use medidocs_media::{self as media, Limits};
 
     #[test]
     fn the_simulated_files_are_what_the_inspection_says() {

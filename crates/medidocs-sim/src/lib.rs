@@ -34,7 +34,7 @@ pub mod world;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use medidocs_core::runner::{BULK_DEFINITION, OCR_QUEUE_URL, PIPELINE_DEFINITION};
+use medidocs_pipeline::runner::{BULK_DEFINITION, OCR_QUEUE_URL, PIPELINE_DEFINITION};
 use serde::Serialize;
 
 use crate::clock::{VirtualClock, sleep_secs};

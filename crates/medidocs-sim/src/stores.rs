@@ -112,15 +112,7 @@ impl MemObjects {
         // Both buckets' records are replicated (the template's rules), so a region that
         // takes over finds the pages the other region had finished; intermediates under
         // `work/` are not.
-        let replicated = [
-            "uploads/",
-            "bulk/",
-            "bulk-manifests/",
-            "artefacts/",
-            "quarantine/",
-        ]
-        .iter()
-        .any(|p| key.starts_with(p));
+        let replicated = keys::is_kept(key) && !key.starts_with(keys::BULK_RESULTS);
         let Some(peer) = self.peer.get().and_then(Weak::upgrade) else {
             return;
         };
@@ -191,6 +183,26 @@ impl ObjectStore for MemObjects {
             .await
     }
 
+    async fn put_file(
+        &self,
+        key: &str,
+        file: medidocs_core::ports::LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        // The simulator holds objects in memory: the file is read whole.
+        let bytes = tokio::fs::read(file.path)
+            .await
+            .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
+        if file
+            .sha256
+            .is_some_and(|expected| keys::sha256_hex(&bytes) != expected)
+        {
+            return Err(StoreError::ChecksumMismatch {
+                what: key.to_string(),
+            });
+        }
+        self.put(key, bytes, mode).await
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         self.meter.count(|u| u.s3_get += 1);
         self.region

@@ -7,15 +7,15 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use medidocs_core::inputs::SourceInput;
+use medidocs_core::inputs::{BulkInput, MANIFEST_COLUMNS, manifest_row};
 use medidocs_core::keys;
-use medidocs_core::media::Limits;
 use medidocs_core::pacing::PacedOcr;
 use medidocs_core::ports::ObjectStore;
-use medidocs_core::runner::{
-    BulkInput, MANIFEST_COLUMNS, OCR_QUEUE_RESOURCE, OCR_QUEUE_URL, OcrMessage, SUBSTITUTIONS,
-    StoreBuckets, manifest_row,
-};
-use medidocs_core::steps::{SourceInput, Steps};
+use medidocs_media::Limits;
+use medidocs_pipeline::Step;
+use medidocs_pipeline::runner::{OCR_QUEUE_RESOURCE, OCR_QUEUE_URL, OcrMessage, StoreBuckets};
+use medidocs_pipeline::steps::Steps;
 use medidocs_states::{Engine, Failure, handler};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -63,7 +63,7 @@ pub struct Region {
 }
 
 /// The DefinitionSubstitutions ARN of a step's function.
-fn function_arn(region: &str, step: &str) -> String {
+fn function_arn(region: &str, step: Step) -> String {
     format!("arn:aws:lambda:{region}:000000000000:function:medidocs-{step}")
 }
 
@@ -247,12 +247,12 @@ impl Region {
         let mut pipeline = Engine::new(clock.clone())
             .with_buckets(buckets.clone())
             .with_random(random.clone());
-        for (sub, step) in SUBSTITUTIONS {
+        for step in Step::ALL {
             let arn = function_arn(&self.name, step);
-            pipeline.substitute(*sub, arn.clone());
-            let (region, step) = (self.clone(), *step);
+            pipeline.substitute(step.resource(), arn.clone());
+            let region = self.clone();
             // The step as its own Task calls Textract directly, unpaced.
-            let steps = if step == "ocr-page" {
+            let steps = if step == Step::OcrPage {
                 direct_steps.clone()
             } else {
                 self.steps.clone()
@@ -264,7 +264,7 @@ impl Region {
                     async move {
                         region
                             .lambda
-                            .invoke(step, async {
+                            .invoke(step.name(), async {
                                 steps
                                     .call(step, v)
                                     .await
@@ -384,7 +384,7 @@ impl Region {
                     let r = region
                         .lambda
                         .invoke("ocr-worker", async {
-                            Ok(steps.call("ocr-page", page).await)
+                            Ok(steps.call(Step::OcrPage, page).await)
                         })
                         .await;
                     match r {
@@ -397,7 +397,7 @@ impl Region {
                         }
                         // No slot soon enough for a bulk page: back to the queue, as a
                         // batch item failure, after the queue's visibility time-out.
-                        Ok(Err(c)) if c.error == medidocs_core::error::DEFERRED => {
+                        Ok(Err(c)) if c.error == medidocs_pipeline::error::DEFERRED => {
                             q.give_back(job, OCR_VISIBILITY)
                         }
                         // SendTaskFailure: the state machine's Retry and Catch decide.

@@ -1,5 +1,5 @@
 use anyhow::{Result, anyhow, ensure};
-use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
+use medidocs_core::ports::{LocalFile, ObjectStore, PutMode, StoreError};
 
 use crate::Cases;
 
@@ -232,6 +232,94 @@ pub async fn object_store_suite(
                 back.len()
             );
             Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "a local file is stored streamed, as bytes are, and a create does not replace",
+        async {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("scan.bin");
+            let data: Vec<u8> = (0..flags.large_object_bytes)
+                .map(|i| (i * 7 % 253) as u8)
+                .collect();
+            std::fs::write(&path, &data)?;
+            let sha = medidocs_core::keys::sha256_hex(&data);
+            let file = LocalFile {
+                path: &path,
+                sha256: Some(&sha),
+            };
+            let meta = store.put_file(&k("file/a"), file, PutMode::Create).await?;
+            ensure!(
+                meta.size == data.len() as u64,
+                "put_file reported {}",
+                meta.size
+            );
+            ensure!(store.get(&k("file/a")).await? == data, "file bytes differ");
+            match store.put_file(&k("file/a"), file, PutMode::Create).await {
+                Err(StoreError::AlreadyExists { .. }) => {}
+                other => return Err(anyhow!("second create gave {other:?}")),
+            }
+            let small = dir.path().join("small.bin");
+            std::fs::write(&small, b"small")?;
+            let small = LocalFile {
+                path: &small,
+                sha256: None,
+            };
+            store
+                .put_file(&k("file/a"), small, PutMode::Overwrite)
+                .await?;
+            ensure!(
+                store.get(&k("file/a")).await? == b"small",
+                "overwrite not seen"
+            );
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
+        "a local file whose bytes are not its recorded hash is not stored",
+        async {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("changed.bin");
+            std::fs::write(&path, b"the bytes now")?;
+            let wrong = medidocs_core::keys::sha256_hex(b"the bytes when read");
+            let file = LocalFile {
+                path: &path,
+                sha256: Some(&wrong),
+            };
+            ensure!(
+                store
+                    .put_file(&k("file/changed"), file, PutMode::Create)
+                    .await
+                    .is_err(),
+                "stored bytes under another hash"
+            );
+            is_not_found(store.get(&k("file/changed")).await)
+        }
+        .await,
+    );
+
+    c.check(
+        "a range reads that part only, cut short at the end",
+        async {
+            let data: Vec<u8> = (0..=255u8).collect();
+            store
+                .put(&k("range/a"), data.clone(), PutMode::Overwrite)
+                .await?;
+            let part = store.get_range(&k("range/a"), "", 10..20).await?;
+            ensure!(part == data[10..20], "10..20 gave {part:?}");
+            let tail = store.get_range(&k("range/a"), "", 250..400).await?;
+            ensure!(tail == data[250..], "250..400 gave {} bytes", tail.len());
+            let empty = store.get_range(&k("range/a"), "", 300..400).await?;
+            ensure!(
+                empty.is_empty(),
+                "a range past the end gave {} bytes",
+                empty.len()
+            );
+            is_not_found(store.get_range(&k("range/missing"), "", 0..10).await)
         }
         .await,
     );

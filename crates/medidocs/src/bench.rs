@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use futures::stream::{self, StreamExt};
 use medidocs_core::keys;
-use medidocs_core::media;
 use medidocs_core::model::{DocumentRecord, Status};
+use medidocs_media as media;
 
 use crate::{LimitArgs, collect_files, open_runtime};
 
@@ -62,7 +62,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         let (rt, runner) = (&rt, &runner);
         let results: Vec<_> = stream::iter(files.iter())
             .map(|f| async move {
-                let source = rt.ingest(f, "bench")?;
+                let source = rt.ingest(f, "bench").await?;
                 anyhow::Ok((f, runner.run(&source).await?))
             })
             .buffer_unordered(workers)

@@ -25,7 +25,7 @@ use medidocs_core::keys;
 use medidocs_core::model::{Labels, Status};
 
 use medidocs_aws::{BulkTarget, Placed};
-use medidocs_core::runner::BulkInput;
+use medidocs_core::inputs::BulkInput;
 use medidocs_local::{identify, import_secret};
 
 use crate::{LimitArgs, open_runtime};
@@ -630,7 +630,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     let arn = args.bulk_import_arn.clone().context(
         "--target s3://… needs the BulkImport state machine: give --bulk-import-arn ARN or set MEDIDOCS_BULK_IMPORT_ARN (the stack output BulkImportArn, see docs/deploy.md)",
     )?;
-    let now = stamp(&medidocs_core::steps::now_rfc3339());
+    let now = stamp(&medidocs_core::clock::now_rfc3339());
     let batch = batch.unwrap_or_else(|| format!("import-{now}"));
     let total = entries(&args)?.count() as u64;
     // Upload ids are keyed with this data dir's secret: a rerun from it finds its uploads.
@@ -651,7 +651,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
     }
     let mut manifest_file = tempfile::NamedTempFile::new().context("a temporary manifest")?;
     let mut manifest = csv::Writer::from_writer(manifest_file.as_file_mut());
-    manifest.write_record(medidocs_core::runner::MANIFEST_COLUMNS)?;
+    manifest.write_record(medidocs_core::inputs::MANIFEST_COLUMNS)?;
     let mut rows = 0u64;
     let (target, secret) = (&target, &secret);
     let process = |entry: Entry| async move {
@@ -675,7 +675,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
             Ok(Placed::AlreadyThere { version }) => ("ALREADY_UPLOADED", version),
             Err(e) => return Outcome::error(line, shown, patient, e.to_string()),
         };
-        let row = medidocs_core::runner::manifest_row(target.bucket(), &key, &version, 1);
+        let row = medidocs_core::inputs::manifest_row(target.bucket(), &key, &version, 1);
         Outcome {
             line,
             path: shown,
@@ -700,7 +700,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
         println!("Nothing was uploaded: no bulk import started.");
         return Ok(ExitCode::FAILURE);
     }
-    let manifest_key = format!("bulk-manifests/{batch}.csv");
+    let manifest_key = medidocs_core::keys::bulk_manifest(&batch);
     target
         .put_manifest(&manifest_key, manifest_file.path())
         .await
@@ -710,7 +710,7 @@ async fn import_s3(data_dir: &Path, args: ImportArgs) -> Result<ExitCode> {
         manifest_key: manifest_key.clone(),
         upload_bucket: bucket.clone(),
         max_concurrency: args.pipelines.max(1),
-        results_prefix: format!("bulk-results/{batch}"),
+        results_prefix: medidocs_core::keys::bulk_results(&batch),
     };
     let name: String = format!("{batch}-{now}").chars().take(80).collect();
     let execution = target

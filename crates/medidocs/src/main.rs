@@ -21,10 +21,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use futures::stream::{self, StreamExt};
 use medidocs_core::keys;
-use medidocs_core::media::Limits;
 use medidocs_core::ocr::OcrDocument;
 use medidocs_core::ports::{MetadataStore, ObjectStore};
 use medidocs_local::{LocalConfig, LocalRuntime};
+use medidocs_media::Limits;
 
 use crate::output::{RunRow, Table};
 
@@ -395,7 +395,7 @@ async fn run(data_dir: &Path, args: RunArgs) -> Result<ExitCode> {
     let mut results = stream::iter(files)
         .map(|file| async move {
             let t = Instant::now();
-            let outcome = match rt_ref.ingest(&file, patient) {
+            let outcome = match rt_ref.ingest(&file, patient).await {
                 Ok(source) => runner_ref.run(&source).await.map_err(anyhow::Error::from),
                 Err(e) => Err(anyhow::Error::from(e)),
             };
@@ -490,7 +490,7 @@ pub async fn sweep(
 ) -> Result<Vec<String>> {
     let now = time::OffsetDateTime::now_utc();
     let at = now + medidocs_core::watchdog::DEFAULT_DEADLINE - deadline;
-    Ok(medidocs_core::watchdog::sweep(meta, medidocs_core::steps::LOCAL_REGION, at).await?)
+    Ok(medidocs_core::watchdog::sweep(meta, medidocs_core::model::LOCAL_REGION, at).await?)
 }
 
 async fn retry(data_dir: &Path, ids: &[String]) -> Result<ExitCode> {
@@ -518,7 +518,7 @@ async fn retry(data_dir: &Path, ids: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
-        let source = medidocs_core::steps::SourceInput::new(
+        let source = medidocs_core::inputs::SourceInput::new(
             doc.source.bucket.clone(),
             doc.source.key.clone(),
             doc.source.version.clone(),

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 use medidocs_aws::{DynamoMetadataStore, Keeping, PipelineBuckets, S3ObjectStore, clients};
+use medidocs_core::clock::now_rfc3339;
 use medidocs_core::migrate::{MigrationReport, migrate as run_migration};
-use medidocs_core::steps::now_rfc3339;
 
 use crate::open_runtime;
 

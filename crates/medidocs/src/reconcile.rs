@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use medidocs_aws::{BulkTarget, DynamoMetadataStore, ExecutionStarter, clients};
+use medidocs_core::inputs::SourceInput;
+use medidocs_core::inputs::{BulkInput, MANIFEST_COLUMNS};
 use medidocs_core::keys;
 use medidocs_core::model::Status;
 use medidocs_core::ports::MetadataStore;
-use medidocs_core::runner::{BulkInput, MANIFEST_COLUMNS};
-use medidocs_core::steps::SourceInput;
 
 use crate::open_runtime;
 
@@ -113,7 +113,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
     let now = time::OffsetDateTime::now_utc();
     let mut rows = Vec::new();
     let (mut checked, mut errors) = (0, 0);
-    for prefix in ["uploads/", "bulk/"] {
+    for prefix in medidocs_core::keys::ORIGINAL_PREFIXES {
         for o in target.uploads.originals(prefix).await? {
             checked += 1;
             // The document id names the bucket the original was uploaded to.
@@ -122,7 +122,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
             if args.dry_run {
                 match meta.get_document(&source.document_id()).await {
                     Ok(d) if d.status.is_terminal() => {}
-                    _ => rows.push(medidocs_core::runner::manifest_row(
+                    _ => rows.push(medidocs_core::inputs::manifest_row(
                         origin, &o.key, &o.version, 0,
                     )),
                 }
@@ -155,7 +155,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
     if args.dry_run || rows.is_empty() {
         return Ok(outcome);
     }
-    let stamp: String = medidocs_core::steps::now_rfc3339()
+    let stamp: String = medidocs_core::clock::now_rfc3339()
         .chars()
         .filter(char::is_ascii_digit)
         .take(14)
@@ -170,7 +170,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
         }
         w.flush()?;
     }
-    let manifest_key = format!("bulk-manifests/{batch}.csv");
+    let manifest_key = medidocs_core::keys::bulk_manifest(&batch);
     let again = "run reconcile again: what this one claimed is taken over again under new attempts";
     target
         .put_manifest(&manifest_key, file.path())
@@ -181,7 +181,7 @@ async fn reconcile_aws(args: &ReconcileArgs) -> Result<ExitCode> {
         manifest_key: manifest_key.clone(),
         upload_bucket: bucket.clone(),
         max_concurrency: args.concurrency.max(1),
-        results_prefix: format!("bulk-results/{batch}"),
+        results_prefix: medidocs_core::keys::bulk_results(&batch),
     };
     let execution = target
         .start(&batch, &input)

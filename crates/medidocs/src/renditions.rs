@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use medidocs_core::media;
+use medidocs_media as media;
 
 use crate::LimitArgs;
 

@@ -11,11 +11,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use medidocs_api::{App, DevTokens, LocalDelivery};
 use medidocs_core::access::{Role, validate_subject};
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
-use medidocs_core::media::Limits;
 use medidocs_core::ports::AccessStore;
-use medidocs_core::steps::SourceInput;
 use medidocs_local::UPLOAD_BUCKET;
+use medidocs_media::Limits;
 
 use crate::{LimitArgs, open_runtime};
 
@@ -101,7 +101,7 @@ impl HttpLimitArgs {
 
 /// Runs the executions the API starts (a retry) in the background, on this machine.
 struct LocalOrchestrator {
-    runner: Arc<medidocs_core::runner::Runner>,
+    runner: Arc<medidocs_pipeline::runner::Runner>,
 }
 
 #[async_trait::async_trait]

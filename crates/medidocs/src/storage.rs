@@ -119,7 +119,7 @@ pub async fn storage(args: StorageArgs) -> Result<ExitCode> {
     let mut rows = Vec::new();
     let mut all = Kept::default();
     for file in &files {
-        let source = rt.ingest(file, "storage")?;
+        let source = rt.ingest(file, "storage").await?;
         let doc = runner.run(&source).await?.record;
         let name = file
             .file_name()

@@ -15,13 +15,14 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, VersioningConfiguration,
 };
 use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, clients};
-use medidocs_core::media::Limits;
+use medidocs_core::inputs::BulkInput;
 use medidocs_core::model::Status;
 use medidocs_core::ports::{MetadataStore, ObjectStore};
-use medidocs_core::runner::{BULK_DEFINITION, BulkInput, BulkRunner, Runner};
-use medidocs_core::states::SystemClock;
-use medidocs_core::steps::Steps;
 use medidocs_local::TesseractOcr;
+use medidocs_media::Limits;
+use medidocs_pipeline::runner::{BULK_DEFINITION, BulkRunner, Runner};
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::SystemClock;
 use medidocs_testkit::moto::Moto;
 
 const REGION: &str = "eu-west-1";

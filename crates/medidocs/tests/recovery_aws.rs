@@ -13,7 +13,7 @@ use medidocs_aws::{DynamoMetadataStore, clients};
 use medidocs_core::keys;
 use medidocs_core::model::{DocumentRecord, SourceRef, Status};
 use medidocs_core::ports::MetadataStore;
-use medidocs_core::runner::BULK_DEFINITION;
+use medidocs_pipeline::runner::BULK_DEFINITION;
 use medidocs_testkit::moto::Moto;
 
 const REGION: &str = "eu-west-1";

@@ -7,16 +7,18 @@
 use std::sync::Arc;
 
 use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, TextractOcr, clients};
+use medidocs_core::inputs::SourceInput;
 use medidocs_core::keys;
-use medidocs_core::media::Limits;
 use medidocs_core::model::Status;
 use medidocs_core::ports::{ObjectStore, PutMode};
-use medidocs_core::runner::Runner;
-use medidocs_core::states::ManualClock;
-use medidocs_core::steps::{SourceInput, Steps};
+use medidocs_media::Limits;
+use medidocs_pipeline::runner::Runner;
+use medidocs_pipeline::steps::Steps;
+use medidocs_states::ManualClock;
 use medidocs_testkit::moto::Moto;
 use medidocs_testkit::textract_endpoint::{Behaviour, serve};
 
+#[path = "../../medidocs-aws/tests/common/mod.rs"]
 mod common;
 use common::{KMS_KEY, REGION, textract_corpus as corpus, unique};
 

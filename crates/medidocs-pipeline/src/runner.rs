@@ -10,28 +10,16 @@ use medidocs_states::{Buckets, Clock, Engine, Failure, handler};
 use serde_json::Value;
 
 use crate::error::{self, StepError};
-use crate::keys;
-use crate::model::DocumentRecord;
-use crate::ports::{ObjectStore, PutMode, StoreError};
-use crate::steps::{STEP_NAMES, SourceInput, Steps};
+use crate::step::Step;
+use crate::steps::Steps;
+use medidocs_core::inputs::{BulkInput, SourceInput};
+use medidocs_core::keys;
+use medidocs_core::model::DocumentRecord;
+use medidocs_core::ports::{ObjectStore, PutMode, StoreError};
 
 /// The pipeline's state machine, as deployed.
 pub const PIPELINE_DEFINITION: &str =
     include_str!("../../../statemachines/document-pipeline.asl.json");
-
-/// DefinitionSubstitutions of the embedded runtime: each `${Name}` resource of the
-/// definition and the step handler behind it. (`OcrPageFunction` is the OCR step as a
-/// Task of its own, as definitions before the OCR queue called it.)
-pub const SUBSTITUTIONS: &[(&str, &str)] = &[
-    ("InspectFunction", "inspect"),
-    ("LinkDuplicateFunction", "link-duplicate"),
-    ("PlanFunction", "plan"),
-    ("RenderPageFunction", "render-page"),
-    ("OcrPageFunction", "ocr-page"),
-    ("FinalizeFunction", "finalize"),
-    ("RejectFunction", "reject"),
-    ("FailFunction", "fail"),
-];
 
 /// The Task resource that puts a page in the OCR queue and waits for a worker's answer
 /// (Step Functions' callback pattern).
@@ -61,7 +49,7 @@ impl OcrMessage {
 }
 
 /// The Lambda-style ARN a step is registered under in the embedded runtime.
-pub fn local_arn(step: &str) -> String {
+pub fn local_arn(step: Step) -> String {
     format!("arn:aws:lambda:local:000000000000:function:medidocs-{step}")
 }
 
@@ -106,8 +94,8 @@ impl Runner {
         let steps = Arc::new(steps);
         let mut engine =
             Engine::new(clock.clone()).with_buckets(Arc::new(StoreBuckets(steps.objects.clone())));
-        for (name, step_name) in SUBSTITUTIONS {
-            engine.substitute(*name, local_arn(step_name));
+        for step in Step::ALL {
+            engine.substitute(step.resource(), local_arn(step));
         }
         engine.substitute(OCR_QUEUE_URL.0, OCR_QUEUE_URL.1);
         {
@@ -124,7 +112,7 @@ impl Runner {
                             .map_err(|e| Failure::new(error::INTERNAL, e.to_string()))?;
                         let deadline = clock.now() + OCR_STEP_TIME_LIMIT;
                         tokio::select! {
-                            r = steps.call("ocr-page", page) => r.map_err(|c| Failure::new(c.error, c.cause)),
+                            r = steps.call(Step::OcrPage, page) => r.map_err(|c| Failure::new(c.error, c.cause)),
                             _ = clock.expire_at(deadline) => Err(Failure::new(
                                 error::TIMEOUT,
                                 format!("reading one page took longer than {} s", OCR_STEP_TIME_LIMIT.as_secs()),
@@ -134,15 +122,15 @@ impl Runner {
                 }),
             );
         }
-        for name in STEP_NAMES {
+        for step in Step::ALL {
             let steps = steps.clone();
             engine.register(
-                local_arn(name),
+                local_arn(step),
                 handler(move |v: Value| {
                     let steps = steps.clone();
                     async move {
                         steps
-                            .call(name, v)
+                            .call(step, v)
                             .await
                             .map_err(|c| Failure::new(c.error, c.cause))
                     }
@@ -224,37 +212,6 @@ pub const BULK_DEFINITION: &str = include_str!("../../../statemachines/bulk-impo
 /// The pipeline's state machine ARN in the embedded runtime (`${DocumentPipelineArn}`).
 pub const LOCAL_PIPELINE_ARN: &str =
     "arn:aws:states:local:000000000000:stateMachine:medidocs-document-pipeline";
-
-/// A bulk manifest's columns (the bulk import's Distributed Map reads them by name).
-/// `bucket` is the bucket the original was uploaded to, part of its document id: a
-/// reconcile in the other region runs originals that arrived there by replication.
-pub const MANIFEST_COLUMNS: [&str; 5] =
-    ["document_id", "bucket", "key", "version", "execution_name"];
-
-/// A bulk manifest row: the source, and the execution that runs attempt `attempt` of it.
-pub fn manifest_row(bucket: &str, key: &str, version: &str, attempt: u32) -> [String; 5] {
-    let id = keys::document_id(bucket, key, version);
-    let name = keys::execution_name(&id, attempt);
-    [
-        id,
-        bucket.to_string(),
-        key.to_string(),
-        version.to_string(),
-        name,
-    ]
-}
-
-/// Where a bulk import's manifest is and how fast to go.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct BulkInput {
-    pub manifest_bucket: String,
-    /// A CSV object with the [`MANIFEST_COLUMNS`].
-    pub manifest_key: String,
-    pub upload_bucket: String,
-    pub max_concurrency: u32,
-    /// Where the per-document results go (`{prefix}/{run}/SUCCEEDED_0.json`, …).
-    pub results_prefix: String,
-}
 
 /// Runs `statemachines/bulk-import.asl.json`: its Distributed Map reads the manifest from
 /// the object store and starts the document pipeline (`states:startExecution.sync:2`) for
@@ -348,7 +305,7 @@ mod tests {
         assert!(!names.is_empty());
         for n in names {
             assert!(
-                SUBSTITUTIONS.iter().any(|(s, _)| *s == n) || n == OCR_QUEUE_URL.0,
+                Step::ALL.iter().any(|s| s.resource() == n) || n == OCR_QUEUE_URL.0,
                 "${{{n}}} has no handler"
             );
         }

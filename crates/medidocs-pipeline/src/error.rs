@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{OcrError, StoreError};
+use medidocs_core::ports::{OcrError, StoreError};
 use medidocs_media::MediaError;
 
 pub const INVALID_DOCUMENT: &str = "Medidocs.InvalidDocument";

@@ -24,10 +24,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::error::{CaughtError, StepError};
-use crate::keys;
-use crate::model::{DocumentRecord, Labels, Reason, RenditionRef, Status, TextSource};
-use crate::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
-use crate::ports::{MetadataStore, ObjectStore, OcrEngine, PutMode, StoreError};
+use crate::step::Step;
+use medidocs_core::clock::rfc3339;
+use medidocs_core::inputs::SourceInput;
+use medidocs_core::keys;
+use medidocs_core::model::{
+    DocumentRecord, LOCAL_REGION, Labels, Reason, RenditionRef, Status, TextSource,
+};
+use medidocs_core::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
+use medidocs_core::ports::{MetadataStore, ObjectStore, OcrEngine, PutMode, StoreError};
 use medidocs_media::{self as media, Limits, Mime, RenditionKind};
 use medidocs_states::{Clock, SystemClock};
 
@@ -38,43 +43,6 @@ pub const MIN_TEXT_LAYER_CHARS: usize = 16;
 /// A page that takes longer than this to decode or render is rejected as `too_complex`
 /// (an A4 page takes well under a second).
 pub const DECODE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// The source object: what an S3 event names. `version` is the object's version id
-/// (`"null"` in an unversioned bucket; the content hash in the embedded store).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceInput {
-    pub bucket: String,
-    pub key: String,
-    #[serde(default = "null_version")]
-    pub version: String,
-    /// The name of the execution running the step (`$$.Execution.Name`), which carries
-    /// the attempt ([`keys::execution_name`]). Absent in an execution's own input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution: Option<String>,
-}
-
-fn null_version() -> String {
-    "null".into()
-}
-
-impl SourceInput {
-    pub fn new(
-        bucket: impl Into<String>,
-        key: impl Into<String>,
-        version: impl Into<String>,
-    ) -> Self {
-        Self {
-            bucket: bucket.into(),
-            key: key.into(),
-            version: version.into(),
-            execution: None,
-        }
-    }
-
-    pub fn document_id(&self) -> String {
-        keys::document_id(&self.bucket, &self.key, &self.version)
-    }
-}
 
 /// What to do next with the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,25 +201,6 @@ struct PageOcr {
     ms: u64,
 }
 
-/// Reads the wall clock as RFC 3339 (UTC, milliseconds).
-pub fn now_rfc3339() -> String {
-    rfc3339(time::OffsetDateTime::now_utc())
-}
-
-/// A time as the records keep it: RFC 3339, UTC, milliseconds (so that text order is time
-/// order).
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
-
-/// The region name of the embedded runtime.
-pub const LOCAL_REGION: &str = "local";
-
 /// The step handlers, bound to one set of adapters.
 pub struct Steps {
     pub objects: Arc<dyn ObjectStore>,
@@ -295,7 +244,7 @@ impl Steps {
             cpu: Arc::new(Semaphore::new(cpu_slots.max(1))),
             clock: Arc::new(SystemClock),
             region: LOCAL_REGION.into(),
-            deadline: crate::watchdog::DEFAULT_DEADLINE,
+            deadline: medidocs_core::watchdog::DEFAULT_DEADLINE,
             inline_media: false,
         }
     }
@@ -368,7 +317,7 @@ impl Steps {
         let mut doc = DocumentRecord::new(
             input.document_id(),
             patient_id,
-            crate::model::SourceRef {
+            medidocs_core::model::SourceRef {
                 bucket: input.bucket.clone(),
                 key: input.key.clone(),
                 version: input.version.clone(),
@@ -976,7 +925,7 @@ impl Steps {
         self.put_json(&ocr_key, &ocr).await?;
         doc.text_chars = text
             .chars()
-            .filter(|c| *c != crate::ocr::PAGE_SEPARATOR)
+            .filter(|c| *c != medidocs_core::ocr::PAGE_SEPARATOR)
             .count() as u64;
         doc.text_source = ocr.text_source();
         doc.renditions = renditions;
@@ -1116,20 +1065,15 @@ fn parse_mime(s: &str) -> Result<Mime, StepError> {
     Mime::parse(s).ok_or_else(|| StepError::Internal(format!("unknown type {s}")))
 }
 
-/// Upload keys are `uploads/{patient}/{upload}/original`; the patient comes from the key.
-pub(crate) fn patient_from_key(key: &str) -> Result<String, StepError> {
-    let parts: Vec<&str> = key.split('/').collect();
-    match parts.as_slice() {
-        ["uploads" | "bulk", patient, upload, "original"]
-            if keys::validate_patient_id(patient).is_ok() && keys::is_system_id(upload) =>
-        {
-            Ok((*patient).to_string())
-        }
-        _ => Err(StepError::InvalidDocument {
+/// Upload keys are `uploads/{patient}/{upload}/original` (or `bulk/…`); the patient comes
+/// from the key.
+fn patient_from_key(key: &str) -> Result<String, StepError> {
+    keys::parse_original(key)
+        .map(|original| original.patient_id.to_string())
+        .ok_or_else(|| StepError::InvalidDocument {
             code: "unexpected_key".into(),
             message: "the object is not under uploads/ or bulk/{patient}/{upload}/original".into(),
-        }),
-    }
+        })
 }
 
 fn text_layer_page(page: u32, layer: media::TextLayerPage) -> OcrPage {
@@ -1162,19 +1106,6 @@ fn text_layer_page(page: u32, layer: media::TextLayerPage) -> OcrPage {
     }
 }
 
-/// The steps by name, as a Task resource names them (`inspect`, `link-duplicate`, `plan`,
-/// `render-page`, `ocr-page`, `finalize`, `reject`, `fail`).
-pub const STEP_NAMES: &[&str] = &[
-    "inspect",
-    "link-duplicate",
-    "plan",
-    "render-page",
-    "ocr-page",
-    "finalize",
-    "reject",
-    "fail",
-];
-
 fn json_in<I: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<I, CaughtError> {
     serde_json::from_value(v).map_err(|e| CaughtError {
         error: crate::error::INTERNAL.into(),
@@ -1195,15 +1126,15 @@ impl Steps {
     /// a Lambda function): errors come back as the `{Error, Cause}` Retry and Catch match.
     pub async fn call(
         &self,
-        name: &str,
+        step: Step,
         input: serde_json::Value,
     ) -> Result<serde_json::Value, CaughtError> {
         let started = Instant::now();
-        tracing::trace!(step = name, "step started");
-        let out = self.dispatch(name, input).await;
+        tracing::trace!(step = step.name(), "step started");
+        let out = self.dispatch(step, input).await;
         // The step, its time and its error name: never its input, output or cause.
         tracing::debug!(
-            step = name,
+            step = step.name(),
             ms = started.elapsed().as_millis() as u64,
             error = out.as_ref().err().map(|e| e.error.as_str()).unwrap_or(""),
             "step finished"
@@ -1213,22 +1144,18 @@ impl Steps {
 
     async fn dispatch(
         &self,
-        name: &str,
+        step: Step,
         input: serde_json::Value,
     ) -> Result<serde_json::Value, CaughtError> {
-        match name {
-            "inspect" => json_out(self.inspect(&json_in(input)?).await),
-            "link-duplicate" => json_out(self.link_duplicate(&json_in(input)?).await),
-            "plan" => json_out(self.plan(&json_in(input)?).await),
-            "render-page" => json_out(self.render_page(&json_in(input)?).await),
-            "ocr-page" => json_out(self.ocr_page(&json_in(input)?).await),
-            "finalize" => json_out(self.finalize(&json_in(input)?).await),
-            "reject" => json_out(self.reject(&json_in(input)?).await),
-            "fail" => json_out(self.fail(&json_in(input)?).await),
-            other => Err(CaughtError {
-                error: crate::error::INTERNAL.into(),
-                cause: format!("there is no step named {other}"),
-            }),
+        match step {
+            Step::Inspect => json_out(self.inspect(&json_in(input)?).await),
+            Step::LinkDuplicate => json_out(self.link_duplicate(&json_in(input)?).await),
+            Step::Plan => json_out(self.plan(&json_in(input)?).await),
+            Step::RenderPage => json_out(self.render_page(&json_in(input)?).await),
+            Step::OcrPage => json_out(self.ocr_page(&json_in(input)?).await),
+            Step::Finalize => json_out(self.finalize(&json_in(input)?).await),
+            Step::Reject => json_out(self.reject(&json_in(input)?).await),
+            Step::Fail => json_out(self.fail(&json_in(input)?).await),
         }
     }
 }
@@ -1252,11 +1179,5 @@ mod tests {
             let e = patient_from_key(bad).unwrap_err();
             assert_eq!(e.code(), "unexpected_key", "{bad}");
         }
-    }
-
-    #[test]
-    fn source_input_defaults_to_the_null_version() {
-        let s: SourceInput = serde_json::from_str(r#"{"bucket":"b","key":"k"}"#).unwrap();
-        assert_eq!(s.version, "null");
     }
 }

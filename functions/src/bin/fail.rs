@@ -1,6 +1,0 @@
-//! Lambda function: the `fail` step of the document pipeline.
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    medidocs_functions::serve_step("fail").await
-}

@@ -1,6 +1,0 @@
-//! Lambda function: the `finalize` step of the document pipeline.
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    medidocs_functions::serve_step("finalize").await
-}
