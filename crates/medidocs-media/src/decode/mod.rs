@@ -15,7 +15,7 @@ mod tiff;
 pub(crate) use self::heic::heic_dimensions;
 pub(crate) use self::pdf::open_pdf;
 pub(crate) use self::raster::raster_dimensions;
-pub(crate) use self::tiff::{TiffReader, tiff_decoder};
+pub(crate) use self::tiff::{TiffReader, tag_or, tiff_decoder};
 
 /// Resolution at which PDF pages are rasterised and below which scans are upsampled for OCR.
 pub const OCR_DPI: f32 = 300.0;

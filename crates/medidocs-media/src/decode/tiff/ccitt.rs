@@ -3,7 +3,7 @@
 use image::{DynamicImage, GrayImage};
 use tiff::tags::Tag;
 
-use super::TiffReader;
+use super::{TiffReader, tag_or};
 use crate::MediaError;
 
 /// CCITT Group 3 (T.4, compression 3) and Modified Huffman (compression 2) strips, which
@@ -23,21 +23,9 @@ pub(super) fn decode_ccitt_t4(
         .map_err(terr)?
         .unwrap_or(h)
         .max(1);
-    let t4_options: u32 = dec
-        .find_tag_unsigned(Tag::Unknown(292))
-        .ok()
-        .flatten()
-        .unwrap_or(0);
-    let photometric: u16 = dec
-        .find_tag_unsigned(Tag::PhotometricInterpretation)
-        .ok()
-        .flatten()
-        .unwrap_or(0);
-    let fill_order: u16 = dec
-        .find_tag_unsigned(Tag::FillOrder)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
+    let t4_options: u32 = tag_or(dec, Tag::Unknown(292), 0);
+    let photometric: u16 = tag_or(dec, Tag::PhotometricInterpretation, 0);
+    let fill_order: u16 = tag_or(dec, Tag::FillOrder, 1);
     if offsets.len() != counts.len() {
         return Err(MediaError::Corrupt("TIFF: strip tables disagree".into()));
     }

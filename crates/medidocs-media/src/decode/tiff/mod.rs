@@ -30,6 +30,11 @@ pub(crate) fn tiff_decoder<'a>(
         .with_limits(tl))
 }
 
+/// A tag's value, or `default` when the page has no such tag or it cannot be read.
+pub(crate) fn tag_or<T: TryFrom<u64>>(dec: &mut TiffReader, tag: Tag, default: T) -> T {
+    dec.find_tag_unsigned(tag).ok().flatten().unwrap_or(default)
+}
+
 pub(super) fn decode_tiff_page(
     bytes: &[u8],
     index: u32,
@@ -59,11 +64,7 @@ pub(super) fn decode_tiff_page(
         };
         tiff_to_image(&mut dec, color, data, w, h)?
     };
-    let orientation: u16 = dec
-        .find_tag_unsigned(Tag::Orientation)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
+    let orientation: u16 = tag_or(&mut dec, Tag::Orientation, 1);
     Ok(DecodedPage {
         image: to_8bit(img),
         dpi,
@@ -111,11 +112,7 @@ fn tiff_dpi(dec: &mut TiffReader) -> Option<f32> {
         tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => n as f32 / d as f32,
         v => v.into_f32().ok()?,
     };
-    let unit: u16 = dec
-        .find_tag_unsigned(Tag::ResolutionUnit)
-        .ok()
-        .flatten()
-        .unwrap_or(2);
+    let unit: u16 = tag_or(dec, Tag::ResolutionUnit, 2);
     let dpi = if unit == 3 { x * 2.54 } else { x };
     (dpi.is_finite() && (20.0..=4800.0).contains(&dpi)).then_some(dpi)
 }
