@@ -1,6 +1,6 @@
 use std::io::Cursor;
 
-use crate::decode::{self, open_pdf, tiff_decoder};
+use crate::decode::{self, open_pdf, tag_or, tiff_decoder};
 use crate::{Limits, MediaError, Mime, guard, sniff};
 
 /// What inspection learnt about a document, from headers only: no pixel is decoded here.
@@ -31,26 +31,10 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> 
             if mime == Mime::Jpeg {
                 check_jpeg_complete(bytes)?;
             }
-            let (w, h) = decode::raster_dimensions(bytes, mime)?;
-            check_pixels(1, w, h, limits)?;
-            Ok(Inspection {
-                mime,
-                pages: 1,
-                width: w,
-                height: h,
-            })
+            one_image(mime, decode::raster_dimensions(bytes, mime)?, limits)
         }
         Mime::Tiff => inspect_tiff(bytes, limits),
-        Mime::Heic => {
-            let (w, h) = decode::heic_dimensions(bytes)?;
-            check_pixels(1, w, h, limits)?;
-            Ok(Inspection {
-                mime,
-                pages: 1,
-                width: w,
-                height: h,
-            })
-        }
+        Mime::Heic => one_image(mime, decode::heic_dimensions(bytes)?, limits),
         Mime::Pdf => {
             let pdf = open_pdf(bytes)?;
             let pages = pdf.pages();
@@ -72,6 +56,21 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> 
                 height: h.max(1.0) as u32,
             })
         }
+    })
+}
+
+/// A document of one image (JPEG, PNG, WebP, HEIC) of `width`×`height`, within the limits.
+fn one_image(
+    mime: Mime,
+    (width, height): (u32, u32),
+    limits: &Limits,
+) -> Result<Inspection, MediaError> {
+    check_pixels(1, width, height, limits)?;
+    Ok(Inspection {
+        mime,
+        pages: 1,
+        width,
+        height,
     })
 }
 
@@ -145,11 +144,7 @@ fn check_tiff_variant(
     dec: &mut crate::decode::TiffReader<'_>,
     page: u32,
 ) -> Result<(), MediaError> {
-    let compression: u16 = dec
-        .find_tag_unsigned(tiff::tags::Tag::Compression)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
+    let compression: u16 = tag_or(dec, tiff::tags::Tag::Compression, 1);
     if compression == 2 || compression == 3 {
         return Ok(()); // CCITT Group 3: bilevel, decoded by hayro-ccitt
     }

@@ -9,17 +9,17 @@
 mod decode;
 mod error;
 mod inspect;
-mod lzw;
 mod pdftext;
 mod rendition;
 mod sniff;
 
-pub use decode::{DecodedPage, decode_page, rotate_png};
+pub use decode::{DecodedPage, decode_page};
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerPage, TextLayerWord, pdf_text_layer};
 pub use rendition::{
-    EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, shrink_png_to_fit,
+    EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, rotate_png,
+    shrink_png_to_fit,
 };
 pub use sniff::{Mime, sniff};
 

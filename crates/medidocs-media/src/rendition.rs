@@ -300,6 +300,23 @@ fn png_size(png: &[u8]) -> Result<(u32, u32), MediaError> {
     Ok((be(16), be(20)))
 }
 
+/// Rotates an encoded PNG clockwise by 90, 180 or 270 degrees (OCR orientation fix).
+pub fn rotate_png(png: &[u8], degrees_cw: u32) -> Result<Vec<u8>, MediaError> {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .map_err(|e| MediaError::corrupt("PNG", e))?;
+    let rotated = match degrees_cw % 360 {
+        90 => img.rotate90(),
+        180 => img.rotate180(),
+        270 => img.rotate270(),
+        _ => img,
+    };
+    let mut out = Vec::new();
+    rotated
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .map_err(|e| MediaError::corrupt("PNG", e))?;
+    Ok(out)
+}
+
 fn encode_ocr_png(grey: &DynamicImage) -> Result<Vec<u8>, MediaError> {
     let mut png = Vec::new();
     PngEncoder::new_with_quality(

@@ -6,6 +6,62 @@
 //! (see docs/benchmarks.md). Anything unusual (old-style LSB-first streams, a bad code, a
 //! strip that ends early) is an error, and the caller then falls back to that decoder.
 
+use tiff::ColorType;
+use tiff::tags::Tag;
+
+use super::TiffReader;
+
+/// LZW strips of 8-bit interleaved samples (the usual colour or grey scan) through the fast
+/// decoder below ([`decode_strip`]), with the horizontal predictor undone. `None` for any other
+/// layout, or when the fast decoder declines a strip: the `tiff` crate then decodes the page.
+pub(super) fn read_lzw_strips(
+    bytes: &[u8],
+    dec: &mut TiffReader,
+    color: ColorType,
+    w: u32,
+    h: u32,
+) -> Option<Vec<u8>> {
+    let tag = |dec: &mut TiffReader, t: Tag, default: u32| -> Option<u32> {
+        dec.find_tag_unsigned::<u32>(t)
+            .ok()
+            .map(|v| v.unwrap_or(default))
+    };
+    let photometric = tag(dec, Tag::PhotometricInterpretation, u32::MAX)?;
+    let spp = match (color, photometric) {
+        (ColorType::Gray(8), 1) => 1,
+        (ColorType::GrayA(8), 1) => 2,
+        (ColorType::RGB(8), 2) => 3,
+        (ColorType::RGBA(8), 2) | (ColorType::CMYK(8), 5) => 4,
+        _ => return None,
+    };
+    let predictor = tag(dec, Tag::Predictor, 1)?;
+    if tag(dec, Tag::PlanarConfiguration, 1)? != 1
+        || !matches!(predictor, 1 | 2)
+        || dec.get_chunk_type() != tiff::decoder::ChunkType::Strip
+    {
+        return None;
+    }
+    let rows_per_strip = tag(dec, Tag::RowsPerStrip, h)?.clamp(1, h.max(1)) as usize;
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).ok()?;
+    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).ok()?;
+    let row_bytes = (w as usize).checked_mul(spp)?;
+    let mut out = vec![0u8; row_bytes.checked_mul(h as usize)?];
+    for (i, strip) in out.chunks_mut(row_bytes * rows_per_strip).enumerate() {
+        let start = usize::try_from(*offsets.get(i)?).ok()?;
+        let len = usize::try_from(*counts.get(i)?).ok()?;
+        let input = bytes.get(start..start.checked_add(len)?)?;
+        decode_strip(input, strip).ok()?;
+        if predictor == 2 {
+            for row in strip.chunks_exact_mut(row_bytes) {
+                for x in spp..row_bytes {
+                    row[x] = row[x].wrapping_add(row[x - spp]);
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 const CLEAR: usize = 256;
 const EOI: usize = 257;
 const FIRST: usize = 258;
