@@ -239,6 +239,11 @@ pub fn eval(
     let name = call.name.as_str();
     let fail = |m: &str| Err(format!("States.{name}: {m}"));
     let int = |v: &Value| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64);
+    // Where AWS documents an argument as an integer and adds "If you specify a non-integer
+    // value … Step Functions will round it off to the nearest integer" (ArrayPartition's
+    // chunk size, every ArrayRange argument, MathRandom's start and end, both MathAdd
+    // arguments: https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html),
+    // the number is rounded with `rounded`, not refused.
     let string = |v: &Value| v.as_str().map(str::to_string);
     match name {
         "Format" => {
@@ -277,7 +282,8 @@ pub fn eval(
         "JsonToString" => Ok(Value::String(args[0].to_string())),
         "Array" => Ok(Value::Array(args)),
         "ArrayPartition" => {
-            let (Some(a), Some(n)) = (args[0].as_array(), int(&args[1]).filter(|n| *n > 0)) else {
+            let (Some(a), Some(n)) = (args[0].as_array(), rounded(&args[1]).filter(|n| *n > 0))
+            else {
                 return fail("expects an array and a positive chunk size");
             };
             Ok(Value::Array(
@@ -292,11 +298,11 @@ pub fn eval(
         },
         "ArrayRange" => {
             let (Some(start), Some(end), Some(step)) = (
-                int(&args[0]),
-                int(&args[1]),
-                int(&args[2]).filter(|s| *s != 0),
+                rounded(&args[0]),
+                rounded(&args[1]),
+                rounded(&args[2]).filter(|s| *s != 0),
             ) else {
-                return fail("expects integer start, end and a non-zero step");
+                return fail("expects numbers for start, end and a non-zero step");
             };
             let mut out = Vec::new();
             let mut i = start;
@@ -379,23 +385,40 @@ pub fn eval(
             Ok(Value::Object(out))
         }
         "MathRandom" => {
-            let (Some(lo), Some(hi)) = (int(&args[0]), int(&args[1])) else {
-                return fail("expects integer bounds");
+            let (Some(lo), Some(hi)) = (rounded(&args[0]), rounded(&args[1])) else {
+                return fail("expects numbers for the start and the end");
             };
             if hi <= lo {
                 return fail("the end must be greater than the start");
             }
-            let seed = args.get(2).and_then(int);
+            // AWS documents the rounding for the start and the end only; the seed is read
+            // the same way (a number, rounded) rather than being ignored when it has a
+            // fraction, so that a seeded call stays reproducible.
+            let seed = match args.get(2) {
+                None => None,
+                Some(v) => match rounded(v) {
+                    Some(s) => Some(s),
+                    None => return fail("the seed must be a number"),
+                },
+            };
             let r = seed.map_or_else(
                 || uuid::Uuid::new_v4().as_u128() as u64,
                 |s| splitmix(s as u64),
             );
             Ok(json!(lo + (r % (hi - lo) as u64) as i64))
         }
-        "MathAdd" => match (args[0].as_f64(), args[1].as_f64()) {
-            (Some(a), Some(b)) => Ok(num(a + b)),
-            _ => fail("expects two numbers"),
-        },
+        "MathAdd" => {
+            let (Some(a), Some(b)) = (rounded(&args[0]), rounded(&args[1])) else {
+                return fail("expects two numbers");
+            };
+            // "You must specify integer values in the range of -2147483648 and 2147483647"
+            // (AWS's input validation for MathAdd). The sum itself is exact.
+            let int32 = i64::from(i32::MIN)..=i64::from(i32::MAX);
+            if !int32.contains(&a) || !int32.contains(&b) {
+                return fail("arguments must be between -2147483648 and 2147483647");
+            }
+            Ok(json!(a + b))
+        }
         "StringSplit" => match (string(&args[0]), string(&args[1])) {
             (Some(s), Some(d)) => Ok(Value::Array(
                 s.split(|c| d.contains(c))
@@ -408,6 +431,24 @@ pub fn eval(
         "UUID" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
         _ => fail("unknown function"),
     }
+}
+
+/// A number rounded to the nearest integer as Step Functions rounds it: Java's
+/// `Math.round`, halves towards positive infinity (0.5 → 1, 2.5 → 3, -0.5 → 0, -2.5 → -2).
+/// AWS runs on Java; executions recorded against AWS by LocalStack's conformance suite
+/// (`States.MathAdd` of 0.5, 2.5, -0.5, -1.5, -2.5 …, test_math_operations.snapshot.json in
+/// github.com/localstack/localstack, tests/aws/services/stepfunctions/v2/intrinsic_functions)
+/// show exactly this rule, not round-half-even nor round-half-away-from-zero.
+fn rounded(v: &serde_json::Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let x = v.as_f64()?;
+    let floor = x.floor();
+    // x - floor is exact for doubles, so 0.49999999999999994 stays below one half.
+    let r = if x - floor >= 0.5 { floor + 1.0 } else { floor };
+    // Saturates at the ends of i64, as Math.round saturates at the ends of long.
+    Some(r as i64)
 }
 
 fn num(n: f64) -> serde_json::Value {
@@ -428,6 +469,119 @@ fn splitmix(mut x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    /// Evaluates `expr` with `$.a.b` paths read from `input`.
+    fn eval_on(expr: &str, input: Value) -> Result<Value, String> {
+        let call = parse(expr)?;
+        eval(&call, &|p: &str| {
+            let pointer = format!("/{}", p.trim_start_matches("$.").replace('.', "/"));
+            input
+                .pointer(&pointer)
+                .cloned()
+                .ok_or_else(|| format!("{p} not found"))
+        })
+    }
+
+    // AWS, "Intrinsics for Math operations", States.MathAdd input validation: "If you specify
+    // a non-integer value for one or both the arguments, Step Functions will round it off to
+    // the nearest integer." The expected sums are those AWS returned in the executions that
+    // LocalStack recorded (test_math_operations.snapshot.json): each argument is rounded on
+    // its own, halves upwards (Java's Math.round).
+    #[test]
+    fn math_add_rounds_each_argument_to_the_nearest_integer() {
+        for (a, b, sum) in [
+            (json!(-9), json!(3), -6),
+            (json!(1.5), json!(0), 2),
+            (json!(1.49), json!(1.5), 3),
+            (json!(1.5), json!(1.51), 4),
+            (json!(-1.49), json!(-1.5), -2),
+            (json!(-1.5), json!(-1.51), -3),
+            (json!(1.49), json!(-1.49), 0),
+            (json!(0.5), json!(0), 1),
+            (json!(2.5), json!(0), 3),
+            (json!(-0.5), json!(0.5), 1),
+            (json!(-0.5), json!(0), 0),
+            (json!(-2.5), json!(0), -2),
+        ] {
+            let input = json!({ "a": a, "b": b });
+            assert_eq!(
+                eval_on("States.MathAdd($.a, $.b)", input.clone()).unwrap(),
+                json!(sum),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            eval_on("States.MathAdd(1.5, 1)", json!({})).unwrap(),
+            json!(3)
+        );
+    }
+
+    // AWS: "You must specify integer values in the range of -2147483648 and 2147483647."
+    #[test]
+    fn math_add_refuses_arguments_outside_32_bits() {
+        assert_eq!(
+            eval_on("States.MathAdd(2147483647, -2147483648)", json!({})).unwrap(),
+            json!(-1)
+        );
+        let err = eval_on("States.MathAdd($.a, 1)", json!({ "a": 2147483648u64 })).unwrap_err();
+        assert!(err.contains("between -2147483648 and 2147483647"), "{err}");
+        assert!(eval_on("States.MathAdd($.a, 1)", json!({ "a": "1" })).is_err());
+    }
+
+    // AWS, States.MathRandom input validation: "If you specify a non-integer value for the
+    // start number or end number argument, Step Functions will round it off to the nearest
+    // integer." LocalStack's recording of MathRandom(12.5, 44.51) against AWS succeeded.
+    #[test]
+    fn math_random_rounds_its_bounds() {
+        for seed in 0..50 {
+            let n = eval_on(
+                &format!("States.MathRandom($.lo, $.hi, {seed})"),
+                json!({ "lo": 12.5, "hi": 14.4 }),
+            )
+            .unwrap();
+            // 12.5 → 13 and 14.4 → 14; the end is exclusive, so only 13 remains.
+            assert_eq!(n, json!(13), "seed {seed}");
+        }
+        let a = eval_on("States.MathRandom(0, 1000, 7.4)", json!({})).unwrap();
+        let b = eval_on("States.MathRandom(0, 1000, 7)", json!({})).unwrap();
+        assert_eq!(a, b, "a seed is rounded like the bounds");
+        assert!(eval_on("States.MathRandom(1.4, 1.2)", json!({})).is_err());
+        assert!(eval_on("States.MathRandom(0, 9, $.s)", json!({ "s": "x" })).is_err());
+    }
+
+    // AWS, States.ArrayRange input validation: "If you specify a non-integer value for any of
+    // the arguments, Step Functions will round it off to the nearest integer", and "You must
+    // specify a non-zero value for the third argument."
+    #[test]
+    fn array_range_rounds_its_arguments() {
+        assert_eq!(
+            eval_on("States.ArrayRange(0.5, 9.4, 2.5)", json!({})).unwrap(),
+            json!([1, 4, 7])
+        );
+        assert_eq!(
+            eval_on(
+                "States.ArrayRange($.a, $.b, $.c)",
+                json!({ "a": 1.5, "b": -1.5, "c": -1 })
+            )
+            .unwrap(),
+            json!([2, 1, 0, -1])
+        );
+        let err = eval_on("States.ArrayRange(1, 9, 0.4)", json!({})).unwrap_err();
+        assert!(err.contains("non-zero step"), "{err}");
+        assert!(eval_on("States.ArrayRange(0, 1000.5, 1)", json!({})).is_err());
+    }
+
+    // AWS, States.ArrayPartition: "If you specify a non-integer value for the second
+    // argument, Step Functions will round it off to the nearest integer."
+    #[test]
+    fn array_partition_rounds_the_chunk_size() {
+        assert_eq!(
+            eval_on("States.ArrayPartition($.a, 1.5)", json!({ "a": [1, 2, 3] })).unwrap(),
+            json!([[1, 2], [3]])
+        );
+        assert!(eval_on("States.ArrayPartition($.a, 0.4)", json!({ "a": [1] })).is_err());
+    }
 
     #[test]
     fn calls_parse_into_trees() {
