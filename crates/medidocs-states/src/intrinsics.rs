@@ -276,6 +276,11 @@ pub fn eval(
             Ok(Value::String(out))
         }
         "StringToJson" => match string(&args[0]) {
+            // AWS's documentation is silent on an empty string. Executions recorded against
+            // AWS (LocalStack's test_json_manipulation.snapshot.json, test_string_to_json,
+            // github.com/localstack/localstack, tests/aws/services/stepfunctions/v2/
+            // intrinsic_functions) show that "" and " " give null, not an error.
+            Some(s) if s.trim_matches([' ', '\t', '\n', '\r']).is_empty() => Ok(Value::Null),
             Some(s) => serde_json::from_str(&s).or_else(|e| fail(&format!("not JSON: {e}"))),
             None => fail("the argument must be a string"),
         },
@@ -481,6 +486,28 @@ mod tests {
                 .cloned()
                 .ok_or_else(|| format!("{p} not found"))
         })
+    }
+
+    // AWS documents no case of an empty string; its recorded answer (LocalStack's
+    // test_json_manipulation.snapshot.json, test_string_to_json) is null for "" and " ".
+    #[test]
+    fn string_to_json_of_a_blank_string_is_null() {
+        for blank in ["", " ", "\t\n "] {
+            assert_eq!(
+                eval_on("States.StringToJson($.s)", json!({ "s": blank })).unwrap(),
+                Value::Null,
+                "{blank:?}"
+            );
+        }
+        assert_eq!(
+            eval_on(
+                "States.StringToJson($.s)",
+                json!({ "s": "{\"Arg1\": 1, \"Arg2\": []}" })
+            )
+            .unwrap(),
+            json!({ "Arg1": 1, "Arg2": [] })
+        );
+        assert!(eval_on("States.StringToJson($.s)", json!({ "s": "{" })).is_err());
     }
 
     // AWS, "Intrinsics for Math operations", States.MathAdd input validation: "If you specify
