@@ -259,13 +259,7 @@ pub fn eval(
                     let Some(v) = rest.next() else {
                         return fail("more {} than arguments");
                     };
-                    match v {
-                        Value::String(s) => out.push_str(s),
-                        Value::Object(_) | Value::Array(_) => {
-                            return fail("arguments must be strings, numbers, booleans or null");
-                        }
-                        other => out.push_str(&other.to_string()),
-                    }
+                    format_value(v, &mut out);
                 } else {
                     out.push(c);
                 }
@@ -438,6 +432,78 @@ pub fn eval(
     }
 }
 
+/// Appends a `States.Format` argument as Step Functions renders it: not as JSON but in the
+/// notation of Java's `Map.toString` and `List.toString` — `{"a":1,"b":"x"}` as `{a=1, b=x}`,
+/// `[1,"x"]` as `[1, x]`, strings unquoted at every depth, `null`, `true`, `false`. AWS's
+/// documentation does not say this; executions recorded against AWS show it
+/// (LocalStack's test_generic.snapshot.json, github.com/localstack/localstack,
+/// tests/aws/services/stepfunctions/v2/intrinsic_functions: an input object
+/// `{"Arg1": 1, "Arg2": []}` formats as `{Arg1=1, Arg2=[]}`, the context object
+/// `$$.StateMachine` as `{Id=arn:aws:states:…, Name=…}`, 1 as `1`, 1.1 as `1.1`, null as
+/// `null`). Keys keep their order in the input.
+fn format_value(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&java_number(n)),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                format_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (k, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                format_value(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON number as Java prints it once parsed: integers as they are; numbers written with
+/// a fraction or an exponent are doubles, and `Double.toString` writes them in decimal
+/// between 10^-3 and 10^7 with at least one digit after the point (`2.0`, `1.1`) and in
+/// scientific notation with a capital E outside it (`1.0E10`, `1.5E-5`). The recorded
+/// evidence covers integers and plain decimals; the exponent form follows from AWS's Java
+/// runtime parsing fractions as doubles, which is an inference, not a recording.
+fn java_number(n: &serde_json::Number) -> String {
+    let Some(d) = n.as_f64().filter(|_| n.is_f64()) else {
+        return n.to_string();
+    };
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
+    }
+    if (1e-3..1e7).contains(&d.abs()) {
+        let plain = d.to_string();
+        return if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        };
+    }
+    // Rust's `{:e}` gives the shortest digits that round-trip, as `1.5e-5` or `1e10`.
+    let sci = format!("{d:e}");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    if mantissa.contains('.') {
+        format!("{mantissa}E{exponent}")
+    } else {
+        format!("{mantissa}.0E{exponent}")
+    }
+}
+
 /// A number rounded to the nearest integer as Step Functions rounds it: Java's
 /// `Math.round`, halves towards positive infinity (0.5 → 1, 2.5 → 3, -0.5 → 0, -2.5 → -2).
 /// AWS runs on Java; executions recorded against AWS by LocalStack's conformance suite
@@ -486,6 +552,69 @@ mod tests {
                 .cloned()
                 .ok_or_else(|| format!("{p} not found"))
         })
+    }
+
+    // AWS renders objects and arrays in Java's Map/List notation, not as JSON. Recorded
+    // against AWS (LocalStack's test_generic.snapshot.json, test_format_1/test_format_2 and
+    // test_context_json_path): {"Arg1": 1, "Arg2": []} → {Arg1=1, Arg2=[]}, $$.StateMachine
+    // → {Id=arn:…, Name=…}, null → null, 1 → 1, 1.1 → 1.1, "" → (nothing).
+    #[test]
+    fn format_renders_objects_and_arrays_in_aws_notation() {
+        let fmt = |v: Value| eval_on("States.Format('<{}>', $.v)", json!({ "v": v })).unwrap();
+        assert_eq!(
+            fmt(json!({ "Arg1": 1, "Arg2": [] })),
+            json!("<{Arg1=1, Arg2=[]}>")
+        );
+        assert_eq!(fmt(json!({ "a": 1, "b": "x" })), json!("<{a=1, b=x}>"));
+        assert_eq!(fmt(json!([1, "x"])), json!("<[1, x]>"));
+        assert_eq!(
+            fmt(json!({ "b": [true, false, null], "a": { "s": "two words", "e": {} }, "n": 1.1 })),
+            json!("<{b=[true, false, null], a={s=two words, e={}}, n=1.1}>"),
+            "nested, in input order, strings unquoted"
+        );
+        assert_eq!(fmt(json!([[], [[1]], {}])), json!("<[[], [[1]], {}]>"));
+        assert_eq!(
+            fmt(json!("{\"Arg1\": 1}")),
+            json!("<{\"Arg1\": 1}>"),
+            "a string is copied as it is"
+        );
+        assert_eq!(fmt(json!("")), json!("<>"));
+        assert_eq!(fmt(Value::Null), json!("<null>"));
+        assert_eq!(fmt(json!(1)), json!("<1>"));
+        assert_eq!(fmt(json!(-7)), json!("<-7>"));
+        assert_eq!(fmt(json!(1.1)), json!("<1.1>"));
+        assert_eq!(
+            eval_on(
+                "States.Format('{} and {}', $.a, $.b)",
+                json!({ "a": { "Id": "arn:aws:states:eu-west-1:1:stateMachine:M", "Name": "M" }, "b": true })
+            )
+            .unwrap(),
+            json!("{Id=arn:aws:states:eu-west-1:1:stateMachine:M, Name=M} and true")
+        );
+    }
+
+    // Numbers parsed with a fraction or an exponent print as Java's Double.toString does.
+    #[test]
+    fn format_prints_doubles_as_java_does() {
+        let fmt = |v: Value| eval_on("States.Format('{}', $.v)", json!({ "v": v })).unwrap();
+        for (text, shown) in [
+            ("2.0", "2.0"),
+            ("0.001", "0.001"),
+            ("1234567.5", "1234567.5"),
+            ("1e10", "1.0E10"),
+            ("1.5e-5", "1.5E-5"),
+            ("-2.5e7", "-2.5E7"),
+            ("0.0", "0.0"),
+            ("12345678901", "12345678901"),
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(fmt(v.clone()), json!(shown), "{text}");
+            assert_eq!(
+                fmt(json!([v])),
+                json!(format!("[{shown}]")),
+                "{text} in an array"
+            );
+        }
     }
 
     // AWS documents no case of an empty string; its recorded answer (LocalStack's
