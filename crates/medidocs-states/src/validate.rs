@@ -31,6 +31,8 @@ impl std::fmt::Display for ValidationError {
     }
 }
 
+impl std::error::Error for ValidationError {}
+
 /// Longest state name Step Functions deploys.
 pub const MAX_STATE_NAME: usize = 80;
 
@@ -1082,4 +1084,27 @@ fn check_resource(r: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_are_std_errors() {
+        let errors = validate_text("{").unwrap_err();
+        let e: Box<dyn std::error::Error + Send + Sync> = Box::new(errors[0].clone());
+        assert!(
+            e.to_string().starts_with("(document): not valid JSON"),
+            "{e}"
+        );
+        assert!(e.source().is_none());
+        let named = ValidationError {
+            state: "M/In".into(),
+            field: "Next".into(),
+            message: "no state 'Out'".into(),
+        };
+        let as_error: &dyn std::error::Error = &named;
+        assert_eq!(as_error.to_string(), "state 'M/In', Next: no state 'Out'");
+    }
 }
