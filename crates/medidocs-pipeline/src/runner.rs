@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use medidocs_states::{Buckets, Clock, Engine, Failure, handler};
+use medidocs_states::{BucketError, Buckets, Clock, Engine, Failure, handler};
 use serde_json::Value;
 
 use crate::error::{self, StepError};
@@ -76,15 +76,20 @@ pub struct StoreBuckets(pub Arc<dyn ObjectStore>);
 
 #[async_trait]
 impl Buckets for StoreBuckets {
-    async fn get_object(&self, _bucket: &str, key: &str) -> Result<Vec<u8>, String> {
-        self.0.get(key).await.map_err(|e| e.to_string())
+    async fn get_object(&self, _bucket: &str, key: &str) -> Result<Vec<u8>, BucketError> {
+        self.0.get(key).await.map_err(BucketError::new)
     }
-    async fn put_object(&self, _bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+    async fn put_object(
+        &self,
+        _bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), BucketError> {
         self.0
             .put(key, bytes, PutMode::Overwrite)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(BucketError::new)
     }
 }
 

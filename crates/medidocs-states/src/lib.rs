@@ -13,7 +13,7 @@ pub mod paths;
 pub mod validate;
 
 pub use engine::{
-    Buckets, Clock, Engine, Execution, Failure, Heartbeat, ManualClock, Random, SystemClock,
-    TaskHandler, handler, handler_with_heartbeat,
+    BucketError, Buckets, Clock, Engine, Execution, Failure, Heartbeat, ManualClock, Random,
+    SystemClock, TaskHandler, handler, handler_with_heartbeat,
 };
 pub use validate::{QueryLanguage, ValidationError, validate, validate_text};

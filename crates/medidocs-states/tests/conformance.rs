@@ -628,15 +628,24 @@ impl Objects {
 
 #[async_trait::async_trait]
 impl medidocs_states::Buckets for Objects {
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<u8>, medidocs_states::BucketError> {
         self.0
             .lock()
             .unwrap()
             .get(&format!("{bucket}/{key}"))
             .cloned()
-            .ok_or_else(|| "no such object".to_string())
+            .ok_or_else(|| "no such object".into())
     }
-    async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), medidocs_states::BucketError> {
         self.0
             .lock()
             .unwrap()

@@ -98,10 +98,15 @@ struct AnyObject;
 
 #[async_trait::async_trait]
 impl medidocs_states::Buckets for AnyObject {
-    async fn get_object(&self, _: &str, _: &str) -> Result<Vec<u8>, String> {
+    async fn get_object(&self, _: &str, _: &str) -> Result<Vec<u8>, medidocs_states::BucketError> {
         Ok(b"[]".to_vec())
     }
-    async fn put_object(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), String> {
+    async fn put_object(
+        &self,
+        _: &str,
+        _: &str,
+        _: Vec<u8>,
+    ) -> Result<(), medidocs_states::BucketError> {
         Ok(())
     }
 }

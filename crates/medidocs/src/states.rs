@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use clap::Subcommand;
-use medidocs_states::{Buckets, Engine, Failure, SystemClock, handler};
+use medidocs_states::{BucketError, Buckets, Engine, Failure, SystemClock, handler};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
@@ -213,21 +213,21 @@ impl DirBuckets {
 
 #[async_trait]
 impl Buckets for DirBuckets {
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, BucketError> {
         let p = self.path(bucket, key)?;
         tokio::fs::read(&p)
             .await
-            .map_err(|e| format!("{}: {e}", p.display()))
+            .map_err(|e| BucketError::at(p.display().to_string(), e))
     }
-    async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+    async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), BucketError> {
         let p = self.path(bucket, key)?;
         if let Some(dir) = p.parent() {
             tokio::fs::create_dir_all(dir)
                 .await
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
+                .map_err(|e| BucketError::at(dir.display().to_string(), e))?;
         }
         tokio::fs::write(&p, bytes)
             .await
-            .map_err(|e| format!("{}: {e}", p.display()))
+            .map_err(|e| BucketError::at(p.display().to_string(), e))
     }
 }
