@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$SECONDS
+# Each section says how long the run has taken so far (docs/benchmarks.md, "First run").
+step() { echo "==> $* (at $((SECONDS - started)) s)"; }
+
 bash scripts/install-deps.sh --test
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2; exit 1; }
 
-echo "==> cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all --check
-echo "==> cargo clippy --all-targets -- -D warnings"
+step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 
 # The template's tools live in their own virtual environment (see install-deps.sh); only
@@ -18,7 +22,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
 export SAM_CLI_TELEMETRY=0
 with_tools() { PATH="$tools/bin:$PATH" "$@"; }
-echo "==> cfn-lint, sam validate --lint, checkov: sam/template.yaml, sam/edge.yaml"
+step "cfn-lint, sam validate --lint, checkov: sam/template.yaml, sam/edge.yaml"
 with_tools cfn-lint sam/template.yaml sam/edge.yaml
 for env in default dr primary; do  # each region's settings in sam/samconfig.toml
   with_tools sam validate -t sam/template.yaml --config-env "$env" | tail -1
@@ -26,16 +30,16 @@ done
 with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/template.yaml
 with_tools checkov --skip-download --quiet --compact --framework cloudformation -f sam/edge.yaml
 
-echo "==> asl-validator statemachines/*.asl.json"
+step "asl-validator statemachines/*.asl.json"
 for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done
 
-echo "==> the sample generator reproduces samples/expected"
+step "the sample generator reproduces samples/expected"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 scripts/make-samples.py "$tmp" >/dev/null
 diff -r samples/expected "$tmp/expected"
 diff <(cd samples/documents && ls) <(cd "$tmp/documents" && ls)
 
-echo "==> starting moto (AWS-compatible server) on 127.0.0.1"
+step "starting moto (AWS-compatible server) on 127.0.0.1"
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
 moto_pid=$!
@@ -47,10 +51,10 @@ done
 curl -sf "http://127.0.0.1:$moto_port/moto-api/" >/dev/null || { echo "moto did not start:"; cat "$tmp/moto.log"; exit 1; }
 export MEDIDOCS_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 
-echo "==> the document state machine on moto's Step Functions engine"
+step "the document state machine on moto's Step Functions engine"
 python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
 
-echo "==> sam build (cargo-lambda, arm64)"
+step "sam build (cargo-lambda, arm64)"
 # SAM builds Rust in functions/target and copies the binaries from there; that folder is
 # a link to a cache outside the clone, so later runs reuse the arm64 build.
 lambda_target="${MEDIDOCS_LAMBDA_TARGET:-$HOME/.cache/medidocs/lambda-target}"
@@ -63,12 +67,12 @@ ln -sfn "$lambda_target" functions/target
 for f in "$tmp"/sam-build/*Function/bootstrap; do
   file "$f" | grep -q 'ARM aarch64' || { echo "$f is not an arm64 executable"; exit 1; }
 done
-echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions"
+echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions, all one binary (medidocs-lambda)"
 
-echo "==> the fuzz targets build (scripts/fuzz.sh; docs/security.md says how to run them)"
+step "the fuzz targets build (scripts/fuzz.sh; docs/security.md says how to run them)"
 bash scripts/fuzz.sh --build 2>&1 | tail -1
 
-echo "==> cargo test"
+step "cargo test"
 set +e
 cargo test --workspace 2>&1 | tee "$tmp/test.log"
 status=${PIPESTATUS[0]}
@@ -76,7 +80,7 @@ set -e
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$tmp/test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$tmp/test.log" | awk '{s+=$6} END {print s+0}')
 
-echo "==> the doctors' page in headless Chromium (sign in, patient, document, text, search)"
+step "the doctors' page in headless Chromium (sign in, patient, document, text, search)"
 web_status=0
 bin="${CARGO_TARGET_DIR:-target}/debug/medidocs"
 web="$tmp/web-data"
@@ -105,15 +109,15 @@ if [ "$status" -eq 0 ]; then
 fi
 
 if [ "$status" -eq 0 ]; then
-  echo "==> the disaster-recovery drill (also a test: crates/medidocs/tests/drill.rs)"
+  step "the disaster-recovery drill (also a test: crates/medidocs/tests/drill.rs)"
   "$bin" drill --documents 12 2>/dev/null || { echo "the drill lost or reprocessed documents"; failed=$((failed + 1)); status=1; }
-  echo "==> a small capacity simulation (also tests: crates/medidocs-sim/tests/scenarios.rs)"
+  step "a small capacity simulation (also tests: crates/medidocs-sim/tests/scenarios.rs)"
   "$bin" simulate --documents 200 --max-pages 8 --bulk 150 --bulk-pipelines 20 --textract-tps 2 \
     --ocr-concurrency 12 --account-concurrency 60 --lambda-error-rate 0.02 --outage-at 0.4 2>/dev/null \
     || { echo "the simulation did not run"; failed=$((failed + 1)); status=1; }
 fi
 
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, in $((SECONDS - started)) s"
 [ "$status" -ne 0 ] && exit "$status"
 exit "$web_status"

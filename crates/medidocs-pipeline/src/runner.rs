@@ -179,7 +179,6 @@ impl Runner {
 
     /// Runs one execution named `name` (a Distributed Map's child names its own).
     pub async fn run_named(&self, source: &SourceInput, name: &str) -> Result<Outcome, StepError> {
-        let started = std::time::Instant::now();
         let input = serde_json::to_value(source).map_err(|e| StepError::Internal(e.to_string()))?;
         let id = source.document_id();
         let ex = self.engine.execute(&self.definition, input, name).await;
@@ -192,17 +191,7 @@ impl Runner {
             Err(f) if f.error == "Medidocs.DocumentFailed" => true,
             Err(f) => return Err(failure_to_step_error(f)),
         };
-        let mut record = self.steps.meta.get_document(&id).await?;
-        if processed && !record.timings.contains_key("total") {
-            record
-                .timings
-                .insert("total".into(), started.elapsed().as_millis() as u64);
-            record.version += 1;
-            // Timing is informative: losing this write to a concurrent run is harmless.
-            if self.steps.meta.update_document(&record).await.is_err() {
-                record = self.steps.meta.get_document(&id).await?;
-            }
-        }
+        let record = self.steps.meta.get_document(&id).await?;
         Ok(Outcome {
             record,
             processed,

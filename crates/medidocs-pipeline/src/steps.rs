@@ -376,6 +376,17 @@ impl Steps {
             )));
         }
         let now = self.clock.now();
+        // From the record's creation to its outcome: written by the step that ends the
+        // document, so Step Functions and the embedded runtime record the same.
+        if next.is_terminal()
+            && let Ok(created) = time::OffsetDateTime::parse(
+                &doc.created_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+        {
+            let ms = (now - created).whole_milliseconds().max(0) as u64;
+            doc.timings.insert("total".into(), ms);
+        }
         doc.status = next;
         doc.version += 1;
         doc.updated_at = rfc3339(now);
