@@ -10,6 +10,7 @@ use std::time::Duration;
 use medidocs_aws::{JobState, TextractOcr, clients};
 use medidocs_core::ports::{OcrEngine, OcrError};
 use medidocs_testkit::textract_endpoint::{Behaviour, serve};
+use medidocs_testkit::{OcrPageCase, ocr_engine_suite};
 
 mod common;
 use common::textract_corpus as corpus;
@@ -51,6 +52,33 @@ async fn a_page_is_read_with_detect_document_text_and_normalised() {
     let calls = b.calls.lock().unwrap();
     assert_eq!(calls[0].0, "Textract.DetectDocumentText");
     assert!(calls[0].1["Document"]["Bytes"].is_string());
+}
+
+/// Textract on its recorded answer to a real medical intake form: the port's contract,
+/// as Tesseract meets it (crates/medidocs-local/tests/conformance.rs). An image over
+/// DetectDocumentText's 10 MB is what it cannot read.
+#[tokio::test]
+async fn textract_passes_the_ocr_engine_suite() {
+    let b = Arc::new(Behaviour::default());
+    let ocr = engine(&b).await;
+    let raw = corpus("patient_intake_form_sample.json");
+    let first_line = raw["Blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["BlockType"] == "LINE")
+        .and_then(|b| b["Text"].as_str())
+        .unwrap()
+        .to_string();
+    let words: Vec<&str> = first_line.split_whitespace().collect();
+    let too_big = vec![0u8; 11 * 1024 * 1024];
+    let case = OcrPageCase {
+        png: b"\x89PNG page image",
+        words: &words,
+        unreadable: &too_big,
+    };
+    let n = ocr_engine_suite(&ocr, case).await.unwrap();
+    assert_eq!(n, 5);
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 
 use medidocs_local::{FsObjectStore, SqliteMetadataStore};
 use medidocs_testkit::{
-    MetadataFlags, ObjectFlags, access_store_suite, metadata_store_suite, object_store_suite,
+    MetadataFlags, ObjectFlags, OcrPageCase, access_store_suite, metadata_store_suite,
+    object_store_suite, ocr_engine_suite,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,4 +85,39 @@ async fn sqlite_metadata_survives_reopening() {
     let store = SqliteMetadataStore::open(&path).unwrap();
     let counts = store.count_by_status().await.unwrap();
     assert!(counts.values().sum::<u64>() >= 10, "{counts:?}");
+}
+
+/// A page of the public corpus as the render step gives it to the OCR engine.
+fn corpus_page() -> Vec<u8> {
+    let dir = std::env::var_os("MEDIDOCS_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../tests/corpus")
+        });
+    let tif = std::fs::read(dir.join("ocr/phototest.tif")).unwrap();
+    let limits = medidocs_media::Limits::default();
+    let page = medidocs_media::decode_page(&tif, medidocs_media::Mime::Tiff, 0, &limits).unwrap();
+    medidocs_media::render_renditions(page)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.kind == medidocs_media::RenditionKind::Ocr)
+        .unwrap()
+        .bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tesseract_passes_the_ocr_engine_suite() {
+    let ocr = medidocs_local::TesseractOcr::new("tesseract", "eng", 2);
+    let png = corpus_page();
+    let case = OcrPageCase {
+        png: &png,
+        words: &["quick", "brown", "fox", "jumped"],
+        unreadable: b"this is not a picture of anything",
+    };
+    let n = ocr_engine_suite(&ocr, case).await.unwrap();
+    assert_eq!(n, 5);
 }

@@ -9,12 +9,14 @@ mod metadata;
 mod migration;
 pub mod moto;
 mod objects;
+mod ocr;
 pub mod textract_endpoint;
 
 pub use access::access_store_suite;
 pub use metadata::{MetadataFlags, metadata_store_suite};
 pub use migration::{LegacyClaimWriter, migration_suite};
 pub use objects::{ObjectFlags, object_store_suite};
+pub use ocr::{OcrPageCase, ocr_engine_suite};
 
 /// Runs named cases, collecting every failure instead of stopping at the first, so one run
 /// of a suite reports all that an adapter gets wrong.
