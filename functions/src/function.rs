@@ -69,13 +69,20 @@ impl fmt::Display for Function {
     }
 }
 
-/// `MEDIDOCS_FUNCTION` missing, or naming no function.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// `MEDIDOCS_FUNCTION` missing, or naming no function. Its Debug is its message: a
+/// Lambda binary's `main` prints the error it returns with Debug, into the function's log.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FunctionError {
     #[error("{FUNCTION_SETTING} is not set: the template sets it on every function (one of {0})")]
     Missing(String),
     #[error("{FUNCTION_SETTING}={given:?} names no function: it is one of {known}")]
     Unknown { given: String, known: String },
+}
+
+impl fmt::Debug for FunctionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 fn known() -> String {
@@ -151,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_missing_or_unknown_setting_says_what_it_may_be() {
-        let missing = Function::from_lookup(|_| None).unwrap_err().to_string();
+        let missing = format!("{:?}", Function::from_lookup(|_| None).unwrap_err());
         assert!(
             missing.contains("MEDIDOCS_FUNCTION is not set"),
             "{missing}"

@@ -12,6 +12,8 @@ pub(crate) enum Kind {
     /// A conditional write's condition did not hold.
     Condition,
     Throttled,
+    /// The bytes received are not those of the checksum sent with them.
+    Checksum,
     Other,
 }
 
@@ -52,6 +54,9 @@ pub(crate) fn kind<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Ki
             _,
         ) => Kind::Condition,
         (_, Some(412)) => Kind::Condition,
+        // The bytes S3 received are not those whose checksum came with them: a file that
+        // changed while it was sent.
+        (Some("BadDigest" | "InvalidDigest" | "XAmzContentSHA256Mismatch"), _) => Kind::Checksum,
         _ => Kind::Other,
     }
 }
@@ -67,6 +72,12 @@ where
         Kind::Condition => StoreError::Precondition { what },
         Kind::Throttled => StoreError::Throttled {
             source: Box::new(e),
+        },
+        Kind::Checksum => StoreError::ChecksumMismatch {
+            what: format!(
+                "{what}: the bytes sent changed while they were sent (a file written to \
+                 during the upload); send it again once nothing is writing to it"
+            ),
         },
         Kind::Other => {
             let detail = describe(&e);

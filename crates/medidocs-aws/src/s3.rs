@@ -408,7 +408,7 @@ impl S3ObjectStore {
             for v in page.versions() {
                 if v.is_latest() == Some(true)
                     && let (Some(k), Some(id)) = (v.key(), v.version_id())
-                    && k.ends_with("/original")
+                    && keys::parse_original(k).is_some()
                 {
                     found.push((k.to_string(), id.to_string()));
                 }
@@ -519,7 +519,9 @@ impl S3ObjectStore {
 
     /// Streams the local file at `path` (`size` bytes) to `key`: one PUT up to
     /// [`MULTIPART_THRESHOLD`] (with its SHA-256 as the checksum S3 verifies, when known),
-    /// parts of that size above, read from the file as they are sent. Kept as the key's
+    /// parts of that size above, read from the file as they are sent. Above the
+    /// threshold the SHA-256 is recorded, not checked: a file changed between its hash
+    /// and its parts is stored as it was read then. Kept as the key's
     /// part of the record is kept (retention, storage class). Returns the version id.
     async fn upload_file(
         &self,

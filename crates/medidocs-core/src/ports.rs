@@ -94,8 +94,10 @@ pub trait ObjectStore: Send + Sync {
         file: LocalFile<'_>,
         mode: PutMode,
     ) -> Result<ObjectMeta, StoreError>;
-    /// The bytes `range` of `key` at `version` (as [`ObjectStore::get_version`] reads it),
-    /// cut short at the object's end. Stores that can read a part read only that part.
+    /// The bytes `range` of `key` at `version`, cut short at the object's end. Stores that
+    /// can read a part read only that part; a store without versions does not check a
+    /// SHA-256 version on a part (it cannot without reading the whole object), so a
+    /// caller that needs the check reads the whole once ([`ObjectStore::get_version`]).
     async fn get_range(
         &self,
         key: &str,

@@ -116,12 +116,36 @@ fn write_atomic(
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(StoreError::AlreadyExists { what: key.into() })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+        Err(e) if e.get_ref().is_some_and(|r| r.is::<Changed>()) => {
             Err(StoreError::ChecksumMismatch {
-                what: format!("{key}: {e}"),
+                what: format!("{key}: the file's bytes changed since they were read"),
             })
         }
+        Err(e) if e.get_ref().is_some_and(|r| r.is::<SourceRead>()) => Err(
+            StoreError::unavailable(format!("reading the local file for {key}"), e),
+        ),
         Err(e) => Err(io_err(key, e)),
+    }
+}
+
+/// The local file being stored is not the one its hash was taken of.
+#[derive(Debug, thiserror::Error)]
+#[error("the file's bytes changed since they were read")]
+struct Changed;
+
+/// Reading the local file being stored failed (not writing the object).
+#[derive(Debug, thiserror::Error)]
+#[error("reading the local file: {0}")]
+struct SourceRead(std::io::Error);
+
+/// A reader whose errors say they are the source's.
+struct Source(std::fs::File);
+
+impl std::io::Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| std::io::Error::other(SourceRead(e)))
     }
 }
 
@@ -208,9 +232,11 @@ impl FsObjectStore {
         mode: PutMode,
     ) -> Result<ObjectMeta, StoreError> {
         let path = self.path_of(key)?;
+        let mut src = std::fs::File::open(file.path)
+            .map(Source)
+            .map_err(|e| StoreError::unavailable(format!("reading the local file for {key}"), e))?;
         let mut size = 0;
         write_atomic(&path, mode, key, |out| {
-            let mut src = std::fs::File::open(file.path)?;
             let mut out = Hashing {
                 inner: out,
                 hash: Sha256::new(),
@@ -218,10 +244,7 @@ impl FsObjectStore {
             size = std::io::copy(&mut src, &mut out)?;
             let found = hex::encode(out.hash.finalize());
             match file.sha256 {
-                Some(expected) if expected != found => Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "the file's bytes changed since they were read",
-                )),
+                Some(expected) if expected != found => Err(std::io::Error::other(Changed)),
                 _ => Ok(()),
             }
         })?;
