@@ -192,6 +192,122 @@ impl From<OcrError> for StepError {
 mod tests {
     use super::*;
 
+    fn io(text: &str) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::ConnectionReset, text)
+    }
+
+    /// Name, code, retry and message of every error a store or an OCR engine turns into:
+    /// the Catch rules and the recorded reasons read them.
+    #[test]
+    fn port_errors_keep_their_names_codes_and_messages() {
+        let cases: Vec<(StepError, &str, &str, bool, &str)> = vec![
+            (
+                StoreError::not_found("DOC#d1").into(),
+                NOT_FOUND,
+                "missing_object",
+                false,
+                "not found: DOC#d1",
+            ),
+            (
+                StoreError::Throttled {
+                    source: io("slow down").into(),
+                }
+                .into(),
+                THROTTLED,
+                "throttled",
+                true,
+                "throttled: slow down",
+            ),
+            (
+                StoreError::unavailable("objects", io("reset")).into(),
+                TRANSIENT,
+                "dependency_unavailable",
+                true,
+                "temporarily unavailable: objects: reset",
+            ),
+            (
+                StoreError::Precondition {
+                    what: "DOC#d1".into(),
+                }
+                .into(),
+                TRANSIENT,
+                "dependency_unavailable",
+                true,
+                "temporarily unavailable: concurrent update: DOC#d1",
+            ),
+            (
+                StoreError::ChecksumMismatch {
+                    what: "uploads/p/0a/original".into(),
+                }
+                .into(),
+                TRANSIENT,
+                "dependency_unavailable",
+                true,
+                "temporarily unavailable: checksum mismatch reading uploads/p/0a/original",
+            ),
+            (
+                StoreError::AlreadyExists {
+                    what: "DOC#d1".into(),
+                }
+                .into(),
+                INTERNAL,
+                "internal_error",
+                false,
+                "internal error: already exists: DOC#d1",
+            ),
+            (
+                OcrError::Throttled {
+                    source: io("rate exceeded").into(),
+                }
+                .into(),
+                THROTTLED,
+                "throttled",
+                true,
+                "throttled: rate exceeded",
+            ),
+            (
+                OcrError::Unavailable {
+                    what: "textract".into(),
+                    source: Some(io("reset").into()),
+                }
+                .into(),
+                TRANSIENT,
+                "dependency_unavailable",
+                true,
+                "temporarily unavailable: textract",
+            ),
+            (
+                OcrError::Deferred { seconds: 5 }.into(),
+                DEFERRED,
+                "deferred",
+                false,
+                "deferred: deferred: no OCR slot within 5 s",
+            ),
+            (
+                OcrError::InvalidInput {
+                    what: "empty".into(),
+                }
+                .into(),
+                INTERNAL,
+                "internal_error",
+                false,
+                "internal error: the OCR engine cannot read this image: empty",
+            ),
+        ];
+        for (e, name, code, retryable, message) in cases {
+            assert_eq!(e.name(), name, "{message}");
+            assert_eq!(e.code(), code, "{message}");
+            assert_eq!(e.is_retryable(), retryable, "{message}");
+            assert_eq!(e.to_string(), message);
+            let caught = e.to_caught();
+            assert_eq!(caught.error, name);
+            assert_eq!(
+                caught.cause,
+                serde_json::json!({ "code": code, "message": message }).to_string()
+            );
+        }
+    }
+
     #[test]
     fn caught_errors_round_trip_their_reason() {
         let e: StepError = MediaError::TooManyPages {
