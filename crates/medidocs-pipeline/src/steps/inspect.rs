@@ -278,9 +278,11 @@ impl Steps {
 fn patient_from_key(key: &str) -> Result<String, StepError> {
     keys::parse_original(key)
         .map(|original| original.patient_id.to_string())
-        .ok_or_else(|| StepError::InvalidDocument {
-            code: "unexpected_key".into(),
-            message: "the object is not under uploads/ or bulk/{patient}/{upload}/original".into(),
+        .ok_or_else(|| {
+            StepError::invalid(
+                "unexpected_key",
+                "the object is not under uploads/ or bulk/{patient}/{upload}/original",
+            )
         })
 }
 

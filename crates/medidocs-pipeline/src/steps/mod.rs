@@ -156,31 +156,34 @@ impl Steps {
             .cpu
             .acquire()
             .await
-            .map_err(|e| StepError::Internal(e.to_string()))?;
+            .map_err(|e| StepError::internal(e.to_string()).caused_by(e))?;
         match tokio::time::timeout(DECODE_TIME_LIMIT, tokio::task::spawn_blocking(f)).await {
             Ok(Ok(r)) => r.map_err(StepError::from),
             // The worker thread cannot be stopped; it is left to finish while the document
             // is rejected, so one pathological file cannot stall the pipeline.
-            Err(_) => Err(StepError::InvalidDocument {
-                code: "too_complex".into(),
-                message: format!(
+            Err(elapsed) => Err(StepError::invalid(
+                "too_complex",
+                format!(
                     "decoding one page took longer than {} s",
                     DECODE_TIME_LIMIT.as_secs()
                 ),
-            }),
-            Ok(Err(e)) => Err(StepError::InvalidDocument {
-                code: "corrupt".into(),
-                message: format!(
+            )
+            .caused_by(elapsed)),
+            // Not kept as the source: a panic's payload is a decoder's words about a
+            // patient's file.
+            Ok(Err(e)) => Err(StepError::invalid(
+                "corrupt",
+                format!(
                     "the decoder failed on malformed data ({})",
                     if e.is_panic() { "panic" } else { "cancelled" }
                 ),
-            }),
+            )),
         }
     }
 
     async fn save(&self, doc: &mut DocumentRecord, next: Status) -> Result<(), StepError> {
         if !doc.status.can_move_to(next) {
-            return Err(StepError::Internal(format!(
+            return Err(StepError::internal(format!(
                 "document {} cannot move from {} to {}",
                 doc.id,
                 doc.status.as_str(),
@@ -211,14 +214,16 @@ impl Steps {
     }
 
     async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StepError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StepError::Internal(e.to_string()))?;
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| StepError::internal(e.to_string()).caused_by(e))?;
         self.objects.put(key, bytes, PutMode::Overwrite).await?;
         Ok(())
     }
 
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<T, StepError> {
         let bytes = self.objects.get(key).await?;
-        serde_json::from_slice(&bytes).map_err(|e| StepError::Internal(format!("{key}: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StepError::internal(format!("{key}: {e}")).caused_by(e))
     }
 
     async fn get_json_if_present<T: for<'de> Deserialize<'de>>(
@@ -227,7 +232,7 @@ impl Steps {
     ) -> Result<Option<T>, StepError> {
         match self.get_json(key).await {
             Ok(v) => Ok(Some(v)),
-            Err(StepError::NotFound(_)) => Ok(None),
+            Err(StepError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -269,7 +274,7 @@ impl Steps {
 }
 
 fn parse_mime(s: &str) -> Result<Mime, StepError> {
-    Mime::parse(s).ok_or_else(|| StepError::Internal(format!("unknown type {s}")))
+    Mime::parse(s).ok_or_else(|| StepError::internal(format!("unknown type {s}")))
 }
 
 fn json_in<I: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<I, CaughtError> {

@@ -13,7 +13,7 @@ impl Steps {
         let mime = doc
             .mime
             .clone()
-            .ok_or_else(|| StepError::Internal("plan before inspect".into()))?;
+            .ok_or_else(|| StepError::internal("plan before inspect"))?;
         let pages: Vec<PageInput> = (1..=doc.pages)
             .map(|page| PageInput {
                 document_id: doc.id.clone(),

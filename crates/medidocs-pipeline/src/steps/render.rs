@@ -137,6 +137,6 @@ impl Steps {
         made.into_iter()
             .find(|r| r.kind == RenditionKind::Ocr)
             .map(|r| r.bytes)
-            .ok_or_else(|| StepError::Internal("no OCR rendition made".into()))
+            .ok_or_else(|| StepError::internal("no OCR rendition made"))
     }
 }
