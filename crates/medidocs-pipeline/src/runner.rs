@@ -179,7 +179,8 @@ impl Runner {
 
     /// Runs one execution named `name` (a Distributed Map's child names its own).
     pub async fn run_named(&self, source: &SourceInput, name: &str) -> Result<Outcome, StepError> {
-        let input = serde_json::to_value(source).map_err(|e| StepError::Internal(e.to_string()))?;
+        let input = serde_json::to_value(source)
+            .map_err(|e| StepError::internal(e.to_string()).caused_by(e))?;
         let id = source.document_id();
         let ex = self.engine.execute(&self.definition, input, name).await;
         let processed = match &ex.output {
@@ -262,7 +263,8 @@ impl BulkRunner {
 
     /// Runs one bulk import; the result is the Map's `{MapRunArn, ResultWriterDetails}`.
     pub async fn run(&self, input: &BulkInput, name: &str) -> Result<Value, StepError> {
-        let input = serde_json::to_value(input).map_err(|e| StepError::Internal(e.to_string()))?;
+        let input = serde_json::to_value(input)
+            .map_err(|e| StepError::internal(e.to_string()).caused_by(e))?;
         self.engine
             .execute(&self.definition, input, name)
             .await
@@ -273,10 +275,10 @@ impl BulkRunner {
 
 fn failure_to_step_error(f: &Failure) -> StepError {
     match f.error.as_str() {
-        error::NOT_FOUND => StepError::NotFound(f.cause.clone()),
-        error::THROTTLED => StepError::Throttled(f.cause.clone()),
-        error::TRANSIENT => StepError::Transient(f.cause.clone()),
-        _ => StepError::Internal(format!("{}: {}", f.error, f.cause)),
+        error::NOT_FOUND => StepError::not_found(f.cause.clone()),
+        error::THROTTLED => StepError::throttled(f.cause.clone()),
+        error::TRANSIENT => StepError::transient(f.cause.clone()),
+        _ => StepError::internal(format!("{}: {}", f.error, f.cause)),
     }
 }
 

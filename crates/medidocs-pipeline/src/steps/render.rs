@@ -1,0 +1,142 @@
+//! `render_page`: one page decoded into its renditions (thumb and preview, kept; the OCR
+//! image, an intermediate under `work/`).
+
+use std::time::Instant;
+
+use super::contracts::PageRenditions;
+use super::{PageInput, RenderOutput, Steps, parse_mime};
+use crate::error::StepError;
+use medidocs_core::keys;
+use medidocs_core::model::RenditionRef;
+use medidocs_core::ports::{PutMode, StoreError};
+use medidocs_media::{self as media, Mime, RenditionKind};
+
+impl Steps {
+    /// Decodes one page and writes its thumb, preview and OCR renditions.
+    pub async fn render_page(&self, input: &PageInput) -> Result<RenderOutput, StepError> {
+        let started = Instant::now();
+        self.check_page_owner(input).await?;
+        // Done by an earlier try of this page (its result lost on the way back): not again,
+        // if every rendition it lists is there (objects replicated from another region
+        // arrive in no particular order).
+        let mime = parse_mime(&input.mime)?;
+        let done_key = keys::page_renditions(&input.document_id, input.page);
+        if let Some(done) = self
+            .get_json_if_present::<PageRenditions>(&done_key)
+            .await?
+        {
+            let (mut whole, mut ocr_image_gone) = (true, false);
+            for r in &done.renditions {
+                match self.objects.head(&r.key).await {
+                    Ok(_) => {}
+                    // The OCR image is an intermediate: gone once the document ended (a
+                    // retry), expired, or never replicated (a take-over). The kept
+                    // renditions are not written again for it.
+                    Err(StoreError::NotFound { .. }) if !keys::is_kept(&r.key) => {
+                        ocr_image_gone = true
+                    }
+                    Err(StoreError::NotFound { .. }) => whole = false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if whole {
+                let page_read = match self
+                    .objects
+                    .head(&keys::page_ocr(&input.document_id, input.page))
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(StoreError::NotFound { .. }) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if ocr_image_gone && !page_read {
+                    let png = self.make_ocr_image(input, mime).await?;
+                    self.objects
+                        .put(
+                            &keys::ocr_image(&input.document_id, input.page),
+                            png,
+                            PutMode::Overwrite,
+                        )
+                        .await?;
+                }
+                return Ok(RenderOutput {
+                    document_id: input.document_id.clone(),
+                    page: input.page,
+                    renditions: done.renditions.len(),
+                    ms: done.ms,
+                });
+            }
+        }
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
+        let (limits, index) = (self.limits, input.page.saturating_sub(1));
+        let encoded = self
+            .cpu(move || {
+                let page = media::decode_page(&bytes, mime, index, &limits)?;
+                media::render_renditions(page)
+            })
+            .await?;
+        let mut refs = Vec::with_capacity(encoded.len());
+        for r in encoded {
+            // The OCR image is an intermediate (under `work/`); thumb and preview are kept.
+            let key = if r.kind == RenditionKind::Ocr {
+                keys::ocr_image(&input.document_id, input.page)
+            } else {
+                keys::rendition(&input.document_id, input.page, r.kind.name(), r.kind.ext())
+            };
+            let size = r.bytes.len() as u64;
+            self.objects.put(&key, r.bytes, PutMode::Overwrite).await?;
+            refs.push(RenditionRef {
+                name: r.kind.name().into(),
+                page: input.page,
+                mime: r.kind.mime().into(),
+                width: r.width,
+                height: r.height,
+                bytes: size,
+                key,
+            });
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        let n = refs.len();
+        self.put_json(
+            &done_key,
+            &PageRenditions {
+                renditions: refs,
+                ms,
+            },
+        )
+        .await?;
+        Ok(RenderOutput {
+            document_id: input.document_id.clone(),
+            page: input.page,
+            renditions: n,
+            ms,
+        })
+    }
+
+    /// Makes a page's OCR image again from the original, as the render step made it.
+    pub(super) async fn make_ocr_image(
+        &self,
+        input: &PageInput,
+        mime: Mime,
+    ) -> Result<Vec<u8>, StepError> {
+        tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
+        let (limits, index) = (self.limits, input.page.saturating_sub(1));
+        let made = self
+            .cpu(move || {
+                let page = media::decode_page(&bytes, mime, index, &limits)?;
+                media::render_renditions(page)
+            })
+            .await?;
+        made.into_iter()
+            .find(|r| r.kind == RenditionKind::Ocr)
+            .map(|r| r.bytes)
+            .ok_or_else(|| StepError::internal("no OCR rendition made"))
+    }
+}
