@@ -251,3 +251,94 @@ async fn an_ocr_image_gone_before_the_ocr_step_is_made_again_from_the_original()
     assert_eq!(sent.len(), 1);
     assert!(sent[0] > 1000, "sent {} bytes", sent[0]);
 }
+
+/// A store that counts the reads of originals (and, if asked, loses every intermediate
+/// under `work/`, as [`ForgetsWork`] does).
+struct CountsOriginalReads {
+    inner: Arc<dyn ObjectStore>,
+    forget_work: bool,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl ObjectStore for CountsOriginalReads {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        if self.forget_work && !keys::is_kept(key) {
+            return Ok(ObjectMeta {
+                key: key.into(),
+                size: bytes.len() as u64,
+            });
+        }
+        self.inner.put(key, bytes, mode).await
+    }
+    async fn put_file(
+        &self,
+        key: &str,
+        file: medidocs_core::ports::LocalFile<'_>,
+        mode: PutMode,
+    ) -> Result<ObjectMeta, StoreError> {
+        self.inner.put_file(key, file, mode).await
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+        self.inner.head(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.inner.copy(from, to).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        if keys::parse_original(key).is_some() {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.get_version(key, version).await
+    }
+}
+
+/// A born-digital PDF page is read from its original once: the render step reads its
+/// text layer from the bytes it decodes the page from, and the OCR step uses that. When
+/// that intermediate is gone, the OCR step reads the original again, with the same result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_page_reads_its_original_once() {
+    let pdf = medidocs_tests::samples_dir().join("documents/discharge-summary.pdf");
+    let mut seen = Vec::new();
+    for forget_work in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
+        let store = Arc::new(CountsOriginalReads {
+            inner: rt.objects.clone(),
+            forget_work,
+            reads: Default::default(),
+        });
+        let engine = Arc::new(SmallImagesOnly {
+            max: usize::MAX,
+            sent: Default::default(),
+        });
+        let outcome = run_ready(&rt, store.clone(), engine.clone(), &pdf).await;
+        let pages = outcome.record.pages as usize;
+        assert_eq!(outcome.record.text_source, Some(TextSource::TextLayer));
+        assert!(
+            engine.sent.lock().unwrap().is_empty(),
+            "a text page was OCRed"
+        );
+        let reads = store.reads.load(std::sync::atomic::Ordering::SeqCst);
+        // Inspect reads it once; then each page once, or twice without the intermediate.
+        let per_page = if forget_work { 2 } else { 1 };
+        assert_eq!(reads, 1 + pages * per_page, "forget_work={forget_work}");
+        let text_key = outcome.record.text_key.clone().unwrap();
+        seen.push(rt.objects.get(&text_key).await.unwrap());
+    }
+    assert_eq!(seen[0], seen[1], "the same text either way");
+}

@@ -246,6 +246,11 @@ pub fn page_renditions(doc: &str, page: u32) -> String {
 pub fn ocr_image(doc: &str, page: u32) -> String {
     format!("{}pages/{page}/ocr.png", work_prefix(doc))
 }
+/// A PDF page's own text, read by the render step from the bytes it decodes the page
+/// from, for the OCR step: an intermediate under `work/`, like the OCR image.
+pub fn text_layer(doc: &str, page: u32) -> String {
+    format!("{}pages/{page}/layer.json", work_prefix(doc))
+}
 /// Everything a document's processing keeps only while it runs.
 pub fn work_prefix(doc: &str) -> String {
     format!("work/{doc}/")

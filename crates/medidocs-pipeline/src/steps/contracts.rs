@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CaughtError;
 use medidocs_core::inputs::SourceInput;
+use medidocs_core::keys;
 use medidocs_core::model::{DocumentRecord, Reason, RenditionRef, Status, TextSource};
 use medidocs_core::ocr::OcrPage;
 
@@ -64,7 +65,8 @@ pub enum Priority {
 impl Priority {
     /// From the original's key: bulk imports' originals are under `bulk/`.
     pub fn of_key(key: &str) -> Priority {
-        if key.starts_with("bulk/") {
+        let arrival = keys::parse_original(key).map(|o| o.arrival);
+        if arrival == Some(keys::Arrival::Bulk) {
             Priority::Bulk
         } else {
             Priority::Interactive

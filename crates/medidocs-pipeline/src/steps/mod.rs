@@ -191,8 +191,10 @@ impl Steps {
             )));
         }
         let now = self.clock.now();
-        // From the record's creation to its outcome: written by the step that ends the
-        // document, so Step Functions and the embedded runtime record the same.
+        // How long the patient waited: from the upload's record to its outcome (across
+        // retries and take-overs, unlike the per-step timings, which are the last run's).
+        // Written by the step that ends the document, so Step Functions and the embedded
+        // runtime record the same.
         if next.is_terminal()
             && let Ok(created) = time::OffsetDateTime::parse(
                 &doc.created_at,
@@ -200,7 +202,7 @@ impl Steps {
             )
         {
             let ms = (now - created).whole_milliseconds().max(0) as u64;
-            doc.timings.insert("total".into(), ms);
+            doc.timings.insert("since_upload".into(), ms);
         }
         doc.status = next;
         doc.version += 1;

@@ -28,26 +28,10 @@ impl Steps {
             return Ok(ocr_output(input, &done.page, done.ms));
         }
         let mime = parse_mime(&input.mime)?;
-        let mut page = None;
-        if mime == Mime::Pdf {
-            let bytes = self
-                .objects
-                .get_version(&input.source_key, &input.source_version)
-                .await?;
-            let index = input.page.saturating_sub(1);
-            let layer = self
-                .cpu(move || media::pdf_text_layer(&bytes, index))
-                .await?;
-            let solid = layer
-                .lines
-                .iter()
-                .flatten()
-                .map(|w| w.text.chars().filter(|c| !c.is_whitespace()).count())
-                .sum::<usize>();
-            if solid >= MIN_TEXT_LAYER_CHARS {
-                page = Some(text_layer_page(input.page, layer));
-            }
-        }
+        let page = match mime {
+            Mime::Pdf => self.pdf_text_layer(input).await?,
+            _ => None,
+        };
         let page = match page {
             Some(p) => p,
             None => {
@@ -69,6 +53,22 @@ impl Steps {
         let out = ocr_output(input, &page, ms);
         self.put_json(&done_key, &PageOcr { page, ms }).await?;
         Ok(out)
+    }
+
+    /// A PDF page's own text if it is enough to stand for the page: as the render step
+    /// read it (the original read once per page), or, when that is gone, from the original.
+    async fn pdf_text_layer(&self, input: &PageInput) -> Result<Option<OcrPage>, StepError> {
+        let key = keys::text_layer(&input.document_id, input.page);
+        if let Some(layer) = self.get_json_if_present::<TextLayer>(&key).await? {
+            return Ok(layer.page);
+        }
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
+        let (index, page) = (input.page.saturating_sub(1), input.page);
+        self.cpu(move || media::pdf_text_layer(&bytes, index).map(|l| usable_text_layer(page, l)))
+            .await
     }
 
     /// The page's OCR image: the one the render step left under `work/`, or, when it is
@@ -95,6 +95,25 @@ fn ocr_output(input: &PageInput, page: &OcrPage, ms: u64) -> OcrOutput {
         mean_confidence: page.mean_confidence(),
         ms,
     }
+}
+
+/// A PDF page's own text, as the render step leaves it for the OCR step
+/// ([`keys::text_layer`]): the page, or `None` when it is to be OCRed.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct TextLayer {
+    pub page: Option<OcrPage>,
+}
+
+/// The page read from its text layer, if the layer has at least [`MIN_TEXT_LAYER_CHARS`]
+/// non-blank characters; `None` (a scan, or only a page number): OCR it.
+pub(super) fn usable_text_layer(page: u32, layer: media::TextLayerPage) -> Option<OcrPage> {
+    let solid = layer
+        .lines
+        .iter()
+        .flatten()
+        .map(|w| w.text.chars().filter(|c| !c.is_whitespace()).count())
+        .sum::<usize>();
+    (solid >= MIN_TEXT_LAYER_CHARS).then(|| text_layer_page(page, layer))
 }
 
 fn text_layer_page(page: u32, layer: media::TextLayerPage) -> OcrPage {

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::contracts::PageRenditions;
+use super::ocr::{TextLayer, usable_text_layer};
 use super::{PageInput, RenderOutput, Steps, parse_mime};
 use crate::error::StepError;
 use medidocs_core::keys;
@@ -67,17 +68,11 @@ impl Steps {
                 });
             }
         }
-        let bytes = self
-            .objects
-            .get_version(&input.source_key, &input.source_version)
-            .await?;
-        let (limits, index) = (self.limits, input.page.saturating_sub(1));
-        let encoded = self
-            .cpu(move || {
-                let page = media::decode_page(&bytes, mime, index, &limits)?;
-                media::render_renditions(page)
-            })
-            .await?;
+        let (encoded, layer) = self.render_from_original(input, mime).await?;
+        if let Some(layer) = layer {
+            self.put_json(&keys::text_layer(&input.document_id, input.page), &layer)
+                .await?;
+        }
         let mut refs = Vec::with_capacity(encoded.len());
         for r in encoded {
             // The OCR image is an intermediate (under `work/`); thumb and preview are kept.
@@ -123,20 +118,37 @@ impl Steps {
         mime: Mime,
     ) -> Result<Vec<u8>, StepError> {
         tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
-        let bytes = self
-            .objects
-            .get_version(&input.source_key, &input.source_version)
-            .await?;
-        let (limits, index) = (self.limits, input.page.saturating_sub(1));
-        let made = self
-            .cpu(move || {
-                let page = media::decode_page(&bytes, mime, index, &limits)?;
-                media::render_renditions(page)
-            })
-            .await?;
+        let (made, _) = self.render_from_original(input, mime).await?;
         made.into_iter()
             .find(|r| r.kind == RenditionKind::Ocr)
             .map(|r| r.bytes)
             .ok_or_else(|| StepError::internal("no OCR rendition made"))
+    }
+
+    /// Reads the page's original once and makes its renditions from it, and, for a PDF
+    /// page, reads its text layer from the same bytes for the OCR step (none if the
+    /// layer cannot be read: the OCR step then reads it from the original, and says why).
+    async fn render_from_original(
+        &self,
+        input: &PageInput,
+        mime: Mime,
+    ) -> Result<(Vec<media::EncodedRendition>, Option<TextLayer>), StepError> {
+        let bytes = self
+            .objects
+            .get_version(&input.source_key, &input.source_version)
+            .await?;
+        let (limits, index, page) = (self.limits, input.page.saturating_sub(1), input.page);
+        self.cpu(move || {
+            let decoded = media::decode_page(&bytes, mime, index, &limits)?;
+            let renditions = media::render_renditions(decoded)?;
+            let layer = (mime == Mime::Pdf)
+                .then(|| media::pdf_text_layer(&bytes, index).ok())
+                .flatten()
+                .map(|l| TextLayer {
+                    page: usable_text_layer(page, l),
+                });
+            Ok((renditions, layer))
+        })
+        .await
     }
 }
