@@ -175,7 +175,7 @@ impl Replicator {
                 }
                 Change::Item { seq, pk, sk, .. } => {
                     let row: Option<ItemRow> = self.from.meta.read_item(pk, sk).await?;
-                    if let Some(r) = row.as_ref().filter(|r| r.sk == "META")
+                    if let Some(r) = row.as_ref().filter(|r| r.sk == keys::DOCUMENT_SORT)
                         && let Ok(doc) = serde_json::from_str::<DocumentRecord>(&r.data)
                     {
                         for key in referenced(&doc) {
@@ -189,7 +189,7 @@ impl Replicator {
                         .meta
                         .apply_replicated(&self.from.name, *seq, pk, sk, row)
                         .await?;
-                    if applied == crate::sqlite::Applied::Kept && sk == "META" {
+                    if applied == crate::sqlite::Applied::Kept && sk == keys::DOCUMENT_SORT {
                         pass.kept += 1;
                         self.kept.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }

@@ -587,7 +587,7 @@ pub fn start_bulk(region: &Arc<Region>, docs: &[Planned], traffic: &Traffic, con
     if manifest.lines().count() > 1 {
         start_manifest(
             region,
-            "bulk-manifests/batch-1.csv",
+            &keys::bulk_manifest("batch-1"),
             "batch-1",
             manifest,
             concurrency,
@@ -602,7 +602,7 @@ fn start_manifest(region: &Arc<Region>, key: &str, name: &str, manifest: String,
         manifest_key: key.to_string(),
         upload_bucket: region.bucket.clone(),
         max_concurrency: concurrency,
-        results_prefix: "bulk-results".into(),
+        results_prefix: keys::BULK_RESULTS.trim_end_matches('/').into(),
     };
     let _ = region.sfn.start(
         Machine::Bulk,
@@ -673,11 +673,14 @@ pub async fn reconcile(
 ) -> usize {
     let mut manifest = MANIFEST_COLUMNS.join(",") + "\n";
     let mut rows = 0;
-    for prefix in ["uploads/", "bulk/"] {
+    for prefix in keys::ORIGINAL_PREFIXES {
         let Ok(objects) = region.objects.list(prefix).await else {
             continue;
         };
-        for o in objects.into_iter().filter(|o| o.key.ends_with("/original")) {
+        for o in objects
+            .into_iter()
+            .filter(|o| keys::parse_original(&o.key).is_some())
+        {
             let Some(source) = traffic
                 .sources
                 .lock()
@@ -711,7 +714,7 @@ pub async fn reconcile(
     if rows > 0 {
         start_manifest(
             region,
-            &format!("bulk-manifests/{name}.csv"),
+            &keys::bulk_manifest(name),
             name,
             manifest,
             concurrency,
@@ -777,7 +780,8 @@ pub async fn compact(regions: [Arc<Region>; 2], ledger: Arc<Ledger>) {
                 .all(|r| r.meta.document(id).is_some_and(|d| d.status.is_terminal()));
             if done {
                 for r in &regions {
-                    r.objects.forget_prefix(&format!("artefacts/{id}/pages/"));
+                    r.objects
+                        .forget_prefix(&format!("{}pages/", keys::artefacts_prefix(id)));
                 }
             }
             !done
