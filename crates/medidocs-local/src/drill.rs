@@ -189,7 +189,7 @@ fn count(done: &Completions, processed: bool, status: Status, id: &str) {
 pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreError> {
     let io = |e: std::io::Error| StoreError::unavailable("drill", e);
     let step = |what: &'static str| {
-        move |e: medidocs_pipeline::error::StepError| StoreError::unavailable(what, e.to_string())
+        move |e: medidocs_pipeline::error::StepError| StoreError::unavailable(what, e)
     };
     let inbox = base.join("batch");
     std::fs::create_dir_all(&inbox).map_err(io)?;
