@@ -11,8 +11,9 @@
 //! Memory stays bounded: the folder is walked and the manifest read lazily, one entry at
 //! a time, with at most `--concurrency` documents in flight.
 //!
-//! The walk of a folder is [`walk`], the manifest's reading [`manifest`], the progress
-//! line and the CSV report [`report`]; the two targets are [`local`] and [`s3`].
+//! The walk of a folder is [`walk`] (`medidocs run` collects its files with it too), the
+//! manifest's reading [`manifest`], the progress line and the CSV report [`report`]; the
+//! two targets are [`local`] and [`s3`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,7 +123,21 @@ fn entries(args: &ImportArgs) -> Result<Box<dyn Iterator<Item = Entry> + Send>> 
             .clone()
             .context("a folder is imported for one patient: give --patient ID")?;
         keys::validate_patient_id(&patient).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
-        Ok(Box::new(Walk::new(&args.source, patient)?))
+        // What cannot be read under the folder is a line of the report; the rest imports.
+        let files = Walk::new(&args.source)?.map(move |item| match item {
+            Ok(path) => Entry::File {
+                line: None,
+                path,
+                patient: patient.clone(),
+                labels: Labels::default(),
+            },
+            Err(e) => Entry::Bad {
+                line: None,
+                path: e.path.display().to_string(),
+                reason: format!("{:#}", e.error),
+            },
+        });
+        Ok(Box::new(files))
     } else {
         if let Some(p) = &args.patient {
             keys::validate_patient_id(p).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
