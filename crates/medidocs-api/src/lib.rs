@@ -125,37 +125,49 @@ async fn problem_everywhere(resp: Response) -> Response {
 pub fn router(app: Arc<App>) -> Router {
     let upload_limit = (app.max_upload_bytes as usize).saturating_add(1);
     Router::new()
-        .route("/", get(handlers::web_page))
-        .route("/app.js", get(handlers::web_script))
+        .route("/", get(handlers::pages::web_page))
+        .route("/app.js", get(handlers::pages::web_script))
         .route(
             "/favicon.ico",
             get(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
-        .route("/v1/health", get(handlers::health))
-        .route("/v1/openapi.json", get(handlers::openapi))
-        .route("/v1/me", get(handlers::me))
+        .route("/v1/health", get(handlers::service::health))
+        .route("/v1/openapi.json", get(handlers::service::openapi))
+        .route("/v1/me", get(handlers::service::me))
         .route(
             "/v1/patients/{patient_id}/uploads",
-            post(handlers::create_upload),
+            post(handlers::uploads::create_upload),
         )
         .route(
             "/v1/uploads/{capability}",
-            put(handlers::receive_upload).layer(DefaultBodyLimit::max(upload_limit)),
+            put(handlers::uploads::receive_upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/v1/patients/{patient_id}/documents",
-            get(handlers::list_documents),
+            get(handlers::documents::list_documents),
         )
-        .route("/v1/patients/{patient_id}/search", get(handlers::search))
-        .route("/v1/documents/{id}", get(handlers::get_document))
-        .route("/v1/documents/{id}/text", get(handlers::get_text))
-        .route("/v1/documents/{id}/retry", post(handlers::retry_document))
-        .route("/v1/documents/{id}/pages", get(handlers::get_pages))
+        .route(
+            "/v1/patients/{patient_id}/search",
+            get(handlers::search::search),
+        )
+        .route("/v1/documents/{id}", get(handlers::documents::get_document))
+        .route(
+            "/v1/documents/{id}/text",
+            get(handlers::documents::get_text),
+        )
+        .route(
+            "/v1/documents/{id}/retry",
+            post(handlers::documents::retry_document),
+        )
+        .route(
+            "/v1/documents/{id}/pages",
+            get(handlers::documents::get_pages),
+        )
         .route(
             "/v1/documents/{id}/pages/{page}/{rendition}",
-            get(handlers::get_rendition),
+            get(handlers::documents::get_rendition),
         )
-        .fallback(handlers::no_route)
+        .fallback(handlers::service::no_route)
         .layer(axum::middleware::map_response(problem_everywhere))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)

@@ -320,8 +320,11 @@ pub fn open_runtime(
         .with_context(|| format!("cannot open the data dir {}", data_dir.display()))
 }
 
-/// Every regular file under the given paths, in a stable order. Symbolic links to folders
-/// are not followed (no loops); hidden files and folders are skipped inside folders.
+/// Every regular file under the given paths, in a stable order (the paths in the order
+/// given; a folder's files in the order of their paths). Symbolic links to folders are not
+/// followed (no loops); hidden files and folders are skipped inside folders. The folders
+/// are walked as `import` walks one ([`import::walk::Walk`]); anything under them that
+/// cannot be read is an error.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -329,26 +332,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if meta.is_file() {
             out.push(p.clone());
         } else if meta.is_dir() {
-            let mut stack = vec![p.clone()];
-            let mut found = Vec::new();
-            while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir)
-                    .with_context(|| format!("cannot list {}", dir.display()))?
-                {
-                    let entry = entry?;
-                    if entry.file_name().to_string_lossy().starts_with('.') {
-                        continue;
-                    }
-                    let ft = entry.file_type()?;
-                    if ft.is_dir() {
-                        stack.push(entry.path());
-                    } else if ft.is_file() || (ft.is_symlink() && entry.path().is_file()) {
-                        found.push(entry.path());
-                    }
-                }
+            for file in import::walk::Walk::new(p)? {
+                out.push(file.map_err(|e| e.error)?);
             }
-            found.sort();
-            out.extend(found);
         } else {
             bail!("{} is neither a file nor a folder", p.display());
         }

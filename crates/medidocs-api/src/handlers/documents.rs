@@ -1,0 +1,223 @@
+//! A patient's documents: the listing, a document's metadata, its retry, and what it
+//! holds once READY (text, OCR pages, renditions).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use medidocs_core::access::Action;
+use medidocs_core::model::Status;
+use medidocs_core::ports::StoreError;
+use medidocs_core::{keys, listing};
+
+use super::{AppState, Verified, not_ready, ocr_of, open_document, open_patient};
+use crate::problem::Problem;
+use crate::views::*;
+
+fn query_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Problem> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "invalid_limit",
+                    format!("limit is a number from 1 to {max}"),
+                )
+            }),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/patients/{patient_id}/documents", tag = "documents",
+    security(("bearer" = [])),
+    params(("patient_id" = String, Path),
+        ("status" = Option<String>, Query, description = "RECEIVED, PROCESSING, READY, REJECTED or FAILED"),
+        ("limit" = Option<usize>, Query, description = "1 to 100; default 20"),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page")),
+    responses((status = 200, description = "Newest first", body = DocumentList),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub(crate) async fn list_documents(
+    State(app): AppState,
+    Path(pid): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<DocumentList>, Problem> {
+    open_patient(&app, &headers, &claims, &pid, Action::ListDocuments).await?;
+    let limit = query_limit(&q, 20, 100)?;
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => Some(Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_status",
+                "status is RECEIVED, PROCESSING, READY, REJECTED or FAILED",
+            )
+        })?),
+    };
+    let cursor = q.get("cursor").cloned();
+    if cursor.as_deref().is_some_and(|c| !listing::is_cursor(c)) {
+        return Err(Problem::bad_request(
+            "invalid_cursor",
+            "cursor is the `next` of a previous page",
+        ));
+    }
+    let page = listing::patient_documents(app.meta.as_ref(), &pid, status, limit, cursor).await?;
+    Ok(Json(DocumentList {
+        documents: page.documents.iter().map(DocumentView::from).collect(),
+        next: page.next,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = DocumentView), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn get_document(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<DocumentView>, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadMetadata).await?;
+    Ok(Json(DocumentView::from(&doc)))
+}
+
+#[utoipa::path(post, path = "/v1/documents/{id}/retry", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 202, description = "The document runs again as its next attempt; follow it at `href`", body = Retrying),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not FAILED: READY and REJECTED are final, and a document in flight is on its way", body = Problem)))]
+/// Runs a FAILED document again (after an outage, a time-out, or a fixed dependency), as
+/// clinic staff, a doctor of the patient's care team or the patient may. The run is the
+/// document's next attempt, under an execution name of its own, so it never collides with
+/// the failed run and a double click starts it once.
+pub(crate) async fn retry_document(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<(StatusCode, Json<Retrying>), Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::RetryDocument).await?;
+    if doc.status != Status::Failed {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "not_failed",
+            format!(
+                "the document is {}: only a FAILED document is retried",
+                doc.status.as_str()
+            ),
+        ));
+    }
+    let attempt = doc.attempt + 1;
+    let source = medidocs_core::inputs::SourceInput::new(
+        doc.source.bucket.clone(),
+        doc.source.key.clone(),
+        doc.source.version.clone(),
+    );
+    app.orchestrator
+        .start(&source, &keys::retry_execution_name(&doc.id, attempt))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Retrying {
+            href: format!("/v1/documents/{}", doc.id),
+            document_id: doc.id,
+            attempt,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/text", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Plain text; pages are separated by a form feed (U+000C)", content_type = "text/plain"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not READY", body = Problem)))]
+pub(crate) async fn get_text(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Response, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadText).await?;
+    let key = match (&doc.status, &doc.text_key) {
+        (Status::Ready, Some(k)) => k,
+        _ => return Err(not_ready(&doc)),
+    };
+    let bytes = app.artefacts.get(key).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/pages", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Per page: lines and words with confidence and boxes", body = PagesView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub(crate) async fn get_pages(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Json<PagesView>, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadText).await?;
+    let ocr = ocr_of(&app, &doc).await?;
+    Ok(Json(PagesView::new(&doc.id, &ocr)))
+}
+
+#[utoipa::path(get, path = "/v1/documents/{id}/pages/{page}/{rendition}", tag = "documents",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("page" = u32, Path, description = "1-based"),
+        ("rendition" = String, Path, description = "thumb or preview (the OCR image is an intermediate, not kept: `medidocs renditions` makes it again from the original)"),
+        ("as" = Option<String>, Query, description = "`link`: answer with JSON `{href}` (a presigned URL in AWS, null in the embedded runtime) instead of the image or a redirect")),
+    responses((status = 200, description = "The image (embedded runtime), or with `as=link` a RenditionLink", body = RenditionLink),
+        (status = 302, description = "Redirect to a short-lived presigned URL (AWS)"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub(crate) async fn get_rendition(
+    State(app): AppState,
+    Path((id, page, name)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Response, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadRendition).await?;
+    let page: u32 = page
+        .parse()
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or_else(|| Problem::bad_request("invalid_page", "page is a number from 1"))?;
+    if doc.status != Status::Ready {
+        return Err(not_ready(&doc));
+    }
+    let r = doc
+        .renditions
+        .iter()
+        .find(|r| r.page == page && r.name == name)
+        .ok_or_else(|| Problem::not_found("no such page or rendition (thumb, preview)"))?;
+    let link = match q.get("as").map(String::as_str) {
+        None => false,
+        Some("link") => true,
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "invalid_request",
+                "as is `link` or absent",
+            ));
+        }
+    };
+    let url = app.delivery.download_url(&r.key).await?;
+    if link {
+        return Ok(Json(RenditionLink { href: url }).into_response());
+    }
+    if let Some(url) = url {
+        let mut resp = StatusCode::FOUND.into_response();
+        let loc = HeaderValue::from_str(&url)
+            .map_err(|e| Problem::from(StoreError::unavailable("redirect URL", e)))?;
+        resp.headers_mut().insert(header::LOCATION, loc);
+        return Ok(resp);
+    }
+    let bytes = app.artefacts.get(&r.key).await?;
+    Ok(([(header::CONTENT_TYPE, r.mime.clone())], bytes).into_response())
+}

@@ -1,0 +1,164 @@
+//! Care teams and the audit trail: [`AccessStore`] on the same items table.
+
+use async_trait::async_trait;
+use medidocs_core::access::{AuditPage, AuditRecord, audit_month};
+use medidocs_core::keys;
+use medidocs_core::ports::{AccessStore, StoreError};
+use rusqlite::{OptionalExtension, params};
+
+use super::{SqliteMetadataStore, db_err};
+
+#[async_trait]
+impl AccessStore for SqliteMetadataStore {
+    async fn add_care_team_member(&self, patient_id: &str, member: &str) -> Result<(), StoreError> {
+        let (pid, member) = (patient_id.to_string(), member.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                 ON CONFLICT (pk, sk) DO NOTHING",
+                params![
+                    keys::patient_partition(&pid),
+                    keys::member_key(&member),
+                    keys::member_key(&member),
+                    keys::patient_partition(&pid),
+                    serde_json::json!({ "patient_id": pid, "member": member }).to_string()
+                ],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_care_team_member(
+        &self,
+        patient_id: &str,
+        member: &str,
+    ) -> Result<(), StoreError> {
+        let (pid, member) = (patient_id.to_string(), member.to_string());
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![keys::patient_partition(&pid), keys::member_key(&member)],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::not_found(format!(
+                    "{member} on the care team of {pid}"
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_care_team_member(
+        &self,
+        patient_id: &str,
+        member: &str,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = (
+            keys::patient_partition(patient_id),
+            keys::member_key(member),
+        );
+        self.with(move |c| {
+            c.query_row(
+                "SELECT 1 FROM items WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn care_team(&self, patient_id: &str) -> Result<Vec<String>, StoreError> {
+        let pk = keys::patient_partition(patient_id);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT substr(sk, 8) FROM items WHERE pk = ?1 AND sk >= 'MEMBER#' AND sk < 'MEMBER$' ORDER BY sk")
+                .map_err(db_err)?;
+            let rows = stmt.query_map(params![pk], |r| r.get(0)).map_err(db_err)?;
+            rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn member_patients(&self, member: &str) -> Result<Vec<String>, StoreError> {
+        let pk = keys::member_key(member);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT substr(gsi1sk, 9) FROM items WHERE gsi1pk = ?1 ORDER BY gsi1sk")
+                .map_err(db_err)?;
+            let rows = stmt.query_map(params![pk], |r| r.get(0)).map_err(db_err)?;
+            rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let data = serde_json::to_string(record).map_err(|e| StoreError::InvalidInput {
+            what: e.to_string(),
+        })?;
+        let record = record.clone();
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, version, data) VALUES (?1, ?2, ?3, ?2, 1, ?4)
+                     ON CONFLICT (pk, sk) DO NOTHING",
+                    params![
+                        keys::audit_partition(record.patient_id.as_deref()),
+                        record.id,
+                        keys::audit_month_partition(audit_month(&record.at)),
+                        data
+                    ],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists { what: format!("audit record {}", record.id) });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(
+        &self,
+        patient_id: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<AuditPage, StoreError> {
+        let patient = patient_id.map(|p| keys::audit_partition(Some(p)));
+        let cursor = cursor.map(str::to_string);
+        let limit = limit.clamp(1, 1000);
+        self.with(move |c| {
+            // Audit items are the only ones whose gsi1pk starts with AUDIT#.
+            let sql = if patient.is_some() {
+                "SELECT sk, data FROM items WHERE pk = ?1 AND (?2 IS NULL OR sk < ?2) ORDER BY sk DESC LIMIT ?3"
+            } else {
+                "SELECT gsi1sk, data FROM items WHERE gsi1pk >= 'AUDIT#' AND gsi1pk < 'AUDIT$' AND ?1 IS NULL
+                 AND (?2 IS NULL OR gsi1sk < ?2) ORDER BY gsi1sk DESC LIMIT ?3"
+            };
+            let mut stmt = c.prepare(sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![patient, cursor, (limit + 1) as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            let more = rows.len() > limit;
+            let rows = &rows[..rows.len().min(limit)];
+            let next = if more { rows.last().map(|(k, _)| k.clone()) } else { None };
+            let records = rows
+                .iter()
+                .map(|(_, d)| serde_json::from_str(d).map_err(|e| StoreError::unavailable("sqlite: unreadable audit record", e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(AuditPage { records, next })
+        })
+        .await
+    }
+}

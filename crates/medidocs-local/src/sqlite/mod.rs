@@ -1,0 +1,213 @@
+//! Metadata in one SQLite file, in the same single-table item model as DynamoDB:
+//! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{sha256}`/`DOC`), a patient index
+//! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the sparse in-flight
+//! index the watchdog reads (`gsi2pk` = `INFLIGHT#{region}`, `gsi2sk` =
+//! `{deadline}#{id}`, only while a document is in flight), the item as JSON, and a
+//! `version` column for conditional writes.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use medidocs_core::model::DocumentRecord;
+use medidocs_core::ports::StoreError;
+use rusqlite::{Connection, params};
+
+mod access;
+mod documents;
+mod journal;
+mod legacy;
+
+pub use journal::{Applied, Change, ItemRow};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk      TEXT NOT NULL,
+    sk      TEXT NOT NULL,
+    gsi1pk  TEXT,
+    gsi1sk  TEXT,
+    status  TEXT,
+    version INTEGER NOT NULL,
+    data    TEXT NOT NULL,
+    gsi2pk  TEXT,
+    gsi2sk  TEXT,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_status ON items (status) WHERE status IS NOT NULL;
+";
+
+/// The in-flight index, made after the columns exist (a file from before them gets them
+/// first, in [`SqliteMetadataStore::init`]).
+const INFLIGHT_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;";
+
+/// A document's place in the in-flight index: (`gsi2pk`, `gsi2sk`), or none.
+fn inflight(doc: &DocumentRecord) -> (Option<String>, Option<String>) {
+    match medidocs_core::keys::inflight_index(doc) {
+        Some((pk, sk)) => (Some(pk), Some(sk)),
+        None => (None, None),
+    }
+}
+
+pub struct SqliteMetadataStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Throttled {
+                source: Box::new(e),
+            }
+        }
+        other => StoreError::unavailable("sqlite", other),
+    }
+}
+
+impl SqliteMetadataStore {
+    /// Opens (creating it 0600) the database at `path`. SQLite gives its `-wal` and `-shm`
+    /// files the database file's permissions; files an older version left readable by
+    /// others are made private first.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(StoreError::unavailable(
+                    format!("cannot create {}", path.display()),
+                    e,
+                ));
+            }
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::private::tighten_path(Path::new(&p))?;
+        }
+        let conn = Connection::open(path).map_err(db_err)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(db_err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Self::add_inflight_index(&conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// A file written before the in-flight index gets its columns, and its documents in
+    /// flight get the region and deadline the index needs (the embedded region, and the
+    /// default deadline after their last write), so the watchdog finds them.
+    fn add_inflight_index(conn: &Connection) -> Result<(), StoreError> {
+        let has: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = 'gsi2pk'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
+        if !has {
+            // One transaction: the columns and their values together, or neither.
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+            let migrated = Self::fill_inflight_columns(conn);
+            conn.execute_batch(if migrated.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            })
+            .map_err(db_err)?;
+            migrated?;
+        }
+        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
+    }
+
+    fn fill_inflight_columns(conn: &Connection) -> Result<(), StoreError> {
+        {
+            conn.execute_batch(
+                "ALTER TABLE items ADD COLUMN gsi2pk TEXT; ALTER TABLE items ADD COLUMN gsi2sk TEXT;",
+            )
+            .map_err(db_err)?;
+            let rows: Vec<(String, String)> = {
+                let mut stmt = conn
+                    .prepare("SELECT pk, data FROM items WHERE sk = 'META' AND status IN ('RECEIVED', 'PROCESSING')")
+                    .map_err(db_err)?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db_err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(db_err)?
+            };
+            for (pk, data) in rows {
+                let mut doc = decode(&data)?;
+                if doc.region.is_empty() {
+                    doc.region = medidocs_core::model::LOCAL_REGION.into();
+                }
+                if doc.deadline.is_none() {
+                    let last = time::OffsetDateTime::parse(
+                        &doc.updated_at,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                    doc.deadline = Some(medidocs_core::clock::rfc3339(
+                        last + medidocs_core::watchdog::DEFAULT_DEADLINE,
+                    ));
+                }
+                let (g2pk, g2sk) = inflight(&doc);
+                conn.execute(
+                    "UPDATE items SET data = ?2, gsi2pk = ?3, gsi2sk = ?4 WHERE pk = ?1 AND sk = 'META'",
+                    params![pk, encode(&doc)?, g2pk, g2sk],
+                )
+                .map_err(db_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::unavailable("sqlite", "connection lock poisoned"))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::unavailable("sqlite worker", e))?
+    }
+}
+
+fn encode(doc: &DocumentRecord) -> Result<String, StoreError> {
+    serde_json::to_string(doc).map_err(|e| StoreError::InvalidInput {
+        what: e.to_string(),
+    })
+}
+
+fn decode(data: &str) -> Result<DocumentRecord, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))
+}
