@@ -63,7 +63,7 @@ impl Pacer for DynamoPacer {
                 .get_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(self.key.clone()))
-                .key("sk", AttributeValue::S("SLOT".into()))
+                .key("sk", AttributeValue::S(keys::PACER_SORT.into()))
                 .consistent_read(true)
                 .send()
                 .await
@@ -83,7 +83,7 @@ impl Pacer for DynamoPacer {
                 .put_item()
                 .table_name(&self.table)
                 .item("pk", AttributeValue::S(self.key.clone()))
-                .item("sk", AttributeValue::S("SLOT".into()))
+                .item("sk", AttributeValue::S(keys::PACER_SORT.into()))
                 .item("first_free", AttributeValue::N(next.to_string()));
             let put = match first_free {
                 None => put.condition_expression("attribute_not_exists(pk)"),

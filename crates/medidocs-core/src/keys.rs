@@ -118,10 +118,12 @@ pub fn audit_month_partition(month: &str) -> String {
     format!("AUDIT#{month}")
 }
 
-/// The OCR pacer's item of one region's quota.
+/// The OCR pacer's item of one region's quota (sort key [`PACER_SORT`]).
 pub fn pacer_item(name: &str) -> String {
     format!("PACER#{name}")
 }
+/// The sort key of a pacer's item.
+pub const PACER_SORT: &str = "SLOT";
 
 /// A document's place in its patient's listing (the index sort key, newest last). Listing
 /// cursors are these keys: a page continues below the last key it returned.

@@ -103,7 +103,7 @@ async fn caller(
     }
 }
 
-/// Applies the rule of [`decide`]; audits refusals, content reads and uploads.
+/// Applies the rule of [`access::decide`]; audits refusals, content reads and uploads.
 async fn authorize(
     app: &App,
     who: &Principal,

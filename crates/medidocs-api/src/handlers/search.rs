@@ -32,12 +32,8 @@ pub(crate) async fn search(
     patient_id(&pid)?;
     authorize(&app, &who, Action::Search, &pid, None).await?;
     let query = q.get("q").map(|s| s.trim()).unwrap_or_default().to_string();
-    let Ok(parsed) = search::Query::parse(&query) else {
-        return Err(Problem::bad_request(
-            "invalid_query",
-            "q is 1 to 10 words, at most 200 characters",
-        ));
-    };
+    let parsed = search::Query::parse(&query)
+        .map_err(|e| Problem::bad_request("invalid_query", format!("q: {e}")))?;
     let mut results = Vec::new();
     let mut searched = 0;
     let mut cursor: Option<String> = None;

@@ -4,14 +4,19 @@
 //! | item | pk | sk | gsi1pk / gsi1sk | gsi2pk / gsi2sk |
 //! |---|---|---|---|---|
 //! | a document | `DOC#{id}` | `META` | `PATIENT#{pid}` / `CREATED#{time}#{id}` | while in flight: `INFLIGHT#{region}` / `{deadline}#{id}` |
-//! | first document with some content | `SHA#{sha256}` | `DOC` | | |
+//! | first document of a patient with some content | `SHA#{pid}#{sha256}` (before claims were per patient: `SHA#{sha256}`, removed by `medidocs migrate`) | `DOC` | | |
+//! | a care-team member | `PATIENT#{pid}` | `MEMBER#{member}` | `MEMBER#{member}` / `PATIENT#{pid}` | |
+//! | an audit record | `AUDIT#{pid}` (`AUDIT#-`: no patient) | `{at}#{random}` | `AUDIT#{yyyy-mm}` / `{at}#{random}` | |
+//! | the OCR pacer of a region | `PACER#{name}` | `SLOT` | | |
+//!
+//! Every key is built, and read back, in `medidocs_core::keys`.
 //!
 //! `gsi2` is sparse: only documents in flight carry its keys, so the watchdog's query
 //! reads what is in flight in its region and nothing else.
 //!
 //! A document's fields are native attributes (readable in the console and by streams).
 //! Every write is conditional: creation on the item's absence, updates on the previous
-//! `version`. [`TABLE_SCHEMA`] is what `sam/template.yaml` declares.
+//! `version`. [`TABLE_KEYS`] and [`INDEXES`] are what `sam/template.yaml` declares.
 //!
 //! [`MetadataStore`]: medidocs_core::ports::MetadataStore
 

@@ -1,5 +1,5 @@
 //! Metadata in one SQLite file, in the same single-table item model as DynamoDB:
-//! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{sha256}`/`DOC`), a patient index
+//! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{pid}#{sha256}`/`DOC`), a patient index
 //! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the sparse in-flight
 //! index the watchdog reads (`gsi2pk` = `INFLIGHT#{region}`, `gsi2sk` =
 //! `{deadline}#{id}`, only while a document is in flight), the item as JSON, and a

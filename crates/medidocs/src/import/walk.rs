@@ -183,11 +183,13 @@ mod tests {
         std::fs::write(locked.join("x"), "x").unwrap();
         std::fs::write(root.join("m"), "m").unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-        // (root lists any folder: then there is nothing to see here.)
+        // Root lists any folder: then the locked one is walked like the others.
         let lockable = std::fs::read_dir(&locked).is_err();
         let items: Vec<_> = Walk::new(root).unwrap().collect();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
         if !lockable {
+            let files: Vec<_> = items.into_iter().map(|i| i.unwrap()).collect();
+            assert_eq!(files, [locked.join("x"), root.join("m")]);
             return;
         }
         assert_eq!(items.len(), 2, "{items:?}");
