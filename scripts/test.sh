@@ -69,8 +69,8 @@ for f in "$tmp"/sam-build/*Function/bootstrap; do
 done
 echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions, all one binary (medidocs-lambda)"
 
-step "the fuzz targets build (scripts/fuzz.sh; docs/security.md says how to run them)"
-bash scripts/fuzz.sh --build 2>&1 | tail -1
+step "the fuzz targets compile (scripts/fuzz.sh --check; docs/security.md says how to run them)"
+bash scripts/fuzz.sh --check 2>&1 | tail -1
 
 step "cargo test"
 set +e
