@@ -544,30 +544,45 @@ impl S3ObjectStore {
                 })
                 .await;
         }
-        let (sse, kms) = self.sse();
-        let kept = self.kept_as(key);
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| StoreError::unavailable(format!("{key}: reading the file"), e))?;
-        let mut put = self
+        let out = self
+            .single_put(key, body, mode)
+            .content_length(size as i64)
+            .set_metadata(sha256.map(|h| [(SHA256_META.to_string(), h.to_string())].into()))
+            .set_checksum_sha256(sha256.and_then(sha256_base64))
+            .send()
+            .await
+            .map_err(|e| create_error(key, mode, e))?;
+        Ok(out.version_id().map(str::to_string))
+    }
+
+    /// One PUT of `body` to `key`, encrypted and kept as the key's part of the record is
+    /// kept (retention, storage class), conditional on the key's absence for a create.
+    fn single_put(
+        &self,
+        key: &str,
+        body: ByteStream,
+        mode: PutMode,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let (sse, kms) = self.sse();
+        let kept = self.kept_as(key);
+        let put = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .body(body)
-            .content_length(size as i64)
-            .set_metadata(sha256.map(|h| [(SHA256_META.to_string(), h.to_string())].into()))
-            .set_checksum_sha256(sha256.and_then(sha256_base64))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms)
             .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
             .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
             .set_storage_class(kept.class);
-        if mode == PutMode::Create {
-            put = put.if_none_match("*");
+        match mode {
+            PutMode::Create => put.if_none_match("*"),
+            PutMode::Overwrite => put,
         }
-        let out = put.send().await.map_err(|e| create_error(key, mode, e))?;
-        Ok(out.version_id().map(str::to_string))
     }
 }
 
@@ -620,8 +635,6 @@ impl ObjectStore for S3ObjectStore {
             })
             .await?;
         } else {
-            let (sse, kms) = self.sse();
-            let kept = self.kept_as(key);
             // Content-MD5 on every single-part write: a bucket with Object Lock (a default
             // retention, or the retention set here) refuses a write with no integrity
             // check. S3 also takes the SDK's own CRC32 header, but that one can be turned
@@ -632,22 +645,11 @@ impl ObjectStore for S3ObjectStore {
                 use md5::Digest;
                 base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&bytes))
             };
-            let mut put = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
+            self.single_put(key, ByteStream::from(bytes), mode)
                 .content_md5(md5)
-                .body(ByteStream::from(bytes))
-                .set_server_side_encryption(sse)
-                .set_ssekms_key_id(kms)
-                .set_object_lock_mode(kept.lock.as_ref().map(|l| l.0.clone()))
-                .set_object_lock_retain_until_date(kept.lock.map(|l| l.1))
-                .set_storage_class(kept.class);
-            if mode == PutMode::Create {
-                put = put.if_none_match("*");
-            }
-            put.send().await.map_err(|e| create_error(key, mode, e))?;
+                .send()
+                .await
+                .map_err(|e| create_error(key, mode, e))?;
         }
         Ok(ObjectMeta {
             key: key.to_string(),

@@ -9,7 +9,7 @@ use medidocs_core::keys;
 use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{MetadataStore, StoreError};
 
-use super::item::{decode, doc_pk, encode, s, text_of};
+use super::item::{decode, encode, s, text_of};
 use super::{DynamoMetadataStore, INDEXES, Newest};
 use crate::error::{Kind, kind, store_error};
 
@@ -21,7 +21,10 @@ impl MetadataStore for DynamoMetadataStore {
     }
 
     async fn get_document(&self, id: &str) -> Result<DocumentRecord, StoreError> {
-        match self.get_item(doc_pk(id), keys::DOCUMENT_SORT).await? {
+        match self
+            .get_item(keys::document_item(id), keys::DOCUMENT_SORT)
+            .await?
+        {
             Some(item) => decode(item),
             None => Err(StoreError::not_found(format!("document {id}"))),
         }
@@ -46,7 +49,10 @@ impl MetadataStore for DynamoMetadataStore {
             Ok(_) => Ok(()),
             Err(e) if kind(&e) == Kind::Condition => {
                 // Absent, or at another version: say which.
-                match self.get_item(doc_pk(&doc.id), keys::DOCUMENT_SORT).await? {
+                match self
+                    .get_item(keys::document_item(&doc.id), keys::DOCUMENT_SORT)
+                    .await?
+                {
                     None => Err(StoreError::not_found(what)),
                     Some(item) => {
                         let v = decode(item).map(|d| d.version).unwrap_or_default();

@@ -12,14 +12,10 @@ pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-pub(super) fn doc_pk(id: &str) -> String {
-    keys::document_item(id)
-}
-
 pub(super) fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(doc)
         .map_err(|e| StoreError::unavailable(format!("document {}: encoding", doc.id), e))?;
-    item.insert("pk".into(), s(doc_pk(&doc.id)));
+    item.insert("pk".into(), s(keys::document_item(&doc.id)));
     item.insert("sk".into(), s(keys::DOCUMENT_SORT));
     item.insert("gsi1pk".into(), s(keys::patient_partition(&doc.patient_id)));
     item.insert(

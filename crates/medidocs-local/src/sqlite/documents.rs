@@ -11,10 +11,6 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteMetadataStore, db_err, decode, encode, inflight};
 
-fn doc_pk(id: &str) -> String {
-    keys::document_item(id)
-}
-
 #[async_trait]
 impl MetadataStore for SqliteMetadataStore {
     async fn create_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
@@ -27,7 +23,7 @@ impl MetadataStore for SqliteMetadataStore {
                     "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, 'META', ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
-                        doc_pk(&doc.id),
+                        keys::document_item(&doc.id),
                         keys::patient_partition(&doc.patient_id),
                         medidocs_core::keys::listing_key(&doc.created_at, &doc.id),
                         doc.status.as_str(),
@@ -52,7 +48,7 @@ impl MetadataStore for SqliteMetadataStore {
             let data: Option<String> = c
                 .query_row(
                     "SELECT data FROM items WHERE pk = ?1 AND sk = 'META'",
-                    params![doc_pk(&id)],
+                    params![keys::document_item(&id)],
                     |r| r.get(0),
                 )
                 .optional()
@@ -71,12 +67,12 @@ impl MetadataStore for SqliteMetadataStore {
             let n = tx
                 .execute(
                     "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7 WHERE pk = ?1 AND sk = 'META' AND version = ?5",
-                    params![doc_pk(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk],
+                    params![keys::document_item(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk],
                 )
                 .map_err(db_err)?;
             if n == 0 {
                 let exists: Option<i64> = tx
-                    .query_row("SELECT version FROM items WHERE pk = ?1 AND sk = 'META'", params![doc_pk(&doc.id)], |r| r.get(0))
+                    .query_row("SELECT version FROM items WHERE pk = ?1 AND sk = 'META'", params![keys::document_item(&doc.id)], |r| r.get(0))
                     .optional()
                     .map_err(db_err)?;
                 return Err(match exists {
