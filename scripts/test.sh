@@ -67,7 +67,9 @@ ln -sfn "$lambda_target" functions/target
 for f in "$tmp"/sam-build/*Function/bootstrap; do
   file "$f" | grep -q 'ARM aarch64' || { echo "$f is not an arm64 executable"; exit 1; }
 done
-echo "built $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) arm64 functions, all one binary (medidocs-lambda)"
+# SAM builds once per group of functions with the same build settings and shares the
+# result among the group, so there are fewer build folders than functions.
+echo "built the arm64 binary every function runs (medidocs-lambda): $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) build folders"
 
 step "the fuzz targets compile (scripts/fuzz.sh --check; docs/security.md says how to run them)"
 bash scripts/fuzz.sh --check 2>&1 | tail -1
