@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
 # Installs what the embedded runtime needs on a Debian machine (bookworm or later).
 # Safe to run again: it only installs what is missing.
-#   --test   also installs what the test suite needs (sample generator, linters).
+#   --test   also installs what the test suite needs (sample generator, moto, linters),
+#            except the deployment template's tools
+#   --tools  only the deployment template's tools (cfn-lint, checkov, SAM CLI, cargo-lambda,
+#            Zig): about 5 minutes, mostly waiting on the network, which the test command
+#            spends while clippy compiles
 set -euo pipefail
+if [ "${1:-}" = "--tools" ]; then
+  # The deployment template's tools, in a virtual environment of their own (their pinned
+  # dependencies would otherwise fight moto's): cfn-lint, checkov, SAM CLI, and
+  # cargo-lambda with Zig for the arm64 Lambda build.
+  tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
+  if [ ! -x "$tools/bin/sam" ] || [ ! -x "$tools/bin/checkov" ] || [ ! -x "$tools/bin/cfn-lint" ] \
+      || [ ! -x "$tools/bin/cargo-lambda" ]; then
+    echo "==> installing cfn-lint, checkov, aws-sam-cli, cargo-lambda and ziglang into $tools"
+    python3 -m venv "$tools"
+    "$tools/bin/pip" install -q --disable-pip-version-check cfn-lint checkov aws-sam-cli cargo-lambda ziglang
+  fi
+  exit 0
+fi
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
@@ -59,16 +76,6 @@ if [ $want_test -eq 1 ]; then
     echo "==> installing playwright-core (npm) for the browser test"
     mkdir -p "$node_dir"
     npm install --prefix "$node_dir" --silent --no-fund --no-audit playwright-core@1 >/dev/null
-  fi
-  # The deployment template's tools, in a virtual environment of their own (their pinned
-  # dependencies would otherwise fight moto's): cfn-lint, checkov, SAM CLI, and
-  # cargo-lambda with Zig for the arm64 Lambda build.
-  tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
-  if [ ! -x "$tools/bin/sam" ] || [ ! -x "$tools/bin/checkov" ] || [ ! -x "$tools/bin/cfn-lint" ] \
-      || [ ! -x "$tools/bin/cargo-lambda" ]; then
-    echo "==> installing cfn-lint, checkov, aws-sam-cli, cargo-lambda and ziglang into $tools"
-    python3 -m venv "$tools"
-    "$tools/bin/pip" install -q --disable-pip-version-check cfn-lint checkov aws-sam-cli cargo-lambda ziglang
   fi
   rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
     || rustup target add aarch64-unknown-linux-gnu >/dev/null

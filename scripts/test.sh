@@ -10,11 +10,20 @@ step() { echo "==> $* (at $((SECONDS - started)) s)"; }
 
 bash scripts/install-deps.sh --test
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# The deployment template's tools take minutes to install, mostly waiting on the network:
+# they install while clippy compiles, and the template checks wait for them.
+bash scripts/install-deps.sh --tools >"$tmp/tools.log" 2>&1 &
+tools_pid=$!
+trap 'kill $tools_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
+step "the fuzz targets compile (scripts/fuzz.sh --check; docs/security.md says how to run them)"
+bash scripts/fuzz.sh --check 2>&1 | tail -1
 
 # The template's tools live in their own virtual environment (see install-deps.sh); only
 # their commands run with it first on PATH, so python3 stays the one with the test
@@ -22,6 +31,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 tools="${MEDIDOCS_TOOLS:-$HOME/.cache/medidocs/tools}"
 export SAM_CLI_TELEMETRY=0
 with_tools() { PATH="$tools/bin:$PATH" "$@"; }
+wait "$tools_pid" || { echo "installing the template's tools failed:"; cat "$tmp/tools.log"; exit 1; }
 step "cfn-lint, sam validate --lint, checkov: sam/template.yaml, sam/edge.yaml"
 with_tools cfn-lint sam/template.yaml sam/edge.yaml
 for env in default dr primary; do  # each region's settings in sam/samconfig.toml
@@ -34,7 +44,6 @@ step "asl-validator statemachines/*.asl.json"
 for def in statemachines/*.asl.json; do asl-validator --json-path "$def"; done
 
 step "the sample generator reproduces samples/expected"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 scripts/make-samples.py "$tmp" >/dev/null
 diff -r samples/expected "$tmp/expected"
 diff <(cd samples/documents && ls) <(cd "$tmp/documents" && ls)
@@ -54,14 +63,17 @@ export MEDIDOCS_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 step "the document state machine on moto's Step Functions engine"
 python3 scripts/check-moto-stepfunctions.py "$MEDIDOCS_MOTO_ENDPOINT"
 
-step "sam build (cargo-lambda, arm64)"
+step "sam build (cargo-lambda, arm64, unoptimised)"
 # SAM builds Rust in functions/target and copies the binaries from there; that folder is
 # a link to a cache outside the clone, so later runs reuse the arm64 build.
+# This checks that the template builds and links for arm64, not how fast the code runs:
+# unoptimised, the first build takes 260 s instead of about 600 (docs/benchmarks.md,
+# "First run"). A deployment's `sam build` (docs/deploy.md) builds it optimised.
 lambda_target="${MEDIDOCS_LAMBDA_TARGET:-$HOME/.cache/medidocs/lambda-target}"
 mkdir -p "$lambda_target"
 [ -L functions/target ] || [ ! -e functions/target ] || rm -rf functions/target
 ln -sfn "$lambda_target" functions/target
-(unset CARGO_TARGET_DIR; with_tools sam build -t sam/template.yaml --beta-features \
+(unset CARGO_TARGET_DIR; export CARGO_PROFILE_RELEASE_OPT_LEVEL=0; with_tools sam build -t sam/template.yaml --beta-features \
   --build-dir "$tmp/sam-build" >"$tmp/sam-build.log" 2>&1) \
   || { tail -40 "$tmp/sam-build.log"; exit 1; }
 for f in "$tmp"/sam-build/*Function/bootstrap; do
@@ -70,9 +82,6 @@ done
 # SAM builds once per group of functions with the same build settings and shares the
 # result among the group, so there are fewer build folders than functions.
 echo "built the arm64 binary every function runs (medidocs-lambda): $(ls "$tmp"/sam-build/*Function/bootstrap | wc -l) build folders"
-
-step "the fuzz targets compile (scripts/fuzz.sh --check; docs/security.md says how to run them)"
-bash scripts/fuzz.sh --check 2>&1 | tail -1
 
 step "cargo test"
 set +e
