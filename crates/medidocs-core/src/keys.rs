@@ -70,8 +70,10 @@ pub fn content_claim(patient_id: &str, sha256: &str) -> String {
 
 /// A document's item: partition `DOC#{id}`, sort [`DOCUMENT_SORT`].
 pub fn document_item(id: &str) -> String {
-    format!("DOC#{id}")
+    format!("{DOCUMENT_PREFIX}{id}")
 }
+/// What every document item's partition starts with.
+pub const DOCUMENT_PREFIX: &str = "DOC#";
 /// The sort key of a document's item.
 pub const DOCUMENT_SORT: &str = "META";
 /// The sort key of a content claim ([`content_claim`]).
@@ -107,16 +109,37 @@ pub fn patient_partition(patient_id: &str) -> String {
 pub fn member_key(member: &str) -> String {
     format!("{MEMBER_PREFIX}{member}")
 }
+/// The member a [`member_key`] names.
+pub fn member_of(key: &str) -> Option<&str> {
+    key.strip_prefix(MEMBER_PREFIX)
+}
+/// The patient a [`patient_partition`] names.
+pub fn patient_of(partition: &str) -> Option<&str> {
+    partition.strip_prefix(PATIENT_PREFIX)
+}
+
+/// The first key after every key that starts with `prefix` (its last byte plus one), for
+/// range queries: `prefix <= key < prefix_end(prefix)`. Every prefix here ends in `#`.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_string();
+    let last = end.pop().expect("a key prefix is not empty");
+    let next = char::from_u32(last as u32 + 1).expect("a key prefix ends in ASCII");
+    end.push(next);
+    end
+}
 
 /// The audit trail of one patient (`pk`), or of requests that named no patient.
 pub fn audit_partition(patient_id: Option<&str>) -> String {
-    format!("AUDIT#{}", patient_id.unwrap_or("-"))
+    format!("{AUDIT_PREFIX}{}", patient_id.unwrap_or("-"))
 }
 /// The audit trail of one month (`gsi1pk`), for reading the whole trail in order; `month`
 /// is [`crate::access::audit_month`] of a record's time.
 pub fn audit_month_partition(month: &str) -> String {
-    format!("AUDIT#{month}")
+    format!("{AUDIT_PREFIX}{month}")
 }
+/// What every audit partition starts with (the audit items are the only ones whose
+/// `gsi1pk` does).
+pub const AUDIT_PREFIX: &str = "AUDIT#";
 
 /// The OCR pacer's item of one region's quota (sort key [`PACER_SORT`]).
 pub fn pacer_item(name: &str) -> String {
@@ -253,6 +276,12 @@ pub fn ocr_image(doc: &str, page: u32) -> String {
 pub fn text_layer(doc: &str, page: u32) -> String {
     format!("{}pages/{page}/layer.json", work_prefix(doc))
 }
+/// Where each page of a multi-page TIFF starts in its original (the offsets of the pages'
+/// directories), found by the inspect step for the render step: an intermediate under
+/// `work/`, like the OCR image. Without it a page reads the whole original.
+pub fn page_directories(doc: &str) -> String {
+    format!("{}directories.json", work_prefix(doc))
+}
 /// Everything a document's processing keeps only while it runs.
 pub fn work_prefix(doc: &str) -> String {
     format!("work/{doc}/")
@@ -346,6 +375,28 @@ pub fn inflight_partition(region: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_keys_with_the_prefix() {
+        for prefix in [
+            MEMBER_PREFIX,
+            PATIENT_PREFIX,
+            AUDIT_PREFIX,
+            DOCUMENT_PREFIX,
+            CLAIM_PREFIX,
+        ] {
+            let end = prefix_end(prefix);
+            let inside = |k: &str| prefix <= k && k < end.as_str();
+            assert!(inside(prefix));
+            assert!(inside(&format!("{prefix}~~~~")));
+            assert!(inside(&format!("{prefix}\u{10ffff}")));
+            assert!(!inside(&prefix[..prefix.len() - 1]));
+            assert!(!inside(&end));
+        }
+        assert_eq!(member_of(&member_key("d-1")), Some("d-1"));
+        assert_eq!(patient_of(&patient_partition("p-1")), Some("p-1"));
+        assert_eq!(member_of("PATIENT#p-1"), None);
+    }
 
     #[test]
     fn listing_cursors_are_listing_keys() {

@@ -79,10 +79,20 @@ impl AccessStore for SqliteMetadataStore {
         let pk = keys::patient_partition(patient_id);
         self.with(move |c| {
             let mut stmt = c
-                .prepare("SELECT substr(sk, 8) FROM items WHERE pk = ?1 AND sk >= 'MEMBER#' AND sk < 'MEMBER$' ORDER BY sk")
+                .prepare("SELECT sk FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk")
                 .map_err(db_err)?;
-            let rows = stmt.query_map(params![pk], |r| r.get(0)).map_err(db_err)?;
-            rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+            let prefix = keys::MEMBER_PREFIX;
+            let rows = stmt
+                .query_map(params![pk, prefix, keys::prefix_end(prefix)], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(db_err)?;
+            let keys = rows.collect::<Result<Vec<String>, _>>().map_err(db_err)?;
+            Ok(keys
+                .iter()
+                .filter_map(|k| keys::member_of(k))
+                .map(str::to_string)
+                .collect())
         })
         .await
     }
@@ -91,10 +101,17 @@ impl AccessStore for SqliteMetadataStore {
         let pk = keys::member_key(member);
         self.with(move |c| {
             let mut stmt = c
-                .prepare("SELECT substr(gsi1sk, 9) FROM items WHERE gsi1pk = ?1 ORDER BY gsi1sk")
+                .prepare("SELECT gsi1sk FROM items WHERE gsi1pk = ?1 ORDER BY gsi1sk")
                 .map_err(db_err)?;
-            let rows = stmt.query_map(params![pk], |r| r.get(0)).map_err(db_err)?;
-            rows.collect::<Result<Vec<String>, _>>().map_err(db_err)
+            let rows = stmt
+                .query_map(params![pk], |r| r.get::<_, String>(0))
+                .map_err(db_err)?;
+            let keys = rows.collect::<Result<Vec<String>, _>>().map_err(db_err)?;
+            Ok(keys
+                .iter()
+                .filter_map(|k| keys::patient_of(k))
+                .map(str::to_string)
+                .collect())
         })
         .await
     }
@@ -135,21 +152,25 @@ impl AccessStore for SqliteMetadataStore {
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 1000);
         self.with(move |c| {
-            // Audit items are the only ones whose gsi1pk starts with AUDIT#.
-            let sql = if patient.is_some() {
-                "SELECT sk, data FROM items WHERE pk = ?1 AND (?2 IS NULL OR sk < ?2) ORDER BY sk DESC LIMIT ?3"
-            } else {
-                "SELECT gsi1sk, data FROM items WHERE gsi1pk >= 'AUDIT#' AND gsi1pk < 'AUDIT$' AND ?1 IS NULL
-                 AND (?2 IS NULL OR gsi1sk < ?2) ORDER BY gsi1sk DESC LIMIT ?3"
-            };
-            let mut stmt = c.prepare(sql).map_err(db_err)?;
-            let rows = stmt
-                .query_map(params![patient, cursor, (limit + 1) as i64], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(db_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db_err)?;
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+            let limit_plus_one = (limit + 1) as i64;
+            let rows = match patient {
+                Some(pk) => c
+                    .prepare("SELECT sk, data FROM items WHERE pk = ?1 AND (?2 IS NULL OR sk < ?2) ORDER BY sk DESC LIMIT ?3")
+                    .and_then(|mut stmt| stmt.query_map(params![pk, cursor, limit_plus_one], row)?.collect::<Result<Vec<_>, _>>()),
+                // Audit items are the only ones whose gsi1pk starts with keys::AUDIT_PREFIX.
+                None => c
+                    .prepare(
+                        "SELECT gsi1sk, data FROM items WHERE gsi1pk >= ?1 AND gsi1pk < ?2
+                         AND (?3 IS NULL OR gsi1sk < ?3) ORDER BY gsi1sk DESC LIMIT ?4",
+                    )
+                    .and_then(|mut stmt| {
+                        let prefix = keys::AUDIT_PREFIX;
+                        stmt.query_map(params![prefix, keys::prefix_end(prefix), cursor, limit_plus_one], row)?
+                            .collect::<Result<Vec<_>, _>>()
+                    }),
+            }
+            .map_err(db_err)?;
             let more = rows.len() > limit;
             let rows = &rows[..rows.len().min(limit)];
             let next = if more { rows.last().map(|(k, _)| k.clone()) } else { None };

@@ -20,17 +20,18 @@ impl MetadataStore for SqliteMetadataStore {
         self.with(move |c| {
             let n = c
                 .execute(
-                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, 'META', ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
                         keys::document_item(&doc.id),
                         keys::patient_partition(&doc.patient_id),
-                        medidocs_core::keys::listing_key(&doc.created_at, &doc.id),
+                        keys::listing_key(&doc.created_at, &doc.id),
                         doc.status.as_str(),
                         doc.version as i64,
                         data,
                         g2pk,
-                        g2sk
+                        g2sk,
+                        keys::DOCUMENT_SORT
                     ],
                 )
                 .map_err(db_err)?;
@@ -47,8 +48,8 @@ impl MetadataStore for SqliteMetadataStore {
         self.with(move |c| {
             let data: Option<String> = c
                 .query_row(
-                    "SELECT data FROM items WHERE pk = ?1 AND sk = 'META'",
-                    params![keys::document_item(&id)],
+                    "SELECT data FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![keys::document_item(&id), keys::DOCUMENT_SORT],
                     |r| r.get(0),
                 )
                 .optional()
@@ -66,13 +67,17 @@ impl MetadataStore for SqliteMetadataStore {
             let tx = c.transaction().map_err(db_err)?;
             let n = tx
                 .execute(
-                    "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7 WHERE pk = ?1 AND sk = 'META' AND version = ?5",
-                    params![keys::document_item(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk],
+                    "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7 WHERE pk = ?1 AND sk = ?8 AND version = ?5",
+                    params![keys::document_item(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk, keys::DOCUMENT_SORT],
                 )
                 .map_err(db_err)?;
             if n == 0 {
                 let exists: Option<i64> = tx
-                    .query_row("SELECT version FROM items WHERE pk = ?1 AND sk = 'META'", params![keys::document_item(&doc.id)], |r| r.get(0))
+                    .query_row(
+                        "SELECT version FROM items WHERE pk = ?1 AND sk = ?2",
+                        params![keys::document_item(&doc.id), keys::DOCUMENT_SORT],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .map_err(db_err)?;
                 return Err(match exists {
@@ -127,12 +132,12 @@ impl MetadataStore for SqliteMetadataStore {
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
             tx.execute(
-                "INSERT INTO items (pk, sk, version, data) VALUES (?1, 'DOC', 1, ?2) ON CONFLICT (pk, sk) DO NOTHING",
-                params![pk, serde_json::json!({ "document_id": id }).to_string()],
+                "INSERT INTO items (pk, sk, version, data) VALUES (?1, ?3, 1, ?2) ON CONFLICT (pk, sk) DO NOTHING",
+                params![pk, serde_json::json!({ "document_id": id }).to_string(), keys::CLAIM_SORT],
             )
             .map_err(db_err)?;
             let data: String = tx
-                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = 'DOC'", params![pk], |r| r.get(0))
+                .query_row("SELECT data FROM items WHERE pk = ?1 AND sk = ?2", params![pk, keys::CLAIM_SORT], |r| r.get(0))
                 .map_err(db_err)?;
             tx.commit().map_err(db_err)?;
             let v: serde_json::Value = serde_json::from_str(&data).map_err(|e| StoreError::unavailable("sqlite: unreadable item", e))?;
@@ -148,10 +153,7 @@ impl MetadataStore for SqliteMetadataStore {
         now: &str,
         limit: usize,
     ) -> Result<Vec<DocumentRecord>, StoreError> {
-        let (pk, now) = (
-            medidocs_core::keys::inflight_partition(region),
-            now.to_string(),
-        );
+        let (pk, now) = (keys::inflight_partition(region), now.to_string());
         self.with(move |c| {
             let mut stmt = c
                 .prepare(
@@ -172,10 +174,12 @@ impl MetadataStore for SqliteMetadataStore {
     async fn count_by_status(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         self.with(|c| {
             let mut stmt = c
-                .prepare("SELECT status, COUNT(*) FROM items WHERE sk = 'META' GROUP BY status")
+                .prepare("SELECT status, COUNT(*) FROM items WHERE sk = ?1 GROUP BY status")
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .query_map(params![keys::DOCUMENT_SORT], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;

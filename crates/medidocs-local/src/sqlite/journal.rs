@@ -283,10 +283,16 @@ impl SqliteMetadataStore {
     pub async fn all_documents(&self) -> Result<Vec<DocumentRecord>, StoreError> {
         self.with(|c| {
             let mut stmt = c
-                .prepare("SELECT data FROM items WHERE sk = 'META' AND pk LIKE 'DOC#%' ORDER BY pk")
+                .prepare(
+                    "SELECT data FROM items WHERE sk = ?1 AND pk >= ?2 AND pk < ?3 ORDER BY pk",
+                )
                 .map_err(db_err)?;
+            let prefix = keys::DOCUMENT_PREFIX;
             let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
+                .query_map(
+                    params![keys::DOCUMENT_SORT, prefix, keys::prefix_end(prefix)],
+                    |r| r.get::<_, String>(0),
+                )
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;

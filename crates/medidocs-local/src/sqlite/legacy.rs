@@ -15,11 +15,11 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT data FROM items WHERE sk = 'META' AND json_extract(data, '$.duplicate_of') IS NOT NULL ORDER BY pk",
+                    "SELECT data FROM items WHERE sk = ?1 AND json_extract(data, '$.duplicate_of') IS NOT NULL ORDER BY pk",
                 )
                 .map_err(db_err)?;
             let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
+                .query_map(params![keys::DOCUMENT_SORT], |r| r.get::<_, String>(0))
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;
@@ -30,19 +30,23 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
 
     async fn legacy_content_claims(&self) -> Result<Vec<(String, String)>, StoreError> {
         self.with(|c| {
-            // Claims of today are `SHA#{patient}#{sha256}`; those without a patient have
-            // one `#` (a SHA-256 has none).
             let mut stmt = c
                 .prepare(
-                    "SELECT substr(pk, 5), json_extract(data, '$.document_id') FROM items WHERE sk = 'DOC' AND pk LIKE 'SHA#%' AND instr(substr(pk, 5), '#') = 0 ORDER BY pk",
+                    "SELECT pk, json_extract(data, '$.document_id') FROM items WHERE sk = ?1 AND pk >= ?2 AND pk < ?3 ORDER BY pk",
                 )
                 .map_err(db_err)?;
-            stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default()))
-            })
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)
+            let prefix = keys::CLAIM_PREFIX;
+            let claims = stmt
+                .query_map(params![keys::CLAIM_SORT, prefix, keys::prefix_end(prefix)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default()))
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(claims
+                .into_iter()
+                .filter_map(|(pk, id)| keys::legacy_claim_sha256(&pk).map(|sha| (sha.to_string(), id)))
+                .collect())
         })
         .await
     }
@@ -51,8 +55,8 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
         let pk = keys::legacy_content_claim(sha256);
         self.with(move |c| {
             c.execute(
-                "DELETE FROM items WHERE pk = ?1 AND sk = 'DOC'",
-                params![pk],
+                "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                params![pk, keys::CLAIM_SORT],
             )
             .map(|_| ())
             .map_err(db_err)

@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use medidocs_core::model::DocumentRecord;
+use medidocs_core::keys;
+use medidocs_core::model::{DocumentRecord, Status};
 use medidocs_core::ports::StoreError;
 use rusqlite::{Connection, params};
 
@@ -153,12 +154,16 @@ impl SqliteMetadataStore {
             .map_err(db_err)?;
             let rows: Vec<(String, String)> = {
                 let mut stmt = conn
-                    .prepare("SELECT pk, data FROM items WHERE sk = 'META' AND status IN ('RECEIVED', 'PROCESSING')")
+                    .prepare("SELECT pk, data FROM items WHERE sk = ?1 AND status IN (?2, ?3)")
                     .map_err(db_err)?;
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db_err)?
-                    .collect::<Result<_, _>>()
-                    .map_err(db_err)?
+                let in_flight = [Status::Received.as_str(), Status::Processing.as_str()];
+                stmt.query_map(
+                    params![keys::DOCUMENT_SORT, in_flight[0], in_flight[1]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?
             };
             for (pk, data) in rows {
                 let mut doc = decode(&data)?;
@@ -177,8 +182,8 @@ impl SqliteMetadataStore {
                 }
                 let (g2pk, g2sk) = inflight(&doc);
                 conn.execute(
-                    "UPDATE items SET data = ?2, gsi2pk = ?3, gsi2sk = ?4 WHERE pk = ?1 AND sk = 'META'",
-                    params![pk, encode(&doc)?, g2pk, g2sk],
+                    "UPDATE items SET data = ?2, gsi2pk = ?3, gsi2sk = ?4 WHERE pk = ?1 AND sk = ?5",
+                    params![pk, encode(&doc)?, g2pk, g2sk, keys::DOCUMENT_SORT],
                 )
                 .map_err(db_err)?;
             }
