@@ -258,6 +258,8 @@ struct CountsOriginalReads {
     inner: Arc<dyn ObjectStore>,
     forget_work: bool,
     reads: std::sync::atomic::AtomicUsize,
+    /// Bytes of originals read, whole or in parts.
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 #[async_trait]
@@ -300,11 +302,73 @@ impl ObjectStore for CountsOriginalReads {
         self.inner.delete(key).await
     }
     async fn get_version(&self, key: &str, version: &str) -> Result<Vec<u8>, StoreError> {
+        let got = self.inner.get_version(key, version).await?;
         if keys::parse_original(key).is_some() {
             self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.bytes
+                .fetch_add(got.len() as u64, std::sync::atomic::Ordering::SeqCst);
         }
-        self.inner.get_version(key, version).await
+        Ok(got)
     }
+    async fn get_range(
+        &self,
+        key: &str,
+        version: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let got = self.inner.get_range(key, version, range).await?;
+        if keys::parse_original(key).is_some() {
+            self.bytes
+                .fetch_add(got.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(got)
+    }
+}
+
+/// Each page of a multi-page TIFF reads only its own part of the original (its directory,
+/// the values it points at, its strips), not the whole file: the pages together read
+/// about the file once, where each reading it whole would read it once per page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiff_page_reads_only_its_part_of_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = dir.path().join("fax-bundle.tif");
+    let pages = 8u32;
+    let mut bytes = Vec::new();
+    {
+        let mut enc = tiff::encoder::TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
+        for i in 0..pages {
+            let (w, h) = (400 + 20 * i, 500);
+            let data: Vec<u8> = (0..w * h).map(|p| ((p * 7 + i * 31) % 251) as u8).collect();
+            enc.write_image::<tiff::encoder::colortype::Gray8>(w, h, &data)
+                .unwrap();
+        }
+    }
+    let size = bytes.len() as u64;
+    std::fs::write(&tif, &bytes).unwrap();
+    let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
+    let store = Arc::new(CountsOriginalReads {
+        inner: rt.objects.clone(),
+        forget_work: false,
+        reads: Default::default(),
+        bytes: Default::default(),
+    });
+    let engine = Arc::new(SmallImagesOnly {
+        max: usize::MAX,
+        sent: Default::default(),
+    });
+    let outcome = run_ready(&rt, store.clone(), engine.clone(), &tif).await;
+    assert_eq!(outcome.record.pages, pages);
+    assert_eq!(engine.sent.lock().unwrap().len(), pages as usize);
+    // Inspect reads the original whole, once; no page does.
+    assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The pages read the file about once between them (each its own part, plus a little
+    // around its directory), where reading it whole would read it once per page.
+    let by_pages = store.bytes.load(std::sync::atomic::Ordering::SeqCst) - size;
+    assert!(
+        by_pages <= size + pages as u64 * 100 * 1024,
+        "the pages read {by_pages} bytes of a {size}-byte original ({} if each read it whole)",
+        size * pages as u64
+    );
 }
 
 /// A born-digital PDF page is read from its original once: the render step reads its
@@ -321,6 +385,7 @@ async fn a_pdf_page_reads_its_original_once() {
             inner: rt.objects.clone(),
             forget_work,
             reads: Default::default(),
+            bytes: Default::default(),
         });
         let engine = Arc::new(SmallImagesOnly {
             max: usize::MAX,

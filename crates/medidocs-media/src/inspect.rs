@@ -11,6 +11,10 @@ pub struct Inspection {
     /// Pixel size of the first page or image (PDF: at 72 dpi, i.e. in points).
     pub width: u32,
     pub height: u32,
+    /// TIFF: where each page's directory starts, so a page can be read on its own
+    /// ([`crate::tiff_page_needs`]); empty for other types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directories: Vec<u64>,
 }
 
 /// Checks a document against the limits and reads its type, page count and size.
@@ -54,6 +58,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> 
                 pages: n as u32,
                 width: w.max(1.0) as u32,
                 height: h.max(1.0) as u32,
+                directories: Vec::new(),
             })
         }
     })
@@ -71,6 +76,7 @@ fn one_image(
         pages: 1,
         width,
         height,
+        directories: Vec::new(),
     })
 }
 
@@ -97,11 +103,13 @@ pub(crate) fn check_pixels(
 }
 
 fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> {
-    let mut dec = tiff_decoder(bytes, limits)?;
+    let mut dec = tiff_decoder(cursor(bytes), limits)?;
     let mut pages = 0u32;
     let mut first = (0, 0);
+    let mut directories = Vec::new();
     loop {
         pages += 1;
+        directories.extend(dec.ifd_pointer().map(|p| p.0));
         if pages > limits.max_pages {
             // Count the rest cheaply (bounded) only to give an honest number.
             let mut total = pages as u64;
@@ -135,13 +143,19 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
         pages,
         width: first.0,
         height: first.1,
+        // One per page, or none if the decoder did not say where one was.
+        directories: if directories.len() == pages as usize {
+            directories
+        } else {
+            Vec::new()
+        },
     })
 }
 
 /// Refuses, before decoding, TIFF variants the decoder cannot read (palette colour, CIE
 /// Lab): they are a kind of file we do not take, not a damaged one.
 fn check_tiff_variant(
-    dec: &mut crate::decode::TiffReader<'_>,
+    dec: &mut crate::decode::TiffReader<Cursor<&[u8]>>,
     page: u32,
 ) -> Result<(), MediaError> {
     let compression: u16 = tag_or(dec, tiff::tags::Tag::Compression, 1);

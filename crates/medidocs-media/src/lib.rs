@@ -13,7 +13,9 @@ mod pdftext;
 mod rendition;
 mod sniff;
 
-pub use decode::{DecodedPage, decode_page};
+pub use decode::{
+    DecodedPage, PartialFile, TiffPageReads, decode_page, decode_tiff_page_at, tiff_page_needs,
+};
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerPage, TextLayerWord, pdf_text_layer};

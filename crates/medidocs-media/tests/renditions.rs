@@ -6,8 +6,8 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use medidocs_media::{
-    DecodedPage, EncodedRendition, Limits, Mime, RenditionKind, decode_page, inspect,
-    render_renditions,
+    DecodedPage, EncodedRendition, Limits, Mime, PartialFile, RenditionKind, TiffPageReads,
+    decode_page, decode_tiff_page_at, inspect, render_renditions, tiff_page_needs,
 };
 
 /// 640×400, mostly white with a black block in the stored top-left corner.
@@ -294,4 +294,187 @@ fn an_ocr_image_over_the_engine_side_limit_is_reduced_to_it_with_its_aspect() {
     );
     // Not a PNG: a clear error, not a panic.
     assert!(medidocs_media::shrink_png_to_fit(b"GIF89a....", limits).is_err());
+}
+
+/// Reads page `at` of `bytes` as the render step does: ranged reads until the planner asks
+/// for nothing more. The parts, the bytes read, and the number of reads.
+fn read_page_parts(bytes: &[u8], at: u64) -> (Option<PartialFile>, u64, usize) {
+    let mut reads = TiffPageReads::new(at, Limits::default());
+    let (mut read, mut count) = (0u64, 0usize);
+    while let Some(ranges) = reads.next() {
+        for r in ranges {
+            let end = (r.end as usize).min(bytes.len());
+            let start = (r.start as usize).min(end);
+            reads.insert(r.start, bytes[start..end].to_vec());
+            read += (end - start) as u64;
+            count += 1;
+        }
+    }
+    (reads.finish(), read, count)
+}
+
+/// A TIFF of `pages` uncompressed pages of different sizes and colour types, classic or
+/// BigTIFF, and each page's own size in bytes.
+fn many_pages(pages: u32, big: bool) -> (Vec<u8>, Vec<u64>) {
+    use tiff::encoder::{TiffEncoder, TiffKind, colortype};
+    fn write<K: TiffKind>(enc: &mut TiffEncoder<&mut Cursor<Vec<u8>>, K>, pages: u32) -> Vec<u64> {
+        let mut own = Vec::new();
+        for i in 0..pages {
+            let (w, h) = (300 + 37 * i, 420 - 11 * i);
+            let px = |p: u32| ((p * 7 + i * 31) % 251) as u8;
+            if i % 2 == 0 {
+                let data: Vec<u8> = (0..w * h).map(px).collect();
+                enc.write_image::<colortype::Gray8>(w, h, &data).unwrap();
+                own.push(data.len() as u64);
+            } else {
+                let data: Vec<u8> = (0..w * h * 3).map(px).collect();
+                enc.write_image::<colortype::RGB8>(w, h, &data).unwrap();
+                own.push(data.len() as u64);
+            }
+        }
+        own
+    }
+    let mut out = Cursor::new(Vec::new());
+    let own = if big {
+        write(&mut TiffEncoder::new_big(&mut out).unwrap(), pages)
+    } else {
+        write(&mut TiffEncoder::new(&mut out).unwrap(), pages)
+    };
+    (out.into_inner(), own)
+}
+
+/// Every page of every TIFF here (multi-page, BigTIFF, and each sample's compression and
+/// colour type) decodes from the parts of the file the planner asks for exactly as from
+/// the whole file; a page of a multi-page file reads little more than its own bytes, in at
+/// most three reads.
+#[test]
+fn a_tiff_page_decodes_from_its_own_parts_as_from_the_whole_file() {
+    let limits = Limits::default();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<(String, Vec<u8>, Option<Vec<u64>>)> = Vec::new();
+    for big in [false, true] {
+        let (bytes, own) = many_pages(6, big);
+        files.push((format!("generated, BigTIFF {big}"), bytes, Some(own)));
+    }
+    for folder in ["samples/documents", "samples/variants", "tests/corpus/ocr"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tif") {
+                files.push((
+                    path.display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                    None,
+                ));
+            }
+        }
+    }
+    let mut checked = 0;
+    for (name, bytes, own) in &files {
+        // Those the decoder does not read yet are each some code's `unsupported_type`.
+        let Ok(inspection) = inspect(bytes, &limits) else {
+            continue;
+        };
+        checked += 1;
+        assert_eq!(
+            inspection.directories.len(),
+            inspection.pages as usize,
+            "{name}"
+        );
+        for (i, &at) in inspection.directories.iter().enumerate() {
+            let whole = decode_page(bytes, Mime::Tiff, i as u32, &limits).unwrap();
+            let (parts, read, reads) = read_page_parts(bytes, at);
+            let parts = parts.expect("the page's parts were all read");
+            let part = decode_tiff_page_at(&parts, at, &limits).unwrap();
+            assert!(
+                part.image == whole.image,
+                "{name} page {}: other pixels",
+                i + 1
+            );
+            assert_eq!(
+                (part.dpi, part.orientation),
+                (whole.dpi, whole.orientation),
+                "{name}"
+            );
+            assert!(reads <= 3, "{name} page {}: {reads} reads", i + 1);
+            if let Some(own) = own {
+                assert!(
+                    read <= own[i] + 100 * 1024,
+                    "{name} page {}: read {read} bytes for a page of {}",
+                    i + 1,
+                    own[i]
+                );
+            }
+        }
+    }
+    assert!(checked >= 12, "{checked} files checked");
+}
+
+/// Parts that do not hold what the page needs fail to decode with an error, never a wrong
+/// picture or a panic; and a planner given garbage asks for nothing it cannot bound.
+#[test]
+fn a_tiff_page_missing_parts_is_an_error() {
+    let limits = Limits::default();
+    let (bytes, _) = many_pages(3, false);
+    let at = inspect(&bytes, &limits).unwrap().directories[1];
+    let (full, _, _) = read_page_parts(&bytes, at);
+    assert!(decode_tiff_page_at(&full.unwrap(), at, &limits).is_ok());
+    let mut header_only = PartialFile::default();
+    header_only.insert(0, bytes[..16].to_vec());
+    assert!(decode_tiff_page_at(&header_only, at, &limits).is_err());
+    let mut junk = PartialFile::default();
+    junk.insert(0, b"II*\0\x08\0\0\0\xff\xff".to_vec());
+    let needs = tiff_page_needs(&junk, 8, &limits);
+    let total: u64 = needs.iter().map(|r| r.end - r.start).sum();
+    assert!(
+        total <= 1024 * 1024,
+        "asked for {total} bytes of a junk directory"
+    );
+    assert!(decode_tiff_page_at(&junk, 8, &limits).is_err());
+}
+
+/// Damaged copies of a multi-page TIFF (bytes overwritten at many places, one copy cut
+/// short): the reads stop within their rounds, read little more than the file, and
+/// decoding from the parts never panics.
+#[test]
+fn damaged_tiffs_read_in_parts_end_in_an_answer() {
+    let limits = Limits::default();
+    let (clean, _) = many_pages(3, false);
+    let directories = inspect(&clean, &limits).unwrap().directories;
+    let mut seed = 0x9e37_79b9_u32;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as usize
+    };
+    let mut copies = vec![clean[..clean.len() / 2].to_vec()];
+    for _ in 0..300 {
+        let mut bytes = clean.clone();
+        for _ in 0..1 + next() % 4 {
+            // Mostly in the directories and the header, where the planner looks.
+            let at = match next() % 3 {
+                0 => next() % 16,
+                1 => directories[next() % directories.len()] as usize + next() % 200,
+                _ => next() % bytes.len(),
+            };
+            if let Some(b) = bytes.get_mut(at) {
+                *b = next() as u8;
+            }
+        }
+        copies.push(bytes);
+    }
+    for bytes in &copies {
+        for &at in &directories {
+            let (parts, read, count) = read_page_parts(bytes, at);
+            assert!(count <= 10, "{count} reads");
+            // Nearby ranges are read as one, so a little may be read twice.
+            assert!(
+                read <= 2 * bytes.len() as u64 + 64 * 1024,
+                "read {read} bytes"
+            );
+            if let Some(parts) = parts {
+                let _ = decode_tiff_page_at(&parts, at, &limits);
+            }
+        }
+    }
 }

@@ -225,6 +225,10 @@ impl Steps {
         } else {
             Next::Process
         };
+        if next == Next::Process && inspection.pages > 1 && !inspection.directories.is_empty() {
+            self.put_json(&keys::page_directories(&doc.id), &inspection.directories)
+                .await?;
+        }
         Ok(out(&doc, next))
     }
 

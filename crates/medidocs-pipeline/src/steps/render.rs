@@ -128,11 +128,31 @@ impl Steps {
     /// Reads the page's original once and makes its renditions from it, and, for a PDF
     /// page, reads its text layer from the same bytes for the OCR step (none if the
     /// layer cannot be read: the OCR step then reads it from the original, and says why).
+    /// A page of a multi-page TIFF reads only its own part of the original.
     async fn render_from_original(
         &self,
         input: &PageInput,
         mime: Mime,
     ) -> Result<(Vec<media::EncodedRendition>, Option<TextLayer>), StepError> {
+        if let Some(at) = self.tiff_directory(input, mime).await?
+            && let Some(parts) = self.read_tiff_page(input, at).await?
+        {
+            let limits = self.limits;
+            let made = self
+                .cpu(move || {
+                    let decoded = media::decode_tiff_page_at(&parts, at, &limits)?;
+                    media::render_renditions(decoded)
+                })
+                .await;
+            match made {
+                Ok(renditions) => return Ok((renditions, None)),
+                // The whole original decides: its errors are the ones a user is shown.
+                Err(e) => {
+                    tracing::info!(document = %input.document_id, page = input.page, error = %e,
+                    "the page's part of the TIFF did not decode alone; reading the whole original")
+                }
+            }
+        }
         let bytes = self
             .objects
             .get_version(&input.source_key, &input.source_version)
@@ -150,5 +170,43 @@ impl Steps {
             Ok((renditions, layer))
         })
         .await
+    }
+
+    /// Where a page of a multi-page TIFF starts in its original, as the inspect step found
+    /// it; None for any other page, or when that intermediate is gone.
+    async fn tiff_directory(
+        &self,
+        input: &PageInput,
+        mime: Mime,
+    ) -> Result<Option<u64>, StepError> {
+        if mime != Mime::Tiff {
+            return Ok(None);
+        }
+        let directories = self
+            .get_json_if_present::<Vec<u64>>(&keys::page_directories(&input.document_id))
+            .await?;
+        Ok(directories.and_then(|d| d.get(input.page.checked_sub(1)? as usize).copied()))
+    }
+
+    /// The parts of a TIFF original page `at` (its directory's offset) needs, by ranged
+    /// reads: its directory, the values it points at, then its strips or tiles (two or
+    /// three reads for a usual page, never more than the size limit). None when the reads
+    /// stop without them all: the page then reads the original whole.
+    async fn read_tiff_page(
+        &self,
+        input: &PageInput,
+        at: u64,
+    ) -> Result<Option<media::PartialFile>, StepError> {
+        let mut reads = media::TiffPageReads::new(at, self.limits);
+        while let Some(ranges) = reads.next() {
+            for range in ranges {
+                let bytes = self
+                    .objects
+                    .get_range(&input.source_key, &input.source_version, range.clone())
+                    .await?;
+                reads.insert(range.start, bytes);
+            }
+        }
+        Ok(reads.finish())
     }
 }

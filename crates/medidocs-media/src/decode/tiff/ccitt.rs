@@ -3,14 +3,16 @@
 use image::{DynamicImage, GrayImage};
 use tiff::tags::Tag;
 
-use super::{TiffReader, tag_or};
+use std::io::{Read, Seek};
+
+use super::{TiffReader, TiffSource, tag_or};
 use crate::MediaError;
 
 /// CCITT Group 3 (T.4, compression 3) and Modified Huffman (compression 2) strips, which
 /// the `tiff` crate does not decode; Group 4 it decodes itself.
-pub(super) fn decode_ccitt_t4(
-    bytes: &[u8],
-    dec: &mut TiffReader,
+pub(super) fn decode_ccitt_t4<R: Read + Seek>(
+    src: TiffSource<'_>,
+    dec: &mut TiffReader<R>,
     w: u32,
     h: u32,
     compression: u16,
@@ -35,13 +37,11 @@ pub(super) fn decode_ccitt_t4(
         max_rows: h as usize,
     };
     for (i, (&off, &len)) in offsets.iter().zip(&counts).enumerate() {
-        let start =
-            usize::try_from(off).map_err(|_| MediaError::Corrupt("TIFF: strip offset".into()))?;
-        let end = start
-            .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
-            .filter(|&e| e <= bytes.len())
-            .ok_or_else(|| MediaError::Corrupt("TIFF: strip beyond end of file".into()))?;
-        let mut strip = bytes[start..end].to_vec();
+        let mut strip = off
+            .checked_add(len)
+            .and_then(|end| src.slice(off..end))
+            .ok_or_else(|| MediaError::Corrupt("TIFF: strip beyond end of file".into()))?
+            .to_vec();
         if fill_order == 2 {
             strip.iter_mut().for_each(|b| *b = b.reverse_bits());
         }

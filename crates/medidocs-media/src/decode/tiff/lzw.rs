@@ -9,19 +9,21 @@
 use tiff::ColorType;
 use tiff::tags::Tag;
 
-use super::TiffReader;
+use std::io::{Read, Seek};
+
+use super::{TiffReader, TiffSource};
 
 /// LZW strips of 8-bit interleaved samples (the usual colour or grey scan) through the fast
 /// decoder below ([`decode_strip`]), with the horizontal predictor undone. `None` for any other
 /// layout, or when the fast decoder declines a strip: the `tiff` crate then decodes the page.
-pub(super) fn read_lzw_strips(
-    bytes: &[u8],
-    dec: &mut TiffReader,
+pub(super) fn read_lzw_strips<R: Read + Seek>(
+    src: TiffSource<'_>,
+    dec: &mut TiffReader<R>,
     color: ColorType,
     w: u32,
     h: u32,
 ) -> Option<Vec<u8>> {
-    let tag = |dec: &mut TiffReader, t: Tag, default: u32| -> Option<u32> {
+    let tag = |dec: &mut TiffReader<R>, t: Tag, default: u32| -> Option<u32> {
         dec.find_tag_unsigned::<u32>(t)
             .ok()
             .map(|v| v.unwrap_or(default))
@@ -47,9 +49,8 @@ pub(super) fn read_lzw_strips(
     let row_bytes = (w as usize).checked_mul(spp)?;
     let mut out = vec![0u8; row_bytes.checked_mul(h as usize)?];
     for (i, strip) in out.chunks_mut(row_bytes * rows_per_strip).enumerate() {
-        let start = usize::try_from(*offsets.get(i)?).ok()?;
-        let len = usize::try_from(*counts.get(i)?).ok()?;
-        let input = bytes.get(start..start.checked_add(len)?)?;
+        let start = *offsets.get(i)?;
+        let input = src.slice(start..start.checked_add(*counts.get(i)?)?)?;
         decode_strip(input, strip).ok()?;
         if predictor == 2 {
             for row in strip.chunks_exact_mut(row_bytes) {

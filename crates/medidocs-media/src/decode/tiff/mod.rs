@@ -2,6 +2,8 @@
 //! strips ([`ccitt`]), which that crate does not decode, and LZW strips ([`lzw`]), which it
 //! decodes slowly.
 
+use std::io::{Read, Seek};
+
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 use tiff::ColorType;
@@ -14,24 +16,52 @@ use crate::{Limits, MediaError};
 
 mod ccitt;
 mod lzw;
+mod partial;
 
-pub(crate) type TiffReader<'a> = TiffDecoder<std::io::Cursor<&'a [u8]>>;
+pub use partial::{PartialFile, TiffPageReads, decode_tiff_page_at, tiff_page_needs};
 
-pub(crate) fn tiff_decoder<'a>(
-    bytes: &'a [u8],
+/// A TIFF decoder over any reader: the whole original in memory, or the parts of it one
+/// page needs ([`partial`]).
+pub(crate) type TiffReader<R> = TiffDecoder<R>;
+
+/// Where a page's strips are read from by the decoders of our own.
+#[derive(Clone, Copy)]
+pub(crate) enum TiffSource<'a> {
+    Whole(&'a [u8]),
+    Partial(&'a PartialFile),
+}
+
+impl TiffSource<'_> {
+    /// The bytes of `range`, if the source holds them.
+    fn slice(&self, range: std::ops::Range<u64>) -> Option<&[u8]> {
+        match self {
+            Self::Whole(bytes) => {
+                bytes.get(usize::try_from(range.start).ok()?..usize::try_from(range.end).ok()?)
+            }
+            Self::Partial(file) => file.slice(range),
+        }
+    }
+}
+
+pub(crate) fn tiff_decoder<R: Read + Seek>(
+    reader: R,
     limits: &Limits,
-) -> Result<TiffReader<'a>, MediaError> {
+) -> Result<TiffReader<R>, MediaError> {
     let mut tl = tiff::decoder::Limits::default();
     let cap = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     tl.decoding_buffer_size = cap;
     tl.intermediate_buffer_size = cap;
-    Ok(TiffDecoder::new(cursor(bytes))
+    Ok(TiffDecoder::new(reader)
         .map_err(|e| MediaError::corrupt("TIFF", e))?
         .with_limits(tl))
 }
 
 /// A tag's value, or `default` when the page has no such tag or it cannot be read.
-pub(crate) fn tag_or<T: TryFrom<u64>>(dec: &mut TiffReader, tag: Tag, default: T) -> T {
+pub(crate) fn tag_or<R: Read + Seek, T: TryFrom<u64>>(
+    dec: &mut TiffReader<R>,
+    tag: Tag,
+    default: T,
+) -> T {
     dec.find_tag_unsigned(tag).ok().flatten().unwrap_or(default)
 }
 
@@ -40,8 +70,19 @@ pub(super) fn decode_tiff_page(
     index: u32,
     limits: &Limits,
 ) -> Result<DecodedPage, MediaError> {
+    decode_tiff(TiffSource::Whole(bytes), cursor(bytes), index, limits)
+}
+
+/// Page `index` of the TIFF `reader` reads; `src` holds the same bytes for the strip
+/// decoders of our own.
+fn decode_tiff<R: Read + Seek>(
+    src: TiffSource<'_>,
+    reader: R,
+    index: u32,
+    limits: &Limits,
+) -> Result<DecodedPage, MediaError> {
     let terr = |e: tiff::TiffError| MediaError::corrupt("TIFF", e);
-    let mut dec = tiff_decoder(bytes, limits)?;
+    let mut dec = tiff_decoder(reader, limits)?;
     dec.seek_to_image(index as usize).map_err(terr)?;
     let (w, h) = dec.dimensions().map_err(terr)?;
     check_pixels(index + 1, w, h, limits)?;
@@ -51,11 +92,11 @@ pub(super) fn decode_tiff_page(
         .map_err(terr)?
         .unwrap_or(1);
     let img = if compression == 2 || compression == 3 {
-        ccitt::decode_ccitt_t4(bytes, &mut dec, w, h, compression)?
+        ccitt::decode_ccitt_t4(src, &mut dec, w, h, compression)?
     } else {
         let color = dec.colortype().map_err(terr)?;
         let fast = match compression {
-            5 => lzw::read_lzw_strips(bytes, &mut dec, color, w, h),
+            5 => lzw::read_lzw_strips(src, &mut dec, color, w, h),
             _ => None,
         };
         let data = match fast {
@@ -75,7 +116,10 @@ pub(super) fn decode_tiff_page(
 
 /// The page's samples. 16-bit samples in strips are read a strip at a time and reduced to
 /// 8 bits as they come, so a 16-bit RGBA scan never holds its 8-byte pixels whole.
-fn read_tiff(dec: &mut TiffReader, color: ColorType) -> Result<DecodingResult, MediaError> {
+fn read_tiff<R: Read + Seek>(
+    dec: &mut TiffReader<R>,
+    color: ColorType,
+) -> Result<DecodingResult, MediaError> {
     let terr = |e: tiff::TiffError| MediaError::corrupt("TIFF", e);
     let sixteen = matches!(
         color,
@@ -107,7 +151,7 @@ fn read_tiff(dec: &mut TiffReader, color: ColorType) -> Result<DecodingResult, M
     Ok(DecodingResult::U8(out))
 }
 
-fn tiff_dpi(dec: &mut TiffReader) -> Option<f32> {
+fn tiff_dpi<R: Read + Seek>(dec: &mut TiffReader<R>) -> Option<f32> {
     let x = match dec.find_tag(Tag::XResolution).ok()?? {
         tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => n as f32 / d as f32,
         v => v.into_f32().ok()?,
@@ -117,8 +161,8 @@ fn tiff_dpi(dec: &mut TiffReader) -> Option<f32> {
     (dpi.is_finite() && (20.0..=4800.0).contains(&dpi)).then_some(dpi)
 }
 
-fn tiff_to_image(
-    dec: &mut TiffReader,
+fn tiff_to_image<R: Read + Seek>(
+    dec: &mut TiffReader<R>,
     color: ColorType,
     data: DecodingResult,
     w: u32,
