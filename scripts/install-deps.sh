@@ -26,7 +26,10 @@ want_test=0
 pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd pkg-config)
 # The tests also fetch presigned URLs and probe the local AWS-compatible server with curl;
 # `file` checks that the Lambda build is arm64; Chromium runs the doctors' page end to end.
-[ $want_test -eq 1 ] && pkgs+=(curl file chromium)
+# libtiff's tools and ImageMagick make the TIFF corpus and its references
+# (scripts/make-tiff-corpus.py); poppler's tools and qpdf the PDF corpus's
+# (scripts/make-pdf-corpus.py).
+[ $want_test -eq 1 ] && pkgs+=(curl file chromium libtiff-tools imagemagick poppler-utils qpdf)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do

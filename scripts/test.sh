@@ -48,6 +48,12 @@ python3 scripts/make-samples.py "$tmp" >/dev/null
 diff -r samples/expected "$tmp/expected"
 diff <(cd samples/documents && ls) <(cd "$tmp/documents" && ls)
 
+step "the TIFF corpus generator reproduces tests/corpus/tiff (libtiff's references)"
+python3 scripts/make-tiff-corpus.py --check
+
+step "the PDF corpus generator reproduces tests/corpus/pdf (poppler's references)"
+python3 scripts/make-pdf-corpus.py --check
+
 step "starting moto (AWS-compatible server) on 127.0.0.1"
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
