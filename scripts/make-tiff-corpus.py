@@ -477,6 +477,11 @@ def libtiff_pages(path, work):
             return None, "tiffsplit: " + r.stderr.strip()
     images = []
     for single in singles:
+        try:
+            with Image.open(single) as src:
+                grey_alpha = src.mode in ("LA", "La")
+        except Exception:  # Pillow cannot read some of them; those are not grey+alpha
+            grey_alpha = False
         rgba = os.path.join(work, "rgba.tif")
         r = run(["tiff2rgba", "-c", "none", single, rgba], work)
         if r.returncode or not os.path.exists(rgba):
@@ -487,6 +492,12 @@ def libtiff_pages(path, work):
         if r.returncode:
             sys.exit(f"tiffcp: {r.stderr.strip()}")
         os.replace(rgba + ".msb.tif", rgba)
+        if grey_alpha:
+            # libtiff's RGBA reader copies grey+alpha as stored (straight), though its
+            # output says the alpha is associated: marked unassociated, Pillow keeps it.
+            r = run(["tiffset", "-s", "338", "1", "2", rgba], work)
+            if r.returncode:
+                sys.exit(f"tiffset: {r.stderr.strip()}")
         with Image.open(rgba) as im:
             im = im.convert("RGBA")  # Pillow un-premultiplies libtiff's associated alpha
             im.load()

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = render_renditions(decoded);
         }
     }
-    for &at in info.directories.iter().take(2) {
+    for (i, &at) in info.directories.iter().take(2).enumerate() {
         let mut reads = TiffPageReads::new(at, common::LIMITS);
         while let Some(ranges) = reads.next() {
             for r in ranges {
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         if let Some(parts) = reads.finish() {
-            let _ = decode_tiff_page_at(&parts, at, &common::LIMITS);
+            let _ = decode_tiff_page_at(&parts, at, i as u32 + 1, &common::LIMITS);
         }
     }
 });

@@ -1,6 +1,6 @@
 use std::io::Cursor;
 
-use crate::decode::{self, open_pdf, tag_or, tiff_decoder};
+use crate::decode::{self, open_pdf};
 use crate::{Limits, MediaError, Mime, guard, sniff};
 
 /// What inspection learnt about a document, from headers only: no pixel is decoded here.
@@ -103,72 +103,14 @@ pub(crate) fn check_pixels(
 }
 
 fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError> {
-    let mut dec = tiff_decoder(cursor(bytes), limits)?;
-    let mut pages = 0u32;
-    let mut first = (0, 0);
-    let mut directories = Vec::new();
-    loop {
-        pages += 1;
-        directories.extend(dec.ifd_pointer().map(|p| p.0));
-        if pages > limits.max_pages {
-            // Count the rest cheaply (bounded) only to give an honest number.
-            let mut total = pages as u64;
-            while dec.more_images() && total < 100_000 {
-                if dec.next_image().is_err() {
-                    break;
-                }
-                total += 1;
-            }
-            return Err(MediaError::TooManyPages {
-                pages: total,
-                limit: limits.max_pages,
-            });
-        }
-        let (w, h) = dec
-            .dimensions()
-            .map_err(|e| MediaError::corrupt("TIFF", e))?;
-        check_pixels(pages, w, h, limits)?;
-        check_tiff_variant(&mut dec, pages)?;
-        if pages == 1 {
-            first = (w, h);
-        }
-        if !dec.more_images() {
-            break;
-        }
-        dec.next_image()
-            .map_err(|e| MediaError::corrupt("TIFF", e))?;
-    }
+    let (directories, (width, height)) = decode::inspect_tiff_pages(bytes, limits)?;
     Ok(Inspection {
         mime: Mime::Tiff,
-        pages,
-        width: first.0,
-        height: first.1,
-        // One per page, or none if the decoder did not say where one was.
-        directories: if directories.len() == pages as usize {
-            directories
-        } else {
-            Vec::new()
-        },
+        pages: directories.len() as u32,
+        width,
+        height,
+        directories,
     })
-}
-
-/// Refuses, before decoding, TIFF variants the decoder cannot read (palette colour, CIE
-/// Lab): they are a kind of file we do not take, not a damaged one.
-fn check_tiff_variant(
-    dec: &mut crate::decode::TiffReader<Cursor<&[u8]>>,
-    page: u32,
-) -> Result<(), MediaError> {
-    let compression: u16 = tag_or(dec, tiff::tags::Tag::Compression, 1);
-    if compression == 2 || compression == 3 {
-        return Ok(()); // CCITT Group 3: bilevel, decoded by hayro-ccitt
-    }
-    match dec.colortype() {
-        Ok(_) => Ok(()),
-        Err(tiff::TiffError::UnsupportedError(e)) => Err(MediaError::UnsupportedType(format!(
-            "a TIFF whose page {page} uses a variant this service does not read ({e})"
-        ))),
-        Err(e) => Err(MediaError::corrupt("TIFF", e)),
-    }
 }
 
 /// A JPEG whose entropy-coded data is cut short still decodes in lenient decoders (the

@@ -390,12 +390,12 @@ fn a_tiff_page_decodes_from_its_own_parts_as_from_the_whole_file() {
             // reads the whole original, whose error is the one shown).
             let Ok(whole) = decode_page(bytes, Mime::Tiff, i as u32, &limits) else {
                 let (parts, _, _) = read_page_parts(bytes, at);
-                assert!(parts.is_none_or(|p| decode_tiff_page_at(&p, at, &limits).is_err()));
+                assert!(parts.is_none_or(|p| decode_tiff_page_at(&p, at, i as u32 + 1, &limits).is_err()));
                 continue;
             };
             let (parts, read, reads) = read_page_parts(bytes, at);
             let parts = parts.expect("the page's parts were all read");
-            let part = decode_tiff_page_at(&parts, at, &limits).unwrap();
+            let part = decode_tiff_page_at(&parts, at, i as u32 + 1, &limits).unwrap();
             assert!(
                 part.image == whole.image,
                 "{name} page {}: other pixels",
@@ -428,10 +428,10 @@ fn a_tiff_page_missing_parts_is_an_error() {
     let (bytes, _) = many_pages(3, false);
     let at = inspect(&bytes, &limits).unwrap().directories[1];
     let (full, _, _) = read_page_parts(&bytes, at);
-    assert!(decode_tiff_page_at(&full.unwrap(), at, &limits).is_ok());
+    assert!(decode_tiff_page_at(&full.unwrap(), at, 2, &limits).is_ok());
     let mut header_only = PartialFile::default();
     header_only.insert(0, bytes[..16].to_vec());
-    assert!(decode_tiff_page_at(&header_only, at, &limits).is_err());
+    assert!(decode_tiff_page_at(&header_only, at, 2, &limits).is_err());
     let mut junk = PartialFile::default();
     junk.insert(0, b"II*\0\x08\0\0\0\xff\xff".to_vec());
     let needs = tiff_page_needs(&junk, 8, &limits);
@@ -440,7 +440,7 @@ fn a_tiff_page_missing_parts_is_an_error() {
         total <= 1024 * 1024,
         "asked for {total} bytes of a junk directory"
     );
-    assert!(decode_tiff_page_at(&junk, 8, &limits).is_err());
+    assert!(decode_tiff_page_at(&junk, 8, 1, &limits).is_err());
 }
 
 /// Damaged copies of a multi-page TIFF (bytes overwritten at many places, one copy cut
@@ -475,7 +475,7 @@ fn damaged_tiffs_read_in_parts_end_in_an_answer() {
         copies.push(bytes);
     }
     for bytes in &copies {
-        for &at in &directories {
+        for (i, &at) in directories.iter().enumerate() {
             let (parts, read, count) = read_page_parts(bytes, at);
             assert!(count <= 10, "{count} reads");
             // Nearby ranges are read as one, so a little may be read twice.
@@ -484,7 +484,7 @@ fn damaged_tiffs_read_in_parts_end_in_an_answer() {
                 "read {read} bytes"
             );
             if let Some(parts) = parts {
-                let _ = decode_tiff_page_at(&parts, at, &limits);
+                let _ = decode_tiff_page_at(&parts, at, i as u32 + 1, &limits);
             }
         }
     }

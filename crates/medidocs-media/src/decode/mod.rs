@@ -15,8 +15,8 @@ mod tiff;
 pub(crate) use self::heic::heic_dimensions;
 pub(crate) use self::pdf::open_pdf;
 pub(crate) use self::raster::raster_dimensions;
+pub(crate) use self::tiff::inspect_pages as inspect_tiff_pages;
 pub use self::tiff::{PartialFile, TiffPageReads, decode_tiff_page_at, tiff_page_needs};
-pub(crate) use self::tiff::{TiffReader, tag_or, tiff_decoder};
 
 /// Resolution at which PDF pages are rasterised and below which scans are upsampled for OCR.
 pub const OCR_DPI: f32 = 300.0;

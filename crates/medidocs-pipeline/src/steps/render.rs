@@ -138,9 +138,10 @@ impl Steps {
             && let Some(parts) = self.read_tiff_page(input, at).await?
         {
             let limits = self.limits;
+            let page = input.page;
             let made = self
                 .cpu(move || {
-                    let decoded = media::decode_tiff_page_at(&parts, at, &limits)?;
+                    let decoded = media::decode_tiff_page_at(&parts, at, page, &limits)?;
                     media::render_renditions(decoded)
                 })
                 .await;

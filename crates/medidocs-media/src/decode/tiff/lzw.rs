@@ -2,66 +2,10 @@
 //! already written to the output (a code's string is the previous code's string plus the
 //! first byte of the one after it, and the two are adjacent in the output), so a code is
 //! one short copy within the output: no string table, no reversal. On a 300 dpi colour
-//! scan this decodes about four times as fast as the general decoder the `tiff` crate uses
-//! (see docs/benchmarks.md). Anything unusual (old-style LSB-first streams, a bad code, a
-//! strip that ends early) is an error, and the caller then falls back to that decoder.
-
-use tiff::ColorType;
-use tiff::tags::Tag;
-
-use std::io::{Read, Seek};
-
-use super::{TiffReader, TiffSource};
-
-/// LZW strips of 8-bit interleaved samples (the usual colour or grey scan) through the fast
-/// decoder below ([`decode_strip`]), with the horizontal predictor undone. `None` for any other
-/// layout, or when the fast decoder declines a strip: the `tiff` crate then decodes the page.
-pub(super) fn read_lzw_strips<R: Read + Seek>(
-    src: TiffSource<'_>,
-    dec: &mut TiffReader<R>,
-    color: ColorType,
-    w: u32,
-    h: u32,
-) -> Option<Vec<u8>> {
-    let tag = |dec: &mut TiffReader<R>, t: Tag, default: u32| -> Option<u32> {
-        dec.find_tag_unsigned::<u32>(t)
-            .ok()
-            .map(|v| v.unwrap_or(default))
-    };
-    let photometric = tag(dec, Tag::PhotometricInterpretation, u32::MAX)?;
-    let spp = match (color, photometric) {
-        (ColorType::Gray(8), 1) => 1,
-        (ColorType::GrayA(8), 1) => 2,
-        (ColorType::RGB(8), 2) => 3,
-        (ColorType::RGBA(8), 2) | (ColorType::CMYK(8), 5) => 4,
-        _ => return None,
-    };
-    let predictor = tag(dec, Tag::Predictor, 1)?;
-    if tag(dec, Tag::PlanarConfiguration, 1)? != 1
-        || !matches!(predictor, 1 | 2)
-        || dec.get_chunk_type() != tiff::decoder::ChunkType::Strip
-    {
-        return None;
-    }
-    let rows_per_strip = tag(dec, Tag::RowsPerStrip, h)?.clamp(1, h.max(1)) as usize;
-    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).ok()?;
-    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).ok()?;
-    let row_bytes = (w as usize).checked_mul(spp)?;
-    let mut out = vec![0u8; row_bytes.checked_mul(h as usize)?];
-    for (i, strip) in out.chunks_mut(row_bytes * rows_per_strip).enumerate() {
-        let start = *offsets.get(i)?;
-        let input = src.slice(start..start.checked_add(*counts.get(i)?)?)?;
-        decode_strip(input, strip).ok()?;
-        if predictor == 2 {
-            for row in strip.chunks_exact_mut(row_bytes) {
-                for x in spp..row_bytes {
-                    row[x] = row[x].wrapping_add(row[x - spp]);
-                }
-            }
-        }
-    }
-    Some(out)
-}
+//! scan this decodes about four times as fast as the general decoder `weezl` (see
+//! docs/benchmarks.md). Anything unusual (old-style LSB-first streams, a bad code, a
+//! strip that ends early) is an error, and the caller then falls back to `weezl`
+//! ([`super::codec::lzw`]).
 
 const CLEAR: usize = 256;
 const EOI: usize = 257;
