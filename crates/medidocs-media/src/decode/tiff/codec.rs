@@ -92,12 +92,12 @@ fn finish(out: Vec<u8>, expected: usize, what: &str) -> Result<Vec<u8>, MediaErr
 /// One JPEG strip or tile (or an old-style JPEG page), its tables from `tables` when the
 /// stream leaves them out: `samples` components per pixel as stored (no colour
 /// conversion: the page's photometric interpretation says what they are), exactly
-/// `w`×`rows` pixels.
+/// `w`×`rows` pixels; a stream larger than `most` is refused before it is decoded.
 pub(super) fn jpeg(
     data: &[u8],
     tables: Option<&[u8]>,
-    w: u32,
-    rows: u32,
+    (w, rows): (u32, u32),
+    most: (u32, u32),
     samples: usize,
 ) -> Result<Vec<u8>, MediaError> {
     use zune_jpeg::zune_core::bytestream::ZCursor;
@@ -113,8 +113,8 @@ pub(super) fn jpeg(
         _ => std::borrow::Cow::Borrowed(data),
     };
     let options = DecoderOptions::default()
-        .set_max_width(1 << 16)
-        .set_max_height(1 << 16)
+        .set_max_width(most.0 as usize)
+        .set_max_height(most.1 as usize)
         .set_strict_mode(false);
     let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&stream[..]), options);
     dec.decode_headers()

@@ -288,8 +288,13 @@ impl Layout {
         let (cw, ch, offsets, counts) = if tiled {
             let tw = need(TILE_WIDTH, "tile width")?;
             let tl = need(TILE_LENGTH, "tile length")?;
-            if tw == 0 || tl == 0 || tw > 1 << 20 || tl > 1 << 20 {
-                return Err(bad(format!("tiles of {tw}×{tl}")));
+            // A tile may reach past the page's edges (tiles are multiples of 16 pixels),
+            // but not by more than a tile's worth of the page: a tile is decoded whole.
+            let page_area = (width as u64 * height as u64).max(1 << 16);
+            if tw == 0 || tl == 0 || tw > 1 << 16 || tl > 1 << 16 || tw * tl > 4 * page_area {
+                return Err(bad(format!(
+                    "tiles of {tw}×{tl} for a page of {width}×{height}"
+                )));
             }
             let offsets = dir
                 .uints(src, TILE_OFFSETS)?
@@ -437,7 +442,8 @@ pub(super) fn read_samples(
         let stream = src
             .bytes(range)
             .ok_or_else(|| bad("the old-style JPEG stream is beyond the end"))?;
-        let decoded = codec::jpeg(&stream, None, layout.width, layout.height, spp)?;
+        let size = (layout.width, layout.height);
+        let decoded = codec::jpeg(&stream, None, size, size, spp)?;
         place(
             layout,
             &mut out,
@@ -503,7 +509,14 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
         return codec::fax(data, scheme, layout, w, rows);
     }
     if matches!(layout.compression, Compression::Jpeg | Compression::OldJpeg) {
-        return codec::jpeg(data, layout.jpeg_tables.as_deref(), w, rows, samples);
+        let most = (w, rows.max(layout.chunks.height));
+        return codec::jpeg(
+            data,
+            layout.jpeg_tables.as_deref(),
+            (w, rows),
+            most,
+            samples,
+        );
     }
     let (sh, sv) = (layout.subsampling.0 as u32, layout.subsampling.1 as u32);
     let subsampled = (sh, sv) != (1, 1);
