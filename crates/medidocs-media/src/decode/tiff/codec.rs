@@ -91,14 +91,16 @@ fn finish(out: Vec<u8>, expected: usize, what: &str) -> Result<Vec<u8>, MediaErr
 
 /// One JPEG strip or tile (or an old-style JPEG page), its tables from `tables` when the
 /// stream leaves them out: `samples` components per pixel as stored (no colour
-/// conversion: the page's photometric interpretation says what they are), exactly
-/// `w`×`rows` pixels; a stream larger than `most` is refused before it is decoded.
+/// conversion: the page's photometric interpretation says what they are), or YCbCr
+/// turned into RGB if `to_rgb`; exactly `w`×`rows` pixels; a stream larger than `most` is
+/// refused before it is decoded.
 pub(super) fn jpeg(
     data: &[u8],
     tables: Option<&[u8]>,
     (w, rows): (u32, u32),
     most: (u32, u32),
     samples: usize,
+    to_rgb: bool,
 ) -> Result<Vec<u8>, MediaError> {
     use zune_jpeg::zune_core::bytestream::ZCursor;
     use zune_jpeg::zune_core::options::DecoderOptions;
@@ -128,8 +130,14 @@ pub(super) fn jpeg(
             input.num_components()
         )));
     }
-    // The components as stored: the page's photometric interpretation converts them.
-    dec.set_options(options.jpeg_set_out_colorspace(input));
+    // The components as stored (the page's photometric interpretation converts them), or
+    // the usual YCbCr as RGB.
+    let out = if to_rgb && input == zune_jpeg::zune_core::colorspace::ColorSpace::YCbCr {
+        zune_jpeg::zune_core::colorspace::ColorSpace::RGB
+    } else {
+        input
+    };
+    dec.set_options(options.jpeg_set_out_colorspace(out));
     let pixels = dec.decode().map_err(|e| bad(format!("JPEG data: {e:?}")))?;
     let (jw, jh) = dec
         .dimensions()

@@ -129,6 +129,9 @@ pub(super) struct Layout {
     pub jpeg_tables: Option<Vec<u8>>,
     /// Old-style JPEG: the whole image as one JPEG stream.
     pub jpeg_interchange: Option<std::ops::Range<u64>>,
+    /// JPEG data in YCbCr with the usual coefficients: the JPEG decoder turns it into RGB
+    /// (its own fast conversion), and the page is then read as RGB.
+    pub jpeg_to_rgb: bool,
     pub t4_options: u64,
     pub ycbcr: [f32; 3],
     pub reference: [f32; 6],
@@ -368,12 +371,21 @@ impl Layout {
             None
         };
         let jpeg_tables = dir.raw(src, JPEG_TABLES)?.map(|t| t.into_owned());
+        let jpeg_to_rgb = photometric == Photometric::YCbCr
+            && matches!(compression, Compression::Jpeg | Compression::OldJpeg)
+            && ycbcr == [0.299, 0.587, 0.114]
+            && reference == [0.0, 255.0, 128.0, 255.0, 128.0, 255.0];
         Ok(Self {
             width,
             height,
             bits: bits as u16,
             spp: spp as u16,
-            photometric,
+            photometric: if jpeg_to_rgb {
+                Photometric::Rgb
+            } else {
+                photometric
+            },
+            jpeg_to_rgb,
             compression,
             planar,
             predictor: predictor as u16,
@@ -443,7 +455,7 @@ pub(super) fn read_samples(
             .bytes(range)
             .ok_or_else(|| bad("the old-style JPEG stream is beyond the end"))?;
         let size = (layout.width, layout.height);
-        let decoded = codec::jpeg(&stream, None, size, size, spp)?;
+        let decoded = codec::jpeg(&stream, None, size, size, spp, layout.jpeg_to_rgb)?;
         place(
             layout,
             &mut out,
@@ -510,13 +522,8 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
     }
     if matches!(layout.compression, Compression::Jpeg | Compression::OldJpeg) {
         let most = (w, rows.max(layout.chunks.height));
-        return codec::jpeg(
-            data,
-            layout.jpeg_tables.as_deref(),
-            (w, rows),
-            most,
-            samples,
-        );
+        let tables = layout.jpeg_tables.as_deref();
+        return codec::jpeg(data, tables, (w, rows), most, samples, layout.jpeg_to_rgb);
     }
     let (sh, sv) = (layout.subsampling.0 as u32, layout.subsampling.1 as u32);
     let subsampled = (sh, sv) != (1, 1);
