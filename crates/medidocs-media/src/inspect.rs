@@ -116,7 +116,7 @@ fn inspect_tiff(bytes: &[u8], limits: &Limits) -> Result<Inspection, MediaError>
 /// A JPEG whose entropy-coded data is cut short still decodes in lenient decoders (the
 /// missing part comes out grey). A medical image with a grey bottom half is worse than a
 /// rejection, so a JPEG must have an end-of-image marker after its first scan.
-fn check_jpeg_complete(bytes: &[u8]) -> Result<(), MediaError> {
+pub(crate) fn check_jpeg_complete(bytes: &[u8]) -> Result<(), MediaError> {
     let mut i = 2usize;
     // Walk marker segments up to the start of scan.
     loop {

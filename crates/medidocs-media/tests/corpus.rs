@@ -204,3 +204,137 @@ fn damaged_tiffs_are_refused_without_a_panic() {
     }
     assert!(tried >= 2000, "{tried} copies");
 }
+
+/// A little-endian TIFF of one page: `entries` (tag, type, values as bytes), values that do
+/// not fit in their entry placed after the directory, and `data` (the strips) at byte 8.
+fn tiff_of(entries: &[(u16, u16, u32, Vec<u8>)], data: &[u8]) -> Vec<u8> {
+    let ifd = 8 + data.len();
+    let mut out = b"II*\0".to_vec();
+    out.extend_from_slice(&(ifd as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    let mut values = Vec::new();
+    let values_at = ifd + 2 + 12 * entries.len() + 4;
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, bytes) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        if bytes.len() <= 4 {
+            let mut field = bytes.clone();
+            field.resize(4, 0);
+            out.extend_from_slice(&field);
+        } else {
+            out.extend_from_slice(&((values_at + values.len()) as u32).to_le_bytes());
+            values.extend_from_slice(bytes);
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&values);
+    out
+}
+
+fn short(tag: u16, v: u16) -> (u16, u16, u32, Vec<u8>) {
+    (tag, 3, 1, v.to_le_bytes().to_vec())
+}
+
+fn long(tag: u16, v: u32) -> (u16, u16, u32, Vec<u8>) {
+    (tag, 4, 1, v.to_le_bytes().to_vec())
+}
+
+/// Files made to exhaust a decoder: many 16-bit samples per pixel within the pixel limit,
+/// tiles far wider than their page, a JPEG strip whose end is lost. Each is refused with a
+/// reason before the work (or the grey band) it asks for.
+#[test]
+fn tiffs_that_ask_for_too_much_are_refused_before_decoding() {
+    let limits = Limits {
+        max_pixels: 1_000_000,
+        ..Limits::default()
+    };
+    // 1000×1000 grey with 15 extra samples of 16 bits: 1 MP, but 32 MB of samples.
+    let bits: Vec<u8> = std::iter::repeat_n(16u16.to_le_bytes(), 16)
+        .flatten()
+        .collect();
+    let wide = tiff_of(
+        &[
+            long(256, 1000),
+            long(257, 1000),
+            (258, 3, 16, bits),
+            short(259, 1),
+            short(262, 1),
+            long(273, 8),
+            short(277, 16),
+            long(279, 4),
+        ],
+        &[0; 4],
+    );
+    let e = inspect(&wide, &limits).unwrap_err();
+    assert_eq!(e.code(), "too_many_pixels", "{e}");
+
+    // A 1×10,000,000 page in tiles of 65,536×32: 312,500 tiles of 2 MP each, every one
+    // within four times the page, all together 65,000 times it.
+    let tiles = 10_000_000u32.div_ceil(32);
+    let offsets: Vec<u8> = (0..tiles).flat_map(|_| 8u32.to_le_bytes()).collect();
+    let counts: Vec<u8> = (0..tiles).flat_map(|_| 4u32.to_le_bytes()).collect();
+    let tiled = tiff_of(
+        &[
+            long(256, 1),
+            long(257, 10_000_000),
+            short(258, 8),
+            short(259, 1),
+            short(262, 1),
+            short(277, 1),
+            long(322, 65_536),
+            long(323, 32),
+            (324, 4, tiles, offsets),
+            (325, 4, tiles, counts),
+        ],
+        &[0; 4],
+    );
+    let e = inspect(&tiled, &Limits::default()).unwrap_err();
+    assert_eq!(e.code(), "corrupt", "{e}");
+    assert!(e.to_string().contains("tiles of 65536×32 cover"), "{e}");
+
+    // A JPEG-in-TIFF whose strips lose their last bytes (entropy data and end marker).
+    let clean = std::fs::read(corpus().join("rgb-jpeg-ycbcr.tif")).unwrap();
+    assert!(decode_page(&clean, Mime::Tiff, 0, &Limits::default()).is_ok());
+    let mut cut = clean.clone();
+    let end = cut.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap();
+    cut[end - 200..end + 2].fill(0);
+    let Err(e) = decode_page(&cut, Mime::Tiff, 0, &Limits::default()) else {
+        panic!("a JPEG strip cut short was read");
+    };
+    assert_eq!(e.code(), "corrupt", "{e}");
+}
+
+/// An extra sample is alpha only when the file says so (or libtiff's readers take it so):
+/// grey with an "unspecified" second sample of zeros is a grey page, not a blank one.
+#[test]
+fn an_unspecified_extra_sample_beside_grey_is_not_alpha() {
+    let data: Vec<u8> = (0..16u8).flat_map(|i| [i * 16, 0]).collect();
+    let page = tiff_of(
+        &[
+            long(256, 4),
+            long(257, 4),
+            (
+                258,
+                3,
+                2,
+                [8u16, 8].iter().flat_map(|b| b.to_le_bytes()).collect(),
+            ),
+            short(259, 1),
+            short(262, 1),
+            long(273, 8),
+            short(277, 2),
+            long(279, 32),
+            short(338, 0),
+        ],
+        &data,
+    );
+    let decoded = decode_page(&page, Mime::Tiff, 0, &Limits::default()).unwrap();
+    assert!(
+        !decoded.image.color().has_alpha(),
+        "{:?}",
+        decoded.image.color()
+    );
+    assert_eq!(decoded.image.to_luma8().as_raw()[15], 240);
+}

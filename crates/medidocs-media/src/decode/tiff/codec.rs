@@ -270,7 +270,7 @@ pub(super) fn undo_horizontal(row: &mut [u8], samples: usize, bits: u16, little:
 /// as they are for a palette, other values scaled to 0–255 (16 bits: the high byte).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn to_8bit(
-    raw: &[u8],
+    raw: Vec<u8>,
     row_bytes: usize,
     w: u32,
     rows: u32,
@@ -283,7 +283,7 @@ pub(super) fn to_8bit(
     match bits {
         8 => {
             if row_bytes == n {
-                let mut v = raw.to_vec();
+                let mut v = raw;
                 v.truncate(n * rows as usize);
                 return v;
             }

@@ -250,7 +250,26 @@ impl Directory {
         src: &(impl Source + ?Sized),
         tag: u16,
     ) -> Result<Option<u64>, MediaError> {
-        Ok(self.uints(src, tag)?.and_then(|v| v.first().copied()))
+        let Some(e) = self.entry(tag) else {
+            return Ok(None);
+        };
+        if e.count == 0 {
+            return Ok(None);
+        }
+        // Only the first value is read, however many the entry claims.
+        let size = type_size(e.kind);
+        if !matches!(e.kind, 1 | 3 | 4 | 6 | 8 | 9 | 13 | 16 | 17 | 18) {
+            return Err(bad(format!("tag {tag} has values of type {}", e.kind)));
+        }
+        let inline = self.header.offset_size();
+        let bytes = if e.count.saturating_mul(size) <= inline {
+            Cow::Owned(e.field[..size as usize].to_vec())
+        } else {
+            let at = self.header.uint(&e.field[..inline as usize]);
+            src.bytes(at..at.saturating_add(size))
+                .ok_or_else(|| bad(format!("the values of tag {tag} are beyond the end")))?
+        };
+        Ok(Some(self.header.uint(&bytes)))
     }
 
     /// A tag's first value, or `default` when the page has none.

@@ -62,6 +62,7 @@ pub(super) fn decode_at(
     let dir = Directory::read(src, header, at)?;
     let layout = Layout::read(src, &dir, page, header.little)?;
     check_pixels(page, layout.width, layout.height, limits)?;
+    check_memory(&layout, limits)?;
     let samples = page::read_samples(src, &layout)?;
     let img = colour::to_image(&layout, samples)?;
     Ok(DecodedPage {
@@ -69,6 +70,24 @@ pub(super) fn decode_at(
         dpi: layout.dpi,
         orientation: Orientation::from_exif(layout.orientation as u8)
             .unwrap_or(Orientation::NoTransforms),
+    })
+}
+
+/// Decoding holds the page's samples and one chunk; at most what an RGBA page of the
+/// pixel limit takes, twice (800 MB at the default 100 MP). Many samples per pixel, or 16
+/// bits, lower the pixel limit in proportion.
+fn check_memory(layout: &Layout, limits: &Limits) -> Result<(), MediaError> {
+    let budget = limits.max_pixels.saturating_mul(8);
+    let needed = layout.decode_bytes();
+    if needed <= budget {
+        return Ok(());
+    }
+    let pixels = (layout.width as u64 * layout.height as u64).max(1);
+    Err(MediaError::TooManyPixels {
+        page: layout.page,
+        width: layout.width,
+        height: layout.height,
+        limit: budget / needed.div_ceil(pixels).max(1),
     })
 }
 
@@ -93,6 +112,7 @@ pub(crate) fn inspect_pages(
         let dir = Directory::read(bytes, header, at)?;
         let layout = Layout::read(bytes, &dir, page, header.little)?;
         check_pixels(page, layout.width, layout.height, limits)?;
+        check_memory(&layout, limits)?;
         if i == 0 {
             first = (layout.width, layout.height);
         }

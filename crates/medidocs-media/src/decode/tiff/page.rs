@@ -137,6 +137,8 @@ pub(super) struct Layout {
     pub reference: [f32; 6],
     pub orientation: u16,
     pub dpi: Option<f32>,
+    /// The page's number (1-based), for messages.
+    pub page: u32,
 }
 
 /// Strips or tiles, and where each one is.
@@ -265,8 +267,21 @@ impl Layout {
             3 => return Err(unsupported(page, "the floating-point predictor")),
             other => return Err(unsupported(page, format!("predictor {other}"))),
         }
-        let extra = dir.uints(src, EXTRA_SAMPLES)?.unwrap_or_default();
-        let alpha = (spp > colour_samples).then(|| extra.first().copied() == Some(1));
+        // Which extra sample is alpha, as libtiff decides it: associated (1) or not (2) as
+        // tagged; "unspecified" (0) is associated alpha only beside three or more colour
+        // samples; an untagged fourth sample of RGB is associated alpha; others are none.
+        let extra = if spp > colour_samples {
+            dir.uint(src, EXTRA_SAMPLES)?
+        } else {
+            None
+        };
+        let alpha = match (extra, photometric) {
+            (Some(1), _) => Some(true),
+            (Some(2), _) => Some(false),
+            (Some(0), _) if spp > 3 => Some(true),
+            (None, Photometric::Rgb) if spp == 4 => Some(true),
+            _ => None,
+        };
         let subsampling = match (photometric, compression) {
             (Photometric::YCbCr, Compression::Jpeg | Compression::OldJpeg) => (1, 1),
             (Photometric::YCbCr, _) => {
@@ -282,6 +297,9 @@ impl Layout {
                 }
                 if planar && (h, v) != (1, 1) {
                     return Err(unsupported(page, "subsampled YCbCr in separate planes"));
+                }
+                if spp != 3 && (h, v) != (1, 1) {
+                    return Err(unsupported(page, "subsampled YCbCr with extra samples"));
                 }
                 (h as u16, v as u16)
             }
@@ -306,7 +324,8 @@ impl Layout {
             (tw as u32, tl as u32, offsets, counts)
         } else {
             let rps = dir
-                .uint_or(src, ROWS_PER_STRIP, u32::MAX as u64)?
+                .uint_or(src, ROWS_PER_STRIP, u32::MAX as u64)
+                .map(|r| if r == 0 { u32::MAX as u64 } else { r })?
                 .clamp(1, height as u64);
             let offsets = dir.uints(src, STRIP_OFFSETS)?.unwrap_or_default();
             let counts = dir.uints(src, STRIP_COUNTS)?.unwrap_or_default();
@@ -314,6 +333,14 @@ impl Layout {
         };
         let across = width.div_ceil(cw);
         let down = height.div_ceil(ch);
+        // Every tile is decoded whole: together they may cover a little more than the
+        // page, never many times it.
+        let covered = across as u64 * cw as u64 * down as u64 * ch as u64;
+        if covered > 4 * (width as u64 * height as u64).max(1 << 16) {
+            return Err(bad(format!(
+                "tiles of {cw}×{ch} cover {covered} pixels of a page of {width}×{height}"
+            )));
+        }
         let jpeg_interchange = match (
             dir.uint(src, JPEG_IF_OFFSET)?,
             dir.uint(src, JPEG_IF_LENGTH)?,
@@ -351,7 +378,8 @@ impl Layout {
         let reference = match dir.reals(src, REFERENCE_BLACK_WHITE)? {
             Some(r) if r.len() >= 6 && r.iter().all(|v| v.is_finite()) => {
                 let r: Vec<f32> = r.iter().map(|&v| v as f32).collect();
-                if photometric == Photometric::YCbCr && (r[1] - r[0]).abs() > 0.5 {
+                let spans = [r[1] - r[0], r[3] - r[2], r[5] - r[4]];
+                if photometric == Photometric::YCbCr && spans.iter().all(|s| s.abs() > 0.5) {
                     [r[0], r[1], r[2], r[3], r[4], r[5]]
                 } else {
                     [0.0, 255.0, 128.0, 255.0, 128.0, 255.0]
@@ -371,10 +399,12 @@ impl Layout {
             None
         };
         let jpeg_tables = dir.raw(src, JPEG_TABLES)?.map(|t| t.into_owned());
+        // Interleaved YCbCr in JPEG is the JPEG's own (JFIF) YCbCr: its decoder turns it
+        // into RGB, and the TIFF's coefficients and reference values do not apply (as
+        // libtiff reads it). In planes, each is a one-component JPEG, converted here.
         let jpeg_to_rgb = photometric == Photometric::YCbCr
             && matches!(compression, Compression::Jpeg | Compression::OldJpeg)
-            && ycbcr == [0.299, 0.587, 0.114]
-            && reference == [0.0, 255.0, 128.0, 255.0, 128.0, 255.0];
+            && !planar;
         Ok(Self {
             width,
             height,
@@ -389,7 +419,7 @@ impl Layout {
             compression,
             planar,
             predictor: predictor as u16,
-            lsb_first: dir.uint_or(src, FILL_ORDER, 1)? == 2,
+            lsb_first: dir.uint_or(src, FILL_ORDER, 1).unwrap_or(1) == 2,
             little_endian,
             alpha,
             subsampling,
@@ -407,14 +437,31 @@ impl Layout {
             t4_options: dir.uint_or(src, T4_OPTIONS, 0)?,
             ycbcr,
             reference,
-            orientation: dir.uint_or(src, ORIENTATION, 1)?.min(255) as u16,
-            dpi: dpi(src, dir)?,
+            // Tags that only describe the page do not make it unreadable.
+            orientation: dir.uint_or(src, ORIENTATION, 1).unwrap_or(1).min(255) as u16,
+            dpi: dpi(src, dir).ok().flatten(),
+            page,
         })
     }
 
     /// Samples of one plane in a chunk row (all samples when interleaved).
     fn chunk_samples(&self) -> u16 {
         if self.planar { 1 } else { self.spp }
+    }
+
+    /// The most bytes decoding holds at once: the page's 8-bit samples, and one chunk
+    /// decompressed.
+    pub(super) fn decode_bytes(&self) -> u64 {
+        let page = self.width as u64 * self.height as u64 * self.spp as u64;
+        let c = &self.chunks;
+        let chunk_samples = if matches!(self.compression, Compression::Jpeg | Compression::OldJpeg)
+        {
+            self.chunk_samples() as u64 * 8
+        } else {
+            self.chunk_samples() as u64 * self.bits as u64
+        };
+        let chunk = (c.width as u64 * c.height as u64 * chunk_samples).div_ceil(8);
+        page + chunk
     }
 
     /// The bytes of one decoded row of a chunk `w` pixels wide.
@@ -430,7 +477,7 @@ fn dpi(src: &(impl Source + ?Sized), dir: &Directory) -> Result<Option<f32>, Med
     else {
         return Ok(None);
     };
-    let unit = dir.uint_or(src, RESOLUTION_UNIT, 2)?;
+    let unit = dir.uint_or(src, RESOLUTION_UNIT, 2).unwrap_or(2);
     let dpi = if unit == 3 { x * 2.54 } else { x } as f32;
     Ok((dpi.is_finite() && (20.0..=4800.0).contains(&dpi)).then_some(dpi))
 }
@@ -520,6 +567,12 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
     if let Compression::Fax(scheme) = layout.compression {
         return codec::fax(data, scheme, layout, w, rows);
     }
+    if layout.compression == Compression::OldJpeg && !data.starts_with(&[0xFF, 0xD8]) {
+        return Err(unsupported(
+            layout.page,
+            "old-style JPEG without a JPEG interchange stream",
+        ));
+    }
     if matches!(layout.compression, Compression::Jpeg | Compression::OldJpeg) {
         let most = (w, rows.max(layout.chunks.height));
         let tables = layout.jpeg_tables.as_deref();
@@ -533,6 +586,15 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
         units * (sh * sv + 2) as usize
     } else {
         layout.row_bytes(w) * rows as usize
+    };
+    // Fill order 2: the stored bytes' bits are reversed before anything reads them (as
+    // libtiff does for every scheme but fax and JPEG, which read bit order themselves).
+    let reversed: Vec<u8>;
+    let data = if layout.lsb_first {
+        reversed = data.iter().map(|b| b.reverse_bits()).collect();
+        &reversed[..]
+    } else {
+        data
     };
     let mut raw = match layout.compression {
         Compression::None => data.get(..expected).map(<[u8]>::to_vec).ok_or_else(|| {
@@ -548,9 +610,7 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
             return Err(bad("fax and JPEG data are decoded above"));
         }
     };
-    if layout.lsb_first && layout.bits < 8 {
-        raw.iter_mut().for_each(|b| *b = b.reverse_bits());
-    }
+
     if subsampled {
         return Ok(colour::expand_subsampled(&raw, w, rows, sh, sv));
     }
@@ -561,7 +621,7 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
         }
     }
     Ok(codec::to_8bit(
-        &raw,
+        raw,
         row_bytes,
         w,
         rows,
