@@ -407,3 +407,87 @@ async fn a_pdf_page_reads_its_original_once() {
     }
     assert_eq!(seen[0], seen[1], "the same text either way");
 }
+
+/// An OCR engine that reads the same words on every page.
+struct Reads(&'static str);
+
+#[async_trait]
+impl OcrEngine for Reads {
+    fn name(&self) -> &str {
+        "reads"
+    }
+    async fn recognize(&self, _png: &[u8], page: u32) -> Result<OcrPage, OcrError> {
+        use medidocs_core::ocr::{BoundingBox, Word};
+        let words = self
+            .0
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                text: w.into(),
+                confidence: 90.0,
+                bbox: BoundingBox {
+                    left: 0.05 + 0.1 * i as f32,
+                    top: 0.5,
+                    width: 0.08,
+                    height: 0.02,
+                },
+            })
+            .collect::<Vec<_>>();
+        Ok(OcrPage {
+            page,
+            text_source: TextSource::Ocr,
+            rotation: 0,
+            lines: if words.is_empty() {
+                vec![]
+            } else {
+                vec![medidocs_core::ocr::Line::from_words(words)]
+            },
+        })
+    }
+}
+
+/// A PDF page whose text layer is short but real (only a page number) is OCRed too, and
+/// keeps its layer when OCR reads less of the page; a page whose OCR reads more than its
+/// short layer (a scan with a printed page number) is read by OCR. A heading of 16
+/// characters or more stands for its page whatever OCR would read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_text_layer_is_kept_unless_ocr_reads_more() {
+    let corpus = medidocs_tests::corpus_dir().join("pdf");
+    for (file, layer, short) in [
+        ("page-number-only.pdf", "3", true),
+        ("heading-only.pdf", "Discharge summary", false),
+    ] {
+        for (ocr, reads_more) in [
+            ("", false),
+            (
+                "3 The letter goes on for many more words than its layer",
+                true,
+            ),
+        ] {
+            let kept = !(short && reads_more);
+            let dir = tempfile::tempdir().unwrap();
+            let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
+            let steps = Steps::new(
+                rt.objects.clone(),
+                rt.meta.clone(),
+                Arc::new(Reads(ocr)),
+                rt.config.limits,
+                2,
+            );
+            let outcome = Runner::new(steps, Arc::new(SystemClock))
+                .run(&rt.ingest(&corpus.join(file), "p1").await.unwrap())
+                .await
+                .unwrap();
+            let doc = outcome.record;
+            assert_eq!(doc.status, Status::Ready, "{file}: {:?}", doc.reason);
+            let text = medidocs_tests::read_text(rt.objects.as_ref(), &doc).await;
+            if kept {
+                assert_eq!(doc.text_source, Some(TextSource::TextLayer), "{file}");
+                assert_eq!(text.trim(), layer, "{file}");
+            } else {
+                assert_eq!(doc.text_source, Some(TextSource::Ocr), "{file}");
+                assert!(text.contains("many more words"), "{file}: {text:?}");
+            }
+        }
+    }
+}

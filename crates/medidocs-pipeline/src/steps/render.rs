@@ -165,9 +165,7 @@ impl Steps {
             let layer = (mime == Mime::Pdf)
                 .then(|| media::pdf_text_layer(&bytes, index).ok())
                 .flatten()
-                .map(|l| TextLayer {
-                    page: usable_text_layer(page, l),
-                });
+                .map(|l| usable_text_layer(page, l));
             Ok((renditions, layer))
         })
         .await
