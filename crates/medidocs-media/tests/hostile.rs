@@ -307,3 +307,40 @@ fn damaged_heic_photos_end_in_a_known_outcome() {
     );
     assert_eq!(outcome(&heic, &limits), "ok");
 }
+
+/// A PDF whose only encrypted part is an attachment (its strings and streams use the
+/// Identity filter) is read without the attachment's password, its page and text plain;
+/// the same file claiming its streams are encrypted is `encrypted`.
+#[test]
+fn a_pdf_with_only_its_attachment_encrypted_is_read() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/pdf");
+    let limits = Limits::default();
+    for name in [
+        "attachment-encrypted.pdf",
+        "attachment-encrypted-password.pdf",
+    ] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let info = inspect(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(info.pages, 1, "{name}");
+        assert!(decode_page(&bytes, Mime::Pdf, 0, &limits).is_ok(), "{name}");
+        let text: String = medidocs_media::pdf_text_layer(&bytes, 0)
+            .unwrap()
+            .lines
+            .iter()
+            .flatten()
+            .map(|w| format!("{} ", w.text))
+            .collect();
+        assert!(
+            text.contains("Referral with attached results"),
+            "{name}: {text}"
+        );
+    }
+    let bytes = std::fs::read(dir.join("attachment-encrypted-password.pdf")).unwrap();
+    let at = bytes
+        .windows(15)
+        .position(|w| w == b"/StmF /Identity")
+        .unwrap();
+    let mut locked = bytes.clone();
+    locked[at..at + 15].copy_from_slice(b"/StmF /StdCF   ");
+    assert_eq!(inspect(&locked, &limits).unwrap_err().code(), "encrypted");
+}
