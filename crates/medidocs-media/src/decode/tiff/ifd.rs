@@ -326,38 +326,42 @@ impl Directory {
     }
 }
 
-/// Where each page's directory is, following the chain from the header; an error for a
-/// chain that loops, or that has more than `max_pages` pages (then `Err(Ok(count))`, the
-/// pages counted up to a bound, for an honest message).
+/// The first `max_pages` pages' directories (where each is, and what it holds), following
+/// the chain from the header, and where the chain goes on after them (0: it ends). An error
+/// for a chain that loops or has no page.
 pub(crate) fn page_directories(
     src: &(impl Source + ?Sized),
     header: Header,
     max_pages: u32,
-) -> Result<Vec<u64>, Result<u64, MediaError>> {
+) -> Result<(Vec<(u64, Directory)>, u64), MediaError> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut at = header.first;
-    while at != 0 {
-        if out.len() as u64 >= max_pages as u64 {
-            // Count the rest cheaply (bounded) only to give an honest number.
-            let mut total = out.len() as u64;
-            while at != 0 && total < 100_000 && seen.insert(at) {
-                total += 1;
-                at = Directory::read(src, header, at).map_or(0, |d| d.next);
-            }
-            return Err(Ok(total));
-        }
+    while at != 0 && (out.len() as u64) < max_pages as u64 {
         if !seen.insert(at) {
-            return Err(Err(bad("the page directories loop")));
+            return Err(bad("the page directories loop"));
         }
-        let dir = Directory::read(src, header, at).map_err(Err)?;
-        out.push(at);
-        at = dir.next;
+        let dir = Directory::read(src, header, at)?;
+        let next = dir.next;
+        out.push((at, dir));
+        at = next;
     }
     if out.is_empty() {
-        return Err(Err(bad("the file has no pages")));
+        return Err(bad("the file has no pages"));
     }
-    Ok(out)
+    Ok((out, at))
+}
+
+/// How many pages the chain has from `at` on, counted cheaply up to a bound (for an
+/// honest message about a file over the page limit).
+pub(crate) fn count_pages(src: &(impl Source + ?Sized), header: Header, mut at: u64) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut n = 0;
+    while at != 0 && n < 100_000 && seen.insert(at) {
+        n += 1;
+        at = Directory::read(src, header, at).map_or(0, |d| d.next);
+    }
+    n
 }
 
 /// The range `count` bytes at `at` cover, checked.

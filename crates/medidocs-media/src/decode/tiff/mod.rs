@@ -28,27 +28,12 @@ pub(super) fn decode_tiff_page(
     limits: &Limits,
 ) -> Result<DecodedPage, MediaError> {
     let header = Header::read(bytes)?;
-    let directories = first_directories(bytes, header, index.saturating_add(1))?;
-    let at = *directories
+    let (directories, _) = ifd::page_directories(bytes, header, index.saturating_add(1))?;
+    let at = directories
         .get(index as usize)
+        .map(|(at, _)| *at)
         .ok_or_else(|| MediaError::Corrupt(format!("TIFF: there is no page {}", index + 1)))?;
     decode_at(bytes, header, at, index + 1, limits)
-}
-
-/// The first `n` directories of the chain.
-fn first_directories(src: &[u8], header: Header, n: u32) -> Result<Vec<u64>, MediaError> {
-    let mut out = Vec::new();
-    let mut at = header.first;
-    while at != 0 && (out.len() as u32) < n {
-        if out.contains(&at) {
-            return Err(MediaError::Corrupt(
-                "TIFF: the page directories loop".into(),
-            ));
-        }
-        out.push(at);
-        at = Directory::read(src, header, at)?.next;
-    }
-    Ok(out)
 }
 
 /// The page whose directory is at `at` (page number `page`, for messages).
@@ -98,26 +83,24 @@ pub(crate) fn inspect_pages(
     limits: &Limits,
 ) -> Result<(Vec<u64>, (u32, u32)), MediaError> {
     let header = Header::read(bytes)?;
-    let directories =
-        ifd::page_directories(bytes, header, limits.max_pages).map_err(|e| match e {
-            Ok(pages) => MediaError::TooManyPages {
-                pages,
-                limit: limits.max_pages,
-            },
-            Err(e) => e,
-        })?;
+    let (directories, more) = ifd::page_directories(bytes, header, limits.max_pages)?;
+    if more != 0 {
+        return Err(MediaError::TooManyPages {
+            pages: directories.len() as u64 + ifd::count_pages(bytes, header, more),
+            limit: limits.max_pages,
+        });
+    }
     let mut first = (0, 0);
-    for (i, &at) in directories.iter().enumerate() {
+    for (i, (_, dir)) in directories.iter().enumerate() {
         let page = i as u32 + 1;
-        let dir = Directory::read(bytes, header, at)?;
-        let layout = Layout::read(bytes, &dir, page, header.little)?;
+        let layout = Layout::read(bytes, dir, page, header.little)?;
         check_pixels(page, layout.width, layout.height, limits)?;
         check_memory(&layout, limits)?;
         if i == 0 {
             first = (layout.width, layout.height);
         }
     }
-    Ok((directories, first))
+    Ok((directories.into_iter().map(|(at, _)| at).collect(), first))
 }
 
 pub(crate) fn cmyk_to_rgb(c: u8, m: u8, y: u8, k: u8) -> [u8; 3] {
