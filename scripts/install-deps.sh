@@ -28,8 +28,8 @@ pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd pkg-config)
 # `file` checks that the Lambda build is arm64; Chromium runs the doctors' page end to end.
 # libtiff's tools and ImageMagick make the TIFF corpus and its references
 # (scripts/make-tiff-corpus.py); poppler's tools and qpdf the PDF corpus's
-# (scripts/make-pdf-corpus.py).
-[ $want_test -eq 1 ] && pkgs+=(curl file chromium libtiff-tools imagemagick poppler-utils qpdf)
+# (scripts/make-pdf-corpus.py), with DejaVu for its Hebrew page.
+[ $want_test -eq 1 ] && pkgs+=(curl file chromium libtiff-tools imagemagick poppler-utils qpdf fonts-dejavu-core)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${pkgs[@]}"; do
@@ -42,15 +42,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ $want_test -eq 1 ]; then
-  if ! python3 -c 'import PIL, pillow_heif, reportlab' 2>/dev/null; then
+  if ! python3 -c 'import PIL, pillow_heif, reportlab, bidi' 2>/dev/null; then
     echo "==> installing Python packages for the sample generator"
     if ! python3 -m pip --version >/dev/null 2>&1; then
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
     fi
-    py_pkgs=('Pillow==11.*' 'pillow-heif==0.*' 'reportlab==4.*')
-    # Debian's own Python refuses pip installs into it (PEP 668); these three are only
-    # for the test suite's sample generator.
+    py_pkgs=('Pillow==11.*' 'pillow-heif==0.*' 'reportlab==4.*' 'python-bidi==0.6.*')
+    # Debian's own Python refuses pip installs into it (PEP 668); these are only for the
+    # test suite's sample and corpus generators.
     python3 -m pip install -q --disable-pip-version-check "${py_pkgs[@]}" 2>/dev/null \
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
   fi

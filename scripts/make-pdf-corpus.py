@@ -2,7 +2,8 @@
 """Makes tests/corpus/pdf/: small PDFs whose text layers are hard cases for a text
 extractor, with poppler's outputs as references and the true text in reading order.
 
-Nothing is downloaded: reportlab draws the pages with the Vera fonts it ships, and a few
+Nothing is downloaded: reportlab draws the pages with the Vera fonts it ships (DejaVu Sans
+from Debian for Hebrew, placed in visual order by python-bidi), and a few
 cases are finished by hand (a font's ToUnicode map removed; an attachment encrypted on its
 own). Every name and sentence is invented.
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 
 import reportlab
+from bidi import get_display
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
@@ -42,6 +44,8 @@ DEFAULT_OUT = os.path.join(ROOT, "tests", "corpus", "pdf")
 FONTS = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
 pdfmetrics.registerFont(TTFont("Vera", os.path.join(FONTS, "Vera.ttf")))
 pdfmetrics.registerFont(TTFont("VeraBd", os.path.join(FONTS, "VeraBd.ttf")))
+# Hebrew needs a font with its letters: DejaVu Sans (Debian's fonts-dejavu-core).
+pdfmetrics.registerFont(TTFont("DejaVu", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
 W, H = A4
 MARGIN = 72
 
@@ -217,20 +221,16 @@ def stream(dict_body, data):
     return b"<< " + dict_body + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
 
 
-def type3_unmapped():
-    """A bitmap Type 3 font, as old TeX (dvips) and some scanning software wrote: each
-    glyph a 1-bit image mask drawn from Vera, its code given in order of first use (from
-    33, so "Operation" is coded as the bytes for !"#$%&'(#), its name made up (zzaa, zzab,
-    ...), and no ToUnicode map: the page reads right and extractors see the codes."""
-    lines = ["Outpatient letter",
-             "Diagnosis: benign paroxysmal positional vertigo.",
-             "The Epley manoeuvre was performed on the right side.",
-             "Symptoms improved before the patient left the clinic.",
-             "Vestibular exercises were explained and a leaflet given."]
+def type3_page(t3_lines, plain_lines=()):
+    """A page whose lines (text, x, y, size) are drawn in a bitmap Type 3 font, as old TeX
+    (dvips) and some scanning software wrote: each glyph a 1-bit image mask drawn from Vera,
+    its code given in order of first use (from 33, so "Operation" is coded as the bytes for
+    !"#$%&'(#), its name made up (zzaa, zzab, ...), and no ToUnicode map: the page reads
+    right and extractors see the codes. `plain_lines` are drawn in Helvetica, readable."""
     em = 100  # glyph space units per em; one unit is one pixel of the glyph bitmaps
     face = ImageFont.truetype(os.path.join(FONTS, "Vera.ttf"), em)
     codes = {}
-    for ch in "".join(lines):
+    for ch in "".join(t for t, _, _, _ in t3_lines):
         codes.setdefault(ch, 33 + len(codes))
     objs = [None, None, None, None, None]  # catalog, pages, page, content, font
     procs, widths = [], []
@@ -252,25 +252,139 @@ def type3_unmapped():
         widths.append(wx)
     names = b" ".join(p.split(b" ")[0] for p in procs)
     content = bytearray(b"BT\n")
-    y = H - 90
-    for i, line in enumerate(lines):
-        size = 16 if i == 0 else 11
-        content += b"/T3 %d Tf 1 0 0 1 %d %d Tm <%s> Tj\n" % (size, MARGIN, y, bytes(codes[c] for c in line).hex().encode())
-        y -= 40 if i == 0 else 16
+    for text, x, y, size in t3_lines:
+        content += b"/T3 %d Tf 1 0 0 1 %d %d Tm <%s> Tj\n" % (size, x, y, bytes(codes[c] for c in text).hex().encode())
+    for text, x, y, size in plain_lines:
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
+        content += b"/F1 %d Tf 1 0 0 1 %d %d Tm (%s) Tj\n" % (size, x, y, escaped)
     content += b"ET\n"
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    helvetica = len(objs)
     objs[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     objs[1] = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
-    objs[2] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /T3 5 0 R >> >> "
-               b"/Contents 4 0 R >>" % (round(W), round(H)))
+    objs[2] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /T3 5 0 R /F1 %d 0 R >> >> "
+               b"/Contents 4 0 R >>" % (round(W), round(H), helvetica))
     objs[3] = stream(b"", bytes(content))
     objs[4] = (b"<< /Type /Font /Subtype /Type3 /FontBBox [0 -30 120 100] /FontMatrix [0.01 0 0 0.01 0 0] "
                b"/CharProcs << " + b" ".join(procs) + b" >> "
                b"/Encoding << /Type /Encoding /Differences [33 " + names + b"] >> "
                b"/FirstChar 33 /LastChar %d /Widths [%s] /Resources << >> >>"
                % (32 + len(codes), b" ".join(b"%d" % w for w in widths)))
-    return pdf_file(objs), [lines], {"text_layer": "unmapped",
-                                     "note": "Type 3 bitmap font without ToUnicode and with made-up glyph names: "
-                                             "the text layer holds codes 33 upwards in order of first use"}
+    return pdf_file(objs)
+
+
+def type3_unmapped():
+    """A whole page in an unmapped bitmap Type 3 font (see type3_page)."""
+    lines = ["Outpatient letter",
+             "Diagnosis: benign paroxysmal positional vertigo.",
+             "The Epley manoeuvre was performed on the right side.",
+             "Symptoms improved before the patient left the clinic.",
+             "Vestibular exercises were explained and a leaflet given."]
+    placed = [(lines[0], MARGIN, H - 90, 16)] + [(t, MARGIN, H - 130 - 16 * i, 11) for i, t in enumerate(lines[1:])]
+    return type3_page(placed), [lines], {"text_layer": "unmapped",
+                                         "note": "Type 3 bitmap font without ToUnicode and with made-up glyph names: "
+                                                 "the text layer holds codes 33 upwards in order of first use"}
+
+
+def partial_unmapped():
+    """The body in an unmapped Type 3 font, the heading and the signature in Helvetica:
+    the text layer reads only those two lines of the page."""
+    heading = "Audiology report"
+    body = ["Pure tone audiometry shows a mild high frequency loss in both ears.",
+            "Speech discrimination is good at normal conversational levels.",
+            "Tympanometry is normal and the ear canals are clear of wax.",
+            "Hearing aids are not needed; a repeat test is advised in two years."]
+    signature = "Signed electronically by the clinic audiologist"
+    placed = [(t, MARGIN, H - 130 - 16 * i, 11) for i, t in enumerate(body)]
+    plain = [(heading, MARGIN, H - 90, 16), (signature, MARGIN, H - 130 - 16 * len(body) - 24, 11)]
+    return type3_page(placed, plain), [[heading] + body + [signature]], {
+        "text_layer": "partial", "note": "heading and signature readable; the body in a Type 3 font without a map"}
+
+
+def hebrew_rtl():
+    """A Hebrew discharge letter with a date, a drug name and a dose in it, drawn right-aligned
+    in visual order (as word processors place the glyphs), in DejaVu Sans."""
+    lines = ["מכתב שחרור",
+             "המטופלת אושפזה בתאריך 12.03.2026 עם כאבי בטן.",
+             "בדיקת CT הראתה דלקת תוספתן ללא סיבוכים.",
+             "טיפול: Ceftriaxone 2 גרם ליום במשך 5 ימים.",
+             "ביקורת במרפאה הכירורגית בעוד שבועיים."]
+    buf = io.BytesIO()
+    c = new_canvas(buf, "Hebrew discharge letter")
+    y = H - 90
+    for i, line in enumerate(lines):
+        c.setFont("DejaVu", 16 if i == 0 else 11)
+        c.drawRightString(W - MARGIN, y, get_display(line, base_dir="R"))
+        y -= 40 if i == 0 else 16
+    c.showPage()
+    c.save()
+    return buf.getvalue(), [lines], {"direction": "rtl"}
+
+
+def header_footer_columns():
+    """A running header, two columns of prose whose paragraphs end at the same height, and a
+    footer row (a notice on the left, the page number on the right)."""
+    header = "Mercy Fictional Hospital - Respiratory Medicine"
+    left = ["Spirometry before and after a bronchodilator showed a reversible obstructive pattern "
+            "with a twelve percent improvement.",
+            "Exhaled nitric oxide was raised, which supports a diagnosis of asthma."]
+    right = ["An inhaled corticosteroid was started at a low dose with a reliever inhaler as "
+             "needed, and the inhaler technique checked.",
+             "A written asthma action plan was agreed with the patient today."]
+    gap = 24
+    col_w = (W - 2 * MARGIN - gap) / 2
+    buf = io.BytesIO()
+    c = new_canvas(buf, "Header, columns, footer")
+    c.setFont("Vera", 9)
+    c.drawString(MARGIN, H - 40, header)
+    truth = [header]
+    tops = []
+    for x, paragraphs in ((MARGIN, left), (MARGIN + col_w + gap, right)):
+        y = H - 110
+        for p in paragraphs:
+            wrapped = simpleSplit(p, "Vera", 10, col_w)
+            y = lines_at(c, wrapped, x, y, size=10, leading=14) - 10
+            truth += wrapped
+        tops.append(y)
+    c.setFont("Vera", 9)
+    c.drawString(MARGIN, 36, "Confidential patient information")
+    c.drawRightString(W - MARGIN, 36, "Page 1 of 1")
+    truth.append("Confidential patient information Page 1 of 1")
+    c.showPage()
+    c.save()
+    return buf.getvalue(), [truth], {}
+
+
+def scan_with_page_number():
+    """A scanned letter (a picture of its text) whose only text layer is the page number a
+    printing system stamped on it: the layer is right and reads almost none of the page."""
+    lines = ["Community nursing visit",
+             "Leg ulcer on the left shin measured four by three centimetres.",
+             "The wound bed is granulating with a small amount of exudate.",
+             "Compression bandaging was applied and tolerated well.",
+             "Next visit on Thursday morning."]
+    dpi = 200
+    face = ImageFont.truetype(os.path.join(FONTS, "Vera.ttf"), round(11 * dpi / 72))
+    bold = ImageFont.truetype(os.path.join(FONTS, "VeraBd.ttf"), round(16 * dpi / 72))
+    wpt, hpt = W - 2 * MARGIN, 160
+    img = Image.new("L", (round(wpt * dpi / 72), round(hpt * dpi / 72)), 255)
+    d = ImageDraw.Draw(img)
+    y = 10
+    for i, line in enumerate(lines):
+        d.text((0, y), line, font=bold if i == 0 else face, fill=0)
+        y += round((40 if i == 0 else 16) * dpi / 72)
+    png = io.BytesIO()
+    img.save(png, "PNG")
+    png.seek(0)
+    buf = io.BytesIO()
+    c = new_canvas(buf, "Scanned letter")
+    from reportlab.lib.utils import ImageReader
+    c.drawImage(ImageReader(png), MARGIN, H - 80 - hpt, wpt, hpt)
+    c.setFont("Vera", 10)
+    c.drawCentredString(W / 2, 40, "2")
+    c.showPage()
+    c.save()
+    return buf.getvalue(), [lines + ["2"]], {"text_layer": "page number only, over a scanned picture"}
 
 
 # ---------------------------------------------------------------- encryption by hand
@@ -386,6 +500,10 @@ CASES = [
     ("rotated-text", rotated_text),
     ("tounicode-stripped", tounicode_stripped),
     ("type3-unmapped", type3_unmapped),
+    ("partial-unmapped", partial_unmapped),
+    ("hebrew-rtl", hebrew_rtl),
+    ("header-footer-columns", header_footer_columns),
+    ("scan-with-page-number", scan_with_page_number),
     ("attachment-encrypted", lambda: encrypted_attachment("")),
     ("attachment-encrypted-password", lambda: encrypted_attachment("results-2026")),
 ]

@@ -446,12 +446,12 @@ impl OcrEngine for Reads {
     }
 }
 
-/// A PDF page whose text layer is short but real (only a page number) is OCRed too, and
-/// keeps its layer when OCR reads less of the page; a page whose OCR reads more than its
-/// short layer (a scan with a printed page number) is read by OCR. A heading of 16
-/// characters or more stands for its page whatever OCR would read.
+/// A PDF page whose text layer is short but real (only a page number) is OCRed too: its
+/// layer is kept, and what OCR reads elsewhere on the page (a scan with a printed page
+/// number) is added to it. A heading of 16 characters or more stands for its page
+/// whatever OCR would read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_short_text_layer_is_kept_unless_ocr_reads_more() {
+async fn a_short_text_layer_is_kept_and_ocr_adds_what_it_does_not_read() {
     let corpus = medidocs_tests::corpus_dir().join("pdf");
     for (file, layer, short) in [
         ("page-number-only.pdf", "3", true),
@@ -464,7 +464,7 @@ async fn a_short_text_layer_is_kept_unless_ocr_reads_more() {
                 true,
             ),
         ] {
-            let kept = !(short && reads_more);
+            let merged = short && reads_more;
             let dir = tempfile::tempdir().unwrap();
             let rt = LocalRuntime::open(LocalConfig::new(dir.path().join("data"))).unwrap();
             let steps = Steps::new(
@@ -481,12 +481,19 @@ async fn a_short_text_layer_is_kept_unless_ocr_reads_more() {
             let doc = outcome.record;
             assert_eq!(doc.status, Status::Ready, "{file}: {:?}", doc.reason);
             let text = medidocs_tests::read_text(rt.objects.as_ref(), &doc).await;
-            if kept {
-                assert_eq!(doc.text_source, Some(TextSource::TextLayer), "{file}");
-                assert_eq!(text.trim(), layer, "{file}");
-            } else {
+            if merged {
                 assert_eq!(doc.text_source, Some(TextSource::Ocr), "{file}");
                 assert!(text.contains("many more words"), "{file}: {text:?}");
+                // The layer's own "3" (at the foot of the page) stays, above OCR's words
+                // or below them as the page has it.
+                assert_eq!(
+                    text.trim_end().lines().last(),
+                    Some(layer),
+                    "{file}: {text:?}"
+                );
+            } else {
+                assert_eq!(doc.text_source, Some(TextSource::TextLayer), "{file}");
+                assert_eq!(text.trim(), layer, "{file}");
             }
         }
     }

@@ -27,7 +27,7 @@ use aws_sdk_textract::types::{Document, DocumentLocation, JobStatus, S3Object};
 use medidocs_core::ocr::{OcrDocument, OcrPage};
 use medidocs_core::ports::{OcrEngine, OcrError};
 use medidocs_core::textract::{
-    self, Block, DocumentMetadata, Geometry, Relationship, Response, TextractBox,
+    self, Block, DocumentMetadata, Geometry, Relationship, Response, TextractBox, TextractPoint,
 };
 
 use crate::error::{Kind, describe, kind};
@@ -100,6 +100,11 @@ fn blocks(sdk: &[aws_sdk_textract::types::Block]) -> Vec<Block> {
                     width: bb.width(),
                     height: bb.height(),
                 }),
+                polygon: g
+                    .polygon()
+                    .iter()
+                    .map(|p| TextractPoint { x: p.x(), y: p.y() })
+                    .collect(),
             }),
             relationships: Some(
                 b.relationships()

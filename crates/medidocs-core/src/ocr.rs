@@ -57,6 +57,14 @@ pub struct Line {
     pub confidence: f32,
     pub bbox: BoundingBox,
     pub words: Vec<Word>,
+    /// Clockwise angle of the text's baseline on the page, in degrees (0: upright; 90: a
+    /// line running down the page; 270: running up it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub angle: u16,
+}
+
+fn is_zero(a: &u16) -> bool {
+    *a == 0
 }
 
 impl Line {
@@ -78,6 +86,7 @@ impl Line {
             confidence,
             bbox,
             words,
+            angle: 0,
         }
     }
 }

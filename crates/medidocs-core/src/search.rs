@@ -101,6 +101,7 @@ mod tests {
                         confidence: 90.0,
                         bbox: BoundingBox::default(),
                         words: Vec::new(),
+                        angle: 0,
                     })
                     .collect(),
             }],

@@ -62,6 +62,19 @@ pub struct Block {
 pub struct Geometry {
     #[serde(default)]
     pub bounding_box: Option<TextractBox>,
+    /// The outline, starting at the text's own top-left corner and going round clockwise
+    /// as the text reads: its first edge runs along the text, whichever way it is turned.
+    #[serde(default)]
+    pub polygon: Vec<TextractPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TextractPoint {
+    #[serde(default)]
+    pub x: f32,
+    #[serde(default)]
+    pub y: f32,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -107,6 +120,20 @@ fn clamp01(v: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// The clockwise angle of a block's text, to the quarter turn, from its outline's first
+/// edge (0 without an outline).
+fn angle(b: &Block) -> u16 {
+    let Some([p0, p1, ..]) = b.geometry.as_ref().map(|g| g.polygon.as_slice()) else {
+        return 0;
+    };
+    let (dx, dy) = (p1.x - p0.x, p1.y - p0.y);
+    if !(dx.is_finite() && dy.is_finite()) || (dx == 0.0 && dy == 0.0) {
+        return 0;
+    }
+    let degrees = dy.atan2(dx).to_degrees().rem_euclid(360.0);
+    crate::layout::quarter(degrees.round() as u16)
 }
 
 fn bbox(b: &Block) -> BoundingBox {
@@ -205,6 +232,7 @@ pub fn normalize(responses: &[Response]) -> Result<OcrDocument, TextractError> {
                     confidence: confidence(b),
                     bbox: bbox(b),
                     words,
+                    angle: angle(b),
                 });
             }
             _ => {}

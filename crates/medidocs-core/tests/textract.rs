@@ -184,3 +184,26 @@ fn the_corpus_normalises_to_the_expected_pages() {
     }
     assert_eq!(checked, 3);
 }
+
+/// A line's angle comes from its outline: the real responses' lines run upright; the same
+/// lines with their outlines turned a quarter (text running down the page) or three
+/// quarters (running up it) say so.
+#[test]
+fn a_lines_angle_comes_from_its_outline() {
+    let text = corpus("test-response.json");
+    let doc = textract::normalize(&[textract::parse(&text).unwrap()]).unwrap();
+    let lines: Vec<_> = doc.pages.iter().flat_map(|p| &p.lines).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.angle == 0));
+    for (turn, want) in [(1, 90), (3, 270), (2, 180)] {
+        let mut raw: Value = serde_json::from_str(&text).unwrap();
+        for b in raw["Blocks"].as_array_mut().unwrap() {
+            if let Some(points) = b["Geometry"]["Polygon"].as_array_mut() {
+                points.rotate_left(turn);
+            }
+        }
+        let response: Response = serde_json::from_value(raw).unwrap();
+        let doc = textract::normalize(&[response]).unwrap();
+        let angles: Vec<u16> = doc.pages.iter().flat_map(|p| &p.lines).map(|l| l.angle).collect();
+        assert!(angles.iter().all(|&a| a == want), "turn {turn}: {angles:?}");
+    }
+}

@@ -6,6 +6,7 @@
 //! is allocated, decoders run under [`guard`] so a panic inside a third-party decoder
 //! becomes a [`MediaError::Corrupt`] instead of taking the process down.
 
+mod bidi;
 mod decode;
 mod error;
 mod inspect;
@@ -13,12 +14,13 @@ mod pdftext;
 mod rendition;
 mod sniff;
 
+pub use bidi::{is_right_to_left, is_rtl_char, visual_to_logical};
 pub use decode::{
     DecodedPage, PartialFile, TiffPageReads, decode_page, decode_tiff_page_at, tiff_page_needs,
 };
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
-pub use pdftext::{TextLayerPage, TextLayerWord, pdf_text_layer};
+pub use pdftext::{TextLayerLine, TextLayerPage, TextLayerWord, pdf_text_layer};
 pub use rendition::{
     EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, rotate_png,
     shrink_png_to_fit,

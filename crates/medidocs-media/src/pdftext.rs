@@ -11,6 +11,7 @@ use hayro::hayro_interpret::{
 };
 use hayro::kurbo::{BezPath, Point, Rect};
 
+use crate::bidi::{is_right_to_left, is_rtl_char, visual_to_logical};
 use crate::decode::open_pdf;
 use crate::{MediaError, guard};
 
@@ -24,35 +25,92 @@ pub struct TextLayerWord {
     pub height: f32,
 }
 
-/// One page's text layer: lines in reading order (top to bottom, then left to right).
+/// A line of the text layer: words in logical order (right-to-left scripts as written),
+/// and the clockwise angle of its baseline (0, 90, 180 or 270 degrees).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TextLayerLine {
+    pub words: Vec<TextLayerWord>,
+    pub angle: u16,
+}
+
+/// One page's text layer: its lines, each a run of words on one baseline (a wide gap, as
+/// between two columns, starts another line; putting them in reading order is
+/// the caller's work), and what the page draws besides.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TextLayerPage {
-    pub lines: Vec<Vec<TextLayerWord>>,
+    pub lines: Vec<TextLayerLine>,
+    /// Visible glyphs drawn with a Unicode value.
+    pub glyphs: usize,
+    /// Visible glyphs drawn without one (a font without a usable map): ink the layer
+    /// cannot read.
+    pub unmapped: usize,
+    /// Boxes (left, top, width, height in page ratios) of the images the page draws over
+    /// at least 2% of its area: a scan, a photograph, a logo.
+    pub images: Vec<[f32; 4]>,
 }
 
 impl TextLayerPage {
     pub fn char_count(&self) -> usize {
-        self.lines
-            .iter()
-            .flatten()
-            .map(|w| w.text.chars().count())
-            .sum()
+        self.words().map(|w| w.text.chars().count()).sum()
+    }
+
+    pub fn words(&self) -> impl Iterator<Item = &TextLayerWord> {
+        self.lines.iter().flat_map(|l| &l.words)
     }
 }
 
 #[derive(Debug, Clone)]
 struct Glyph {
     ch: String,
-    x: f64,
-    /// Where the pen is after this glyph (its origin plus its advance).
-    x_end: f64,
-    y: f64,
+    /// Origin and where the pen is after the glyph (origin plus advance), page space.
+    origin: Point,
+    end: Point,
     size: f64,
+    /// Clockwise angle of the baseline, to the quarter turn.
+    angle: u16,
+}
+
+impl Glyph {
+    /// Position along the baseline and down the page of the text, in the glyph's frame.
+    fn frame(&self, p: Point) -> (f64, f64) {
+        match self.angle {
+            90 => (p.y, -p.x),
+            180 => (-p.x, -p.y),
+            270 => (-p.y, p.x),
+            _ => (p.x, p.y),
+        }
+    }
+
+    /// The page-space box of the glyph: from its descent (a fifth of its size below the
+    /// baseline) to its ascent (four fifths above), origin to pen.
+    fn bounds(&self) -> Rect {
+        let (dx, dy) = (self.end.x - self.origin.x, self.end.y - self.origin.y);
+        let len = (dx * dx + dy * dy).sqrt();
+        // "Up" for the text, in page space (y grows downwards): the baseline turned
+        // a quarter anticlockwise.
+        let (ux, uy) = if len > 0.0 {
+            (dy / len, -dx / len)
+        } else {
+            let t = (self.angle as f64).to_radians();
+            (t.sin(), -t.cos())
+        };
+        let mut r = Rect::new(self.origin.x, self.origin.y, self.origin.x, self.origin.y);
+        for p in [self.origin, self.end] {
+            for k in [0.8, -0.2] {
+                let q = Point::new(p.x + ux * k * self.size, p.y + uy * k * self.size);
+                r = r.union_pt(q);
+            }
+        }
+        r
+    }
 }
 
 struct TextDevice {
     glyphs: Vec<Glyph>,
     limit: usize,
+    visible: usize,
+    unmapped: usize,
+    images: Vec<Rect>,
 }
 
 impl<'a> Device<'a> for TextDevice {
@@ -64,11 +122,12 @@ impl<'a> Device<'a> for TextDevice {
             // Fill-and-stroke text arrives twice; the fill pass already has it.
             if let (Some(first), Some(last)) = (run.glyphs().first(), self.glyphs.last()) {
                 let o = (props.transform * first.transform()) * Point::ORIGIN;
-                if (o.x - last.x).abs() < 0.01 && (o.y - last.y).abs() < 0.01 {
+                if (o.x - last.origin.x).abs() < 0.01 && (o.y - last.origin.y).abs() < 0.01 {
                     return;
                 }
             }
         }
+        let visible = !matches!(mode, DrawMode::Invisible);
         for g in run.glyphs() {
             if self.glyphs.len() >= self.limit {
                 return;
@@ -87,21 +146,49 @@ impl<'a> Device<'a> for TextDevice {
             let ch = match g.as_unicode() {
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::Char(c)) => c.to_string(),
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::String(s)) => s,
-                None => continue,
+                None => {
+                    if visible {
+                        self.unmapped += 1;
+                    }
+                    continue;
+                }
             };
             if !origin.x.is_finite() || !origin.y.is_finite() || !size.is_finite() {
                 continue;
             }
+            if !end.x.is_finite() || !end.y.is_finite() {
+                continue;
+            }
+            if visible && !ch.chars().all(char::is_whitespace) {
+                self.visible += 1;
+            }
+            // Baseline direction from the glyph's own x axis (its advance may be zero).
+            let ahead = m * Point::new(1000.0, 0.0);
+            let degrees = (ahead.y - origin.y).atan2(ahead.x - origin.x).to_degrees();
+            let angle = (((degrees + 360.0 + 45.0) % 360.0) / 90.0).floor() as u16 % 4 * 90;
             self.glyphs.push(Glyph {
                 ch,
-                x: origin.x,
-                x_end: end.x.max(origin.x),
-                y: origin.y,
+                origin,
+                end,
                 size: size.max(0.1),
+                angle,
             });
         }
     }
-    fn draw_image(&mut self, _: Image<'a, '_>, _: ImageDrawProps<'a>) {}
+    fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
+        let _ = image;
+        let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]
+            .map(|(x, y)| props.transform * Point::new(x, y));
+        if corners.iter().all(|p| p.x.is_finite() && p.y.is_finite()) && self.images.len() < 10_000
+        {
+            let r = corners[1..]
+                .iter()
+                .fold(Rect::from_points(corners[0], corners[0]), |r, &p| {
+                    r.union_pt(p)
+                });
+            self.images.push(r);
+        }
+    }
     fn pop_clip(&mut self) {}
     fn pop_transparency_group(&mut self) {}
     fn begin_marked_content(&mut self, _tag: &[u8], _properties: Option<&Dict<'_>>) {}
@@ -129,72 +216,139 @@ pub fn pdf_text_layer(bytes: &[u8], index: u32) -> Result<TextLayerPage, MediaEr
         let mut dev = TextDevice {
             glyphs: Vec::new(),
             limit: 2_000_000,
+            visible: 0,
+            unmapped: 0,
+            images: Vec::new(),
         };
         interpret_page(page, &mut ctx, &mut dev);
-        Ok(group(dev.glyphs, w, h))
+        let page_area = Rect::new(0.0, 0.0, w, h);
+        let images = dev
+            .images
+            .iter()
+            .map(|r| r.intersect(page_area))
+            .filter(|r| r.width() > 0.0 && r.height() > 0.0 && r.area() >= 0.02 * w * h)
+            .map(|r| {
+                [
+                    (r.x0 / w) as f32,
+                    (r.y0 / h) as f32,
+                    (r.width() / w) as f32,
+                    (r.height() / h) as f32,
+                ]
+            })
+            .collect();
+        Ok(TextLayerPage {
+            lines: group(dev.glyphs, w, h),
+            glyphs: dev.visible,
+            unmapped: dev.unmapped,
+            images,
+        })
     })
 }
 
-/// Groups glyphs into lines (by baseline) and words (by spaces and gaps).
-fn group(mut glyphs: Vec<Glyph>, w: f64, h: f64) -> TextLayerPage {
-    glyphs.retain(|g| g.x >= -1.0 && g.y >= -1.0 && g.x <= w + 1.0 && g.y <= h + 1.0);
-    if glyphs.is_empty() {
-        return TextLayerPage::default();
-    }
-    // Lines: sort by baseline, cluster baselines closer than 40% of the font size.
-    glyphs.sort_by(|a, b| a.y.total_cmp(&b.y).then(a.x.total_cmp(&b.x)));
-    let mut lines: Vec<Vec<Glyph>> = Vec::new();
-    for g in glyphs {
-        match lines.last_mut() {
-            Some(line) if (g.y - line[0].y).abs() <= 0.4 * line[0].size.max(g.size) => line.push(g),
-            _ => lines.push(vec![g]),
+/// A gap along the baseline wider than this many times the font size ends a line: two
+/// columns side by side, or a form's label and its value far apart, are read as separate
+/// lines (and put back together, where they belong together, by the reading order).
+const LINE_GAP: f64 = 1.5;
+
+/// Groups glyphs into lines (by orientation, then baseline, then wide gaps) and words (by
+/// spaces and gaps), words in logical order.
+fn group(mut glyphs: Vec<Glyph>, w: f64, h: f64) -> Vec<TextLayerLine> {
+    glyphs.retain(|g| {
+        let o = g.origin;
+        o.x >= -1.0 && o.y >= -1.0 && o.x <= w + 1.0 && o.y <= h + 1.0
+    });
+    let page_rtl = is_right_to_left(glyphs.iter().map(|g| g.ch.as_str()));
+    let mut out = Vec::new();
+    for angle in [0, 90, 180, 270] {
+        let mut these: Vec<(f64, f64, Glyph)> = glyphs
+            .iter()
+            .filter(|g| g.angle == angle)
+            .map(|g| {
+                let (u, v) = g.frame(g.origin);
+                (u, v, g.clone())
+            })
+            .collect();
+        // Lines: sort by baseline, cluster baselines closer than 40% of the font size.
+        these.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
+        let mut lines: Vec<Vec<(f64, f64, Glyph)>> = Vec::new();
+        for g in these {
+            match lines.last_mut() {
+                Some(line) if (g.1 - line[0].1).abs() <= 0.4 * line[0].2.size.max(g.2.size) => {
+                    line.push(g)
+                }
+                _ => lines.push(vec![g]),
+            }
+        }
+        for mut line in lines {
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut words: Vec<Vec<&Glyph>> = Vec::new();
+            let mut cur: Vec<&Glyph> = Vec::new();
+            let mut prev: Option<(f64, &Glyph)> = None;
+            for (u, _, g) in &line {
+                let is_space = g.ch.chars().all(char::is_whitespace);
+                let gap = prev.map(|(_, p)| u - p.frame(p.end).0).unwrap_or(0.0);
+                let size = prev.map_or(g.size, |(_, p)| p.size.max(g.size));
+                if gap > LINE_GAP * size && (!cur.is_empty() || !words.is_empty()) {
+                    if !cur.is_empty() {
+                        words.push(std::mem::take(&mut cur));
+                    }
+                    out.extend(text_line(std::mem::take(&mut words), angle, page_rtl, w, h));
+                }
+                // A word ends where the pen jumps further than a fraction of a space's width.
+                if (is_space || gap > 0.15 * size) && !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                if !is_space {
+                    cur.push(g);
+                }
+                prev = Some((*u, g));
+            }
+            if !cur.is_empty() {
+                words.push(cur);
+            }
+            out.extend(text_line(words, angle, page_rtl, w, h));
         }
     }
-    let mut page = TextLayerPage::default();
-    for mut line in lines {
-        line.sort_by(|a, b| a.x.total_cmp(&b.x));
-        let mut words: Vec<TextLayerWord> = Vec::new();
-        let mut cur: Vec<&Glyph> = Vec::new();
-        let flush = |cur: &mut Vec<&Glyph>, words: &mut Vec<TextLayerWord>| {
-            if cur.is_empty() {
-                return;
-            }
-            let text: String = cur.iter().map(|g| g.ch.as_str()).collect();
-            let size = cur.iter().map(|g| g.size).fold(0.0, f64::max);
-            let x0 = cur[0].x;
-            let last = cur[cur.len() - 1];
-            let x1 = last.x_end;
-            let base = cur.iter().map(|g| g.y).fold(f64::MIN, f64::max);
-            let top = base - 0.8 * size;
-            let height = size;
-            words.push(TextLayerWord {
-                text,
-                left: (x0 / w).clamp(0.0, 1.0) as f32,
-                top: (top / h).clamp(0.0, 1.0) as f32,
-                width: ((x1 - x0) / w).clamp(0.0, 1.0) as f32,
-                height: (height / h).clamp(0.0, 1.0) as f32,
-            });
-            cur.clear();
-        };
-        let mut prev: Option<&Glyph> = None;
-        for g in &line {
-            let is_space = g.ch.chars().all(char::is_whitespace);
-            // A word ends where the pen jumps further than a fraction of a space's width.
-            let gap = prev
-                .map(|p| g.x - p.x_end > 0.15 * p.size.max(g.size))
-                .unwrap_or(false);
-            if is_space || gap {
-                flush(&mut cur, &mut words);
-            }
-            if !is_space {
-                cur.push(g);
-            }
-            prev = Some(g);
-        }
-        flush(&mut cur, &mut words);
-        if !words.is_empty() {
-            page.lines.push(words);
-        }
+    out
+}
+
+/// A line from its words' glyphs, as drawn (left to right in the text's frame), put in
+/// logical order.
+fn text_line(
+    words: Vec<Vec<&Glyph>>,
+    angle: u16,
+    page_rtl: bool,
+    w: f64,
+    h: f64,
+) -> Option<TextLayerLine> {
+    if words.is_empty() {
+        return None;
     }
-    page
+    let visual: Vec<String> = words
+        .iter()
+        .map(|g| g.iter().map(|g| g.ch.as_str()).collect())
+        .collect();
+    let refs: Vec<&str> = visual.iter().map(String::as_str).collect();
+    let has_rtl = refs.iter().any(|t| t.chars().any(is_rtl_char));
+    let rtl = has_rtl && (page_rtl || is_right_to_left(refs.iter().copied()));
+    let (order, texts) = visual_to_logical(&refs, rtl);
+    let mut texts: Vec<Option<String>> = texts.into_iter().map(Some).collect();
+    let words = order
+        .into_iter()
+        .map(|i| {
+            let r = words[i]
+                .iter()
+                .map(|g| g.bounds())
+                .reduce(|a, b| a.union(b))
+                .unwrap_or_default();
+            TextLayerWord {
+                text: texts[i].take().unwrap_or_default(),
+                left: (r.x0 / w).clamp(0.0, 1.0) as f32,
+                top: (r.y0 / h).clamp(0.0, 1.0) as f32,
+                width: (r.width() / w).clamp(0.0, 1.0) as f32,
+                height: (r.height() / h).clamp(0.0, 1.0) as f32,
+            }
+        })
+        .collect();
+    Some(TextLayerLine { words, angle })
 }

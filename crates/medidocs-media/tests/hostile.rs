@@ -325,9 +325,7 @@ fn a_pdf_with_only_its_attachment_encrypted_is_read() {
         assert!(decode_page(&bytes, Mime::Pdf, 0, &limits).is_ok(), "{name}");
         let text: String = medidocs_media::pdf_text_layer(&bytes, 0)
             .unwrap()
-            .lines
-            .iter()
-            .flatten()
+            .words()
             .map(|w| format!("{} ", w.text))
             .collect();
         assert!(

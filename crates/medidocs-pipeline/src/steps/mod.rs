@@ -35,7 +35,6 @@ pub use contracts::{
     CaughtInput, DocumentSummary, FinalizeInput, InspectOutput, LinkInput, Next, OcrOutput,
     PageInput, PlanInput, PlanOutput, Priority, RenderOutput,
 };
-pub use ocr::MIN_TEXT_LAYER_CHARS;
 
 /// A page that takes longer than this to decode or render is rejected as `too_complex`
 /// (an A4 page takes well under a second).

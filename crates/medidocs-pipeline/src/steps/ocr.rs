@@ -7,20 +7,12 @@ use super::contracts::PageOcr;
 use super::{OcrOutput, PageInput, Steps, parse_mime};
 use crate::error::StepError;
 use medidocs_core::keys;
+use medidocs_core::layout;
 use medidocs_core::model::TextSource;
 use medidocs_core::ocr::{BoundingBox, Line, OcrPage, Word};
 use medidocs_core::ports::StoreError;
+use medidocs_core::textlayer::{self, Ink, Verdict};
 use medidocs_media::{self as media, Mime};
-
-/// A PDF page whose text layer has at least this many non-blank characters is read from
-/// the text layer; below it (a scan with a printed page number, or a page with only a
-/// heading) it is OCRed too, and the layer kept if OCR reads less of it.
-pub const MIN_TEXT_LAYER_CHARS: usize = 16;
-
-/// A layer where more than this share of the characters are not text (the replacement
-/// character, private-use code points, control characters: glyphs without a Unicode
-/// mapping) is garbled: the page is OCRed instead.
-pub const MAX_UNMAPPED_SHARE: f64 = 0.25;
 
 impl Steps {
     /// Extracts one page's text: a PDF's own text layer where it has one, OCR of the page's
@@ -52,12 +44,18 @@ impl Steps {
                     self.cpu(move || media::shrink_png_to_fit(&png, limits))
                         .await?
                 };
-                let read = self.ocr.recognize(&png, input.page).await?;
-                // A short layer (a page number, a heading) is exact where OCR guesses:
-                // kept unless OCR reads more of the page than it holds.
-                match layer.short {
-                    Some(short) if solid_chars(&read.text()) <= solid_chars(&short.text()) => short,
-                    _ => read,
+                let mut read = self.ocr.recognize(&png, input.page).await?;
+                read.lines = in_reading_order(read.lines);
+                // A layer reading part of the page is exact where OCR guesses: OCR adds
+                // what it does not read. A garbled one stands only if OCR reads less.
+                match (layer.merge, layer.garbled) {
+                    (Some(part), _) => {
+                        let mut merged = textlayer::merge(part, read);
+                        merged.lines = in_reading_order(merged.lines);
+                        merged
+                    }
+                    (None, Some(garbled)) => textlayer::better_of(garbled, read),
+                    (None, None) => read,
                 }
             }
         };
@@ -110,80 +108,90 @@ fn ocr_output(input: &PageInput, page: &OcrPage, ms: u64) -> OcrOutput {
 }
 
 /// A PDF page's own text, as the render step leaves it for the OCR step
-/// ([`keys::text_layer`]), judged ([`usable_text_layer`]).
+/// ([`keys::text_layer`]), judged ([`usable_text_layer`]). At most one is set; none: OCR.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct TextLayer {
-    /// The page read from its layer; `None`: OCR it.
+    /// The page read from its layer: no OCR.
     pub page: Option<OcrPage>,
-    /// A short layer, kept if OCR reads less of the page.
+    /// A layer reading part of the page: OCR it too and merge.
+    #[serde(default, alias = "short", skip_serializing_if = "Option::is_none")]
+    pub merge: Option<OcrPage>,
+    /// A garbled layer: OCR it, keeping the layer if OCR reads less.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub short: Option<OcrPage>,
+    pub garbled: Option<OcrPage>,
 }
 
-fn solid_chars(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+/// A page's lines in reading order ([`layout::reading_order`]), right to left where most of
+/// its letters are.
+fn in_reading_order(lines: Vec<Line>) -> Vec<Line> {
+    let rtl = media::is_right_to_left(lines.iter().map(|l| l.text.as_str()));
+    layout::reading_order(lines, rtl)
 }
 
-/// A character a glyph without a Unicode mapping comes out as.
-fn unmapped(c: char) -> bool {
-    c == '\u{FFFD}'
-        || ('\u{E000}'..='\u{F8FF}').contains(&c)
-        || c >= '\u{F0000}'
-        || (c.is_control() && !c.is_whitespace())
-}
-
-/// A page's text layer judged: read from it when it has at least
-/// [`MIN_TEXT_LAYER_CHARS`] non-blank characters and at most [`MAX_UNMAPPED_SHARE`] of
-/// them unmapped; a shorter one is OCRed too and kept if OCR reads less ([`TextLayer`]);
-/// an empty or garbled one is OCRed.
-pub(super) fn usable_text_layer(page: u32, layer: media::TextLayerPage) -> TextLayer {
-    let chars = || layer.lines.iter().flatten().flat_map(|w| w.text.chars());
-    let solid = chars().filter(|c| !c.is_whitespace()).count();
-    let bad = chars().filter(|&c| unmapped(c)).count();
-    if solid == 0 || bad as f64 > solid as f64 * MAX_UNMAPPED_SHARE {
-        return TextLayer::default();
-    }
-    let read = text_layer_page(page, layer);
-    if solid >= MIN_TEXT_LAYER_CHARS {
-        TextLayer {
-            page: Some(read),
-            short: None,
-        }
-    } else {
-        TextLayer {
-            page: None,
-            short: Some(read),
-        }
-    }
-}
-
-fn text_layer_page(page: u32, layer: media::TextLayerPage) -> OcrPage {
+/// A text layer as page `page` of the OCR model (every word certain, lines in reading
+/// order), and what else the page draws, for judging it.
+fn text_layer_page(page: u32, layer: media::TextLayerPage) -> (OcrPage, Ink) {
+    let boxed = |left, top, width, height| BoundingBox {
+        left,
+        top,
+        width,
+        height,
+    };
     let lines = layer
         .lines
         .into_iter()
-        .map(|words| {
-            Line::from_words(
-                words
+        .map(|l| {
+            let mut line = Line::from_words(
+                l.words
                     .into_iter()
                     .map(|w| Word {
                         text: w.text,
                         confidence: 100.0,
-                        bbox: BoundingBox {
-                            left: w.left,
-                            top: w.top,
-                            width: w.width,
-                            height: w.height,
-                        },
+                        bbox: boxed(w.left, w.top, w.width, w.height),
                     })
                     .collect(),
-            )
+            );
+            line.angle = l.angle;
+            line
         })
         .collect();
-    OcrPage {
+    let ink = Ink {
+        glyphs: layer.glyphs,
+        unmapped_glyphs: layer.unmapped,
+        images: layer
+            .images
+            .iter()
+            .map(|i| boxed(i[0], i[1], i[2], i[3]))
+            .collect(),
+    };
+    let page = OcrPage {
         page,
         text_source: TextSource::TextLayer,
         rotation: 0,
-        lines,
+        lines: in_reading_order(lines),
+    };
+    (page, ink)
+}
+
+/// A page's text layer judged ([`textlayer::judge`]), its lines in reading order.
+pub(super) fn usable_text_layer(page: u32, layer: media::TextLayerPage) -> TextLayer {
+    let (read, ink) = text_layer_page(page, layer);
+    let (verdict, measures) = textlayer::judge(&read, &ink);
+    tracing::debug!(page, ?verdict, ?measures, "text layer judged");
+    match verdict {
+        Verdict::Keep => TextLayer {
+            page: Some(read),
+            ..TextLayer::default()
+        },
+        Verdict::Merge => TextLayer {
+            merge: Some(read),
+            ..TextLayer::default()
+        },
+        Verdict::Replace => TextLayer {
+            garbled: Some(read),
+            ..TextLayer::default()
+        },
+        Verdict::Ocr => TextLayer::default(),
     }
 }
 
@@ -193,27 +201,31 @@ mod tests {
 
     fn layer(words: &[&str]) -> media::TextLayerPage {
         media::TextLayerPage {
-            lines: vec![
-                words
+            lines: vec![media::TextLayerLine {
+                words: words
                     .iter()
-                    .map(|w| media::TextLayerWord {
+                    .enumerate()
+                    .map(|(i, w)| media::TextLayerWord {
                         text: w.to_string(),
-                        left: 0.1,
+                        left: 0.1 + 0.1 * i as f32,
                         top: 0.1,
-                        width: 0.1,
+                        width: 0.08,
                         height: 0.02,
                     })
                     .collect(),
-            ],
+                angle: 0,
+            }],
+            glyphs: words.iter().map(|w| w.chars().count()).sum(),
+            ..Default::default()
         }
     }
 
     #[test]
     fn a_text_layer_is_judged_by_what_it_holds() {
         let full = usable_text_layer(1, layer(&["Levothyroxine", "50", "micrograms", "daily"]));
-        assert!(full.page.is_some() && full.short.is_none());
+        assert!(full.page.is_some() && full.merge.is_none() && full.garbled.is_none());
         let short = usable_text_layer(1, layer(&["3"]));
-        assert!(short.page.is_none() && short.short.is_some());
+        assert!(short.page.is_none() && short.merge.is_some());
         // Glyphs without a Unicode mapping: private-use and replacement characters.
         let garbled = usable_text_layer(
             1,
@@ -223,8 +235,11 @@ mod tests {
                 "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
             ]),
         );
-        assert!(garbled.page.is_none() && garbled.short.is_none());
+        assert!(garbled.page.is_none() && garbled.garbled.is_some());
         let blank = usable_text_layer(1, layer(&[" ", ""]));
-        assert!(blank.page.is_none() && blank.short.is_none());
+        assert!(blank.page.is_none() && blank.merge.is_none() && blank.garbled.is_none());
+        // What an earlier version left for the OCR step still reads.
+        let old: TextLayer = serde_json::from_str(r#"{"page":null,"short":{"page":1,"text_source":"text_layer","rotation":0,"lines":[]}}"#).unwrap();
+        assert!(old.merge.is_some());
     }
 }
