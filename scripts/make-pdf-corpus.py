@@ -125,6 +125,25 @@ RIGHT = [
 ]
 
 
+def fill_and_stroke():
+    """A heading drawn filled and stroked (text render mode 2, how word processors
+    embolden a font without a bold face): each glyph is drawn twice, once each way."""
+    lines = ["Allergy alert",
+             "Anaphylaxis to penicillin in 2019: avoid all beta-lactam antibiotics.",
+             "Carries an adrenaline auto-injector."]
+    buf = io.BytesIO()
+    c = new_canvas(buf, "Allergy alert")
+    t = c.beginText(MARGIN, H - 90)
+    t.setFont("Vera", 16)
+    t.setTextRenderMode(2)
+    t.textLine(lines[0])
+    c.drawText(t)
+    lines_at(c, lines[1:], MARGIN, H - 130)
+    c.showPage()
+    c.save()
+    return buf.getvalue(), [lines], {}
+
+
 def two_columns():
     """Two columns of paragraphs: reading order is the whole left column, then the right."""
     gap = 24
@@ -496,6 +515,7 @@ CASES = [
     ("page-number-only", page_number_only),
     ("heading-only", heading_only),
     ("german-umlauts", german_umlauts),
+    ("fill-and-stroke", fill_and_stroke),
     ("two-columns", two_columns),
     ("rotated-text", rotated_text),
     ("tounicode-stripped", tounicode_stripped),

@@ -134,8 +134,10 @@ async fn pdf_text_is_read_whole_and_in_order() {
                     "{file} p{n}: recall {r:.3} (poppler {pr:.3}), order {o:.3} (poppler {po:.3})"
                 ));
             }
-            // Read from the layer alone: every word, in the true order.
-            if source == "text_layer" && (r < 1.0 || o < 1.0) {
+            // Read from the layer alone: every word, in the true order, and nothing else
+            // (no glyph taken twice).
+            let precision = recall(&truth, &ours);
+            if source == "text_layer" && (r < 1.0 || o < 1.0 || precision < 1.0) {
                 failures.push(format!(
                     "{file} p{n}: layer read {r:.3} of the words, order {o:.3}: {ours:?}"
                 ));

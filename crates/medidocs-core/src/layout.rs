@@ -113,21 +113,37 @@ pub fn reading_order(lines: Vec<Line>, rtl: bool) -> Vec<Line> {
             height: median_height(&rects),
         };
         for row in page.order(angle == 0) {
-            let mut taken: Vec<Line> = row.iter().filter_map(|&k| slots[idx[k]].take()).collect();
+            let taken: Vec<Line> = row.iter().filter_map(|&k| slots[idx[k]].take()).collect();
             if taken.len() == 1 {
                 out.extend(taken);
-            } else {
-                let words = taken
-                    .iter_mut()
-                    .flat_map(|l| std::mem::take(&mut l.words))
-                    .collect();
-                let mut joined = Line::from_words(words);
-                joined.angle = angle;
-                out.push(joined);
+            } else if !taken.is_empty() {
+                out.push(join(taken, angle));
             }
         }
     }
     out
+}
+
+/// The lines of one row as one line: their texts joined (a line may carry text without
+/// words), their words, boxes and confidences together.
+fn join(lines: Vec<Line>, angle: u16) -> Line {
+    let n = lines.len() as f32;
+    let text = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let confidence = lines.iter().map(|l| l.confidence).sum::<f32>() / n;
+    let bbox = BoundingBox::union(lines.iter().map(|l| l.bbox));
+    let words = lines.into_iter().flat_map(|l| l.words).collect();
+    Line {
+        text,
+        confidence,
+        bbox,
+        words,
+        angle,
+    }
 }
 
 fn median_height(rects: &[Rect]) -> f32 {
@@ -153,9 +169,19 @@ struct Page<'a> {
 /// Lines of one orientation, as indices into `Page::rects`.
 type Rows = Vec<Vec<usize>>;
 
+/// Above this many lines of one orientation (a page has hundreds at most), a page is read
+/// row by row: looking for columns costs more than it can be worth.
+pub const MAX_LINES_FOR_COLUMNS: usize = 5_000;
+
+/// Columns within columns, at most this deep.
+const MAX_DEPTH: u32 = 8;
+
 impl Page<'_> {
     fn order(&self, upright: bool) -> Rows {
         let all: Vec<usize> = (0..self.rects.len()).collect();
+        if all.len() > MAX_LINES_FOR_COLUMNS {
+            return self.rows(all);
+        }
         let mut bands = self.bands(all);
         let mut header = Vec::new();
         let mut footer = Vec::new();
@@ -172,7 +198,7 @@ impl Page<'_> {
             }
         }
         let mut rows = self.rows(header);
-        rows.extend(self.region_of_bands(bands));
+        rows.extend(self.region_of_bands(bands, 0));
         rows.extend(self.rows(footer));
         rows
     }
@@ -210,14 +236,14 @@ impl Page<'_> {
         bands
     }
 
-    fn region(&self, idx: Vec<usize>) -> Rows {
+    fn region(&self, idx: Vec<usize>, depth: u32) -> Rows {
         let bands = self.bands(idx);
-        self.region_of_bands(bands)
+        self.region_of_bands(bands, depth)
     }
 
     /// Bands gathered while a gutter runs through all of them; each gathering read in
     /// columns when it is prose on both sides of the gutter, row by row otherwise.
-    fn region_of_bands(&self, bands: Vec<Vec<usize>>) -> Rows {
+    fn region_of_bands(&self, bands: Vec<Vec<usize>>, depth: u32) -> Rows {
         let all = bands.iter().flatten();
         let (lo, hi) = all.fold((f32::MAX, f32::MIN), |(lo, hi), &i| {
             (lo.min(self.rects[i].x0), hi.max(self.rects[i].x1))
@@ -230,14 +256,14 @@ impl Page<'_> {
             let own = self.free(&band, lo, hi, min_gutter);
             let shared = intersect(&free, &own, min_gutter);
             if group.is_empty() || shared.is_empty() {
-                rows.extend(self.gathering(std::mem::take(&mut group), &free));
+                rows.extend(self.gathering(std::mem::take(&mut group), &free, depth));
                 free = own;
             } else {
                 free = shared;
             }
             group.push(band);
         }
-        rows.extend(self.gathering(group, &free));
+        rows.extend(self.gathering(group, &free, depth));
         rows
     }
 
@@ -262,26 +288,31 @@ impl Page<'_> {
         out
     }
 
-    fn gathering(&self, group: Vec<Vec<usize>>, free: &[(f32, f32)]) -> Rows {
+    fn gathering(&self, group: Vec<Vec<usize>>, free: &[(f32, f32)], depth: u32) -> Rows {
         if group.is_empty() {
             return Rows::new();
         }
-        if let Some((left, right)) = self.columns(&group, free) {
+        let split = (depth < MAX_DEPTH)
+            .then(|| self.columns(&group, free))
+            .flatten();
+        if let Some((left, right)) = split {
             let (first, second) = if self.rtl {
                 (right, left)
             } else {
                 (left, right)
             };
-            let mut rows = self.region(first);
-            rows.extend(self.region(second));
+            let mut rows = self.region(first, depth + 1);
+            rows.extend(self.region(second, depth + 1));
             return rows;
         }
         self.rows(group.into_iter().flatten().collect())
     }
 
-    /// The gathering split at its widest gutter, when that divides prose from prose: lines
-    /// side by side in at least two bands, three lines or more a side, of more than two
-    /// words on average.
+    /// The gathering split at one of its widest gutters, when that divides prose from
+    /// prose: on each side, one line under another (never two side by side: a table's
+    /// cells), at least three lines of more than four words on average, most of them
+    /// reaching across the side (a form's labels do not); the two sides side by side for at
+    /// least two lines' height.
     fn columns(
         &self,
         group: &[Vec<usize>],
@@ -289,28 +320,52 @@ impl Page<'_> {
     ) -> Option<(Vec<usize>, Vec<usize>)> {
         let mut gutters: Vec<(f32, f32)> = free.to_vec();
         gutters.sort_by(|a, b| (b.1 - b.0).total_cmp(&(a.1 - a.0)));
-        for (g0, _) in gutters {
-            let side = |i: usize| self.rects[i].x1 <= g0 + 1e-6;
-            let (mut left, mut right) = (Vec::new(), Vec::new());
-            let mut both = 0;
-            for band in group {
-                let l = band.iter().filter(|&&i| side(i)).count();
-                if l > 0 && l < band.len() {
-                    both += 1;
-                }
-                for &i in band {
-                    if side(i) { left.push(i) } else { right.push(i) }
-                }
+        for &(g0, _) in gutters.iter().take(3) {
+            let (left, right): (Vec<usize>, Vec<usize>) = group
+                .iter()
+                .flatten()
+                .partition(|&&i| self.rects[i].x1 <= g0 + 1e-6);
+            if !(self.prose(&left) && self.prose(&right)) {
+                continue;
             }
-            let prose = |s: &[usize]| {
-                s.len() >= 3
-                    && s.iter().map(|&i| self.words[i]).sum::<usize>() as f32 / s.len() as f32 > 2.0
+            let span = |s: &[usize]| {
+                s.iter().fold((f32::MAX, f32::MIN), |(t, b), &i| {
+                    (t.min(self.rects[i].y0), b.max(self.rects[i].y1))
+                })
             };
-            if both >= 2 && prose(&left) && prose(&right) {
+            let ((lt, lb), (rt, rb)) = (span(&left), span(&right));
+            if lb.min(rb) - lt.max(rt) >= 2.0 * self.height {
                 return Some((left, right));
             }
         }
         None
+    }
+
+    /// Whether lines are a column of prose (see [`Page::columns`]).
+    fn prose(&self, side: &[usize]) -> bool {
+        if side.len() < 3 {
+            return false;
+        }
+        let words = side.iter().map(|&i| self.words[i]).sum::<usize>() as f32;
+        if words / side.len() as f32 <= 4.0 {
+            return false;
+        }
+        let (lo, hi) = side.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &i| {
+            (lo.min(self.rects[i].x0), hi.max(self.rects[i].x1))
+        });
+        let full = side
+            .iter()
+            .filter(|&&i| self.rects[i].x1 - self.rects[i].x0 >= 0.6 * (hi - lo))
+            .count();
+        if 2 * full < side.len() {
+            return false;
+        }
+        let mut by_top = side.to_vec();
+        by_top.sort_by(|&a, &b| self.rects[a].y0.total_cmp(&self.rects[b].y0));
+        by_top.windows(2).all(|w| {
+            let (a, b) = (self.rects[w[0]], self.rects[w[1]]);
+            a.y1.min(b.y1) - b.y0 <= 0.5 * a.height().min(b.height())
+        })
     }
 
     /// Lines read row by row: a line belongs to a row when most of its height lies within
@@ -346,15 +401,20 @@ impl Page<'_> {
     }
 }
 
-/// The parts of two sets of gaps both hold, at least `min` wide.
+/// The parts of two sets of gaps (each sorted, none overlapping) both hold, at least `min`
+/// wide: one pass over both.
 fn intersect(a: &[(f32, f32)], b: &[(f32, f32)], min: f32) -> Vec<(f32, f32)> {
     let mut out = Vec::new();
-    for &(a0, a1) in a {
-        for &(b0, b1) in b {
-            let (x0, x1) = (a0.max(b0), a1.min(b1));
-            if x1 - x0 >= min {
-                out.push((x0, x1));
-            }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x0, x1) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if x1 - x0 >= min {
+            out.push((x0, x1));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
         }
     }
     out
@@ -399,15 +459,23 @@ mod tests {
         let mut lines = vec![line("Clinical course", 0.1, 0.08)];
         for k in 0..6 {
             let top = 0.12 + 0.02 * k as f32;
-            lines.push(line(&format!("left column line {k}"), 0.1, top));
-            lines.push(line(&format!("right column line {k}"), 0.55, top));
+            lines.push(line(
+                &format!("left column line number {k} of six"),
+                0.1,
+                top,
+            ));
+            lines.push(line(
+                &format!("right column line number {k} of six"),
+                0.55,
+                top,
+            ));
         }
         lines.push(line("Page 1 of 2", 0.45, 0.95));
         lines.reverse();
         let read = texts(&reading_order(lines, false));
         let mut want = vec!["Clinical course".to_string()];
-        want.extend((0..6).map(|k| format!("left column line {k}")));
-        want.extend((0..6).map(|k| format!("right column line {k}")));
+        want.extend((0..6).map(|k| format!("left column line number {k} of six")));
+        want.extend((0..6).map(|k| format!("right column line number {k} of six")));
         want.push("Page 1 of 2".into());
         assert_eq!(read, want);
     }
@@ -457,8 +525,8 @@ mod tests {
         let mut lines = Vec::new();
         for k in 0..4 {
             let top = 0.2 + 0.02 * k as f32;
-            lines.push(line(&format!("שורה ימנית מספר {k}"), 0.55, top));
-            lines.push(line(&format!("שורה שמאלית מספר {k}"), 0.1, top));
+            lines.push(line(&format!("שורה ימנית מספר {k} מתוך ארבע"), 0.55, top));
+            lines.push(line(&format!("שורה שמאלית מספר {k} מתוך ארבע"), 0.1, top));
         }
         let read = texts(&reading_order(lines, true));
         assert!(read[..4].iter().all(|t| t.contains("ימנית")), "{read:?}");
@@ -532,5 +600,76 @@ mod tests {
             let out = reading_order(lines, round % 2 == 0);
             assert_eq!(out.iter().map(|l| l.words.len()).sum::<usize>(), before);
         }
+    }
+
+    #[test]
+    fn a_table_is_read_row_by_row_even_with_long_cells() {
+        let rows = [
+            (
+                "Amoxicillin 500 mg capsules",
+                "one three times a day",
+                "5 days",
+            ),
+            (
+                "Paracetamol 1 g tablets",
+                "two four times a day",
+                "as needed",
+            ),
+            (
+                "Omeprazole 20 mg capsules",
+                "one each morning before food",
+                "28 days",
+            ),
+            (
+                "Salbutamol 100 micrograms inhaler",
+                "two puffs when breathless",
+                "ongoing",
+            ),
+        ];
+        let mut lines = Vec::new();
+        for (k, (a, b, c)) in rows.iter().enumerate() {
+            let top = 0.3 + 0.025 * k as f32;
+            lines.push(line(c, 0.8, top));
+            lines.push(line(b, 0.45, top));
+            lines.push(line(a, 0.05, top));
+        }
+        let read = texts(&reading_order(lines, false));
+        let want: Vec<String> = rows
+            .iter()
+            .map(|(a, b, c)| format!("{a} {b} {c}"))
+            .collect();
+        assert_eq!(read, want);
+    }
+
+    #[test]
+    fn columns_whose_lines_do_not_line_up_are_still_read_one_after_the_other() {
+        // The right column half a line lower, its boxes overlapping the left's: one band.
+        let mut lines = Vec::new();
+        for k in 0..6 {
+            let top = 0.12 + 0.014 * k as f32;
+            lines.push(line(
+                &format!("left column line number {k} of six"),
+                0.1,
+                top,
+            ));
+            lines.push(line(
+                &format!("right column line number {k} of six"),
+                0.55,
+                top + 0.007,
+            ));
+        }
+        let read = texts(&reading_order(lines, false));
+        assert!(read[..6].iter().all(|t| t.starts_with("left")), "{read:?}");
+        assert!(read[6..].iter().all(|t| t.starts_with("right")), "{read:?}");
+    }
+
+    #[test]
+    fn lines_joined_on_a_row_keep_text_that_has_no_words() {
+        let mut a = line("Name:", 0.1, 0.2);
+        a.words.clear();
+        let mut b = line("Ruth Imaginary", 0.5, 0.2);
+        b.words.clear();
+        let read = reading_order(vec![b, a], false);
+        assert_eq!(texts(&read), ["Name: Ruth Imaginary"]);
     }
 }

@@ -36,10 +36,11 @@ pub const MIN_WORD_RATE: f64 = 0.6;
 
 pub const MIN_WORDS_TO_JUDGE: usize = 5;
 
-/// An image over at least this share of the page, with fewer than
+/// An image over at least this share of the page (a scan, a large picture: not a
+/// letterhead's banner or a logo), with fewer than
 /// [`CHARS_PER_IMAGE_PAGE`] characters per page-area of text over it, may hold text the
 /// layer does not: merged with OCR.
-pub const MIN_IMAGE_SHARE: f32 = 0.05;
+pub const MIN_IMAGE_SHARE: f32 = 0.3;
 pub const CHARS_PER_IMAGE_PAGE: f32 = 200.0;
 
 /// What a page's layer holds besides its lines, as the PDF reader saw it.
@@ -192,7 +193,7 @@ pub fn word_like(token: &str) -> bool {
 }
 
 /// The share of the text (by characters) in tokens shaped like words; in prose (40 words
-/// or more), none of the commonest words counts as garbled. Rules (a token of one
+/// or more, four in five of letters alone), none of the commonest words counts as garbled. Rules (a token of one
 /// character repeated: "-----", "______") count for nothing. None below
 /// [`MIN_WORDS_TO_JUDGE`] words and [`MIN_CHARS_TO_JUDGE`] characters.
 pub fn word_rate(words: &[&str]) -> Option<f64> {
@@ -220,7 +221,15 @@ pub fn word_rate(words: &[&str]) -> Option<f64> {
     let other_script = words
         .iter()
         .any(|w| w.chars().any(|c| c.is_alphabetic() && c as u32 >= 0x250));
-    if words.len() >= 40 && !common && !other_script {
+    // Prose: mostly words of letters alone (a table of results is mostly numbers).
+    let lettered = words
+        .iter()
+        .filter(|w| {
+            let core = w.trim_matches(|c: char| !c.is_alphanumeric());
+            !core.is_empty() && core.chars().all(char::is_alphabetic)
+        })
+        .count();
+    if words.len() >= 40 && 5 * lettered >= 4 * words.len() && !common && !other_script {
         return Some(0.0);
     }
     Some(good as f64 / total.max(1) as f64)
@@ -240,15 +249,21 @@ fn good_words(page: &OcrPage) -> usize {
     page.lines
         .iter()
         .flat_map(|l| &l.words)
-        .filter(|w| word_like(&w.text))
+        .filter(|w| real_word(&w.text))
         .count()
+}
+
+/// A word shaped like a word with a letter or a digit in it (a table's rule read as "|" is
+/// not one).
+fn real_word(text: &str) -> bool {
+    text.chars().any(char::is_alphanumeric) && word_like(text)
 }
 
 /// A word OCR reads with less confidence than this is not added to a layer.
 pub const MIN_MERGED_CONFIDENCE: f32 = 50.0;
 
 /// The layer's lines, and the words OCR reads where the layer has none (over no word of the
-/// layer, read with at least [`MIN_MERGED_CONFIDENCE`]). An OCR page read turned (its
+/// layer, read with at least [`MIN_MERGED_CONFIDENCE`], shaped like words). An OCR page read turned (its
 /// boxes are not the layer's) gives whichever of the two holds more text. The page's
 /// source is the text layer unless OCR added a word.
 pub fn merge(layer: OcrPage, ocr: OcrPage) -> OcrPage {
@@ -273,7 +288,9 @@ pub fn merge(layer: OcrPage, ocr: OcrPage) -> OcrPage {
             .words
             .into_iter()
             .filter(|w| {
-                w.confidence >= MIN_MERGED_CONFIDENCE && !boxes.iter().any(|b| covers(b, &w.bbox))
+                w.confidence >= MIN_MERGED_CONFIDENCE
+                    && real_word(&w.text)
+                    && !boxes.iter().any(|b| covers(b, &w.bbox))
             })
             .collect();
         if !words.is_empty() {
@@ -373,6 +390,25 @@ mod tests {
             height: 0.6,
         });
         assert_eq!(judge(&letter, &scanned).0, Verdict::Merge);
+        // A letterhead's banner across the top is not a scan.
+        let mut banner = ink(60, 0);
+        banner.images.push(BoundingBox {
+            left: 0.0,
+            top: 0.0,
+            width: 1.0,
+            height: 0.12,
+        });
+        assert_eq!(judge(&letter, &banner).0, Verdict::Keep);
+        // A page of results: few of the commonest words, and no garbage either.
+        let results: Vec<String> = (0..12)
+            .map(|k| format!("Sodium {} mmol/L 133-146 normal", 130 + k))
+            .collect();
+        let rows: Vec<(&str, f32)> = results
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (t.as_str(), 0.1 + 0.03 * k as f32))
+            .collect();
+        assert_eq!(judge(&layer(&rows), &ink(400, 0)).0, Verdict::Keep);
         // Codes where letters should be.
         let codes = layer(&[(
             "!\"#$%#&'(#)*'##'+ ,&%-(./&/0)1'(&-()$%+.23/4%*)$./&#&.(%*)5'+#&-.6",
@@ -415,8 +451,13 @@ mod tests {
             assert!(!word_like(w), "{w}");
         }
         // Prose with none of the commonest words: letters in the wrong places.
-        let shifted: Vec<String> = (0..45).map(|i| format!("Uif{i}")).collect();
-        let shifted: Vec<&str> = shifted.iter().map(String::as_str).collect();
+        // "The patient was seen in clinic" with every letter moved one on.
+        let shifted: Vec<&str> = ["Uif", "qbujfou", "xbt", "tffo", "jo", "dmjojd"]
+            .iter()
+            .cycle()
+            .take(45)
+            .copied()
+            .collect();
         assert_eq!(word_rate(&shifted), Some(0.0));
     }
 

@@ -203,7 +203,12 @@ fn a_lines_angle_comes_from_its_outline() {
         }
         let response: Response = serde_json::from_value(raw).unwrap();
         let doc = textract::normalize(&[response]).unwrap();
-        let angles: Vec<u16> = doc.pages.iter().flat_map(|p| &p.lines).map(|l| l.angle).collect();
+        let angles: Vec<u16> = doc
+            .pages
+            .iter()
+            .flat_map(|p| &p.lines)
+            .map(|l| l.angle)
+            .collect();
         assert!(angles.iter().all(|&a| a == want), "turn {turn}: {angles:?}");
     }
 }

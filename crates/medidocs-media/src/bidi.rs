@@ -79,41 +79,59 @@ fn word_logical(visual: &str) -> String {
 /// too. Returns the permutation (indices into `visual`) and each word's logical text.
 pub fn visual_to_logical(visual: &[&str], rtl_line: bool) -> (Vec<usize>, Vec<String>) {
     let texts: Vec<String> = visual.iter().map(|w| word_logical(w)).collect();
-    let is_rtl_word = |w: &str| w.chars().any(is_rtl_char);
-    let is_ltr_word =
-        |w: &str| !is_rtl_word(w) && w.chars().any(|c| is_ltr_char(c) || c.is_numeric());
+    let has_rtl = |k: usize| visual[k].chars().any(is_rtl_char);
+    let latin = |k: usize| !has_rtl(k) && visual[k].chars().any(is_ltr_char);
+    let numeric = |k: usize| !has_rtl(k) && !latin(k) && visual[k].chars().any(char::is_numeric);
     let mut order: Vec<usize> = (0..visual.len()).collect();
     if rtl_line {
         order.reverse();
     }
-    // Runs of words against the line's direction are read as drawn (left to right on a
-    // right-to-left line, right to left on a left-to-right one): reverse them back.
-    let against = |w: &str| {
-        if rtl_line {
-            is_ltr_word(w)
-        } else {
-            is_rtl_word(w)
-        }
-    };
-    let neutral = |w: &str| !is_rtl_word(w) && !is_ltr_word(w);
+    // Runs of words against the line's direction are read as drawn: reverse them back. On a
+    // right-to-left line such a run holds a Latin word (numbers alone, "12 - 16", follow
+    // the line's direction); a number drawn just right of a Latin word belongs to its run
+    // ("Ceftriaxone 2"), unless the word is a unit, which follows its number ("50 mg").
+    // On a left-to-right line the runs are of right-to-left words.
+    let against = |k: usize| if rtl_line { latin(k) } else { has_rtl(k) };
+    let joins = |k: usize| if rtl_line { !has_rtl(k) } else { !latin(k) };
     let mut i = 0;
+    let mut done = 0;
     while i < order.len() {
-        if against(visual[order[i]]) {
-            let mut end = i + 1;
-            let mut j = i + 1;
-            while j < order.len() && (against(visual[order[j]]) || neutral(visual[order[j]])) {
-                if against(visual[order[j]]) {
-                    end = j + 1;
-                }
-                j += 1;
-            }
-            order[i..end].reverse();
-            i = end;
-        } else {
+        if !against(order[i]) {
             i += 1;
+            continue;
         }
+        let mut start = i;
+        if rtl_line && !is_unit(visual[order[i]]) {
+            while start > done && numeric(order[start - 1]) {
+                start -= 1;
+            }
+        }
+        let mut end = i + 1;
+        let mut j = i + 1;
+        while j < order.len() && joins(order[j]) {
+            if against(order[j]) {
+                end = j + 1;
+            }
+            j += 1;
+        }
+        order[start..end].reverse();
+        i = end;
+        done = end;
     }
     (order, texts)
+}
+
+/// A unit of measure, written after its number.
+fn is_unit(word: &str) -> bool {
+    let w = word
+        .trim_matches(|c: char| !(c.is_alphanumeric() || c == '%' || c == '°'))
+        .to_lowercase();
+    const UNITS: &[&str] = &[
+        "mg", "g", "kg", "mcg", "µg", "ug", "ng", "ml", "l", "dl", "mmol", "mmol/l", "µmol/l",
+        "umol/l", "mg/dl", "g/dl", "g/l", "mg/l", "mmhg", "cm", "mm", "m", "%", "iu", "units",
+        "bpm", "°c", "c", "mg/kg", "ml/h", "ml/min", "l/min", "kg/m2", "h", "min", "s",
+    ];
+    UNITS.contains(&w.as_str())
 }
 
 #[cfg(test)]
@@ -131,6 +149,28 @@ mod tests {
         // Letters and digits in one word: "ב-12" (on the 12th) drawn as "12-ב".
         let (_, texts) = visual_to_logical(&["12-ב"], true);
         assert_eq!(texts, ["ב-12"]);
+        // Numbers alone follow the line: a range, a blood pressure in separate words.
+        for (visual, want) in [
+            (
+                &["16", "-", "12", "חווט"][..],
+                &["טווח", "12", "-", "16"][..],
+            ),
+            (&["80", "/", "120", "ץחל"], &["לחץ", "120", "/", "80"]),
+            // A unit follows its number; a drug name is followed by its dose.
+            (&["mg", "50", "ןונימ"], &["מינון", "50", "mg"]),
+            (
+                &["םרג", "Ceftriaxone", "2", ":לופיט"],
+                &["טיפול:", "Ceftriaxone", "2", "גרם"],
+            ),
+            (
+                &["Ceftriaxone", "2", "mg", "לבקי"],
+                &["יקבל", "Ceftriaxone", "2", "mg"],
+            ),
+        ] {
+            let (order, texts) = visual_to_logical(visual, true);
+            let read: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
+            assert_eq!(read, want, "{visual:?}");
+        }
         // A left-to-right line keeps its order; a Hebrew word in it is turned.
         let (order, texts) = visual_to_logical(&["Patient", "םולש", "seen"], false);
         let read: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();

@@ -111,6 +111,8 @@ struct TextDevice {
     visible: usize,
     unmapped: usize,
     images: Vec<Rect>,
+    /// Where the last glyph run started.
+    last_run: Option<Point>,
 }
 
 impl<'a> Device<'a> for TextDevice {
@@ -118,14 +120,17 @@ impl<'a> Device<'a> for TextDevice {
     fn push_clip_path(&mut self, _: &ClipPath) {}
     fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
     fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, mode: &DrawMode) {
-        if matches!(mode, DrawMode::Stroke(_)) {
-            // Fill-and-stroke text arrives twice; the fill pass already has it.
-            if let (Some(first), Some(last)) = (run.glyphs().first(), self.glyphs.last()) {
-                let o = (props.transform * first.transform()) * Point::ORIGIN;
-                if (o.x - last.origin.x).abs() < 0.01 && (o.y - last.origin.y).abs() < 0.01 {
-                    return;
-                }
-            }
+        // Fill-and-stroke text arrives twice, a fill run then a stroke run from the same
+        // origin: the fill pass already has it.
+        let start = run
+            .glyphs()
+            .first()
+            .map(|g| (props.transform * g.transform()) * Point::ORIGIN);
+        let again = matches!(mode, DrawMode::Stroke(_))
+            && matches!((start, self.last_run), (Some(a), Some(b)) if (a.x - b.x).abs() < 0.01 && (a.y - b.y).abs() < 0.01);
+        self.last_run = start;
+        if again {
+            return;
         }
         let visible = !matches!(mode, DrawMode::Invisible);
         for g in run.glyphs() {
@@ -147,7 +152,14 @@ impl<'a> Device<'a> for TextDevice {
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::Char(c)) => c.to_string(),
                 Some(hayro::hayro_interpret::hayro_cmap::BfString::String(s)) => s,
                 None => {
-                    if visible {
+                    // A glyph with no outline (a space) is no ink.
+                    let blank = match &**g {
+                        hayro::hayro_interpret::font::Glyph::Outline(o) => {
+                            o.outline().elements().is_empty()
+                        }
+                        hayro::hayro_interpret::font::Glyph::Type3(_) => false,
+                    };
+                    if visible && !blank {
                         self.unmapped += 1;
                     }
                     continue;
@@ -219,6 +231,7 @@ pub fn pdf_text_layer(bytes: &[u8], index: u32) -> Result<TextLayerPage, MediaEr
             visible: 0,
             unmapped: 0,
             images: Vec::new(),
+            last_run: None,
         };
         interpret_page(page, &mut ctx, &mut dev);
         let page_area = Rect::new(0.0, 0.0, w, h);
