@@ -1,7 +1,8 @@
 //! The TIFF corpus (tests/corpus/tiff, made by scripts/make-tiff-corpus.py from libtiff's
 //! tools, ImageMagick and hand-written bytes): every file libtiff decodes is read, each page
 //! within a small mean colour difference of libtiff's own decoding (`tiff2rgba`); what
-//! this service does not read is `unsupported_type` with the feature named.
+//! this service does not read is `unsupported_type` with the feature named. And the PDF
+//! corpus (tests/corpus/pdf): every page drawn like poppler's `pdftoppm`.
 
 use std::path::{Path, PathBuf};
 
@@ -337,4 +338,86 @@ fn an_unspecified_extra_sample_beside_grey_is_not_alpha() {
         decoded.image.color()
     );
     assert_eq!(decoded.image.to_luma8().as_raw()[15], 240);
+}
+
+/// Mean absolute difference (0–255) between two grey pictures of one size.
+fn mean_grey_difference(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| x.abs_diff(y) as u64)
+        .sum();
+    total as f64 / a.as_raw().len().max(1) as f64
+}
+
+/// Pages of the PDF corpus drawn differently from poppler by more than this (mean grey
+/// difference, 0–255, at poppler's 100 dpi): glyph edges are smoothed a little differently;
+/// a missing line of text or a wrong colour costs far more.
+const MAX_PDF_GREY_DIFFERENCE: f64 = 4.0;
+
+/// At a tenth of poppler's size (a cell is a tenth of an inch square), no cell may differ by
+/// more than this: a word missing or misplaced darkens its cells by 35 or more.
+const MAX_PDF_CELL_DIFFERENCE: u8 = 30;
+
+/// Every page of the PDF corpus (tests/corpus/pdf) renders like poppler's `pdftoppm -r 100`,
+/// made in the same run as the corpus: the page as decoded for its renditions (300 dpi),
+/// reduced to poppler's size, in grey: close on average, and nowhere far.
+#[test]
+fn every_pdf_page_renders_like_poppler() {
+    let dir = corpus().parent().unwrap().join("pdf");
+    let manifest: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let limits = Limits::default();
+    let mut failures = Vec::new();
+    let mut pages = 0;
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        for page in entry["pages"].as_array().unwrap() {
+            let Some(reference) = page["image"].as_str() else {
+                continue;
+            };
+            let n = page["page"].as_u64().unwrap() as u32;
+            let want = image::open(dir.join(reference)).unwrap().to_luma8();
+            let got = decode_page(&bytes, Mime::Pdf, n - 1, &limits)
+                .unwrap_or_else(|e| panic!("{file} p{n}: {e}"))
+                .image
+                .to_luma8();
+            let got = image::imageops::resize(
+                &got,
+                want.width(),
+                want.height(),
+                image::imageops::FilterType::Triangle,
+            );
+            let diff = mean_grey_difference(&got, &want);
+            // At a tenth of that size, where smoothing no longer differs and a missing word
+            // still shows: the worst cell.
+            let small = |img: &image::GrayImage| {
+                image::imageops::resize(
+                    img,
+                    img.width() / 10,
+                    img.height() / 10,
+                    image::imageops::FilterType::Triangle,
+                )
+            };
+            let (a, b) = (small(&got), small(&want));
+            let worst = a
+                .as_raw()
+                .iter()
+                .zip(b.as_raw())
+                .map(|(&x, &y)| x.abs_diff(y))
+                .max()
+                .unwrap_or(0);
+            println!(
+                "{file} p{n}: mean grey difference from pdftoppm {diff:.2}, worst cell {worst}"
+            );
+            pages += 1;
+            if diff > MAX_PDF_GREY_DIFFERENCE || worst > MAX_PDF_CELL_DIFFERENCE {
+                failures.push(format!("{file} p{n}: mean {diff:.2}, worst cell {worst}"));
+            }
+        }
+    }
+    assert!(pages >= 14, "{pages} pages");
+    assert!(failures.is_empty(), "{failures:#?}");
 }
