@@ -39,10 +39,6 @@ DEFAULT_OUT = os.path.join(ROOT, "tests", "corpus", "tiff")
 FONTS = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
 # The product names these as unsupported even where libtiff reads them.
 UNSUPPORTED = {
-    "zstd": "ZSTD compression",
-    "webp": "WebP compression",
-    "logluv": "SGILog (LogLuv) compression",
-    "thunderscan": "ThunderScan compression",
     "float": "floating-point samples",
 }
 

@@ -79,6 +79,213 @@ pub(super) fn lzw(data: &[u8], expected: usize) -> Result<Vec<u8>, MediaError> {
     finish(out, expected, "LZW")
 }
 
+/// Zstandard data (compression 50000), to exactly `expected` bytes.
+pub(super) fn zstd(data: &[u8], expected: usize) -> Result<Vec<u8>, MediaError> {
+    let mut out = Vec::with_capacity(expected);
+    let mut input = data;
+    let decoder = ruzstd::decoding::StreamingDecoder::new(&mut input)
+        .map_err(|e| bad(format!("ZSTD data: {e}")))?;
+    decoder
+        .take(expected as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| bad(format!("ZSTD data: {e}")))?;
+    finish(out, expected, "ZSTD")
+}
+
+/// A WebP strip or tile (compression 50001: each a whole WebP picture), `w`×`rows` pixels of
+/// `samples` (3 or 4) 8-bit samples.
+pub(super) fn webp(
+    data: &[u8],
+    (w, rows): (u32, u32),
+    samples: usize,
+) -> Result<Vec<u8>, MediaError> {
+    let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(data))
+        .map_err(|e| bad(format!("WebP data: {e}")))?;
+    let (dw, dh) = decoder.dimensions();
+    if (dw, dh) != (w, rows) {
+        return Err(bad(format!(
+            "a WebP strip of {dw}×{dh} pixels where {w}×{rows} are expected"
+        )));
+    }
+    let alpha = decoder.has_alpha();
+    let size = decoder
+        .output_buffer_size()
+        .ok_or_else(|| bad("WebP strip too large"))?;
+    let mut pixels = vec![0u8; size];
+    decoder
+        .read_image(&mut pixels)
+        .map_err(|e| bad(format!("WebP data: {e}")))?;
+    let have = if alpha { 4 } else { 3 };
+    Ok(match (have, samples) {
+        (a, b) if a == b => pixels,
+        (4, 3) => pixels
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        (3, 4) => pixels
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        _ => {
+            return Err(MediaError::UnsupportedType(format!(
+                "a TIFF with WebP data for {samples} samples per pixel, which this service does not read"
+            )));
+        }
+    })
+}
+
+/// ThunderScan data (compression 32809): 4-bit grey, each row coded on its own in bytes
+/// whose top two bits say what they hold: a run of the last value (count in the low six
+/// bits), three 2-bit or two 3-bit changes to it (one value of each set meaning none), or a
+/// raw value. Packed two pixels a byte, as the page stores 4-bit samples.
+pub(super) fn thunderscan(data: &[u8], w: u32, rows: u32) -> Result<Vec<u8>, MediaError> {
+    const TWO: [i32; 4] = [0, 1, 0, -1];
+    const THREE: [i32; 8] = [0, 1, 2, 3, 0, -3, -2, -1];
+    let (w, row_bytes) = (w as usize, (w as usize).div_ceil(2));
+    let mut out = vec![0u8; row_bytes * rows as usize];
+    let mut bytes = data.iter();
+    for row in out.chunks_exact_mut(row_bytes) {
+        let mut n = 0usize;
+        let mut last = 0i32;
+        let put = |row: &mut [u8], n: &mut usize, v: i32| {
+            if *n < w {
+                let v = (v & 0xF) as u8;
+                row[*n / 2] |= if (*n).is_multiple_of(2) { v << 4 } else { v };
+                *n += 1;
+            }
+        };
+        while n < w {
+            let Some(&b) = bytes.next() else {
+                return Err(bad("ThunderScan data ends inside a row"));
+            };
+            match b & 0xC0 {
+                0x00 => {
+                    for _ in 0..(b & 0x3F) {
+                        put(row, &mut n, last);
+                    }
+                }
+                0x40 => {
+                    for d in [(b >> 4) & 3, (b >> 2) & 3, b & 3] {
+                        if d != 2 {
+                            last = (last + TWO[d as usize]) & 0xF;
+                            put(row, &mut n, last);
+                        }
+                    }
+                }
+                0x80 => {
+                    for d in [(b >> 3) & 7, b & 7] {
+                        if d != 4 {
+                            last = (last + THREE[d as usize]) & 0xF;
+                            put(row, &mut n, last);
+                        }
+                    }
+                }
+                _ => {
+                    last = (b & 0xF) as i32;
+                    put(row, &mut n, last);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// SGILog data (compression 34676), each row coded alone: the bytes of each pixel's 32-bit
+/// LogLuv value (16-bit LogL for grey), most significant first, one byte plane after the
+/// other, in runs (a byte of 128 or more: that many less 126 of the next byte) and
+/// literals (a byte below 128: that many bytes as they are). Turned into 8-bit RGB (grey)
+/// as libtiff's RGBA interface does it: CIE XYZ, Rec. 709 primaries, a gamma of 2.
+pub(super) fn sgilog(data: &[u8], w: u32, rows: u32, colour: bool) -> Result<Vec<u8>, MediaError> {
+    let w = w as usize;
+    let planes = if colour { 4 } else { 2 };
+    let mut out = Vec::with_capacity(w * rows as usize * if colour { 3 } else { 1 });
+    let mut values = vec![0u32; w];
+    let mut at = 0usize;
+    for _ in 0..rows {
+        values.fill(0);
+        for plane in 0..planes {
+            let shift = 8 * (planes - 1 - plane);
+            let mut i = 0;
+            while i < w {
+                let b = *data
+                    .get(at)
+                    .ok_or_else(|| bad("SGILog data ends inside a row"))?;
+                if b >= 128 {
+                    let v = *data
+                        .get(at + 1)
+                        .ok_or_else(|| bad("SGILog data ends inside a run"))?;
+                    at += 2;
+                    let n = (b as usize + 2 - 128).min(w - i);
+                    for x in &mut values[i..i + n] {
+                        *x |= (v as u32) << shift;
+                    }
+                    i += n;
+                } else {
+                    at += 1;
+                    let n = (b as usize).min(w - i);
+                    let run = data
+                        .get(at..at + n)
+                        .ok_or_else(|| bad("SGILog data ends inside a literal"))?;
+                    for (x, &v) in values[i..i + n].iter_mut().zip(run) {
+                        *x |= (v as u32) << shift;
+                    }
+                    at += b as usize;
+                    i += n;
+                }
+            }
+        }
+        for &p in &values {
+            if colour {
+                out.extend(xyz_to_rgb8(logluv32_to_xyz(p)));
+            } else {
+                out.push(gamma2(log_l16_to_y(p as u16)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Luminance from a 16-bit LogL value (a sign bit, then log2 of Y in 256ths, offset 64).
+fn log_l16_to_y(p: u16) -> f64 {
+    let le = (p & 0x7FFF) as f64;
+    if le == 0.0 {
+        return 0.0;
+    }
+    let y = (std::f64::consts::LN_2 / 256.0 * (le + 0.5) - std::f64::consts::LN_2 * 64.0).exp();
+    if p & 0x8000 == 0 { y } else { -y }
+}
+
+fn logluv32_to_xyz(p: u32) -> [f64; 3] {
+    const UV_SCALE: f64 = 410.0;
+    let l = log_l16_to_y((p >> 16) as u16);
+    if l <= 0.0 {
+        return [0.0; 3];
+    }
+    let u = ((p >> 8 & 0xFF) as f64 + 0.5) / UV_SCALE;
+    let v = ((p & 0xFF) as f64 + 0.5) / UV_SCALE;
+    let s = 1.0 / (6.0 * u - 16.0 * v + 12.0);
+    let (x, y) = (9.0 * u * s, 4.0 * v * s);
+    [x / y * l, l, (1.0 - x - y) / y * l]
+}
+
+/// A value of 0..1 as 8 bits through a gamma of 2 (libtiff's own rounding).
+fn gamma2(v: f64) -> u8 {
+    if v <= 0.0 || v.is_nan() {
+        0
+    } else if v >= 1.0 {
+        255
+    } else {
+        (256.0 * v.sqrt()) as u8
+    }
+}
+
+fn xyz_to_rgb8([x, y, z]: [f64; 3]) -> [u8; 3] {
+    let r = 2.690 * x - 1.276 * y - 0.414 * z;
+    let g = -1.022 * x + 1.978 * y + 0.044 * z;
+    let b = 0.061 * x - 0.224 * y + 1.163 * z;
+    [gamma2(r), gamma2(g), gamma2(b)]
+}
+
 fn finish(out: Vec<u8>, expected: usize, what: &str) -> Result<Vec<u8>, MediaError> {
     if out.len() < expected {
         return Err(bad(format!(

@@ -60,6 +60,14 @@ pub(super) enum Compression {
     OldJpeg,
     Deflate,
     PackBits,
+    Zstd,
+    WebP,
+    ThunderScan,
+    /// SGILog (34676): CIE Log(Y) and u'v' (LogLuv, 32 bits a pixel) or Log(Y) alone (LogL,
+    /// 16 bits), run-length coded a byte plane at a time; read as 8-bit RGB or grey.
+    SgiLog {
+        colour: bool,
+    },
 }
 
 impl Compression {
@@ -72,12 +80,13 @@ impl Compression {
             7 => Self::Jpeg,
             8 | 32946 => Self::Deflate,
             32773 => Self::PackBits,
+            50000 => Self::Zstd,
+            50001 | 34927 => Self::WebP,
+            32809 => Self::ThunderScan,
             other => {
                 let name = match other {
-                    50000 => "ZSTD compression".to_string(),
-                    50001 | 34927 => "WebP compression".into(),
-                    34676 | 34677 => "SGILog (LogLuv) compression".into(),
-                    32809 => "ThunderScan compression".into(),
+                    34677 => "SGILog24 (24-bit LogLuv) compression".to_string(),
+                    34676 => "SGILog compression outside LogL or LogLuv colour".into(),
                     32766 => "NeXT compression".into(),
                     34661 => "JBIG compression".into(),
                     34712 | 33003 | 33005 => "JPEG 2000 compression".into(),
@@ -182,8 +191,28 @@ impl Layout {
                 format!("samples of different sizes ({bits_all:?} bits)"),
             ));
         }
-        let compression = Compression::of(dir.uint_or(src, COMPRESSION, 1)?, page)?;
-        let format = dir.uint_or(src, SAMPLE_FORMAT, 1)?;
+        let compression_code = dir.uint_or(src, COMPRESSION, 1)?;
+        // SGILog pages describe their samples as the 16-bit or float numbers libtiff can
+        // give back; the stored data is read as 8-bit RGB (LogLuv) or grey (LogL), as
+        // libtiff's RGBA interface reads it.
+        let log_colour = match (compression_code, dir.uint(src, PHOTOMETRIC)?) {
+            (34676, Some(32845)) => Some(true),
+            (34676, Some(32844)) => Some(false),
+            _ => None,
+        };
+        let (compression, bits, spp) = match log_colour {
+            Some(colour) => (
+                Compression::SgiLog { colour },
+                8,
+                if colour { 3 } else { 1 },
+            ),
+            None => (Compression::of(compression_code, page)?, bits, spp),
+        };
+        let format = if log_colour.is_some() {
+            1
+        } else {
+            dir.uint_or(src, SAMPLE_FORMAT, 1)?
+        };
         match format {
             1 | 4 => {}
             2 => return Err(unsupported(page, "signed integer samples")),
@@ -204,6 +233,8 @@ impl Layout {
             3 => Photometric::Palette,
             5 => Photometric::Cmyk,
             6 => Photometric::YCbCr,
+            32845 if log_colour.is_some() => Photometric::Rgb,
+            32844 if log_colour.is_some() => Photometric::BlackIsZero,
             4 => return Err(unsupported(page, "a transparency mask")),
             8..=10 => return Err(unsupported(page, "CIE L*a*b* colour")),
             32844 | 32845 => return Err(unsupported(page, "LogL/LogLuv colour")),
@@ -567,6 +598,9 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
     if let Compression::Fax(scheme) = layout.compression {
         return codec::fax(data, scheme, layout, w, rows);
     }
+    if let Compression::SgiLog { colour } = layout.compression {
+        return codec::sgilog(data, w, rows, colour);
+    }
     if layout.compression == Compression::OldJpeg && !data.starts_with(&[0xFF, 0xD8]) {
         return Err(unsupported(
             layout.page,
@@ -606,8 +640,14 @@ fn decode_chunk(layout: &Layout, data: &[u8], w: u32, rows: u32) -> Result<Vec<u
         Compression::PackBits => codec::packbits(data, expected)?,
         Compression::Deflate => codec::deflate(data, expected)?,
         Compression::Lzw => codec::lzw(data, expected)?,
-        Compression::Fax(_) | Compression::Jpeg | Compression::OldJpeg => {
-            return Err(bad("fax and JPEG data are decoded above"));
+        Compression::Zstd => codec::zstd(data, expected)?,
+        Compression::ThunderScan => codec::thunderscan(data, w, rows)?,
+        Compression::WebP => codec::webp(data, (w, rows), samples)?,
+        Compression::Fax(_)
+        | Compression::Jpeg
+        | Compression::OldJpeg
+        | Compression::SgiLog { .. } => {
+            return Err(bad("fax, JPEG and SGILog data are decoded above"));
         }
     };
 
