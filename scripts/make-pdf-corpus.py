@@ -219,6 +219,51 @@ def tounicode_stripped():
                                    "through the embedded TrueType subsets' own tables"}
 
 
+def garbled_tounicode():
+    """Text whose fonts' ToUnicode maps send every letter to a punctuation mark (as broken
+    PDF writers and some redaction tools leave them): the page reads right, and its text
+    layer is all symbols, mapped and not private-use, so only its shape gives it away.
+    qpdf uncompresses the maps, they are rewritten byte for byte, and fix-qdf repairs the
+    file."""
+    lines = ["Radiology report",
+             "Ultrasound of the abdomen shows a normal liver and spleen.",
+             "The gallbladder contains no stones and its wall is thin.",
+             "Both kidneys are normal in size with no hydronephrosis.",
+             "Conclusion: no abnormality was found today."]
+    buf = io.BytesIO()
+    c = new_canvas(buf, "Radiology report")
+    c.setFont("VeraBd", 16)
+    c.drawString(MARGIN, H - 90, lines[0])
+    lines_at(c, lines[1:], MARGIN, H - 130)
+    c.showPage()
+    c.save()
+    with tempfile.TemporaryDirectory() as tmp:
+        src, qdf, fixed = (os.path.join(tmp, n) for n in ("a.pdf", "b.pdf", "c.pdf"))
+        with open(src, "wb") as f:
+            f.write(buf.getvalue())
+        subprocess.run(["qpdf", "--qdf", "--object-streams=disable", "--deterministic-id", src, qdf], check=True)
+        with open(qdf, "rb") as f:
+            data = f.read()
+        symbols = b"!#$%&*+;<=>?@^~"
+
+        def garble(m):
+            code = int(m.group(2), 16)
+            if chr(code).isalpha():
+                return m.group(1) + b"<00%02X>" % symbols[code % len(symbols)]
+            return m.group(0)
+
+        data, n = re.subn(rb"(<[0-9A-F]{2}> )<([0-9A-F]{4})>", garble, data)
+        if n == 0:
+            sys.exit("garbled-tounicode: no ToUnicode entries found to rewrite")
+        with open(qdf, "wb") as f:
+            f.write(data)
+        subprocess.run(["fix-qdf", qdf], stdout=open(fixed, "wb"), check=True)
+        with open(fixed, "rb") as f:
+            data = f.read()
+    return data, [lines], {"text_layer": "garbled",
+                           "note": "every letter's ToUnicode entry names a punctuation mark instead"}
+
+
 def pdf_file(objs):
     """A PDF from numbered object bodies (1 is the catalog), with a classic xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -520,6 +565,7 @@ CASES = [
     ("rotated-text", rotated_text),
     ("tounicode-stripped", tounicode_stripped),
     ("type3-unmapped", type3_unmapped),
+    ("garbled-tounicode", garbled_tounicode),
     ("partial-unmapped", partial_unmapped),
     ("hebrew-rtl", hebrew_rtl),
     ("header-footer-columns", header_footer_columns),
