@@ -53,6 +53,8 @@ python3 scripts/make-tiff-corpus.py --check
 
 step "the PDF corpus generator reproduces tests/corpus/pdf (poppler's references)"
 python3 scripts/make-pdf-corpus.py --check
+step "the labelled understanding set is what scripts/make-understand-set.py makes"
+python3 scripts/make-understand-set.py --check
 
 step "starting moto (AWS-compatible server) on 127.0.0.1"
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -19,4 +19,5 @@ pub mod replication;
 pub mod search;
 pub mod textlayer;
 pub mod textract;
+pub mod understand;
 pub mod watchdog;

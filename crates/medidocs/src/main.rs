@@ -11,6 +11,7 @@ mod serve;
 mod simulate;
 mod states;
 mod storage;
+mod understand;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -111,6 +112,10 @@ enum Command {
     /// Make the thumb, preview and OCR renditions of files into a folder, as the pipeline
     /// does, and time each page (nothing is stored in the data dir).
     Renditions(renditions::RenditionsArgs),
+    /// What a document is (its type, with the LOINC code and the words that decided it)
+    /// and its dates with their roles (service, birth, issued, due), from plain text; or,
+    /// with --eval, the score over a labelled set.
+    Understand(understand::UnderstandArgs),
     /// Import a folder of scans (for one patient) or a CSV manifest (path, patient_id,
     /// document_type, note): resumable, with progress, a tally and a CSV report.
     Import(import::ImportArgs),
@@ -289,6 +294,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => bench::bench(args).await,
         Command::Storage(args) => storage::storage(args).await,
         Command::Renditions(args) => renditions::renditions(args),
+        Command::Understand(args) => understand::understand(args),
         Command::Import(args) => import::import(&cli.data_dir, args).await,
         Command::Drill(args) => drill::drill(args).await,
         Command::Simulate(args) => simulate::simulate(args),

@@ -1,0 +1,742 @@
+//! Dates in a document's text, each with its role and the convention it was read in.
+//!
+//! Forms read: `14/03/2026`, `14.03.26`, `14-03-2026` (numeric, day or month first),
+//! `2026-03-14` (ISO), `14 March 2026`, `14th Mar 2026`, `14-Mar-2026`, `March 14, 2026`,
+//! `Mar 14 2026`. A numeric date whose order is not plain from itself (both fields 12 or
+//! less) is read in the document's convention: the one its other numeric dates show
+//! (one with a first field over 12 is day-first, a second over 12 month-first), else the
+//! one its addresses show (an Irish or UK address: day-first; a US address or ZIP code:
+//! month-first), else the patient's region's (Ireland and the UK day-first, the US
+//! month-first); a Canadian patient's with no cue is `ambiguous` (read day-first).
+//!
+//! The role comes from the words before the date on its line (or, for a date alone on
+//! its line, the line above): `birth` (DOB, date of birth, born), `service` (collected,
+//! date of visit, admitted, discharged, date of procedure, reported, ...), `due` (review
+//! on, next dose, expires, ...), `issued` (Date:, dated, printed, and a date alone near
+//! the top of a letter), `other`.
+
+use serde::{Deserialize, Serialize};
+
+/// The patient's region, which decides numeric dates nothing else decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Region {
+    Ie,
+    Uk,
+    Us,
+    Ca,
+}
+
+impl Region {
+    pub fn parse(s: &str) -> Option<Region> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "ie" => Region::Ie,
+            "uk" | "gb" => Region::Uk,
+            "us" => Region::Us,
+            "ca" => Region::Ca,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateRole {
+    Service,
+    Birth,
+    Issued,
+    Due,
+    Other,
+}
+
+impl DateRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateRole::Service => "service",
+            DateRole::Birth => "birth",
+            DateRole::Issued => "issued",
+            DateRole::Due => "due",
+            DateRole::Other => "other",
+        }
+    }
+}
+
+/// A date found in the text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundDate {
+    pub role: DateRole,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The text it was read from, as written.
+    pub text: String,
+    /// Read in a convention nothing on the document or about the patient decided.
+    pub ambiguous: bool,
+    /// Where: the line (0-based, in reading order) and the words (0-based, in that line).
+    pub line: usize,
+    pub words: std::ops::Range<usize>,
+    /// For a service date, how directly it dates the service: 2 the event itself
+    /// (collected, seen, performed, discharged), 1 the sample's arrival (received), 0 the
+    /// report (reported, authorised).
+    #[serde(skip)]
+    pub rank: u8,
+}
+
+/// How numeric dates are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    DayFirst,
+    MonthFirst,
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| {
+            *m == w || (w.len() >= 3 && m.starts_with(&w) && (w.len() == 3 || w == "sept"))
+        })
+        .map(|i| i as u32 + 1)
+}
+
+fn days_in(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn year_of(s: &str) -> Option<i32> {
+    let y: i32 = s.parse().ok()?;
+    match s.len() {
+        4 if (1900..=2100).contains(&y) => Some(y),
+        // Two digits: 00–39 this century, 40–99 the last.
+        2 => Some(if y < 40 { 2000 + y } else { 1900 + y }),
+        _ => None,
+    }
+}
+
+fn valid(y: i32, m: u32, d: u32) -> Option<(i32, u32, u32)> {
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in(y, m)).then_some((y, m, d))
+}
+
+/// A candidate before its order is settled.
+#[derive(Debug, Clone)]
+struct Candidate {
+    line: usize,
+    words: std::ops::Range<usize>,
+    text: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Plain from itself.
+    Fixed(i32, u32, u32),
+    /// Two numbers and a year: (first, second, year).
+    Numeric(u32, u32, i32),
+}
+
+/// Numeric day, month and year from `14/03/2026`-like words (separators `/`, `.`, `-`).
+fn numeric(word: &str) -> Option<Kind> {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let sep = w.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
+    let parts: Vec<&str> = w.split(sep).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    if parts[0].len() == 4 {
+        let y = year_of(parts[0])?;
+        let (m, d) = (parts[1].parse().ok()?, parts[2].parse().ok()?);
+        return valid(y, m, d).map(|(y, m, d)| Kind::Fixed(y, m, d));
+    }
+    if parts[0].len() > 2 || parts[1].len() > 2 {
+        return None;
+    }
+    let y = year_of(parts[2])?;
+    let (a, b): (u32, u32) = (parts[0].parse().ok()?, parts[1].parse().ok()?);
+    let day_first = valid(y, b, a).is_some();
+    let month_first = valid(y, a, b).is_some();
+    match (day_first, month_first) {
+        (false, false) => None,
+        (true, false) => Some(Kind::Fixed(y, b, a)),
+        (false, true) => Some(Kind::Fixed(y, a, b)),
+        (true, true) if a == b => Some(Kind::Fixed(y, a, b)),
+        (true, true) => Some(Kind::Numeric(a, b, y)),
+    }
+}
+
+fn day_of(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches([',', '.']);
+    let digits = w
+        .strip_suffix("st")
+        .or_else(|| w.strip_suffix("nd"))
+        .or_else(|| w.strip_suffix("rd"))
+        .or_else(|| w.strip_suffix("th"))
+        .unwrap_or(w);
+    (digits.len() <= 2 && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Dates written with a month's name starting at word `i`: (day, month, year, words used).
+fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
+    let w = |k: usize| words.get(i + k).map(|s| s.trim_end_matches([',', '.']));
+    // 14-Mar-2026, 14 Mar 2026 in one word joined by dashes.
+    let first = w(0)?;
+    let dashed: Vec<&str> = first.split('-').collect();
+    if dashed.len() == 3
+        && let (Some(d), Some(m), Some(y)) =
+            (day_of(dashed[0]), month_of(dashed[1]), year_of(dashed[2]))
+    {
+        return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
+    }
+    // 14 March 2026, 14th of March 2026.
+    if let Some(d) = day_of(first) {
+        let (mi, skip) = if w(1).is_some_and(|x| x.eq_ignore_ascii_case("of")) {
+            (2, 1)
+        } else {
+            (1, 0)
+        };
+        if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(year_of)) {
+            return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3 + skip));
+        }
+    }
+    // March 14, 2026; Mar 14 2026.
+    if let Some(m) = month_of(first)
+        && let (Some(d), Some(y)) = (w(1).and_then(day_of), w(2).and_then(year_of))
+    {
+        return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3));
+    }
+    None
+}
+
+fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (li, words) in lines.iter().enumerate() {
+        let mut i = 0;
+        while i < words.len() {
+            if let Some((y, m, d, n)) = named(words, i) {
+                out.push(Candidate {
+                    line: li,
+                    words: i..i + n,
+                    text: words[i..i + n]
+                        .join(" ")
+                        .trim_end_matches([',', '.', ';'])
+                        .to_string(),
+                    kind: Kind::Fixed(y, m, d),
+                });
+                i += n;
+            } else if let Some(kind) = numeric(words[i]) {
+                out.push(Candidate {
+                    line: li,
+                    words: i..i + 1,
+                    text: words[i]
+                        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                        .to_string(),
+                    kind,
+                });
+                i += 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The order the document's own numeric dates show, if they agree.
+fn shown_order(cands: &[Candidate], lines: &[Vec<&str>]) -> Option<Order> {
+    let (mut day, mut month) = (0, 0);
+    for c in cands {
+        if c.words.len() == 1
+            && let Some(parts) = numeric_parts(lines[c.line][c.words.start])
+        {
+            if parts.0 > 12 {
+                day += 1;
+            } else if parts.1 > 12 {
+                month += 1;
+            }
+        }
+    }
+    match (day, month) {
+        (0, 0) => None,
+        (d, 0) if d > 0 => Some(Order::DayFirst),
+        (0, m) if m > 0 => Some(Order::MonthFirst),
+        _ => None,
+    }
+}
+
+fn numeric_parts(word: &str) -> Option<(u32, u32)> {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let sep = w.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
+    let parts: Vec<&str> = w.split(sep).collect();
+    if parts.len() != 3 || parts[0].len() > 2 {
+        return None;
+    }
+    Some((parts[0].parse().ok()?, parts[1].parse().ok()?))
+}
+
+/// The order an address on the document shows: Ireland or the UK, or the US.
+fn address_order(text: &str) -> Option<Order> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let day_first = [
+        "ireland", "dublin", "cork", "galway", "limerick", "eircode", "england", "scotland",
+        "wales", "london", "nhs", "hse",
+    ];
+    let month_first = [
+        "usa",
+        "massachusetts",
+        "boston",
+        "california",
+        "texas",
+        "new york",
+        "florida",
+        "ohio",
+    ];
+    let ie = words.iter().any(|w| day_first.contains(w));
+    let us = words.iter().any(|w| month_first.contains(w)) || us_zip(text);
+    match (ie, us) {
+        (true, false) => Some(Order::DayFirst),
+        (false, true) => Some(Order::MonthFirst),
+        _ => None,
+    }
+}
+
+/// A US state abbreviation followed by a ZIP code ("MA 02115", "NY 10001-1234").
+fn us_zip(text: &str) -> bool {
+    const STATES: &[&str] = &[
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+        "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
+        "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
+        "VA", "WA", "WV", "WI", "WY", "DC",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.windows(2).any(|w| {
+        let state = w[0].trim_end_matches(',');
+        let zip = w[1].trim_end_matches([',', '.']);
+        let digits = zip.split('-').next().unwrap_or("");
+        STATES.contains(&state) && digits.len() == 5 && digits.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+const BIRTH: &[&str] = &[
+    "dob",
+    "d.o.b",
+    "date of birth",
+    "birth date",
+    "birthdate",
+    "born",
+    "geb",
+];
+const DUE: &[&str] = &[
+    "review on",
+    "review in",
+    "review date",
+    "follow-up",
+    "follow up",
+    "followup",
+    "next appointment",
+    "next dose",
+    "next due",
+    "due",
+    "expires",
+    "expiry",
+    "exp",
+    "valid until",
+    "valid to",
+    "valid thru",
+    "recall",
+    "return on",
+    "repeat on",
+    "repeat bloods",
+    "until",
+    "appointment on",
+    "appointment date",
+    "to be seen",
+];
+const SERVICE: &[&str] = &[
+    "date of service",
+    "service date",
+    "collected",
+    "collection date",
+    "collection",
+    "specimen date",
+    "sample date",
+    "sampled",
+    "received",
+    "date of visit",
+    "visit date",
+    "seen on",
+    "seen in clinic",
+    "reviewed on",
+    "reviewed in clinic",
+    "clinic date",
+    "date of clinic",
+    "date of examination",
+    "exam date",
+    "examination date",
+    "date of exam",
+    "date of procedure",
+    "procedure date",
+    "date of operation",
+    "operation date",
+    "date of surgery",
+    "surgery date",
+    "admitted",
+    "admission date",
+    "date of admission",
+    "discharged",
+    "discharge date",
+    "date of discharge",
+    "date of consultation",
+    "consultation date",
+    "date of test",
+    "test date",
+    "reported",
+    "report date",
+    "date reported",
+    "date of report",
+    "vaccinated",
+    "date given",
+    "given on",
+    "administered",
+    "date administered",
+    "date of scan",
+    "scan date",
+    "attended",
+    "date of attendance",
+    "study date",
+    "date of study",
+    "performed",
+    "encounter date",
+    "date of encounter",
+    "date of injury",
+    "date seen",
+    "visit",
+    "admission",
+    "discharge",
+    "episode",
+    "date of vaccination",
+    "consultation",
+    "procedure",
+    "operation",
+    "clinic",
+    "admit date",
+    "authorised",
+    "authorized",
+    "verified",
+    "validated",
+    "final report",
+    "seen",
+];
+
+/// Service labels that date the report rather than the event, or the sample's arrival.
+const REPORTED: &[&str] = &[
+    "reported",
+    "report date",
+    "date reported",
+    "date of report",
+    "authorised",
+    "authorized",
+    "verified",
+    "validated",
+    "final report",
+];
+const RECEIVED: &[&str] = &["received", "date received"];
+const ISSUED: &[&str] = &[
+    "date",
+    "dated",
+    "printed",
+    "print date",
+    "letter date",
+    "date of letter",
+    "typed",
+    "dictated",
+    "issued",
+    "date issued",
+    "date of issue",
+    "issue date",
+    "date signed",
+    "signed",
+    "prescribed",
+    "date prescribed",
+    "written",
+    "signature",
+    "effective",
+    "effective date",
+];
+
+/// The role the words before a date (its label) give it: a birth phrase, else a due one
+/// ("review in clinic on" is not a visit), else a service one, else an issue one; among
+/// phrases of one role, the nearest to the date.
+fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
+    let lower = before.to_lowercase();
+    let lower = lower.trim_end();
+    let mut best: Option<(usize, usize, DateRole, &'static str)> = None;
+    let mut best_priority = 0u8;
+    for (list, role, priority) in [
+        (BIRTH, DateRole::Birth, 4u8),
+        (DUE, DateRole::Due, 3),
+        (SERVICE, DateRole::Service, 2),
+        (ISSUED, DateRole::Issued, 1),
+    ] {
+        for &phrase in list {
+            let mut from = 0;
+            while let Some(at) = lower[from..].find(phrase) {
+                let start = from + at;
+                let end = start + phrase.len();
+                let bounded = lower[..start]
+                    .chars()
+                    .last()
+                    .is_none_or(|c| !c.is_alphanumeric())
+                    && lower[end..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !c.is_alphanumeric());
+                if bounded {
+                    // Nearest to the date first, then the longest phrase.
+                    let key = (priority, end, phrase.len());
+                    if best.is_none_or(|(e, l, _, _)| key > (best_priority, e, l)) {
+                        best = Some((end, phrase.len(), role, phrase));
+                        best_priority = priority;
+                    }
+                }
+                // On to the next character (never into the middle of one).
+                from = start + lower[start..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+    }
+    best.map(|(_, _, r, p)| (r, p))
+}
+
+/// How directly a service date's label dates the service (see [`FoundDate::rank`]).
+fn rank_of(label: Option<&str>) -> u8 {
+    match label {
+        Some(l) if REPORTED.contains(&l) => 0,
+        Some(l) if RECEIVED.contains(&l) => 1,
+        _ => 2,
+    }
+}
+
+/// A table's header above line `line`: the nearest of the three lines above with no date
+/// of its own, naming a role ("Vaccine  Date given  Lot"). A plain "Date" column dates
+/// each row's event.
+fn header_role(
+    lines: &[Vec<&str>],
+    line: usize,
+    dated: &[bool],
+) -> Option<(DateRole, &'static str)> {
+    (line.saturating_sub(3)..line)
+        .rev()
+        .find(|&k| !dated[k] && lines[k].len() >= 2)
+        .and_then(|k| role_of(&lines[k].join(" ")))
+        .map(|(role, label)| match (role, label) {
+            (DateRole::Issued, "date") => (DateRole::Service, label),
+            other => other,
+        })
+}
+
+/// How many words before a date can be its label.
+const LABEL_WORDS: usize = 6;
+
+/// Every date in `lines` (each a line's words in reading order), with its role.
+pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
+    let cands = candidates(lines);
+    let whole: String = lines
+        .iter()
+        .map(|l| l.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (order, decided) = match shown_order(&cands, lines).or_else(|| address_order(&whole)) {
+        Some(o) => (o, true),
+        None => match region {
+            Region::Ie | Region::Uk => (Order::DayFirst, true),
+            Region::Us => (Order::MonthFirst, true),
+            Region::Ca => (Order::DayFirst, false),
+        },
+    };
+    let mut dated = vec![false; lines.len()];
+    for c in &cands {
+        dated[c.line] = true;
+    }
+    let mut out = Vec::new();
+    let mut prev_end: Option<(usize, usize)> = None;
+    for c in cands {
+        let ((y, m, d), ambiguous) = match c.kind {
+            Kind::Fixed(y, m, d) => ((y, m, d), false),
+            Kind::Numeric(a, b, y) => match order {
+                Order::DayFirst => ((y, b, a), !decided),
+                Order::MonthFirst => ((y, a, b), !decided),
+            },
+        };
+        let words = &lines[c.line];
+        // The label: the words since the previous date on the line, six at most.
+        let from = prev_end
+            .filter(|(line, _)| *line == c.line)
+            .map_or(0, |(_, end)| end)
+            .max(c.words.start.saturating_sub(LABEL_WORDS));
+        let before = words[from..c.words.start].join(" ");
+        prev_end = Some((c.line, c.words.end));
+        let alone = before.trim().is_empty()
+            && words[c.words.end..]
+                .iter()
+                .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()));
+        let labelled = role_of(&before)
+            .or_else(|| {
+                // A date alone on its line: the line above may be its label.
+                alone
+                    .then(|| c.line.checked_sub(1).map(|p| lines[p].join(" ")))
+                    .flatten()
+                    .filter(|above| {
+                        above.trim_end().ends_with(':') || above.split_whitespace().count() <= 4
+                    })
+                    .and_then(|above| role_of(&above))
+            })
+            .or_else(|| {
+                (!alone)
+                    .then(|| header_role(lines, c.line, &dated))
+                    .flatten()
+            });
+        let role = labelled.map_or(
+            if alone && c.line < 12 {
+                DateRole::Issued
+            } else {
+                DateRole::Other
+            },
+            |(r, _)| r,
+        );
+        let rank = rank_of(labelled.map(|(_, l)| l));
+        out.push(FoundDate {
+            role,
+            date: format!("{y:04}-{m:02}-{d:02}"),
+            text: c.text,
+            ambiguous,
+            line: c.line,
+            words: c.words,
+            rank,
+        });
+    }
+    out
+}
+
+/// The document's date: its latest service date of the most direct kind (the event
+/// itself, else the sample's arrival, else the report), else its latest issue date; never a
+/// date of birth.
+pub fn document_date(dates: &[FoundDate]) -> Option<String> {
+    let service = dates.iter().filter(|d| d.role == DateRole::Service);
+    let rank = service.clone().map(|d| d.rank).max();
+    service
+        .filter(|d| Some(d.rank) == rank)
+        .map(|d| d.date.clone())
+        .max()
+        .or_else(|| {
+            dates
+                .iter()
+                .filter(|d| d.role == DateRole::Issued)
+                .map(|d| d.date.clone())
+                .max()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, region: Region) -> Vec<FoundDate> {
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        find_dates(&lines, region)
+    }
+
+    fn roles(found: &[FoundDate]) -> Vec<(DateRole, &str, bool)> {
+        found
+            .iter()
+            .map(|d| (d.role, d.date.as_str(), d.ambiguous))
+            .collect()
+    }
+
+    #[test]
+    fn a_date_of_birth_beside_the_visit_is_never_the_document_date() {
+        let found = read(
+            "Patient: Ruth Imaginary DOB 03/04/1961 Seen 05/06/2026",
+            Region::Ie,
+        );
+        assert_eq!(
+            roles(&found),
+            [
+                (DateRole::Birth, "1961-04-03", false),
+                (DateRole::Service, "2026-06-05", false)
+            ]
+        );
+        assert_eq!(document_date(&found).as_deref(), Some("2026-06-05"));
+        // Only a date of birth: no document date.
+        assert_eq!(document_date(&read("DOB: 03/04/1961", Region::Ie)), None);
+    }
+
+    #[test]
+    fn the_same_digits_mean_different_days_in_dublin_and_boston() {
+        let text = "Date of visit: 03/04/2026";
+        assert_eq!(read(text, Region::Ie)[0].date, "2026-04-03");
+        assert_eq!(read(text, Region::Us)[0].date, "2026-03-04");
+        // A Canadian patient's, with nothing on it to decide: flagged.
+        let ca = read(text, Region::Ca);
+        assert!(ca[0].ambiguous);
+        // The document decides before the region: a day over 12 elsewhere on it, or an
+        // address.
+        let us_letter = "Fictional Clinic, Boston, MA 02115\nDate of visit: 03/04/2026";
+        assert_eq!(read(us_letter, Region::Ie)[0].date, "2026-03-04");
+        let shown = "Collected 03/04/2026\nReported 03/17/2026";
+        assert_eq!(read(shown, Region::Ie)[0].date, "2026-03-04");
+        assert!(!read(shown, Region::Ca)[0].ambiguous);
+    }
+
+    #[test]
+    fn dates_written_in_words_and_labels_in_other_scripts() {
+        let found = read(
+            "Überweisung vom 14 March 2026\nReview on March 20, 2026\nÄrztin: 2026-03-01 ✓ été",
+            Region::Us,
+        );
+        let dates: Vec<&str> = found.iter().map(|d| d.date.as_str()).collect();
+        assert_eq!(dates, ["2026-03-14", "2026-03-20", "2026-03-01"]);
+        assert_eq!(found[1].role, DateRole::Due);
+        // Not dates: versions, ranges, impossible days.
+        assert!(
+            read(
+                "v1.2.3 range 4.0-11.0 31/02/2026 99/99/9999 13/13/2026",
+                Region::Ie
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,724 @@
+//! What a document is and when it happened, from its text in reading order: a document
+//! type (with its LOINC document code, a confidence and the words that decided it) and its
+//! dates with their roles ([`dates`]). Rules over words and where they stand (a title
+//! counts more than a line of the body), deterministic and explainable; the same code in
+//! both runtimes.
+
+pub mod dates;
+
+use serde::{Deserialize, Serialize};
+
+pub use dates::{DateRole, FoundDate, Region, document_date, find_dates};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    LabReport,
+    ImagingReport,
+    Prescription,
+    ReferralLetter,
+    DischargeSummary,
+    ClinicLetter,
+    ConsultationNote,
+    OperativeNote,
+    VaccinationRecord,
+    InsuranceCard,
+    ConsentForm,
+    Other,
+}
+
+impl DocumentType {
+    pub const ALL: [DocumentType; 12] = [
+        DocumentType::LabReport,
+        DocumentType::ImagingReport,
+        DocumentType::Prescription,
+        DocumentType::ReferralLetter,
+        DocumentType::DischargeSummary,
+        DocumentType::ClinicLetter,
+        DocumentType::ConsultationNote,
+        DocumentType::OperativeNote,
+        DocumentType::VaccinationRecord,
+        DocumentType::InsuranceCard,
+        DocumentType::ConsentForm,
+        DocumentType::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DocumentType::LabReport => "lab_report",
+            DocumentType::ImagingReport => "imaging_report",
+            DocumentType::Prescription => "prescription",
+            DocumentType::ReferralLetter => "referral_letter",
+            DocumentType::DischargeSummary => "discharge_summary",
+            DocumentType::ClinicLetter => "clinic_letter",
+            DocumentType::ConsultationNote => "consultation_note",
+            DocumentType::OperativeNote => "operative_note",
+            DocumentType::VaccinationRecord => "vaccination_record",
+            DocumentType::InsuranceCard => "insurance_card",
+            DocumentType::ConsentForm => "consent_form",
+            DocumentType::Other => "other",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<DocumentType> {
+        Self::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    /// The LOINC document code (Document Ontology) and its display name.
+    pub fn loinc(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            DocumentType::LabReport => ("11502-2", "Laboratory report"),
+            DocumentType::ImagingReport => ("18748-4", "Diagnostic imaging study"),
+            DocumentType::Prescription => ("57833-6", "Prescription for medication"),
+            DocumentType::ReferralLetter => ("57133-1", "Referral note"),
+            DocumentType::DischargeSummary => ("18842-5", "Discharge summary"),
+            DocumentType::ClinicLetter => ("51852-2", "Letter"),
+            DocumentType::ConsultationNote => ("11488-4", "Consult note"),
+            DocumentType::OperativeNote => ("11504-8", "Surgical operation note"),
+            DocumentType::VaccinationRecord => ("82593-5", "Immunization summary report"),
+            DocumentType::InsuranceCard => ("64290-0", "Health insurance card"),
+            DocumentType::ConsentForm => ("59284-0", "Consent Document"),
+            DocumentType::Other => return None,
+        })
+    }
+}
+
+/// A phrase that speaks for a type, and how strongly. Phrases are matched on word
+/// boundaries, case aside; a phrase in the title (the first lines) counts three times.
+struct Cue {
+    doc: DocumentType,
+    phrase: &'static str,
+    weight: f32,
+}
+
+const fn cue(doc: DocumentType, phrase: &'static str, weight: f32) -> Cue {
+    Cue {
+        doc,
+        phrase,
+        weight,
+    }
+}
+
+use DocumentType as T;
+
+/// Names of the document itself: decisive in a title.
+const NAMES: &[Cue] = &[
+    cue(T::LabReport, "laboratory report", 6.0),
+    cue(T::LabReport, "lab report", 6.0),
+    cue(T::LabReport, "laboratory results", 6.0),
+    cue(T::LabReport, "lab results", 5.0),
+    cue(T::LabReport, "pathology report", 5.0),
+    cue(T::LabReport, "blood test results", 5.0),
+    cue(T::LabReport, "cumulative report", 4.0),
+    cue(T::ImagingReport, "radiology report", 6.0),
+    cue(T::ImagingReport, "imaging report", 6.0),
+    cue(T::ImagingReport, "diagnostic imaging", 5.0),
+    cue(T::ImagingReport, "x-ray report", 6.0),
+    cue(T::ImagingReport, "ultrasound report", 6.0),
+    cue(T::ImagingReport, "mri report", 6.0),
+    cue(T::ImagingReport, "ct report", 6.0),
+    cue(T::ImagingReport, "radiology", 5.0),
+    cue(T::ImagingReport, "imaging", 4.0),
+    cue(T::LabReport, "labs", 4.0),
+    cue(T::LabReport, "laboratory", 4.0),
+    cue(T::LabReport, "clinical biochemistry", 5.0),
+    cue(T::ConsultationNote, "soap note", 6.0),
+    cue(T::ClinicLetter, "outpatients", 5.0),
+    cue(T::ReferralLetter, "referral reason", 5.0),
+    cue(T::Prescription, "prescription", 5.0),
+    cue(T::Prescription, "repeat prescription", 6.0),
+    cue(T::ReferralLetter, "referral letter", 6.0),
+    cue(T::ReferralLetter, "referral", 4.0),
+    cue(T::ReferralLetter, "reason for referral", 5.0),
+    cue(T::DischargeSummary, "discharge summary", 7.0),
+    cue(T::DischargeSummary, "discharge letter", 6.0),
+    cue(T::DischargeSummary, "summary of admission", 6.0),
+    cue(T::ClinicLetter, "clinic letter", 6.0),
+    cue(T::ClinicLetter, "outpatient letter", 6.0),
+    cue(T::ClinicLetter, "outpatient clinic", 4.0),
+    cue(T::ConsultationNote, "consultation note", 6.0),
+    cue(T::ConsultationNote, "consult note", 6.0),
+    cue(T::ConsultationNote, "progress note", 5.0),
+    cue(T::ConsultationNote, "office visit", 5.0),
+    cue(T::ConsultationNote, "consultation record", 6.0),
+    cue(T::OperativeNote, "operation note", 7.0),
+    cue(T::OperativeNote, "operative note", 7.0),
+    cue(T::OperativeNote, "operative report", 7.0),
+    cue(T::OperativeNote, "procedure note", 5.0),
+    cue(T::OperativeNote, "surgical report", 6.0),
+    cue(T::VaccinationRecord, "vaccination record", 7.0),
+    cue(T::VaccinationRecord, "immunisation record", 7.0),
+    cue(T::VaccinationRecord, "immunization record", 7.0),
+    cue(T::VaccinationRecord, "vaccination certificate", 7.0),
+    cue(T::VaccinationRecord, "vaccination card", 7.0),
+    cue(T::VaccinationRecord, "immunization history", 6.0),
+    cue(T::InsuranceCard, "insurance card", 7.0),
+    cue(T::InsuranceCard, "member card", 5.0),
+    cue(T::InsuranceCard, "health insurance", 5.0),
+    cue(T::InsuranceCard, "medical card", 5.0),
+    cue(T::ConsentForm, "consent form", 7.0),
+    cue(T::ConsentForm, "consent to", 5.0),
+    cue(T::ConsentForm, "patient consent", 6.0),
+    cue(T::ConsentForm, "informed consent", 6.0),
+];
+
+/// Words of the body that lean towards a type.
+const BODY: &[Cue] = &[
+    cue(T::LabReport, "reference range", 3.0),
+    cue(T::LabReport, "ref range", 3.0),
+    cue(T::LabReport, "specimen", 2.0),
+    cue(T::LabReport, "collected", 1.5),
+    cue(T::LabReport, "haemoglobin", 1.5),
+    cue(T::LabReport, "hemoglobin", 1.5),
+    cue(T::LabReport, "full blood count", 2.0),
+    cue(T::LabReport, "complete blood count", 2.0),
+    cue(T::LabReport, "creatinine", 1.0),
+    cue(T::LabReport, "platelets", 1.0),
+    cue(T::LabReport, "white cell count", 1.0),
+    cue(T::LabReport, "mmol/l", 1.0),
+    cue(T::LabReport, "g/dl", 1.0),
+    cue(T::LabReport, "g/l", 1.0),
+    cue(T::LabReport, "mg/dl", 1.0),
+    cue(T::LabReport, "hba1c", 1.0),
+    cue(T::LabReport, "biochemistry", 2.0),
+    cue(T::LabReport, "haematology", 2.0),
+    cue(T::LabReport, "hematology", 2.0),
+    cue(T::LabReport, "urinalysis", 2.0),
+    cue(T::LabReport, "culture", 1.0),
+    cue(T::LabReport, "units", 0.5),
+    cue(T::LabReport, "flag", 0.5),
+    cue(T::ImagingReport, "radiologist", 3.0),
+    cue(T::ImagingReport, "radiograph", 2.0),
+    cue(T::ImagingReport, "x-ray", 2.0),
+    cue(T::ImagingReport, "ultrasound", 2.0),
+    cue(T::ImagingReport, "mri", 2.0),
+    cue(T::ImagingReport, "ct", 1.5),
+    cue(T::ImagingReport, "computed tomography", 2.0),
+    cue(T::ImagingReport, "magnetic resonance", 2.0),
+    cue(T::ImagingReport, "mammogram", 2.0),
+    cue(T::ImagingReport, "mammography", 2.0),
+    cue(T::ImagingReport, "impression", 1.5),
+    cue(T::ImagingReport, "technique", 1.5),
+    cue(T::ImagingReport, "contrast", 1.0),
+    cue(T::ImagingReport, "no acute", 1.0),
+    cue(T::ImagingReport, "clinical indication", 1.5),
+    cue(T::ImagingReport, "comparison", 1.0),
+    cue(T::ImagingReport, "findings", 1.0),
+    cue(T::ImagingReport, "opinion", 1.0),
+    cue(T::ImagingReport, "xr", 2.0),
+    cue(T::ImagingReport, "views", 1.0),
+    cue(T::ImagingReport, "echotexture", 2.0),
+    cue(T::ImagingReport, "unremarkable", 1.0),
+    cue(T::Prescription, "dispense", 3.0),
+    cue(T::Prescription, "refills", 3.0),
+    cue(T::Prescription, "qty", 2.0),
+    cue(T::Prescription, "quantity", 1.5),
+    cue(T::Prescription, "sig", 2.0),
+    cue(T::Prescription, "rx", 2.0),
+    cue(T::Prescription, "prescriber", 3.0),
+    cue(T::Prescription, "pharmacist", 2.0),
+    cue(T::Prescription, "pharmacy", 1.5),
+    cue(T::Prescription, "take one", 1.5),
+    cue(T::Prescription, "take two", 1.5),
+    cue(T::Prescription, "tablets", 1.0),
+    cue(T::Prescription, "capsules", 1.0),
+    cue(T::Prescription, "daw", 2.0),
+    cue(T::Prescription, "generic substitution", 2.0),
+    cue(T::Prescription, "substitution permitted", 2.0),
+    cue(T::Prescription, "mitte", 3.0),
+    cue(T::Prescription, "disp", 2.0),
+    cue(T::Prescription, "qds", 1.5),
+    cue(T::Prescription, "tds", 1.5),
+    cue(T::Prescription, "bd", 1.0),
+    cue(T::Prescription, "od", 1.0),
+    cue(T::Prescription, "prn", 1.0),
+    cue(T::Prescription, "po", 1.0),
+    cue(T::Prescription, "caps", 1.0),
+    cue(T::Prescription, "tab", 1.0),
+    cue(
+        T::ReferralLetter,
+        "i would be grateful if you could see",
+        4.0,
+    ),
+    cue(T::ReferralLetter, "grateful if you would see", 4.0),
+    cue(T::ReferralLetter, "please see", 2.0),
+    cue(T::ReferralLetter, "i am referring", 4.0),
+    cue(T::ReferralLetter, "i would like to refer", 4.0),
+    cue(T::ReferralLetter, "thank you for seeing", 3.0),
+    cue(T::ReferralLetter, "thanks for seeing", 3.0),
+    cue(T::ReferralLetter, "please assess", 2.5),
+    cue(T::ReferralLetter, "would benefit from", 1.5),
+    cue(T::ReferralLetter, "for your assessment", 2.5),
+    cue(T::ReferralLetter, "refer", 1.5),
+    cue(T::ReferralLetter, "urgent", 0.5),
+    cue(T::ReferralLetter, "referring", 2.0),
+    cue(T::DischargeSummary, "date of admission", 3.0),
+    cue(T::DischargeSummary, "date of discharge", 3.0),
+    cue(T::DischargeSummary, "admission date", 3.0),
+    cue(T::DischargeSummary, "discharge date", 3.0),
+    cue(T::DischargeSummary, "admitted", 1.5),
+    cue(T::DischargeSummary, "discharged", 2.0),
+    cue(T::DischargeSummary, "length of stay", 3.0),
+    cue(T::DischargeSummary, "discharge medications", 3.0),
+    cue(T::DischargeSummary, "medications on discharge", 3.0),
+    cue(T::DischargeSummary, "hospital course", 3.0),
+    cue(T::DischargeSummary, "inpatient", 1.5),
+    cue(T::DischargeSummary, "ward", 1.0),
+    cue(T::ClinicLetter, "seen in clinic", 3.0),
+    cue(T::ClinicLetter, "reviewed in clinic", 3.0),
+    cue(T::ClinicLetter, "reviewed today in", 2.0),
+    cue(T::ClinicLetter, "i reviewed", 1.5),
+    cue(T::ClinicLetter, "i saw", 1.5),
+    cue(T::ClinicLetter, "dear dr", 1.0),
+    cue(T::ClinicLetter, "dear doctor", 1.0),
+    cue(T::ClinicLetter, "yours sincerely", 1.0),
+    cue(T::ClinicLetter, "kind regards", 0.5),
+    cue(T::ClinicLetter, "outpatient", 1.5),
+    cue(T::ClinicLetter, "follow-up in clinic", 2.0),
+    cue(T::ClinicLetter, "clinic", 0.5),
+    cue(T::ClinicLetter, "attended", 1.0),
+    cue(T::ClinicLetter, "date of attendance", 1.5),
+    cue(T::ClinicLetter, "dear gp", 1.0),
+    cue(T::ClinicLetter, "thank you for asking me to see", 2.0),
+    cue(T::ClinicLetter, "we will see", 1.0),
+    cue(T::ClinicLetter, "follow-up", 0.5),
+    cue(T::ClinicLetter, "cc", 0.5),
+    cue(T::ConsultationNote, "presenting complaint", 3.0),
+    cue(T::ConsultationNote, "chief complaint", 3.0),
+    cue(T::ConsultationNote, "history of present illness", 3.0),
+    cue(T::ConsultationNote, "hpi", 2.0),
+    cue(T::ConsultationNote, "subjective", 2.0),
+    cue(T::ConsultationNote, "objective", 2.0),
+    cue(T::ConsultationNote, "assessment", 1.5),
+    cue(T::ConsultationNote, "examination", 1.0),
+    cue(T::ConsultationNote, "plan", 0.5),
+    cue(T::ConsultationNote, "vital signs", 1.5),
+    cue(T::ConsultationNote, "review of systems", 2.0),
+    cue(T::ConsultationNote, "soap", 3.0),
+    cue(T::OperativeNote, "surgeon", 3.0),
+    cue(T::OperativeNote, "assistant", 1.0),
+    cue(T::OperativeNote, "anaesthetist", 2.0),
+    cue(T::OperativeNote, "anesthesiologist", 2.0),
+    cue(T::OperativeNote, "anaesthetic", 1.5),
+    cue(T::OperativeNote, "anesthesia", 1.5),
+    cue(T::OperativeNote, "incision", 2.5),
+    cue(T::OperativeNote, "closure", 2.0),
+    cue(T::OperativeNote, "estimated blood loss", 3.0),
+    cue(T::OperativeNote, "procedure performed", 3.0),
+    cue(T::OperativeNote, "operation performed", 3.0),
+    cue(T::OperativeNote, "post-operative", 1.5),
+    cue(T::OperativeNote, "postoperative", 1.5),
+    cue(T::OperativeNote, "theatre", 1.5),
+    cue(T::OperativeNote, "sutures", 1.5),
+    cue(T::OperativeNote, "operative findings", 3.0),
+    cue(T::OperativeNote, "theatre record", 5.0),
+    cue(T::OperativeNote, "ebl", 2.0),
+    cue(T::VaccinationRecord, "vaccine", 2.5),
+    cue(T::VaccinationRecord, "vaccination", 2.5),
+    cue(T::VaccinationRecord, "immunisation", 2.5),
+    cue(T::VaccinationRecord, "immunization", 2.5),
+    cue(T::VaccinationRecord, "batch", 1.5),
+    cue(T::VaccinationRecord, "lot", 1.5),
+    cue(T::VaccinationRecord, "booster", 2.0),
+    cue(T::VaccinationRecord, "dose 1", 1.5),
+    cue(T::VaccinationRecord, "dose 2", 1.5),
+    cue(T::VaccinationRecord, "administered", 1.0),
+    cue(T::InsuranceCard, "member id", 3.0),
+    cue(T::InsuranceCard, "member number", 3.0),
+    cue(T::InsuranceCard, "membership number", 3.0),
+    cue(T::InsuranceCard, "policy number", 3.0),
+    cue(T::InsuranceCard, "group number", 3.0),
+    cue(T::InsuranceCard, "subscriber", 2.5),
+    cue(T::InsuranceCard, "payer", 2.0),
+    cue(T::InsuranceCard, "rxbin", 3.0),
+    cue(T::InsuranceCard, "rxpcn", 3.0),
+    cue(T::InsuranceCard, "copay", 2.5),
+    cue(T::InsuranceCard, "plan", 0.5),
+    cue(T::InsuranceCard, "insurer", 2.0),
+    cue(T::InsuranceCard, "valid until", 1.0),
+    cue(T::ConsentForm, "i consent", 4.0),
+    cue(T::ConsentForm, "i agree", 2.0),
+    cue(T::ConsentForm, "i understand", 2.0),
+    cue(T::ConsentForm, "risks", 1.5),
+    cue(T::ConsentForm, "benefits", 1.0),
+    cue(T::ConsentForm, "alternatives", 1.0),
+    cue(T::ConsentForm, "witness", 2.0),
+    cue(T::ConsentForm, "signature of patient", 3.0),
+    cue(T::ConsentForm, "patient signature", 3.0),
+    cue(T::ConsentForm, "have had the opportunity", 3.0),
+    cue(T::ConsentForm, "been given the opportunity", 3.0),
+];
+
+/// How many of the first lines count as the title.
+const TITLE_LINES: usize = 4;
+
+/// The type guessed, with what decided it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeGuess {
+    pub code: DocumentType,
+    pub loinc: Option<String>,
+    /// 0–1: the winner's share of all the weight found, capped by how much was found.
+    pub confidence: f32,
+    /// The phrases that decided it, as `"phrase" (line N)`, strongest first.
+    pub evidence: Vec<String>,
+}
+
+/// Phrases found for a type, each with the weight it added.
+type Evidence = Vec<(f32, String)>;
+
+/// Below this weight no type is claimed: `other`.
+pub const MIN_TYPE_SCORE: f32 = 2.5;
+
+fn contains_phrase(hay: &str, phrase: &str) -> usize {
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(at) = hay[from..].find(phrase) {
+        let start = from + at;
+        let end = start + phrase.len();
+        let bounded = hay[..start]
+            .chars()
+            .last()
+            .is_none_or(|c| !c.is_alphanumeric())
+            && hay[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+        if bounded {
+            n += 1;
+        }
+        from = end;
+    }
+    n
+}
+
+/// A line of results: a number, then a range `low-high` (in brackets or not) or a `<`/`>`
+/// limit, after a word.
+fn result_line(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let number = |w: &str| {
+        let w = w.trim_start_matches(['<', '>']);
+        !w.is_empty()
+            && w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && w.parse::<f64>().is_ok()
+    };
+    let range = |w: &str| {
+        let w = w.trim_matches(|c| c == '(' || c == ')' || c == '[' || c == ']');
+        match w.split_once('-') {
+            Some((a, b)) => a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok(),
+            None => (w.starts_with('<') || w.starts_with('>')) && w[1..].parse::<f64>().is_ok(),
+        }
+    };
+    words.len() >= 3
+        && words[0].chars().next().is_some_and(char::is_alphabetic)
+        && words.iter().any(|w| number(w))
+        && words.iter().skip(2).any(|w| range(w))
+}
+
+/// The type of a document from its lines (each a line's text, in reading order).
+pub fn guess_type(lines: &[String]) -> TypeGuess {
+    let lower: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
+    let title_end = lower
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .nth(TITLE_LINES - 1)
+        .map_or(lower.len(), |(i, _)| i + 1);
+    let mut scores: Vec<(DocumentType, f32, Evidence)> =
+        T::ALL.iter().map(|&t| (t, 0.0, Vec::new())).collect();
+    for (cues, body_weight) in [(NAMES, 0.5), (BODY, 1.0)] {
+        for c in cues {
+            let mut total = 0.0;
+            let mut first_line = None;
+            for (i, l) in lower.iter().enumerate() {
+                let n = contains_phrase(l, c.phrase);
+                if n == 0 {
+                    continue;
+                }
+                first_line.get_or_insert(i);
+                // A document's name counts in its title; in the body, less. Repeats count
+                // a little (a results table names its units on every row).
+                let w = match (i < title_end, std::ptr::eq(cues, NAMES)) {
+                    (true, true) => 3.0,
+                    (true, false) => 1.5,
+                    _ => body_weight,
+                };
+                total += c.weight * w * (1.0 + 0.25 * (n as f32 - 1.0).min(4.0));
+            }
+            if let (true, Some(line)) = (total > 0.0, first_line) {
+                let entry = &mut scores[T::ALL.iter().position(|t| *t == c.doc).unwrap_or(11)];
+                // Each phrase counts at most twice its weight in a title.
+                let total = total.min(c.weight * 4.0);
+                entry.1 += total;
+                entry
+                    .2
+                    .push((total, format!("\"{}\" (line {})", c.phrase, line + 1)));
+            }
+        }
+    }
+    // Lines of results: a value, a unit and a reference range ("Ferritin 45 ug/L (30-400)").
+    let results = lower.iter().filter(|l| result_line(l)).count();
+    if results > 0 {
+        let w = 1.5 * results.min(4) as f32;
+        let entry = &mut scores[0];
+        entry.1 += w;
+        entry.2.push((
+            w,
+            format!("{results} lines of results with reference ranges"),
+        ));
+    }
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let all: f32 = scores.iter().map(|s| s.1).sum();
+    let (doc, best, mut evidence) = scores.swap_remove(0);
+    if best < MIN_TYPE_SCORE {
+        return TypeGuess {
+            code: T::Other,
+            loinc: None,
+            confidence: if all == 0.0 {
+                1.0
+            } else {
+                (1.0 - best / MIN_TYPE_SCORE).clamp(0.3, 1.0)
+            },
+            evidence: vec![],
+        };
+    }
+    evidence.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let confidence = (best / all) * (best / (best + 6.0)).max(0.5);
+    TypeGuess {
+        code: doc,
+        loinc: doc.loinc().map(|(c, _)| c.to_string()),
+        confidence: (confidence * 100.0).round() / 100.0,
+        evidence: evidence.into_iter().take(5).map(|(_, e)| e).collect(),
+    }
+}
+
+/// What a document is and when it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Understanding {
+    #[serde(rename = "type")]
+    pub doc_type: TypeGuess,
+    /// `YYYY-MM-DD`: the service date, else the issued date; never a date of birth.
+    pub document_date: Option<String>,
+    pub dates: Vec<FoundDate>,
+}
+
+/// The analysis of a document's lines (their texts, in reading order).
+pub fn understand(lines: &[String], region: Region) -> Understanding {
+    let words: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let dates = find_dates(&words, region);
+    Understanding {
+        doc_type: guess_type(lines),
+        document_date: document_date(&dates),
+        dates,
+    }
+}
+
+/// The same, over plain text: one line per line.
+pub fn understand_text(text: &str, region: Region) -> Understanding {
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    understand(&lines, region)
+}
+
+/// Scoring against a labelled set (`tests/understand/set.jsonl`, made by
+/// `scripts/make-understand-set.py`): type accuracy, the document date, and each role's
+/// precision and recall.
+pub mod eval {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::{DateRole, Region, understand_text};
+
+    #[derive(Debug, Clone, Deserialize)]
+    pub struct Expected {
+        pub id: String,
+        pub region: String,
+        pub text: String,
+        #[serde(rename = "type")]
+        pub doc_type: String,
+        pub document_date: Option<String>,
+        pub dates: Vec<ExpectedDate>,
+    }
+
+    #[derive(Debug, Clone, Deserialize)]
+    pub struct ExpectedDate {
+        pub role: DateRole,
+        pub date: String,
+        #[serde(default)]
+        pub ambiguous: bool,
+    }
+
+    #[derive(Debug, Clone, Default, Serialize)]
+    pub struct RoleScore {
+        pub expected: usize,
+        pub found: usize,
+        pub matched: usize,
+    }
+
+    impl RoleScore {
+        pub fn precision(&self) -> f64 {
+            if self.found == 0 {
+                1.0
+            } else {
+                self.matched as f64 / self.found as f64
+            }
+        }
+        pub fn recall(&self) -> f64 {
+            if self.expected == 0 {
+                1.0
+            } else {
+                self.matched as f64 / self.expected as f64
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, Default, Serialize)]
+    pub struct Score {
+        pub documents: usize,
+        pub type_right: usize,
+        pub date_right: usize,
+        /// Documents whose date was taken from a date of birth.
+        pub birth_as_document_date: usize,
+        pub roles: BTreeMap<String, RoleScore>,
+        /// Ids of the documents whose type or date was wrong, with what was read.
+        pub misses: Vec<String>,
+    }
+
+    impl Score {
+        pub fn type_accuracy(&self) -> f64 {
+            self.type_right as f64 / self.documents.max(1) as f64
+        }
+        pub fn date_accuracy(&self) -> f64 {
+            self.date_right as f64 / self.documents.max(1) as f64
+        }
+    }
+
+    /// The other reading of a day-and-month date (`2026-03-04` ↔ `2026-04-03`).
+    fn swapped(date: &str) -> Option<String> {
+        let (y, rest) = (date.get(..5)?, date.get(5..)?);
+        let (m, d) = rest.split_once('-')?;
+        Some(format!("{y}{d}-{m}"))
+    }
+
+    /// Whether a date read matches an expected one: the same, or, where the expected one
+    /// is ambiguous, either reading flagged ambiguous.
+    fn same(found: &super::FoundDate, want: &ExpectedDate) -> bool {
+        found.role == want.role
+            && (found.date == want.date
+                || (want.ambiguous
+                    && found.ambiguous
+                    && swapped(&want.date).as_deref() == Some(&found.date)))
+    }
+
+    pub fn score(set: &[Expected]) -> Score {
+        let mut s = Score::default();
+        for e in set {
+            s.documents += 1;
+            let region = Region::parse(&e.region).unwrap_or(Region::Ie);
+            let got = understand_text(&e.text, region);
+            let type_ok = got.doc_type.code.code() == e.doc_type;
+            s.type_right += type_ok as usize;
+            let doc_date = got.document_date.clone();
+            let ambiguous_want = e
+                .dates
+                .iter()
+                .any(|d| Some(&d.date) == e.document_date.as_ref() && d.ambiguous);
+            let date_ok = doc_date == e.document_date
+                || (ambiguous_want
+                    && doc_date.is_some()
+                    && e.document_date.as_deref().and_then(swapped) == doc_date);
+            s.date_right += date_ok as usize;
+            if doc_date.is_some()
+                && doc_date != e.document_date
+                && e.dates
+                    .iter()
+                    .any(|d| d.role == DateRole::Birth && Some(&d.date) == doc_date.as_ref())
+            {
+                s.birth_as_document_date += 1;
+            }
+            if !type_ok || !date_ok {
+                s.misses.push(format!(
+                    "{}: type {} (want {}), date {:?} (want {:?})",
+                    e.id,
+                    got.doc_type.code.code(),
+                    e.doc_type,
+                    doc_date,
+                    e.document_date
+                ));
+            }
+            let mut used = vec![false; got.dates.len()];
+            for want in &e.dates {
+                let r = s.roles.entry(want.role.as_str().to_string()).or_default();
+                r.expected += 1;
+                if let Some(k) =
+                    (0..got.dates.len()).find(|&k| !used[k] && same(&got.dates[k], want))
+                {
+                    used[k] = true;
+                    r.matched += 1;
+                }
+            }
+            for d in &got.dates {
+                s.roles
+                    .entry(d.role.as_str().to_string())
+                    .or_default()
+                    .found += 1;
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_text_is_read_without_a_panic() {
+        let mut seed = 0x9e37_79b9_u32;
+        let alphabet: Vec<char> =
+            "aé ü0123456789/.-:\n DOB Date of birth collected ✓日本 ש 14 March 2026 12/31/2026"
+                .chars()
+                .collect();
+        for round in 0..300 {
+            let text: String = (0..round)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    alphabet[seed as usize % alphabet.len()]
+                })
+                .collect();
+            for region in [Region::Ie, Region::Us, Region::Ca] {
+                let u = understand_text(&text, region);
+                if let Some(d) = &u.document_date {
+                    assert!(
+                        u.dates
+                            .iter()
+                            .any(|x| &x.date == d && x.role != DateRole::Birth)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_type_names_what_decided_it() {
+        let t = guess_type(&[
+            "DISCHARGE SUMMARY".to_string(),
+            "Date of admission: 02/03/2026".to_string(),
+        ]);
+        assert_eq!(t.code, DocumentType::DischargeSummary);
+        assert_eq!(t.loinc.as_deref(), Some("18842-5"));
+        assert!(
+            t.evidence[0].contains("discharge summary"),
+            "{:?}",
+            t.evidence
+        );
+        assert_eq!(
+            guess_type(&["Eat more vegetables.".to_string()]).code,
+            DocumentType::Other
+        );
+    }
+}
