@@ -120,6 +120,29 @@ async fn samples_end_to_end() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
+    // What each document is and when it happened, read from its text as it became READY
+    // (core::understand), through the text layer or Tesseract.
+    for (name, doc_type, date) in [
+        (
+            "discharge-summary.pdf",
+            "discharge_summary",
+            Some("2026-11-09"),
+        ),
+        ("lab-report-scan.png", "lab_report", Some("2026-11-21")),
+        ("referral-letter-g4.tif", "referral_letter", None),
+        ("consent-form-cmyk.jpg", "consent_form", Some("2026-11-18")),
+        ("insurance-card.webp", "insurance_card", None),
+    ] {
+        let u = results[name]
+            .0
+            .understanding
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: not understood"));
+        assert_eq!(u.doc_type.code.code(), doc_type, "{name}: {u:?}");
+        assert_eq!(u.document_date.as_deref(), date, "{name}: {u:?}");
+        assert!(!u.doc_type.evidence.is_empty(), "{name}");
+    }
+
     // A second run over the same files does no work and changes nothing.
     let before = snapshot(&rt).await;
     let again = run_all(&rt).await;

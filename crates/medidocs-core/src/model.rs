@@ -148,7 +148,17 @@ pub struct DocumentRecord {
     /// watchdog reads ([`crate::keys::inflight_index`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// What the document is and when it happened, read from its text when it became READY
+    /// ([`crate::understand`]); at most [`MAX_RECORD_DATES`] of its dates (the rest can be
+    /// read again from its OCR model). The type given at import stays apart, in
+    /// `document_type`, and wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub understanding: Option<crate::understand::Understanding>,
 }
+
+/// Dates kept on a record (a metadata item has a size limit; a 500-page file can hold
+/// thousands): the first of each role in reading order, then the rest, to this many.
+pub const MAX_RECORD_DATES: usize = 40;
 
 fn first_attempt() -> u32 {
     1
@@ -248,6 +258,7 @@ impl DocumentRecord {
             attempt: 1,
             region: String::new(),
             deadline: None,
+            understanding: None,
         }
     }
 

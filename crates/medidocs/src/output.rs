@@ -56,6 +56,9 @@ pub fn record_json(doc: &DocumentRecord) -> Value {
     if let Some(n) = &doc.note {
         v["note"] = json!(n);
     }
+    if let Some(u) = &doc.understanding {
+        v["understanding"] = json!(u);
+    }
     v
 }
 
@@ -217,6 +220,34 @@ pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
             doc.text_chars,
             t.as_str()
         );
+    }
+    if let Some(u) = &doc.understanding {
+        let t = &u.doc_type;
+        println!(
+            "Reads as   {} (LOINC {}), confidence {:.2}{}",
+            t.code.code(),
+            t.loinc.as_deref().unwrap_or("none"),
+            t.confidence,
+            t.evidence
+                .first()
+                .map(|e| format!(", from {e}"))
+                .unwrap_or_default()
+        );
+        println!(
+            "Dated      {}",
+            u.document_date
+                .as_deref()
+                .unwrap_or("no service or issue date found")
+        );
+        for d in &u.dates {
+            println!(
+                "           {} {} \"{}\"{}",
+                d.role.as_str(),
+                d.date,
+                d.text,
+                if d.ambiguous { " (ambiguous)" } else { "" }
+            );
+        }
     }
     println!("Created    {}", doc.created_at);
     if !doc.timings.is_empty() {

@@ -515,6 +515,49 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
     }
 }
 
+/// `u` with at most `max` dates: the document's own first, then the first of each role,
+/// then the rest in reading order.
+pub fn capped(mut u: Understanding, max: usize) -> Understanding {
+    if u.dates.len() <= max {
+        return u;
+    }
+    let mut keep = vec![false; u.dates.len()];
+    let mut n = 0;
+    let mut take = |k: usize, keep: &mut Vec<bool>| {
+        if !keep[k] && n < max {
+            keep[k] = true;
+            n += 1;
+        }
+    };
+    if let Some(k) = u
+        .dates
+        .iter()
+        .position(|d| Some(&d.date) == u.document_date.as_ref())
+    {
+        take(k, &mut keep);
+    }
+    for role in [
+        DateRole::Service,
+        DateRole::Issued,
+        DateRole::Birth,
+        DateRole::Due,
+        DateRole::Other,
+    ] {
+        if let Some(k) = u.dates.iter().position(|d| d.role == role) {
+            take(k, &mut keep);
+        }
+    }
+    for k in 0..u.dates.len() {
+        take(k, &mut keep);
+    }
+    let mut i = 0;
+    u.dates.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    u
+}
+
 /// The same, over plain text: one line per line.
 pub fn understand_text(text: &str, region: Region) -> Understanding {
     let lines: Vec<String> = text.lines().map(str::to_string).collect();

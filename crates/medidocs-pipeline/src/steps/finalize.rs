@@ -6,9 +6,10 @@ use super::contracts::{PageOcr, PageRenditions};
 use super::{DocumentSummary, FinalizeInput, Steps};
 use crate::error::StepError;
 use medidocs_core::keys;
-use medidocs_core::model::Status;
+use medidocs_core::model::{MAX_RECORD_DATES, Status};
 use medidocs_core::ocr::OcrDocument;
 use medidocs_core::ports::PutMode;
+use medidocs_core::understand;
 
 impl Steps {
     /// Joins the pages into `ocr.json` and `text.txt` and marks the document READY.
@@ -42,6 +43,17 @@ impl Steps {
             .filter(|c| *c != medidocs_core::ocr::PAGE_SEPARATOR)
             .count() as u64;
         doc.text_source = ocr.text_source();
+        // What it is and when it happened, from its lines in reading order.
+        let lines: Vec<String> = ocr
+            .pages
+            .iter()
+            .flat_map(|p| p.lines.iter().map(|l| l.text.clone()))
+            .collect();
+        let region = self.date_region;
+        let understood = self
+            .cpu(move || Ok(understand::understand(&lines, region)))
+            .await?;
+        doc.understanding = Some(understand::capped(understood, MAX_RECORD_DATES));
         doc.renditions = renditions;
         doc.text_key = Some(text_key);
         doc.ocr_key = Some(ocr_key);

@@ -28,6 +28,7 @@ use medidocs_core::clock::rfc3339;
 use medidocs_core::keys;
 use medidocs_core::model::{DocumentRecord, LOCAL_REGION, Status};
 use medidocs_core::ports::{MetadataStore, ObjectStore, OcrEngine, PutMode};
+use medidocs_core::understand::Region;
 use medidocs_media::{self as media, Limits, Mime};
 use medidocs_states::{Clock, SystemClock};
 
@@ -51,6 +52,7 @@ pub struct Steps {
     region: String,
     deadline: Duration,
     inline_media: bool,
+    date_region: Region,
 }
 
 /// The run a step belongs to, from its execution's name, if the name is one of this
@@ -85,7 +87,15 @@ impl Steps {
             region: LOCAL_REGION.into(),
             deadline: medidocs_core::watchdog::DEFAULT_DEADLINE,
             inline_media: false,
+            date_region: Region::Ie,
         }
+    }
+
+    /// The region whose convention reads numeric dates nothing on a document decides
+    /// (`core::understand`): Ireland (day first) unless set.
+    pub fn with_date_region(mut self, region: Region) -> Self {
+        self.date_region = region;
+        self
     }
 
     /// Runs media work on the calling thread instead of a worker thread (the capacity
