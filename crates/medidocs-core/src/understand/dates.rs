@@ -79,6 +79,9 @@ pub struct FoundDate {
     /// report (reported, authorised).
     #[serde(skip)]
     pub rank: u8,
+    /// Read as the issue date for lack of a label (a date alone near the top).
+    #[serde(skip)]
+    pub guessed: bool,
 }
 
 /// How numeric dates are ordered.
@@ -127,6 +130,9 @@ fn days_in(year: i32, month: u32) -> u32 {
 }
 
 fn year_of(s: &str) -> Option<i32> {
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let y: i32 = s.parse().ok()?;
     match s.len() {
         4 if (1900..=2100).contains(&y) => Some(y),
@@ -235,6 +241,34 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     None
 }
 
+/// Whether the numeric date-like word `i` is something else: a time or a second date
+/// straight after a date ("03/04/2026 13.05.10"), a version ("version 13.2.24"), a dose
+/// schedule ("10-10-12 units").
+fn not_a_date(words: &[&str], i: usize) -> bool {
+    let prev = i.checked_sub(1).map(|k| words[k].to_lowercase());
+    let next = words.get(i + 1).map(|w| w.to_lowercase());
+    let time = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        w.split_once(':').is_some_and(|(h, m)| {
+            !h.is_empty() && h.len() <= 2 && h.bytes().all(|b| b.is_ascii_digit()) && m.len() >= 2
+        })
+    };
+    // A time with seconds written with dots, after a date or a time.
+    let dotted_time = {
+        let w = words[i].trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        w.contains('.') && w.rsplit('.').next().is_some_and(|y| y.len() == 2)
+    };
+    prev.as_deref().is_some_and(|p| {
+        (dotted_time && (numeric(p).is_some() || time(p)))
+            || matches!(p, "version" | "ver" | "v" | "software" | "release")
+    }) || next.as_deref().is_some_and(|n| {
+        matches!(
+            n.trim_end_matches([',', '.']),
+            "units" | "unit" | "iu" | "mg" | "mcg" | "ml"
+        )
+    })
+}
+
 fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (li, words) in lines.iter().enumerate() {
@@ -251,7 +285,7 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     kind: Kind::Fixed(y, m, d),
                 });
                 i += n;
-            } else if let Some(kind) = numeric(words[i]) {
+            } else if let Some(kind) = numeric(words[i]).filter(|_| !not_a_date(words, i)) {
                 out.push(Candidate {
                     line: li,
                     words: i..i + 1,
@@ -269,8 +303,14 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
     out
 }
 
-/// The order the document's own numeric dates show, if they agree.
-fn shown_order(cands: &[Candidate], lines: &[Vec<&str>]) -> Option<Order> {
+enum Shown {
+    None,
+    One(Order),
+    Both,
+}
+
+/// The order the document's own numeric dates show: one, both (they disagree), or none.
+fn shown_order(cands: &[Candidate], lines: &[Vec<&str>]) -> Shown {
     let (mut day, mut month) = (0, 0);
     for c in cands {
         if c.words.len() == 1
@@ -284,10 +324,10 @@ fn shown_order(cands: &[Candidate], lines: &[Vec<&str>]) -> Option<Order> {
         }
     }
     match (day, month) {
-        (0, 0) => None,
-        (d, 0) if d > 0 => Some(Order::DayFirst),
-        (0, m) if m > 0 => Some(Order::MonthFirst),
-        _ => None,
+        (0, 0) => Shown::None,
+        (_, 0) => Shown::One(Order::DayFirst),
+        (0, _) => Shown::One(Order::MonthFirst),
+        _ => Shown::Both,
     }
 }
 
@@ -318,7 +358,6 @@ fn address_order(text: &str) -> Option<Order> {
         "boston",
         "california",
         "texas",
-        "new york",
         "florida",
         "ohio",
     ];
@@ -339,10 +378,14 @@ fn us_zip(text: &str) -> bool {
         "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
         "VA", "WA", "WV", "WI", "WY", "DC",
     ];
+    // "City, ST 12345": the comma after the city keeps "Patient ID 48213" out.
     let words: Vec<&str> = text.split_whitespace().collect();
-    words.windows(2).any(|w| {
-        let state = w[0].trim_end_matches(',');
-        let zip = w[1].trim_end_matches([',', '.']);
+    words.windows(3).any(|w| {
+        if !w[0].ends_with(',') {
+            return false;
+        }
+        let state = w[1].trim_end_matches(',');
+        let zip = w[2].trim_end_matches([',', '.']);
         let digits = zip.split('-').next().unwrap_or("");
         STATES.contains(&state) && digits.len() == 5 && digits.chars().all(|c| c.is_ascii_digit())
     })
@@ -367,10 +410,8 @@ const DUE: &[&str] = &[
     "next appointment",
     "next dose",
     "next due",
-    "due",
     "expires",
     "expiry",
-    "exp",
     "valid until",
     "valid to",
     "valid thru",
@@ -378,7 +419,6 @@ const DUE: &[&str] = &[
     "return on",
     "repeat on",
     "repeat bloods",
-    "until",
     "appointment on",
     "appointment date",
     "to be seen",
@@ -538,6 +578,30 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     best.map(|(_, _, r, p)| (r, p))
 }
 
+/// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
+/// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
+const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on"];
+
+/// The role of a date from the words before it: the last clause of them (after the last
+/// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`].
+fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
+    // Long labels are not labels: the last 200 bytes are plenty (on a character boundary).
+    let mut cut = before.len().saturating_sub(200);
+    while !before.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let before = &before[cut..];
+    let clause = before
+        .split([':', ';', ','])
+        .map(str::trim)
+        .rfind(|c| !c.is_empty())?;
+    let lower = clause.to_lowercase();
+    if let Some(&alone) = DUE_ALONE.iter().find(|&&d| lower == d) {
+        return Some((DateRole::Due, alone));
+    }
+    role_of(clause)
+}
+
 /// How directly a service date's label dates the service (see [`FoundDate::rank`]).
 fn rank_of(label: Option<&str>) -> u8 {
     match label {
@@ -558,36 +622,58 @@ fn header_role(
     (line.saturating_sub(3)..line)
         .rev()
         .find(|&k| !dated[k] && lines[k].len() >= 2)
-        .and_then(|k| role_of(&lines[k].join(" ")))
+        .and_then(|k| role_of(&capped_join(&lines[k], 300)))
         .map(|(role, label)| match (role, label) {
             (DateRole::Issued, "date") => (DateRole::Service, label),
             other => other,
         })
 }
 
+/// A line's words joined, cut at about `max` bytes (a header or label is short).
+fn capped_join(words: &[&str], max: usize) -> String {
+    let mut out = String::new();
+    for w in words {
+        if out.len() + w.len() > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Lines read for dates: about fifty pages (a 500-page chart is dated by its first ones,
+/// and the work stays linear and small).
+pub const MAX_DATE_LINES: usize = 3_000;
+
 /// How many words before a date can be its label.
 const LABEL_WORDS: usize = 6;
 
 /// Every date in `lines` (each a line's words in reading order), with its role.
 pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
+    let lines = &lines[..lines.len().min(MAX_DATE_LINES)];
     let cands = candidates(lines);
     let whole: String = lines
         .iter()
-        .map(|l| l.join(" "))
+        .map(|l| capped_join(l, 2_000))
         .collect::<Vec<_>>()
         .join("\n");
-    let (order, decided) = match shown_order(&cands, lines).or_else(|| address_order(&whole)) {
-        Some(o) => (o, true),
-        None => match region {
-            Region::Ie | Region::Uk => (Order::DayFirst, true),
-            Region::Us => (Order::MonthFirst, true),
-            Region::Ca => (Order::DayFirst, false),
+    let (order, decided) = match shown_order(&cands, lines) {
+        Shown::One(o) => (o, true),
+        // Both orders on one document: nothing decides the rest.
+        Shown::Both => (region_order(region), false),
+        Shown::None => match address_order(&whole) {
+            Some(o) => (o, true),
+            None => (region_order(region), region != Region::Ca),
         },
     };
     let mut dated = vec![false; lines.len()];
     for c in &cands {
         dated[c.line] = true;
     }
+    let mut headers: Vec<Option<Option<(DateRole, &'static str)>>> = vec![None; lines.len()];
     let mut out = Vec::new();
     let mut prev_end: Option<(usize, usize)> = None;
     for c in cands {
@@ -610,21 +696,13 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             && words[c.words.end..]
                 .iter()
                 .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()));
-        let labelled = role_of(&before)
+        let labelled = label_role(&before)
+            .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
             .or_else(|| {
-                // A date alone on its line: the line above may be its label.
-                alone
-                    .then(|| c.line.checked_sub(1).map(|p| lines[p].join(" ")))
-                    .flatten()
-                    .filter(|above| {
-                        above.trim_end().ends_with(':') || above.split_whitespace().count() <= 4
-                    })
-                    .and_then(|above| role_of(&above))
-            })
-            .or_else(|| {
-                (!alone)
-                    .then(|| header_role(lines, c.line, &dated))
-                    .flatten()
+                if alone {
+                    return None;
+                }
+                *headers[c.line].get_or_insert_with(|| header_role(lines, c.line, &dated))
             });
         let role = labelled.map_or(
             if alone && c.line < 12 {
@@ -635,6 +713,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             |(r, _)| r,
         );
         let rank = rank_of(labelled.map(|(_, l)| l));
+        let guessed = labelled.is_none() && role == DateRole::Issued;
         out.push(FoundDate {
             role,
             date: format!("{y:04}-{m:02}-{d:02}"),
@@ -643,9 +722,79 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             line: c.line,
             words: c.words,
             rank,
+            guessed,
         });
     }
+    settle(&mut out);
     out
+}
+
+fn region_order(region: Region) -> Order {
+    match region {
+        Region::Ie | Region::Uk | Region::Ca => Order::DayFirst,
+        Region::Us => Order::MonthFirst,
+    }
+}
+
+/// A label on the lines above a date alone on its line: the nearest of the three above
+/// without a date of their own; a birth label on any of them wins ("Date of birth:" over
+/// "MRN:" in a form read column by column).
+fn label_above(
+    lines: &[Vec<&str>],
+    line: usize,
+    dated: &[bool],
+) -> Option<(DateRole, &'static str)> {
+    let above: Vec<usize> = (line.saturating_sub(3)..line)
+        .rev()
+        .filter(|&k| !dated[k])
+        .collect();
+    let roles: Vec<Option<(DateRole, &'static str)>> = above
+        .iter()
+        .map(|&k| label_role(&capped_join(&lines[k], 300)))
+        .collect();
+    roles
+        .iter()
+        .flatten()
+        .find(|(r, _)| *r == DateRole::Birth)
+        .copied()
+        .or_else(|| {
+            let nearest = *above.first()?;
+            let text = capped_join(&lines[nearest], 300);
+            (text.trim_end().ends_with(':') || text.split_whitespace().count() <= 4)
+                .then(|| roles.first().copied().flatten())
+                .flatten()
+        })
+}
+
+/// Corrections once every date has a role: a date of birth written with a two-digit year
+/// that lands after the document's other dates is a century earlier; a date guessed to be
+/// the issue date (unlabelled, near the top) more than ten years before the document's
+/// latest date is not its issue date.
+fn settle(dates: &mut [FoundDate]) {
+    let latest = dates
+        .iter()
+        .filter(|d| matches!(d.role, DateRole::Service | DateRole::Issued))
+        .map(|d| d.date.clone())
+        .max();
+    let Some(latest) = latest else {
+        return;
+    };
+    let year_of_date = |d: &str| -> i32 { d.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0) };
+    let latest_year = year_of_date(&latest);
+    for d in dates.iter_mut() {
+        let year = year_of_date(&d.date);
+        let two_digit = d
+            .text
+            .rsplit(['/', '.', '-', ' '])
+            .next()
+            .is_some_and(|y| y.len() == 2);
+        if d.role == DateRole::Birth && two_digit && d.date > latest {
+            d.date = format!("{:04}{}", year - 100, d.date.get(4..).unwrap_or(""));
+        }
+        if d.guessed && year + 10 < latest_year {
+            d.role = DateRole::Other;
+        }
+    }
 }
 
 /// The document's date: its latest service date of the most direct kind (the event
@@ -738,5 +887,74 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn labels_that_mislead_and_numbers_that_are_not_dates() {
+        let doc = |t: &str, r| {
+            let found = read(t, r);
+            (
+                roles(&found)
+                    .iter()
+                    .map(|(r, d, _)| (*r, d.to_string()))
+                    .collect::<Vec<_>>(),
+                document_date(&found),
+            )
+        };
+        // The nearest clause labels a date; a DOB with nothing after it labels nothing.
+        let (found, date) = doc("DOB: N/A, Date of visit: 05/06/2026", Region::Ie);
+        assert_eq!(found, [(DateRole::Service, "2026-06-05".to_string())]);
+        assert_eq!(date.as_deref(), Some("2026-06-05"));
+        // "due to" is not a due date.
+        assert_eq!(
+            doc("Admitted due to a fall on 05/06/2026", Region::Ie).0[0].0,
+            DateRole::Service
+        );
+        assert_eq!(doc("Due: 05/06/2026", Region::Ie).0[0].0, DateRole::Due);
+        // A date of birth in a form read column by column, and one under a long label.
+        for text in [
+            "Date of birth:\nMRN:\n03/04/1961",
+            "Jane Madeup Date of Birth\n03/04/1961",
+        ] {
+            let (found, date) = doc(text, Region::Ie);
+            assert_eq!(found[0].0, DateRole::Birth, "{text}");
+            assert_eq!(date, None, "{text}");
+        }
+        // The line above with its own date labels nothing below it.
+        let (found, _) = doc("DOB: 03/04/1961\n05/06/2026", Region::Ie);
+        assert_eq!(found[1].0, DateRole::Issued);
+        // A two-digit year of birth after the document's dates is a century earlier.
+        let (found, _) = doc("DOB 12/05/35 Seen 01/02/2026", Region::Ie);
+        assert_eq!(found[0].1, "1935-05-12");
+        // Times, versions, doses and signs are not dates, and decide nothing.
+        let (found, _) = doc(
+            "Collected 03/04/2026 13.05.10 Software 13.2.24 insulin 10-10-12 units 14 March -1",
+            Region::Us,
+        );
+        assert_eq!(found, [(DateRole::Service, "2026-03-04".to_string())]);
+        // "Patient ID 48213" is not Idaho; "Boston, MA 02115" is Massachusetts.
+        assert_eq!(
+            read("Patient ID 48213\nSeen 03/04/2026", Region::Ie)[0].date,
+            "2026-04-03"
+        );
+        assert_eq!(
+            read("Clinic, Boston, MA 02115\nSeen 03/04/2026", Region::Ie)[0].date,
+            "2026-03-04"
+        );
+        // Both orders on one document: the rest is ambiguous.
+        let found = read(
+            "Seen 13/01/2026\nReview 01/14/2026\nDated 03/04/2026",
+            Region::Ie,
+        );
+        assert!(found[2].ambiguous);
+    }
+
+    #[test]
+    fn a_very_long_document_is_read_in_linear_time() {
+        let header = "word ".repeat(100_000);
+        let rows = "1/1/20 x ".repeat(50_000);
+        let text = format!("{header}\n{rows}\n");
+        let found = read(&text, Region::Ie);
+        assert!(found.len() >= 50_000);
     }
 }

@@ -349,6 +349,10 @@ const BODY: &[Cue] = &[
     cue(T::ConsentForm, "been given the opportunity", 3.0),
 ];
 
+/// Lines read for the type: about the first seven pages, each line's first 1,000
+/// characters.
+pub const MAX_TYPE_LINES: usize = 400;
+
 /// How many of the first lines count as the title.
 const TITLE_LINES: usize = 4;
 
@@ -416,7 +420,12 @@ fn result_line(line: &str) -> bool {
 
 /// The type of a document from its lines (each a line's text, in reading order).
 pub fn guess_type(lines: &[String]) -> TypeGuess {
-    let lower: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
+    // A document says what it is on its first pages.
+    let lower: Vec<String> = lines
+        .iter()
+        .take(MAX_TYPE_LINES)
+        .map(|l| l.chars().take(1_000).collect::<String>().to_lowercase())
+        .collect();
     let title_end = lower
         .iter()
         .enumerate()
