@@ -449,6 +449,24 @@ mod tests {
         Line::from_words(words)
     }
 
+    /// Two columns of six lines, `step` apart, the right one `offset` lower: as a text
+    /// layer gives them, one line per baseline, the columns side by side.
+    fn side_by_side(step: f32, offset: f32) -> Vec<Line> {
+        (0..6)
+            .flat_map(|k| {
+                let top = 0.12 + step * k as f32;
+                [
+                    line(&format!("left column line number {k} of six"), 0.1, top),
+                    line(
+                        &format!("right column line number {k} of six"),
+                        0.55,
+                        top + offset,
+                    ),
+                ]
+            })
+            .collect()
+    }
+
     fn texts(lines: &[Line]) -> Vec<String> {
         lines.iter().map(|l| l.text.clone()).collect()
     }
@@ -457,19 +475,7 @@ mod tests {
     fn two_columns_under_a_heading_are_read_one_after_the_other() {
         // As a text layer gives them: one line per baseline, the columns side by side.
         let mut lines = vec![line("Clinical course", 0.1, 0.08)];
-        for k in 0..6 {
-            let top = 0.12 + 0.02 * k as f32;
-            lines.push(line(
-                &format!("left column line number {k} of six"),
-                0.1,
-                top,
-            ));
-            lines.push(line(
-                &format!("right column line number {k} of six"),
-                0.55,
-                top,
-            ));
-        }
+        lines.extend(side_by_side(0.02, 0.0));
         lines.push(line("Page 1 of 2", 0.45, 0.95));
         lines.reverse();
         let read = texts(&reading_order(lines, false));
@@ -644,20 +650,7 @@ mod tests {
     #[test]
     fn columns_whose_lines_do_not_line_up_are_still_read_one_after_the_other() {
         // The right column half a line lower, its boxes overlapping the left's: one band.
-        let mut lines = Vec::new();
-        for k in 0..6 {
-            let top = 0.12 + 0.014 * k as f32;
-            lines.push(line(
-                &format!("left column line number {k} of six"),
-                0.1,
-                top,
-            ));
-            lines.push(line(
-                &format!("right column line number {k} of six"),
-                0.55,
-                top + 0.007,
-            ));
-        }
+        let lines = side_by_side(0.014, 0.007);
         let read = texts(&reading_order(lines, false));
         assert!(read[..6].iter().all(|t| t.starts_with("left")), "{read:?}");
         assert!(read[6..].iter().all(|t| t.starts_with("right")), "{read:?}");

@@ -16,15 +16,19 @@ fn corpus() -> PathBuf {
     dir.join("tiff")
 }
 
-/// Mean absolute difference per channel (0–255) between two RGBA pictures of one size.
-fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
+/// Mean absolute difference per sample (0–255) between two pictures of one size and
+/// layout (RGBA or grey).
+fn mean_difference<P: image::Pixel<Subpixel = u8>>(
+    a: &image::ImageBuffer<P, Vec<u8>>,
+    b: &image::ImageBuffer<P, Vec<u8>>,
+) -> f64 {
     let total: u64 = a
         .as_raw()
         .iter()
         .zip(b.as_raw())
         .map(|(&x, &y)| x.abs_diff(y) as u64)
         .sum();
-    total as f64 / a.as_raw().len() as f64
+    total as f64 / a.as_raw().len().max(1) as f64
 }
 
 /// Transparent pixels carry no colour: both sides white where alpha is 0.
@@ -340,17 +344,6 @@ fn an_unspecified_extra_sample_beside_grey_is_not_alpha() {
     assert_eq!(decoded.image.to_luma8().as_raw()[15], 240);
 }
 
-/// Mean absolute difference (0–255) between two grey pictures of one size.
-fn mean_grey_difference(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
-    let total: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(&x, &y)| x.abs_diff(y) as u64)
-        .sum();
-    total as f64 / a.as_raw().len().max(1) as f64
-}
-
 /// Pages of the PDF corpus drawn differently from poppler by more than this (mean grey
 /// difference, 0–255, at poppler's 100 dpi): glyph edges are smoothed a little differently;
 /// a missing line of text or a wrong colour costs far more.
@@ -390,7 +383,7 @@ fn every_pdf_page_renders_like_poppler() {
                 want.height(),
                 image::imageops::FilterType::Triangle,
             );
-            let diff = mean_grey_difference(&got, &want);
+            let diff = mean_difference(&got, &want);
             // At a tenth of that size, where smoothing no longer differs and a missing word
             // still shows: the worst cell.
             let small = |img: &image::GrayImage| {

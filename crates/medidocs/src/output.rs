@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use medidocs_core::model::{DocumentRecord, Status};
 use medidocs_core::ocr::OcrDocument;
+use medidocs_core::understand::Understanding;
 use serde_json::{Value, json};
 
 pub struct RunRow<'a> {
@@ -194,6 +195,40 @@ fn short_type(mime: &str) -> &str {
     mime.rsplit('/').next().unwrap_or(mime)
 }
 
+/// What a document reads as and when it happened (`medidocs show`, `medidocs understand`).
+pub fn print_understanding(u: &Understanding) {
+    let t = &u.doc_type;
+    println!(
+        "Reads as   {} (LOINC {}), confidence {:.2}",
+        t.code.code(),
+        t.loinc.as_deref().unwrap_or("none"),
+        t.confidence
+    );
+    for e in &t.evidence {
+        println!("           because of {e}");
+    }
+    println!(
+        "Dated      {}",
+        u.document_date
+            .as_deref()
+            .unwrap_or("no service or issue date found")
+    );
+    for d in &u.dates {
+        println!(
+            "           {} {} from \"{}\" (line {}){}",
+            d.role.as_str(),
+            d.date,
+            d.text,
+            d.line + 1,
+            if d.ambiguous {
+                ", ambiguous: day and month could be either way"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
     println!("Document   {}", doc.id);
     println!("Patient    {}", doc.patient_id);
@@ -222,32 +257,7 @@ pub fn print_document(doc: &DocumentRecord, ocr: Option<&OcrDocument>) {
         );
     }
     if let Some(u) = &doc.understanding {
-        let t = &u.doc_type;
-        println!(
-            "Reads as   {} (LOINC {}), confidence {:.2}{}",
-            t.code.code(),
-            t.loinc.as_deref().unwrap_or("none"),
-            t.confidence,
-            t.evidence
-                .first()
-                .map(|e| format!(", from {e}"))
-                .unwrap_or_default()
-        );
-        println!(
-            "Dated      {}",
-            u.document_date
-                .as_deref()
-                .unwrap_or("no service or issue date found")
-        );
-        for d in &u.dates {
-            println!(
-                "           {} {} \"{}\"{}",
-                d.role.as_str(),
-                d.date,
-                d.text,
-                if d.ambiguous { " (ambiguous)" } else { "" }
-            );
-        }
+        print_understanding(u);
     }
     println!("Created    {}", doc.created_at);
     if !doc.timings.is_empty() {

@@ -43,34 +43,7 @@ pub fn understand(args: UnderstandArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&u)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let t = &u.doc_type;
-    println!(
-        "type: {} (LOINC {}), confidence {:.2}",
-        t.code.code(),
-        t.loinc.as_deref().unwrap_or("none"),
-        t.confidence
-    );
-    for e in &t.evidence {
-        println!("  because of {e}");
-    }
-    println!(
-        "document date: {}",
-        u.document_date.as_deref().unwrap_or("none found")
-    );
-    for d in &u.dates {
-        println!(
-            "  {} {} from \"{}\" (line {}){}",
-            d.role.as_str(),
-            d.date,
-            d.text,
-            d.line + 1,
-            if d.ambiguous {
-                ", ambiguous: day and month could be either way"
-            } else {
-                ""
-            }
-        );
-    }
+    crate::output::print_understanding(&u);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -541,8 +541,8 @@ const ISSUED: &[&str] = &[
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     let lower = before.to_lowercase();
     let lower = lower.trim_end();
-    let mut best: Option<(usize, usize, DateRole, &'static str)> = None;
-    let mut best_priority = 0u8;
+    // (role priority, where the phrase ends, its length): the largest wins.
+    let mut best: Option<((u8, usize, usize), DateRole, &'static str)> = None;
     for (list, role, priority) in [
         (BIRTH, DateRole::Birth, 4u8),
         (DUE, DateRole::Due, 3),
@@ -550,32 +550,16 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
         (ISSUED, DateRole::Issued, 1),
     ] {
         for &phrase in list {
-            let mut from = 0;
-            while let Some(at) = lower[from..].find(phrase) {
-                let start = from + at;
-                let end = start + phrase.len();
-                let bounded = lower[..start]
-                    .chars()
-                    .last()
-                    .is_none_or(|c| !c.is_alphanumeric())
-                    && lower[end..]
-                        .chars()
-                        .next()
-                        .is_none_or(|c| !c.is_alphanumeric());
-                if bounded {
-                    // Nearest to the date first, then the longest phrase.
-                    let key = (priority, end, phrase.len());
-                    if best.is_none_or(|(e, l, _, _)| key > (best_priority, e, l)) {
-                        best = Some((end, phrase.len(), role, phrase));
-                        best_priority = priority;
-                    }
+            for end in super::phrase_ends(lower, phrase) {
+                // The highest role, then nearest to the date, then the longest phrase.
+                let key = (priority, end, phrase.len());
+                if best.is_none_or(|(k, _, _)| key > k) {
+                    best = Some((key, role, phrase));
                 }
-                // On to the next character (never into the middle of one).
-                from = start + lower[start..].chars().next().map_or(1, char::len_utf8);
             }
         }
     }
-    best.map(|(_, _, r, p)| (r, p))
+    best.map(|(_, r, p)| (r, p))
 }
 
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but

@@ -373,26 +373,34 @@ type Evidence = Vec<(f32, String)>;
 /// Below this weight no type is claimed: `other`.
 pub const MIN_TYPE_SCORE: f32 = 2.5;
 
-fn contains_phrase(hay: &str, phrase: &str) -> usize {
-    let mut n = 0;
+/// Where `phrase` ends in `hay` each time it stands as whole words (not inside a longer
+/// word), overlapping matches included.
+pub(crate) fn phrase_ends<'a>(hay: &'a str, phrase: &'a str) -> impl Iterator<Item = usize> + 'a {
     let mut from = 0;
-    while let Some(at) = hay[from..].find(phrase) {
-        let start = from + at;
-        let end = start + phrase.len();
-        let bounded = hay[..start]
-            .chars()
-            .last()
-            .is_none_or(|c| !c.is_alphanumeric())
-            && hay[end..]
+    std::iter::from_fn(move || {
+        while let Some(at) = hay.get(from..)?.find(phrase) {
+            let start = from + at;
+            let end = start + phrase.len();
+            // On to the next character (never into the middle of one).
+            from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
+            let bounded = hay[..start]
                 .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric());
-        if bounded {
-            n += 1;
+                .last()
+                .is_none_or(|c| !c.is_alphanumeric())
+                && hay[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric());
+            if bounded {
+                return Some(end);
+            }
         }
-        from = end;
-    }
-    n
+        None
+    })
+}
+
+fn contains_phrase(hay: &str, phrase: &str) -> usize {
+    phrase_ends(hay, phrase).count()
 }
 
 /// A line of results: a number, then a range `low-high` (in brackets or not) or a `<`/`>`

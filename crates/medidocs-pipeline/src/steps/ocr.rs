@@ -44,19 +44,16 @@ impl Steps {
                     self.cpu(move || media::shrink_png_to_fit(&png, limits))
                         .await?
                 };
-                let mut read = self.ocr.recognize(&png, input.page).await?;
-                read.lines = in_reading_order(read.lines);
+                let read = self.ocr.recognize(&png, input.page).await?;
                 // A layer reading part of the page is exact where OCR guesses: OCR adds
                 // what it does not read. A garbled one stands only if OCR reads less.
-                match (layer.merge, layer.garbled) {
-                    (Some(part), _) => {
-                        let mut merged = textlayer::merge(part, read);
-                        merged.lines = in_reading_order(merged.lines);
-                        merged
-                    }
+                let mut page = match (layer.merge, layer.garbled) {
+                    (Some(part), _) => textlayer::merge(part, read),
                     (None, Some(garbled)) => textlayer::better_of(garbled, read),
                     (None, None) => read,
-                }
+                };
+                page.lines = in_reading_order(page.lines);
+                page
             }
         };
         let ms = started.elapsed().as_millis() as u64;
