@@ -32,7 +32,7 @@ use crate::views::*;
     ),
     components(schemas(
         Problem, Health, Me, UploadRequest, UploadTarget, Received, DocumentList, DocumentView,
-        RenditionView, RenditionLink, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
+        RenditionView, TypeView, DateView, RenditionLink, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
         SearchResults, SearchResult, SearchHit, Retrying
     )),
     modifiers(&Bearer)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use medidocs_core::model::DocumentRecord;
+use medidocs_core::model::{DocumentRecord, TypeSource};
 use medidocs_core::ocr::OcrDocument;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,8 +57,21 @@ pub struct DocumentView {
     pub text_source: Option<String>,
     pub text_chars: u64,
     pub duplicate_of: Option<String>,
-    /// What clinic staff filed it as at a bulk import ("referral", "lab result").
+    /// What clinic staff filed it as, at a bulk import or later ("referral", "lab result"),
+    /// as they wrote it.
     pub document_type: Option<String>,
+    /// What kind of document it is: the type staff gave when it names one, else the type
+    /// read from its text; absent until it is read.
+    #[serde(rename = "type")]
+    pub doc_type: Option<TypeView>,
+    /// The day it is about (`YYYY-MM-DD`): its service date, else its issue date; never a
+    /// date of birth. Absent when none was read.
+    pub document_date: Option<String>,
+    /// The day it sorts by in the patient's timeline: `document_date`, else the day it
+    /// came in.
+    pub sort_date: String,
+    /// Every date read from it (up to 40), with its role.
+    pub dates: Vec<DateView>,
     pub created_at: String,
     pub updated_at: String,
     /// Set when the text can be read (status READY).
@@ -85,6 +98,22 @@ impl From<&DocumentRecord> for DocumentView {
             text_chars: d.text_chars,
             duplicate_of: d.duplicate_of.clone(),
             document_type: d.document_type.clone(),
+            doc_type: TypeView::of(d),
+            document_date: d.document_date().map(str::to_string),
+            sort_date: d.sort_date().to_string(),
+            dates: d
+                .understanding
+                .iter()
+                .flat_map(|u| &u.dates)
+                .map(|f| DateView {
+                    role: f.role.as_str().into(),
+                    date: f.date.clone(),
+                    text: f.text.clone(),
+                    ambiguous: f.ambiguous,
+                    line: f.line,
+                    words: [f.words.start, f.words.end],
+                })
+                .collect(),
             created_at: d.created_at.clone(),
             updated_at: d.updated_at.clone(),
             text_href: ready.then(|| format!("/v1/documents/{}/text", d.id)),
@@ -104,6 +133,60 @@ impl From<&DocumentRecord> for DocumentView {
                 .collect(),
         }
     }
+}
+
+/// A document's type.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TypeView {
+    /// `lab_report`, `imaging_report`, `prescription`, `referral_letter`,
+    /// `discharge_summary`, `clinic_letter`, `consultation_note`, `operative_note`,
+    /// `vaccination_record`, `insurance_card`, `consent_form` or `other`.
+    pub code: String,
+    /// Its LOINC document code and display name, where one exists.
+    pub loinc: Option<String>,
+    pub display: Option<String>,
+    /// `given` (by clinic staff) or `read` (from the text).
+    pub source: String,
+    /// For a type read: 0 to 1, and the words that decided it, strongest first.
+    pub confidence: Option<f32>,
+    pub evidence: Vec<String>,
+}
+
+impl TypeView {
+    fn of(d: &DocumentRecord) -> Option<TypeView> {
+        let (t, source) = d.type_of()?;
+        let read = d
+            .understanding
+            .as_ref()
+            .filter(|_| source == TypeSource::Read)
+            .map(|u| &u.doc_type);
+        Some(TypeView {
+            code: t.code().into(),
+            loinc: t.loinc().map(|(c, _)| c.into()),
+            display: t.loinc().map(|(_, n)| n.into()),
+            source: source.as_str().into(),
+            confidence: read.map(|g| g.confidence),
+            evidence: read.map(|g| g.evidence.clone()).unwrap_or_default(),
+        })
+    }
+}
+
+/// A date read from a document.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DateView {
+    /// `service`, `birth`, `issued`, `due` or `other`.
+    pub role: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// As written.
+    pub text: String,
+    /// Read day-first or month-first with nothing on the document or about the patient to
+    /// decide which.
+    pub ambiguous: bool,
+    /// Where: the line of the text (0-based, in reading order; `text_href` serves it) and
+    /// its words `[first, end)` (0-based, in that line).
+    pub line: usize,
+    pub words: [usize; 2],
 }
 
 /// Where to fetch a rendition: a short-lived URL needing no token (AWS), or `null`: fetch

@@ -469,9 +469,10 @@ async fn the_template_declares_the_table_the_adapter_uses() {
             .map(|m| m.as_str().to_string())
             .unwrap_or_default()
     );
-    // The patient index and the sparse in-flight index, both as the adapter declares them.
+    // The patient index, the sparse in-flight index and the timeline, as the adapter
+    // declares them.
     let names: Vec<&str> = declared_indexes.iter().map(|i| i.0.as_str()).collect();
-    assert_eq!(names, ["gsi1", "gsi2"], "{declared_indexes:?}");
+    assert_eq!(names, ["gsi1", "gsi2", "gsi3"], "{declared_indexes:?}");
 }
 
 #[tokio::test]

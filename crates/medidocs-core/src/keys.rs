@@ -161,6 +161,63 @@ pub fn is_listing_key(key: &str) -> bool {
         .is_some_and(|(created_at, id)| !created_at.is_empty() && is_system_id(id))
 }
 
+/// A document's place in its patient's timeline (`gsi3sk`, under the patient's
+/// [`patient_partition`] as `gsi3pk`): the day it is about (its document date, else the
+/// day it came in: [`crate::model::DocumentRecord::sort_date`]), then when it came in.
+/// Timeline cursors are these keys.
+pub fn dated_key(date: &str, created_at: &str, id: &str) -> String {
+    format!("{DATED_PREFIX}{date}#{created_at}#{id}")
+}
+const DATED_PREFIX: &str = "DATED#";
+/// A document's (`gsi3pk`, `gsi3sk`): every document is in the timeline.
+pub fn dated_index(doc: &crate::model::DocumentRecord) -> (String, String) {
+    (
+        patient_partition(&doc.patient_id),
+        dated_key(doc.sort_date(), &doc.created_at, &doc.id),
+    )
+}
+/// Whether a key has the shape of a [`dated_key`].
+pub fn is_dated_key(key: &str) -> bool {
+    key.strip_prefix(DATED_PREFIX)
+        .and_then(|rest| rest.split_once('#'))
+        .and_then(|(date, rest)| Some((date, rest.rsplit_once('#')?)))
+        .is_some_and(|(date, (created_at, id))| {
+            is_day(date) && !created_at.is_empty() && is_system_id(id)
+        })
+}
+/// The timeline keys of the days `from..=to` (either open): `low <= key < high`.
+pub fn dated_range(from: Option<&str>, to: Option<&str>) -> (String, String) {
+    (
+        format!("{DATED_PREFIX}{}", from.unwrap_or("")),
+        match to {
+            Some(to) => prefix_end(&format!("{DATED_PREFIX}{to}#")),
+            None => prefix_end(DATED_PREFIX),
+        },
+    )
+}
+/// `YYYY-MM-DD`, a real day of the Gregorian calendar.
+pub fn is_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<u32>().ok());
+    match (num(0..4), num(5..7), num(8..10)) {
+        (Some(y), Some(m), Some(d)) => {
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let days = match m {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if leap => 29,
+                2 => 28,
+                _ => return false,
+            };
+            y >= 1 && (1..=days).contains(&d)
+        }
+        _ => false,
+    }
+}
+
 pub fn upload_key(patient_id: &str, upload_id: &str) -> String {
     format!("uploads/{patient_id}/{upload_id}/original")
 }
@@ -396,6 +453,28 @@ mod tests {
         assert_eq!(member_of(&member_key("d-1")), Some("d-1"));
         assert_eq!(patient_of(&patient_partition("p-1")), Some("p-1"));
         assert_eq!(member_of("PATIENT#p-1"), None);
+    }
+
+    #[test]
+    fn timeline_keys_sort_by_day_then_arrival_and_ranges_hold_whole_days() {
+        let k = |d, c, id| dated_key(d, c, id);
+        let a = k("2019-03-04", "2026-12-02T08:00:00.000Z", "0a");
+        let b = k("2019-03-04", "2026-12-02T09:00:00.000Z", "0b");
+        let c = k("2025-01-01", "2020-01-01T00:00:00.000Z", "0c");
+        assert!(a < b && b < c);
+        for key in [&a, &b, &c] {
+            assert!(is_dated_key(key), "{key}");
+        }
+        for bad in ["", "DATED#", "DATED#2019-02-30#t#0a", "DATED#2019-03-04##0a", "DATED#2019-03-04#t#XY", "CREATED#t#0a"] {
+            assert!(!is_dated_key(bad), "{bad}");
+        }
+        let (lo, hi) = dated_range(Some("2019-03-04"), Some("2019-03-04"));
+        assert!(lo <= a && b < hi && c >= hi);
+        let (lo, hi) = dated_range(Some("2019-03-05"), None);
+        assert!(a < lo && c >= lo && c < hi);
+        let (lo, hi) = dated_range(None, Some("2019-03-03"));
+        assert!(lo < a && a >= hi);
+        assert!(is_day("2024-02-29") && !is_day("2023-02-29") && !is_day("2024-13-01") && !is_day("24-01-01"));
     }
 
     #[test]

@@ -281,10 +281,57 @@ impl DocumentRecord {
         self.timings.clear();
     }
 
+    /// The day the document is about, as read from it (`YYYY-MM-DD`), if it was read.
+    pub fn document_date(&self) -> Option<&str> {
+        self.understanding
+            .as_ref()
+            .and_then(|u| u.document_date.as_deref())
+    }
+
+    /// The day it sorts by in its patient's timeline: its document date, else the day it
+    /// came in.
+    pub fn sort_date(&self) -> &str {
+        self.document_date()
+            .unwrap_or_else(|| self.created_at.get(..10).unwrap_or(&self.created_at))
+    }
+
+    /// Its type, and whether it was given (at import or by staff: wins when it names one
+    /// of the types) or read from its text; none while it is not yet read.
+    pub fn type_of(&self) -> Option<(crate::understand::DocumentType, TypeSource)> {
+        if let Some(t) = self
+            .document_type
+            .as_deref()
+            .and_then(crate::understand::DocumentType::from_label)
+        {
+            return Some((t, TypeSource::Given));
+        }
+        self.understanding
+            .as_ref()
+            .map(|u| (u.doc_type.code, TypeSource::Read))
+    }
+
     pub fn with_labels(mut self, labels: Labels) -> Self {
         self.document_type = labels.document_type;
         self.note = labels.note;
         self
+    }
+}
+
+/// Where a document's type came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeSource {
+    /// Given by clinic staff, at import or later.
+    Given,
+    /// Read from the document's text.
+    Read,
+}
+
+impl TypeSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeSource::Given => "given",
+            TypeSource::Read => "read",
+        }
     }
 }
 
@@ -302,6 +349,35 @@ pub const LOCAL_REGION: &str = "local";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_sorts_by_its_own_date_and_a_given_type_wins() {
+        use crate::understand::{DocumentType, Region, understand_text};
+        let mut d = DocumentRecord::new(
+            "0a".into(),
+            "p".into(),
+            SourceRef {
+                bucket: "b".into(),
+                key: "k".into(),
+                version: "v".into(),
+            },
+            String::new(),
+            0,
+            "2026-12-02T08:00:00.000Z".into(),
+        );
+        assert_eq!((d.sort_date(), d.document_date(), d.type_of()), ("2026-12-02", None, None));
+        d.understanding = Some(understand_text(
+            "LABORATORY REPORT\nDate of birth: 02/01/1961\nCollected: 14/03/2019\nFerritin 45 ug/L (30-400)",
+            Region::Ie,
+        ));
+        assert_eq!(d.sort_date(), "2019-03-14");
+        assert_eq!(d.type_of(), Some((DocumentType::LabReport, TypeSource::Read)));
+        d.document_type = Some("Discharge summary".into());
+        assert_eq!(d.type_of(), Some((DocumentType::DischargeSummary, TypeSource::Given)));
+        // A label that names no type leaves the type read.
+        d.document_type = Some("scans from 2019".into());
+        assert_eq!(d.type_of(), Some((DocumentType::LabReport, TypeSource::Read)));
+    }
 
     #[test]
     fn labels_are_trimmed_bounded_and_free_of_control_characters() {

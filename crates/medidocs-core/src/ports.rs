@@ -171,6 +171,16 @@ pub trait MetadataStore: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<DocumentPage, StoreError>;
+    /// A patient's timeline: their documents by the day each is about, newest first
+    /// (the index [`crate::keys::dated_index`]), only the days `from..=to` of `days`
+    /// (`YYYY-MM-DD`, either open), `limit` at a time; the cursor is the last key given.
+    async fn list_patient_documents_by_date(
+        &self,
+        patient_id: &str,
+        days: (Option<&str>, Option<&str>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError>;
     /// Records `id` as the first of `patient_id`'s documents with this content (the item
     /// [`crate::keys::content_claim`]). Returns `None` if it now is, or `Some(first_id)` if
     /// another of this patient's documents claimed the content before. Another patient's

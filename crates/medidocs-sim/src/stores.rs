@@ -622,6 +622,46 @@ impl MetadataStore for MemMeta {
         Ok(())
     }
 
+    async fn list_patient_documents_by_date(
+        &self,
+        patient_id: &str,
+        days: (Option<&str>, Option<&str>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError> {
+        self.request(false, || {
+            let t = self.lock();
+            let (low, high) = medidocs_core::keys::dated_range(days.0, days.1);
+            let below = match cursor {
+                Some(c) if c < high.as_str() => c.to_string(),
+                _ => high,
+            };
+            // The simulator's documents are few: a sort of the patient's is its index.
+            let mut rows: Vec<(String, DocumentRecord)> = t
+                .docs
+                .values()
+                .map(|v| &v.value)
+                .filter(|d| d.patient_id == patient_id)
+                .map(|d| (medidocs_core::keys::dated_index(d).1, d.clone()))
+                .filter(|(k, _)| *k >= low && *k < below)
+                .collect();
+            rows.sort_by(|a, b| b.0.cmp(&a.0));
+            let limit = limit.clamp(1, 1000);
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            let next = if more {
+                rows.last().map(|(k, _)| k.clone())
+            } else {
+                None
+            };
+            Ok(DocumentPage {
+                documents: rows.into_iter().map(|(_, d)| d).collect(),
+                next,
+            })
+        })
+        .await
+    }
+
     async fn list_patient_documents(
         &self,
         patient_id: &str,

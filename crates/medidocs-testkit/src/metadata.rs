@@ -190,6 +190,76 @@ pub async fn metadata_store_suite(
     );
 
     c.check(
+        "a patient's timeline: by the day each document is about, newest first, within a range of days, paginated",
+        async {
+            use medidocs_core::understand::{DocumentType, TypeGuess, Understanding};
+            let dated = |d: &mut DocumentRecord, day: &str| {
+                d.understanding = Some(Understanding {
+                    doc_type: TypeGuess {
+                        code: DocumentType::LabReport,
+                        loinc: Some("11502-2".into()),
+                        confidence: 0.9,
+                        evidence: vec![],
+                    },
+                    document_date: Some(day.into()),
+                    dates: vec![],
+                });
+            };
+            let listed = format!("t{run}");
+            let mut d = Vec::new();
+            for (n, day) in [
+                (0x40, Some("2019-03-14")),
+                (0x41, None),
+                (0x42, Some("2025-06-01")),
+                (0x43, Some("2019-03-14")),
+                (0x44, None),
+            ] {
+                let mut x = doc(run, n, &listed);
+                if let Some(day) = day {
+                    dated(&mut x, day);
+                }
+                store.create_document(&x).await?;
+                d.push(x);
+            }
+            // Read later: it moves from the day it came in to the day it is about.
+            dated(&mut d[4], "2021-01-01");
+            d[4].version = 2;
+            store.update_document(&d[4]).await?;
+            store
+                .create_document(&doc(run, 0x45, &format!("other{run}")))
+                .await?;
+            let ids = |k: &[usize]| k.iter().map(|&i| d[i].id.clone()).collect::<Vec<_>>();
+            let listed = listed.as_str();
+            let read = |from: Option<&'static str>, to: Option<&'static str>| async move {
+                let mut seen = Vec::new();
+                let mut cursor: Option<String> = None;
+                for _ in 0..20 {
+                    let page = store
+                        .list_patient_documents_by_date(listed, (from, to), 2, cursor.as_deref())
+                        .await?;
+                    ensure!(page.documents.len() <= 2, "page of {}", page.documents.len());
+                    seen.extend(page.documents.into_iter().map(|d| d.id));
+                    match page.next {
+                        Some(n) => cursor = Some(n),
+                        None => return Ok::<_, anyhow::Error>(seen),
+                    }
+                }
+                Err(anyhow!("pagination does not end"))
+            };
+            let all = read(None, None).await?;
+            ensure!(all == ids(&[1, 2, 4, 3, 0]), "timeline {all:?}");
+            let range = read(Some("2019-03-14"), Some("2021-01-01")).await?;
+            ensure!(range == ids(&[4, 3, 0]), "2019-03-14..=2021-01-01: {range:?}");
+            let since = read(Some("2020-01-01"), None).await?;
+            ensure!(since == ids(&[1, 2, 4]), "from 2020: {since:?}");
+            let before = read(None, Some("2019-03-13")).await?;
+            ensure!(before.is_empty(), "before 2019-03-14: {before:?}");
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
         "content claims: first wins within a patient, later ids learn the first, patients never see each other's",
         async {
             let sha = format!("{run}{}", "ab".repeat(20));

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use medidocs_core::access::Action;
 use medidocs_core::model::Status;
 use medidocs_core::ports::StoreError;
+use medidocs_core::understand::DocumentType;
 use medidocs_core::{keys, listing};
 
 use super::{AppState, Verified, not_ready, ocr_of, open_document, open_patient};
@@ -35,10 +36,14 @@ fn query_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Resul
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/documents", tag = "documents",
     security(("bearer" = [])),
     params(("patient_id" = String, Path),
+        ("sort" = Option<String>, Query, description = "`date` (default): the timeline, by the day each document is about (its document date, else the day it came in), newest first; `uploaded`: newest upload first"),
+        ("type" = Option<String>, Query, description = "Only documents of this type: lab_report, imaging_report, prescription, referral_letter, discharge_summary, clinic_letter, consultation_note, operative_note, vaccination_record, insurance_card, consent_form or other"),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD: only documents dated this day or later (sort=date)"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD: only documents dated this day or earlier (sort=date)"),
         ("status" = Option<String>, Query, description = "RECEIVED, PROCESSING, READY, REJECTED or FAILED"),
         ("limit" = Option<usize>, Query, description = "1 to 100; default 20"),
-        ("cursor" = Option<String>, Query, description = "`next` of the previous page")),
-    responses((status = 200, description = "Newest first", body = DocumentList),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page, with the same sort")),
+    responses((status = 200, description = "A page of the patient's documents; when filters skip many, a page may hold fewer than `limit` with `next` to read on", body = DocumentList),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub(crate) async fn list_documents(
     State(app): AppState,
@@ -49,6 +54,23 @@ pub(crate) async fn list_documents(
 ) -> Result<Json<DocumentList>, Problem> {
     open_patient(&app, &headers, &claims, &pid, Action::ListDocuments).await?;
     let limit = query_limit(&q, 20, 100)?;
+    let listing = listing_of(&q)?;
+    let cursor = q.get("cursor").cloned();
+    if cursor.as_deref().is_some_and(|c| !listing.is_cursor(c)) {
+        return Err(Problem::bad_request(
+            "invalid_cursor",
+            "cursor is the `next` of a previous page with the same sort",
+        ));
+    }
+    let page = listing::patient_documents(app.meta.as_ref(), &pid, &listing, limit, cursor).await?;
+    Ok(Json(DocumentList {
+        documents: page.documents.iter().map(DocumentView::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// What a listing's query asks for; a problem names the parameter that is wrong.
+fn listing_of(q: &HashMap<String, String>) -> Result<listing::Listing, Problem> {
     let status = match q.get("status") {
         None => None,
         Some(s) => Some(Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
@@ -58,18 +80,56 @@ pub(crate) async fn list_documents(
             )
         })?),
     };
-    let cursor = q.get("cursor").cloned();
-    if cursor.as_deref().is_some_and(|c| !listing::is_cursor(c)) {
+    let doc_type = match q.get("type") {
+        None => None,
+        Some(t) => Some(DocumentType::parse(&t.to_ascii_lowercase()).ok_or_else(|| {
+            let codes: Vec<&str> = DocumentType::ALL.iter().map(|t| t.code()).collect();
+            Problem::bad_request(
+                "invalid_type",
+                format!("type is one of {}", codes.join(", ")),
+            )
+        })?),
+    };
+    let day = |name: &str| -> Result<Option<String>, Problem> {
+        match q.get(name) {
+            None => Ok(None),
+            Some(d) if keys::is_day(d) => Ok(Some(d.clone())),
+            Some(_) => Err(Problem::bad_request(
+                "invalid_date",
+                format!("{name} is a day, written YYYY-MM-DD (2025-01-31)"),
+            )),
+        }
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    if let (Some(f), Some(t)) = (&from, &to)
+        && f > t
+    {
         return Err(Problem::bad_request(
-            "invalid_cursor",
-            "cursor is the `next` of a previous page",
+            "invalid_date",
+            format!("from ({f}) is after to ({t})"),
         ));
     }
-    let page = listing::patient_documents(app.meta.as_ref(), &pid, status, limit, cursor).await?;
-    Ok(Json(DocumentList {
-        documents: page.documents.iter().map(DocumentView::from).collect(),
-        next: page.next,
-    }))
+    let order = match q.get("sort").map(String::as_str) {
+        None | Some("date") => listing::Order::Dated { from, to },
+        Some("uploaded") if from.is_none() && to.is_none() => listing::Order::Uploaded,
+        Some("uploaded") => {
+            return Err(Problem::bad_request(
+                "invalid_sort",
+                "from and to choose days of the timeline: use them with sort=date",
+            ));
+        }
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "invalid_sort",
+                "sort is date or uploaded",
+            ));
+        }
+    };
+    Ok(listing::Listing {
+        order,
+        status,
+        doc_type,
+    })
 }
 
 #[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents", security(("bearer" = [])),

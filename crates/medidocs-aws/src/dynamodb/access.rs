@@ -136,6 +136,7 @@ impl AccessStore for DynamoMetadataStore {
                         partition: ("pk", keys::audit_partition(Some(p))),
                         sort: "sk",
                         below: cursor,
+                        from: None,
                     },
                     limit,
                 )
@@ -154,6 +155,7 @@ impl AccessStore for DynamoMetadataStore {
                         partition: (gpk, keys::audit_month_partition(&month)),
                         sort: gsk,
                         below: cursor.filter(|c| audit_month(c) == month),
+                        from: None,
                     },
                     limit - items.len(),
                 )

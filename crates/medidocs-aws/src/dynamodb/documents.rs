@@ -84,11 +84,49 @@ impl MetadataStore for DynamoMetadataStore {
                     partition: (gpk, keys::patient_partition(patient_id)),
                     sort: gsk,
                     below: cursor,
+                    from: None,
                 },
                 limit,
             )
             .await?;
         // The cursor is the last document's index key: the next page continues below it.
+        let next = if more {
+            items.last().map(|i| text_of(i, gsk))
+        } else {
+            None
+        };
+        let documents = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        Ok(DocumentPage { documents, next })
+    }
+
+    async fn list_patient_documents_by_date(
+        &self,
+        patient_id: &str,
+        days: (Option<&str>, Option<&str>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError> {
+        let limit = limit.clamp(1, 1000);
+        let (index, gpk, gsk) = INDEXES[2];
+        let (low, high) = keys::dated_range(days.0, days.1);
+        // Below the cursor and below the range's end, whichever is lower. The range's end
+        // is no document's key, so dropping an item equal to it drops nothing.
+        let below = match cursor {
+            Some(c) if c < high.as_str() => c.to_string(),
+            _ => high,
+        };
+        let (items, more) = self
+            .newest(
+                Newest {
+                    index: Some(index),
+                    partition: (gpk, keys::patient_partition(patient_id)),
+                    sort: gsk,
+                    below: Some(&below),
+                    from: Some(&low),
+                },
+                limit,
+            )
+            .await?;
         let next = if more {
             items.last().map(|i| text_of(i, gsk))
         } else {

@@ -26,6 +26,9 @@ pub(super) fn encode(doc: &DocumentRecord) -> Result<HashMap<String, AttributeVa
         item.insert("gsi2pk".into(), s(pk));
         item.insert("gsi2sk".into(), s(sk));
     }
+    let (pk, sk) = keys::dated_index(doc);
+    item.insert("gsi3pk".into(), s(pk));
+    item.insert("gsi3sk".into(), s(sk));
     Ok(item)
 }
 
@@ -34,7 +37,9 @@ pub(super) fn from_item<T: serde::de::DeserializeOwned>(
     mut item: HashMap<String, AttributeValue>,
     what: &str,
 ) -> Result<T, StoreError> {
-    for k in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+    for k in [
+        "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+    ] {
         item.remove(k);
     }
     serde_dynamo::from_item(item)

@@ -43,9 +43,13 @@ use item::s;
 pub const TABLE_KEYS: (&str, &str) = ("pk", "sk");
 /// Its indexes (name, partition, sort), every attribute projected: `gsi1` lists a
 /// patient's documents, care teams and the audit trail; `gsi2`, sparse, the documents in
-/// flight of each region by deadline.
-pub const INDEXES: [(&str, &str, &str); 2] =
-    [("gsi1", "gsi1pk", "gsi1sk"), ("gsi2", "gsi2pk", "gsi2sk")];
+/// flight of each region by deadline; `gsi3` a patient's documents by the day each is
+/// about (the timeline).
+pub const INDEXES: [(&str, &str, &str); 3] = [
+    ("gsi1", "gsi1pk", "gsi1sk"),
+    ("gsi2", "gsi2pk", "gsi2sk"),
+    ("gsi3", "gsi3pk", "gsi3sk"),
+];
 
 #[derive(Clone)]
 pub struct DynamoMetadataStore {
@@ -160,6 +164,8 @@ struct Newest<'a> {
     partition: (&'a str, String),
     sort: &'a str,
     below: Option<&'a str>,
+    /// The lowest sort key wanted, if any (with `below`, which it then needs).
+    from: Option<&'a str>,
 }
 
 impl DynamoMetadataStore {
@@ -203,18 +209,34 @@ impl DynamoMetadataStore {
                 .scan_index_forward(false)
                 .limit((limit + 1 - items.len()) as i32)
                 .set_exclusive_start_key(start.take());
-            req = match q.below {
-                Some(c) => req
+            req = match (q.from, q.below) {
+                // A key condition has one comparison of the sort key: BETWEEN is inclusive,
+                // so the item at `below` itself, if any, is dropped here.
+                (Some(lo), Some(c)) => req
+                    .key_condition_expression("#p = :p AND #s BETWEEN :lo AND :c")
+                    .expression_attribute_names("#s", q.sort)
+                    .expression_attribute_values(":lo", s(lo))
+                    .expression_attribute_values(":c", s(c)),
+                (None, Some(c)) => req
                     .key_condition_expression("#p = :p AND #s < :c")
                     .expression_attribute_names("#s", q.sort)
                     .expression_attribute_values(":c", s(c)),
-                None => req.key_condition_expression("#p = :p"),
+                (Some(lo), None) => req
+                    .key_condition_expression("#p = :p AND #s >= :lo")
+                    .expression_attribute_names("#s", q.sort)
+                    .expression_attribute_values(":lo", s(lo)),
+                (None, None) => req.key_condition_expression("#p = :p"),
             };
             let out = req
                 .send()
                 .await
                 .map_err(|e| store_error(format!("query of {}", q.partition.1), e))?;
-            items.extend(out.items.unwrap_or_default());
+            items.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| q.below.is_none_or(|c| item::text_of(i, q.sort) != c)),
+            );
             if items.len() > limit {
                 items.truncate(limit);
                 return Ok((items, true));

@@ -64,6 +64,24 @@ impl DocumentType {
         Self::ALL.into_iter().find(|t| t.code() == code)
     }
 
+    /// The type a label names, as staff write it: its code ("lab_report"), its name in
+    /// words ("Lab report", "lab results") or a common name of it ("bloods", "x-ray",
+    /// "op note"); none for a label that names no type.
+    pub fn from_label(label: &str) -> Option<DocumentType> {
+        let norm: String = label
+            .to_lowercase()
+            .replace(['_', '-', '/', '.'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let singular = norm.strip_suffix('s').unwrap_or(&norm);
+        Self::ALL.into_iter().find(|t| {
+            let code = t.code().replace('_', " ");
+            let named = |n: &str| n == norm || n == singular;
+            named(&code) || LABELS.iter().any(|(lt, names)| lt == t && names.iter().any(|n| named(n)))
+        })
+    }
+
     /// The LOINC document code (Document Ontology) and its display name.
     pub fn loinc(self) -> Option<(&'static str, &'static str)> {
         Some(match self {
@@ -352,6 +370,36 @@ const BODY: &[Cue] = &[
 /// Lines read for the type: about the first seven pages, each line's first 1,000
 /// characters.
 pub const MAX_TYPE_LINES: usize = 400;
+
+/// Names staff give a type besides its code in words (singular; a plural `s` is dropped).
+const LABELS: &[(DocumentType, &[&str])] = &[
+    (
+        T::LabReport,
+        &["lab", "lab result", "laboratory report", "laboratory result", "blood test", "blood", "bloods", "pathology report", "pathology", "test result"],
+    ),
+    (
+        T::ImagingReport,
+        &["imaging", "radiology report", "radiology", "x ray", "xray", "scan", "scan report", "ultrasound", "mri", "ct", "ct report", "mri report"],
+    ),
+    (T::Prescription, &["script", "rx", "medication list"]),
+    (T::ReferralLetter, &["referral"]),
+    (T::DischargeSummary, &["discharge", "discharge letter"]),
+    (T::ClinicLetter, &["letter", "correspondence", "outpatient letter"]),
+    (
+        T::ConsultationNote,
+        &["consultation", "consult note", "consult", "progress note", "clinic note", "visit note", "office note"],
+    ),
+    (
+        T::OperativeNote,
+        &["operation note", "op note", "surgical note", "procedure note", "operative report"],
+    ),
+    (
+        T::VaccinationRecord,
+        &["vaccination", "vaccine record", "immunisation record", "immunization record", "immunisation", "immunization"],
+    ),
+    (T::InsuranceCard, &["insurance", "medical card", "gms card", "health insurance card"]),
+    (T::ConsentForm, &["consent"]),
+];
 
 /// How many of the first lines count as the title.
 const TITLE_LINES: usize = 4;
@@ -733,6 +781,26 @@ pub mod eval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_labels_name_types_in_words_or_codes() {
+        for (label, t) in [
+            ("lab_report", T::LabReport),
+            ("Lab results", T::LabReport),
+            ("BLOODS", T::LabReport),
+            ("X-Ray", T::ImagingReport),
+            ("referral", T::ReferralLetter),
+            ("Discharge Summary", T::DischargeSummary),
+            ("op note", T::OperativeNote),
+            ("Immunisation record", T::VaccinationRecord),
+            ("other", T::Other),
+        ] {
+            assert_eq!(DocumentType::from_label(label), Some(t), "{label}");
+        }
+        for label in ["", "misc scans 2019", "letters from Mary", "labrador"] {
+            assert_eq!(DocumentType::from_label(label), None, "{label}");
+        }
+    }
 
     #[test]
     fn any_text_is_read_without_a_panic() {

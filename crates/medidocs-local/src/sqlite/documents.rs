@@ -9,7 +9,7 @@ use medidocs_core::model::{DocumentPage, DocumentRecord};
 use medidocs_core::ports::{MetadataStore, StoreError};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteMetadataStore, db_err, decode, encode, inflight};
+use super::{SqliteMetadataStore, dated, db_err, decode, encode, inflight};
 
 #[async_trait]
 impl MetadataStore for SqliteMetadataStore {
@@ -17,10 +17,11 @@ impl MetadataStore for SqliteMetadataStore {
         let data = encode(doc)?;
         let doc = doc.clone();
         let (g2pk, g2sk) = inflight(&doc);
+        let (g3pk, g3sk) = dated(&doc);
         self.with(move |c| {
             let n = c
                 .execute(
-                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk, gsi3pk, gsi3sk) VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11)
                      ON CONFLICT (pk, sk) DO NOTHING",
                     params![
                         keys::document_item(&doc.id),
@@ -31,7 +32,9 @@ impl MetadataStore for SqliteMetadataStore {
                         data,
                         g2pk,
                         g2sk,
-                        keys::DOCUMENT_SORT
+                        keys::DOCUMENT_SORT,
+                        g3pk,
+                        g3sk
                     ],
                 )
                 .map_err(db_err)?;
@@ -63,12 +66,13 @@ impl MetadataStore for SqliteMetadataStore {
         let data = encode(doc)?;
         let doc = doc.clone();
         let (g2pk, g2sk) = inflight(&doc);
+        let (g3pk, g3sk) = dated(&doc);
         self.with(move |c| {
             let tx = c.transaction().map_err(db_err)?;
             let n = tx
                 .execute(
-                    "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7 WHERE pk = ?1 AND sk = ?8 AND version = ?5",
-                    params![keys::document_item(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk, keys::DOCUMENT_SORT],
+                    "UPDATE items SET status = ?2, version = ?3, data = ?4, gsi2pk = ?6, gsi2sk = ?7, gsi3pk = ?9, gsi3sk = ?10 WHERE pk = ?1 AND sk = ?8 AND version = ?5",
+                    params![keys::document_item(&doc.id), doc.status.as_str(), doc.version as i64, data, doc.version as i64 - 1, g2pk, g2sk, keys::DOCUMENT_SORT, g3pk, g3sk],
                 )
                 .map_err(db_err)?;
             if n == 0 {
@@ -110,6 +114,42 @@ impl MetadataStore for SqliteMetadataStore {
                 .map_err(db_err)?;
             let rows = stmt
                 .query_map(params![pk, cursor, (limit + 1) as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            let more = rows.len() > limit;
+            let rows = &rows[..rows.len().min(limit)];
+            let next = if more { rows.last().map(|(sk, _)| sk.clone()) } else { None };
+            let documents = rows.iter().map(|(_, d)| decode(d)).collect::<Result<Vec<_>, _>>()?;
+            Ok(DocumentPage { documents, next })
+        })
+        .await
+    }
+
+    async fn list_patient_documents_by_date(
+        &self,
+        patient_id: &str,
+        days: (Option<&str>, Option<&str>),
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<DocumentPage, StoreError> {
+        let pk = keys::patient_partition(patient_id);
+        let (low, high) = keys::dated_range(days.0, days.1);
+        // Below the cursor and below the range's end: whichever is lower.
+        let high = match cursor {
+            Some(c) if c < high.as_str() => c.to_string(),
+            _ => high,
+        };
+        let limit = limit.clamp(1, 1000);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT gsi3sk, data FROM items WHERE gsi3pk = ?1 AND gsi3sk >= ?2 AND gsi3sk < ?3
+                     ORDER BY gsi3sk DESC LIMIT ?4",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![pk, low, high, (limit + 1) as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                 .map_err(db_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db_err)?;

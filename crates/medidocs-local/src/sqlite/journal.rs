@@ -6,7 +6,7 @@ use medidocs_core::model::DocumentRecord;
 use medidocs_core::ports::StoreError;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteMetadataStore, db_err, decode, inflight};
+use super::{SqliteMetadataStore, dated, db_err, decode, inflight};
 
 /// The change journal of a replicated region: one row per item written or deleted and per
 /// object written, in commit order, with the time it was written (for the lag). Kept only
@@ -251,13 +251,18 @@ impl SqliteMetadataStore {
                         (Some(_), false) => false,
                     };
                     if write {
-                        let (g2pk, g2sk) = if sk == keys::DOCUMENT_SORT { inflight(&decode(&row.data)?) } else { (None, None) };
+                        let ((g2pk, g2sk), (g3pk, g3sk)) = if sk == keys::DOCUMENT_SORT {
+                            let doc = decode(&row.data)?;
+                            (inflight(&doc), dated(&doc))
+                        } else {
+                            ((None, None), (None, None))
+                        };
                         tx.execute(
-                            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, status, version, data, gsi2pk, gsi2sk, gsi3pk, gsi3sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                              ON CONFLICT (pk, sk) DO UPDATE SET gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
                                status = excluded.status, version = excluded.version, data = excluded.data,
-                               gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk",
-                            params![row.pk, row.sk, row.gsi1pk, row.gsi1sk, row.status, row.version, row.data, g2pk, g2sk],
+                               gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk, gsi3pk = excluded.gsi3pk, gsi3sk = excluded.gsi3sk",
+                            params![row.pk, row.sk, row.gsi1pk, row.gsi1sk, row.status, row.version, row.data, g2pk, g2sk, g3pk, g3sk],
                         )
                         .map_err(db_err)?;
                         Applied::Written

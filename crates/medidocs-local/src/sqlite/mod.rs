@@ -2,8 +2,9 @@
 //! `pk`/`sk` keys (`DOC#{id}`/`META`, `SHA#{pid}#{sha256}`/`DOC`), a patient index
 //! (`gsi1pk` = `PATIENT#{pid}`, `gsi1sk` = `CREATED#{time}#{id}`), the sparse in-flight
 //! index the watchdog reads (`gsi2pk` = `INFLIGHT#{region}`, `gsi2sk` =
-//! `{deadline}#{id}`, only while a document is in flight), the item as JSON, and a
-//! `version` column for conditional writes.
+//! `{deadline}#{id}`, only while a document is in flight), the patient's timeline
+//! (`gsi3pk` = `PATIENT#{pid}`, `gsi3sk` = `DATED#{day}#{time}#{id}`), the item as JSON,
+//! and a `version` column for conditional writes.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS items (
     data    TEXT NOT NULL,
     gsi2pk  TEXT,
     gsi2sk  TEXT,
+    gsi3pk  TEXT,
+    gsi3sk  TEXT,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
@@ -41,6 +44,16 @@ CREATE INDEX IF NOT EXISTS items_status ON items (status) WHERE status IS NOT NU
 /// first, in [`SqliteMetadataStore::init`]).
 const INFLIGHT_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;";
+
+/// The timeline index, made after its columns exist (see [`INFLIGHT_INDEX`]).
+const DATED_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk) WHERE gsi3pk IS NOT NULL;";
+
+/// A document's place in its patient's timeline: (`gsi3pk`, `gsi3sk`).
+fn dated(doc: &DocumentRecord) -> (Option<String>, Option<String>) {
+    let (pk, sk) = keys::dated_index(doc);
+    (Some(pk), Some(sk))
+}
 
 /// A document's place in the in-flight index: (`gsi2pk`, `gsi2sk`), or none.
 fn inflight(doc: &DocumentRecord) -> (Option<String>, Option<String>) {
@@ -114,6 +127,7 @@ impl SqliteMetadataStore {
             .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         Self::add_inflight_index(&conn)?;
+        Self::add_dated_index(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -144,6 +158,55 @@ impl SqliteMetadataStore {
             migrated?;
         }
         conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
+    }
+
+    /// A file written before the timeline gets its columns, filled from each document.
+    fn add_dated_index(conn: &Connection) -> Result<(), StoreError> {
+        let has: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = 'gsi3pk'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db_err)?
+            > 0;
+        if !has {
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+            let migrated = Self::fill_dated_columns(conn);
+            conn.execute_batch(if migrated.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            })
+            .map_err(db_err)?;
+            migrated?;
+        }
+        conn.execute_batch(DATED_INDEX).map_err(db_err)
+    }
+
+    fn fill_dated_columns(conn: &Connection) -> Result<(), StoreError> {
+        conn.execute_batch(
+            "ALTER TABLE items ADD COLUMN gsi3pk TEXT; ALTER TABLE items ADD COLUMN gsi3sk TEXT;",
+        )
+        .map_err(db_err)?;
+        let rows: Vec<(String, String)> = {
+            let mut stmt = conn
+                .prepare("SELECT pk, data FROM items WHERE sk = ?1")
+                .map_err(db_err)?;
+            stmt.query_map(params![keys::DOCUMENT_SORT], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?
+        };
+        for (pk, data) in rows {
+            let (g3pk, g3sk) = dated(&decode(&data)?);
+            conn.execute(
+                "UPDATE items SET gsi3pk = ?2, gsi3sk = ?3 WHERE pk = ?1 AND sk = ?4",
+                params![pk, g3pk, g3sk, keys::DOCUMENT_SORT],
+            )
+            .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     fn fill_inflight_columns(conn: &Connection) -> Result<(), StoreError> {
