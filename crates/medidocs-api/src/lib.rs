@@ -156,6 +156,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(handlers::documents::get_text),
         )
         .route(
+            "/v1/documents/{id}/type",
+            put(handlers::documents::file_document),
+        )
+        .route(
             "/v1/documents/{id}/retry",
             post(handlers::documents::retry_document),
         )

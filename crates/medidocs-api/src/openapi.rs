@@ -25,6 +25,7 @@ use crate::views::*;
         handlers::documents::list_documents,
         handlers::documents::get_document,
         handlers::documents::retry_document,
+        handlers::documents::file_document,
         handlers::documents::get_text,
         handlers::documents::get_pages,
         handlers::documents::get_rendition,
@@ -33,7 +34,7 @@ use crate::views::*;
     components(schemas(
         Problem, Health, Me, UploadRequest, UploadTarget, Received, DocumentList, DocumentView,
         RenditionView, TypeView, DateView, RenditionLink, ReasonView, PagesView, PageView, LineView, WordView, BoxView,
-        SearchResults, SearchResult, SearchHit, Retrying
+        SearchResults, SearchResult, SearchHit, Retrying, Filing
     )),
     modifiers(&Bearer)
 )]

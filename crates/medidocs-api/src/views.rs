@@ -171,6 +171,14 @@ impl TypeView {
     }
 }
 
+/// What a document is filed as.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Filing {
+    /// A type's code (`lab_report`) or a common name of one ("bloods", "x-ray",
+    /// "discharge summary"); `null` goes back to the type read from the text.
+    pub document_type: Option<String>,
+}
+
 /// A date read from a document.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DateView {

@@ -67,10 +67,12 @@ pub enum Action {
     ReceiveUpload,
     /// Ask who the token names (`/v1/me`).
     ReadIdentity,
+    /// Say what type a READY document is (it wins over the type read from its text).
+    FileDocument,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::CreateUpload,
         Action::ListDocuments,
         Action::ReadMetadata,
@@ -80,6 +82,7 @@ impl Action {
         Action::RetryDocument,
         Action::ReceiveUpload,
         Action::ReadIdentity,
+        Action::FileDocument,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +96,7 @@ impl Action {
             Action::RetryDocument => "retry_document",
             Action::ReceiveUpload => "receive_upload",
             Action::ReadIdentity => "read_identity",
+            Action::FileDocument => "file_document",
         }
     }
 

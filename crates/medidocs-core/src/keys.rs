@@ -201,7 +201,11 @@ pub fn is_day(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<u32>().ok());
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse::<u32>().ok())
+    };
     match (num(0..4), num(5..7), num(8..10)) {
         (Some(y), Some(m), Some(d)) => {
             let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
@@ -465,7 +469,14 @@ mod tests {
         for key in [&a, &b, &c] {
             assert!(is_dated_key(key), "{key}");
         }
-        for bad in ["", "DATED#", "DATED#2019-02-30#t#0a", "DATED#2019-03-04##0a", "DATED#2019-03-04#t#XY", "CREATED#t#0a"] {
+        for bad in [
+            "",
+            "DATED#",
+            "DATED#2019-02-30#t#0a",
+            "DATED#2019-03-04##0a",
+            "DATED#2019-03-04#t#XY",
+            "CREATED#t#0a",
+        ] {
             assert!(!is_dated_key(bad), "{bad}");
         }
         let (lo, hi) = dated_range(Some("2019-03-04"), Some("2019-03-04"));
@@ -474,7 +485,12 @@ mod tests {
         assert!(a < lo && c >= lo && c < hi);
         let (lo, hi) = dated_range(None, Some("2019-03-03"));
         assert!(lo < a && a >= hi);
-        assert!(is_day("2024-02-29") && !is_day("2023-02-29") && !is_day("2024-13-01") && !is_day("24-01-01"));
+        assert!(
+            is_day("2024-02-29")
+                && !is_day("2023-02-29")
+                && !is_day("2024-13-01")
+                && !is_day("24-01-01")
+        );
     }
 
     #[test]

@@ -365,18 +365,30 @@ mod tests {
             0,
             "2026-12-02T08:00:00.000Z".into(),
         );
-        assert_eq!((d.sort_date(), d.document_date(), d.type_of()), ("2026-12-02", None, None));
+        assert_eq!(
+            (d.sort_date(), d.document_date(), d.type_of()),
+            ("2026-12-02", None, None)
+        );
         d.understanding = Some(understand_text(
             "LABORATORY REPORT\nDate of birth: 02/01/1961\nCollected: 14/03/2019\nFerritin 45 ug/L (30-400)",
             Region::Ie,
         ));
         assert_eq!(d.sort_date(), "2019-03-14");
-        assert_eq!(d.type_of(), Some((DocumentType::LabReport, TypeSource::Read)));
+        assert_eq!(
+            d.type_of(),
+            Some((DocumentType::LabReport, TypeSource::Read))
+        );
         d.document_type = Some("Discharge summary".into());
-        assert_eq!(d.type_of(), Some((DocumentType::DischargeSummary, TypeSource::Given)));
+        assert_eq!(
+            d.type_of(),
+            Some((DocumentType::DischargeSummary, TypeSource::Given))
+        );
         // A label that names no type leaves the type read.
         d.document_type = Some("scans from 2019".into());
-        assert_eq!(d.type_of(), Some((DocumentType::LabReport, TypeSource::Read)));
+        assert_eq!(
+            d.type_of(),
+            Some((DocumentType::LabReport, TypeSource::Read))
+        );
     }
 
     #[test]

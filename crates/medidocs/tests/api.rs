@@ -52,6 +52,18 @@ impl Drop for Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        Server::start_with(
+            &[
+                ("medication-box.heic", "p-1"),
+                ("insurance-card.webp", "p-1"),
+                ("prescription-photo.jpg", "p-2"),
+            ],
+            extra,
+        )
+    }
+
+    /// A server over `files` (sample, patient) run in that order; `docs` holds p-1's.
+    fn start_with(files: &[(&str, &str)], extra: &[&str]) -> Server {
         let data = tempfile::tempdir().unwrap();
         let d = data.path();
         let run = |file: &str, patient: &str| -> String {
@@ -69,11 +81,13 @@ impl Server {
             assert_eq!(v["status"], "READY", "{v}");
             v["id"].as_str().unwrap().to_string()
         };
-        let docs = vec![
-            run("medication-box.heic", "p-1"),
-            run("insurance-card.webp", "p-1"),
-        ];
-        run("prescription-photo.jpg", "p-2");
+        let mut docs = Vec::new();
+        for (file, patient) in files {
+            let id = run(file, patient);
+            if *patient == "p-1" {
+                docs.push(id);
+            }
+        }
         medidocs(
             d,
             &["care-team", "add", "--doctor", "d-1", "--patient", "p-1"],
@@ -1382,4 +1396,230 @@ async fn slow_greedy_and_crowding_clients_are_cut_off_with_problem_json() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     drop(crowd);
+}
+
+/// Reads every page of a listing, following `next`; the ids in order.
+async fn list_all(s: &Server, query: &str, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..50 {
+        let mut path = format!("/v1/patients/p-1/documents?{query}");
+        if let Some(c) = &cursor {
+            path += &format!("&cursor={}", urlencode(c));
+        }
+        let (status, _, b) = s.get(&path, Some(token)).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{path}: {}",
+            String::from_utf8_lossy(&b)
+        );
+        let page: Value = serde_json::from_slice(&b).unwrap();
+        out.extend(page["documents"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => return out,
+        }
+    }
+    panic!("{query}: pagination does not end")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patients_documents_as_a_timeline_filtered_by_type_and_days_and_filed_by_staff() {
+    // Uploaded in this order; each dated by what it says (the card by the day it came in).
+    let s = Server::start_with(
+        &[
+            ("lab-report-scan.png", "p-1"),
+            ("discharge-summary.pdf", "p-1"),
+            ("insurance-card.webp", "p-1"),
+            ("consent-form-cmyk.jpg", "p-1"),
+        ],
+        &[],
+    );
+    let (lab, discharge, card, consent) = (
+        s.docs[0].as_str(),
+        s.docs[1].as_str(),
+        s.docs[2].as_str(),
+        s.docs[3].as_str(),
+    );
+    let doctor = s.token("doctor", "d-1");
+    let ids = |docs: &[Value]| -> Vec<String> {
+        docs.iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // The timeline by default, newest first, a page at a time: the same at any page size.
+    let timeline = list_all(&s, "limit=1", &doctor).await;
+    assert_eq!(
+        ids(&timeline),
+        [card, lab, consent, discharge],
+        "{timeline:#?}"
+    );
+    assert_eq!(
+        ids(&list_all(&s, "sort=date&limit=3", &doctor).await),
+        ids(&timeline)
+    );
+    // By upload, newest first.
+    assert_eq!(
+        ids(&list_all(&s, "sort=uploaded&limit=2", &doctor).await),
+        [consent, card, discharge, lab]
+    );
+
+    // What each is and when, with the words that decided it.
+    let by_id = |id: &str| timeline.iter().find(|d| d["id"] == id).unwrap().clone();
+    let l = by_id(lab);
+    assert_eq!(l["type"]["code"], "lab_report");
+    assert_eq!(l["type"]["loinc"], "11502-2");
+    assert_eq!(l["type"]["source"], "read");
+    assert!(!l["type"]["evidence"].as_array().unwrap().is_empty(), "{l}");
+    assert_eq!(l["document_date"], "2026-11-21");
+    assert_eq!(l["sort_date"], "2026-11-21");
+    assert!(
+        l["dates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["role"] == "service"
+                && d["date"] == "2026-11-21"
+                && d["text"].as_str().is_some_and(|t| !t.is_empty())),
+        "{l}"
+    );
+    let c = by_id(card);
+    assert_eq!(c["type"]["code"], "insurance_card");
+    assert!(c["document_date"].is_null(), "{c}");
+    assert_eq!(c["sort_date"], c["created_at"].as_str().unwrap()[..10]);
+    assert_eq!(by_id(discharge)["document_date"], "2026-11-09");
+
+    // Filters: a type, days (both ends included), both.
+    assert_eq!(ids(&list_all(&s, "type=lab_report", &doctor).await), [lab]);
+    assert_eq!(
+        ids(&list_all(&s, "from=2026-11-09&to=2026-11-21&limit=1", &doctor).await),
+        [lab, consent, discharge]
+    );
+    assert_eq!(
+        ids(&list_all(&s, "from=2026-11-10&to=2026-11-20", &doctor).await),
+        [consent]
+    );
+    assert_eq!(
+        ids(&list_all(&s, "to=2026-11-08", &doctor).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&list_all(
+            &s,
+            "type=discharge_summary&from=2026-11-01&to=2026-11-30",
+            &doctor
+        )
+        .await),
+        [discharge]
+    );
+    assert_eq!(
+        ids(&list_all(&s, "type=lab_report&status=READY&sort=uploaded", &doctor).await),
+        [lab]
+    );
+
+    // What is wrong with a query is named.
+    for (query, code) in [
+        ("type=xray", "invalid_type"),
+        ("from=2026-02-30", "invalid_date"),
+        ("to=26-11-01", "invalid_date"),
+        ("from=2026-11-21&to=2026-11-01", "invalid_date"),
+        ("sort=uploaded&from=2026-11-01", "invalid_sort"),
+        ("sort=oldest", "invalid_sort"),
+    ] {
+        let (status, ct, b) = s
+            .get(
+                &format!("/v1/patients/p-1/documents?{query}"),
+                Some(&doctor),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            problem(status, &ct, &b).contains(code),
+            "{query}: {}",
+            String::from_utf8_lossy(&b)
+        );
+    }
+    // A cursor of one order is not one of the other.
+    let (_, _, b) = s
+        .get(
+            "/v1/patients/p-1/documents?sort=uploaded&limit=1",
+            Some(&doctor),
+        )
+        .await;
+    let next = serde_json::from_slice::<Value>(&b).unwrap()["next"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = s
+        .get(
+            &format!("/v1/patients/p-1/documents?cursor={}", urlencode(&next)),
+            Some(&doctor),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Staff file the card as a lab report in words of their own: it wins, the type read
+    // stays, and the filters follow. Back to the type read with null.
+    let staff = s.token("staff", "s-9");
+    let file = |body: Value| {
+        let (s, staff) = (&s, staff.clone());
+        async move {
+            s.call(
+                reqwest::Method::PUT,
+                &format!("/v1/documents/{card}/type"),
+                Some(&staff),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (status, _, b) = file(json!({"document_type": "Bloods"})).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let filed: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(filed["type"]["code"], "lab_report");
+    assert_eq!(filed["type"]["source"], "given");
+    assert_eq!(filed["document_type"], "lab_report");
+    let labs = ids(&list_all(&s, "type=lab_report", &doctor).await);
+    assert_eq!(labs, [card, lab]);
+    let (status, ct, b) = file(json!({"document_type": "scans from 2019"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem(status, &ct, &b).contains("invalid_type"));
+    let (status, _, b) = file(json!({"document_type": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    let back: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (
+            back["type"]["code"].as_str(),
+            back["type"]["source"].as_str()
+        ),
+        (Some("insurance_card"), Some("read"))
+    );
+    assert_eq!(ids(&list_all(&s, "type=lab_report", &doctor).await), [lab]);
+    // Another patient cannot file it; the filing is on record.
+    let (status, _, _) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/documents/{card}/type"),
+            Some(&s.token("patient", "p-2")),
+            Some(json!({"document_type": "other"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let filings: Vec<Value> = s
+        .audit()
+        .into_iter()
+        .filter(|a| a["action"] == "file_document" && a["document_id"] == card)
+        .collect();
+    assert_eq!(
+        filings.iter().filter(|a| a["outcome"] == "allowed").count(),
+        3,
+        "{filings:#?}"
+    );
+    assert_eq!(
+        filings.iter().filter(|a| a["outcome"] == "denied").count(),
+        1,
+        "{filings:#?}"
+    );
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use medidocs_core::access::Action;
-use medidocs_core::model::Status;
+use medidocs_core::model::{Labels, Status};
 use medidocs_core::ports::StoreError;
 use medidocs_core::understand::DocumentType;
 use medidocs_core::{keys, listing};
@@ -144,6 +144,66 @@ pub(crate) async fn get_document(
 ) -> Result<Json<DocumentView>, Problem> {
     let doc = open_document(&app, &headers, &claims, &id, Action::ReadMetadata).await?;
     Ok(Json(DocumentView::from(&doc)))
+}
+
+#[utoipa::path(put, path = "/v1/documents/{id}/type", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Filing,
+    responses((status = 200, description = "Filed: `type.source` is `given`; the type read from the text stays in the record", body = DocumentView),
+        (status = 400, description = "Not a type, or not JSON", body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not READY: a document is filed once it has been read", body = Problem)))]
+/// Files a READY document as a type, as clinic staff, a doctor of the patient's care team
+/// or the patient may: the type given wins over the type read from its text (which is
+/// kept), in the document's view, its filters and the timeline. Audited.
+pub(crate) async fn file_document(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+    body: axum::body::Body,
+) -> Result<Json<DocumentView>, Problem> {
+    let mut doc = open_document(&app, &headers, &claims, &id, Action::FileDocument).await?;
+    let filing: Filing = super::uploads::json_body(&headers, body, 4096).await?;
+    let given = match filing.document_type.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(label) => Some(
+            DocumentType::from_label(label)
+                .filter(|_| label.chars().count() <= Labels::MAX_TYPE_CHARS)
+                .ok_or_else(|| {
+                    let codes: Vec<&str> = DocumentType::ALL.iter().map(|t| t.code()).collect();
+                    Problem::bad_request(
+                        "invalid_type",
+                        format!("document_type names one of {}", codes.join(", ")),
+                    )
+                })?,
+        ),
+    };
+    // A conditional write: a writer in between (another filing) makes this one read again.
+    for _ in 0..3 {
+        if doc.status != Status::Ready {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "not_ready",
+                format!(
+                    "the document is {}: a document is filed once it is READY",
+                    doc.status.as_str()
+                ),
+            ));
+        }
+        doc.document_type = given.map(|t| t.code().to_string());
+        doc.version += 1;
+        doc.updated_at = medidocs_core::clock::now_rfc3339();
+        match app.meta.update_document(&doc).await {
+            Ok(()) => return Ok(Json(DocumentView::from(&doc))),
+            Err(StoreError::Precondition { .. }) => doc = super::document(&app, &id).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "the document changed while it was filed; try again",
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/documents/{id}/retry", tag = "documents", security(("bearer" = [])),

@@ -114,7 +114,9 @@ async fn authorize(
     match access::authorize(app.access.as_ref(), who, action, patient_id).await? {
         Ok(()) => {
             // (An upload's creation is audited by its handler, with how it ended.)
-            if action.reads_content() || action == Action::RetryDocument {
+            if action.reads_content()
+                || matches!(action, Action::RetryDocument | Action::FileDocument)
+            {
                 audit(
                     app,
                     Some(who),

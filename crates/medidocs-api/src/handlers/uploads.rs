@@ -301,7 +301,7 @@ const UPLOAD_REQUEST_LIMIT: usize = 16 * 1024;
 /// A JSON body read after the request was authorised: declared as JSON (415), at most
 /// `limit` bytes (413, refused from its `Content-Length` before it is read), the shape
 /// expected (400).
-async fn json_body<T: serde::de::DeserializeOwned>(
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: axum::body::Body,
     limit: usize,

@@ -78,7 +78,10 @@ impl DocumentType {
         Self::ALL.into_iter().find(|t| {
             let code = t.code().replace('_', " ");
             let named = |n: &str| n == norm || n == singular;
-            named(&code) || LABELS.iter().any(|(lt, names)| lt == t && names.iter().any(|n| named(n)))
+            named(&code)
+                || LABELS
+                    .iter()
+                    .any(|(lt, names)| lt == t && names.iter().any(|n| named(n)))
         })
     }
 
@@ -375,29 +378,85 @@ pub const MAX_TYPE_LINES: usize = 400;
 const LABELS: &[(DocumentType, &[&str])] = &[
     (
         T::LabReport,
-        &["lab", "lab result", "laboratory report", "laboratory result", "blood test", "blood", "bloods", "pathology report", "pathology", "test result"],
+        &[
+            "lab",
+            "lab result",
+            "laboratory report",
+            "laboratory result",
+            "blood test",
+            "blood",
+            "bloods",
+            "pathology report",
+            "pathology",
+            "test result",
+        ],
     ),
     (
         T::ImagingReport,
-        &["imaging", "radiology report", "radiology", "x ray", "xray", "scan", "scan report", "ultrasound", "mri", "ct", "ct report", "mri report"],
+        &[
+            "imaging",
+            "radiology report",
+            "radiology",
+            "x ray",
+            "xray",
+            "scan",
+            "scan report",
+            "ultrasound",
+            "mri",
+            "ct",
+            "ct report",
+            "mri report",
+        ],
     ),
     (T::Prescription, &["script", "rx", "medication list"]),
     (T::ReferralLetter, &["referral"]),
     (T::DischargeSummary, &["discharge", "discharge letter"]),
-    (T::ClinicLetter, &["letter", "correspondence", "outpatient letter"]),
+    (
+        T::ClinicLetter,
+        &["letter", "correspondence", "outpatient letter"],
+    ),
     (
         T::ConsultationNote,
-        &["consultation", "consult note", "consult", "progress note", "clinic note", "visit note", "office note"],
+        &[
+            "consultation",
+            "consult note",
+            "consult",
+            "progress note",
+            "clinic note",
+            "visit note",
+            "office note",
+        ],
     ),
     (
         T::OperativeNote,
-        &["operation note", "op note", "surgical note", "procedure note", "operative report"],
+        &[
+            "operation note",
+            "op note",
+            "surgical note",
+            "procedure note",
+            "operative report",
+        ],
     ),
     (
         T::VaccinationRecord,
-        &["vaccination", "vaccine record", "immunisation record", "immunization record", "immunisation", "immunization"],
+        &[
+            "vaccination",
+            "vaccine record",
+            "immunisation record",
+            "immunization record",
+            "immunisation",
+            "immunization",
+        ],
     ),
-    (T::InsuranceCard, &["insurance", "medical card", "gms card", "health insurance card"]),
+    (
+        T::InsuranceCard,
+        &[
+            "insurance",
+            "medical card",
+            "gms card",
+            "health insurance card",
+        ],
+    ),
     (T::ConsentForm, &["consent"]),
 ];
 
