@@ -99,7 +99,7 @@ set -e
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$tmp/test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$tmp/test.log" | awk '{s+=$6} END {print s+0}')
 
-step "the doctors' page in headless Chromium (sign in, patient, document, text, search)"
+step "the doctors' page in headless Chromium (sign in, timeline by type, filters, filing, text, search)"
 web_status=0
 bin="${CARGO_TARGET_DIR:-target}/debug/medidocs"
 web="$tmp/web-data"
@@ -108,7 +108,8 @@ mkdir -p "$artifacts"
 shot="$artifacts/doctor-page.png"
 if [ "$status" -eq 0 ]; then
   "$bin" --data-dir "$web" run samples/documents/medication-box.heic \
-    samples/documents/discharge-summary.pdf --patient p-1 >/dev/null
+    samples/documents/discharge-summary.pdf samples/documents/lab-report-scan.png \
+    --patient p-1 >/dev/null
   "$bin" --data-dir "$web" care-team add --doctor d-1 --patient p-1 >/dev/null
   "$bin" --data-dir "$web" serve --listen 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
   serve_pid=$!
@@ -121,7 +122,8 @@ if [ "$status" -eq 0 ]; then
   done
   token=$("$bin" --data-dir "$web" token --role doctor --sub d-1)
   NODE_PATH="${MEDIDOCS_NODE:-$HOME/.cache/medidocs/node}/node_modules" \
-    node scripts/web-e2e.cjs "$base" "$token" p-1 "Levothyroxine" "$shot" || web_status=1
+    node scripts/web-e2e.cjs "$base" "$token" p-1 "Levothyroxine" "$shot" \
+      discharge_summary 2026-11-09 || web_status=1
   kill "$serve_pid" 2>/dev/null || true
   echo "screenshot of the doctors' page: $shot"
   if [ "$web_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -56,9 +56,11 @@ function freeImages() {
   while (blobs.length) URL.revokeObjectURL(blobs.pop());
 }
 
+// Times and days in the reader's own convention, with the month in words, so 03/04 never
+// reads two ways.
 function when(iso) {
   const d = new Date(iso);
-  return isNaN(d) ? iso : d.toLocaleString();
+  return isNaN(d) ? iso : d.toLocaleString(undefined, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 function kind(mime) {
@@ -97,28 +99,106 @@ $("signout").addEventListener("click", () => {
 
 // ------------------------------------------------------------------ a patient's documents
 
+// What each type is called: one document, and a group of them.
+const TYPES = {
+  lab_report: ["Lab report", "Lab reports"],
+  imaging_report: ["Imaging report", "Imaging reports"],
+  prescription: ["Prescription", "Prescriptions"],
+  referral_letter: ["Referral letter", "Referral letters"],
+  discharge_summary: ["Discharge summary", "Discharge summaries"],
+  clinic_letter: ["Clinic letter", "Clinic letters"],
+  consultation_note: ["Consultation note", "Consultation notes"],
+  operative_note: ["Operative note", "Operative notes"],
+  vaccination_record: ["Vaccination record", "Vaccination records"],
+  insurance_card: ["Insurance card", "Insurance cards"],
+  consent_form: ["Consent form", "Consent forms"],
+  other: ["Other document", "Other documents"],
+};
+const NOT_READ = "not_read";
+
+function day(iso) {
+  const d = new Date(iso + "T00:00:00Z");
+  return isNaN(d) ? iso : d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+function typeName(d) {
+  return d.type ? TYPES[d.type.code][0] : (d.status === "READY" ? "Not read" : "Not read yet");
+}
+
+// When a document happened: its own date, or, lacking one, the day it came in (said so).
+function dated(d) {
+  if (d.document_date) {
+    const own = d.dates.find((x) => x.date === d.document_date && (x.role === "service" || x.role === "issued"));
+    const unsure = own && own.ambiguous ? " (day and month could be either way)" : "";
+    return day(d.document_date) + unsure;
+  }
+  return "no date on it · came in " + day(d.sort_date);
+}
+
 function docCard(d) {
   const thumb = d.renditions.find((r) => r.name === "thumb" && r.page === 1);
   const holder = el("div", { class: "noimg" }, d.status === "READY" ? "…" : "no preview");
   if (thumb) image(thumb.href, "first page of the document").then((img) => holder.replaceWith(img));
   const reason = d.reason ? el("div", { class: "meta" }, d.reason.message) : null;
-  return el("button", { class: "doc", "data-document": d.id, onclick: () => openDocument(d.id) },
+  const filed = d.type && d.type.source === "given" ? el("span", { class: "meta", title: "filed by staff" }, " · filed") : null;
+  return el("button", { class: "doc", "data-document": d.id, "data-date": d.sort_date, "data-type": d.type ? d.type.code : NOT_READ, onclick: () => openDocument(d.id) },
     holder,
-    el("div", {}, el("span", { class: "status " + d.status }, d.status), " ", kind(d.mime)),
-    el("div", { class: "meta" }, when(d.created_at) + " · " + d.pages + (d.pages === 1 ? " page" : " pages")),
+    el("div", {}, el("strong", { class: "dtype" }, typeName(d)), filed),
+    el("div", { class: d.document_date ? "when" : "when undated", "data-testid": "document-date" }, dated(d)),
+    el("div", { class: "meta" }, el("span", { class: "status " + d.status }, d.status), " " + kind(d.mime) + " · " + d.pages + (d.pages === 1 ? " page" : " pages")),
     reason);
 }
 
+// The timeline, grouped by type: a group per type, the group with the newest document
+// first; within a group, newest first (the order the API gives).
+function place(d) {
+  if ($("view").value !== "timeline") { $("docs").append(docCard(d)); return; }
+  const code = d.type ? d.type.code : NOT_READ;
+  let group = document.querySelector('#docs .group[data-group="' + code + '"]');
+  if (!group) {
+    const title = code === NOT_READ ? "Not read yet" : TYPES[code][1];
+    group = el("section", { class: "group", "data-group": code },
+      el("h3", {}, title, " ", el("span", { class: "meta count" }, "")),
+      el("div", { class: "docs" }));
+    $("docs").append(group);
+  }
+  group.querySelector(".docs").append(docCard(d));
+  const n = group.querySelectorAll(".doc").length;
+  group.querySelector(".count").textContent = "(" + n + ")";
+}
+
+function listQuery() {
+  const q = new URLSearchParams({ limit: "24" });
+  const view = $("view").value;
+  q.set("sort", view === "uploaded" ? "uploaded" : "date");
+  if ($("status-filter").value) q.set("status", $("status-filter").value);
+  if ($("type-filter").value) q.set("type", $("type-filter").value);
+  if (view !== "uploaded") {
+    if ($("from").value) q.set("from", $("from").value);
+    if ($("to").value) q.set("to", $("to").value);
+  }
+  return q;
+}
+
+// A newer listing supersedes an older one still in flight: its answer is dropped.
+let generation = 0;
+
 async function loadDocuments(more) {
+  const mine = more ? generation : ++generation;
   $("list-error").textContent = "";
-  const status = $("status-filter").value;
-  let path = "/v1/patients/" + encodeURIComponent(patient) + "/documents?limit=24";
-  if (status) path += "&status=" + status;
-  if (more && cursor) path += "&cursor=" + encodeURIComponent(cursor);
-  if (!more) { freeImages(); $("docs").replaceChildren(); }
+  const q = listQuery();
+  $("days").hidden = $("view").value === "uploaded";
+  if (more && cursor) q.set("cursor", cursor);
+  let path = "/v1/patients/" + encodeURIComponent(patient) + "/documents?" + q;
   try {
     const page = await (await api(path)).json();
-    for (const d of page.documents) $("docs").append(docCard(d));
+    if (mine !== generation) return;
+    if (!more) {
+      freeImages();
+      $("docs").replaceChildren();
+      $("docs").className = $("view").value === "timeline" ? "timeline" : "docs";
+    }
+    for (const d of page.documents) place(d);
     if (!page.documents.length && !more) $("docs").append(el("p", { class: "meta" }, "No documents."));
     cursor = page.next;
     $("more").hidden = !cursor;
@@ -145,7 +225,13 @@ $("open-patient").addEventListener("submit", (ev) => {
   const p = $("patient-id").value.trim();
   if (p) openPatient(p);
 });
-$("status-filter").addEventListener("change", () => loadDocuments(false));
+for (const id of ["status-filter", "type-filter", "view", "from", "to"]) {
+  $(id).addEventListener("change", () => loadDocuments(false));
+}
+for (const [code, names] of Object.entries(TYPES)) {
+  $("type-filter").append(el("option", { value: code }, names[1]));
+  $("file-as").append(el("option", { value: code }, names[0]));
+}
 $("more").addEventListener("click", () => loadDocuments(true));
 
 // ------------------------------------------------------------------ search
@@ -197,6 +283,7 @@ async function openDocument(id) {
     $("doc-meta").textContent = d.pages + (d.pages === 1 ? " page" : " pages")
       + (d.text_source ? " · text from " + d.text_source.replace("_", " ") : "")
       + (d.reason ? " · " + d.reason.message : "");
+    showUnderstanding(d);
     if (d.status !== "READY") return;
     const model = await (await api(d.pages_href)).json();
     for (const p of model.pages) {
@@ -220,9 +307,56 @@ async function openDocument(id) {
   }
 }
 
+const ROLES = { service: "date of the visit or test", issued: "written or printed", birth: "date of birth", due: "due or follow-up", other: "other date" };
+
+// What the document reads as and why, its dates, and filing it as another type.
+function showUnderstanding(d) {
+  const box = $("doc-understanding");
+  box.replaceChildren();
+  openDoc = d;
+  $("filing").hidden = d.status !== "READY";
+  if (!d.type) return;
+  const t = d.type;
+  const how = t.source === "given"
+    ? "filed by staff"
+    : "read from the text" + (t.confidence != null ? " · " + Math.round(t.confidence * 100) + "% sure" : "");
+  box.append(el("p", { "data-testid": "reads-as" },
+    el("strong", {}, typeName(d)), t.loinc ? " (LOINC " + t.loinc + ")" : "", " · " + how + " · dated ", el("strong", {}, dated(d))));
+  if (t.evidence.length) box.append(el("p", { class: "meta" }, "Because of " + t.evidence.join(", ")));
+  if (d.dates.length) {
+    const list = el("ul", { class: "dates", "data-testid": "dates" });
+    for (const x of d.dates) {
+      list.append(el("li", {}, el("strong", {}, day(x.date)), " · " + ROLES[x.role] + " · “" + x.text + "”" + (x.ambiguous ? " · day and month could be either way" : "")));
+    }
+    box.append(list);
+  }
+  $("file-as").value = t.code;
+}
+let openDoc = null;
+
+$("filing").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("doc-error").textContent = "";
+  try {
+    const resp = await fetch("/v1/documents/" + openDoc.id + "/type", {
+      method: "PUT",
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: JSON.stringify({ document_type: $("file-as").value }),
+    });
+    if (!resp.ok) { const p = await resp.json(); throw new Error(p.detail || resp.statusText); }
+    showUnderstanding(await resp.json());
+    $("filed").textContent = "Filed.";
+  } catch (e) {
+    $("doc-error").textContent = "Cannot file the document: " + e.message;
+  }
+});
+
 $("back").addEventListener("click", () => {
   $("doc-view").hidden = true;
   $("patient-panel").hidden = false;
+  $("filed").textContent = "";
+  // A filing may have moved a document to another group.
+  loadDocuments(false);
 });
 
 if (token) signIn(token).catch(() => { sessionStorage.removeItem("medidocs-token"); token = ""; });
