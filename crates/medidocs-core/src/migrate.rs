@@ -7,12 +7,17 @@
 //! for everyone. The migration gives each such document its own copies of the artefacts
 //! under its own id, drops the link, and turns every old claim into a claim of the patient
 //! whose document made it.
+//!
+//! Documents READY before documents were understood are read again from their text (what
+//! they are and when, [`crate::understand`]), so they take their place in the patient's
+//! timeline; a store whose records predate the timeline index gets them written again.
 
 use async_trait::async_trait;
 
 use crate::keys;
-use crate::model::DocumentRecord;
+use crate::model::{DocumentRecord, MAX_RECORD_DATES, Status};
 use crate::ports::{MetadataStore, ObjectStore, StoreError};
+use crate::understand::{self, Region};
 
 /// What a store holds from before claims were per patient. Reads everything once: for
 /// one-off migrations, never for the pipeline's own work.
@@ -24,6 +29,10 @@ pub trait LegacyRecords: Send + Sync {
     async fn legacy_content_claims(&self) -> Result<Vec<(String, String)>, StoreError>;
     /// Removes the claim without a patient on `sha256`.
     async fn delete_legacy_content_claim(&self, sha256: &str) -> Result<(), StoreError>;
+    /// Documents to bring into the timeline: `(id, indexed)` of every READY document with
+    /// no understanding, and of every document not in the timeline index (`indexed`
+    /// false).
+    async fn undated_documents(&self) -> Result<Vec<(String, bool)>, StoreError>;
 }
 
 /// What one run of the migration did.
@@ -37,6 +46,10 @@ pub struct MigrationReport {
     pub objects_copied: usize,
     /// Claims without a patient turned into their patient's claim.
     pub claims_moved: usize,
+    /// READY documents read again: what they are and when.
+    pub dated: usize,
+    /// Documents written again only to enter the timeline index.
+    pub indexed: usize,
     /// Documents or claims this run could not migrate, with why (the rest went on; a
     /// second run tries them again).
     pub errors: Vec<(String, String)>,
@@ -49,6 +62,7 @@ pub async fn migrate(
     objects: &dyn ObjectStore,
     meta: &dyn MetadataStore,
     legacy: &dyn LegacyRecords,
+    region: Region,
     now: &str,
 ) -> Result<MigrationReport, StoreError> {
     let mut report = MigrationReport::default();
@@ -93,7 +107,73 @@ pub async fn migrate(
                 .push((format!("content claim {sha}"), e.to_string())),
         }
     }
+    for (id, indexed) in legacy.undated_documents().await? {
+        // Conditional writes: a document the pipeline or a filing wrote meanwhile is
+        // read again, once.
+        let mut outcome = Ok(None);
+        for _ in 0..2 {
+            outcome = match meta.get_document(&id).await {
+                Ok(doc) => date_document(objects, meta, doc, indexed, region, now).await,
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            };
+            if !matches!(outcome, Err(StoreError::Precondition { .. })) {
+                break;
+            }
+        }
+        match outcome {
+            Ok(Some(true)) => report.dated += 1,
+            Ok(Some(false)) => report.indexed += 1,
+            Ok(None) => {}
+            Err(e) => report.errors.push((id, e.to_string())),
+        }
+    }
     Ok(report)
+}
+
+/// Reads a READY document without an understanding again from its text, and writes it
+/// (into the timeline index too). `Some(true)` if it was read, `Some(false)` if only
+/// written for the index, `None` if nothing was to do (its text is gone and it is
+/// indexed: a second run finds it again and does nothing again).
+pub async fn date_document(
+    objects: &dyn ObjectStore,
+    meta: &dyn MetadataStore,
+    mut doc: DocumentRecord,
+    indexed: bool,
+    region: Region,
+    now: &str,
+) -> Result<Option<bool>, StoreError> {
+    let mut read = false;
+    if doc.status == Status::Ready && doc.understanding.is_none() {
+        if let Some(key) = &doc.text_key {
+            match objects.get(key).await {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    // The text holds the OCR model's lines in reading order, a page
+                    // separator between pages: the lines the pipeline reads.
+                    let lines: Vec<String> = text
+                        .split(crate::ocr::PAGE_SEPARATOR)
+                        .flat_map(str::lines)
+                        .map(str::to_string)
+                        .collect();
+                    doc.understanding = Some(understand::capped(
+                        understand::understand(&lines, region),
+                        MAX_RECORD_DATES,
+                    ));
+                    read = true;
+                }
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if !read && indexed {
+        return Ok(None);
+    }
+    doc.version += 1;
+    doc.updated_at = now.to_string();
+    meta.update_document(&doc).await?;
+    Ok(Some(read))
 }
 
 /// Gives `doc` its own artefacts if it is linked to another patient's document; returns

@@ -1,5 +1,5 @@
-//! A metadata file written before the in-flight index opens as before, and the watchdog
-//! finds the documents it left in flight; `medidocs migrate` splits links between patients.
+//! A metadata file written before the in-flight index and the timeline opens as before,
+//! the watchdog finds the documents it left in flight and the timeline lists them all; `medidocs migrate` splits links between patients.
 
 use medidocs_core::model::{DocumentRecord, SourceRef, Status};
 use medidocs_core::ports::MetadataStore;
@@ -60,6 +60,14 @@ async fn a_file_from_before_the_inflight_index_gets_it_with_its_documents_in_fli
         overdue.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
         ["aa01"]
     );
+    // Both are in the timeline, by the day they came in (neither was read yet).
+    let timeline = store
+        .list_patient_documents_by_date("p-1", (Some("2026-01-01"), Some("2026-01-01")), 10, None)
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = timeline.documents.iter().map(|d| d.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["aa01", "aa02"]);
     // Opened again: nothing changes.
     drop(store);
     let store = SqliteMetadataStore::open(&path).unwrap();

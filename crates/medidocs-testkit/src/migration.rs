@@ -6,6 +6,7 @@ use medidocs_core::keys;
 use medidocs_core::migrate::{LegacyRecords, migrate, names_another_document};
 use medidocs_core::model::{DocumentRecord, RenditionRef, SourceRef, Status};
 use medidocs_core::ports::{MetadataStore, ObjectStore, PutMode};
+use medidocs_core::understand::{DocumentType, Region};
 
 /// Writes a content claim as versions before per-patient claims did (`SHA#{sha256}` →
 /// the first document's id), straight into the store.
@@ -97,7 +98,29 @@ pub async fn migration_suite(
     meta.create_document(&orphan).await?;
     write_legacy_claim(sha.clone(), first.id.clone()).await?;
 
-    let report = migrate(objects, meta, legacy, "2026-12-02T00:00:00.000Z").await?;
+    // A lab report READY before documents were understood: read again from its text.
+    let mut lab = record(run, 5, &pa, &format!("{run}{}", "7c".repeat(32))[..64]);
+    let text_key = keys::text(&lab.id);
+    objects
+        .put(
+            &text_key,
+            "CITY HOSPITAL LABORATORY\nLABORATORY REPORT\nDate of birth: 02/01/1961\nCollected: 14/03/2019\n\u{c}Ferritin 45 ug/L (30-400)\nHaemoglobin 13.1 g/dL (11.5-16.5)\n"
+                .as_bytes()
+                .to_vec(),
+            PutMode::Overwrite,
+        )
+        .await?;
+    lab.text_key = Some(text_key);
+    meta.create_document(&lab).await?;
+
+    let report = migrate(
+        objects,
+        meta,
+        legacy,
+        Region::Ie,
+        "2026-12-02T00:00:00.000Z",
+    )
+    .await?;
     ensure!(
         report.split.contains(&linked.id) && !report.split.contains(&own.id),
         "split {:?}",
@@ -124,7 +147,25 @@ pub async fn migration_suite(
         !json.contains(&first.id),
         "the record still carries the other patient's document id: {json}"
     );
-    ensure!(after.status == Status::Ready && after.version == linked.version + 1);
+    ensure!(after.status == Status::Ready && after.version > linked.version);
+    let dated = meta.get_document(&lab.id).await?;
+    let u = dated
+        .understanding
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the lab report was not read again"))?;
+    ensure!(
+        u.doc_type.code == DocumentType::LabReport && dated.document_date() == Some("2019-03-14"),
+        "read as {u:?}"
+    );
+    ensure!(report.dated >= 1, "dated: {}", report.dated);
+    let timeline = meta
+        .list_patient_documents_by_date(&pa, (Some("2019-03-14"), Some("2019-03-14")), 10, None)
+        .await?;
+    ensure!(
+        timeline.documents.iter().map(|d| &d.id).collect::<Vec<_>>() == [&lab.id],
+        "the timeline of 2019-03-14: {:?}",
+        timeline.documents
+    );
     for (theirs, mine) in first
         .renditions
         .iter()
@@ -163,9 +204,20 @@ pub async fn migration_suite(
         "claims without a patient remain"
     );
 
-    let again = migrate(objects, meta, legacy, "2026-12-02T00:00:01.000Z").await?;
+    let again = migrate(
+        objects,
+        meta,
+        legacy,
+        Region::Ie,
+        "2026-12-02T00:00:01.000Z",
+    )
+    .await?;
     ensure!(
-        again.split.is_empty() && again.claims_moved == 0 && again.errors.len() == 1,
+        again.split.is_empty()
+            && again.claims_moved == 0
+            && again.dated == 0
+            && again.indexed == 0
+            && again.errors.len() == 1,
         "a second run did something: {again:?}"
     );
     ensure!(

@@ -9,6 +9,7 @@ use clap::Args;
 use medidocs_aws::{DynamoMetadataStore, Keeping, PipelineBuckets, S3ObjectStore, clients};
 use medidocs_core::clock::now_rfc3339;
 use medidocs_core::migrate::{MigrationReport, migrate as run_migration};
+use medidocs_core::understand::Region;
 
 use crate::open_runtime;
 
@@ -30,16 +31,32 @@ pub struct MigrateArgs {
     /// aws: the stack's KMS key (copies are written with it).
     #[arg(long, env = "MEDIDOCS_KMS_KEY_ID")]
     kms_key_id: Option<String>,
+    /// How numeric dates are read in documents read again (day first in Ireland and the
+    /// UK, month first in the US; Canada from each document's cues) where a patient has
+    /// no setting of their own: ie, uk, us or ca.
+    #[arg(long, default_value = "ie", value_parser = parse_region)]
+    date_region: Region,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    Region::parse(s).ok_or_else(|| format!("{s}: use ie, uk, us or ca"))
 }
 
 pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
     let report = match args.target.as_str() {
         "local" => {
             let rt = open_runtime(data_dir, Default::default(), None)?;
-            run_migration(&*rt.store, &*rt.meta, &*rt.meta, &now_rfc3339()).await?
+            run_migration(
+                &*rt.store,
+                &*rt.meta,
+                &*rt.meta,
+                args.date_region,
+                &now_rfc3339(),
+            )
+            .await?
         }
         "aws" => {
             let (Some(uploads), Some(artefacts)) = (&args.upload_bucket, &args.artefact_bucket)
@@ -57,7 +74,7 @@ pub async fn migrate(data_dir: &Path, args: MigrateArgs) -> Result<ExitCode> {
                     .with_keeping(keeping),
             };
             let meta = DynamoMetadataStore::new(clients::dynamodb(&config), &args.table);
-            run_migration(&buckets, &meta, &meta, &now_rfc3339()).await?
+            run_migration(&buckets, &meta, &meta, args.date_region, &now_rfc3339()).await?
         }
         t => bail!("--target {t}: use local or aws"),
     };
@@ -86,6 +103,10 @@ fn print(r: &MigrationReport, json: bool) -> Result<()> {
         r.kept,
         r.claims_moved
     );
+    println!(
+        "{} documents read again for what they are and when (now in their patient's timeline), {} written again into the timeline index",
+        r.dated, r.indexed
+    );
     for (what, why) in &r.errors {
         eprintln!("{what}: not migrated: {why}");
     }
@@ -94,7 +115,7 @@ fn print(r: &MigrationReport, json: bool) -> Result<()> {
             "{} not migrated; the rest was. Run migrate again once the cause is fixed.",
             r.errors.len()
         );
-    } else if r.split.is_empty() && r.claims_moved == 0 {
+    } else if r.split.is_empty() && r.claims_moved == 0 && r.dated == 0 && r.indexed == 0 {
         println!("nothing to migrate: the records follow today's rules");
     }
     Ok(())

@@ -10,7 +10,7 @@ use medidocs_core::keys;
 use medidocs_core::ports::StoreError;
 
 use super::DynamoMetadataStore;
-use super::item::{decode, s};
+use super::item::{decode, s, text_of};
 use crate::error::store_error;
 
 /// A scan each: the migration reads the whole table once (its read units are the table's
@@ -72,5 +72,30 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
             .await
             .map(|_| ())
             .map_err(|e| store_error(pk, e))
+    }
+
+    async fn undated_documents(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        let items = self
+            .scan_all("undated documents", |scan| {
+                scan.filter_expression(
+                    "sk = :meta AND (attribute_not_exists(gsi3pk) \
+                     OR (#st = :ready AND attribute_not_exists(understanding)))",
+                )
+                .projection_expression("id, gsi3pk")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":meta", s(keys::DOCUMENT_SORT))
+                .expression_attribute_values(
+                    ":ready",
+                    s(medidocs_core::model::Status::Ready.as_str()),
+                )
+            })
+            .await?;
+        let mut ids: Vec<(String, bool)> = items
+            .iter()
+            .map(|i| (text_of(i, "id"), i.contains_key("gsi3pk")))
+            .filter(|(id, _)| !id.is_empty())
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 }

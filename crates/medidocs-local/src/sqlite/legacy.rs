@@ -63,4 +63,28 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
         })
         .await
     }
+
+    async fn undated_documents(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT data, gsi3pk IS NOT NULL FROM items WHERE sk = ?1
+                       AND (gsi3pk IS NULL OR (status = ?2 AND json_extract(data, '$.understanding') IS NULL))
+                     ORDER BY pk",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    params![keys::DOCUMENT_SORT, medidocs_core::model::Status::Ready.as_str()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)),
+                )
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            rows.iter()
+                .map(|(d, indexed)| decode(d).map(|doc| (doc.id, *indexed)))
+                .collect()
+        })
+        .await
+    }
 }
