@@ -144,27 +144,28 @@ pub async fn date_document(
     now: &str,
 ) -> Result<Option<bool>, StoreError> {
     let mut read = false;
-    if doc.status == Status::Ready && doc.understanding.is_none() {
-        if let Some(key) = &doc.text_key {
-            match objects.get(key).await {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    // The text holds the OCR model's lines in reading order, a page
-                    // separator between pages: the lines the pipeline reads.
-                    let lines: Vec<String> = text
-                        .split(crate::ocr::PAGE_SEPARATOR)
-                        .flat_map(str::lines)
-                        .map(str::to_string)
-                        .collect();
-                    doc.understanding = Some(understand::capped(
-                        understand::understand(&lines, region),
-                        MAX_RECORD_DATES,
-                    ));
-                    read = true;
-                }
-                Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+    if doc.status == Status::Ready
+        && doc.understanding.is_none()
+        && let Some(key) = &doc.text_key
+    {
+        match objects.get(key).await {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                // The text holds the OCR model's lines in reading order, a page
+                // separator between pages: the lines the pipeline reads.
+                let lines: Vec<String> = text
+                    .split(crate::ocr::PAGE_SEPARATOR)
+                    .flat_map(str::lines)
+                    .map(str::to_string)
+                    .collect();
+                doc.understanding = Some(understand::capped(
+                    understand::understand(&lines, region),
+                    MAX_RECORD_DATES,
+                ));
+                read = true;
             }
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     if !read && indexed {
