@@ -15,6 +15,7 @@ pub mod ocr;
 
 pub use function::{FUNCTION_SETTING, Function, serve_from_env};
 
+use medidocs_core::understand::Region;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +62,9 @@ pub struct Config {
     /// `RETENTION_YEARS` and `STORAGE_CLASS` (optional): how the record's objects are
     /// written (Object Lock retention in governance mode; storage class).
     pub keeping: Keeping,
+    /// `DATE_REGION` (optional, `ie` when unset): how numeric dates are read on documents
+    /// of patients with no setting of their own (ie, uk, us, ca).
+    pub date_region: Region,
 }
 
 /// The deadline of a document in flight when `DEADLINE_MINUTES` is not set.
@@ -119,6 +123,13 @@ impl Config {
             limits,
             region: required(&lookup, "AWS_REGION")?,
             deadline: Duration::from_secs(minutes * 60),
+            date_region: match lookup("DATE_REGION").filter(|v| !v.trim().is_empty()) {
+                None => Region::Ie,
+                Some(v) => Region::parse(v.trim()).ok_or(ConfigError::Invalid {
+                    name: "DATE_REGION",
+                    why: format!("{v:?} is not ie, uk, us or ca"),
+                })?,
+            },
             keeping: Keeping::from_lookup(&lookup).map_err(|why| ConfigError::Invalid {
                 name: "RETENTION_YEARS / STORAGE_CLASS",
                 why,
@@ -162,6 +173,7 @@ pub fn steps_with_ocr(
     )
     .with_region(config.region.clone())
     .with_deadline(config.deadline)
+    .with_date_region(config.date_region)
 }
 
 /// A caught step error as Lambda reports it: `errorType` is what Retry/Catch match.

@@ -48,6 +48,18 @@ fn configuration_names_what_is_missing_or_wrong() {
     bad[4] = ("MAX_UPLOAD_MB", "twenty");
     let err = Config::from_lookup(env(&bad)).unwrap_err();
     assert!(err.to_string().contains("MAX_UPLOAD_MB"), "{err}");
+    // Dates: Ireland's convention unless the deployment says otherwise.
+    assert_eq!(c.date_region, medidocs_core::understand::Region::Ie);
+    let mut us = full.to_vec();
+    us.push(("DATE_REGION", "us"));
+    assert_eq!(
+        Config::from_lookup(env(&us)).unwrap().date_region,
+        medidocs_core::understand::Region::Us
+    );
+    let mut bad = full.to_vec();
+    bad.push(("DATE_REGION", "mars"));
+    let err = Config::from_lookup(env(&bad)).unwrap_err();
+    assert!(err.to_string().contains("DATE_REGION"), "{err}");
 }
 
 #[tokio::test]

@@ -96,6 +96,14 @@ pub fn legacy_claim_sha256(partition: &str) -> Option<&str> {
 
 /// What a patient's partitions start with (documents on the listing index, care teams).
 pub const PATIENT_PREFIX: &str = "PATIENT#";
+/// A patient's settings item (`SETTINGS#{pid}`, sort [`SETTINGS_SORT`]): a partition of
+/// its own, apart from the care team's `PATIENT#` one, so a writer of settings need not
+/// be able to write care teams.
+pub fn patient_settings(patient_id: &str) -> String {
+    format!("SETTINGS#{patient_id}")
+}
+/// The sort key of a patient's settings item.
+pub const SETTINGS_SORT: &str = "PATIENT";
 /// What a care-team member's partitions start with.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 

@@ -16,6 +16,7 @@ pub mod ocr;
 pub mod pacing;
 pub mod ports;
 pub mod replication;
+pub mod reread;
 pub mod search;
 pub mod textlayer;
 pub mod textract;

@@ -15,9 +15,9 @@
 use async_trait::async_trait;
 
 use crate::keys;
-use crate::model::{DocumentRecord, MAX_RECORD_DATES, Status};
+use crate::model::DocumentRecord;
 use crate::ports::{MetadataStore, ObjectStore, StoreError};
-use crate::understand::{self, Region};
+use crate::understand::Region;
 
 /// What a store holds from before claims were per patient. Reads everything once: for
 /// one-off migrations, never for the pipeline's own work.
@@ -143,31 +143,8 @@ pub async fn date_document(
     region: Region,
     now: &str,
 ) -> Result<Option<bool>, StoreError> {
-    let mut read = false;
-    if doc.status == Status::Ready
-        && doc.understanding.is_none()
-        && let Some(key) = &doc.text_key
-    {
-        match objects.get(key).await {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                // The text holds the OCR model's lines in reading order, a page
-                // separator between pages: the lines the pipeline reads.
-                let lines: Vec<String> = text
-                    .split(crate::ocr::PAGE_SEPARATOR)
-                    .flat_map(str::lines)
-                    .map(str::to_string)
-                    .collect();
-                doc.understanding = Some(understand::capped(
-                    understand::understand(&lines, region),
-                    MAX_RECORD_DATES,
-                ));
-                read = true;
-            }
-            Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let read =
+        doc.understanding.is_none() && crate::reread::read_again(objects, &mut doc, region).await?;
     if !read && indexed {
         return Ok(None);
     }

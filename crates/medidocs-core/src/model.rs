@@ -317,6 +317,19 @@ impl DocumentRecord {
     }
 }
 
+/// What is set for one patient (the `SETTINGS#{pid}` item).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientSettings {
+    /// How numeric dates on their documents are read when a document does not decide
+    /// (day first in Ireland and the UK, month first in the US; a Canadian patient's are
+    /// flagged ambiguous): none for the deployment's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_region: Option<crate::understand::Region>,
+    /// When they were last set (RFC 3339): the later of two regions' copies wins.
+    #[serde(default)]
+    pub updated_at: String,
+}
+
 /// Where a document's type came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypeSource {

@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use async_trait::async_trait;
 
 use crate::access::{AuditPage, AuditRecord};
-use crate::model::{DocumentPage, DocumentRecord};
+use crate::model::{DocumentPage, DocumentRecord, PatientSettings};
 use crate::ocr::OcrPage;
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
@@ -181,6 +181,15 @@ pub trait MetadataStore: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<DocumentPage, StoreError>;
+    /// What is set for a patient ([`crate::keys::patient_settings`]); the default when
+    /// nothing is.
+    async fn patient_settings(&self, patient_id: &str) -> Result<PatientSettings, StoreError>;
+    /// Replaces what is set for a patient.
+    async fn put_patient_settings(
+        &self,
+        patient_id: &str,
+        settings: &PatientSettings,
+    ) -> Result<(), StoreError>;
     /// Records `id` as the first of `patient_id`'s documents with this content (the item
     /// [`crate::keys::content_claim`]). Returns `None` if it now is, or `Some(first_id)` if
     /// another of this patient's documents claimed the content before. Another patient's

@@ -7,6 +7,7 @@
 //! DATA_DIR/token.key            random key: signs development tokens and upload URLs
 //! ```
 
+use medidocs_core::understand::Region;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct LocalConfig {
     /// The region name written on the documents this runtime runs (the drill's two
     /// regions have one each; a single install is `local`).
     pub region: String,
+    /// How numeric dates are read for patients with no setting of their own
+    /// (`MEDIDOCS_DATE_REGION`; Ireland's, day first, unless set).
+    pub date_region: Region,
 }
 
 impl LocalConfig {
@@ -53,6 +57,7 @@ impl LocalConfig {
                 .unwrap_or(2),
             journal: false,
             region: medidocs_core::model::LOCAL_REGION.into(),
+            date_region: Region::Ie,
         }
     }
 }
@@ -107,6 +112,7 @@ impl LocalRuntime {
             self.config.workers,
         )
         .with_region(self.config.region.clone())
+        .with_date_region(self.config.date_region)
     }
 
     /// The key that signs development tokens (`medidocs token`) and local upload URLs;

@@ -366,6 +366,8 @@ struct Tables {
     patients: BTreeMap<(String, String), String>,
     /// (partition, sort) → id: the sparse in-flight index.
     inflight: BTreeMap<(String, String), String>,
+    /// Patients' settings (of this region only: the scenarios set none).
+    settings: BTreeMap<String, medidocs_core::model::PatientSettings>,
 }
 
 impl Tables {
@@ -697,6 +699,35 @@ impl MetadataStore for MemMeta {
                 None
             };
             Ok(DocumentPage { documents, next })
+        })
+        .await
+    }
+
+    async fn patient_settings(
+        &self,
+        patient_id: &str,
+    ) -> Result<medidocs_core::model::PatientSettings, StoreError> {
+        self.request(false, || {
+            Ok(self
+                .lock()
+                .settings
+                .get(patient_id)
+                .cloned()
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn put_patient_settings(
+        &self,
+        patient_id: &str,
+        settings: &medidocs_core::model::PatientSettings,
+    ) -> Result<(), StoreError> {
+        self.request(true, || {
+            self.lock()
+                .settings
+                .insert(patient_id.to_string(), settings.clone());
+            Ok(())
         })
         .await
     }

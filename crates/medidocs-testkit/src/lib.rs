@@ -10,6 +10,7 @@ mod migration;
 pub mod moto;
 mod objects;
 mod ocr;
+pub mod pdf;
 pub mod textract_endpoint;
 
 pub use access::access_store_suite;

@@ -260,6 +260,40 @@ pub async fn metadata_store_suite(
     );
 
     c.check(
+        "a patient's settings: none until set, then as set, replaced, and only theirs",
+        async {
+            use medidocs_core::model::PatientSettings;
+            use medidocs_core::understand::Region;
+            let (p1, p2) = (format!("s{run}1"), format!("s{run}2"));
+            ensure!(
+                store.patient_settings(&p1).await? == PatientSettings::default(),
+                "settings before any were set"
+            );
+            let us = PatientSettings {
+                date_region: Some(Region::Us),
+                updated_at: "2026-12-02T10:00:00.000Z".into(),
+            };
+            store.put_patient_settings(&p1, &us).await?;
+            ensure!(store.patient_settings(&p1).await? == us, "not as set");
+            ensure!(
+                store.patient_settings(&p2).await? == PatientSettings::default(),
+                "another patient's settings changed"
+            );
+            let cleared = PatientSettings {
+                date_region: None,
+                updated_at: "2026-12-02T11:00:00.000Z".into(),
+            };
+            store.put_patient_settings(&p1, &cleared).await?;
+            ensure!(
+                store.patient_settings(&p1).await? == cleared,
+                "not replaced"
+            );
+            Ok(())
+        }
+        .await,
+    );
+
+    c.check(
         "content claims: first wins within a patient, later ids learn the first, patients never see each other's",
         async {
             let sha = format!("{run}{}", "ab".repeat(20));

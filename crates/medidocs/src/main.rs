@@ -136,6 +136,9 @@ enum Command {
     /// Who is on which patient's care team (doctors and staff who may read their records).
     #[command(subcommand)]
     CareTeam(serve::CareTeamCommand),
+    /// Show or set what is set for one patient: how numeric dates on their documents are
+    /// read (--date-region); setting it reads again the documents whose dates it decided.
+    Patient(serve::PatientArgs),
     /// List the audit trail: reads of text and renditions, searches, uploads, refusals.
     Audit(serve::AuditArgs),
     /// Amazon States Language definitions (state machines).
@@ -301,6 +304,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.data_dir, args).await,
         Command::Token(args) => serve::token(&cli.data_dir, args),
         Command::CareTeam(cmd) => serve::care_team(&cli.data_dir, cmd).await,
+        Command::Patient(args) => serve::patient(&cli.data_dir, args).await,
         Command::Audit(args) => serve::audit(&cli.data_dir, args).await,
         Command::States(cmd) => states::dispatch(cmd).await,
         Command::Textract(TextractCommand::Normalize { responses, text }) => {
@@ -321,6 +325,10 @@ pub fn open_runtime(
     }
     if let Ok(t) = std::env::var("MEDIDOCS_TESSERACT") {
         config.tesseract = t.into();
+    }
+    if let Ok(r) = std::env::var("MEDIDOCS_DATE_REGION") {
+        config.date_region = medidocs_core::understand::Region::parse(r.trim())
+            .with_context(|| format!("MEDIDOCS_DATE_REGION={r}: use ie, uk, us or ca"))?;
     }
     LocalRuntime::open(config)
         .with_context(|| format!("cannot open the data dir {}", data_dir.display()))

@@ -328,6 +328,85 @@ pub async fn care_team(data_dir: &Path, cmd: CareTeamCommand) -> Result<ExitCode
 }
 
 #[derive(Args)]
+pub struct PatientArgs {
+    #[arg(long)]
+    patient: String,
+    /// How numeric dates on this patient's documents are read when a document does not
+    /// say: ie or uk (day first), us (month first), ca (from each document, else flagged
+    /// ambiguous), or `default` for the data dir's (MEDIDOCS_DATE_REGION, else ie). Their
+    /// documents whose dates it decided are read again.
+    #[arg(long)]
+    date_region: Option<String>,
+    /// One JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Shows, or sets, what is set for one patient.
+pub async fn patient(data_dir: &Path, a: PatientArgs) -> Result<ExitCode> {
+    keys::validate_patient_id(&a.patient).map_err(|e| anyhow::anyhow!("--patient: {e}"))?;
+    let rt = open_runtime(data_dir, Limits::default(), Some(1))?;
+    let default = rt.config.date_region;
+    let reread = match a.date_region.as_deref().map(str::trim) {
+        None => None,
+        Some(r) => {
+            let region = match r {
+                "default" => None,
+                r => Some(medidocs_core::understand::Region::parse(r).ok_or_else(|| {
+                    anyhow::anyhow!("--date-region {r}: use ie, uk, us, ca or default")
+                })?),
+            };
+            Some(
+                medidocs_core::reread::set_date_region(
+                    &*rt.store,
+                    &*rt.meta,
+                    &a.patient,
+                    region,
+                    default,
+                    &medidocs_core::clock::now_rfc3339(),
+                )
+                .await?,
+            )
+        }
+    };
+    let own = medidocs_core::ports::MetadataStore::patient_settings(&*rt.meta, &a.patient)
+        .await?
+        .date_region;
+    let region = own.unwrap_or(default);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "patient": a.patient,
+                "date_region": own.map(|r| r.as_str()),
+                "default_date_region": default.as_str(),
+                "reread": reread,
+            })
+        );
+    } else {
+        println!(
+            "{}: dates read as in {}{}",
+            a.patient,
+            region.describe(),
+            if own.is_none() { " (the default)" } else { "" }
+        );
+        if let Some(r) = &reread {
+            println!(
+                "{} of their documents read again; {} now read otherwise",
+                r.read, r.changed
+            );
+            for (id, why) in &r.errors {
+                eprintln!("{id}: not read again: {why}");
+            }
+        }
+    }
+    Ok(match &reread {
+        Some(r) if !r.errors.is_empty() => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+#[derive(Args)]
 pub struct AuditArgs {
     /// Only this patient's records.
     #[arg(long)]

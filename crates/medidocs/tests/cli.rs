@@ -767,3 +767,116 @@ fn storage_measures_what_each_page_keeps_and_touches_no_data_dir() {
     assert!(get("ocr_image") > get("preview"));
     assert!(!data.exists(), "storage wrote into the data dir");
 }
+
+#[test]
+fn a_patients_date_convention_reads_their_numeric_dates_and_reads_them_again_when_it_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let letter = data.path().join("letter.pdf");
+    std::fs::write(
+        &letter,
+        medidocs_testkit::pdf::text_pdf(&[
+            "Riverside Medical Practice",
+            "Date of visit: 03/04/2026",
+            "Dear Dr Example,",
+            "I saw Ms Sample in clinic today. Her blood pressure is well controlled.",
+            "Yours sincerely,",
+        ]),
+    )
+    .unwrap();
+    let run = |patient: &str, env: Option<&str>| -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_medidocs"));
+        cmd.arg("--data-dir").arg(data.path()).args([
+            "run",
+            letter.to_str().unwrap(),
+            "--json",
+            "--patient",
+            patient,
+        ]);
+        if let Some(r) = env {
+            cmd.env("MEDIDOCS_DATE_REGION", r);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = &json_lines(&out)[0];
+        assert_eq!(v["status"], "READY", "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let dated = |id: &str| -> (Value, Value) {
+        let v: Value =
+            serde_json::from_str(&stdout(&medidocs(data.path(), &["show", id, "--json"]))).unwrap();
+        let u = &v["understanding"];
+        let visit = u["dates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["text"] == "03/04/2026")
+            .unwrap_or_else(|| panic!("{u}"))
+            .clone();
+        (u["document_date"].clone(), visit["ambiguous"].clone())
+    };
+    let set = |patient: &str, region: &str| -> Value {
+        let out = medidocs(
+            data.path(),
+            &[
+                "patient",
+                "--patient",
+                patient,
+                "--date-region",
+                region,
+                "--json",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+
+    // Ireland's convention by default: 3 April.
+    let id = run("p-7", None);
+    assert_eq!(dated(&id), (Value::from("2026-04-03"), Value::from(false)));
+    // The patient is in the US: their letter is read again, 4 March.
+    let r = set("p-7", "us");
+    assert_eq!(
+        (
+            r["reread"]["read"].as_u64(),
+            r["reread"]["changed"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["date_region"], "us");
+    assert_eq!(dated(&id), (Value::from("2026-03-04"), Value::from(false)));
+    // In Canada nothing on the letter decides: day first, flagged.
+    set("p-7", "ca");
+    assert_eq!(dated(&id), (Value::from("2026-04-03"), Value::from(true)));
+    // Back to the default; set again, nothing changes.
+    set("p-7", "default");
+    assert_eq!(dated(&id), (Value::from("2026-04-03"), Value::from(false)));
+    let again = set("p-7", "default");
+    assert_eq!(again["reread"]["changed"], 0, "{again}");
+    assert!(again["date_region"].is_null());
+    let shown = stdout(&medidocs(data.path(), &["patient", "--patient", "p-7"]));
+    assert!(
+        shown.contains("Ireland: day first") && shown.contains("(the default)"),
+        "{shown}"
+    );
+
+    // A patient set before their documents come in, and a data dir whose default is the US.
+    set("p-8", "us");
+    assert_eq!(dated(&run("p-8", None)).0, "2026-03-04");
+    assert_eq!(dated(&run("p-9", Some("us"))).0, "2026-03-04");
+    // What is wrong is named.
+    let bad = medidocs(
+        data.path(),
+        &["patient", "--patient", "p-7", "--date-region", "fr"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use ie, uk, us, ca or default"));
+}

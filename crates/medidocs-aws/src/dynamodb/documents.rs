@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use medidocs_core::keys;
-use medidocs_core::model::{DocumentPage, DocumentRecord};
+use medidocs_core::model::{DocumentPage, DocumentRecord, PatientSettings};
 use medidocs_core::ports::{MetadataStore, StoreError};
 
-use super::item::{decode, encode, s, text_of};
+use super::item::{decode, encode, from_item, s, text_of};
 use super::{DynamoMetadataStore, INDEXES, Newest};
 use crate::error::{Kind, kind, store_error};
 
@@ -134,6 +134,37 @@ impl MetadataStore for DynamoMetadataStore {
         };
         let documents = items.into_iter().map(decode).collect::<Result<_, _>>()?;
         Ok(DocumentPage { documents, next })
+    }
+
+    async fn patient_settings(&self, patient_id: &str) -> Result<PatientSettings, StoreError> {
+        match self
+            .get_item(keys::patient_settings(patient_id), keys::SETTINGS_SORT)
+            .await?
+        {
+            None => Ok(PatientSettings::default()),
+            Some(item) => from_item(item, "settings"),
+        }
+    }
+
+    async fn put_patient_settings(
+        &self,
+        patient_id: &str,
+        settings: &PatientSettings,
+    ) -> Result<(), StoreError> {
+        let pk = keys::patient_settings(patient_id);
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(settings)
+                .map_err(|e| StoreError::unavailable("settings: encoding", e))?;
+        item.insert("pk".into(), s(pk.clone()));
+        item.insert("sk".into(), s(keys::SETTINGS_SORT));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(pk, e))
     }
 
     async fn claim_content(

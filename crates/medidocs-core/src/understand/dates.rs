@@ -28,6 +28,25 @@ pub enum Region {
 }
 
 impl Region {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Ie => "ie",
+            Region::Uk => "uk",
+            Region::Us => "us",
+            Region::Ca => "ca",
+        }
+    }
+
+    /// How it reads numeric dates, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Region::Ie => "Ireland: day first (03/04/2026 is 3 April)",
+            Region::Uk => "United Kingdom: day first (03/04/2026 is 3 April)",
+            Region::Us => "United States: month first (03/04/2026 is March 4)",
+            Region::Ca => "Canada: from each document's cues, else flagged ambiguous",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Region> {
         Some(match s.to_ascii_lowercase().as_str() {
             "ie" => Region::Ie,
@@ -71,6 +90,10 @@ pub struct FoundDate {
     pub text: String,
     /// Read in a convention nothing on the document or about the patient decided.
     pub ambiguous: bool,
+    /// Read day-first or month-first by the patient's region, the document not saying:
+    /// it may read otherwise if their region changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_region: bool,
     /// Where: the line (0-based, in reading order) and the words (0-based, in that line).
     pub line: usize,
     pub words: std::ops::Range<usize>,
@@ -644,13 +667,13 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         .map(|l| capped_join(l, 2_000))
         .collect::<Vec<_>>()
         .join("\n");
-    let (order, decided) = match shown_order(&cands, lines) {
-        Shown::One(o) => (o, true),
+    let (order, decided, by_region) = match shown_order(&cands, lines) {
+        Shown::One(o) => (o, true, false),
         // Both orders on one document: nothing decides the rest.
-        Shown::Both => (region_order(region), false),
+        Shown::Both => (region_order(region), false, true),
         Shown::None => match address_order(&whole) {
-            Some(o) => (o, true),
-            None => (region_order(region), region != Region::Ca),
+            Some(o) => (o, true, false),
+            None => (region_order(region), region != Region::Ca, true),
         },
     };
     let mut dated = vec![false; lines.len()];
@@ -661,11 +684,11 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
     let mut out = Vec::new();
     let mut prev_end: Option<(usize, usize)> = None;
     for c in cands {
-        let ((y, m, d), ambiguous) = match c.kind {
-            Kind::Fixed(y, m, d) => ((y, m, d), false),
+        let ((y, m, d), ambiguous, by_region) = match c.kind {
+            Kind::Fixed(y, m, d) => ((y, m, d), false, false),
             Kind::Numeric(a, b, y) => match order {
-                Order::DayFirst => ((y, b, a), !decided),
-                Order::MonthFirst => ((y, a, b), !decided),
+                Order::DayFirst => ((y, b, a), !decided, by_region),
+                Order::MonthFirst => ((y, a, b), !decided, by_region),
             },
         };
         let words = &lines[c.line];
@@ -703,6 +726,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             date: format!("{y:04}-{m:02}-{d:02}"),
             text: c.text,
             ambiguous,
+            by_region,
             line: c.line,
             words: c.words,
             rank,

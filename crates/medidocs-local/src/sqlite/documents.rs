@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use medidocs_core::keys;
-use medidocs_core::model::{DocumentPage, DocumentRecord};
+use medidocs_core::model::{DocumentPage, DocumentRecord, PatientSettings};
 use medidocs_core::ports::{MetadataStore, StoreError};
 use rusqlite::{OptionalExtension, params};
 
@@ -158,6 +158,47 @@ impl MetadataStore for SqliteMetadataStore {
             let next = if more { rows.last().map(|(sk, _)| sk.clone()) } else { None };
             let documents = rows.iter().map(|(_, d)| decode(d)).collect::<Result<Vec<_>, _>>()?;
             Ok(DocumentPage { documents, next })
+        })
+        .await
+    }
+
+    async fn patient_settings(&self, patient_id: &str) -> Result<PatientSettings, StoreError> {
+        let pk = keys::patient_settings(patient_id);
+        self.with(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![pk, keys::SETTINGS_SORT],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match data {
+                None => Ok(PatientSettings::default()),
+                Some(d) => serde_json::from_str(&d)
+                    .map_err(|e| StoreError::unavailable("sqlite: unreadable settings", e)),
+            }
+        })
+        .await
+    }
+
+    async fn put_patient_settings(
+        &self,
+        patient_id: &str,
+        settings: &PatientSettings,
+    ) -> Result<(), StoreError> {
+        let pk = keys::patient_settings(patient_id);
+        let data = serde_json::to_string(settings).map_err(|e| StoreError::InvalidInput {
+            what: e.to_string(),
+        })?;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO items (pk, sk, version, data) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data, version = version + 1",
+                params![pk, keys::SETTINGS_SORT, data],
+            )
+            .map_err(db_err)?;
+            Ok(())
         })
         .await
     }

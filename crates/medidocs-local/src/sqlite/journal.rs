@@ -248,6 +248,15 @@ impl SqliteMetadataStore {
                             let i = decode(&row.data)?;
                             medidocs_core::replication::takes(Some(&l), &i)
                         }
+                        // Settings: the later of the two copies.
+                        (Some(l), false) if sk == keys::SETTINGS_SORT => {
+                            let when = |d: &str| {
+                                serde_json::from_str::<medidocs_core::model::PatientSettings>(d)
+                                    .map(|s| s.updated_at)
+                                    .unwrap_or_default()
+                            };
+                            when(&row.data) > when(l)
+                        }
                         (Some(_), false) => false,
                     };
                     if write {

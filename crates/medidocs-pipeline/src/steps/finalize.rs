@@ -49,7 +49,13 @@ impl Steps {
             .iter()
             .flat_map(|p| p.lines.iter().map(|l| l.text.clone()))
             .collect();
-        let region = self.date_region;
+        // The patient's own convention for numeric dates, else the deployment's.
+        let region = self
+            .meta
+            .patient_settings(&doc.patient_id)
+            .await?
+            .date_region
+            .unwrap_or(self.date_region);
         let understood = self
             .cpu(move || Ok(understand::understand(&lines, region)))
             .await?;
