@@ -124,7 +124,7 @@ def imaging(doc, r):
 def prescription(doc, r):
     title = r.choice(["PRESCRIPTION", "Prescription", "Repeat prescription", "Rx"])
     lines = [title, address(doc), f"Patient: {doc.name()}", f"DOB: {dob(doc)}",
-             f"{r.choice(['Date', 'Date prescribed', 'Date:'])} {doc.date('issued', doc.day())}".replace("Date: ", "Date: ").replace("Date:: ", "Date: "),
+             f"{r.choice(['Date', 'Date prescribed', 'Date:'])} {doc.date('service', doc.day())}".replace("Date: ", "Date: ").replace("Date:: ", "Date: "),
              r.choice(["Amoxicillin 500 mg capsules", "Ramipril 5 mg tablets", "Atorvastatin 20 mg tablets"]),
              r.choice(["Sig: take one three times a day", "Take one tablet daily", "Take one capsule three times daily"]),
              f"{r.choice(['Qty', 'Quantity', 'Dispense'])}: {r.choice([21, 28, 30, 90])}",
@@ -230,7 +230,7 @@ def consent(doc, r):
              f"Procedure: {proc}",
              "I understand the risks, benefits and alternatives of this procedure.",
              "I have had the opportunity to ask questions.", "I consent to the procedure described above.",
-             f"Signature of patient: ________  Date: {doc.date('issued', doc.day())}",
+             f"Signature of patient: ________  Date: {doc.date('service', doc.day())}",
              "Witness: ________"]
     return "consent_form", lines
 

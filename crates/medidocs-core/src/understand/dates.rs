@@ -105,6 +105,9 @@ pub struct FoundDate {
     /// Read as the issue date for lack of a label (a date alone near the top).
     #[serde(skip)]
     pub guessed: bool,
+    /// The label that gave its role, if one did.
+    #[serde(skip)]
+    pub label: Option<&'static str>,
 }
 
 /// How numeric dates are ordered.
@@ -234,7 +237,11 @@ fn day_of(word: &str) -> Option<u32> {
 
 /// Dates written with a month's name starting at word `i`: (day, month, year, words used).
 fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
-    let w = |k: usize| words.get(i + k).map(|s| s.trim_end_matches([',', '.']));
+    let w = |k: usize| {
+        words
+            .get(i + k)
+            .map(|s| s.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+    };
     // 14-Mar-2026, 14 Mar 2026 in one word joined by dashes.
     let first = w(0)?;
     let dashed: Vec<&str> = first.split('-').collect();
@@ -303,7 +310,7 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     words: i..i + n,
                     text: words[i..i + n]
                         .join(" ")
-                        .trim_end_matches([',', '.', ';'])
+                        .trim_matches(|c: char| !c.is_alphanumeric())
                         .to_string(),
                     kind: Kind::Fixed(y, m, d),
                 });
@@ -445,10 +452,93 @@ const DUE: &[&str] = &[
     "appointment on",
     "appointment date",
     "to be seen",
+    "next",
+    "return visit",
+    "replaced by",
+    "removed by",
+    "to be removed",
+    "due date",
+    "due by",
+    "due on",
+    "expiry date",
+    "expiration",
+    "expiration date",
+    "valid through",
+    "good thru",
+    "good through",
+    "renew by",
+    "appointment",
+    "do not use after",
+    "use by",
+    "use before",
+    "discard after",
+    "edd",
+    "expected date of delivery",
+    "estimated due date",
+    "on or after",
+    "not before",
+    "no earlier than",
+];
+
+/// Due labels that count only nearest the date ("Repeat CXR on", but not "Repeat
+/// prescription dated").
+const DUE_NEAR: &[&str] = &[
+    "repeat",
+    "scheduled",
+    "scheduled for",
+    "tentative",
+    "planned",
+    "planned for",
+    "booked",
+    "booked for",
+    "return",
+];
+
+/// Labels of dates that are neither the event, the issue, a birth nor due: when the
+/// coverage or a record starts, the last period, a date from the history.
+const OTHER: &[&str] = &[
+    "effective",
+    "effective date",
+    "coverage start",
+    "date of last",
+    "last menstrual period",
+    "lmp",
+    "member since",
+    "dated from",
+    "records from",
+    "valid from",
+    "for life from",
+    "valid for life from",
+];
+
+/// The same, counted only nearest the date ("symptoms since", "Comparison:").
+const OTHER_NEAR: &[&str] = &[
+    "since",
+    "noticed",
+    "departing",
+    "departure",
+    "travel date",
+    "comparison",
+    "compared with",
+    "compared to",
+    "prior study of",
+    "prior",
+    "onset",
 ];
 const SERVICE: &[&str] = &[
     "date of service",
     "service date",
+    "dos",
+    "coll",
+    "sample taken",
+    "specimen taken",
+    "date taken",
+    "rec'd",
+    "rec’d",
+    "recd",
+    "adm",
+    "disch",
+    "encounter",
     "collected",
     "collection date",
     "collection",
@@ -459,6 +549,9 @@ const SERVICE: &[&str] = &[
     "date of visit",
     "visit date",
     "seen on",
+    "saw",
+    "i saw",
+    "saw on",
     "seen in clinic",
     "reviewed on",
     "reviewed in clinic",
@@ -481,6 +574,11 @@ const SERVICE: &[&str] = &[
     "discharge date",
     "date of discharge",
     "date of consultation",
+    "date of consult",
+    "consult date",
+    "delivery",
+    "date of delivery",
+    "delivered",
     "consultation date",
     "date of test",
     "test date",
@@ -534,7 +632,7 @@ const REPORTED: &[&str] = &[
     "validated",
     "final report",
 ];
-const RECEIVED: &[&str] = &["received", "date received"];
+const RECEIVED: &[&str] = &["received", "date received", "rec'd", "rec’d", "recd"];
 const ISSUED: &[&str] = &[
     "date",
     "dated",
@@ -554,21 +652,31 @@ const ISSUED: &[&str] = &[
     "date prescribed",
     "written",
     "signature",
-    "effective",
-    "effective date",
+    "iss",
+    "generated",
+    "report generated",
+    "date completed",
+    "completed by",
+    "transcribed",
+    "sent",
+    "sent electronically",
+    "transmitted",
 ];
 
 /// The role the words before a date (its label) give it: a birth phrase, else a due one
-/// ("review in clinic on" is not a visit), else a service one, else an issue one; among
-/// phrases of one role, the nearest to the date.
+/// ("review in clinic on" is not a visit), else another date's label (when coverage
+/// starts, the last period), else a service one, else an issue one; among phrases of one
+/// role, the nearest to the date. Some labels count only when nearest the date ("Repeat
+/// CXR on", "since").
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     let lower = before.to_lowercase();
     let lower = lower.trim_end();
     // (role priority, where the phrase ends, its length): the largest wins.
     let mut best: Option<((u8, usize, usize), DateRole, &'static str)> = None;
     for (list, role, priority) in [
-        (BIRTH, DateRole::Birth, 4u8),
-        (DUE, DateRole::Due, 3),
+        (BIRTH, DateRole::Birth, 5u8),
+        (DUE, DateRole::Due, 4),
+        (OTHER, DateRole::Other, 3),
         (SERVICE, DateRole::Service, 2),
         (ISSUED, DateRole::Issued, 1),
     ] {
@@ -582,7 +690,27 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
             }
         }
     }
-    best.map(|(_, r, p)| (r, p))
+    // The nearest of the labels that count only when nearest.
+    let mut near: Option<((usize, usize), DateRole, &'static str)> = None;
+    for (list, role) in [(DUE_NEAR, DateRole::Due), (OTHER_NEAR, DateRole::Other)] {
+        for &phrase in list {
+            for end in super::phrase_ends(lower, phrase) {
+                let key = (end, phrase.len());
+                if near.is_none_or(|(k, _, _)| key > k) {
+                    near = Some((key, role, phrase));
+                }
+            }
+        }
+    }
+    match (best, near) {
+        (Some(((p, end, _), _, _)), Some(((near_end, _), role, phrase)))
+            if p < 5 && near_end > end =>
+        {
+            Some((role, phrase))
+        }
+        (None, Some((_, role, phrase))) => Some((role, phrase)),
+        (best, _) => best.map(|(_, r, p)| (r, p)),
+    }
 }
 
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
@@ -590,7 +718,10 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
 const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on"];
 
 /// The role of a date from the words before it: the last clause of them (after the last
-/// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`].
+/// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`]; a
+/// clause ending in "due" is due ("Dose 2 due: between"); a last clause naming no role
+/// takes the nearest clause before it that does ("Completed by: Dr J. Asante, FY1"); a
+/// visit under a due label is due ("Next appointment: Paediatric clinic").
 fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
     // Long labels are not labels: the last 200 bytes are plenty (on a character boundary).
     let mut cut = before.len().saturating_sub(200);
@@ -598,15 +729,58 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         cut += 1;
     }
     let before = &before[cut..];
-    let clause = before
-        .split([':', ';', ','])
-        .map(str::trim)
-        .rfind(|c| !c.is_empty())?;
-    let lower = clause.to_lowercase();
-    if let Some(&alone) = DUE_ALONE.iter().find(|&&d| lower == d) {
-        return Some((DateRole::Due, alone));
+    // Clauses, nearest the date first, each with whether a colon comes before it.
+    let mut clauses: Vec<(&str, bool)> = Vec::new();
+    let mut rest = before;
+    while let Some(at) = rest.rfind([':', ';', ',']) {
+        clauses.push((rest[at + 1..].trim(), rest[at..].starts_with(':')));
+        rest = &rest[..at];
     }
-    role_of(clause)
+    clauses.push((rest.trim(), false));
+    let role = |clause: &str| -> Option<(DateRole, &'static str)> {
+        let lower = clause.to_lowercase();
+        // "Exp", or in two languages "EXP/EXP".
+        if let Some(&alone) = DUE_ALONE
+            .iter()
+            .find(|&&d| lower.split('/').all(|part| part.trim() == d))
+        {
+            return Some((DateRole::Due, alone));
+        }
+        if lower.rsplit(' ').next() == Some("due") {
+            return Some((DateRole::Due, "due"));
+        }
+        role_of(clause)
+    };
+    let mut nonempty = clauses.iter().filter(|(c, _)| !c.is_empty());
+    let &(last, after_colon) = nonempty.next()?;
+    // The clause and, after a colon, its label ("Previous HbA1c: 7.4 % (collected").
+    let labelled_clause = match (after_colon, nonempty.clone().next()) {
+        (true, Some((label, _))) => format!("{label} {last}"),
+        _ => last.to_string(),
+    }
+    .to_lowercase();
+    let found = role(last).map(|(role, label)| {
+        // An earlier one's ("Previous HbA1c: 7.4 % (collected 11/18/2025)").
+        let earlier = ["previous", "prior", "earlier"]
+            .iter()
+            .any(|w| super::phrase_ends(&labelled_clause, w).next().is_some());
+        match role {
+            DateRole::Service if earlier => (DateRole::Other, label),
+            _ => (role, label),
+        }
+    });
+    match found {
+        Some((DateRole::Service, _)) if after_colon => {
+            // A visit under a due label ("Follow-up: Cardiology clinic").
+            let above = nonempty.next().and_then(|(c, _)| role(c));
+            match above {
+                Some((DateRole::Due, label)) => Some((DateRole::Due, label)),
+                _ => found,
+            }
+        }
+        Some(_) => found,
+        None => nonempty.take(2).find_map(|(c, _)| role(c)),
+    }
 }
 
 /// How directly a service date's label dates the service (see [`FoundDate::rank`]).
@@ -618,22 +792,94 @@ fn rank_of(label: Option<&str>) -> u8 {
     }
 }
 
-/// A table's header above line `line`: the nearest of the three lines above with no date
-/// of its own, naming a role ("Vaccine  Date given  Lot"). A plain "Date" column dates
-/// each row's event.
+/// Words that name a column of dates in a table's header.
+const HEADER_WORDS: &[&str] = &[
+    "date",
+    "dates",
+    "collected",
+    "received",
+    "reported",
+    "given",
+    "administered",
+    "due",
+    "expires",
+    "expiry",
+    "next dose",
+    "seen",
+    "admitted",
+    "discharged",
+    "vaccinated",
+    "performed",
+    "when",
+];
+
+/// How far above its rows a table's header can be.
+const HEADER_REACH: usize = 50;
+
+/// A table's header above line `line`, for the `k`th date of its row: among the three
+/// nearest lines above without a date of their own (the rows between have one), the first
+/// short one naming a column of dates ("Vaccine  Date given  Lot  Next dose"); the `k`th
+/// date of a row takes the `k`th column's role (the last one's past them). A plain "Date"
+/// column dates each row's event.
 fn header_role(
     lines: &[Vec<&str>],
     line: usize,
+    k: usize,
     dated: &[bool],
 ) -> Option<(DateRole, &'static str)> {
-    (line.saturating_sub(3)..line)
+    (line.saturating_sub(HEADER_REACH)..line)
         .rev()
-        .find(|&k| !dated[k] && lines[k].len() >= 2)
-        .and_then(|k| role_of(&capped_join(&lines[k], 300)))
+        .filter(|&j| !dated[j] && lines[j].len() >= 2)
+        .take(3)
+        .find_map(|j| {
+            let words = &lines[j];
+            if words.len() > 12 {
+                return None;
+            }
+            let text = capped_join(words, 300).to_lowercase();
+            if !HEADER_WORDS
+                .iter()
+                .any(|w| super::phrase_ends(&text, w).next().is_some())
+            {
+                return None;
+            }
+            let columns = columns_of(&text);
+            columns.get(k).or(columns.last()).copied()
+        })
         .map(|(role, label)| match (role, label) {
             (DateRole::Issued, "date") => (DateRole::Service, label),
             other => other,
         })
+}
+
+/// The labels in a header line, left to right, each the longest at its place.
+fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
+    let mut found: Vec<(usize, usize, DateRole, &'static str)> = Vec::new();
+    for (list, role) in [
+        (BIRTH, DateRole::Birth),
+        (DUE, DateRole::Due),
+        (DUE_NEAR, DateRole::Due),
+        (OTHER, DateRole::Other),
+        (SERVICE, DateRole::Service),
+        (ISSUED, DateRole::Issued),
+    ] {
+        for &phrase in list {
+            for end in super::phrase_ends(text, phrase) {
+                found.push((end - phrase.len(), end, role, phrase));
+            }
+        }
+    }
+    // Left to right; at one place the longest first.
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out: Vec<(DateRole, &'static str)> = Vec::new();
+    let mut reached = 0;
+    for (start, end, role, phrase) in found {
+        if start >= reached {
+            out.push((role, phrase));
+            reached = end;
+        }
+    }
+    out
 }
 
 /// A line's words joined, cut at about `max` bytes (a header or label is short).
@@ -656,7 +902,7 @@ fn capped_join(words: &[&str], max: usize) -> String {
 pub const MAX_DATE_LINES: usize = 3_000;
 
 /// How many words before a date can be its label.
-const LABEL_WORDS: usize = 6;
+const LABEL_WORDS: usize = 8;
 
 /// Every date in `lines` (each a line's words in reading order), with its role.
 pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
@@ -680,7 +926,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
     for c in &cands {
         dated[c.line] = true;
     }
-    let mut headers: Vec<Option<Option<(DateRole, &'static str)>>> = vec![None; lines.len()];
+    let mut k_on_line = 0;
     let mut out = Vec::new();
     let mut prev_end: Option<(usize, usize)> = None;
     for c in cands {
@@ -692,6 +938,10 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             },
         };
         let words = &lines[c.line];
+        let same_line = prev_end.is_some_and(|(line, _)| line == c.line);
+        if !same_line {
+            k_on_line = 0;
+        }
         // The label: the words since the previous date on the line, six at most.
         let from = prev_end
             .filter(|(line, _)| *line == c.line)
@@ -702,15 +952,30 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         let alone = before.trim().is_empty()
             && words[c.words.end..]
                 .iter()
-                .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()));
+                .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()) || time_like(w));
+        // The second date of a range takes the first's role ("between 03/08/2026 and
+        // 07/08/2026", "from 06/01/2025 to 12/31/2025").
+        let range = same_line
+            .then(|| out.last())
+            .flatten()
+            .filter(|_: &&FoundDate| CONNECTORS.contains(&before.trim().to_lowercase().as_str()))
+            .map(|p: &FoundDate| (p.role, p.rank, p.guessed, p.label));
+        if let Some((role, rank, guessed, label)) = range {
+            let mut found = found_date(c, (y, m, d), ambiguous, by_region);
+            (found.role, found.rank, found.guessed, found.label) = (role, rank, guessed, label);
+            out.push(found);
+            k_on_line += 1;
+            continue;
+        }
         let labelled = label_role(&before)
             .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
             .or_else(|| {
                 if alone {
                     return None;
                 }
-                *headers[c.line].get_or_insert_with(|| header_role(lines, c.line, &dated))
+                header_role(lines, c.line, k_on_line, &dated)
             });
+        k_on_line += 1;
         let role = labelled.map_or(
             if alone && c.line < 12 {
                 DateRole::Issued
@@ -719,22 +984,83 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             },
             |(r, _)| r,
         );
-        let rank = rank_of(labelled.map(|(_, l)| l));
-        let guessed = labelled.is_none() && role == DateRole::Issued;
-        out.push(FoundDate {
-            role,
-            date: format!("{y:04}-{m:02}-{d:02}"),
-            text: c.text,
-            ambiguous,
-            by_region,
-            line: c.line,
-            words: c.words,
-            rank,
-            guessed,
+        let mut found = found_date(c, (y, m, d), ambiguous, by_region);
+        found.role = role;
+        found.rank = rank_of(labelled.map(|(_, l)| l));
+        found.guessed = labelled.is_none() && role == DateRole::Issued;
+        found.label = labelled.map(|(_, l)| l);
+        // The first date on a line naming the patient ("Re: Declan Madeup, 04/04/1957").
+        let names_patient = words.first().is_some_and(|w| {
+            let w = w.trim_end_matches(':').to_lowercase();
+            IDENTITY.contains(&w.as_str())
         });
+        if labelled.is_none() && k_on_line == 1 && names_patient && !alone {
+            found.label = Some(IDENTITY_LABEL);
+        }
+        out.push(found);
     }
     settle(&mut out);
+    to_come(&mut out);
     out
+}
+
+/// A visit dated after the document was issued is one to come ("Fracture clinic:
+/// 28/04/2026" in a letter typed in March).
+fn to_come(dates: &mut [FoundDate]) {
+    let issued = dates
+        .iter()
+        .filter(|d| d.role == DateRole::Issued)
+        .map(|d| d.date.clone())
+        .max();
+    if let Some(issued) = issued {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.rank == 2 && d.date > issued {
+                d.role = DateRole::Due;
+            }
+        }
+    }
+}
+
+fn found_date(
+    c: Candidate,
+    (y, m, d): (i32, u32, u32),
+    ambiguous: bool,
+    by_region: bool,
+) -> FoundDate {
+    FoundDate {
+        role: DateRole::Other,
+        date: format!("{y:04}-{m:02}-{d:02}"),
+        text: c.text,
+        ambiguous,
+        by_region,
+        line: c.line,
+        words: c.words,
+        rank: 2,
+        guessed: false,
+        label: None,
+    }
+}
+
+/// Words between the two dates of a range.
+const CONNECTORS: &[&str] = &["and", "to", "-", "–", "—", "through", "thru", "&", "or"];
+
+/// A time of day after a date ("09:20", "16.45", "9:30 AM", "(14:05)").
+fn time_like(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let lower = w.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "am" | "pm" | "hrs" | "h" | "utc" | "gmt" | "ist"
+    ) {
+        return true;
+    }
+    let w = lower.trim_end_matches("am").trim_end_matches("pm");
+    let mut parts = w.split([':', '.']);
+    let (Some(h), Some(m)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    digits(h) && m.len() == 2 && digits(m) && parts.all(digits)
 }
 
 fn region_order(region: Region) -> Order {
@@ -774,10 +1100,16 @@ fn label_above(
         })
 }
 
+/// First words of a line naming the patient.
+const IDENTITY: &[&str] = &["re", "patient", "pt", "name", "client", "child", "resident"];
+/// The label of a date with none beside the patient's name.
+const IDENTITY_LABEL: &str = "beside the patient's name";
+
 /// Corrections once every date has a role: a date of birth written with a two-digit year
 /// that lands after the document's other dates is a century earlier; a date guessed to be
 /// the issue date (unlabelled, near the top) more than ten years before the document's
-/// latest date is not its issue date.
+/// latest date is not its issue date; an unlabelled date beside the patient's name more
+/// than twelve years before it is their birth.
 fn settle(dates: &mut [FoundDate]) {
     let latest = dates
         .iter()
@@ -801,6 +1133,10 @@ fn settle(dates: &mut [FoundDate]) {
         }
         if d.guessed && year + 10 < latest_year {
             d.role = DateRole::Other;
+        }
+        // Beside the patient's name, long before the document: their birth.
+        if d.label == Some(IDENTITY_LABEL) && d.role == DateRole::Other && year + 12 < latest_year {
+            d.role = DateRole::Birth;
         }
     }
 }
@@ -955,6 +1291,94 @@ mod tests {
             Region::Ie,
         );
         assert!(found[2].ambiguous);
+    }
+
+    #[test]
+    fn labels_as_clinics_abbreviate_them_and_tables_far_below_their_header() {
+        let doc = |t: &str, r| {
+            let found = read(t, r);
+            let roles: Vec<(DateRole, String)> =
+                found.iter().map(|d| (d.role, d.date.clone())).collect();
+            (roles, document_date(&found))
+        };
+        use DateRole::*;
+        // Abbreviated labels; a time after a date; the sample's collection dates the report.
+        let (found, date) = doc(
+            "Coll. 04/02/2026 08:40   Rec'd 04/02/2026 11:15   Authorised 05/02/2026",
+            Region::Ie,
+        );
+        assert_eq!(
+            found.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [Service, Service, Service]
+        );
+        assert_eq!(date.as_deref(), Some("2026-02-04"));
+        let (_, date) = doc(
+            "Collection date/time\n05/03/2026 09:20\nReported\n06/03/2026 16:45",
+            Region::Ie,
+        );
+        assert_eq!(date.as_deref(), Some("2026-03-05"));
+        let (found, date) = doc("Adm: 02-Feb-2026   Disch: 09-Feb-2026", Region::Ie);
+        assert_eq!(found[1], (Service, "2026-02-09".to_string()));
+        assert_eq!(date.as_deref(), Some("2026-02-09"));
+        // A table whose rows run far below its header: each column's role, in order.
+        let mut table = String::from("Vaccine   Date   Batch   Next dose\n");
+        for day in 1..=9 {
+            table.push_str(&format!(
+                "Dose {day}   0{day}/04/2025   AB1   0{day}/04/2027\n"
+            ));
+        }
+        let (found, date) = doc(&table, Region::Ie);
+        assert_eq!(found[16], (Service, "2025-04-09".to_string()));
+        assert_eq!(found[17], (Due, "2027-04-09".to_string()));
+        assert_eq!(date.as_deref(), Some("2025-04-09"));
+        // A prose line above a date is no header.
+        let (found, _) = doc(
+            "Discharge medications: prednisolone 30 mg OD reducing by 5 mg every 3 days\nFlying home 23-Mar-2026.",
+            Region::Ie,
+        );
+        assert_eq!(found[0].0, Other);
+        // Ranges take the first date's role; a label ending in "due"; a visit under a due
+        // label; a visit after the letter was typed is to come.
+        let (found, _) = doc(
+            "Zoster dose 2 due: between 03/08/2026 and 07/08/2026",
+            Region::Us,
+        );
+        assert_eq!(found.iter().map(|f| f.0).collect::<Vec<_>>(), [Due, Due]);
+        let (found, _) = doc("Records dated from 06/01/2025 to 12/31/2025", Region::Us);
+        assert_eq!(
+            found.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [Other, Other]
+        );
+        let (found, date) = doc(
+            "Admitted: 16/03/2026 Discharged: 24/03/2026\nNext appointment: Paediatric clinic 11/04/2026\nFracture clinic: 28/04/2026\nTyped: 25/03/2026",
+            Region::Uk,
+        );
+        assert_eq!(found[2].0, Due);
+        assert_eq!(found[3].0, Due);
+        assert_eq!(date.as_deref(), Some("2026-03-24"));
+        // An earlier result quoted, the last period, a coverage's start: not the event.
+        let (found, _) = doc("Previous HbA1c: 7.4 % (collected 11/18/2025)", Region::Us);
+        assert_eq!(found[0].0, Other);
+        assert_eq!(
+            doc("Last menstrual period: 3/2/26", Region::Us).0[0].0,
+            Other
+        );
+        assert_eq!(doc("Effective Date: 01/01/2026", Region::Us).1, None);
+        assert_eq!(
+            doc("ISS/DÉL 2021-04-11     EXP/EXP 2026-04-11", Region::Ca).0,
+            [
+                (Issued, "2021-04-11".to_string()),
+                (Due, "2026-04-11".to_string())
+            ]
+        );
+        // A date beside the patient's name long before the visit is their birth.
+        let (found, date) = doc(
+            "Clinic: 20/08/2026\nRe: Declan Madeup, 04/04/1957\nRe: Declan Madeup, 04/04/2026",
+            Region::Ie,
+        );
+        assert_eq!(found[1].0, Birth);
+        assert_eq!(found[2].0, Other);
+        assert_eq!(date.as_deref(), Some("2026-08-20"));
     }
 
     #[test]

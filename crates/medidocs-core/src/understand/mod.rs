@@ -141,6 +141,9 @@ const NAMES: &[Cue] = &[
     cue(T::ImagingReport, "radiology", 5.0),
     cue(T::ImagingReport, "imaging", 4.0),
     cue(T::LabReport, "labs", 4.0),
+    cue(T::LabReport, "laboratories", 4.0),
+    cue(T::LabReport, "patient service centre", 4.0),
+    cue(T::LabReport, "patient service center", 4.0),
     cue(T::LabReport, "laboratory", 4.0),
     cue(T::LabReport, "clinical biochemistry", 5.0),
     cue(T::ConsultationNote, "soap note", 6.0),
@@ -181,6 +184,79 @@ const NAMES: &[Cue] = &[
     cue(T::ConsentForm, "consent to", 5.0),
     cue(T::ConsentForm, "patient consent", 6.0),
     cue(T::ConsentForm, "informed consent", 6.0),
+    cue(T::ImagingReport, "echocardiogram", 6.0),
+    cue(T::ImagingReport, "bone density", 5.0),
+    cue(T::ImagingReport, "bone mineral density", 6.0),
+    cue(T::ImagingReport, "dxa", 5.0),
+    cue(T::ImagingReport, "dexa", 5.0),
+    cue(T::ImagingReport, "mammogram", 5.0),
+    cue(T::ImagingReport, "mammography", 5.0),
+    cue(T::ImagingReport, "breast imaging", 5.0),
+    cue(T::ImagingReport, "scan report", 5.0),
+    cue(T::OperativeNote, "ogd report", 6.0),
+    cue(T::OperativeNote, "endoscopy report", 6.0),
+    cue(T::OperativeNote, "colonoscopy report", 6.0),
+    cue(T::OperativeNote, "gastroscopy report", 6.0),
+    cue(T::OperativeNote, "bronchoscopy report", 6.0),
+    cue(T::OperativeNote, "endoscopy unit", 4.0),
+    cue(T::OperativeNote, "procedure report", 5.0),
+    cue(T::ConsultationNote, "visit note", 6.0),
+    cue(T::ConsultationNote, "encounter note", 6.0),
+    cue(T::ConsultationNote, "clinic note", 6.0),
+    cue(T::ConsultationNote, "office note", 6.0),
+    cue(T::ConsultationNote, "urgent care", 4.0),
+    cue(T::ConsultationNote, "walk-in", 4.0),
+    cue(T::InsuranceCard, "health card", 6.0),
+    cue(T::InsuranceCard, "carte santé", 6.0),
+    cue(T::InsuranceCard, "ehic", 6.0),
+    cue(T::InsuranceCard, "european health insurance card", 7.0),
+    cue(T::InsuranceCard, "gms card", 6.0),
+    cue(T::InsuranceCard, "benefits card", 5.0),
+    cue(T::InsuranceCard, "id card", 3.0),
+    cue(T::DischargeSummary, "transfer of care", 6.0),
+    cue(T::DischargeSummary, "discharge note", 6.0),
+    cue(T::DischargeSummary, "discharge notification", 6.0),
+    cue(T::DischargeSummary, "discharge instructions", 5.0),
+    cue(T::ConsentForm, "patient agreement", 6.0),
+    cue(T::ConsentForm, "consent for", 5.0),
+    cue(T::ConsentForm, "authorization for release", 6.0),
+    cue(T::ConsentForm, "authorisation for release", 6.0),
+    cue(T::ConsentForm, "authorization to release", 6.0),
+    cue(T::ConsentForm, "release of information", 5.0),
+    cue(T::ReferralLetter, "e-referral", 6.0),
+    cue(T::ReferralLetter, "referral form", 6.0),
+    cue(T::ReferralLetter, "request for consultation", 5.0),
+    cue(T::VaccinationRecord, "carnet de vaccination", 7.0),
+    cue(T::VaccinationRecord, "travel vaccination", 6.0),
+    cue(T::VaccinationRecord, "vaccination history", 6.0),
+    cue(T::VaccinationRecord, "immunisation history", 6.0),
+    cue(T::VaccinationRecord, "vaccine record", 6.0),
+    cue(T::VaccinationRecord, "immunization certificate", 7.0),
+    cue(T::LabReport, "histopathology", 5.0),
+    cue(T::LabReport, "cellular pathology", 5.0),
+    cue(T::LabReport, "cytology", 4.0),
+    cue(T::LabReport, "microbiology", 4.0),
+    cue(T::LabReport, "pathology", 3.0),
+    cue(T::DischargeSummary, "discharge record", 6.0),
+    cue(T::DischargeSummary, "discharge report", 6.0),
+    cue(T::ConsultationNote, "consultation", 3.0),
+    cue(T::ConsultationNote, "consult", 3.0),
+    cue(T::ReferralLetter, "consult request", 7.0),
+    cue(T::ReferralLetter, "consultation request", 7.0),
+    cue(T::ReferralLetter, "request for consult", 7.0),
+    cue(T::Other, "appointments office", 5.0),
+    cue(T::Other, "questionnaire", 7.0),
+    cue(T::Other, "medical certificate", 7.0),
+    cue(T::Other, "sick note", 7.0),
+    cue(T::Other, "fit note", 7.0),
+    cue(T::Other, "statement of fitness", 7.0),
+    cue(T::Other, "fitness to work", 6.0),
+    cue(T::Other, "fitness to drive", 6.0),
+    cue(T::Other, "appointment letter", 7.0),
+    cue(T::Other, "appointment confirmation", 7.0),
+    cue(T::Other, "symptom diary", 7.0),
+    cue(T::Other, "invoice", 6.0),
+    cue(T::Other, "receipt", 5.0),
 ];
 
 /// Words of the body that lean towards a type.
@@ -263,6 +339,11 @@ const BODY: &[Cue] = &[
     ),
     cue(T::ReferralLetter, "grateful if you would see", 4.0),
     cue(T::ReferralLetter, "please see", 2.0),
+    cue(T::ReferralLetter, "appreciate your opinion", 4.0),
+    cue(T::ReferralLetter, "value your opinion", 4.0),
+    cue(T::ReferralLetter, "grateful for your opinion", 4.0),
+    cue(T::ReferralLetter, "your opinion on", 3.0),
+    cue(T::ReferralLetter, "your advice on", 3.0),
     cue(T::ReferralLetter, "i am referring", 4.0),
     cue(T::ReferralLetter, "i would like to refer", 4.0),
     cue(T::ReferralLetter, "thank you for seeing", 3.0),
@@ -368,6 +449,92 @@ const BODY: &[Cue] = &[
     cue(T::ConsentForm, "patient signature", 3.0),
     cue(T::ConsentForm, "have had the opportunity", 3.0),
     cue(T::ConsentForm, "been given the opportunity", 3.0),
+    cue(T::ImagingReport, "sonographer", 3.0),
+    cue(T::ImagingReport, "study date", 2.0),
+    cue(T::ImagingReport, "t-score", 3.0),
+    cue(T::ImagingReport, "z-score", 2.0),
+    cue(T::ImagingReport, "bi-rads", 3.0),
+    cue(T::ImagingReport, "lvef", 2.0),
+    cue(T::ImagingReport, "interpreted by", 2.0),
+    cue(T::ImagingReport, "tomosynthesis", 2.0),
+    cue(T::OperativeNote, "endoscopist", 4.0),
+    cue(T::OperativeNote, "sedation", 2.0),
+    cue(T::OperativeNote, "complications", 1.5),
+    cue(T::OperativeNote, "scope", 1.5),
+    cue(T::OperativeNote, "biopsies taken", 2.0),
+    cue(T::ConsultationNote, "reason for visit", 3.0),
+    cue(T::ConsultationNote, "visit date", 2.0),
+    cue(T::ConsultationNote, "seen by", 2.0),
+    cue(T::ConsultationNote, "o/e", 2.0),
+    cue(T::ConsultationNote, "hx", 1.5),
+    cue(T::ConsultationNote, "f/u", 1.5),
+    cue(T::ConsultationNote, "cc", 0.5),
+    cue(T::ConsultationNote, "imp", 1.0),
+    cue(T::ConsultationNote, "diagnosis", 0.5),
+    cue(T::ConsultationNote, "encounter", 2.0),
+    cue(T::ClinicLetter, "thank you for referring", 3.0),
+    cue(T::ClinicLetter, "many thanks for referring", 3.0),
+    cue(T::ClinicLetter, "whom i saw", 2.0),
+    cue(T::ClinicLetter, "i will forward", 1.5),
+    cue(T::ClinicLetter, "re:", 0.5),
+    cue(T::InsuranceCard, "member services", 3.0),
+    cue(T::InsuranceCard, "deductible", 2.5),
+    cue(T::InsuranceCard, "coverage", 1.5),
+    cue(T::InsuranceCard, "ohip", 1.5),
+    cue(T::InsuranceCard, "dn", 0.5),
+    cue(T::InsuranceCard, "exp", 1.0),
+    cue(T::ConsentForm, "i authorize", 3.0),
+    cue(T::ConsentForm, "i authorise", 3.0),
+    cue(T::ConsentForm, "revoke", 2.5),
+    cue(T::ConsentForm, "consent", 2.0),
+    cue(T::VaccinationRecord, "travel clinic", 2.0),
+    cue(T::VaccinationRecord, "vaccines", 2.0),
+    cue(T::LabReport, "macroscopy", 3.0),
+    cue(T::LabReport, "microscopy", 2.0),
+    cue(T::LabReport, "macroscopic", 2.0),
+    cue(T::LabReport, "microscopic", 2.0),
+    cue(T::LabReport, "gross description", 2.0),
+    cue(T::LabReport, "lab no", 2.0),
+    cue(T::LabReport, "date received", 1.0),
+    cue(T::Prescription, "tabs", 1.0),
+    cue(T::Prescription, "supply", 1.0),
+    cue(T::Prescription, "twice daily", 1.0),
+    cue(T::Prescription, "once daily", 1.0),
+    cue(T::Prescription, "at night", 0.5),
+    cue(T::ReferralLetter, "reason for request", 3.0),
+    cue(T::ReferralLetter, "referring provider", 2.5),
+    cue(T::ReferralLetter, "please schedule", 2.0),
+    cue(T::ReferralLetter, "request for", 1.0),
+    cue(T::DischargeSummary, "admission", 1.0),
+    cue(T::DischargeSummary, "discharge", 1.0),
+    cue(T::DischargeSummary, "postpartum course", 2.0),
+    cue(T::ClinicLetter, "saw your patient", 3.0),
+    cue(T::ClinicLetter, "your patient", 1.0),
+    cue(T::ClinicLetter, "i advised", 1.0),
+    cue(T::ConsultationNote, "pmh", 1.5),
+    cue(T::ConsultationNote, "recommendations", 1.0),
+    cue(T::ConsultationNote, "thank you for this consult", 3.0),
+    cue(T::ConsultationNote, "reason for consult", 3.0),
+    cue(T::ConsultationNote, "requested by", 1.0),
+    cue(T::InsuranceCard, "iss/dél", 3.0),
+    cue(T::InsuranceCard, "iss / dél", 3.0),
+    cue(T::InsuranceCard, "dob/dn", 2.0),
+    cue(T::InsuranceCard, "dob / dn", 2.0),
+    cue(T::InsuranceCard, "sex/sexe", 2.0),
+    cue(T::InsuranceCard, "santé", 1.5),
+    cue(T::Other, "an appointment has been made", 4.0),
+    cue(T::Other, "if you cannot attend", 3.0),
+    cue(T::Other, "appointment has been booked", 4.0),
+    cue(T::Other, "to whom it may concern", 3.0),
+    cue(T::Other, "fit to travel", 3.0),
+    cue(T::Other, "please bring this letter", 2.0),
+    cue(T::Other, "please complete", 2.0),
+    cue(T::Other, "fit for work", 3.0),
+    cue(T::Other, "unfit for work", 3.0),
+    cue(T::Other, "not fit for work", 3.0),
+    cue(T::Other, "your appointment", 3.0),
+    cue(T::Other, "please arrive", 2.0),
+    cue(T::Other, "amount due", 3.0),
 ];
 
 /// Lines read for the type: about the first seven pages, each line's first 1,000
@@ -533,13 +700,61 @@ fn result_line(line: &str) -> bool {
         && words.iter().skip(2).any(|w| range(w))
 }
 
+/// A line ordering a medicine: a strength ("5mg", "2.5 mg", "100 mcg") and a frequency
+/// ("twice daily", "BD", "q8h", "at night").
+fn order_line(line: &str) -> bool {
+    let words: Vec<&str> = line
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let unit = |w: &str| {
+        matches!(
+            w,
+            "mg" | "mcg" | "g" | "ml" | "units" | "iu" | "microgram" | "micrograms"
+        )
+    };
+    let strength = words.iter().enumerate().any(|(i, w)| {
+        let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let rest = &w[digits.len()..];
+        !digits.is_empty()
+            && digits.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && digits.parse::<f64>().is_ok()
+            && (unit(rest) || (rest.is_empty() && words.get(i + 1).is_some_and(|n| unit(n))))
+    });
+    let often = words.iter().any(|w| {
+        matches!(
+            *w,
+            "daily"
+                | "od"
+                | "bd"
+                | "bid"
+                | "tds"
+                | "tid"
+                | "qds"
+                | "qid"
+                | "nocte"
+                | "mane"
+                | "prn"
+                | "weekly"
+                | "hourly"
+                | "morning"
+                | "night"
+        ) || (w.starts_with('q') && w.ends_with('h') && w[1..w.len() - 1].parse::<u32>().is_ok())
+    });
+    strength && often
+}
+
 /// The type of a document from its lines (each a line's text, in reading order).
 pub fn guess_type(lines: &[String]) -> TypeGuess {
     // A document says what it is on its first pages.
     let lower: Vec<String> = lines
         .iter()
         .take(MAX_TYPE_LINES)
-        .map(|l| l.chars().take(1_000).collect::<String>().to_lowercase())
+        .map(|l| {
+            // Columns set apart by runs of spaces read as one phrase ("Ontario    Health").
+            let l: String = l.chars().take(1_000).collect::<String>().to_lowercase();
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
         .collect();
     let title_end = lower
         .iter()
@@ -559,9 +774,20 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                     continue;
                 }
                 first_line.get_or_insert(i);
+                // A name followed by a colon and a number is a field of another document
+                // ("Health Card: 4471-882-019" on a lab report), not its name.
+                let field = std::ptr::eq(cues, NAMES)
+                    && phrase_ends(l, c.phrase).all(|end| {
+                        l[end..]
+                            .trim_start()
+                            .strip_prefix(':')
+                            .and_then(|v| v.split_whitespace().next())
+                            .is_some_and(|v| v.chars().any(|c| c.is_ascii_digit()))
+                    });
                 // A document's name counts in its title; in the body, less. Repeats count
                 // a little (a results table names its units on every row).
                 let w = match (i < title_end, std::ptr::eq(cues, NAMES)) {
+                    _ if field => 0.25,
                     (true, true) => 3.0,
                     (true, false) => 1.5,
                     _ => body_weight,
@@ -589,6 +815,44 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             w,
             format!("{results} lines of results with reference ranges"),
         ));
+    }
+    // Lines of medication orders: a strength and how often ("Apixaban 5mg tabs - one
+    // twice daily").
+    let orders = lower.iter().filter(|l| order_line(l)).count();
+    if orders > 0 {
+        let w = 1.0 * orders.min(4) as f32;
+        let entry = &mut scores[2];
+        entry.1 += w;
+        entry
+            .2
+            .push((w, format!("{orders} lines of medication orders")));
+    }
+    // A letter's shape: a greeting to a doctor and a closing; a letter about a visit,
+    // unless something names it otherwise.
+    let greeting = lower.iter().any(|l| {
+        ["dear dr", "dear doctor", "dear colleague", "dear prof"]
+            .iter()
+            .any(|g| l.starts_with(g))
+    });
+    let closing = lower.iter().any(|l| {
+        [
+            "yours sincerely",
+            "sincerely",
+            "yours faithfully",
+            "kind regards",
+            "regards",
+            "yours truly",
+            "best wishes",
+        ]
+        .iter()
+        .any(|c| l.trim_end_matches([',', '.']) == *c)
+    });
+    if greeting && closing {
+        let entry = &mut scores[5];
+        entry.1 += 1.0;
+        entry
+            .2
+            .push((1.0, "a letter's greeting and closing".to_string()));
     }
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let all: f32 = scores.iter().map(|s| s.1).sum();
@@ -625,15 +889,54 @@ pub struct Understanding {
     pub dates: Vec<FoundDate>,
 }
 
+/// Issue labels that date the event on a prescription or a consent form.
+const EVENT_LABELS: &[&str] = &[
+    "date",
+    "dated",
+    "signed",
+    "date signed",
+    "signature",
+    "prescribed",
+    "date prescribed",
+    "written",
+    "issued",
+    "date issued",
+    "date of issue",
+    "issue date",
+];
+
 /// The analysis of a document's lines (their texts, in reading order).
 pub fn understand(lines: &[String], region: Region) -> Understanding {
     let words: Vec<Vec<&str>> = lines
         .iter()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    let dates = find_dates(&words, region);
+    let mut dates = find_dates(&words, region);
+    let doc_type = guess_type(lines);
+    // A sample's arrival dates a laboratory's work; quoted in a letter ("FIT result
+    // (received 27/02/2026)") it is a date from the history.
+    if doc_type.code != T::LabReport {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.rank == 1 {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // Writing a prescription or signing a consent is the event itself; an operation or
+    // consultation note's plain "Date:" is the day it happened, when nothing else says.
+    let no_service = !dates.iter().any(|d| d.role == DateRole::Service);
+    let event_label = |label: Option<&str>| match doc_type.code {
+        T::Prescription | T::ConsentForm => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
+        T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
+        _ => false,
+    };
+    for d in dates.iter_mut() {
+        if d.role == DateRole::Issued && event_label(d.label) {
+            d.role = DateRole::Service;
+        }
+    }
     Understanding {
-        doc_type: guess_type(lines),
+        doc_type,
         document_date: document_date(&dates),
         dates,
     }
