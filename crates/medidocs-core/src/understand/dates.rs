@@ -108,6 +108,9 @@ pub struct FoundDate {
     /// The label that gave its role, if one did.
     #[serde(skip)]
     pub label: Option<&'static str>,
+    /// Written with its weekday ("Tuesday 17 March 2026"), as appointments are.
+    #[serde(skip)]
+    pub weekday: bool,
 }
 
 /// How numeric dates are ordered.
@@ -132,17 +135,57 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// Months' names in French (Quebec, and letters from France) and in Irish, with their
+/// usual abbreviations.
+const OTHER_MONTHS: &[(&str, u32)] = &[
+    ("janvier", 1),
+    ("janv", 1),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("avr", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("juil", 7),
+    ("août", 8),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
+    ("eanáir", 1),
+    ("feabhra", 2),
+    ("márta", 3),
+    ("aibreán", 4),
+    ("bealtaine", 5),
+    ("meitheamh", 6),
+    ("iúil", 7),
+    ("lúnasa", 8),
+    ("samhain", 11),
+    ("nollaig", 12),
+];
+
 fn month_of(word: &str) -> Option<u32> {
     let w = word.trim_end_matches('.').to_lowercase();
-    if w.len() < 3 {
+    if w.chars().count() < 3 {
         return None;
     }
     MONTHS
         .iter()
-        .position(|m| {
-            *m == w || (w.len() >= 3 && m.starts_with(&w) && (w.len() == 3 || w == "sept"))
-        })
+        .position(|m| *m == w || (m.starts_with(&w) && (w.len() == 3 || w == "sept")))
         .map(|i| i as u32 + 1)
+        .or_else(|| {
+            OTHER_MONTHS
+                .iter()
+                .find(|(name, _)| *name == w)
+                .map(|(_, m)| *m)
+        })
 }
 
 fn days_in(year: i32, month: u32) -> u32 {
@@ -225,7 +268,8 @@ fn numeric(word: &str) -> Option<Kind> {
 fn day_of(word: &str) -> Option<u32> {
     let w = word.trim_end_matches([',', '.']);
     let digits = w
-        .strip_suffix("st")
+        .strip_suffix("er")
+        .or_else(|| w.strip_suffix("st"))
         .or_else(|| w.strip_suffix("nd"))
         .or_else(|| w.strip_suffix("rd"))
         .or_else(|| w.strip_suffix("th"))
@@ -429,6 +473,13 @@ const BIRTH: &[&str] = &[
     "birthdate",
     "born",
     "geb",
+    "date de naissance",
+    "né le",
+    "née le",
+    "né(e) le",
+    "ddn",
+    "dn",
+    "dáta breithe",
 ];
 const DUE: &[&str] = &[
     "review on",
@@ -468,6 +519,26 @@ const DUE: &[&str] = &[
     "good through",
     "renew by",
     "appointment",
+    "appt",
+    "renewal",
+    "renewal date",
+    "renews",
+    "pay by",
+    "payment due",
+    "planned date",
+    "scheduled date",
+    "proposed date",
+    "tentative date",
+    "date planned",
+    "provisionally listed",
+    "listed for",
+    "date prévue",
+    "prochain rendez-vous",
+    "prochaine dose",
+    "rendez-vous",
+    "revoir",
+    "valide jusqu'au",
+    "expire le",
     "do not use after",
     "use by",
     "use before",
@@ -497,6 +568,11 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "date requested",
+    "requested on",
+    "request date",
+    "last episode",
+    "previous episode",
     "effective",
     "effective date",
     "coverage start",
@@ -514,6 +590,8 @@ const OTHER: &[&str] = &[
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
 const OTHER_NEAR: &[&str] = &[
     "since",
+    "depuis le",
+    "depuis",
     "noticed",
     "departing",
     "departure",
@@ -575,6 +653,24 @@ const SERVICE: &[&str] = &[
     "date of discharge",
     "date of consultation",
     "date of consult",
+    "date of op",
+    "op date",
+    "arrived",
+    "arrival",
+    "triaged",
+    "examined",
+    "date examined",
+    "date de l'intervention",
+    "date de l'examen",
+    "date de la visite",
+    "date de visite",
+    "date de prélèvement",
+    "prélevé le",
+    "prélèvement",
+    "examen physique le",
+    "vu le",
+    "date d'admission",
+    "date du congé",
     "consult date",
     "delivery",
     "date of delivery",
@@ -658,8 +754,10 @@ const ISSUED: &[&str] = &[
     "date completed",
     "completed by",
     "transcribed",
-    "sent",
+    "date sent",
+    "dáta",
     "sent electronically",
+    "notification sent",
     "transmitted",
 ];
 
@@ -795,6 +893,8 @@ fn rank_of(label: Option<&str>) -> u8 {
 /// Words that name a column of dates in a table's header.
 const HEADER_WORDS: &[&str] = &[
     "date",
+    "dos",
+    "service date",
     "dates",
     "collected",
     "received",
@@ -976,8 +1076,16 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 header_role(lines, c.line, k_on_line, &dated)
             });
         k_on_line += 1;
+        // A date opening a line with its time ("11/03/2026 10:20  Dr. Maeve Hanratty").
+        let opens_line =
+            before.trim().is_empty() && words.get(c.words.end).is_some_and(|w| time_like(w));
+        let weekday = c
+            .words
+            .start
+            .checked_sub(1)
+            .is_some_and(|k| is_weekday(words[k]));
         let role = labelled.map_or(
-            if alone && c.line < 12 {
+            if (alone || opens_line) && c.line < 12 {
                 DateRole::Issued
             } else {
                 DateRole::Other
@@ -989,6 +1097,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         found.rank = rank_of(labelled.map(|(_, l)| l));
         found.guessed = labelled.is_none() && role == DateRole::Issued;
         found.label = labelled.map(|(_, l)| l);
+        found.weekday = weekday;
         // The first date on a line naming the patient ("Re: Declan Madeup, 04/04/1957").
         let names_patient = words.first().is_some_and(|w| {
             let w = w.trim_end_matches(':').to_lowercase();
@@ -1005,20 +1114,64 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
 }
 
 /// A visit dated after the document was issued is one to come ("Fracture clinic:
-/// 28/04/2026" in a letter typed in March).
+/// 28/04/2026" in a letter typed in March), and so is a date written with its weekday
+/// after the letter's own date ("Date: Tuesday 17 March 2026" in a letter of February).
 fn to_come(dates: &mut [FoundDate]) {
-    let issued = dates
-        .iter()
-        .filter(|d| d.role == DateRole::Issued)
-        .map(|d| d.date.clone())
-        .max();
-    if let Some(issued) = issued {
+    let issued = |weekday: bool| {
+        dates
+            .iter()
+            .filter(|d| d.role == DateRole::Issued && (weekday || !d.weekday))
+            .map(|d| d.date.clone())
+            .max()
+    };
+    let (plain, any) = (issued(false), issued(true));
+    if let Some(issued) = plain.clone().or(any) {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && d.rank == 2 && d.date > issued {
                 d.role = DateRole::Due;
             }
         }
     }
+    if let Some(written) = plain {
+        for d in dates.iter_mut() {
+            if d.weekday && d.role != DateRole::Birth && d.date > written {
+                d.role = DateRole::Due;
+            }
+        }
+    }
+}
+
+fn is_weekday(word: &str) -> bool {
+    let w = word
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "lundi",
+        "mardi",
+        "mercredi",
+        "jeudi",
+        "vendredi",
+        "samedi",
+        "dimanche",
+    ]
+    .contains(&w.as_str())
 }
 
 fn found_date(
@@ -1038,6 +1191,7 @@ fn found_date(
         rank: 2,
         guessed: false,
         label: None,
+        weekday: false,
     }
 }
 
@@ -1379,6 +1533,32 @@ mod tests {
         assert_eq!(found[1].0, Birth);
         assert_eq!(found[2].0, Other);
         assert_eq!(date.as_deref(), Some("2026-08-20"));
+    }
+
+    #[test]
+    fn french_and_irish_months_and_appointments_written_with_their_weekday() {
+        let found = read(
+            "Date de naissance : 27 avril 1958\nDate prévue de l'intervention : 2 avril 2026\nExamen physique le 1er décembre 2025\nDáta: 3 Márta 2026",
+            Region::Ca,
+        );
+        let roles: Vec<(DateRole, &str)> =
+            found.iter().map(|d| (d.role, d.date.as_str())).collect();
+        assert_eq!(
+            roles,
+            [
+                (DateRole::Birth, "1958-04-27"),
+                (DateRole::Due, "2026-04-02"),
+                (DateRole::Service, "2025-12-01"),
+                (DateRole::Issued, "2026-03-03"),
+            ]
+        );
+        // A letter of February gives an appointment in March: to come, not the letter's date.
+        let found = read(
+            "Date: 23 February 2026\nYour appointment\nDate: Tuesday 17 March 2026   Time: 14:20",
+            Region::Uk,
+        );
+        assert_eq!(found[1].role, DateRole::Due);
+        assert_eq!(document_date(&found).as_deref(), Some("2026-02-23"));
     }
 
     #[test]

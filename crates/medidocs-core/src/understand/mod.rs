@@ -147,7 +147,6 @@ const NAMES: &[Cue] = &[
     cue(T::LabReport, "laboratory", 4.0),
     cue(T::LabReport, "clinical biochemistry", 5.0),
     cue(T::ConsultationNote, "soap note", 6.0),
-    cue(T::ClinicLetter, "outpatients", 5.0),
     cue(T::ReferralLetter, "referral reason", 5.0),
     cue(T::Prescription, "prescription", 5.0),
     cue(T::Prescription, "repeat prescription", 6.0),
@@ -245,6 +244,34 @@ const NAMES: &[Cue] = &[
     cue(T::ReferralLetter, "consultation request", 7.0),
     cue(T::ReferralLetter, "request for consult", 7.0),
     cue(T::Other, "appointments office", 5.0),
+    cue(T::Other, "patient statement", 6.0),
+    cue(T::Other, "billing statement", 6.0),
+    cue(T::Other, "statement of account", 6.0),
+    cue(T::LabReport, "rapport de laboratoire", 6.0),
+    cue(T::LabReport, "résultats de laboratoire", 6.0),
+    cue(T::LabReport, "biochimie", 4.0),
+    cue(T::LabReport, "hématologie", 4.0),
+    cue(T::ImagingReport, "radiologie", 5.0),
+    cue(T::ImagingReport, "échographie", 5.0),
+    cue(T::ImagingReport, "tomodensitométrie", 5.0),
+    cue(T::ImagingReport, "imagerie", 5.0),
+    cue(T::Prescription, "ordonnance", 6.0),
+    cue(T::ReferralLetter, "demande de consultation", 7.0),
+    cue(T::ReferralLetter, "lettre de référence", 7.0),
+    cue(T::DischargeSummary, "résumé de dossier", 6.0),
+    cue(T::DischargeSummary, "sommaire d'hospitalisation", 7.0),
+    cue(T::DischargeSummary, "résumé d'hospitalisation", 7.0),
+    cue(T::DischargeSummary, "feuille sommaire", 6.0),
+    cue(T::DischargeSummary, "congé", 3.0),
+    cue(T::ConsultationNote, "note de consultation", 7.0),
+    cue(T::ConsultationNote, "note d'évolution", 6.0),
+    cue(T::OperativeNote, "protocole opératoire", 7.0),
+    cue(T::OperativeNote, "rapport opératoire", 7.0),
+    cue(T::VaccinationRecord, "immunisation", 4.0),
+    cue(T::InsuranceCard, "carte d'assurance maladie", 7.0),
+    cue(T::InsuranceCard, "assurance maladie", 4.0),
+    cue(T::ConsentForm, "consentement", 6.0),
+    cue(T::ConsentForm, "formulaire de consentement", 7.0),
     cue(T::Other, "questionnaire", 7.0),
     cue(T::Other, "medical certificate", 7.0),
     cue(T::Other, "sick note", 7.0),
@@ -529,6 +556,31 @@ const BODY: &[Cue] = &[
     cue(T::Other, "fit to travel", 3.0),
     cue(T::Other, "please bring this letter", 2.0),
     cue(T::Other, "please complete", 2.0),
+    cue(T::Prescription, "renouvellements", 3.0),
+    cue(T::Prescription, "renouv", 2.0),
+    cue(T::Prescription, "qté", 2.0),
+    cue(T::Prescription, "posologie", 2.0),
+    cue(T::ReferralLetter, "raison de la demande", 4.0),
+    cue(T::ReferralLetter, "médecin référent", 3.0),
+    cue(T::ReferralLetter, "appreciate your assessment", 4.0),
+    cue(T::ReferralLetter, "for assessment", 2.0),
+    cue(T::ReferralLetter, "assessment please", 2.0),
+    cue(T::ReferralLetter, "to: dr", 1.5),
+    cue(T::OperativeNote, "chirurgien", 3.0),
+    cue(T::OperativeNote, "anesthésie", 1.5),
+    cue(T::OperativeNote, "pertes sanguines", 3.0),
+    cue(T::OperativeNote, "date of op", 3.0),
+    cue(T::ClinicLetter, "thank you for coming", 3.0),
+    cue(T::ClinicLetter, "your visit", 2.0),
+    cue(T::ClinicLetter, "as we discussed", 2.0),
+    cue(T::ClinicLetter, "we discussed", 1.5),
+    cue(T::ClinicLetter, "outpatients", 1.5),
+    cue(T::ClinicLetter, "seen in", 1.0),
+    cue(T::ClinicLetter, "listed for", 1.0),
+    cue(T::Other, "cpt", 2.0),
+    cue(T::Other, "charges", 1.5),
+    cue(T::Other, "balance", 1.0),
+    cue(T::Other, "pay online", 2.0),
     cue(T::Other, "fit for work", 3.0),
     cue(T::Other, "unfit for work", 3.0),
     cue(T::Other, "not fit for work", 3.0),
@@ -827,9 +879,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             .2
             .push((w, format!("{orders} lines of medication orders")));
     }
-    // A letter's shape: a greeting to a doctor and a closing; a letter about a visit,
-    // unless something names it otherwise.
-    let greeting = lower.iter().any(|l| {
+    // A letter's shape: a greeting and a closing. A letter about a visit, unless
+    // something names it otherwise; a report is no letter, whatever department sends it
+    // (a radiologist's clinic letter).
+    let greeting = lower.iter().any(|l| l.starts_with("dear "));
+    let to_doctor = lower.iter().any(|l| {
         ["dear dr", "dear doctor", "dear colleague", "dear prof"]
             .iter()
             .any(|g| l.starts_with(g))
@@ -843,16 +897,21 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             "regards",
             "yours truly",
             "best wishes",
+            "with best wishes",
         ]
         .iter()
         .any(|c| l.trim_end_matches([',', '.']) == *c)
     });
     if greeting && closing {
+        let w = if to_doctor { 1.0 } else { 0.5 };
         let entry = &mut scores[5];
-        entry.1 += 1.0;
+        entry.1 += w;
         entry
             .2
-            .push((1.0, "a letter's greeting and closing".to_string()));
+            .push((w, "a letter's greeting and closing".to_string()));
+        for report in [0, 1] {
+            scores[report].1 *= 0.4;
+        }
     }
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let all: f32 = scores.iter().map(|s| s.1).sum();
