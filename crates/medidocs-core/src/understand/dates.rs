@@ -520,6 +520,8 @@ const DUE: &[&str] = &[
     "renew by",
     "appointment",
     "appt",
+    "f/u",
+    "f/up",
     "renewal",
     "renewal date",
     "renews",
@@ -568,6 +570,8 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "claims processed",
+    "processed",
     "date requested",
     "requested on",
     "request date",
@@ -627,6 +631,16 @@ const SERVICE: &[&str] = &[
     "date of visit",
     "visit date",
     "seen on",
+    "call received",
+    "call taken",
+    "see me on",
+    "to see me",
+    "saw you",
+    "seeing you",
+    "revu",
+    "j'ai revu",
+    "j'ai vu",
+    "clinique",
     "saw",
     "i saw",
     "saw on",
@@ -755,6 +769,9 @@ const ISSUED: &[&str] = &[
     "completed by",
     "transcribed",
     "date sent",
+    "reviewed by",
+    "record closed",
+    "closed",
     "dáta",
     "sent electronically",
     "notification sent",
@@ -814,6 +831,8 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
 /// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
 const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on"];
+/// The same for issue dates.
+const ISSUED_ALONE: &[&str] = &["d", "t", "dict", "trans", "le"];
 
 /// The role of a date from the words before it: the last clause of them (after the last
 /// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`]; a
@@ -844,6 +863,11 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         {
             return Some((DateRole::Due, alone));
         }
+        // "D: 07/02/2025 16:10   T: 07/03/2025" (dictated, typed); "Sherbrooke, le
+        // 10/12/2025" (a French letter's date).
+        if ISSUED_ALONE.contains(&lower.as_str()) {
+            return Some((DateRole::Issued, "dated"));
+        }
         if lower.rsplit(' ').next() == Some("due") {
             return Some((DateRole::Due, "due"));
         }
@@ -857,16 +881,19 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         _ => last.to_string(),
     }
     .to_lowercase();
-    let found = role(last).map(|(role, label)| {
-        // An earlier one's ("Previous HbA1c: 7.4 % (collected 11/18/2025)").
+    // An earlier one's ("Previous HbA1c: 7.4 % (collected 11/18/2025)", "Previous
+    // operations (with dates): Laparoscopy").
+    let earlier = |clause: &str, found: Option<(DateRole, &'static str)>| {
+        let clause = clause.to_lowercase();
         let earlier = ["previous", "prior", "earlier"]
             .iter()
-            .any(|w| super::phrase_ends(&labelled_clause, w).next().is_some());
-        match role {
-            DateRole::Service if earlier => (DateRole::Other, label),
-            _ => (role, label),
+            .any(|w| super::phrase_ends(&clause, w).next().is_some());
+        match found {
+            Some((DateRole::Service, label)) if earlier => Some((DateRole::Other, label)),
+            other => other,
         }
-    });
+    };
+    let found = earlier(&labelled_clause, role(last));
     match found {
         Some((DateRole::Service, _)) if after_colon => {
             // A visit under a due label ("Follow-up: Cardiology clinic").
@@ -877,7 +904,10 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
             }
         }
         Some(_) => found,
-        None => nonempty.take(2).find_map(|(c, _)| role(c)),
+        None => nonempty
+            .take(2)
+            .find_map(|(c, _)| earlier(c, role(c)).map(|f| (c, f)))
+            .map(|(_, f)| f),
     }
 }
 
@@ -893,6 +923,10 @@ fn rank_of(label: Option<&str>) -> u8 {
 /// Words that name a column of dates in a table's header.
 const HEADER_WORDS: &[&str] = &[
     "date",
+    "dob",
+    "born",
+    "iss",
+    "exp",
     "dos",
     "service date",
     "dates",
@@ -958,6 +992,7 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     for (list, role) in [
         (BIRTH, DateRole::Birth),
         (DUE, DateRole::Due),
+        (DUE_ALONE, DateRole::Due),
         (DUE_NEAR, DateRole::Due),
         (OTHER, DateRole::Other),
         (SERVICE, DateRole::Service),
@@ -974,10 +1009,16 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     let mut out: Vec<(DateRole, &'static str)> = Vec::new();
     let mut reached = 0;
     for (start, end, role, phrase) in found {
-        if start >= reached {
-            out.push((role, phrase));
-            reached = end;
+        if start < reached {
+            continue;
         }
+        // One column named in two languages ("DOB/DN", "EXP/EXP").
+        let same =
+            out.last().is_some_and(|(r, _)| *r == role) && text[reached..start].trim() == "/";
+        if !same {
+            out.push((role, phrase));
+        }
+        reached = end;
     }
     out
 }
@@ -1070,10 +1111,23 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         let labelled = label_role(&before)
             .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
             .or_else(|| {
-                if alone {
+                // A row of a table has no label of its own ("Previous operations (with
+                // dates): Laparoscopy 14/03/2019" is no row).
+                if alone || before.contains(':') {
                     return None;
                 }
                 header_role(lines, c.line, k_on_line, &dated)
+            })
+            .or_else(|| {
+                // A date opening its line, under a short label of its own ("Consultation
+                // start" above "12/04/2026 22:05  Base: ...").
+                let above = c.line.checked_sub(1).filter(|&k| !dated[k])?;
+                let text = capped_join(&lines[above], 300);
+                (before.trim().is_empty()
+                    && !alone
+                    && (text.trim_end().ends_with(':') || lines[above].len() <= 4))
+                    .then(|| label_role(&text))
+                    .flatten()
             });
         k_on_line += 1;
         // A date opening a line with its time ("11/03/2026 10:20  Dr. Maeve Hanratty").

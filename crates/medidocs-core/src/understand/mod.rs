@@ -245,6 +245,8 @@ const NAMES: &[Cue] = &[
     cue(T::ReferralLetter, "request for consult", 7.0),
     cue(T::Other, "appointments office", 5.0),
     cue(T::Other, "patient statement", 6.0),
+    cue(T::InsuranceCard, "membership card", 7.0),
+    cue(T::InsuranceCard, "health plan", 4.0),
     cue(T::Other, "billing statement", 6.0),
     cue(T::Other, "statement of account", 6.0),
     cue(T::LabReport, "rapport de laboratoire", 6.0),
@@ -574,6 +576,23 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "your visit", 2.0),
     cue(T::ClinicLetter, "as we discussed", 2.0),
     cue(T::ClinicLetter, "we discussed", 1.5),
+    cue(T::ClinicLetter, "j'ai revu", 3.0),
+    cue(T::ClinicLetter, "j'ai vu", 2.0),
+    cue(T::ClinicLetter, "je la reverrai", 2.0),
+    cue(T::ClinicLetter, "je le reverrai", 2.0),
+    cue(T::ClinicLetter, "salutations distinguées", 1.5),
+    cue(T::ClinicLetter, "whom i met", 2.0),
+    cue(T::ReferralLetter, "grateful if", 3.0),
+    cue(T::ReferralLetter, "be seen urgently", 2.0),
+    cue(T::InsuranceCard, "membership no", 3.0),
+    cue(T::InsuranceCard, "member name", 2.0),
+    cue(T::InsuranceCard, "member since", 2.5),
+    cue(T::InsuranceCard, "scheme", 1.0),
+    cue(T::InsuranceCard, "excess", 1.5),
+    cue(T::InsuranceCard, "pre-authorisation", 1.5),
+    cue(T::InsuranceCard, "pre-authorization", 1.5),
+    cue(T::InsuranceCard, "card printed", 1.5),
+    cue(T::InsuranceCard, "cover valid", 2.0),
     cue(T::ClinicLetter, "outpatients", 1.5),
     cue(T::ClinicLetter, "seen in", 1.0),
     cue(T::ClinicLetter, "listed for", 1.0),
@@ -882,11 +901,26 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // A letter's shape: a greeting and a closing. A letter about a visit, unless
     // something names it otherwise; a report is no letter, whatever department sends it
     // (a radiologist's clinic letter).
-    let greeting = lower.iter().any(|l| l.starts_with("dear "));
-    let to_doctor = lower.iter().any(|l| {
-        ["dear dr", "dear doctor", "dear colleague", "dear prof"]
+    let greeting = lower.iter().any(|l| {
+        ["dear ", "cher ", "chère ", "a chara", "a dhochtúir"]
             .iter()
             .any(|g| l.starts_with(g))
+    });
+    let to_doctor = lower.iter().any(|l| {
+        [
+            "dear dr",
+            "dear doctor",
+            "dear colleague",
+            "dear prof",
+            "cher confrère",
+            "chère consœur",
+            "chère consoeur",
+            "cher collègue",
+            "chère collègue",
+            "a dhochtúir",
+        ]
+        .iter()
+        .any(|g| l.starts_with(g))
     });
     let closing = lower.iter().any(|l| {
         [
@@ -898,9 +932,12 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             "yours truly",
             "best wishes",
             "with best wishes",
+            "is mise le meas",
+            "le meas",
         ]
         .iter()
         .any(|c| l.trim_end_matches([',', '.']) == *c)
+            || l.contains("salutations distinguées")
     });
     if greeting && closing {
         let w = if to_doctor { 1.0 } else { 0.5 };
