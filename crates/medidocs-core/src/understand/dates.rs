@@ -556,6 +556,26 @@ const DUE: &[&str] = &[
 /// Due labels that count only nearest the date ("Repeat CXR on", but not "Repeat
 /// prescription dated").
 const DUE_NEAR: &[&str] = &[
+    "until",
+    "jusqu'au",
+    "jusqu'à",
+    "avant le",
+    "before",
+    "to be taken",
+    "to be checked",
+    "to be done",
+    "will review",
+    "will see",
+    "to review",
+    "vers le",
+    "prévue",
+    "prévu",
+    "wound check",
+    "post-op check",
+    "clips out",
+    "sutures out",
+    "remove dressings",
+    "removal",
     "repeat",
     "scheduled",
     "scheduled for",
@@ -570,6 +590,9 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "last dose",
+    "valid",
+    "cover valid from",
     "claims processed",
     "processed",
     "date requested",
@@ -830,7 +853,7 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
 
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
 /// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
-const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on"];
+const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on", "review", "f/u"];
 /// The same for issue dates.
 const ISSUED_ALONE: &[&str] = &["d", "t", "dict", "trans", "le"];
 
@@ -1102,6 +1125,11 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .filter(|_: &&FoundDate| CONNECTORS.contains(&before.trim().to_lowercase().as_str()))
             .map(|p: &FoundDate| (p.role, p.rank, p.guessed, p.label));
         if let Some((role, rank, guessed, label)) = range {
+            // "Valid from 01/07/2025 to 30/06/2026": the end of a coverage is its expiry.
+            let role = match label {
+                Some(l) if role == DateRole::Other && COVERAGE.contains(&l) => DateRole::Due,
+                _ => role,
+            };
             let mut found = found_date(c, (y, m, d), ambiguous, by_region);
             (found.role, found.rank, found.guessed, found.label) = (role, rank, guessed, label);
             out.push(found);
@@ -1248,6 +1276,16 @@ fn found_date(
         weekday: false,
     }
 }
+
+/// Labels of when a coverage or a validity starts.
+const COVERAGE: &[&str] = &[
+    "valid",
+    "valid from",
+    "cover valid from",
+    "effective",
+    "effective date",
+    "coverage start",
+];
 
 /// Words between the two dates of a range.
 const CONNECTORS: &[&str] = &["and", "to", "-", "–", "—", "through", "thru", "&", "or"];

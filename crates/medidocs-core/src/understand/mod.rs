@@ -205,7 +205,11 @@ const NAMES: &[Cue] = &[
     cue(T::ConsultationNote, "office note", 6.0),
     cue(T::ConsultationNote, "urgent care", 4.0),
     cue(T::ConsultationNote, "walk-in", 4.0),
-    cue(T::InsuranceCard, "health card", 6.0),
+    cue(T::InsuranceCard, "health card", 4.0),
+    cue(T::InsuranceCard, "drug payment card", 7.0),
+    cue(T::InsuranceCard, "carte de paiement", 6.0),
+    cue(T::InsuranceCard, "group benefits", 5.0),
+    cue(T::ReferralLetter, "referral for", 6.0),
     cue(T::InsuranceCard, "carte santé", 6.0),
     cue(T::InsuranceCard, "ehic", 6.0),
     cue(T::InsuranceCard, "european health insurance card", 7.0),
@@ -366,7 +370,8 @@ const BODY: &[Cue] = &[
         "i would be grateful if you could see",
         4.0,
     ),
-    cue(T::ReferralLetter, "grateful if you would see", 4.0),
+    cue(T::ReferralLetter, "grateful if you would see", 6.0),
+    cue(T::ReferralLetter, "at your earliest convenience", 2.0),
     cue(T::ReferralLetter, "please see", 2.0),
     cue(T::ReferralLetter, "appreciate your opinion", 4.0),
     cue(T::ReferralLetter, "value your opinion", 4.0),
@@ -576,6 +581,15 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "your visit", 2.0),
     cue(T::ClinicLetter, "as we discussed", 2.0),
     cue(T::ClinicLetter, "we discussed", 1.5),
+    cue(T::InsuranceCard, "certificate no", 2.5),
+    cue(T::InsuranceCard, "adhérent", 2.0),
+    cue(T::InsuranceCard, "dependants", 2.0),
+    cue(T::InsuranceCard, "dependents", 2.0),
+    cue(T::InsuranceCard, "bin", 1.5),
+    cue(T::InsuranceCard, "pcn", 1.5),
+    cue(T::LabReport, "ordered by", 1.5),
+    cue(T::LabReport, "reference", 1.0),
+    cue(T::LabReport, "result", 1.0),
     cue(T::ClinicLetter, "j'ai revu", 3.0),
     cue(T::ClinicLetter, "j'ai vu", 2.0),
     cue(T::ClinicLetter, "je la reverrai", 2.0),
@@ -830,7 +844,8 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     let title_end = lower
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
+        // A rule of dashes is no line of the title.
+        .filter(|(_, l)| l.chars().any(char::is_alphanumeric))
         .nth(TITLE_LINES - 1)
         .map_or(lower.len(), |(i, _)| i + 1);
     let mut scores: Vec<(DocumentType, f32, Evidence)> =
@@ -985,7 +1000,20 @@ pub struct Understanding {
     pub dates: Vec<FoundDate>,
 }
 
-/// Issue labels that date the event on a prescription or a consent form.
+/// Labels of a signature's date on a consent form (not "Protocol version dated").
+const SIGNED_LABELS: &[&str] = &["date", "signed", "date signed", "signature"];
+
+/// Labels of the day a patient went home.
+const DISCHARGE_LABELS: &[&str] = &[
+    "discharged",
+    "discharge date",
+    "date of discharge",
+    "disch",
+    "discharge",
+    "date du congé",
+];
+
+/// Issue labels that date the event on a prescription.
 const EVENT_LABELS: &[&str] = &[
     "date",
     "dated",
@@ -1021,14 +1049,47 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
     // Writing a prescription or signing a consent is the event itself; an operation or
     // consultation note's plain "Date:" is the day it happened, when nothing else says.
     let no_service = !dates.iter().any(|d| d.role == DateRole::Service);
+    // A report's plain "Date:" beside the exam when only the report itself is dated.
+    let no_event = !dates
+        .iter()
+        .any(|d| d.role == DateRole::Service && d.rank == 2);
     let event_label = |label: Option<&str>| match doc_type.code {
-        T::Prescription | T::ConsentForm => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
+        T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
+        T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
         T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
+        T::ImagingReport | T::LabReport => no_event && label == Some("date"),
         _ => false,
     };
+    // A consent is given when first signed; a confirmation weeks later, on admission,
+    // is a clinician's countersignature.
+    let first_signed = dates
+        .iter()
+        .filter(|d| d.role == DateRole::Issued && event_label(d.label))
+        .map(|d| d.date.clone())
+        .min();
     for d in dates.iter_mut() {
-        if d.role == DateRole::Issued && event_label(d.label) {
+        let later_signature =
+            doc_type.code == T::ConsentForm && first_signed.as_ref().is_some_and(|f| d.date > *f);
+        if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
             d.role = DateRole::Service;
+        }
+    }
+    // After a discharge, what is dated is to come ("6-week postpartum visit May 5, 2026").
+    if doc_type.code == T::DischargeSummary {
+        let discharged = dates
+            .iter()
+            .filter(|d| {
+                d.role == DateRole::Service
+                    && d.label.is_some_and(|l| DISCHARGE_LABELS.contains(&l))
+            })
+            .map(|d| d.date.clone())
+            .max();
+        if let Some(discharged) = discharged {
+            for d in dates.iter_mut() {
+                if d.role == DateRole::Service && d.date > discharged {
+                    d.role = DateRole::Due;
+                }
+            }
         }
     }
     Understanding {
