@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use medidocs_core::model::{DocumentRecord, Status};
+use medidocs_core::model::{DocumentRecord, Status, TypeSource};
 use medidocs_core::ocr::OcrDocument;
 use medidocs_core::understand::Understanding;
 use serde_json::{Value, json};
@@ -135,6 +135,17 @@ impl Table {
         );
         if let Some(reason) = &r.doc.reason {
             println!("{:<W_FILE$} └ {}: {}", "", reason.code, reason.message);
+        }
+        if let Some((doc_type, source)) = r.doc.type_of() {
+            let how = match source {
+                TypeSource::Given => "filed as",
+                TypeSource::Read => "reads as",
+            };
+            let date = r
+                .doc
+                .document_date()
+                .map_or("no document date".to_string(), |d| format!("dated {d}"));
+            println!("{:<W_FILE$} └ {how} {}, {date}", "", doc_type.code());
         }
     }
 

@@ -597,6 +597,8 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "salutations distinguées", 1.5),
     cue(T::ClinicLetter, "whom i met", 2.0),
     cue(T::ReferralLetter, "grateful if", 3.0),
+    cue(T::ReferralLetter, "grateful for an urgent", 3.0),
+    cue(T::ReferralLetter, "grateful for your", 3.0),
     cue(T::ReferralLetter, "be seen urgently", 2.0),
     cue(T::InsuranceCard, "membership no", 3.0),
     cue(T::InsuranceCard, "member name", 2.0),
@@ -838,7 +840,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         .map(|l| {
             // Columns set apart by runs of spaces read as one phrase ("Ontario    Health").
             let l: String = l.chars().take(1_000).collect::<String>().to_lowercase();
-            l.split_whitespace().collect::<Vec<_>>().join(" ")
+            // OCR reads a capital I alone as a bar ("| would be grateful").
+            l.split_whitespace()
+                .map(|w| if w == "|" { "i" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect();
     let title_end = lower
@@ -1367,5 +1373,35 @@ mod tests {
             guess_type(&["Eat more vegetables.".to_string()]).code,
             DocumentType::Other
         );
+    }
+
+    #[test]
+    fn a_letter_is_read_by_its_shape_and_a_name_as_a_field_is_no_title() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        // A radiology department's clinic letter: greeting and closing, in Irish.
+        let letter = lines(
+            "Department of Radiology\nInterventional Radiology Clinic\n14-APR-2026\nDear Dr Lynch,\n\
+             Thank you for referring Mr O'Mahony, whom I met in the clinic. We discussed embolisation; MRI showed a large gland.\n\
+             Is mise le meas,\nDr Colm Breathnach",
+        );
+        let t = guess_type(&letter);
+        assert_eq!(t.code, DocumentType::ClinicLetter, "{:?}", t.evidence);
+        // Its shape decides it: the same words without a greeting and a closing read as
+        // the department's report.
+        let unsigned: Vec<String> = letter
+            .iter()
+            .filter(|l| !l.starts_with("Dear") && !l.starts_with("Is mise"))
+            .cloned()
+            .collect();
+        assert_eq!(guess_type(&unsigned).code, DocumentType::ImagingReport);
+        // "Health Card: 4471-882-019" on a lab report is a field, not the card itself.
+        let lab = lines(
+            "Community Laboratories\nPatient: Annick Sample   Health Card: 4471-882-019-XK\n\
+             Collected 05/03/2026\nWBC 7.1 x10E9/L 4.0-11.0\nFerritin 9 L ug/L 15-247",
+        );
+        assert_eq!(guess_type(&lab).code, DocumentType::LabReport);
+        // OCR's bar for a lone capital I.
+        let referral = lines("Re: Maeve Sample\n| would be grateful if you would see this lady.");
+        assert_eq!(guess_type(&referral).code, DocumentType::ReferralLetter);
     }
 }
