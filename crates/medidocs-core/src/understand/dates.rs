@@ -520,6 +520,9 @@ const DUE: &[&str] = &[
     "renew by",
     "appointment",
     "appt",
+    "appointments",
+    "due between",
+    "due from",
     "f/u",
     "f/up",
     "renewal",
@@ -591,6 +594,10 @@ const DUE_NEAR: &[&str] = &[
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
     "last dose",
+    "eff",
+    "eff. date",
+    "eff date",
+    "edition",
     "valid",
     "cover valid from",
     "claims processed",
@@ -655,6 +662,14 @@ const SERVICE: &[&str] = &[
     "visit date",
     "seen on",
     "call received",
+    "date of treatment",
+    "treatment date",
+    "date treated",
+    "given",
+    "dose",
+    "date of administration",
+    "administration date",
+    "administered on",
     "call taken",
     "see me on",
     "to see me",
@@ -793,6 +808,10 @@ const ISSUED: &[&str] = &[
     "transcribed",
     "date sent",
     "reviewed by",
+    "last updated",
+    "updated",
+    "prepared",
+    "plan prepared",
     "record closed",
     "closed",
     "dáta",
@@ -891,7 +910,11 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         if ISSUED_ALONE.contains(&lower.as_str()) {
             return Some((DateRole::Issued, "dated"));
         }
-        if lower.rsplit(' ').next() == Some("due") {
+        if lower
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| ["due", "exp", "exp.", "expires", "expiry"].contains(&w))
+        {
             return Some((DateRole::Due, "due"));
         }
         role_of(clause)
@@ -946,6 +969,9 @@ fn rank_of(label: Option<&str>) -> u8 {
 /// Words that name a column of dates in a table's header.
 const HEADER_WORDS: &[&str] = &[
     "date",
+    "start",
+    "end",
+    "stop",
     "dob",
     "born",
     "iss",
@@ -968,6 +994,17 @@ const HEADER_WORDS: &[&str] = &[
     "vaccinated",
     "performed",
     "when",
+];
+
+/// Column names too bare to label a date anywhere but in a table's header (a
+/// medication list's "Start" and "End").
+const COLUMN_ONLY: &[(&str, DateRole)] = &[
+    ("start", DateRole::Service),
+    ("start date", DateRole::Service),
+    ("end", DateRole::Due),
+    ("end date", DateRole::Due),
+    ("stop", DateRole::Due),
+    ("stop date", DateRole::Due),
 ];
 
 /// How far above its rows a table's header can be.
@@ -1001,6 +1038,10 @@ fn header_role(
                 return None;
             }
             let columns = columns_of(&text);
+            // "Date of birth" above its value is a label, not a table's header.
+            if columns.iter().all(|(role, _)| *role == DateRole::Birth) {
+                return None;
+            }
             columns.get(k).or(columns.last()).copied()
         })
         .map(|(role, label)| match (role, label) {
@@ -1025,6 +1066,11 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
             for end in super::phrase_ends(text, phrase) {
                 found.push((end - phrase.len(), end, role, phrase));
             }
+        }
+    }
+    for &(phrase, role) in COLUMN_ONLY {
+        for end in super::phrase_ends(text, phrase) {
+            found.push((end - phrase.len(), end, role, phrase));
         }
     }
     // Left to right; at one place the longest first.
@@ -1113,7 +1159,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .max(c.words.start.saturating_sub(LABEL_WORDS));
         let before = words[from..c.words.start].join(" ");
         prev_end = Some((c.line, c.words.end));
-        let alone = before.trim().is_empty()
+        let alone = !same_line
+            && before.trim().is_empty()
             && words[c.words.end..]
                 .iter()
                 .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()) || time_like(w));
@@ -1280,6 +1327,9 @@ fn found_date(
 /// Labels of when a coverage or a validity starts.
 const COVERAGE: &[&str] = &[
     "valid",
+    "eff",
+    "eff. date",
+    "eff date",
     "valid from",
     "cover valid from",
     "effective",

@@ -249,6 +249,14 @@ const NAMES: &[Cue] = &[
     cue(T::ReferralLetter, "request for consult", 7.0),
     cue(T::Other, "appointments office", 5.0),
     cue(T::Other, "patient statement", 6.0),
+    cue(T::Other, "spectacle prescription", 8.0),
+    cue(T::Other, "glasses prescription", 8.0),
+    cue(T::Other, "prescription de lunettes", 8.0),
+    cue(T::Other, "optical prescription", 8.0),
+    cue(T::Other, "contact lens prescription", 8.0),
+    cue(T::Other, "treatment plan", 6.0),
+    cue(T::Other, "admissions office", 4.0),
+    cue(T::Prescription, "prescriptions", 5.0),
     cue(T::InsuranceCard, "membership card", 7.0),
     cue(T::InsuranceCard, "health plan", 4.0),
     cue(T::Other, "billing statement", 6.0),
@@ -581,6 +589,25 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "your visit", 2.0),
     cue(T::ClinicLetter, "as we discussed", 2.0),
     cue(T::ClinicLetter, "we discussed", 1.5),
+    cue(T::ClinicLetter, "returns for review", 2.0),
+    cue(T::ClinicLetter, "at this visit", 1.0),
+    cue(T::Other, "to come in", 3.0),
+    cue(T::Other, "you are scheduled", 3.0),
+    cue(T::Other, "fast from midnight", 2.0),
+    cue(T::Other, "estimate", 3.0),
+    cue(T::Other, "fee", 1.5),
+    cue(T::OperativeNote, "haemostasis", 2.0),
+    cue(T::OperativeNote, "hemostasis", 2.0),
+    cue(T::OperativeNote, "flap", 1.5),
+    cue(T::OperativeNote, "post-op instructions", 2.0),
+    cue(T::ReferralLetter, "i am requesting", 3.0),
+    cue(T::ReferralLetter, "being seen", 2.0),
+    cue(T::ConsultationNote, "c/o", 1.5),
+    cue(T::ConsultationNote, "exam", 1.0),
+    cue(T::ConsultationNote, "tx", 1.0),
+    cue(T::ConsultationNote, "out of hours", 3.0),
+    cue(T::ConsultationNote, "gp co-op", 3.0),
+    cue(T::ConsultationNote, "treatment centre", 2.0),
     cue(T::InsuranceCard, "certificate no", 2.5),
     cue(T::InsuranceCard, "adhérent", 2.0),
     cue(T::InsuranceCard, "dependants", 2.0),
@@ -961,7 +988,7 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             || l.contains("salutations distinguées")
     });
     if greeting && closing {
-        let w = if to_doctor { 1.0 } else { 0.5 };
+        let w = if to_doctor { 1.0 } else { 0.75 };
         let entry = &mut scores[5];
         entry.1 += w;
         entry
