@@ -49,6 +49,7 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-5.jsonl",
         "held-out-6.jsonl",
         "held-out-7.jsonl",
+        "held-out-8.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -560,6 +560,10 @@ const DUE: &[&str] = &[
 /// prescription dated").
 const DUE_NEAR: &[&str] = &[
     "until",
+    "retrait",
+    "improving by",
+    "not improving",
+    "not better",
     "jusqu'au",
     "jusqu'à",
     "avant le",
@@ -593,6 +597,10 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "travel dates",
+    "travel date",
+    "date of travel",
+    "returning",
     "last dose",
     "eff",
     "eff. date",
@@ -662,6 +670,11 @@ const SERVICE: &[&str] = &[
     "visit date",
     "seen on",
     "call received",
+    "discharging",
+    "case received",
+    "intervention",
+    "date de congé",
+    "congé",
     "date of treatment",
     "treatment date",
     "date treated",
@@ -808,6 +821,9 @@ const ISSUED: &[&str] = &[
     "transcribed",
     "date sent",
     "reviewed by",
+    "sent to",
+    "signé le",
+    "signé",
     "last updated",
     "updated",
     "prepared",
@@ -910,10 +926,16 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         if ISSUED_ALONE.contains(&lower.as_str()) {
             return Some((DateRole::Issued, "dated"));
         }
-        if lower
-            .rsplit(' ')
-            .next()
-            .is_some_and(|w| ["due", "exp", "exp.", "expires", "expiry"].contains(&w))
+        // "Exp", "due" ending the label, or "due" anywhere in it but "due to" (a cause).
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        let due_word = words
+            .iter()
+            .enumerate()
+            .any(|(i, w)| *w == "due" && words.get(i + 1) != Some(&"to"));
+        if due_word
+            || words
+                .last()
+                .is_some_and(|w| ["exp", "exp.", "expires", "expiry"].contains(w))
         {
             return Some((DateRole::Due, "due"));
         }
@@ -951,7 +973,7 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         }
         Some(_) => found,
         None => nonempty
-            .take(2)
+            .take(3)
             .find_map(|(c, _)| earlier(c, role(c)).map(|f| (c, f)))
             .map(|(_, f)| f),
     }

@@ -203,8 +203,10 @@ const NAMES: &[Cue] = &[
     cue(T::ConsultationNote, "encounter note", 6.0),
     cue(T::ConsultationNote, "clinic note", 6.0),
     cue(T::ConsultationNote, "office note", 6.0),
-    cue(T::ConsultationNote, "urgent care", 4.0),
-    cue(T::ConsultationNote, "walk-in", 4.0),
+    cue(T::ConsultationNote, "urgent care", 2.5),
+    cue(T::ConsultationNote, "walk-in", 2.5),
+    cue(T::Other, "preparticipation physical", 7.0),
+    cue(T::Other, "medical eligibility", 6.0),
     cue(T::InsuranceCard, "health card", 4.0),
     cue(T::InsuranceCard, "drug payment card", 7.0),
     cue(T::InsuranceCard, "carte de paiement", 6.0),
@@ -590,6 +592,15 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "as we discussed", 2.0),
     cue(T::ClinicLetter, "we discussed", 1.5),
     cue(T::ClinicLetter, "returns for review", 2.0),
+    cue(T::ClinicLetter, "returned to clinic", 2.0),
+    cue(T::ClinicLetter, "returns to clinic", 2.0),
+    cue(T::ClinicLetter, "i will see", 1.5),
+    cue(T::ClinicLetter, "dictated but not read", 2.0),
+    cue(T::ClinicLetter, "good to meet you", 2.5),
+    cue(T::ClinicLetter, "good to see you", 2.0),
+    cue(T::ClinicLetter, "as discussed", 1.5),
+    cue(T::Other, "eligible for", 2.0),
+    cue(T::Prescription, "dispense as written", 3.0),
     cue(T::ClinicLetter, "at this visit", 1.0),
     cue(T::Other, "to come in", 3.0),
     cue(T::Other, "you are scheduled", 3.0),
@@ -853,7 +864,14 @@ fn order_line(line: &str) -> bool {
                 | "hourly"
                 | "morning"
                 | "night"
-        ) || (w.starts_with('q') && w.ends_with('h') && w[1..w.len() - 1].parse::<u32>().is_ok())
+                | "qam"
+                | "qpm"
+                | "qhs"
+        ) || (w.starts_with('q')
+            && w.ends_with('h')
+            && w[1..w.len() - 1]
+                .split('-')
+                .all(|n| n.parse::<u32>().is_ok()))
     });
     strength && often
 }
@@ -950,9 +968,17 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // something names it otherwise; a report is no letter, whatever department sends it
     // (a radiologist's clinic letter).
     let greeting = lower.iter().any(|l| {
-        ["dear ", "cher ", "chère ", "a chara", "a dhochtúir"]
-            .iter()
-            .any(|g| l.starts_with(g))
+        [
+            "dear ",
+            "cher ",
+            "chère ",
+            "a chara",
+            "a dhochtúir",
+            "to: dr",
+            "to dr",
+        ]
+        .iter()
+        .any(|g| l.starts_with(g))
     });
     let to_doctor = lower.iter().any(|l| {
         [
@@ -960,6 +986,8 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             "dear doctor",
             "dear colleague",
             "dear prof",
+            "to: dr",
+            "to dr",
             "cher confrère",
             "chère consœur",
             "chère consoeur",
@@ -980,6 +1008,9 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             "yours truly",
             "best wishes",
             "with best wishes",
+            "best regards",
+            "warm regards",
+            "yours",
             "is mise le meas",
             "le meas",
         ]
@@ -1038,6 +1069,9 @@ const SIGNED_LABELS: &[&str] = &["date", "signed", "date signed", "signature"];
 
 /// Labels of the day a patient went home.
 const DISCHARGE_LABELS: &[&str] = &[
+    "discharging",
+    "date de congé",
+    "congé",
     "discharged",
     "discharge date",
     "date of discharge",
@@ -1091,6 +1125,8 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
         T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
         T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
         T::ImagingReport | T::LabReport => no_event && label == Some("date"),
+        // "Influenza (QIV) - Date: 08/10/2025": when it was given.
+        T::VaccinationRecord => label == Some("date"),
         _ => false,
     };
     // A consent is given when first signed; a confirmation weeks later, on admission,
@@ -1105,6 +1141,30 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
             doc_type.code == T::ConsentForm && first_signed.as_ref().is_some_and(|f| d.date > *f);
         if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
             d.role = DateRole::Service;
+        }
+    }
+    // A card's dates are its coverage's, never an event's ("Start date  Expiry").
+    if doc_type.code == T::InsuranceCard {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // On a vaccination record a date with no label is a dose given ("MMR  04/20/2015
+    // 05/02/2018", "Hepatitis B #1  Aug 5, 2025"), unless it is after the record was
+    // printed.
+    if doc_type.code == T::VaccinationRecord {
+        let printed = dates
+            .iter()
+            .filter(|d| d.role == DateRole::Issued)
+            .map(|d| d.date.clone())
+            .max();
+        for d in dates.iter_mut() {
+            let before_print = printed.as_ref().is_none_or(|p| d.date <= *p);
+            if d.role == DateRole::Other && d.label.is_none() && before_print {
+                d.role = DateRole::Service;
+            }
         }
     }
     // After a discharge, what is dated is to come ("6-week postpartum visit May 5, 2026").
