@@ -1032,17 +1032,16 @@ const COLUMN_ONLY: &[(&str, DateRole)] = &[
 /// How far above its rows a table's header can be.
 const HEADER_REACH: usize = 50;
 
-/// A table's header above line `line`, for the `k`th date of its row: among the three
-/// nearest lines above without a date of their own (the rows between have one), the first
-/// short one naming a column of dates ("Vaccine  Date given  Lot  Next dose"); the `k`th
-/// date of a row takes the `k`th column's role (the last one's past them). A plain "Date"
-/// column dates each row's event.
-fn header_role(
+/// The columns of a table's header above line `line`: among the three nearest lines
+/// above without a date of their own (the rows between have one), the first short one
+/// naming a column of dates ("Vaccine  Date given  Lot  Next dose"). The `k`th date of a
+/// row takes the `k`th column's role (the last one's past them). A plain "Date" column
+/// dates each row's event. Empty when there is none.
+fn header_columns(
     lines: &[Vec<&str>],
     line: usize,
-    k: usize,
     dated: &[bool],
-) -> Option<(DateRole, &'static str)> {
+) -> Vec<(DateRole, &'static str)> {
     (line.saturating_sub(HEADER_REACH)..line)
         .rev()
         .filter(|&j| !dated[j] && lines[j].len() >= 2)
@@ -1060,16 +1059,22 @@ fn header_role(
                 return None;
             }
             let columns = columns_of(&text);
-            // "Date of birth" above its value is a label, not a table's header.
+            // "Date of birth" above its value is a label, not a table's header (and a
+            // line naming no column is none either).
             if columns.iter().all(|(role, _)| *role == DateRole::Birth) {
                 return None;
             }
-            columns.get(k).or(columns.last()).copied()
+            Some(
+                columns
+                    .into_iter()
+                    .map(|(role, label)| match (role, label) {
+                        (DateRole::Issued, "date") => (DateRole::Service, label),
+                        other => other,
+                    })
+                    .collect(),
+            )
         })
-        .map(|(role, label)| match (role, label) {
-            (DateRole::Issued, "date") => (DateRole::Service, label),
-            other => other,
-        })
+        .unwrap_or_default()
 }
 
 /// The labels in a header line, left to right, each the longest at its place.
@@ -1159,6 +1164,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         dated[c.line] = true;
     }
     let mut k_on_line = 0;
+    // Each line's table header, found once for all the dates on it.
+    let mut headers: Vec<Option<Vec<(DateRole, &'static str)>>> = vec![None; lines.len()];
     let mut out = Vec::new();
     let mut prev_end: Option<(usize, usize)> = None;
     for c in cands {
@@ -1213,7 +1220,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 if alone || before.contains(':') {
                     return None;
                 }
-                header_role(lines, c.line, k_on_line, &dated)
+                let columns =
+                    headers[c.line].get_or_insert_with(|| header_columns(lines, c.line, &dated));
+                columns.get(k_on_line).or(columns.last()).copied()
             })
             .or_else(|| {
                 // A date opening its line, under a short label of its own ("Consultation
@@ -1269,11 +1278,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
 /// after the letter's own date ("Date: Tuesday 17 March 2026" in a letter of February).
 fn to_come(dates: &mut [FoundDate]) {
     let issued = |weekday: bool| {
-        dates
-            .iter()
-            .filter(|d| d.role == DateRole::Issued && (weekday || !d.weekday))
-            .map(|d| d.date.clone())
-            .max()
+        latest_date(dates, |d| {
+            d.role == DateRole::Issued && (weekday || !d.weekday)
+        })
     };
     let (plain, any) = (issued(false), issued(true));
     if let Some(issued) = plain.clone().or(any) {
@@ -1418,6 +1425,18 @@ fn label_above(
         })
 }
 
+/// The latest of the dates `keep` keeps.
+pub(crate) fn latest_date(
+    dates: &[FoundDate],
+    keep: impl Fn(&FoundDate) -> bool,
+) -> Option<String> {
+    dates
+        .iter()
+        .filter(|d| keep(d))
+        .map(|d| d.date.clone())
+        .max()
+}
+
 /// First words of a line naming the patient.
 const IDENTITY: &[&str] = &["re", "patient", "pt", "name", "client", "child", "resident"];
 /// The label of a date with none beside the patient's name.
@@ -1429,11 +1448,9 @@ const IDENTITY_LABEL: &str = "beside the patient's name";
 /// latest date is not its issue date; an unlabelled date beside the patient's name more
 /// than twelve years before it is their birth.
 fn settle(dates: &mut [FoundDate]) {
-    let latest = dates
-        .iter()
-        .filter(|d| matches!(d.role, DateRole::Service | DateRole::Issued))
-        .map(|d| d.date.clone())
-        .max();
+    let latest = latest_date(dates, |d| {
+        matches!(d.role, DateRole::Service | DateRole::Issued)
+    });
     let Some(latest) = latest else {
         return;
     };

@@ -8,6 +8,7 @@ pub mod dates;
 
 use serde::{Deserialize, Serialize};
 
+use dates::latest_date;
 pub use dates::{DateRole, FoundDate, Region, document_date, find_dates};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -662,6 +663,47 @@ const BODY: &[Cue] = &[
     cue(T::Other, "amount due", 3.0),
 ];
 
+/// How a letter opens: to anyone, and to a doctor.
+const GREETINGS: &[&str] = &[
+    "dear ",
+    "cher ",
+    "chère ",
+    "a chara",
+    "a dhochtúir",
+    "to: dr",
+    "to dr",
+];
+const TO_A_DOCTOR: &[&str] = &[
+    "dear dr",
+    "dear doctor",
+    "dear colleague",
+    "dear prof",
+    "to: dr",
+    "to dr",
+    "cher confrère",
+    "chère consœur",
+    "chère consoeur",
+    "cher collègue",
+    "chère collègue",
+    "a dhochtúir",
+];
+/// How a letter closes, a line of its own.
+const CLOSINGS: &[&str] = &[
+    "yours sincerely",
+    "sincerely",
+    "yours faithfully",
+    "kind regards",
+    "regards",
+    "yours truly",
+    "best wishes",
+    "with best wishes",
+    "best regards",
+    "warm regards",
+    "yours",
+    "is mise le meas",
+    "le meas",
+];
+
 /// Lines read for the type: about the first seven pages, each line's first 1,000
 /// characters.
 pub const MAX_TYPE_LINES: usize = 400;
@@ -901,6 +943,14 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         .map_or(lower.len(), |(i, _)| i + 1);
     let mut scores: Vec<(DocumentType, f32, Evidence)> =
         T::ALL.iter().map(|&t| (t, 0.0, Vec::new())).collect();
+    // Weight for a type, with what gave it.
+    let add =
+        |scores: &mut Vec<(DocumentType, f32, Evidence)>, t: DocumentType, w: f32, why: String| {
+            if let Some(entry) = scores.iter_mut().find(|s| s.0 == t) {
+                entry.1 += w;
+                entry.2.push((w, why));
+            }
+        };
     for (cues, body_weight) in [(NAMES, 0.5), (BODY, 1.0)] {
         for c in cues {
             let mut total = 0.0;
@@ -932,13 +982,10 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                 total += c.weight * w * (1.0 + 0.25 * (n as f32 - 1.0).min(4.0));
             }
             if let (true, Some(line)) = (total > 0.0, first_line) {
-                let entry = &mut scores[T::ALL.iter().position(|t| *t == c.doc).unwrap_or(11)];
                 // Each phrase counts at most twice its weight in a title.
                 let total = total.min(c.weight * 4.0);
-                entry.1 += total;
-                entry
-                    .2
-                    .push((total, format!("\"{}\" (line {})", c.phrase, line + 1)));
+                let why = format!("\"{}\" (line {})", c.phrase, line + 1);
+                add(&mut scores, c.doc, total, why);
             }
         }
     }
@@ -946,87 +993,33 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     let results = lower.iter().filter(|l| result_line(l)).count();
     if results > 0 {
         let w = 1.5 * results.min(4) as f32;
-        let entry = &mut scores[0];
-        entry.1 += w;
-        entry.2.push((
-            w,
-            format!("{results} lines of results with reference ranges"),
-        ));
+        let why = format!("{results} lines of results with reference ranges");
+        add(&mut scores, T::LabReport, w, why);
     }
     // Lines of medication orders: a strength and how often ("Apixaban 5mg tabs - one
     // twice daily").
     let orders = lower.iter().filter(|l| order_line(l)).count();
     if orders > 0 {
         let w = 1.0 * orders.min(4) as f32;
-        let entry = &mut scores[2];
-        entry.1 += w;
-        entry
-            .2
-            .push((w, format!("{orders} lines of medication orders")));
+        let why = format!("{orders} lines of medication orders");
+        add(&mut scores, T::Prescription, w, why);
     }
     // A letter's shape: a greeting and a closing. A letter about a visit, unless
     // something names it otherwise; a report is no letter, whatever department sends it
     // (a radiologist's clinic letter).
-    let greeting = lower.iter().any(|l| {
-        [
-            "dear ",
-            "cher ",
-            "chère ",
-            "a chara",
-            "a dhochtúir",
-            "to: dr",
-            "to dr",
-        ]
-        .iter()
-        .any(|g| l.starts_with(g))
-    });
-    let to_doctor = lower.iter().any(|l| {
-        [
-            "dear dr",
-            "dear doctor",
-            "dear colleague",
-            "dear prof",
-            "to: dr",
-            "to dr",
-            "cher confrère",
-            "chère consœur",
-            "chère consoeur",
-            "cher collègue",
-            "chère collègue",
-            "a dhochtúir",
-        ]
-        .iter()
-        .any(|g| l.starts_with(g))
-    });
+    let starts = |list: &[&str]| lower.iter().any(|l| list.iter().any(|g| l.starts_with(g)));
+    let (greeting, to_doctor) = (starts(GREETINGS), starts(TO_A_DOCTOR));
     let closing = lower.iter().any(|l| {
-        [
-            "yours sincerely",
-            "sincerely",
-            "yours faithfully",
-            "kind regards",
-            "regards",
-            "yours truly",
-            "best wishes",
-            "with best wishes",
-            "best regards",
-            "warm regards",
-            "yours",
-            "is mise le meas",
-            "le meas",
-        ]
-        .iter()
-        .any(|c| l.trim_end_matches([',', '.']) == *c)
-            || l.contains("salutations distinguées")
+        CLOSINGS.contains(&l.trim_end_matches([',', '.'])) || l.contains("salutations distinguées")
     });
     if greeting && closing {
         let w = if to_doctor { 1.0 } else { 0.75 };
-        let entry = &mut scores[5];
-        entry.1 += w;
-        entry
-            .2
-            .push((w, "a letter's greeting and closing".to_string()));
-        for report in [0, 1] {
-            scores[report].1 *= 0.4;
+        let why = "a letter's greeting and closing".to_string();
+        add(&mut scores, T::ClinicLetter, w, why);
+        for s in scores.iter_mut() {
+            if matches!(s.0, T::LabReport | T::ImagingReport) {
+                s.1 *= 0.4;
+            }
         }
     }
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -1080,6 +1073,84 @@ const DISCHARGE_LABELS: &[&str] = &[
     "date du congé",
 ];
 
+/// Corrections that turn on what the document is: the same words date different things
+/// in a lab report, a prescription, a consent, a card, a vaccination record and a
+/// discharge summary.
+fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
+    // A sample's arrival dates a laboratory's work; quoted in a letter ("FIT result
+    // (received 27/02/2026)") it is a date from the history.
+    if doc != T::LabReport {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.rank == 1 {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // Writing a prescription or signing a consent is the event itself; an operation or
+    // consultation note's plain "Date:" is the day it happened, when nothing else says.
+    let no_service = !dates.iter().any(|d| d.role == DateRole::Service);
+    // A report's plain "Date:" beside the exam when only the report itself is dated.
+    let no_event = !dates
+        .iter()
+        .any(|d| d.role == DateRole::Service && d.rank == 2);
+    let event_label = |label: Option<&str>| match doc {
+        T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
+        T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
+        T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
+        T::ImagingReport | T::LabReport => no_event && label == Some("date"),
+        // "Influenza (QIV) - Date: 08/10/2025": when it was given.
+        T::VaccinationRecord => label == Some("date"),
+        _ => false,
+    };
+    // A consent is given when first signed; a confirmation weeks later, on admission,
+    // is a clinician's countersignature.
+    let first_signed = dates
+        .iter()
+        .filter(|d| d.role == DateRole::Issued && event_label(d.label))
+        .map(|d| d.date.clone())
+        .min();
+    for d in dates.iter_mut() {
+        let later_signature =
+            doc == T::ConsentForm && first_signed.as_ref().is_some_and(|f| d.date > *f);
+        if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
+            d.role = DateRole::Service;
+        }
+    }
+    // A card's dates are its coverage's, never an event's ("Start date  Expiry").
+    if doc == T::InsuranceCard {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // On a vaccination record a date with no label is a dose given ("MMR  04/20/2015
+    // 05/02/2018", "Hepatitis B #1  Aug 5, 2025"), unless it is after the record was
+    // printed.
+    if doc == T::VaccinationRecord {
+        let printed = latest_date(dates, |d| d.role == DateRole::Issued);
+        for d in dates.iter_mut() {
+            let before_print = printed.as_ref().is_none_or(|p| d.date <= *p);
+            if d.role == DateRole::Other && d.label.is_none() && before_print {
+                d.role = DateRole::Service;
+            }
+        }
+    }
+    // After a discharge, what is dated is to come ("6-week postpartum visit May 5, 2026").
+    if doc == T::DischargeSummary {
+        let discharged = latest_date(dates, |d| {
+            d.role == DateRole::Service && d.label.is_some_and(|l| DISCHARGE_LABELS.contains(&l))
+        });
+        if let Some(discharged) = discharged {
+            for d in dates.iter_mut() {
+                if d.role == DateRole::Service && d.date > discharged {
+                    d.role = DateRole::Due;
+                }
+            }
+        }
+    }
+}
+
 /// Issue labels that date the event on a prescription.
 const EVENT_LABELS: &[&str] = &[
     "date",
@@ -1104,87 +1175,7 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
         .collect();
     let mut dates = find_dates(&words, region);
     let doc_type = guess_type(lines);
-    // A sample's arrival dates a laboratory's work; quoted in a letter ("FIT result
-    // (received 27/02/2026)") it is a date from the history.
-    if doc_type.code != T::LabReport {
-        for d in dates.iter_mut() {
-            if d.role == DateRole::Service && d.rank == 1 {
-                d.role = DateRole::Other;
-            }
-        }
-    }
-    // Writing a prescription or signing a consent is the event itself; an operation or
-    // consultation note's plain "Date:" is the day it happened, when nothing else says.
-    let no_service = !dates.iter().any(|d| d.role == DateRole::Service);
-    // A report's plain "Date:" beside the exam when only the report itself is dated.
-    let no_event = !dates
-        .iter()
-        .any(|d| d.role == DateRole::Service && d.rank == 2);
-    let event_label = |label: Option<&str>| match doc_type.code {
-        T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
-        T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
-        T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
-        T::ImagingReport | T::LabReport => no_event && label == Some("date"),
-        // "Influenza (QIV) - Date: 08/10/2025": when it was given.
-        T::VaccinationRecord => label == Some("date"),
-        _ => false,
-    };
-    // A consent is given when first signed; a confirmation weeks later, on admission,
-    // is a clinician's countersignature.
-    let first_signed = dates
-        .iter()
-        .filter(|d| d.role == DateRole::Issued && event_label(d.label))
-        .map(|d| d.date.clone())
-        .min();
-    for d in dates.iter_mut() {
-        let later_signature =
-            doc_type.code == T::ConsentForm && first_signed.as_ref().is_some_and(|f| d.date > *f);
-        if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
-            d.role = DateRole::Service;
-        }
-    }
-    // A card's dates are its coverage's, never an event's ("Start date  Expiry").
-    if doc_type.code == T::InsuranceCard {
-        for d in dates.iter_mut() {
-            if d.role == DateRole::Service {
-                d.role = DateRole::Other;
-            }
-        }
-    }
-    // On a vaccination record a date with no label is a dose given ("MMR  04/20/2015
-    // 05/02/2018", "Hepatitis B #1  Aug 5, 2025"), unless it is after the record was
-    // printed.
-    if doc_type.code == T::VaccinationRecord {
-        let printed = dates
-            .iter()
-            .filter(|d| d.role == DateRole::Issued)
-            .map(|d| d.date.clone())
-            .max();
-        for d in dates.iter_mut() {
-            let before_print = printed.as_ref().is_none_or(|p| d.date <= *p);
-            if d.role == DateRole::Other && d.label.is_none() && before_print {
-                d.role = DateRole::Service;
-            }
-        }
-    }
-    // After a discharge, what is dated is to come ("6-week postpartum visit May 5, 2026").
-    if doc_type.code == T::DischargeSummary {
-        let discharged = dates
-            .iter()
-            .filter(|d| {
-                d.role == DateRole::Service
-                    && d.label.is_some_and(|l| DISCHARGE_LABELS.contains(&l))
-            })
-            .map(|d| d.date.clone())
-            .max();
-        if let Some(discharged) = discharged {
-            for d in dates.iter_mut() {
-                if d.role == DateRole::Service && d.date > discharged {
-                    d.role = DateRole::Due;
-                }
-            }
-        }
-    }
+    settle_by_type(doc_type.code, &mut dates);
     Understanding {
         doc_type,
         document_date: document_date(&dates),
