@@ -554,6 +554,15 @@ const DUE: &[&str] = &[
     "on or after",
     "not before",
     "no earlier than",
+    "suture removal",
+    "removal of sutures",
+    "to be reviewed",
+    "to be reviewed by",
+    "recommended review",
+    "suivi",
+    "à retirer",
+    "prochain",
+    "prochaine",
 ];
 
 /// Due labels that count only nearest the date ("Repeat CXR on", but not "Repeat
@@ -779,6 +788,24 @@ const SERVICE: &[&str] = &[
     "validated",
     "final report",
     "seen",
+    "visiting",
+    "for visiting",
+    "your visit",
+    "you visited",
+    "visited",
+    "date of incident",
+    "incident date",
+    "date of accident",
+    "date of fall",
+    "date of event",
+    "event date",
+    "date de départ",
+    "interventions",
+    "date of transfer",
+    "transfer date",
+    "transferred",
+    "validé",
+    "validé le",
 ];
 
 /// Service labels that date the report rather than the event, or the sample's arrival.
@@ -792,6 +819,8 @@ const REPORTED: &[&str] = &[
     "verified",
     "validated",
     "final report",
+    "validé",
+    "validé le",
 ];
 const RECEIVED: &[&str] = &["received", "date received", "rec'd", "rec’d", "recd"];
 const ISSUED: &[&str] = &[
@@ -834,6 +863,15 @@ const ISSUED: &[&str] = &[
     "sent electronically",
     "notification sent",
     "transmitted",
+    "dicté",
+    "dicté le",
+    "transcrit",
+    "transcrit le",
+    "tapé le",
+    "imprimé",
+    "imprimé le",
+    "produit le",
+    "édité le",
 ];
 
 /// The role the words before a date (its label) give it: a birth phrase, else a due one
@@ -863,6 +901,17 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
             }
         }
     }
+    // "I saw him in follow-up on 20/01/2026": a visit that happened, not one to come.
+    if let Some(((_, end, _), DateRole::Due, phrase)) = best
+        && FOLLOW_UP.contains(&phrase)
+        && seen_in_follow_up(&lower[..end - phrase.len()])
+    {
+        best = Some((
+            (2, end, phrase.len()),
+            DateRole::Service,
+            "seen in follow-up",
+        ));
+    }
     // The nearest of the labels that count only when nearest.
     let mut near: Option<((usize, usize), DateRole, &'static str)> = None;
     for (list, role) in [(DUE_NEAR, DateRole::Due), (OTHER_NEAR, DateRole::Other)] {
@@ -886,11 +935,33 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     }
 }
 
+/// Names of a follow-up visit.
+const FOLLOW_UP: &[&str] = &["follow-up", "follow up", "followup"];
+/// Words that put a follow-up in the future ("will see her in follow-up on").
+const TO_COME_WORDS: &[&str] = &[
+    "will", "to be", "next", "please", "arrange", "arranged", "book", "booked", "plan",
+];
+
+/// Whether the words before "follow-up" say it took place ("I saw Fiona in follow-up
+/// on", "seen at her follow-up on"): "in" or "at" (a possessive between), and nothing
+/// putting it in the future.
+fn seen_in_follow_up(before: &str) -> bool {
+    let words: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+    let at = match words.as_slice() {
+        [w, ..] if *w == "in" || *w == "at" => true,
+        [w, "at", ..] => ["his", "her", "your", "their"].contains(w),
+        _ => false,
+    };
+    at && !TO_COME_WORDS
+        .iter()
+        .any(|w| super::phrase_ends(before, w).next().is_some())
+}
+
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
 /// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
 const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on", "review", "f/u"];
 /// The same for issue dates.
-const ISSUED_ALONE: &[&str] = &["d", "t", "dict", "trans", "le"];
+const ISSUED_ALONE: &[&str] = &["d", "t", "dd", "dt", "dict", "trans", "le"];
 
 /// The role of a date from the words before it: the last clause of them (after the last
 /// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`]; a
@@ -962,6 +1033,12 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         }
     };
     let found = earlier(&labelled_clause, role(last));
+    // "HbA1c 58 mmol/mol (dated 02/03/2026)": a result's date, quoted.
+    let quoted = before.trim_end().rsplit(' ').next() == Some("(dated");
+    let found = match found {
+        Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
+        other => other,
+    };
     match found {
         Some((DateRole::Service, _)) if after_colon => {
             // A visit under a due label ("Follow-up: Cardiology clinic").
@@ -1105,7 +1182,8 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     let mut out: Vec<(DateRole, &'static str)> = Vec::new();
     let mut reached = 0;
     for (start, end, role, phrase) in found {
-        if start < reached {
+        // A "Dose" column holds the dose's number, not a date.
+        if start < reached || phrase == "dose" {
             continue;
         }
         // One column named in two languages ("DOB/DN", "EXP/EXP").
@@ -1212,7 +1290,17 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             k_on_line += 1;
             continue;
         }
-        let labelled = label_role(&before)
+        // A row's "2nd dose 01/12/2025" under "Next due": the column says more than the
+        // dose's name.
+        let mut labelled = label_role(&before);
+        if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
+            let columns =
+                headers[c.line].get_or_insert_with(|| header_columns(lines, c.line, &dated));
+            if let Some(&column) = columns.get(k_on_line).or(columns.last()) {
+                labelled = Some(column);
+            }
+        }
+        let labelled = labelled
             .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
             .or_else(|| {
                 // A row of a table has no label of its own ("Previous operations (with
@@ -1396,8 +1484,9 @@ fn region_order(region: Region) -> Order {
 }
 
 /// A label on the lines above a date alone on its line: the nearest of the three above
-/// without a date of their own; a birth label on any of them wins ("Date of birth:" over
-/// "MRN:" in a form read column by column).
+/// without a date of their own, when it is a short label with a role ("Collected" above
+/// "04/27/2026 18:10"); else a birth label on any of them ("Date of birth:" over "MRN:"
+/// in a form read column by column).
 fn label_above(
     lines: &[Vec<&str>],
     line: usize,
@@ -1411,18 +1500,19 @@ fn label_above(
         .iter()
         .map(|&k| label_role(&capped_join(&lines[k], 300)))
         .collect();
-    roles
-        .iter()
-        .flatten()
-        .find(|(r, _)| *r == DateRole::Birth)
-        .copied()
-        .or_else(|| {
-            let nearest = *above.first()?;
-            let text = capped_join(&lines[nearest], 300);
-            (text.trim_end().ends_with(':') || text.split_whitespace().count() <= 4)
-                .then(|| roles.first().copied().flatten())
-                .flatten()
-        })
+    let nearest = above.first().and_then(|&nearest| {
+        let text = capped_join(&lines[nearest], 300);
+        (text.trim_end().ends_with(':') || text.split_whitespace().count() <= 4)
+            .then(|| roles.first().copied().flatten())
+            .flatten()
+    });
+    nearest.or_else(|| {
+        roles
+            .iter()
+            .flatten()
+            .find(|(r, _)| *r == DateRole::Birth)
+            .copied()
+    })
 }
 
 /// The latest of the dates `keep` keeps.
@@ -1740,6 +1830,56 @@ mod tests {
         );
         assert_eq!(found[1].role, DateRole::Due);
         assert_eq!(document_date(&found).as_deref(), Some("2026-02-23"));
+    }
+
+    #[test]
+    fn a_follow_up_seen_or_to_come_a_label_just_above_and_a_dose_column() {
+        use DateRole::*;
+        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
+        // A follow-up that took place is the visit; one to come is due.
+        assert_eq!(
+            roles("I saw Fiona in follow-up on 2026-01-20.", Region::Ca),
+            [Service]
+        );
+        assert_eq!(
+            roles("I will see her in follow-up on 2026-07-20.", Region::Ca),
+            [Due]
+        );
+        assert_eq!(roles("Follow-up on 2026-07-20.", Region::Ca), [Due]);
+        // The label just above a date alone on its line, though a date of birth is above
+        // it too; a birth label is still found past a label naming no role.
+        assert_eq!(
+            roles("DOB\n09/14/1994\nCollected\n04/27/2026 18:10", Region::Us),
+            [Birth, Service]
+        );
+        assert_eq!(
+            roles("Date of birth:\nMRN:\n03/04/1961", Region::Ie),
+            [Birth]
+        );
+        // A "Dose" column holds numbers: the dates are given and due, even "2nd dose"
+        // under "Next due".
+        assert_eq!(
+            roles(
+                "Vaccine  Dose  Date given  Batch  Next due\nTyphoid  1  24/11/2025  T4492  24/11/2028\nRabies  1  24/11/2025  R8801  2nd dose 01/12/2025",
+                Region::Uk
+            ),
+            [Service, Due, Service, Due]
+        );
+        // A result's date quoted in brackets is from the history, not the issue date.
+        let found = read(
+            "HbA1c 58 mmol/mol (dated 02/03/2026).\nDate of examination: 11/03/2026",
+            Region::Ie,
+        );
+        assert_eq!(found[0].role, Other);
+        assert_eq!(document_date(&found).as_deref(), Some("2026-03-11"));
+        // Suture removal is to come; a dictation's "DD:" and "DT:" date the report.
+        assert_eq!(
+            roles(
+                "Suture removal in clinic 02/24/2026.\nDD: 02/10/2026   DT: 02/11/2026",
+                Region::Us
+            ),
+            [Due, Issued, Issued]
+        );
     }
 
     #[test]

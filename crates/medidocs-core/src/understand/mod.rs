@@ -206,6 +206,17 @@ const NAMES: &[Cue] = &[
     cue(T::ConsultationNote, "office note", 6.0),
     cue(T::ConsultationNote, "urgent care", 2.5),
     cue(T::ConsultationNote, "walk-in", 2.5),
+    cue(T::ConsultationNote, "telehealth visit", 4.0),
+    cue(T::ConsultationNote, "virtual visit", 4.0),
+    cue(T::OperativeNote, "minor surgery", 5.0),
+    cue(T::OperativeNote, "minor operation", 5.0),
+    cue(T::DischargeSummary, "transfer summary", 6.0),
+    cue(T::DischargeSummary, "nursing transfer", 5.0),
+    cue(T::DischargeSummary, "inter-facility transfer", 5.0),
+    cue(T::DischargeSummary, "résumé de départ", 6.0),
+    cue(T::InsuranceCard, "gp visit card", 7.0),
+    cue(T::InsuranceCard, "visit card", 5.0),
+    cue(T::InsuranceCard, "cárta cuairte", 6.0),
     cue(T::Other, "preparticipation physical", 7.0),
     cue(T::Other, "medical eligibility", 6.0),
     cue(T::InsuranceCard, "health card", 4.0),
@@ -376,11 +387,7 @@ const BODY: &[Cue] = &[
     cue(T::Prescription, "po", 1.0),
     cue(T::Prescription, "caps", 1.0),
     cue(T::Prescription, "tab", 1.0),
-    cue(
-        T::ReferralLetter,
-        "i would be grateful if you could see",
-        4.0,
-    ),
+    cue(T::ReferralLetter, "grateful if you could see", 6.0),
     cue(T::ReferralLetter, "grateful if you would see", 6.0),
     cue(T::ReferralLetter, "at your earliest convenience", 2.0),
     cue(T::ReferralLetter, "please see", 2.0),
@@ -518,6 +525,23 @@ const BODY: &[Cue] = &[
     cue(T::ConsultationNote, "diagnosis", 0.5),
     cue(T::ConsultationNote, "encounter", 2.0),
     cue(T::ClinicLetter, "thank you for referring", 3.0),
+    cue(T::ClinicLetter, "outpatients", 1.5),
+    cue(T::ClinicLetter, "thank you for visiting", 2.0),
+    cue(T::ClinicLetter, "visiting our office", 1.5),
+    cue(T::ConsultationNote, "interval history", 2.0),
+    cue(T::ConsultationNote, "mental status", 2.0),
+    cue(T::ConsultationNote, "mse", 1.5),
+    cue(T::OperativeNote, "excision", 2.0),
+    cue(T::OperativeNote, "extraction", 2.0),
+    cue(T::OperativeNote, "haemostasis", 2.0),
+    cue(T::OperativeNote, "hemostasis", 2.0),
+    cue(T::OperativeNote, "forceps", 1.5),
+    cue(T::OperativeNote, "lidocaine", 1.0),
+    cue(T::OperativeNote, "lignocaine", 1.0),
+    cue(T::OperativeNote, "articaine", 1.5),
+    cue(T::OperativeNote, "specimen sent", 1.5),
+    cue(T::InsuranceCard, "card number", 1.5),
+    cue(T::InsuranceCard, "card no", 1.5),
     cue(T::ClinicLetter, "many thanks for referring", 3.0),
     cue(T::ClinicLetter, "whom i saw", 2.0),
     cue(T::ClinicLetter, "i will forward", 1.5),
@@ -648,7 +672,6 @@ const BODY: &[Cue] = &[
     cue(T::InsuranceCard, "pre-authorization", 1.5),
     cue(T::InsuranceCard, "card printed", 1.5),
     cue(T::InsuranceCard, "cover valid", 2.0),
-    cue(T::ClinicLetter, "outpatients", 1.5),
     cue(T::ClinicLetter, "seen in", 1.0),
     cue(T::ClinicLetter, "listed for", 1.0),
     cue(T::Other, "cpt", 2.0),
@@ -918,6 +941,14 @@ fn order_line(line: &str) -> bool {
     strength && often
 }
 
+/// Words that record a consent taken, in a note about something else.
+const CONSENT_TAKEN: &[&str] = &["obtained", "on file", "verbal", "gained", "taken"];
+
+/// Whether a line records that consent was taken ("verbal consent obtained").
+fn consent_mention(line: &str) -> bool {
+    line.contains("consent") && CONSENT_TAKEN.iter().any(|w| contains_phrase(line, w) > 0)
+}
+
 /// The type of a document from its lines (each a line's text, in reading order).
 pub fn guess_type(lines: &[String]) -> TypeGuess {
     // A document says what it is on its first pages.
@@ -971,10 +1002,13 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                             .and_then(|v| v.split_whitespace().next())
                             .is_some_and(|v| v.chars().any(|c| c.is_ascii_digit()))
                     });
+                // "Verbal consent for telehealth obtained", "Consent: written, on file":
+                // a consent recorded in another document, not a consent form.
+                let mention = c.doc == T::ConsentForm && consent_mention(l);
                 // A document's name counts in its title; in the body, less. Repeats count
                 // a little (a results table names its units on every row).
                 let w = match (i < title_end, std::ptr::eq(cues, NAMES)) {
-                    _ if field => 0.25,
+                    _ if field || mention => 0.25,
                     (true, true) => 3.0,
                     (true, false) => 1.5,
                     _ => body_weight,
@@ -1481,5 +1515,26 @@ mod tests {
         // OCR's bar for a lone capital I.
         let referral = lines("Re: Maeve Sample\n| would be grateful if you would see this lady.");
         assert_eq!(guess_type(&referral).code, DocumentType::ReferralLetter);
+    }
+
+    #[test]
+    fn a_consent_recorded_in_a_note_does_not_make_it_a_consent_form() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let minor_surgery = lines(
+            "Meadowbank Health Centre - Minor Surgery Clinic\nProcedure date: 12 May 2026\n\
+             Consent: written, on file\nProcedure: elliptical excision under 1% lidocaine.\n\
+             Specimen sent to histology",
+        );
+        assert_eq!(guess_type(&minor_surgery).code, DocumentType::OperativeNote);
+        let telehealth = lines(
+            "Telehealth Visit Summary\nVisit: Mar 14 2026 (video; verbal consent for telehealth obtained)\n\
+             Chief complaint: med management\nInterval history: sleep improved",
+        );
+        assert_eq!(guess_type(&telehealth).code, DocumentType::ConsultationNote);
+        // The consent form itself still reads as one.
+        let form = lines(
+            "CONSENT FORM FOR OPERATION\nI consent to the procedure described.\nPatient signature:",
+        );
+        assert_eq!(guess_type(&form).code, DocumentType::ConsentForm);
     }
 }
