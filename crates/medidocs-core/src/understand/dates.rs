@@ -171,6 +171,28 @@ const OTHER_MONTHS: &[(&str, u32)] = &[
     ("nollaig", 12),
 ];
 
+/// Months named in two words (Irish): Meán Fómhair, Deireadh Fómhair; and "Mí na
+/// Samhna", "Mí na Nollag" after their "Mí".
+const TWO_WORD_MONTHS: &[(&str, &str, u32)] = &[
+    ("meán", "fómhair", 9),
+    ("mean", "fomhair", 9),
+    ("deireadh", "fómhair", 10),
+    ("deireadh", "fomhair", 10),
+    ("na", "samhna", 11),
+    ("na", "nollag", 12),
+];
+
+fn two_word_month(a: &str, b: &str) -> Option<u32> {
+    let (a, b) = (
+        a.to_lowercase(),
+        b.trim_end_matches([',', '.']).to_lowercase(),
+    );
+    TWO_WORD_MONTHS
+        .iter()
+        .find(|(x, y, _)| *x == a && *y == b)
+        .map(|(_, _, m)| *m)
+}
+
 fn month_of(word: &str) -> Option<u32> {
     let w = word.trim_end_matches('.').to_lowercase();
     if w.chars().count() < 3 {
@@ -273,6 +295,8 @@ fn day_of(word: &str) -> Option<u32> {
         .or_else(|| w.strip_suffix("nd"))
         .or_else(|| w.strip_suffix("rd"))
         .or_else(|| w.strip_suffix("th"))
+        // Irish: 3ú Márta.
+        .or_else(|| w.strip_suffix('ú'))
         .unwrap_or(w);
     (digits.len() <= 2 && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
         .then(|| digits.parse().ok())
@@ -304,6 +328,12 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
         };
         if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(year_of)) {
             return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3 + skip));
+        }
+        // 3ú Deireadh Fómhair 2025.
+        if let (Some(a), Some(b), Some(y)) = (w(mi), w(mi + 1), w(mi + 2).and_then(year_of))
+            && let Some(m) = two_word_month(a, b)
+        {
+            return valid(y, m, d).map(|(y, m, d)| (y, m, d, 4 + skip));
         }
     }
     // March 14, 2026; Mar 14 2026.
@@ -554,6 +584,8 @@ const DUE: &[&str] = &[
     "on or after",
     "not before",
     "no earlier than",
+    "will start",
+    "will start on",
     "suture removal",
     "removal of sutures",
     "to be reviewed",
@@ -788,6 +820,10 @@ const SERVICE: &[&str] = &[
     "validated",
     "final report",
     "seen",
+    "coming in on",
+    "for coming in",
+    "sample produced",
+    "produced",
     "visiting",
     "for visiting",
     "your visit",
@@ -863,6 +899,9 @@ const ISSUED: &[&str] = &[
     "sent electronically",
     "notification sent",
     "transmitted",
+    "version date",
+    "consent version date",
+    "version",
     "dicté",
     "dicté le",
     "transcrit",
@@ -983,6 +1022,10 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         rest = &rest[..at];
     }
     clauses.push((rest.trim(), false));
+    // "Date de l'intervention : le 8 janvier 2026": the article after a label is no label.
+    if clauses.len() > 1 && clauses[0].1 && clauses[0].0.eq_ignore_ascii_case("le") {
+        clauses.remove(0);
+    }
     let role = |clause: &str| -> Option<(DateRole, &'static str)> {
         let lower = clause.to_lowercase();
         // "Exp", or in two languages "EXP/EXP".
@@ -1880,6 +1923,28 @@ mod tests {
             ),
             [Due, Issued, Issued]
         );
+    }
+
+    #[test]
+    fn irish_ordinals_and_months_in_two_words_and_a_french_article_after_a_label() {
+        let dates =
+            |t: &str| -> Vec<String> { read(t, Region::Ie).into_iter().map(|d| d.date).collect() };
+        assert_eq!(
+            dates(
+                "Dáta / Date: 3ú Márta 2026\nFliú 3ú Deireadh Fómhair 2025\nDáta breithe: 12ú Meán Fómhair 1934"
+            ),
+            ["2026-03-03", "2025-10-03", "1934-09-12"]
+        );
+        let found = read(
+            "Date de l'intervention : le 8 janvier 2026\nDicté le 8 janvier 2026, transcrit le 9 janvier 2026.",
+            Region::Ca,
+        );
+        let roles: Vec<DateRole> = found.iter().map(|d| d.role).collect();
+        assert_eq!(
+            roles,
+            [DateRole::Service, DateRole::Issued, DateRole::Issued]
+        );
+        assert_eq!(document_date(&found).as_deref(), Some("2026-01-08"));
     }
 
     #[test]

@@ -217,6 +217,17 @@ const NAMES: &[Cue] = &[
     cue(T::InsuranceCard, "gp visit card", 7.0),
     cue(T::InsuranceCard, "visit card", 5.0),
     cue(T::InsuranceCard, "cárta cuairte", 6.0),
+    cue(T::LabReport, "biologie médicale", 5.0),
+    cue(T::LabReport, "laboratoire", 4.0),
+    cue(T::Other, "workers' compensation", 6.0),
+    cue(T::Other, "workers compensation", 6.0),
+    cue(T::Other, "work status report", 6.0),
+    cue(T::Other, "prior authorization", 6.0),
+    cue(T::Other, "prior authorisation", 6.0),
+    cue(T::Other, "utilization management", 5.0),
+    cue(T::Other, "epcr", 6.0),
+    cue(T::Other, "ambulance service", 5.0),
+    cue(T::Other, "patient care report", 6.0),
     cue(T::Other, "preparticipation physical", 7.0),
     cue(T::Other, "medical eligibility", 6.0),
     cue(T::InsuranceCard, "health card", 4.0),
@@ -541,6 +552,12 @@ const BODY: &[Cue] = &[
     cue(T::OperativeNote, "articaine", 1.5),
     cue(T::OperativeNote, "specimen sent", 1.5),
     cue(T::InsuranceCard, "card number", 1.5),
+    cue(T::LabReport, "valeurs de référence", 3.0),
+    cue(T::LabReport, "prélèvement", 1.5),
+    cue(T::Prescription, "mitte", 2.5),
+    cue(T::Prescription, "by mouth", 1.5),
+    cue(T::Prescription, "repeats", 1.5),
+    cue(T::Other, "we have approved", 2.0),
     cue(T::InsuranceCard, "card no", 1.5),
     cue(T::ClinicLetter, "many thanks for referring", 3.0),
     cue(T::ClinicLetter, "whom i saw", 2.0),
@@ -1094,6 +1111,20 @@ pub struct Understanding {
 /// Labels of a signature's date on a consent form (not "Protocol version dated").
 const SIGNED_LABELS: &[&str] = &["date", "signed", "date signed", "signature"];
 
+/// Labels of the day of an operation or procedure.
+const OPERATION_LABELS: &[&str] = &[
+    "date of procedure",
+    "procedure date",
+    "date of operation",
+    "operation date",
+    "date of surgery",
+    "surgery date",
+    "date of op",
+    "op date",
+    "date de l'intervention",
+    "intervention",
+];
+
 /// Labels of the day a patient went home.
 const DISCHARGE_LABELS: &[&str] = &[
     "discharging",
@@ -1167,6 +1198,19 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
             let before_print = printed.as_ref().is_none_or(|p| d.date <= *p);
             if d.role == DateRole::Other && d.label.is_none() && before_print {
                 d.role = DateRole::Service;
+            }
+        }
+    }
+    // After the operation, what is dated is to come ("Post-op: Day 1 visit 01/28/2026").
+    if doc == T::OperativeNote {
+        let operated = latest_date(dates, |d| {
+            d.role == DateRole::Service && d.label.is_some_and(|l| OPERATION_LABELS.contains(&l))
+        });
+        if let Some(operated) = operated {
+            for d in dates.iter_mut() {
+                if d.role == DateRole::Service && d.rank == 2 && d.date > operated {
+                    d.role = DateRole::Due;
+                }
             }
         }
     }
@@ -1531,6 +1575,17 @@ mod tests {
              Chief complaint: med management\nInterval history: sleep improved",
         );
         assert_eq!(guess_type(&telehealth).code, DocumentType::ConsultationNote);
+        // A visit after the operation is one to come.
+        let op = understand(
+            &lines(
+                "OPERATIVE REPORT\nDate of Procedure: 01/27/2026\nSurgeon: M. Osterhout, MD\n\
+                 Post-op: Day 1 visit 01/28/2026. Right eye surgery planned 02/10/2026.",
+            ),
+            Region::Us,
+        );
+        assert_eq!(op.doc_type.code, DocumentType::OperativeNote);
+        assert_eq!(op.dates[1].role, DateRole::Due);
+        assert_eq!(op.document_date.as_deref(), Some("2026-01-27"));
         // The consent form itself still reads as one.
         let form = lines(
             "CONSENT FORM FOR OPERATION\nI consent to the procedure described.\nPatient signature:",
