@@ -23,6 +23,9 @@ pub enum Function {
     OcrWorker,
     /// Stops documents stuck past their deadline (on a schedule).
     Watchdog,
+    /// Copies this region's accounts to the other region's user pool (on a schedule, and
+    /// when an account changes).
+    IdentitySync,
 }
 
 impl Function {
@@ -36,6 +39,7 @@ impl Function {
                 Function::Api,
                 Function::Watchdog,
                 Function::Start,
+                Function::IdentitySync,
             ])
             .collect()
     }
@@ -48,6 +52,7 @@ impl Function {
             Function::Start => "start",
             Function::OcrWorker => "ocr-worker",
             Function::Watchdog => "watchdog",
+            Function::IdentitySync => "identity-sync",
         }
     }
 
@@ -59,6 +64,7 @@ impl Function {
             Function::Start => "StartFunction",
             Function::OcrWorker => "OcrWorkerFunction",
             Function::Watchdog => "WatchdogFunction",
+            Function::IdentitySync => "IdentitySyncFunction",
         }
     }
 }
@@ -124,6 +130,7 @@ impl Function {
             Function::Start => Box::pin(crate::serve_starter()),
             Function::OcrWorker => Box::pin(crate::ocr::serve_ocr_worker()),
             Function::Watchdog => Box::pin(crate::serve_watchdog()),
+            Function::IdentitySync => Box::pin(crate::identity::serve_identity_sync()),
         };
         run.await
     }
@@ -142,7 +149,7 @@ mod tests {
     #[test]
     fn every_function_is_named_once_and_read_back() {
         let all = Function::all();
-        assert_eq!(all.len(), 11, "{all:?}");
+        assert_eq!(all.len(), 12, "{all:?}");
         for f in &all {
             assert_eq!(f.name().parse::<Function>(), Ok(*f));
             assert_eq!(all.iter().filter(|g| g.name() == f.name()).count(), 1);

@@ -11,7 +11,9 @@
 
 pub mod api;
 pub mod function;
+pub mod identity;
 pub mod ocr;
+pub mod wrapper;
 
 pub use function::{FUNCTION_SETTING, Function, serve_from_env};
 

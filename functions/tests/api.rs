@@ -5,78 +5,21 @@
 
 use std::sync::Arc;
 
+use common::{call, event};
 use medidocs_aws::{DynamoMetadataStore, clients};
 use medidocs_core::model::{DocumentRecord, RenditionRef, SourceRef, Status};
 use medidocs_core::ports::{AccessStore, MetadataStore};
 use medidocs_functions::Config;
 use medidocs_testkit::moto::Moto;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+mod common;
 
 const REGION: &str = "eu-west-1";
 const KMS: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
 
-fn event(
-    method: &str,
-    path: &str,
-    claims: Option<Value>,
-    body: Option<Value>,
-) -> lambda_http::Request {
-    let file = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../samples/events/apigw-http-get-text.json");
-    let mut e: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    e["rawPath"] = path.into();
-    e["rawQueryString"] = query.into();
-    if let Some((k, v)) = query.split_once('=') {
-        e["queryStringParameters"] = json!({ k: v });
-    }
-    e["requestContext"]["http"]["path"] = path.into();
-    e["requestContext"]["http"]["method"] = method.into();
-    match claims {
-        Some(mut c) => {
-            // As Cognito issues them: issued now, for an hour (API Gateway passes the
-            // claims as strings).
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            let o = c.as_object_mut().unwrap();
-            o.entry("iat").or_insert(now.to_string().into());
-            o.entry("exp").or_insert((now + 3600).to_string().into());
-            e["requestContext"]["authorizer"]["jwt"]["claims"] = c
-        }
-        None => {
-            e["requestContext"]
-                .as_object_mut()
-                .unwrap()
-                .remove("authorizer");
-        }
-    }
-    if let Some(b) = body {
-        e["body"] = b.to_string().into();
-        e["headers"]["content-type"] = "application/json".into();
-    }
-    lambda_http::request::from_str(&e.to_string()).unwrap()
-}
-
 fn doctor(sub: &str) -> Option<Value> {
     Some(json!({ "sub": sub, "cognito:groups": "[doctor]", "token_use": "access" }))
-}
-
-async fn call(
-    app: &axum::Router,
-    req: lambda_http::Request,
-) -> (u16, axum::http::HeaderMap, Vec<u8>) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
-        .await
-        .unwrap();
-    (status, headers, body.to_vec())
 }
 
 fn curl(args: &[&str]) -> (u16, Vec<u8>) {

@@ -58,3 +58,7 @@ pub fn textract_unretried(config: &SdkConfig) -> aws_sdk_textract::Client {
 pub fn sfn(config: &SdkConfig) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::new(config)
 }
+
+pub fn cognito(config: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(config)
+}

@@ -1,12 +1,14 @@
 //! AWS adapters of the pipeline's ports: S3 ([`S3ObjectStore`]), DynamoDB
-//! ([`DynamoMetadataStore`]), Textract ([`TextractOcr`]), and the Step Functions starter
-//! ([`ExecutionStarter`]). Each converts the SDK's errors into the port's error type
+//! ([`DynamoMetadataStore`]), Textract ([`TextractOcr`]), the Step Functions starter
+//! ([`ExecutionStarter`]), and Cognito user pools for the identity sync
+//! ([`cognito::CognitoDirectory`]). Each converts the SDK's errors into the port's error type
 //! (throttling into `Throttled`, conditional-check failures into `AlreadyExists` or
 //! `Precondition`), keeping the original as the source. Clients are built once by the
 //! caller ([`clients`]) and passed in.
 
 pub mod bulk;
 pub mod clients;
+pub mod cognito;
 pub mod dynamodb;
 mod error;
 pub mod events;
