@@ -34,9 +34,20 @@ fn report(path: &Path) -> Vec<Vec<String>> {
 }
 
 fn ready_count(data: &Path, cwd: &Path) -> u64 {
+    ready_now(data, cwd).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// READY documents, or why `status` could not say (it runs beside a busy import).
+fn ready_now(data: &Path, cwd: &Path) -> Result<u64, String> {
     let out = medidocs(data, cwd, &["status", "--json"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    v["counts"]["READY"].as_u64().unwrap_or(0)
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "status --json: {e} ({}; stderr {})",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok(v["counts"]["READY"].as_u64().unwrap_or(0))
 }
 
 #[test]
@@ -44,10 +55,10 @@ fn an_import_killed_midway_resumes_and_imports_every_file_once() {
     let dir = tempfile::tempdir().unwrap();
     let (scans, data) = (dir.path().join("scans"), dir.path().join("data"));
     std::fs::create_dir_all(&scans).unwrap();
-    // Twelve different scans: the same page with a different trailer after its end, so
+    // Twenty different scans: the same page with a different trailer after its end, so
     // each is new content that must be read.
     let page = std::fs::read(samples().join("lab-report-scan.png")).unwrap();
-    let files = 12;
+    let files = 20;
     for i in 0..files {
         let mut bytes = page.clone();
         bytes.extend_from_slice(format!("scan {i}").as_bytes());
@@ -73,14 +84,17 @@ fn an_import_killed_midway_resumes_and_imports_every_file_once() {
     // Kill it (SIGKILL: no clean-up) once some documents are done and others are not.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let n = ready_count(&data, dir.path());
-        if n >= 3 {
+        // Whether it was still running before the count: a count taken after it ended
+        // would not say it ended early.
+        let running = child.try_wait().unwrap().is_none();
+        let last = ready_now(&data, dir.path());
+        if last.as_ref().is_ok_and(|n| *n >= 3) {
             break;
         }
         assert!(Instant::now() < deadline, "nothing imported in time");
         assert!(
-            child.try_wait().unwrap().is_none(),
-            "the import ended before it was killed"
+            running,
+            "the import ended before it was killed (last status: {last:?})"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

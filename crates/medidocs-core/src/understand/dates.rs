@@ -668,6 +668,13 @@ const OTHER: &[&str] = &[
     "valid from",
     "for life from",
     "valid for life from",
+    "documented",
+    "was tested",
+    "were tested",
+    "tested at",
+    "last seen alive",
+    "your letter dated",
+    "your letter of",
 ];
 
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
@@ -820,6 +827,17 @@ const SERVICE: &[&str] = &[
     "validated",
     "final report",
     "seen",
+    "evaluated",
+    "i evaluated",
+    "in the office on",
+    "attendance",
+    "rest imaging",
+    "stress imaging",
+    "imaging date",
+    "date of imaging",
+    "final",
+    "date of death",
+    "died on",
     "coming in on",
     "for coming in",
     "sample produced",
@@ -855,6 +873,7 @@ const REPORTED: &[&str] = &[
     "verified",
     "validated",
     "final report",
+    "final",
     "validé",
     "validé le",
 ];
@@ -1945,6 +1964,28 @@ mod tests {
             [DateRole::Service, DateRole::Issued, DateRole::Issued]
         );
         assert_eq!(document_date(&found).as_deref(), Some("2026-01-08"));
+    }
+
+    #[test]
+    fn history_inside_a_letter_and_a_certificate_of_death() {
+        use DateRole::*;
+        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
+        assert_eq!(
+            roles(
+                "His hearing was tested at the audiology clinic on 03/10/2025.\nThank you for your letter dated 12/11/2025.",
+                Region::Ie
+            ),
+            [Other, Other]
+        );
+        let found = read(
+            "Date of death: 26/01/2026\nlast seen alive by me on 25/01/2026.\nDate of certification: 27/01/2026",
+            Region::Ie,
+        );
+        assert_eq!(
+            found.iter().map(|d| d.role).collect::<Vec<_>>(),
+            [Service, Other, Issued]
+        );
+        assert_eq!(document_date(&found).as_deref(), Some("2026-01-26"));
     }
 
     #[test]

@@ -552,6 +552,9 @@ const BODY: &[Cue] = &[
     cue(T::OperativeNote, "articaine", 1.5),
     cue(T::OperativeNote, "specimen sent", 1.5),
     cue(T::InsuranceCard, "card number", 1.5),
+    cue(T::ClinicLetter, "thank you for your letter", 2.0),
+    cue(T::Other, "immigration medical", 7.0),
+    cue(T::Other, "civil surgeon", 5.0),
     cue(T::LabReport, "valeurs de référence", 3.0),
     cue(T::LabReport, "prélèvement", 1.5),
     cue(T::Prescription, "mitte", 2.5),
@@ -742,6 +745,8 @@ const CLOSINGS: &[&str] = &[
     "yours",
     "is mise le meas",
     "le meas",
+    "le gach dea-ghuí",
+    "le dea-ghuí",
 ];
 
 /// Lines read for the type: about the first seven pages, each line's first 1,000
