@@ -319,6 +319,14 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
     }
+    // 2025-Nov-16.
+    if dashed.len() == 3
+        && dashed[0].len() == 4
+        && let (Some(y), Some(m), Some(d)) =
+            (year_of(dashed[0]), month_of(dashed[1]), day_of(dashed[2]))
+    {
+        return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
+    }
     // 14 March 2026, 14th of March 2026.
     if let Some(d) = day_of(first) {
         let (mi, skip) = if w(1).is_some_and(|x| x.eq_ignore_ascii_case("of")) {
@@ -584,6 +592,13 @@ const DUE: &[&str] = &[
     "on or after",
     "not before",
     "no earlier than",
+    "opd review",
+    "clinic review",
+    "outpatient review",
+    "review by",
+    "review due",
+    "must be dispensed",
+    "dispensed by",
     "will start",
     "will start on",
     "suture removal",
@@ -668,6 +683,8 @@ const OTHER: &[&str] = &[
     "valid from",
     "for life from",
     "valid for life from",
+    "last attended",
+    "referral dated",
     "documented",
     "was tested",
     "were tested",
@@ -827,6 +844,12 @@ const SERVICE: &[&str] = &[
     "validated",
     "final report",
     "seen",
+    "agreed at meeting on",
+    "meeting on",
+    "date of meeting",
+    "vu au",
+    "vue au",
+    "vu à",
     "evaluated",
     "i evaluated",
     "in the office on",
@@ -1423,6 +1446,10 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
     out
 }
 
+/// Labels of an appointment that, dated before the letter, took place ("Hearing aid
+/// fitting - appointment 1 May 2025" in a letter of 7 May; "Rendez-vous du 25 février").
+const APPOINTMENT: &[&str] = &["appointment", "appt", "rendez-vous"];
+
 /// A visit dated after the document was issued is one to come ("Fracture clinic:
 /// 28/04/2026" in a letter typed in March), and so is a date written with its weekday
 /// after the letter's own date ("Date: Tuesday 17 March 2026" in a letter of February).
@@ -1433,6 +1460,14 @@ fn to_come(dates: &mut [FoundDate]) {
         })
     };
     let (plain, any) = (issued(false), issued(true));
+    if let Some(written) = &plain {
+        for d in dates.iter_mut() {
+            let appointment = d.label.is_some_and(|l| APPOINTMENT.contains(&l));
+            if d.role == DateRole::Due && appointment && d.date < *written {
+                d.role = DateRole::Service;
+            }
+        }
+    }
     if let Some(issued) = plain.clone().or(any) {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && d.rank == 2 && d.date > issued {
@@ -1442,7 +1477,8 @@ fn to_come(dates: &mut [FoundDate]) {
     }
     if let Some(written) = plain {
         for d in dates.iter_mut() {
-            if d.weekday && d.role != DateRole::Birth && d.date > written {
+            let event = d.role == DateRole::Service && d.label.is_some();
+            if d.weekday && d.role != DateRole::Birth && !event && d.date > written {
                 d.role = DateRole::Due;
             }
         }
@@ -1986,6 +2022,33 @@ mod tests {
             [Service, Other, Issued]
         );
         assert_eq!(document_date(&found).as_deref(), Some("2026-01-26"));
+    }
+
+    #[test]
+    fn an_appointment_before_the_letter_took_place_and_a_consultation_keeps_its_weekday() {
+        use DateRole::*;
+        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
+        assert_eq!(
+            roles(
+                "7 May 2025\nHearing aid fitting - appointment 1 May 2025\nFollow-up appointment: 12 June 2025",
+                Region::Uk
+            ),
+            [Issued, Service, Due]
+        );
+        let found = read(
+            "Date of consultation: Tues 3rd Feb 2026\nReferred by Dr A. Power, referral dated 18/11/2025\nOPD review 12/05/2026",
+            Region::Ie,
+        );
+        assert_eq!(
+            found.iter().map(|d| d.role).collect::<Vec<_>>(),
+            [Service, Other, Due]
+        );
+        assert_eq!(document_date(&found).as_deref(), Some("2026-02-03"));
+        // A year first with the month's name.
+        assert_eq!(
+            read("Collection date: 2025-Nov-16", Region::Ca)[0].date,
+            "2025-11-16"
+        );
     }
 
     #[test]
