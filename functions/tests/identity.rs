@@ -266,7 +266,9 @@ async fn an_account_made_in_the_primary_signs_in_to_the_recovery_region_after_th
     // The sync, as the primary's function runs it.
     let home = CognitoDirectory::new(eu.clone(), &eu_pool, 0.0);
     let other = CognitoDirectory::new(us.clone(), &us_pool, 0.0);
-    let report = sync("eu-west-1", &home, &other, 100).await.unwrap();
+    let report = sync("eu-west-1", &home, &other, 100, &|| true)
+        .await
+        .unwrap();
     assert_eq!(report.applied.get("create"), Some(&2), "{report:?}");
     assert!(
         report.failed.is_empty() && report.conflicts.is_empty(),
@@ -350,7 +352,9 @@ async fn an_account_made_in_the_primary_signs_in_to_the_recovery_region_after_th
     }
 
     // A second run has nothing to do.
-    let again = sync("eu-west-1", &home, &other, 100).await.unwrap();
+    let again = sync("eu-west-1", &home, &other, 100, &|| true)
+        .await
+        .unwrap();
     assert!(again.applied.is_empty() && again.deferred == 0, "{again:?}");
     assert_eq!(again.other_accounts, 2);
 
@@ -361,7 +365,9 @@ async fn an_account_made_in_the_primary_signs_in_to_the_recovery_region_after_th
         .send()
         .await
         .unwrap();
-    let report = sync("eu-west-1", &home, &other, 100).await.unwrap();
+    let report = sync("eu-west-1", &home, &other, 100, &|| true)
+        .await
+        .unwrap();
     assert_eq!(report.applied.get("disable"), Some(&1), "{report:?}");
     let copy = us
         .admin_get_user()

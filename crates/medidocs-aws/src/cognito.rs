@@ -11,13 +11,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType, UserType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, MessageActionType, UserStatusType, UserType,
+};
 use medidocs_core::identity::{Account, AccountDirectory, Action, ID_ATTRIBUTE, ORIGIN_ATTRIBUTE};
 use medidocs_core::ports::StoreError;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::error::{Kind, describe, kind};
+use crate::error::describe;
 
 /// The groups the service gives meaning to (`core::access::Role`); other groups are not
 /// copied.
@@ -149,6 +151,7 @@ fn account_of(user: UserType) -> Option<Account> {
             .cloned(),
         groups: Default::default(),
         enabled: user.enabled,
+        confirmed: user.user_status == Some(UserStatusType::Confirmed),
     })
 }
 
@@ -165,24 +168,22 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let code = e.code().map(str::to_string);
-    match (kind(&e), code.as_deref()) {
-        (Kind::Throttled, _) => StoreError::Throttled {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    match (code.as_deref(), status) {
+        // Cognito's word for going too fast (HTTP 400); LimitExceededException is a
+        // resource limit, not a rate.
+        (Some("TooManyRequestsException"), _) | (_, Some(429)) => StoreError::Throttled {
             source: Box::new(e),
         },
-        (_, Some("UserNotFoundException")) => StoreError::not_found(what),
-        (_, Some("UsernameExistsException" | "AliasExistsException")) => {
+        (Some("UserNotFoundException"), _) => StoreError::not_found(what),
+        (Some("UsernameExistsException" | "AliasExistsException"), _) => {
             StoreError::AlreadyExists { what: what.into() }
         }
-        (
-            _,
-            Some(
-                "InvalidParameterException"
-                | "InvalidPasswordException"
-                | "CodeDeliveryFailureException",
-            ),
-        ) => StoreError::InvalidInput {
+        // Any other refusal is about this account or this request: the run goes on.
+        (_, Some(400..=499)) => StoreError::InvalidInput {
             what: format!("{what}: {}", describe(&e)),
         },
+        // The service failing, or not reached: the run ends, the next one carries on.
         _ => {
             let detail = describe(&e);
             StoreError::unavailable(format!("{what}: {detail}"), e)
@@ -266,6 +267,18 @@ impl AccountDirectory for CognitoDirectory {
                         .await
                         .map_err(|e| error("add a copy to its group", e))?;
                 }
+            }
+            Action::Confirm { username } => {
+                self.pace().await;
+                self.client
+                    .admin_set_user_password()
+                    .user_pool_id(pool)
+                    .username(username)
+                    .password(Self::unknown_password())
+                    .permanent(true)
+                    .send()
+                    .await
+                    .map_err(|e| error("confirm a copy", e))?;
             }
             Action::SetEmail {
                 username,

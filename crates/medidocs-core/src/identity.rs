@@ -44,6 +44,8 @@ pub struct Account {
     pub origin: Option<String>,
     pub groups: BTreeSet<String>,
     pub enabled: bool,
+    /// Whether it has a password of its own (Cognito's CONFIRMED), not one still to set.
+    pub confirmed: bool,
 }
 
 impl Account {
@@ -68,6 +70,11 @@ pub enum Action {
     /// Make the copy of a home account (`origin` set, e-mail verified as at home, enabled,
     /// a random password nobody is told, in its groups).
     Create(Account),
+    /// Confirm a copy left waiting for its first password (a run cut short between making
+    /// it and confirming it): a random password nobody is told, as at creation.
+    Confirm {
+        username: String,
+    },
     /// A copy's e-mail, as at home.
     SetEmail {
         username: String,
@@ -91,7 +98,8 @@ impl Action {
     /// The account it changes.
     pub fn username(&self) -> &str {
         match self {
-            Action::SetEmail { username, .. }
+            Action::Confirm { username }
+            | Action::SetEmail { username, .. }
             | Action::AddToGroup { username, .. }
             | Action::RemoveFromGroup { username, .. }
             | Action::Disable { username } => username,
@@ -103,6 +111,7 @@ impl Action {
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Create(_) => "create",
+            Action::Confirm { .. } => "confirm",
             Action::SetEmail { .. } => "set_email",
             Action::AddToGroup { .. } => "add_to_group",
             Action::RemoveFromGroup { .. } => "remove_from_group",
@@ -117,9 +126,15 @@ pub enum Conflict {
     /// An account in the other pool signs in with the same name (e-mail) and has another
     /// id, or none.
     SignInTaken,
-    /// An account made in the other pool without a Medi-Advice id by hand: nothing
-    /// can ever match it to a home account.
-    NoId,
+    /// An account in the other pool has the same id and was not copied from here (made
+    /// there by hand, or copied from elsewhere): it is left alone.
+    IdTaken,
+    /// A home account without a verified e-mail: its copy could never reset its password
+    /// or receive a code, so it is not copied (nor its e-mail changed) until it has one.
+    UnverifiedEmail,
+    /// More copies to disable than a run may disable (a home pool read empty or wrong
+    /// must not disable everyone): none is disabled.
+    TooManyDisables,
     /// A copy disabled in the other pool whose home account is enabled: enabling it again
     /// is a person's decision.
     DisabledCopy,
@@ -129,7 +144,9 @@ impl Conflict {
     pub fn as_str(self) -> &'static str {
         match self {
             Conflict::SignInTaken => "sign_in_taken",
-            Conflict::NoId => "no_id",
+            Conflict::IdTaken => "id_taken",
+            Conflict::UnverifiedEmail => "unverified_email",
+            Conflict::TooManyDisables => "too_many_disables",
             Conflict::DisabledCopy => "disabled_copy",
         }
     }
@@ -140,7 +157,8 @@ impl Conflict {
 pub struct Plan {
     /// Changes to the other pool.
     pub other: Vec<Action>,
-    /// Accounts that cannot be matched, by username (in the pool named by the conflict).
+    /// What cannot be done, each with the id of the home account it is about (an opaque
+    /// id, never a name or an e-mail), for a person to settle.
     pub conflicts: Vec<(String, Conflict)>,
 }
 
@@ -150,34 +168,56 @@ impl Plan {
     }
 }
 
+/// The most copies one run disables: a few percent of them, at least ten.
+pub fn disable_limit(copies: usize) -> usize {
+    (copies / 20).max(10)
+}
+
+/// Two e-mails as a sign-in compares them.
+fn same_email(a: Option<&str>, b: Option<&str>) -> bool {
+    a.map(str::to_lowercase) == b.map(str::to_lowercase)
+}
+
 /// What to change so that the other pool holds a copy of every account made in the home
-/// pool (`home_region`'s), and each copy follows its home account.
+/// pool (`home_region`'s), and each copy follows its home account. Only copies made from
+/// here (`custom:origin` = `home_region`) are ever changed.
 pub fn plan(home_region: &str, home: &[Account], other: &[Account]) -> Plan {
     let mut out = Plan::default();
-    let by_id: BTreeMap<&str, &Account> = other
+    let ours = |a: &&Account| a.origin.as_deref() == Some(home_region);
+    let copies: BTreeMap<&str, &Account> = other
         .iter()
+        .filter(ours)
         .filter_map(|a| a.medidocs_id.as_deref().map(|id| (id, a)))
+        .collect();
+    let others_ids: BTreeSet<&str> = other
+        .iter()
+        .filter(|a| !ours(a))
+        .filter_map(|a| a.medidocs_id.as_deref())
         .collect();
     let by_sign_in: BTreeMap<String, &Account> = other.iter().map(|a| (a.sign_in(), a)).collect();
     let mut matched: BTreeSet<&str> = BTreeSet::new();
+    let mut disables = Vec::new();
     // The home pool's own accounts (not copies of the other's).
     for account in home.iter().filter(|a| a.origin.is_none()) {
         let id = account.id();
-        let Some(copy) = by_id.get(id) else {
-            match by_sign_in.get(&account.sign_in()) {
-                Some(taken) => {
-                    matched.insert(taken.username.as_str());
-                    out.conflicts
-                        .push((account.username.clone(), Conflict::SignInTaken));
-                }
+        let verified = account.email.is_some() && account.email_verified;
+        let Some(copy) = copies.get(id) else {
+            if others_ids.contains(id) {
+                out.conflicts.push((id.to_string(), Conflict::IdTaken));
+            } else if by_sign_in.contains_key(&account.sign_in()) {
+                out.conflicts.push((id.to_string(), Conflict::SignInTaken));
+            } else if !account.enabled {
                 // A disabled account is not copied: it could not sign in anyway.
-                None if account.enabled => out.other.push(Action::Create(Account {
+            } else if !verified {
+                out.conflicts
+                    .push((id.to_string(), Conflict::UnverifiedEmail));
+            } else {
+                out.other.push(Action::Create(Account {
                     sub: String::new(),
                     medidocs_id: Some(id.to_string()),
                     origin: Some(home_region.to_string()),
                     ..account.clone()
-                })),
-                None => {}
+                }));
             }
             continue;
         };
@@ -185,14 +225,25 @@ pub fn plan(home_region: &str, home: &[Account], other: &[Account]) -> Plan {
         // The copy's own username: a pool that signs in by e-mail names each account by a
         // generated id of its own.
         let username = copy.username.clone();
-        if let Some(email) = &account.email
-            && (copy.email.as_ref() != Some(email) || copy.email_verified != account.email_verified)
-        {
-            out.other.push(Action::SetEmail {
+        if !copy.confirmed {
+            out.other.push(Action::Confirm {
+                username: username.clone(),
+            });
+        }
+        let email_differs = !same_email(account.email.as_deref(), copy.email.as_deref())
+            || copy.email_verified != account.email_verified;
+        match (&account.email, verified) {
+            (Some(email), true) if email_differs => out.other.push(Action::SetEmail {
                 username: username.clone(),
                 email: email.clone(),
-                verified: account.email_verified,
-            });
+                verified: true,
+            }),
+            // An e-mail changed at home and not verified yet: the copy keeps the last
+            // verified one.
+            _ if email_differs => out
+                .conflicts
+                .push((id.to_string(), Conflict::UnverifiedEmail)),
+            _ => {}
         }
         for group in account.groups.difference(&copy.groups) {
             out.other.push(Action::AddToGroup {
@@ -207,30 +258,25 @@ pub fn plan(home_region: &str, home: &[Account], other: &[Account]) -> Plan {
             });
         }
         match (account.enabled, copy.enabled) {
-            (false, true) => out.other.push(Action::Disable { username }),
-            (true, false) => out.conflicts.push((username, Conflict::DisabledCopy)),
+            (false, true) => disables.push(Action::Disable { username }),
+            (true, false) => out.conflicts.push((id.to_string(), Conflict::DisabledCopy)),
             _ => {}
         }
     }
-    // The other pool's accounts that no home account matched.
-    for account in other {
-        if matched.contains(account.username.as_str()) {
-            continue;
+    // Copies made from here whose home account is gone.
+    for copy in other.iter().filter(ours) {
+        if !matched.contains(copy.username.as_str()) && copy.enabled {
+            disables.push(Action::Disable {
+                username: copy.username.clone(),
+            });
         }
-        match (&account.origin, &account.medidocs_id) {
-            // A copy whose home account is gone (and not disabled yet).
-            (Some(origin), _) if origin == home_region && account.enabled => {
-                out.other.push(Action::Disable {
-                    username: account.username.clone(),
-                });
-            }
-            // Made there by hand, with no id: it can never be matched.
-            (None, None) => out
-                .conflicts
-                .push((account.username.clone(), Conflict::NoId)),
-            // Made there (the other region's to copy), or a copy of a third pool's.
-            _ => {}
-        }
+    }
+    let copies_here = other.iter().filter(ours).count();
+    if disables.len() > disable_limit(copies_here) {
+        out.conflicts
+            .push((String::new(), Conflict::TooManyDisables));
+    } else {
+        out.other.extend(disables);
     }
     out
 }
@@ -258,31 +304,42 @@ pub struct SyncReport {
     pub failed: BTreeMap<&'static str, usize>,
     /// Accounts that cannot be matched, by kind of conflict.
     pub conflicts: BTreeMap<&'static str, usize>,
+    /// The ids of the home accounts in conflict (opaque ids, at most [`REPORTED_IDS`]),
+    /// so that a person can find and settle them.
+    pub conflict_ids: Vec<(&'static str, String)>,
 }
 
-/// One run: reads both pools, plans, and makes at most `budget` changes to the other. A
-/// throttled or unavailable pool ends the run; a change refused for one account is counted
-/// and the run goes on. What is left is planned again next run: the plan depends only on
-/// the pools, so a run cut short loses nothing.
+/// The most conflict ids a run's report names.
+pub const REPORTED_IDS: usize = 50;
+
+/// One run: reads both pools at once, plans, and makes at most `budget` changes to the
+/// other, while `keep_going()` says there is time. A throttled or unavailable pool ends
+/// the run; a change refused for one account is counted and the run goes on. What is left
+/// is planned again next run: the plan depends only on the pools, so a run cut short
+/// loses nothing.
 pub async fn sync(
     home_region: &str,
     home: &dyn AccountDirectory,
     other: &dyn AccountDirectory,
     budget: usize,
+    keep_going: &(dyn Fn() -> bool + Send + Sync),
 ) -> Result<SyncReport, StoreError> {
-    let (home_accounts, other_accounts) = (home.accounts().await?, other.accounts().await?);
+    let (home_accounts, other_accounts) = tokio::try_join!(home.accounts(), other.accounts())?;
     let plan = plan(home_region, &home_accounts, &other_accounts);
     let mut report = SyncReport {
         home_accounts: home_accounts.len(),
         other_accounts: other_accounts.len(),
         ..SyncReport::default()
     };
-    for (_, conflict) in &plan.conflicts {
+    for (id, conflict) in &plan.conflicts {
         *report.conflicts.entry(conflict.as_str()).or_default() += 1;
+        if report.conflict_ids.len() < REPORTED_IDS && !id.is_empty() {
+            report.conflict_ids.push((conflict.as_str(), id.clone()));
+        }
     }
     let mut stopped = false;
     for (i, action) in plan.other.iter().enumerate() {
-        if stopped || i >= budget {
+        if stopped || i >= budget || !keep_going() {
             report.deferred += 1;
             continue;
         }
@@ -314,6 +371,7 @@ mod tests {
             origin: origin.map(str::to_string),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             enabled: true,
+            confirmed: true,
         }
     }
 
@@ -383,7 +441,7 @@ mod tests {
         disabled.email = home.email.clone();
         let p = plan("eu-west-1", &[home], &[disabled]);
         assert!(p.other.is_empty());
-        assert_eq!(p.conflicts, [("ciara".to_string(), Conflict::DisabledCopy)]);
+        assert_eq!(p.conflicts, [("d-2".to_string(), Conflict::DisabledCopy)]);
     }
 
     /// A pool in memory that can be told to throttle after some changes.
@@ -434,37 +492,43 @@ mod tests {
             None,
         );
         let other = pool(vec![], Some(3));
-        let first = sync("eu-west-1", &home, &other, 4).await.unwrap();
+        let first = sync("eu-west-1", &home, &other, 4, &|| true).await.unwrap();
         assert_eq!(first.applied.get("create"), Some(&3));
         // The fourth was throttled; the fifth is past it.
         assert_eq!(first.deferred, 2);
         let other = pool(other.accounts.into_inner().unwrap(), None);
-        let second = sync("eu-west-1", &home, &other, 1).await.unwrap();
+        let second = sync("eu-west-1", &home, &other, 1, &|| true).await.unwrap();
         assert_eq!(
             (second.applied.get("create"), second.deferred),
             (Some(&1), 1)
         );
-        let third = sync("eu-west-1", &home, &other, 10).await.unwrap();
+        let third = sync("eu-west-1", &home, &other, 10, &|| true)
+            .await
+            .unwrap();
         assert_eq!((third.applied.get("create"), third.deferred), (Some(&1), 0));
-        let done = sync("eu-west-1", &home, &other, 10).await.unwrap();
+        let done = sync("eu-west-1", &home, &other, 10, &|| true)
+            .await
+            .unwrap();
         assert!(done.applied.is_empty() && done.deferred == 0);
         assert_eq!(done.other_accounts, 5);
     }
 
     #[test]
-    fn copies_of_gone_accounts_are_disabled_and_strangers_are_reported() {
+    fn copies_of_gone_accounts_are_disabled_and_strangers_are_left_alone() {
         let other = [
             account("gone", Some("d-3"), Some("eu-west-1"), &["doctor"]),
             // Made in the recovery region during a failover: its own sync copies it back.
             account("new", Some("p-9"), None, &["patient"]),
-            // Made there by hand, without an id.
+            // Made there by hand, without an id; and one with an id of ours.
             account("manual", None, None, &["doctor"]),
+            account("twin", Some("d-5"), None, &["doctor"]),
         ];
         let home = [
             // A copy of the recovery region's account: not this region's to copy.
             account("new", Some("p-9"), Some("us-east-1"), &["patient"]),
-            // Same username as an account there with another id.
+            // Same e-mail as an account there with no id; same id as one made there.
             account("manual", Some("d-4"), None, &["doctor"]),
+            account("twin-home", Some("d-5"), None, &["doctor"]),
         ];
         let p = plan("eu-west-1", &home, &other);
         assert_eq!(
@@ -473,9 +537,61 @@ mod tests {
                 username: "gone".into()
             }]
         );
-        assert_eq!(p.conflicts, [("manual".to_string(), Conflict::SignInTaken)]);
-        // Nothing at home to match it: an account made by hand without an id.
-        let p = plan("eu-west-1", &[], &other[2..]);
-        assert_eq!(p.conflicts, [("manual".to_string(), Conflict::NoId)]);
+        assert_eq!(
+            p.conflicts,
+            [
+                ("d-4".to_string(), Conflict::SignInTaken),
+                ("d-5".to_string(), Conflict::IdTaken)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unverified_e_mail_is_not_copied_and_a_half_made_copy_is_confirmed() {
+        let mut home = account("una", Some("p-1"), None, &["patient"]);
+        home.email_verified = false;
+        let p = plan("eu-west-1", std::slice::from_ref(&home), &[]);
+        assert!(p.other.is_empty());
+        assert_eq!(
+            p.conflicts,
+            [("p-1".to_string(), Conflict::UnverifiedEmail)]
+        );
+        // A copy made but never confirmed (the run ended in between): confirmed, and put
+        // in its group.
+        home.email_verified = true;
+        let mut copy = account("una", Some("p-1"), Some("eu-west-1"), &[]);
+        copy.confirmed = false;
+        let p = plan("eu-west-1", &[home], &[copy]);
+        let kinds: Vec<&str> = p.other.iter().map(Action::kind).collect();
+        assert_eq!(kinds, ["confirm", "add_to_group"]);
+    }
+
+    #[test]
+    fn a_home_pool_read_empty_disables_nobody() {
+        let other: Vec<Account> = (0..40)
+            .map(|i| {
+                account(
+                    &format!("u{i}"),
+                    Some(&format!("p-{i}")),
+                    Some("eu-west-1"),
+                    &[],
+                )
+            })
+            .collect();
+        let p = plan("eu-west-1", &[], &other);
+        assert!(p.other.is_empty());
+        assert_eq!(p.conflicts, [(String::new(), Conflict::TooManyDisables)]);
+        // A few gone at once are disabled.
+        let p = plan("eu-west-1", &other[3..], &other[..]);
+        assert_eq!(p.other.len(), 0, "copies are not home accounts");
+        let home: Vec<Account> = other[3..]
+            .iter()
+            .map(|a| Account {
+                origin: None,
+                ..a.clone()
+            })
+            .collect();
+        let p = plan("eu-west-1", &home, &other);
+        assert_eq!(p.other.len(), 3);
     }
 }
