@@ -127,13 +127,7 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> Map<String, Value> {
-    let auth = cognito
-        .initiate_auth()
-        .client_id(client)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", email)
-        .auth_parameters("PASSWORD", password)
-        .send()
+    let auth = password_auth(cognito, client, email, password)
         .await
         .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
     let token = auth.authentication_result.unwrap().id_token.unwrap();
@@ -146,6 +140,23 @@ async fn sign_in(
 
 /// Whether a password sign-in is refused.
 async fn refused(cognito: &Client, client: &str, email: &str, password: &str) -> bool {
+    password_auth(cognito, client, email, password)
+        .await
+        .is_err()
+}
+
+/// A password sign-in.
+async fn password_auth(
+    cognito: &Client,
+    client: &str,
+    email: &str,
+    password: &str,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput,
+    aws_sdk_cognitoidentityprovider::error::SdkError<
+        aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthError,
+    >,
+> {
     cognito
         .initiate_auth()
         .client_id(client)
@@ -154,7 +165,6 @@ async fn refused(cognito: &Client, client: &str, email: &str, password: &str) ->
         .auth_parameters("PASSWORD", password)
         .send()
         .await
-        .is_err()
 }
 
 /// The claims as API Gateway's JWT authorizer passes them on: strings, a list as `[a b]`.

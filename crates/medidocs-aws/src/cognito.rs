@@ -113,6 +113,35 @@ impl CognitoDirectory {
         }
     }
 
+    /// Confirms an account with a password nobody knows: a temporary one would expire, and
+    /// an account waiting for its first password cannot reset it.
+    async fn confirm(&self, username: &str) -> Result<(), StoreError> {
+        self.pace().await;
+        self.client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .password(Self::unknown_password())
+            .permanent(true)
+            .send()
+            .await
+            .map_err(|e| error("confirm a copy", e))?;
+        Ok(())
+    }
+
+    async fn add_to_group(&self, username: &str, group: &str) -> Result<(), StoreError> {
+        self.pace().await;
+        self.client
+            .admin_add_user_to_group()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(|e| error("add to a group", e))?;
+        Ok(())
+    }
+
     /// A password nobody is told: the copy's user signs in with a code sent to their
     /// e-mail (or sets a password of their own the same way), never with this one.
     fn unknown_password() -> String {
@@ -240,46 +269,16 @@ impl AccountDirectory for CognitoDirectory {
                     .send()
                     .await
                     .map_err(|e| error("create a copy", e))?;
-                // Confirmed, with a password nobody knows: a temporary one would expire,
-                // and an account waiting for its first password cannot reset it.
-                self.pace().await;
-                self.client
-                    .admin_set_user_password()
-                    .user_pool_id(pool)
-                    .username(sign_in)
-                    .password(Self::unknown_password())
-                    .permanent(true)
-                    .send()
-                    .await
-                    .map_err(|e| error("confirm a copy", e))?;
+                self.confirm(sign_in).await?;
                 for group in a
                     .groups
                     .iter()
                     .filter(|g| ROLE_GROUPS.contains(&g.as_str()))
                 {
-                    self.pace().await;
-                    self.client
-                        .admin_add_user_to_group()
-                        .user_pool_id(pool)
-                        .username(sign_in)
-                        .group_name(group)
-                        .send()
-                        .await
-                        .map_err(|e| error("add a copy to its group", e))?;
+                    self.add_to_group(sign_in, group).await?;
                 }
             }
-            Action::Confirm { username } => {
-                self.pace().await;
-                self.client
-                    .admin_set_user_password()
-                    .user_pool_id(pool)
-                    .username(username)
-                    .password(Self::unknown_password())
-                    .permanent(true)
-                    .send()
-                    .await
-                    .map_err(|e| error("confirm a copy", e))?;
-            }
+            Action::Confirm { username } => self.confirm(username).await?,
             Action::SetEmail {
                 username,
                 email,
@@ -299,17 +298,7 @@ impl AccountDirectory for CognitoDirectory {
                     .await
                     .map_err(|e| error("set a copy's e-mail", e))?;
             }
-            Action::AddToGroup { username, group } => {
-                self.pace().await;
-                self.client
-                    .admin_add_user_to_group()
-                    .user_pool_id(pool)
-                    .username(username)
-                    .group_name(group)
-                    .send()
-                    .await
-                    .map_err(|e| error("add to a group", e))?;
-            }
+            Action::AddToGroup { username, group } => self.add_to_group(username, group).await?,
             Action::RemoveFromGroup { username, group } => {
                 self.pace().await;
                 self.client

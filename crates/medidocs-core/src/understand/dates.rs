@@ -1239,6 +1239,19 @@ fn header_columns(
         .unwrap_or_default()
 }
 
+/// The role of the `k`th date of line `line` from its table's header (the last column's
+/// past them), the header found once per line (`headers`).
+fn column(
+    headers: &mut [Option<Vec<(DateRole, &'static str)>>],
+    lines: &[Vec<&str>],
+    line: usize,
+    dated: &[bool],
+    k: usize,
+) -> Option<(DateRole, &'static str)> {
+    let columns = headers[line].get_or_insert_with(|| header_columns(lines, line, dated));
+    columns.get(k).or(columns.last()).copied()
+}
+
 /// The labels in a header line, left to right, each the longest at its place.
 fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     let mut found: Vec<(usize, usize, DateRole, &'static str)> = Vec::new();
@@ -1379,11 +1392,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // dose's name.
         let mut labelled = label_role(&before);
         if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
-            let columns =
-                headers[c.line].get_or_insert_with(|| header_columns(lines, c.line, &dated));
-            if let Some(&column) = columns.get(k_on_line).or(columns.last()) {
-                labelled = Some(column);
-            }
+            labelled = column(&mut headers, lines, c.line, &dated, k_on_line).or(labelled);
         }
         let labelled = labelled
             .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
@@ -1393,9 +1402,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 if alone || before.contains(':') {
                     return None;
                 }
-                let columns =
-                    headers[c.line].get_or_insert_with(|| header_columns(lines, c.line, &dated));
-                columns.get(k_on_line).or(columns.last()).copied()
+                column(&mut headers, lines, c.line, &dated, k_on_line)
             })
             .or_else(|| {
                 // A date opening its line, under a short label of its own ("Consultation
@@ -1702,6 +1709,10 @@ mod tests {
             .collect()
     }
 
+    fn role_list(text: &str, region: Region) -> Vec<DateRole> {
+        read(text, region).iter().map(|d| d.role).collect()
+    }
+
     #[test]
     fn a_date_of_birth_beside_the_visit_is_never_the_document_date() {
         let found = read(
@@ -1933,31 +1944,30 @@ mod tests {
     #[test]
     fn a_follow_up_seen_or_to_come_a_label_just_above_and_a_dose_column() {
         use DateRole::*;
-        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
         // A follow-up that took place is the visit; one to come is due.
         assert_eq!(
-            roles("I saw Fiona in follow-up on 2026-01-20.", Region::Ca),
+            role_list("I saw Fiona in follow-up on 2026-01-20.", Region::Ca),
             [Service]
         );
         assert_eq!(
-            roles("I will see her in follow-up on 2026-07-20.", Region::Ca),
+            role_list("I will see her in follow-up on 2026-07-20.", Region::Ca),
             [Due]
         );
-        assert_eq!(roles("Follow-up on 2026-07-20.", Region::Ca), [Due]);
+        assert_eq!(role_list("Follow-up on 2026-07-20.", Region::Ca), [Due]);
         // The label just above a date alone on its line, though a date of birth is above
         // it too; a birth label is still found past a label naming no role.
         assert_eq!(
-            roles("DOB\n09/14/1994\nCollected\n04/27/2026 18:10", Region::Us),
+            role_list("DOB\n09/14/1994\nCollected\n04/27/2026 18:10", Region::Us),
             [Birth, Service]
         );
         assert_eq!(
-            roles("Date of birth:\nMRN:\n03/04/1961", Region::Ie),
+            role_list("Date of birth:\nMRN:\n03/04/1961", Region::Ie),
             [Birth]
         );
         // A "Dose" column holds numbers: the dates are given and due, even "2nd dose"
         // under "Next due".
         assert_eq!(
-            roles(
+            role_list(
                 "Vaccine  Dose  Date given  Batch  Next due\nTyphoid  1  24/11/2025  T4492  24/11/2028\nRabies  1  24/11/2025  R8801  2nd dose 01/12/2025",
                 Region::Uk
             ),
@@ -1972,7 +1982,7 @@ mod tests {
         assert_eq!(document_date(&found).as_deref(), Some("2026-03-11"));
         // Suture removal is to come; a dictation's "DD:" and "DT:" date the report.
         assert_eq!(
-            roles(
+            role_list(
                 "Suture removal in clinic 02/24/2026.\nDD: 02/10/2026   DT: 02/11/2026",
                 Region::Us
             ),
@@ -2005,9 +2015,8 @@ mod tests {
     #[test]
     fn history_inside_a_letter_and_a_certificate_of_death() {
         use DateRole::*;
-        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
         assert_eq!(
-            roles(
+            role_list(
                 "His hearing was tested at the audiology clinic on 03/10/2025.\nThank you for your letter dated 12/11/2025.",
                 Region::Ie
             ),
@@ -2027,9 +2036,8 @@ mod tests {
     #[test]
     fn an_appointment_before_the_letter_took_place_and_a_consultation_keeps_its_weekday() {
         use DateRole::*;
-        let roles = |t: &str, r| -> Vec<DateRole> { read(t, r).iter().map(|d| d.role).collect() };
         assert_eq!(
-            roles(
+            role_list(
                 "7 May 2025\nHearing aid fitting - appointment 1 May 2025\nFollow-up appointment: 12 June 2025",
                 Region::Uk
             ),

@@ -1214,30 +1214,28 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
             }
         }
     }
-    // After the operation, what is dated is to come ("Post-op: Day 1 visit 01/28/2026").
-    if doc == T::OperativeNote {
-        let operated = latest_date(dates, |d| {
-            d.role == DateRole::Service && d.label.is_some_and(|l| OPERATION_LABELS.contains(&l))
-        });
-        if let Some(operated) = operated {
-            for d in dates.iter_mut() {
-                if d.role == DateRole::Service && d.rank == 2 && d.date > operated {
-                    d.role = DateRole::Due;
-                }
-            }
-        }
+    // After the operation or the discharge, what is dated is to come ("Post-op: Day 1
+    // visit 01/28/2026", "6-week postpartum visit May 5, 2026"); an operation's report
+    // after it is still its report.
+    match doc {
+        T::OperativeNote => later_service_is_due(dates, OPERATION_LABELS, false),
+        T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
+        _ => {}
     }
-    // After a discharge, what is dated is to come ("6-week postpartum visit May 5, 2026").
-    if doc == T::DischargeSummary {
-        let discharged = latest_date(dates, |d| {
-            d.role == DateRole::Service && d.label.is_some_and(|l| DISCHARGE_LABELS.contains(&l))
-        });
-        if let Some(discharged) = discharged {
-            for d in dates.iter_mut() {
-                if d.role == DateRole::Service && d.date > discharged {
-                    d.role = DateRole::Due;
-                }
-            }
+}
+
+/// Service dates after the last one an event label names (`labels`) become due: every
+/// one, or (`reports_too` false) those dating the event rather than a report on it.
+fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: bool) {
+    let event = latest_date(dates, |d| {
+        d.role == DateRole::Service && d.label.is_some_and(|l| labels.contains(&l))
+    });
+    let Some(event) = event else {
+        return;
+    };
+    for d in dates.iter_mut() {
+        if d.role == DateRole::Service && (reports_too || d.rank == 2) && d.date > event {
+            d.role = DateRole::Due;
         }
     }
 }
