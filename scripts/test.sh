@@ -99,7 +99,7 @@ set -e
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$tmp/test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$tmp/test.log" | awk '{s+=$6} END {print s+0}')
 
-step "the doctors' page in headless Chromium (sign in, timeline by type, filters, filing, text, search)"
+step "the doctors' page in headless Chromium (sign in, timeline by type, filters, filing, text, search with the words outlined on the page)"
 web_status=0
 bin="${CARGO_TARGET_DIR:-target}/debug/medidocs"
 web="$tmp/web-data"

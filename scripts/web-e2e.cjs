@@ -98,8 +98,24 @@ async function main() {
     await page.getByTestId("search").click();
     await page.locator("#results .hit mark").first().waitFor();
 
-    // Open the document that matched and read its text, page by page.
-    await page.locator("#results .hit button").first().click();
+    // A hit's page link opens the document at that page, the matching words outlined
+    // on the page image.
+    await page.locator("#results .hit [data-page] button").first().click();
+    const found = page.getByTestId("found-on-page");
+    await found.locator("img").waitFor();
+    await page.waitForFunction(() => {
+      const img = document.querySelector("[data-testid=found-on-page] img");
+      return img && img.complete && img.naturalWidth > 0;
+    });
+    const boxes = await found.locator(".found").evaluateAll((bs) => bs.map((b) => {
+      const r = b.getBoundingClientRect();
+      const i = b.parentElement.querySelector("img").getBoundingClientRect();
+      return { inside: r.left >= i.left - 1 && r.right <= i.right + 1 && r.top >= i.top - 1 && r.bottom <= i.bottom + 1, w: r.width, h: r.height };
+    }));
+    if (!boxes.length || boxes.some((b) => !b.inside || b.w < 2 || b.h < 2)) throw new Error("the found words are not outlined on the page: " + JSON.stringify(boxes));
+    await page.screenshot({ path: shot.replace(/\.png$/, "-found.png"), fullPage: true });
+
+    // Its text, page by page.
     const text = page.getByTestId("document-text");
     await text.locator(".page").first().waitFor();
     const body = await text.innerText();
@@ -107,7 +123,7 @@ async function main() {
     if (!/Page 1/.test(body)) throw new Error("no page heading");
     await page.screenshot({ path: shot, fullPage: true });
     if (errors.length) throw new Error(errors.join("\n"));
-    console.log(`web page: signed in, ${count} document(s) in ${groups.length} groups by type, filters, filing, search and text OK; screenshot ${shot}`);
+    console.log(`web page: signed in, ${count} document(s) in ${groups.length} groups by type, filters, filing, search (words outlined on the page) and text OK; screenshot ${shot}`);
   } finally {
     await browser.close();
   }

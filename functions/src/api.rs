@@ -87,10 +87,16 @@ pub fn router(
     let kms = Some(config.kms_key_id.clone());
     let store = Arc::new(DynamoMetadataStore::new(dynamodb, &config.table));
     let artefacts = S3ObjectStore::new(s3.clone(), &config.artefact_bucket, kms.clone());
+    let artefact_store: Arc<dyn medidocs_core::ports::ObjectStore> = Arc::new(artefacts.clone());
     let app = App {
+        // Each search indexes the patients' OCR models in memory (docs/deploy.md, "Search").
+        search: Arc::new(medidocs_search::RecordsIndex {
+            meta: store.clone(),
+            objects: artefact_store.clone(),
+        }),
         meta: store.clone(),
         access: store,
-        artefacts: Arc::new(artefacts.clone()),
+        artefacts: artefact_store,
         auth: Arc::new(GatewayClaims),
         delivery: Arc::new(S3Delivery {
             uploads: S3ObjectStore::new(s3, &config.upload_bucket, kms),

@@ -15,6 +15,34 @@ use serde_json::{Value, json};
 
 mod common;
 
+/// The OCR model of a one-line page, as the pipeline writes it.
+fn ocr_model() -> Vec<u8> {
+    use medidocs_core::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
+    let word = |text: &str, left: f32| Word {
+        text: text.into(),
+        confidence: 95.0,
+        bbox: BoundingBox {
+            left,
+            top: 0.2,
+            width: 0.3,
+            height: 0.05,
+        },
+    };
+    let model = OcrDocument {
+        pages: vec![OcrPage {
+            page: 1,
+            text_source: medidocs_core::model::TextSource::Ocr,
+            rotation: 0,
+            lines: vec![Line::from_words(vec![
+                word("Levothyroxine", 0.1),
+                word("100", 0.45),
+                word("micrograms", 0.55),
+            ])],
+        }],
+    };
+    serde_json::to_vec(&model).unwrap()
+}
+
 const REGION: &str = "eu-west-1";
 const KMS: &str = "arn:aws:kms:eu-west-1:123456789012:key/0d7e4d6a-8f0c-4c39-9d5d-2f1a0c9e7b11";
 
@@ -90,6 +118,8 @@ async fn the_api_function_over_s3_and_dynamodb() {
     doc.pages = 1;
     doc.mime = Some("image/png".into());
     doc.text_key = Some(format!("artefacts/{id}/text.txt"));
+    doc.ocr_key = Some(format!("artefacts/{id}/ocr.json"));
+    doc.document_type = Some("prescription".into());
     doc.renditions = vec![RenditionRef {
         name: "thumb".into(),
         page: 1,
@@ -106,6 +136,7 @@ async fn the_api_function_over_s3_and_dynamodb() {
             b"Levothyroxine 100 micrograms\n".to_vec(),
         ),
         (doc.renditions[0].key.clone(), b"RIFF".to_vec()),
+        (doc.ocr_key.clone().unwrap(), ocr_model()),
     ] {
         s3.put_object()
             .bucket(&artefacts)
@@ -150,6 +181,30 @@ async fn the_api_function_over_s3_and_dynamodb() {
     .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(body, b"Levothyroxine 100 micrograms\n");
+
+    // Search, from the OCR models in S3: one OCR error, on its page, with the word's box;
+    // across the doctor's care teams too; nothing for a doctor on none.
+    for path in [
+        "/v1/patients/p-1/search?q=levothyroxlne",
+        "/v1/search?q=levothyroxlne&type=prescription",
+    ] {
+        let (status, _, body) = call(&app, event("GET", path, doctor("d-1"), None)).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["total"], 1, "{v}");
+        let hit = &v["results"][0]["hits"][0];
+        assert_eq!(v["results"][0]["document_id"], id.as_str());
+        assert_eq!(hit["page"], 1);
+        assert_eq!(hit["highlights"], json!([[0, 13]]));
+        assert_eq!(hit["boxes"][0]["left"].as_f64().unwrap() as f32, 0.1);
+    }
+    let (_, _, body) = call(
+        &app,
+        event("GET", "/v1/search?q=levothyroxine", doctor("d-2"), None),
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["total"], 0, "{v}");
 
     // A rendition: a redirect to a presigned GET that S3 serves.
     let (status, headers, _) = call(

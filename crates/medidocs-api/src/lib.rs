@@ -47,6 +47,8 @@ pub struct App {
     pub artefacts: Arc<dyn ObjectStore>,
     pub auth: Arc<dyn Authenticator>,
     pub delivery: Arc<dyn Delivery>,
+    /// The search index (rebuilt from the records, never the only copy).
+    pub search: Arc<dyn medidocs_core::ports::SearchIndex>,
     /// Starts the runs staff ask for (a retry of a FAILED document).
     pub orchestrator: Arc<dyn medidocs_core::ports::Orchestrator>,
     /// Largest accepted upload, in bytes.
@@ -150,6 +152,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/patients/{patient_id}/search",
             get(handlers::search::search),
         )
+        .route("/v1/search", get(handlers::search::search_all))
         .route("/v1/documents/{id}", get(handlers::documents::get_document))
         .route(
             "/v1/documents/{id}/text",

@@ -30,6 +30,7 @@ use crate::views::*;
         handlers::documents::get_pages,
         handlers::documents::get_rendition,
         handlers::search::search,
+        handlers::search::search_all,
     ),
     components(schemas(
         Problem, Health, Me, UploadRequest, UploadTarget, Received, DocumentList, DocumentView,

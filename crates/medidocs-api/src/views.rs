@@ -344,24 +344,63 @@ pub struct Received {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SearchHit {
     pub page: u32,
+    /// The line holding what was searched.
     pub text: String,
+    /// The line's box on the page.
     pub bbox: BoxView,
+    /// Where the matching words are in `text`: [start, end) character offsets.
+    pub highlights: Vec<[usize; 2]>,
+    /// The matching words' boxes on the page (page-relative, from the top left).
+    pub boxes: Vec<BoxView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SearchResult {
     pub document_id: String,
+    pub patient_id: String,
+    /// Its type's code, if known.
+    #[serde(rename = "type")]
+    pub doc_type: Option<String>,
+    /// The day it is about (YYYY-MM-DD), if read.
+    pub document_date: Option<String>,
     pub created_at: String,
+    /// BM25 relevance: larger is better; comparable within one answer only.
+    pub score: f32,
     pub href: String,
-    /// Lines holding a searched word, in reading order (at most 10 per document).
+    /// Lines holding what was searched, in reading order (at most 10 per document).
     pub hits: Vec<SearchHit>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SearchResults {
     pub query: String,
-    /// Documents holding every searched word, newest first.
+    /// The best documents first (at most `limit`).
     pub results: Vec<SearchResult>,
-    /// How many READY documents were searched.
-    pub searched: usize,
+    /// How many documents match in all.
+    pub total: usize,
+}
+
+impl From<medidocs_core::search::Match> for SearchResult {
+    fn from(m: medidocs_core::search::Match) -> Self {
+        SearchResult {
+            href: format!("/v1/documents/{}", m.document_id),
+            document_id: m.document_id,
+            patient_id: m.patient_id,
+            doc_type: m.doc_type,
+            document_date: m.document_date,
+            created_at: m.created_at,
+            score: m.score,
+            hits: m
+                .hits
+                .into_iter()
+                .map(|h| SearchHit {
+                    page: h.page,
+                    text: h.text,
+                    bbox: h.bbox.into(),
+                    highlights: h.highlights.into_iter().map(|(a, b)| [a, b]).collect(),
+                    boxes: h.boxes.into_iter().map(BoxView::from).collect(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -258,6 +258,23 @@ pub trait Orchestrator: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// The search index: derived from the records (what [`crate::search::follow`] puts and
+/// removes), so it can always be rebuilt from them and is never the only copy of
+/// anything.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    /// Adds a document, or replaces what the index held of it.
+    async fn put(&self, entry: crate::search::IndexEntry) -> Result<(), StoreError>;
+    /// Removes a document (nothing if it is not there). The patient, when known, tells an
+    /// index kept per patient where to look.
+    async fn remove(&self, patient_id: Option<&str>, document_id: &str) -> Result<(), StoreError>;
+    /// The best documents of the request's patients for its query and filter.
+    async fn search(
+        &self,
+        request: &crate::search::SearchRequest,
+    ) -> Result<crate::search::Found, StoreError>;
+}
+
 /// Errors of an OCR engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -6,6 +6,7 @@ mod fs;
 mod private;
 pub mod replication;
 mod runtime;
+pub mod search;
 pub mod sqlite;
 mod tesseract;
 

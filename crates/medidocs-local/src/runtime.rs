@@ -115,6 +115,15 @@ impl LocalRuntime {
         .with_date_region(self.config.date_region)
     }
 
+    /// The search index of this data dir (`index/`), following its records.
+    pub fn search(&self) -> Result<crate::search::LocalSearch, StoreError> {
+        crate::search::LocalSearch::open(
+            &self.config.data_dir,
+            self.meta.clone(),
+            self.objects.clone(),
+        )
+    }
+
     /// The key that signs development tokens (`medidocs token`) and local upload URLs;
     /// created on first use, readable by the data dir's owner only.
     pub fn token_key(&self) -> Result<Vec<u8>, StoreError> {

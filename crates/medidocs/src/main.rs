@@ -7,6 +7,8 @@ mod migrate;
 mod output;
 mod reconcile;
 mod renditions;
+mod search;
+mod search_bench;
 mod serve;
 mod simulate;
 mod states;
@@ -102,6 +104,17 @@ enum Command {
     /// document linked as a duplicate to another patient's gets its own renditions and
     /// text, and content claims become per patient. `--target aws` for a deployed region.
     Migrate(migrate::MigrateArgs),
+    /// Make the search index again from the records (READY documents and their OCR
+    /// models). The index follows every change on its own; this is for a damaged or
+    /// deleted index, or after restoring the data dir.
+    Reindex,
+    /// Search patients' documents as the API does: words, "quoted phrases", prefixes,
+    /// one OCR error per word, English, French and Spanish stems; best first, each with
+    /// the lines that hold what was searched.
+    Search(search::SearchArgs),
+    /// Measure search latency (p50, p99) at many documents made from the labelled texts:
+    /// the index against the scan of OCR models it replaced, in one run.
+    SearchBench(search_bench::SearchBenchArgs),
     /// Measure documents per minute and peak memory over a folder, repeated (in scratch
     /// data dirs of its own; --data-dir is not touched).
     Bench(bench::BenchArgs),
@@ -294,6 +307,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         },
         Command::Reconcile(args) => reconcile::reconcile(&cli.data_dir, args).await,
         Command::Migrate(args) => migrate::migrate(&cli.data_dir, args).await,
+        Command::Reindex => search::reindex(&cli.data_dir)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Search(args) => search::search(&cli.data_dir, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::SearchBench(args) => search_bench::search_bench(args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).await,
         Command::Storage(args) => storage::storage(args).await,
         Command::Renditions(args) => renditions::renditions(args),

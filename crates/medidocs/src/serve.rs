@@ -163,7 +163,18 @@ pub async fn serve(data_dir: &Path, args: ServeArgs) -> Result<ExitCode> {
             }
         });
     }
+    // The search index, brought up to the records now rather than at the first search.
+    let search = Arc::new(rt.search()?);
+    {
+        let search = search.clone();
+        tokio::spawn(async move {
+            if let Err(e) = search.catch_up().await {
+                tracing::warn!(error = %e, "search index not brought up to date");
+            }
+        });
+    }
     let app = App {
+        search,
         meta: rt.meta.clone(),
         access: rt.meta.clone(),
         artefacts: rt.objects.clone(),

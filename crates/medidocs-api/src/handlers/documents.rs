@@ -17,7 +17,11 @@ use super::{AppState, Verified, not_ready, ocr_of, open_document, open_patient};
 use crate::problem::Problem;
 use crate::views::*;
 
-fn query_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Problem> {
+pub(super) fn query_limit(
+    q: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, Problem> {
     match q.get("limit") {
         None => Ok(default),
         Some(v) => v
@@ -69,27 +73,26 @@ pub(crate) async fn list_documents(
     }))
 }
 
-/// What a listing's query asks for; a problem names the parameter that is wrong.
-fn listing_of(q: &HashMap<String, String>) -> Result<listing::Listing, Problem> {
-    let status = match q.get("status") {
-        None => None,
-        Some(s) => Some(Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
-            Problem::bad_request(
-                "invalid_status",
-                "status is RECEIVED, PROCESSING, READY, REJECTED or FAILED",
-            )
-        })?),
-    };
-    let doc_type = match q.get("type") {
-        None => None,
-        Some(t) => Some(DocumentType::parse(&t.to_ascii_lowercase()).ok_or_else(|| {
-            let codes: Vec<&str> = DocumentType::ALL.iter().map(|t| t.code()).collect();
-            Problem::bad_request(
-                "invalid_type",
-                format!("type is one of {}", codes.join(", ")),
-            )
-        })?),
-    };
+/// The `type` parameter: one of the document types.
+pub(super) fn type_param(q: &HashMap<String, String>) -> Result<Option<DocumentType>, Problem> {
+    match q.get("type") {
+        None => Ok(None),
+        Some(t) => Ok(Some(
+            DocumentType::parse(&t.to_ascii_lowercase()).ok_or_else(|| {
+                let codes: Vec<&str> = DocumentType::ALL.iter().map(|t| t.code()).collect();
+                Problem::bad_request(
+                    "invalid_type",
+                    format!("type is one of {}", codes.join(", ")),
+                )
+            })?,
+        )),
+    }
+}
+
+/// The `from` and `to` parameters: days, `from` not after `to`.
+pub(super) fn days_param(
+    q: &HashMap<String, String>,
+) -> Result<(Option<String>, Option<String>), Problem> {
     let day = |name: &str| -> Result<Option<String>, Problem> {
         match q.get(name) {
             None => Ok(None),
@@ -109,6 +112,22 @@ fn listing_of(q: &HashMap<String, String>) -> Result<listing::Listing, Problem> 
             format!("from ({f}) is after to ({t})"),
         ));
     }
+    Ok((from, to))
+}
+
+/// What a listing's query asks for; a problem names the parameter that is wrong.
+fn listing_of(q: &HashMap<String, String>) -> Result<listing::Listing, Problem> {
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => Some(Status::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_status",
+                "status is RECEIVED, PROCESSING, READY, REJECTED or FAILED",
+            )
+        })?),
+    };
+    let doc_type = type_param(q)?;
+    let (from, to) = days_param(q)?;
     let order = match q.get("sort").map(String::as_str) {
         None | Some("date") => listing::Order::Dated { from, to },
         Some("uploaded") if from.is_none() && to.is_none() => listing::Order::Uploaded,

@@ -236,17 +236,22 @@ $("more").addEventListener("click", () => loadDocuments(true));
 
 // ------------------------------------------------------------------ search
 
-function highlight(text, terms) {
+// A line with the words the index matched marked: [start, end) character ranges.
+function highlight(text, ranges) {
   const span = el("span");
-  const words = text.split(/(\s+)/);
-  for (const w of words) {
-    const lw = w.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
-    if (lw && terms.some((t) => lw.startsWith(t))) span.append(el("mark", {}, w));
-    else span.append(w);
+  const chars = Array.from(text);
+  let at = 0;
+  for (const [start, end] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (start < at) continue;
+    span.append(chars.slice(at, start).join(""), el("mark", {}, chars.slice(start, end).join("")));
+    at = end;
   }
+  span.append(chars.slice(at).join(""));
   return span;
 }
 
+// Searches the open patient's documents, or every patient of the caller's care teams,
+// with the panel's type and day filters.
 $("search").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const q = $("q").value.trim();
@@ -254,14 +259,31 @@ $("search").addEventListener("submit", async (ev) => {
   box.replaceChildren();
   box.hidden = false;
   if (!q) { box.hidden = true; return; }
+  const params = new URLSearchParams({ q });
+  if ($("type-filter").value) params.set("type", $("type-filter").value);
+  if ($("view").value !== "uploaded") {
+    if ($("from").value) params.set("from", $("from").value);
+    if ($("to").value) params.set("to", $("to").value);
+  }
+  const everyone = $("everyone").checked;
+  const path = everyone ? "/v1/search?" : "/v1/patients/" + encodeURIComponent(patient) + "/search?";
   try {
-    const r = await (await api("/v1/patients/" + encodeURIComponent(patient) + "/search?q=" + encodeURIComponent(q))).json();
-    const terms = q.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-    box.append(el("h2", {}, r.results.length + " of " + r.searched + " documents match “" + q + "”"));
+    const resp = await api(path + params);
+    const r = await resp.json();
+    box.append(el("h2", {}, r.total + (r.total === 1 ? " document matches" : " documents match") + " “" + q + "”"
+      + (everyone ? " across your patients" : "")));
     for (const res of r.results) {
+      const title = (res.type && TYPES[res.type] ? TYPES[res.type][0] : "Document") + " · "
+        + (res.document_date ? day(res.document_date) : when(res.created_at))
+        + (everyone ? " · patient " + res.patient_id : "");
       const item = el("div", { class: "hit", "data-result": res.document_id },
-        el("button", { class: "link", onclick: () => openDocument(res.document_id) }, "Document of " + when(res.created_at)));
-      for (const h of res.hits) item.append(el("div", {}, el("span", { class: "meta" }, "page " + h.page + ": "), highlight(h.text, terms)));
+        el("button", { class: "link", onclick: () => openDocument(res.document_id) }, title));
+      for (const h of res.hits) {
+        item.append(el("div", { "data-page": h.page },
+          el("button", { class: "link meta", title: "show it on the page",
+            onclick: () => openDocument(res.document_id, { page: h.page, boxes: h.boxes }) }, "page " + h.page),
+          ": ", highlight(h.text, h.highlights)));
+      }
       box.append(item);
     }
   } catch (e) {
@@ -269,9 +291,23 @@ $("search").addEventListener("submit", async (ev) => {
   }
 });
 
+// A page image with boxes drawn over it (page-relative, from the top left).
+async function imageWithBoxes(href, alt, boxes) {
+  const img = await image(href, alt);
+  if (img.tagName !== "IMG") return img;
+  const shot = el("div", { class: "shot", "data-testid": "found-on-page" }, img);
+  for (const b of boxes) {
+    shot.append(el("div", { class: "found", style: "left:" + (b.left * 100) + "%;top:" + (b.top * 100)
+      + "%;width:" + (b.width * 100) + "%;height:" + (b.height * 100) + "%" }));
+  }
+  return shot;
+}
+
 // ------------------------------------------------------------------ one document
 
-async function openDocument(id) {
+// Opens a document; `found` (a search hit: its page and the matching words' boxes)
+// shows that page's image at once, the words outlined on it.
+async function openDocument(id, found) {
   $("patient-panel").hidden = true;
   $("doc-view").hidden = false;
   $("doc-error").textContent = "";
@@ -295,6 +331,12 @@ async function openDocument(id) {
       const section = el("section", { class: "page", "data-page": p.page },
         el("h3", {}, "Page " + p.page + conf + (p.rotation ? " · turned " + p.rotation + "°" : "")), text);
       const preview = d.renditions.find((r) => r.name === "preview" && r.page === p.page);
+      if (preview && found && found.page === p.page) {
+        section.append(await imageWithBoxes(preview.href, "page " + p.page, found.boxes));
+        pages.append(section);
+        section.scrollIntoView();
+        continue;
+      }
       if (preview) {
         const toggle = el("button", { class: "link" }, "Show the page image");
         toggle.addEventListener("click", async () => { toggle.replaceWith(await image(preview.href, "page " + p.page)); });

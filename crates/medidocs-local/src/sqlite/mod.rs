@@ -18,6 +18,7 @@ mod access;
 mod documents;
 mod journal;
 mod legacy;
+mod outbox;
 
 pub use journal::{Applied, Change, ItemRow};
 
@@ -128,6 +129,7 @@ impl SqliteMetadataStore {
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         Self::add_inflight_index(&conn)?;
         Self::add_dated_index(&conn)?;
+        conn.execute_batch(&outbox::schema()).map_err(db_err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
