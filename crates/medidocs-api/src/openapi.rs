@@ -29,6 +29,9 @@ use crate::views::*;
         handlers::documents::get_text,
         handlers::documents::get_pages,
         handlers::documents::get_rendition,
+        handlers::documents::get_pdf,
+        handlers::fhir::get_reference,
+        handlers::fhir::search_references,
         handlers::search::search,
     ),
     components(schemas(
