@@ -109,7 +109,12 @@ pub fn page_jpeg(
     } else {
         img.resize_exact(w, h, image::imageops::FilterType::Triangle)
     };
-    let grey = matches!(img, image::DynamicImage::ImageLuma8(_));
+    // A page in black and white whose scan or raster is colour (most letters) is encoded
+    // grey: fewer bytes for the same page.
+    let grey = match &img {
+        image::DynamicImage::ImageLuma8(_) => true,
+        other => is_neutral(&other.to_rgb8()),
+    };
     let (bytes, colour) = if grey {
         (img.into_luma8().into_raw(), jpeg_encoder::ColorType::Luma)
     } else {
@@ -124,6 +129,20 @@ pub fn page_jpeg(
         .encode(&bytes, w16, h16, colour)
         .map_err(|e| MediaError::corrupt("JPEG encoder", e))?;
     Ok((out, w, h, grey))
+}
+
+/// Whether an image is black, white and grey but for a few pixels (at most 1 in 200 of
+/// them with a colour: scanner fringes, a small stamp).
+fn is_neutral(rgb: &image::RgbImage) -> bool {
+    let (mut seen, mut coloured) = (0u64, 0u64);
+    for p in rgb.pixels().step_by(3) {
+        let [r, g, b] = p.0;
+        seen += 1;
+        if r.max(g).max(b) - r.min(g).min(b) > 24 {
+            coloured += 1;
+        }
+    }
+    coloured * 200 <= seen
 }
 
 /// Bytes of a PDF object, with the offsets the cross-reference table needs.
@@ -448,10 +467,26 @@ mod tests {
         assert_eq!(jpeg_frame(b"\xFF\xD8\xFF"), None);
         assert_eq!(jpeg_frame(b"not a jpeg"), None);
         let (turned, w, h, grey) = page_jpeg(&jpeg, 90, 1000, 60).unwrap();
-        assert_eq!((w, h, grey), (20, 40, false));
-        assert_eq!(jpeg_frame(&turned), Some((20, 40, 3)));
+        // (Black in colour: encoded grey.)
+        assert_eq!((w, h, grey), (20, 40, true));
+        assert_eq!(jpeg_frame(&turned), Some((20, 40, 1)));
         let (_, w, h, _) = page_jpeg(&jpeg, 0, 10, 60).unwrap();
         assert_eq!((w, h), (10, 5));
+        // Black on white in colour becomes grey; a red page stays colour.
+        let mut red = Vec::new();
+        jpeg_encoder::Encoder::new(&mut red, 80)
+            .encode(
+                &[200u8, 20, 20].repeat(40 * 20),
+                40,
+                20,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .unwrap();
+        assert!(!page_jpeg(&red, 0, 100, 60).unwrap().3);
+        assert_eq!(
+            jpeg_frame(&page_jpeg(&jpeg, 0, 100, 60).unwrap().0).map(|f| f.2),
+            Some(1)
+        );
         assert!(page_jpeg(b"junk", 0, 10, 60).is_err());
     }
 
