@@ -64,6 +64,14 @@ if [ $want_test -eq 1 ]; then
     python3 -m pip install -q --disable-pip-version-check "moto[server]==$moto_version" 2>/dev/null \
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages "moto[server]==$moto_version"
   fi
+  # fhir.resources validates the API's FHIR R4 resources (scripts/validate-fhir.py, R4B
+  # models) in the API's tests.
+  fhir_version=8.3.0
+  if [ "$(python3 -c 'import fhir.resources; print(fhir.resources.__version__)' 2>/dev/null)" != "$fhir_version" ]; then
+    echo "==> installing fhir.resources $fhir_version (the FHIR validator the API's tests run)"
+    python3 -m pip install -q --disable-pip-version-check "fhir.resources==$fhir_version" 2>/dev/null \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages "fhir.resources==$fhir_version"
+  fi
   if ! command -v asl-validator >/dev/null 2>&1; then
     echo "==> installing asl-validator (npm) for the state machine check"
     if ! command -v npm >/dev/null 2>&1; then

@@ -58,6 +58,21 @@ impl Delivery for S3Delivery {
             self.artefacts.presign_get(key, DOWNLOAD_TTL).await?.url,
         ))
     }
+
+    async fn download_file_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<Option<String>, Problem> {
+        let disposition = format!("attachment; filename=\"{file_name}\"");
+        Ok(Some(
+            self.artefacts
+                .presign_get_as(key, DOWNLOAD_TTL, content_type, &disposition)
+                .await?
+                .url,
+        ))
+    }
 }
 
 /// The claims API Gateway's JWT authorizer verified, as a [`Claims`] extension.

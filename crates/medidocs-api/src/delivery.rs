@@ -40,6 +40,16 @@ pub trait Delivery: Send + Sync {
     async fn upload_target(&self, grant: &UploadGrant) -> Result<UploadTarget, Problem>;
     /// `Some(url)`: the client is redirected there; `None`: the router streams the object.
     async fn download_url(&self, key: &str) -> Result<Option<String>, Problem>;
+    /// As [`Delivery::download_url`], for a file the client saves: the URL's response
+    /// says `content_type` and `Content-Disposition: attachment; filename="{file_name}"`.
+    async fn download_file_url(
+        &self,
+        key: &str,
+        _content_type: &str,
+        _file_name: &str,
+    ) -> Result<Option<String>, Problem> {
+        self.download_url(key).await
+    }
     /// What a local upload URL grants, checked before any byte of the body is read.
     /// Deployments whose uploads go elsewhere keep the default, which answers 404.
     async fn upload_capability(&self, _capability: &str) -> Result<UploadCapability, Problem> {

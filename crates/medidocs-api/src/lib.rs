@@ -97,13 +97,14 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
 
 /// Every error the service sends is problem+json: one the handlers did not make (the
 /// router's 405, an extractor's refusal, a layer's 408 or 413) gets a body with its
-/// status's stable code; its other headers (`Allow`, `Retry-After`) are kept.
+/// status's stable code; its other headers (`Allow`, `Retry-After`) are kept. (A FHIR
+/// search's refusal is an OperationOutcome, as FHIR clients read it.)
 async fn problem_everywhere(resp: Response) -> Response {
     let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes() == medidocs_core::fhir::FHIR_JSON.as_bytes()
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return resp;
     }
@@ -157,6 +158,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/v1/documents/{id}/text",
             get(handlers::documents::get_text),
+        )
+        .route("/v1/documents/{id}/pdf", get(handlers::documents::get_pdf))
+        .route(
+            "/v1/documents/{id}/fhir",
+            get(handlers::fhir::get_reference),
+        )
+        .route(
+            "/v1/patients/{patient_id}/fhir/DocumentReference",
+            get(handlers::fhir::search_references),
         )
         .route(
             "/v1/documents/{id}/type",

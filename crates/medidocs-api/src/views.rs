@@ -77,6 +77,8 @@ pub struct DocumentView {
     /// Set when the text can be read (status READY).
     pub text_href: Option<String>,
     pub pages_href: Option<String>,
+    /// Set when the document has a searchable PDF (READY, made since PDFs were).
+    pub pdf_href: Option<String>,
     pub renditions: Vec<RenditionView>,
 }
 
@@ -118,6 +120,7 @@ impl From<&DocumentRecord> for DocumentView {
             updated_at: d.updated_at.clone(),
             text_href: ready.then(|| format!("/v1/documents/{}/text", d.id)),
             pages_href: ready.then(|| format!("/v1/documents/{}/pages", d.id)),
+            pdf_href: (ready && d.pdf.is_some()).then(|| format!("/v1/documents/{}/pdf", d.id)),
             renditions: d
                 .renditions
                 .iter()

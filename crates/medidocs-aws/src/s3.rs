@@ -229,6 +229,28 @@ impl S3ObjectStore {
         Ok(Presigned::from(req))
     }
 
+    /// As [`S3ObjectStore::presign_get`], with the response's `Content-Type` and
+    /// `Content-Disposition` set (a file the client saves under `disposition`'s name).
+    pub async fn presign_get_as(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        content_type: &str,
+        disposition: &str,
+    ) -> Result<Presigned, StoreError> {
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(content_type)
+            .response_content_disposition(disposition)
+            .presigned(Self::presign_config(expires_in)?)
+            .await
+            .map_err(|e| store_error(key, e))?;
+        Ok(Presigned::from(req))
+    }
+
     /// A URL that uploads exactly `content_length` bytes of `content_type` whose SHA-256
     /// is `sha256` (hex) to `key`, once, with the bucket's encryption, until it expires.
     /// Every condition is a signed header: S3 refuses a body of another length, type or

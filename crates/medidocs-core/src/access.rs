@@ -69,10 +69,14 @@ pub enum Action {
     ReadIdentity,
     /// Say what type a READY document is (it wins over the type read from its text).
     FileDocument,
+    /// Download a READY document's searchable PDF.
+    ReadPdf,
+    /// Read documents as FHIR resources (DocumentReference and searchset Bundles).
+    ReadFhir,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::CreateUpload,
         Action::ListDocuments,
         Action::ReadMetadata,
@@ -83,6 +87,8 @@ impl Action {
         Action::ReceiveUpload,
         Action::ReadIdentity,
         Action::FileDocument,
+        Action::ReadPdf,
+        Action::ReadFhir,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +103,8 @@ impl Action {
             Action::ReceiveUpload => "receive_upload",
             Action::ReadIdentity => "read_identity",
             Action::FileDocument => "file_document",
+            Action::ReadPdf => "read_pdf",
+            Action::ReadFhir => "read_fhir",
         }
     }
 
@@ -104,7 +112,11 @@ impl Action {
     pub fn reads_content(self) -> bool {
         matches!(
             self,
-            Action::ReadText | Action::ReadRendition | Action::Search
+            Action::ReadText
+                | Action::ReadRendition
+                | Action::Search
+                | Action::ReadPdf
+                | Action::ReadFhir
         )
     }
 }

@@ -369,6 +369,10 @@ pub fn text(doc: &str) -> String {
 pub fn ocr(doc: &str) -> String {
     format!("{}ocr.json", artefacts_prefix(doc))
 }
+/// The document's searchable PDF: page images under an invisible text layer.
+pub fn document_pdf(doc: &str) -> String {
+    format!("{}document.pdf", artefacts_prefix(doc))
+}
 
 /// The name of the pipeline execution that runs attempt `attempt` of document `id`: the
 /// id for the first (so a repeated upload event asks for the same name), `{id}-a{n}` for

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod fhir;
 pub mod identity;
 pub mod inputs;
 pub mod keys;

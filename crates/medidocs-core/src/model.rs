@@ -154,6 +154,23 @@ pub struct DocumentRecord {
     /// `document_type`, and wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub understanding: Option<crate::understand::Understanding>,
+    /// The searchable PDF made when it became READY (none for documents made before
+    /// PDFs were, and while it is not READY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<PdfRef>,
+}
+
+/// A document's searchable PDF as stored: what a FHIR `Attachment` says of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PdfRef {
+    pub key: String,
+    pub bytes: u64,
+    /// SHA-1 of the file, base64 (FHIR R4 `Attachment.hash`).
+    pub sha1_base64: String,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
 }
 
 /// Dates kept on a record (a metadata item has a size limit; a 500-page file can hold
@@ -259,6 +276,7 @@ impl DocumentRecord {
             region: String::new(),
             deadline: None,
             understanding: None,
+            pdf: None,
         }
     }
 
@@ -279,6 +297,7 @@ impl DocumentRecord {
         self.text_source = None;
         self.text_chars = 0;
         self.timings.clear();
+        self.pdf = None;
     }
 
     /// The day the document is about, as read from it (`YYYY-MM-DD`), if it was read.

@@ -22,7 +22,7 @@ pub use decode::{
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerLine, TextLayerPage, TextLayerWord, pdf_text_layer};
-pub use pdfwrite::{PRODUCER, PdfInfo, PdfPage, PdfWord, searchable_pdf};
+pub use pdfwrite::{PRODUCER, PdfInfo, PdfPage, PdfWord, jpeg_frame, page_jpeg, searchable_pdf};
 pub use rendition::{
     EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, rotate_png,
     shrink_png_to_fit,

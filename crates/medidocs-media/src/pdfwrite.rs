@@ -13,6 +13,8 @@
 
 use std::fmt::Write as _;
 
+use crate::error::MediaError;
+
 /// A word on a page: its text and its box, as fractions of the page (0–1, from the top
 /// left, of the upright page).
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +54,96 @@ pub struct PdfInfo {
 
 /// The producer named in every file.
 pub const PRODUCER: &str = "Medi-Advice document pipeline";
+
+/// A baseline or progressive JPEG's frame: width, height and number of components, from
+/// its SOF header; none if the bytes hold no readable frame header.
+pub fn jpeg_frame(jpeg: &[u8]) -> Option<(u32, u32, u8)> {
+    if jpeg.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        // Markers may be padded with 0xFF.
+        while *jpeg.get(at)? == 0xFF && *jpeg.get(at + 1)? == 0xFF {
+            at += 1;
+        }
+        if *jpeg.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *jpeg.get(at + 1)?;
+        let len = u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?]) as usize;
+        // SOF0–SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let h = u16::from_be_bytes([*jpeg.get(at + 5)?, *jpeg.get(at + 6)?]) as u32;
+            let w = u16::from_be_bytes([*jpeg.get(at + 7)?, *jpeg.get(at + 8)?]) as u32;
+            let n = *jpeg.get(at + 9)?;
+            return (w > 0 && h > 0).then_some((w, h, n));
+        }
+        if marker == 0xDA || len < 2 {
+            return None;
+        }
+        at += 2 + len;
+    }
+}
+
+/// A page image for the PDF made again from a JPEG: turned clockwise by `degrees_cw`
+/// (0, 90, 180, 270), shrunk to at most `longest` pixels a side, encoded at `quality`,
+/// grey if it was. Returns the JPEG, its width and height, and whether it is grey.
+pub fn page_jpeg(
+    jpeg: &[u8],
+    degrees_cw: u32,
+    longest: u32,
+    quality: u8,
+) -> Result<(Vec<u8>, u32, u32, bool), MediaError> {
+    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+        .map_err(|e| MediaError::corrupt("JPEG", e))?;
+    let img = match degrees_cw % 360 {
+        90 => img.rotate90(),
+        180 => img.rotate180(),
+        270 => img.rotate270(),
+        _ => img,
+    };
+    let (w, h) = crate::rendition::fit(img.width(), img.height(), longest.max(1));
+    let img = if (w, h) == (img.width(), img.height()) {
+        img
+    } else {
+        img.resize_exact(w, h, image::imageops::FilterType::Triangle)
+    };
+    // A page in black and white whose scan or raster is colour (most letters) is encoded
+    // grey: fewer bytes for the same page.
+    let grey = match &img {
+        image::DynamicImage::ImageLuma8(_) => true,
+        other => is_neutral(&other.to_rgb8()),
+    };
+    let (bytes, colour) = if grey {
+        (img.into_luma8().into_raw(), jpeg_encoder::ColorType::Luma)
+    } else {
+        (img.into_rgb8().into_raw(), jpeg_encoder::ColorType::Rgb)
+    };
+    let (w16, h16) = (
+        u16::try_from(w).map_err(|e| MediaError::corrupt("JPEG size", e))?,
+        u16::try_from(h).map_err(|e| MediaError::corrupt("JPEG size", e))?,
+    );
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(&bytes, w16, h16, colour)
+        .map_err(|e| MediaError::corrupt("JPEG encoder", e))?;
+    Ok((out, w, h, grey))
+}
+
+/// Whether an image is black, white and grey but for a few pixels (at most 1 in 200 of
+/// them with a colour: scanner fringes, a small stamp).
+fn is_neutral(rgb: &image::RgbImage) -> bool {
+    let (mut seen, mut coloured) = (0u64, 0u64);
+    for p in rgb.pixels().step_by(3) {
+        let [r, g, b] = p.0;
+        seen += 1;
+        if r.max(g).max(b) - r.min(g).min(b) > 24 {
+            coloured += 1;
+        }
+    }
+    coloured * 200 <= seen
+}
 
 /// Bytes of a PDF object, with the offsets the cross-reference table needs.
 struct Writer {
@@ -363,6 +455,39 @@ mod tests {
         assert!(content.contains(" 0 -1 1 0 "), "{content}");
         // Invisible text over the image.
         assert!(content.starts_with("q 595.00 0 0 842.00 0 0 cm /Im0 Do Q\nBT 3 Tr\n"));
+    }
+
+    #[test]
+    fn a_jpeg_frame_gives_its_size_and_components_and_a_page_image_turns() {
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 80)
+            .encode(&[0u8; 3 * 40 * 20], 40, 20, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        assert_eq!(jpeg_frame(&jpeg), Some((40, 20, 3)));
+        assert_eq!(jpeg_frame(b"\xFF\xD8\xFF"), None);
+        assert_eq!(jpeg_frame(b"not a jpeg"), None);
+        let (turned, w, h, grey) = page_jpeg(&jpeg, 90, 1000, 60).unwrap();
+        // (Black in colour: encoded grey.)
+        assert_eq!((w, h, grey), (20, 40, true));
+        assert_eq!(jpeg_frame(&turned), Some((20, 40, 1)));
+        let (_, w, h, _) = page_jpeg(&jpeg, 0, 10, 60).unwrap();
+        assert_eq!((w, h), (10, 5));
+        // Black on white in colour becomes grey; a red page stays colour.
+        let mut red = Vec::new();
+        jpeg_encoder::Encoder::new(&mut red, 80)
+            .encode(
+                &[200u8, 20, 20].repeat(40 * 20),
+                40,
+                20,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .unwrap();
+        assert!(!page_jpeg(&red, 0, 100, 60).unwrap().3);
+        assert_eq!(
+            jpeg_frame(&page_jpeg(&jpeg, 0, 100, 60).unwrap().0).map(|f| f.2),
+            Some(1)
+        );
+        assert!(page_jpeg(b"junk", 0, 10, 60).is_err());
     }
 
     #[test]

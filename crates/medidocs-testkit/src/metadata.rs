@@ -1,5 +1,5 @@
 use anyhow::{Result, anyhow, ensure};
-use medidocs_core::model::{DocumentRecord, Reason, SourceRef, Status};
+use medidocs_core::model::{DocumentRecord, PdfRef, Reason, SourceRef, Status};
 use medidocs_core::ports::{MetadataStore, StoreError};
 
 use crate::Cases;
@@ -48,6 +48,13 @@ pub async fn metadata_store_suite(
                 message: "m — ünïcode".into(),
             });
             d.timings.insert("inspect".into(), 3);
+            d.pdf = Some(PdfRef {
+                key: format!("artefacts/{}/document.pdf", d.id),
+                bytes: 123_456,
+                sha1_base64: "2jmj7l5rSw0yVb/vlWAYkK/YBwk=".into(),
+                sha256: format!("{:064x}", 7),
+                created_at: "2026-11-27T10:00:09.000Z".into(),
+            });
             store.create_document(&d).await?;
             let back = store.get_document(&d.id).await?;
             ensure!(back == d, "got {back:?}");

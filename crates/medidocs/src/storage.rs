@@ -91,10 +91,11 @@ impl Kept {
 /// Kinds in the order the table shows them. `ocr_image` is the intermediate (kept only
 /// while the document is processed); `metadata_item` is the document's item in the
 /// table (as JSON: about its DynamoDB size).
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "original",
     "thumb",
     "preview",
+    "pdf",
     "text",
     "ocr_model",
     "page_results",
@@ -142,6 +143,9 @@ pub async fn storage(args: StorageArgs) -> Result<ExitCode> {
                 "preview"
             };
             k.add(kind, r.bytes, true);
+        }
+        if let Some(pdf) = &doc.pdf {
+            k.add("pdf", size_of(objects, &pdf.key).await?, true);
         }
         if let Some(key) = &doc.text_key {
             k.add("text", size_of(objects, key).await?, true);

@@ -524,6 +524,9 @@ async fn bad_tokens_and_bad_ids_get_specific_problems() {
         "/v1/documents/{id}/text",
         "/v1/documents/{id}/pages",
         "/v1/documents/{id}/pages/{page}/{rendition}",
+        "/v1/documents/{id}/pdf",
+        "/v1/documents/{id}/fhir",
+        "/v1/patients/{patient_id}/fhir/DocumentReference",
         "/v1/me",
         "/v1/health",
     ] {
@@ -1621,5 +1624,336 @@ async fn a_patients_documents_as_a_timeline_filtered_by_type_and_days_and_filed_
         filings.iter().filter(|a| a["outcome"] == "denied").count(),
         1,
         "{filings:#?}"
+    );
+}
+
+/// Words of `text`, as a reader compares them.
+fn words_of(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// The longest common subsequence's length: the words found in the same order.
+fn in_order(a: &[String], b: &[String]) -> usize {
+    let mut row = vec![0usize; b.len() + 1];
+    for x in a {
+        let mut prev = 0;
+        for (j, y) in b.iter().enumerate() {
+            let keep = row[j + 1];
+            row[j + 1] = if x == y {
+                prev + 1
+            } else {
+                row[j + 1].max(row[j])
+            };
+            prev = keep;
+        }
+    }
+    row[b.len()]
+}
+
+/// A tool's output, failing loudly when it is missing or fails.
+fn tool(cmd: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} (scripts/install-deps.sh --test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn repo() -> PathBuf {
+    samples().join("../..")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_document_is_a_searchable_pdf_and_a_fhir_document_reference() {
+    // A scanned A4 lab report (OCR by Tesseract) and a born-digital discharge summary
+    // (its own text layer), processed by `medidocs run`.
+    let s = Server::start_with(
+        &[
+            ("lab-report-scan.png", "p-1"),
+            ("discharge-summary.pdf", "p-1"),
+            ("prescription-photo.jpg", "p-2"),
+        ],
+        &[],
+    );
+    let (lab, discharge) = (s.docs[0].as_str(), s.docs[1].as_str());
+    let doctor = s.token("doctor", "d-1");
+    let dir = tempfile::tempdir().unwrap();
+    let os = |p: &Path| p.as_os_str().to_owned();
+
+    let mut fetched = Vec::new();
+    for (id, title, date, name) in [
+        (
+            lab,
+            "Laboratory report",
+            "2026-11-21",
+            "lab-report-2026-11-21.pdf",
+        ),
+        (
+            discharge,
+            "Discharge summary",
+            "2026-11-09",
+            "discharge-summary-2026-11-09.pdf",
+        ),
+    ] {
+        let resp = s
+            .http
+            .get(format!("{}/v1/documents/{id}/pdf", s.base))
+            .bearer_auth(&doctor)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let h = resp.headers().clone();
+        assert_eq!(h["content-type"], "application/pdf");
+        // The file's name says what it is and when, nothing of the patient's.
+        assert_eq!(
+            h["content-disposition"],
+            format!("attachment; filename=\"{name}\"").as_str()
+        );
+        let pdf = resp.bytes().await.unwrap().to_vec();
+        let file = dir.path().join(name);
+        std::fs::write(&file, &pdf).unwrap();
+        tool("qpdf", &["--check".as_ref(), file.as_os_str()]);
+        // Its information holds the type and the date, and no patient id.
+        let info = tool("pdfinfo", &[file.as_os_str()]);
+        assert!(
+            info.lines()
+                .any(|l| l.starts_with("Title:") && l.ends_with(title)),
+            "{info}"
+        );
+        assert!(info.contains("LOINC "), "{info}");
+        assert!(!info.contains("p-1") && !info.contains(id), "{info}");
+        let pages: usize = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let created = info
+            .lines()
+            .find_map(|l| l.strip_prefix("CreationDate:"))
+            .unwrap_or_else(|| panic!("no date in {info}"));
+        assert!(created.contains(&date[..4]), "{created} is not {date}");
+        // pdftotext reads the document's words in reading order: in its physical layout
+        // (`-layout`, rows as the page has them, so a table reads row by row) and in the
+        // order they are drawn (`-raw`). Its default mode reads a table's columns one after
+        // another, as it does for any PDF; that share is printed, not asserted.
+        let (_, _, text) = s
+            .get(&format!("/v1/documents/{id}/text"), Some(&doctor))
+            .await;
+        let want = words_of(&String::from_utf8_lossy(&text));
+        let recall = |mode: &str| {
+            let mut args: Vec<&std::ffi::OsStr> = vec!["-enc".as_ref(), "UTF-8".as_ref()];
+            if !mode.is_empty() {
+                args.push(mode.as_ref());
+            }
+            args.extend([file.as_os_str(), "-".as_ref()]);
+            let got = words_of(&tool("pdftotext", &args));
+            in_order(&want, &got)
+        };
+        let (found, raw, default) = (recall("-layout"), recall("-raw"), recall(""));
+        println!(
+            "{name}: {pages} page(s), {} bytes ({} per page); pdftotext words in order of {}: \
+             -layout {found}, -raw {raw}, default {default}",
+            pdf.len(),
+            pdf.len() / pages,
+            want.len()
+        );
+        assert!(
+            raw * 100 >= want.len() * 98,
+            "-raw: {raw} of {} words in order",
+            want.len()
+        );
+        assert!(want.len() > 50, "{want:?}");
+        assert!(
+            found * 100 >= want.len() * 98,
+            "-layout: {found} of {} words in order",
+            want.len()
+        );
+        // It opens in Chromium's own PDF viewer, titled as its information says.
+        let shot = dir.path().join(format!("{name}.png"));
+        let node = Command::new("node")
+            .env(
+                "NODE_PATH",
+                std::env::var_os("MEDIDOCS_NODE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| {
+                        PathBuf::from(std::env::var_os("HOME").unwrap())
+                            .join(".cache/medidocs/node")
+                    })
+                    .join("node_modules"),
+            )
+            .arg(repo().join("scripts/pdf-chromium.cjs"))
+            .arg(&file)
+            .arg(pages.to_string())
+            .arg(&shot)
+            .arg(title)
+            .output()
+            .expect("node (scripts/install-deps.sh --test installs it with playwright-core)");
+        assert!(
+            node.status.success(),
+            "Chromium: {}{}",
+            String::from_utf8_lossy(&node.stdout),
+            String::from_utf8_lossy(&node.stderr)
+        );
+        fetched.push((id, pdf));
+    }
+    // A scanned A4 page is small enough to send by e-mail.
+    assert!(
+        fetched[0].1.len() < 150 * 1024,
+        "{} bytes",
+        fetched[0].1.len()
+    );
+
+    // As FHIR: the DocumentReference names the type, patient, period and the PDF as it is.
+    let (status, ct, body) = s
+        .get(&format!("/v1/documents/{lab}/fhir"), Some(&doctor))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "application/fhir+json");
+    let reference: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(reference["resourceType"], "DocumentReference");
+    assert_eq!(reference["id"], lab);
+    assert_eq!(reference["status"], "current");
+    assert_eq!(reference["type"]["coding"][0]["system"], "http://loinc.org");
+    assert_eq!(reference["type"]["coding"][0]["code"], "11502-2");
+    assert_eq!(reference["subject"]["reference"], "Patient/p-1");
+    assert_eq!(reference["context"]["period"]["start"], "2026-11-21");
+    let attachment = &reference["content"][0]["attachment"];
+    assert_eq!(attachment["contentType"], "application/pdf");
+    assert_eq!(attachment["size"], fetched[0].1.len());
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    assert_eq!(
+        attachment["hash"],
+        base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(&fetched[0].1))
+    );
+    assert_eq!(
+        attachment["url"],
+        format!("{}/v1/documents/{lab}/pdf", s.base)
+    );
+
+    // A patient's as a searchset Bundle, by FHIR's search parameters.
+    let search = |q: &str| format!("/v1/patients/p-1/fhir/DocumentReference{q}");
+    let bundle = |body: &[u8]| -> Value { serde_json::from_slice(body).unwrap() };
+    let ids = |b: &Value| -> Vec<String> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, ct, all) = s.get(&search(""), Some(&doctor)).await;
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/fhir+json")
+    );
+    let all = bundle(&all);
+    assert_eq!(all["type"], "searchset");
+    assert_eq!(all["total"], 2);
+    assert_eq!(ids(&all), [discharge, lab]);
+    for (q, want) in [
+        ("?type=http://loinc.org%7C11502-2", vec![lab]),
+        ("?type=18842-5", vec![discharge]),
+        ("?type=http://snomed.info/sct%7C11502-2", vec![]),
+        ("?period=ge2026-11-10&period=lt2027-01-01", vec![lab]),
+        ("?period=2026-11", vec![discharge, lab]),
+        ("?period=le2026-11-09&type=18842-5,11502-2", vec![discharge]),
+        ("?date=lt2020", vec![]),
+    ] {
+        let (status, _, b) = s.get(&search(q), Some(&doctor)).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        let b = bundle(&b);
+        assert_eq!(ids(&b), want, "{q}");
+        assert_eq!(b["total"], want.len(), "{q}");
+        assert!(b["link"][0]["url"].as_str().unwrap().ends_with(q), "{q}");
+    }
+    for q in ["?patient=p-2", "?period=sa2026", "?date=yesterday"] {
+        let (status, ct, b) = s.get(&search(q), Some(&doctor)).await;
+        assert_eq!(
+            (status, ct.as_str()),
+            (StatusCode::BAD_REQUEST, "application/fhir+json"),
+            "{q}"
+        );
+        assert_eq!(bundle(&b)["resourceType"], "OperationOutcome", "{q}");
+    }
+
+    // Both validate against FHIR R4 with a real validator; and the validator refuses a
+    // broken one (it is not a formality).
+    let good = [("reference.json", &reference), ("bundle.json", &all)];
+    let mut files = Vec::new();
+    for (name, v) in good {
+        let f = dir.path().join(name);
+        std::fs::write(&f, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+        files.push(os(&f));
+    }
+    let validator = repo().join("scripts/validate-fhir.py");
+    let run = |files: &[std::ffi::OsString]| {
+        Command::new("python3")
+            .arg(&validator)
+            .args(files)
+            .output()
+            .expect("python3 runs")
+    };
+    let out = run(&files);
+    assert!(
+        out.status.success(),
+        "FHIR validation: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut broken = reference.clone();
+    broken["content"][0]["attachment"]["size"] = json!("large");
+    let f = dir.path().join("broken.json");
+    std::fs::write(&f, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let out = run(&[os(&f)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The same rule and trail as the text: a doctor off the care team and another patient
+    // learn nothing (404, as an unknown id), and every read and refusal is on record.
+    let outsider = s.token("doctor", "d-9");
+    let other = s.token("patient", "p-2");
+    for path in [
+        format!("/v1/documents/{lab}/pdf"),
+        format!("/v1/documents/{lab}/fhir"),
+    ] {
+        for t in [&outsider, &other] {
+            let (status, ct, body) = s.get(&path, Some(t)).await;
+            assert_eq!(problem(status, &ct, &body), "not_found", "{path}");
+        }
+    }
+    let (status, ct, body) = s.get(&search(""), Some(&outsider)).await;
+    assert_eq!(problem(status, &ct, &body), "not_on_care_team");
+    let (status, ct, body) = s.get(&format!("/v1/documents/{lab}/pdf"), None).await;
+    assert_eq!(problem(status, &ct, &body), "missing_token");
+    let trail = s.audit();
+    let count = |action: &str, outcome: &str, actor: &str| {
+        trail
+            .iter()
+            .filter(|r| r["action"] == action && r["outcome"] == outcome && r["actor"] == actor)
+            .count()
+    };
+    assert_eq!(count("read_pdf", "allowed", "d-1"), 2, "{trail:#?}");
+    assert_eq!(count("read_pdf", "denied", "d-9"), 1);
+    assert_eq!(count("read_pdf", "denied", "p-2"), 1);
+    assert_eq!(count("read_fhir", "allowed", "d-1"), 1 + 1 + 7 + 3);
+    assert_eq!(count("read_fhir", "denied", "d-9"), 2);
+    assert!(
+        trail
+            .iter()
+            .any(|r| r["action"] == "read_pdf" && r["outcome"] == "denied" && r["actor"].is_null())
     );
 }

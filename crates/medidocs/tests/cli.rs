@@ -741,6 +741,7 @@ fn storage_measures_what_each_page_keeps_and_touches_no_data_dir() {
     for kind in [
         "thumb",
         "preview",
+        "pdf",
         "text",
         "ocr_model",
         "page_results",
@@ -755,6 +756,7 @@ fn storage_measures_what_each_page_keeps_and_touches_no_data_dir() {
         "original",
         "thumb",
         "preview",
+        "pdf",
         "text",
         "ocr_model",
         "page_results",

@@ -141,11 +141,12 @@ fn trace_logs_name_no_patient_file_or_text_and_renditions_carry_no_metadata() {
         .collect();
     assert!(leaks.is_empty(), "the logs contain {leaks:?}");
 
-    // No rendition carries EXIF, GPS or XMP, though the photo had all three.
+    // No rendition, nor the searchable PDF made from them, carries EXIF, GPS or XMP,
+    // though the photo had all three.
     let mut renditions = 0;
     for f in files_under(&data.join("objects/artefacts")) {
         let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !["jpg", "png", "webp"].contains(&ext) {
+        if !["jpg", "png", "webp", "pdf"].contains(&ext) {
             continue;
         }
         renditions += 1;

@@ -290,6 +290,60 @@ pub(crate) async fn get_text(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/documents/{id}/pdf", tag = "documents", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The searchable PDF: each page's image under an invisible text layer; its information holds the document's type and date only. `Content-Disposition: attachment; filename=\"{type}-{date}.pdf\"`", content_type = "application/pdf"),
+        (status = 302, description = "Redirect to a short-lived presigned URL (AWS)"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Not READY, or READY before searchable PDFs were made (`no_pdf`)", body = Problem)))]
+/// Downloads a READY document's searchable PDF. Audited as a read of its content.
+pub(crate) async fn get_pdf(
+    State(app): AppState,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    claims: Verified,
+) -> Result<Response, Problem> {
+    let doc = open_document(&app, &headers, &claims, &id, Action::ReadPdf).await?;
+    if doc.status != Status::Ready {
+        return Err(not_ready(&doc));
+    }
+    let Some(pdf) = &doc.pdf else {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no_pdf",
+            "the document was processed before searchable PDFs were made; its text and \
+             renditions are there",
+        ));
+    };
+    let name = medidocs_core::fhir::pdf_file_name(&doc);
+    let disposition = format!("attachment; filename=\"{name}\"");
+    if let Some(url) = app
+        .delivery
+        .download_file_url(&pdf.key, "application/pdf", &name)
+        .await?
+    {
+        let mut resp = StatusCode::FOUND.into_response();
+        let loc = HeaderValue::from_str(&url)
+            .map_err(|e| Problem::from(StoreError::unavailable("redirect URL", e)))?;
+        resp.headers_mut().insert(header::LOCATION, loc);
+        return Ok(resp);
+    }
+    let bytes = app.artefacts.get(&pdf.key).await?;
+    let disposition = HeaderValue::from_str(&disposition)
+        .map_err(|e| Problem::from(StoreError::unavailable("file name", e)))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 #[utoipa::path(get, path = "/v1/documents/{id}/pages", tag = "documents", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, description = "Per page: lines and words with confidence and boxes", body = PagesView),

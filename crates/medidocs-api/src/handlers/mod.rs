@@ -3,7 +3,8 @@
 //!
 //! One module per route group: `service.rs` (health, the OpenAPI document, the caller's
 //! identity, unknown routes), `pages.rs` (the doctors' web page), `uploads.rs`,
-//! `documents.rs` (listing, metadata, retry, text, pages, renditions) and `search.rs`;
+//! `documents.rs` (listing, metadata, retry, text, pages, renditions, PDF), `fhir.rs`
+//! (FHIR R4 DocumentReference and its search) and `search.rs`;
 //! the authentication, authorisation and audit every group goes through are here.
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::auth::Claims;
 use crate::problem::Problem;
 
 pub(crate) mod documents;
+pub(crate) mod fhir;
 pub(crate) mod pages;
 pub(crate) mod search;
 pub(crate) mod service;

@@ -52,6 +52,19 @@ async function image(path, alt) {
   return img;
 }
 
+// The searchable PDF, fetched with the token (in AWS, through its presigned redirect) and
+// saved under the name the API gives it (type and date).
+async function downloadPdf(path) {
+  const resp = await api(path);
+  const named = /filename="([^"]+)"/.exec(resp.headers.get("Content-Disposition") || "");
+  const url = URL.createObjectURL(await resp.blob());
+  const a = el("a", { href: url, download: named ? named[1] : "document.pdf" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 function freeImages() {
   while (blobs.length) URL.revokeObjectURL(blobs.pop());
 }
@@ -321,6 +334,11 @@ async function openDocument(id, found) {
       + (d.reason ? " · " + d.reason.message : "");
     showUnderstanding(d);
     if (d.status !== "READY") return;
+    if (d.pdf_href) {
+      const save = el("button", { class: "link", "data-testid": "download-pdf" }, "Download PDF");
+      save.addEventListener("click", () => downloadPdf(d.pdf_href).catch((e) => { $("doc-error").textContent = e.message; }));
+      $("doc-meta").append(" · ", save);
+    }
     const model = await (await api(d.pages_href)).json();
     for (const p of model.pages) {
       const text = el("div", { class: "text" });

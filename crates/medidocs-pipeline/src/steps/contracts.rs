@@ -175,6 +175,10 @@ impl From<&DocumentRecord> for DocumentSummary {
 pub(super) struct PageRenditions {
     pub(super) renditions: Vec<RenditionRef>,
     pub(super) ms: u64,
+    /// The upright page's size in points (1/72 inch) from the resolution its original
+    /// states, if it states one (none from pages rendered before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) size_pt: Option<[f32; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

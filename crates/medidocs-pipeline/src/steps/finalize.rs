@@ -1,4 +1,5 @@
-//! `finalize`: the pages joined into the document's text and OCR model; READY.
+//! `finalize`: the pages joined into the document's text and OCR model, its searchable
+//! PDF made (`pdf.rs`); READY.
 
 use std::time::Instant;
 
@@ -22,11 +23,13 @@ impl Steps {
         self.check_owner(&doc, input.execution.as_deref())?;
         let mut ocr = OcrDocument::default();
         let mut renditions = Vec::new();
+        let mut sizes = Vec::new();
         let (mut render_ms, mut ocr_ms) = (0, 0);
         for page in 1..=doc.pages {
             let r: PageRenditions = self.get_json(&keys::page_renditions(&doc.id, page)).await?;
             let o: PageOcr = self.get_json(&keys::page_ocr(&doc.id, page)).await?;
             render_ms += r.ms;
+            sizes.push(r.size_pt);
             ocr_ms += o.ms;
             // The record lists what is kept: the OCR image is an intermediate.
             renditions.extend(r.renditions.into_iter().filter(|r| keys::is_kept(&r.key)));
@@ -63,6 +66,7 @@ impl Steps {
         doc.renditions = renditions;
         doc.text_key = Some(text_key);
         doc.ocr_key = Some(ocr_key);
+        doc.pdf = self.make_pdf(&doc, &ocr, &sizes).await?;
         doc.timings.insert("render".into(), render_ms);
         doc.timings.insert("ocr".into(), ocr_ms);
         doc.timings

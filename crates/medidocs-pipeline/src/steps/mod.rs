@@ -13,6 +13,7 @@ mod finalize;
 mod inspect;
 mod ocr;
 mod outcome;
+mod pdf;
 mod plan;
 mod render;
 

@@ -68,7 +68,7 @@ impl Steps {
                 });
             }
         }
-        let (encoded, layer) = self.render_from_original(input, mime).await?;
+        let (encoded, layer, size_pt) = self.render_from_original(input, mime).await?;
         if let Some(layer) = layer {
             self.put_json(&keys::text_layer(&input.document_id, input.page), &layer)
                 .await?;
@@ -100,6 +100,7 @@ impl Steps {
             &PageRenditions {
                 renditions: refs,
                 ms,
+                size_pt,
             },
         )
         .await?;
@@ -118,7 +119,7 @@ impl Steps {
         mime: Mime,
     ) -> Result<Vec<u8>, StepError> {
         tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
-        let (made, _) = self.render_from_original(input, mime).await?;
+        let (made, _, _) = self.render_from_original(input, mime).await?;
         made.into_iter()
             .find(|r| r.kind == RenditionKind::Ocr)
             .map(|r| r.bytes)
@@ -128,12 +129,20 @@ impl Steps {
     /// Reads the page's original once and makes its renditions from it, and, for a PDF
     /// page, reads its text layer from the same bytes for the OCR step (none if the
     /// layer cannot be read: the OCR step then reads it from the original, and says why).
-    /// A page of a multi-page TIFF reads only its own part of the original.
+    /// A page of a multi-page TIFF reads only its own part of the original. With them,
+    /// the upright page's size in points, if its original states its resolution.
     async fn render_from_original(
         &self,
         input: &PageInput,
         mime: Mime,
-    ) -> Result<(Vec<media::EncodedRendition>, Option<TextLayer>), StepError> {
+    ) -> Result<
+        (
+            Vec<media::EncodedRendition>,
+            Option<TextLayer>,
+            Option<[f32; 2]>,
+        ),
+        StepError,
+    > {
         if let Some(at) = self.tiff_directory(input, mime).await?
             && let Some(parts) = self.read_tiff_page(input, at).await?
         {
@@ -142,11 +151,12 @@ impl Steps {
             let made = self
                 .cpu(move || {
                     let decoded = media::decode_tiff_page_at(&parts, at, page, &limits)?;
-                    media::render_renditions(decoded)
+                    let size = size_pt(&decoded);
+                    Ok((media::render_renditions(decoded)?, size))
                 })
                 .await;
             match made {
-                Ok(renditions) => return Ok((renditions, None)),
+                Ok((renditions, size)) => return Ok((renditions, None, size)),
                 // The whole original decides: its errors are the ones a user is shown.
                 Err(e) => {
                     tracing::info!(document = %input.document_id, page = input.page, error = %e,
@@ -161,12 +171,13 @@ impl Steps {
         let (limits, index, page) = (self.limits, input.page.saturating_sub(1), input.page);
         self.cpu(move || {
             let decoded = media::decode_page(&bytes, mime, index, &limits)?;
+            let size = size_pt(&decoded);
             let renditions = media::render_renditions(decoded)?;
             let layer = (mime == Mime::Pdf)
                 .then(|| media::pdf_text_layer(&bytes, index).ok())
                 .flatten()
                 .map(|l| usable_text_layer(page, l));
-            Ok((renditions, layer))
+            Ok((renditions, layer, size))
         })
         .await
     }
@@ -208,4 +219,11 @@ impl Steps {
         }
         Ok(reads.finish())
     }
+}
+
+/// The upright page's size in points from the resolution its original states.
+fn size_pt(page: &media::DecodedPage) -> Option<[f32; 2]> {
+    let dpi = page.dpi.filter(|d| d.is_finite() && *d > 0.0)?;
+    let (w, h) = page.upright_dimensions();
+    Some([w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi])
 }
