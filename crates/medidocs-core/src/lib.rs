@@ -9,6 +9,7 @@ pub mod clock;
 pub mod identity;
 pub mod inputs;
 pub mod keys;
+pub mod language;
 pub mod layout;
 pub mod listing;
 pub mod migrate;

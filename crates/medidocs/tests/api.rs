@@ -749,16 +749,16 @@ fn urlencode(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_document_is_retried_by_staff_and_audited_and_nothing_else_is() {
     let s = Server::start(&[]);
-    // A document that failed: its OCR engine answered its checks but broke on the page.
-    let broken = s.data.path().join("broken-tesseract");
+    // A document that failed: its OCR worker started but broke on the page (each time).
+    let broken = s.data.path().join("broken-ocr-worker");
     std::fs::write(
         &broken,
-        "#!/bin/sh\ncase \"$1\" in --list-langs) echo eng;; --version) echo tesseract 5;; *) exit 3;; esac\n",
+        "#!/bin/sh\necho '{\"hello\":{\"version\":\"5\"}}'\nread request\nexit 3\n",
     )
     .unwrap();
     std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_medidocs"))
-        .env("MEDIDOCS_TESSERACT", &broken)
+        .env("MEDIDOCS_OCR_WORKER", &broken)
         .arg("--data-dir")
         .arg(s.data.path())
         .args([
