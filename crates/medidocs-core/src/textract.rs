@@ -288,14 +288,15 @@ mod tests {
     use super::*;
     use crate::language::Language;
 
-    /// One synchronous response: a PAGE and one LINE whose words are `words`.
-    fn response(words: &[&str]) -> Response {
-        let ids: Vec<String> = (0..words.len()).map(|i| format!("w{i}")).collect();
+    /// One synchronous response: a PAGE and one LINE whose words are `words` (block ids
+    /// are unique across a document's responses, as Textract's are).
+    fn response(tag: &str, words: &[&str]) -> Response {
+        let ids: Vec<String> = (0..words.len()).map(|i| format!("{tag}w{i}")).collect();
         let geometry = serde_json::json!({"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.05, "Height": 0.02}});
         let mut blocks = vec![
-            serde_json::json!({"BlockType": "PAGE", "Id": "p", "Geometry": geometry,
-                "Relationships": [{"Type": "CHILD", "Ids": ["l"]}]}),
-            serde_json::json!({"BlockType": "LINE", "Id": "l", "Text": words.join(" "),
+            serde_json::json!({"BlockType": "PAGE", "Id": format!("{tag}p"), "Geometry": geometry,
+                "Relationships": [{"Type": "CHILD", "Ids": [format!("{tag}l")]}]}),
+            serde_json::json!({"BlockType": "LINE", "Id": format!("{tag}l"), "Text": words.join(" "),
                 "Confidence": 99.0, "Geometry": geometry,
                 "Relationships": [{"Type": "CHILD", "Ids": ids}]}),
         ];
@@ -311,9 +312,9 @@ mod tests {
         let fr = "Votre patient a été hospitalisé pour une pneumonie et la fièvre a disparu";
         let es = "El paciente ingresó por una neumonía y la fiebre desapareció después";
         let doc = normalize(&[
-            response(&fr.split(' ').collect::<Vec<_>>()),
-            response(&es.split(' ').collect::<Vec<_>>()),
-            response(&["13.9", "g/dL"]),
+            response("a", &fr.split(' ').collect::<Vec<_>>()),
+            response("b", &es.split(' ').collect::<Vec<_>>()),
+            response("c", &["13.9", "g/dL"]),
         ])
         .unwrap();
         let langs: Vec<_> = doc.pages.iter().map(|p| p.language).collect();

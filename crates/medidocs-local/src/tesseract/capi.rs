@@ -61,8 +61,7 @@ pub fn version() -> String {
     }
 }
 
-const TSV_HEADER: &str =
-    "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n";
+const TSV_HEADER: &str = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n";
 
 /// An 8-bit grey image, rows packed (`width` bytes each).
 pub struct Grey<'a> {

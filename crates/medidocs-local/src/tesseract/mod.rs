@@ -7,10 +7,10 @@
 //! Debian's OpenMP build is several times slower on few cores).
 //!
 //! The page's language (`core::language`): a first reading in the patient's region's
-//! default language (English, with the Irish model after it for an Irish patient, whose
-//! names carry fadas), whose words [`language::detect`] judges; a page clearly in another
-//! language is read again with that language's model, and the page records the language
-//! it was read in. English pages, most of them, are read once.
+//! default language (English), whose words [`language::detect`] judges; a page clearly in
+//! another language is read again with that language's model (and for an Irish patient
+//! the Irish one after it, for names' fadas), and the page records the language it was
+//! read in. English pages, most of them, are read once, as the command read them.
 //!
 //! A page that reads badly (few words or low confidence) gets an orientation check (the
 //! `osd` model); if Tesseract is confident the page is rotated, the page is turned upright

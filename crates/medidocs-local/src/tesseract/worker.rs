@@ -246,7 +246,8 @@ mod tests {
     #[test]
     fn the_worker_says_hello_answers_in_step_and_refuses_what_is_not_a_request() {
         // A blank page: the header row and the page row of the command's TSV, no words.
-        let mut input = b"{\"op\":\"read\",\"languages\":\"eng\",\"width\":8,\"height\":2}\n".to_vec();
+        let mut input =
+            b"{\"op\":\"read\",\"languages\":\"eng\",\"width\":8,\"height\":2}\n".to_vec();
         input.extend([255u8; 16]);
         input.extend(b"{\"op\":\"check\",\"languages\":[\"xx\"]}\n");
         let (answers, ok) = session(&input);
@@ -272,7 +273,11 @@ mod tests {
             vec![b'x'; 10_000],
         ] {
             let (answers, ok) = session(&bad);
-            assert!(!ok, "{:?}", String::from_utf8_lossy(&bad[..20.min(bad.len())]));
+            assert!(
+                !ok,
+                "{:?}",
+                String::from_utf8_lossy(&bad[..20.min(bad.len())])
+            );
             assert_eq!(answers.len(), 1, "only the hello");
         }
     }
