@@ -94,10 +94,8 @@ pub fn acceptable(width: u32, height: u32) -> bool {
 
 /// Caps this process's address space (MiB).
 fn limit_memory(mib: u64) {
-    let bytes: libc::rlim_t = mib
-        .saturating_mul(1024 * 1024)
-        .try_into()
-        .unwrap_or(libc::RLIM_INFINITY);
+    // rlim_t is u64 on Linux, the one system the worker runs on.
+    let bytes: libc::rlim_t = mib.saturating_mul(1024 * 1024);
     let limit = libc::rlimit {
         rlim_cur: bytes,
         rlim_max: bytes,
