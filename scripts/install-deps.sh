@@ -23,7 +23,11 @@ fi
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd pkg-config)
+# Tesseract runs in-process (libtesseract-dev: its C API to link against) with the models
+# of the languages pages are read in: English, Irish, French, Spanish, and osd for
+# orientation.
+pkgs=(tesseract-ocr libtesseract-dev tesseract-ocr-eng tesseract-ocr-gle tesseract-ocr-fra
+  tesseract-ocr-spa tesseract-ocr-osd pkg-config)
 # The tests also fetch presigned URLs and probe the local AWS-compatible server with curl;
 # `file` checks that the Lambda build is arm64; Chromium runs the doctors' page end to end.
 # libtiff's tools and ImageMagick make the TIFF corpus and its references

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use medidocs_aws::{ExecutionStarter, S3ObjectStore, clients};
 use medidocs_functions::{Config, ConfigError, handle, start_uploads};
-use medidocs_local::{FsObjectStore, SqliteMetadataStore, TesseractOcr};
+use medidocs_local::{FsObjectStore, SqliteMetadataStore, TesseractOcr, WorkerCommand};
 use medidocs_pipeline::Step;
 use serde_json::json;
 
@@ -68,7 +68,7 @@ async fn step_errors_leave_with_the_names_retry_and_catch_match() {
     let steps = medidocs_pipeline::steps::Steps::new(
         Arc::new(FsObjectStore::open(dir.path().join("objects")).unwrap()),
         Arc::new(SqliteMetadataStore::in_memory().unwrap()),
-        Arc::new(TesseractOcr::new("tesseract", "eng", 1)),
+        Arc::new(TesseractOcr::new(WorkerCommand::locate(), 1)),
         Default::default(),
         1,
     );
@@ -264,7 +264,7 @@ async fn the_ocr_worker_answers_each_task_and_gives_back_what_it_could_not_deliv
         medidocs_pipeline::steps::Steps::new(
             objects.clone(),
             meta.clone(),
-            Arc::new(TesseractOcr::new("tesseract", "eng", 1)),
+            Arc::new(TesseractOcr::new(WorkerCommand::locate(), 1)),
             Default::default(),
             1,
         )

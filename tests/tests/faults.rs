@@ -27,7 +27,7 @@ fn instant_runner(steps: Steps) -> Runner {
 async fn a_missing_ocr_engine_fails_the_document_with_its_cause() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = LocalConfig::new(dir.path());
-    config.tesseract = "/nonexistent/tesseract".into();
+    config.ocr_worker = medidocs_local::WorkerCommand::medidocs("/nonexistent/medidocs");
     let rt = LocalRuntime::open(config).unwrap();
     let runner = instant_runner(rt.steps());
     let src = rt
@@ -41,7 +41,7 @@ async fn a_missing_ocr_engine_fails_the_document_with_its_cause() {
     let reason = doc.reason.unwrap();
     assert_eq!(reason.code, "dependency_unavailable");
     assert!(
-        reason.message.contains("/nonexistent/tesseract"),
+        reason.message.contains("/nonexistent/medidocs"),
         "{}",
         reason.message
     );

@@ -28,6 +28,7 @@ impl OcrEngine for BlankPages {
             page,
             text_source: TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines: vec![],
         })
     }
@@ -437,6 +438,7 @@ impl OcrEngine for Reads {
             page,
             text_source: TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines: if words.is_empty() {
                 vec![]
             } else {

@@ -55,6 +55,9 @@ pub struct DocumentView {
     pub bytes: u64,
     /// `ocr`, `text_layer` or `mixed`.
     pub text_source: Option<String>,
+    /// The languages its pages are written in (ISO 639-1: `en`, `ga`, `fr`, `es`), first
+    /// page's first; empty until it is read.
+    pub languages: Vec<String>,
     pub text_chars: u64,
     pub duplicate_of: Option<String>,
     /// What clinic staff filed it as, at a bulk import or later ("referral", "lab result"),
@@ -97,6 +100,7 @@ impl From<&DocumentRecord> for DocumentView {
             pages: d.pages,
             bytes: d.bytes,
             text_source: d.text_source.map(|s| s.as_str().into()),
+            languages: d.languages.iter().map(|l| l.code().into()).collect(),
             text_chars: d.text_chars,
             duplicate_of: d.duplicate_of.clone(),
             document_type: d.document_type.clone(),
@@ -245,6 +249,9 @@ pub struct PageView {
     pub text_source: String,
     /// Degrees clockwise the page was turned to be read.
     pub rotation: u32,
+    /// The language the page is written in (ISO 639-1: `en`, `ga`, `fr`, `es`); absent for
+    /// pages read before languages were.
+    pub language: Option<String>,
     pub mean_confidence: Option<f32>,
     pub lines: Vec<LineView>,
 }
@@ -277,6 +284,7 @@ impl PagesView {
                     page: p.page,
                     text_source: p.text_source.as_str().into(),
                     rotation: p.rotation,
+                    language: p.language.map(|l| l.code().into()),
                     mean_confidence: p.mean_confidence(),
                     lines: p
                         .lines

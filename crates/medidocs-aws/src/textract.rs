@@ -306,6 +306,7 @@ impl OcrEngine for TextractOcr {
             page,
             text_source: medidocs_core::model::TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines: Vec::new(),
         });
         p.page = page;

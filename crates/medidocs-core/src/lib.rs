@@ -10,6 +10,7 @@ pub mod fhir;
 pub mod identity;
 pub mod inputs;
 pub mod keys;
+pub mod language;
 pub mod layout;
 pub mod listing;
 pub mod migrate;

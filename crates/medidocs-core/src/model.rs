@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::language::Language;
 use serde::{Deserialize, Serialize};
 
 /// Where a document is in its life. Status only moves forward:
@@ -117,6 +118,10 @@ pub struct DocumentRecord {
     pub status: Status,
     pub reason: Option<Reason>,
     pub text_source: Option<TextSource>,
+    /// The languages its pages are written in (`core::language`), first page's first;
+    /// empty until it is read, and in records from before languages were read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<Language>,
     pub text_chars: u64,
     pub renditions: Vec<RenditionRef>,
     pub text_key: Option<String>,
@@ -261,6 +266,7 @@ impl DocumentRecord {
             status: Status::Received,
             reason: None,
             text_source: None,
+            languages: Vec::new(),
             text_chars: 0,
             renditions: Vec::new(),
             text_key: None,
@@ -295,6 +301,7 @@ impl DocumentRecord {
         self.text_key = None;
         self.ocr_key = None;
         self.text_source = None;
+        self.languages.clear();
         self.text_chars = 0;
         self.timings.clear();
         self.pdf = None;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::language::Language;
 use crate::model::TextSource;
 
 /// Page-relative box: all four values are ratios of the page's width or height, origin at
@@ -100,6 +101,10 @@ pub struct OcrPage {
     pub rotation: u32,
     /// Lines in reading order.
     pub lines: Vec<Line>,
+    /// The language the page is written in (`core::language`), when it was decided; absent
+    /// in models written before languages were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 impl OcrPage {
@@ -148,6 +153,17 @@ impl OcrDocument {
             .join(&PAGE_SEPARATOR.to_string())
     }
 
+    /// The languages of its pages, each once, in page order.
+    pub fn languages(&self) -> Vec<Language> {
+        let mut out = Vec::new();
+        for l in self.pages.iter().filter_map(|p| p.language) {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+        out
+    }
+
     pub fn text_source(&self) -> Option<TextSource> {
         let mut it = self.pages.iter().map(|p| p.text_source);
         let first = it.next()?;
@@ -190,6 +206,7 @@ mod tests {
             page: n,
             text_source: src,
             rotation: 0,
+            language: None,
             lines: vec![Line::from_words(vec![w("p", 0.0, 99.0)])],
         };
         let doc = OcrDocument {

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use crate::ocr::OcrPage;
 use crate::ports::{OcrEngine, OcrError, StoreError};
+use crate::understand::Region;
 
 /// The spacing of slots for `per_second` calls a second, rounded up to a whole
 /// millisecond so that a window of one second never holds more than `per_second`.
@@ -104,10 +105,29 @@ impl OcrEngine for PacedOcr {
         self.inner.max_image_side()
     }
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError> {
+        self.paced(|| self.inner.recognize(png, page)).await
+    }
+    async fn recognize_for(
+        &self,
+        png: &[u8],
+        page: u32,
+        region: Region,
+    ) -> Result<OcrPage, OcrError> {
+        self.paced(|| self.inner.recognize_for(png, page, region))
+            .await
+    }
+}
+
+impl PacedOcr {
+    /// Makes `call` in a slot of its own, again in a new slot when refused.
+    async fn paced<'a, F>(&'a self, call: impl Fn() -> F) -> Result<OcrPage, OcrError>
+    where
+        F: std::future::Future<Output = Result<OcrPage, OcrError>> + 'a,
+    {
         let mut refused = 0;
         loop {
             self.wait_for_slot().await?;
-            match self.inner.recognize(png, page).await {
+            match call().await {
                 // The quota was used by someone else too (another client of the account):
                 // try again in a slot of its own, never in a burst of retries.
                 Err(OcrError::Throttled { .. }) if refused < MAX_REFUSED => refused += 1,
@@ -255,6 +275,7 @@ mod tests {
                 page,
                 text_source: crate::model::TextSource::Ocr,
                 rotation: 0,
+                language: None,
                 lines: vec![],
             })
         }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::access::{AuditPage, AuditRecord};
 use crate::model::{DocumentPage, DocumentRecord, PatientSettings};
 use crate::ocr::OcrPage;
+use crate::understand::Region;
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -303,6 +304,18 @@ pub enum OcrError {
 pub trait OcrEngine: Send + Sync {
     fn name(&self) -> &str;
     async fn recognize(&self, png: &[u8], page: u32) -> Result<OcrPage, OcrError>;
+    /// Reads a page of a patient of `region`, the prior of the page's language
+    /// (`core::language::prior`). An engine that reads every language alike answers as
+    /// [`OcrEngine::recognize`].
+    async fn recognize_for(
+        &self,
+        png: &[u8],
+        page: u32,
+        region: Region,
+    ) -> Result<OcrPage, OcrError> {
+        let _ = region;
+        self.recognize(png, page).await
+    }
     /// The largest page image the engine takes, in bytes; larger OCR images are reduced
     /// to fit before they are sent. `None`: no limit.
     fn max_image_bytes(&self) -> Option<usize> {

@@ -396,6 +396,7 @@ mod tests {
                 page: 1,
                 text_source: TextSource::Ocr,
                 rotation: 0,
+                language: None,
                 lines: lines
                     .iter()
                     .map(|t| Line {

@@ -334,6 +334,7 @@ mod tests {
             page: 1,
             text_source: source,
             rotation: 0,
+            language: None,
             lines: lines
                 .iter()
                 .map(|(t, top)| {

@@ -7,11 +7,19 @@
 //! Pages come from each block's `Page`; a response whose blocks have none (a synchronous,
 //! single-page call) is one page, numbered after the pages before it. Lines keep
 //! Textract's order (its reading order); a line's words are its CHILD blocks.
+//!
+//! Textract says nothing of a page's language: DetectDocumentText's response is `Blocks`,
+//! `DocumentMetadata` and `DetectDocumentTextModelVersion`, and no `Block` field names one
+//! (Textract's API reference). Each page's language is decided from its own words by
+//! `core::language::detect`, the detector the Tesseract adapter uses; a page with too few
+//! words to say is left without one here, and the OCR step gives it the patient's
+//! region's default.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use crate::language;
 use crate::model::TextSource;
 use crate::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
 
@@ -257,6 +265,12 @@ pub fn normalize(responses: &[Response]) -> Result<OcrDocument, TextractError> {
                 page,
                 text_source: TextSource::Ocr,
                 rotation: 0,
+                language: language::detect(
+                    lines
+                        .iter()
+                        .flat_map(|l| l.words.iter().map(|w| w.text.as_str())),
+                )
+                .map(|d| d.language),
                 lines,
             })
             .collect(),
@@ -267,4 +281,47 @@ pub fn normalize(responses: &[Response]) -> Result<OcrDocument, TextractError> {
 /// ignored).
 pub fn parse(json: &str) -> Result<Response, serde_json::Error> {
     serde_json::from_str(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::language::Language;
+
+    /// One synchronous response: a PAGE and one LINE whose words are `words` (block ids
+    /// are unique across a document's responses, as Textract's are).
+    fn response(tag: &str, words: &[&str]) -> Response {
+        let ids: Vec<String> = (0..words.len()).map(|i| format!("{tag}w{i}")).collect();
+        let geometry = serde_json::json!({"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.05, "Height": 0.02}});
+        let mut blocks = vec![
+            serde_json::json!({"BlockType": "PAGE", "Id": format!("{tag}p"), "Geometry": geometry,
+                "Relationships": [{"Type": "CHILD", "Ids": [format!("{tag}l")]}]}),
+            serde_json::json!({"BlockType": "LINE", "Id": format!("{tag}l"), "Text": words.join(" "),
+                "Confidence": 99.0, "Geometry": geometry,
+                "Relationships": [{"Type": "CHILD", "Ids": ids}]}),
+        ];
+        for (w, id) in words.iter().zip(&ids) {
+            blocks.push(serde_json::json!({"BlockType": "WORD", "Id": id, "Text": w,
+                "Confidence": 98.0, "Geometry": geometry}));
+        }
+        parse(&serde_json::json!({ "Blocks": blocks }).to_string()).unwrap()
+    }
+
+    #[test]
+    fn each_page_s_language_is_read_from_its_words() {
+        let fr = "Votre patient a été hospitalisé pour une pneumonie et la fièvre a disparu";
+        let es = "El paciente ingresó por una neumonía y la fiebre desapareció después";
+        let doc = normalize(&[
+            response("a", &fr.split(' ').collect::<Vec<_>>()),
+            response("b", &es.split(' ').collect::<Vec<_>>()),
+            response("c", &["13.9", "g/dL"]),
+        ])
+        .unwrap();
+        let langs: Vec<_> = doc.pages.iter().map(|p| p.language).collect();
+        assert_eq!(
+            langs,
+            [Some(Language::French), Some(Language::Spanish), None]
+        );
+        assert!(doc.pages[0].text().contains("été hospitalisé"));
+    }
 }

@@ -43,7 +43,7 @@ pub struct DrillOptions {
     /// Failed health checks before failing over.
     pub failure_threshold: u32,
     pub concurrency: usize,
-    pub tesseract: PathBuf,
+    pub ocr_worker: crate::WorkerCommand,
 }
 
 impl Default for DrillOptions {
@@ -54,7 +54,7 @@ impl Default for DrillOptions {
             probe_interval: Duration::from_millis(200),
             failure_threshold: 3,
             concurrency: 2,
-            tesseract: PathBuf::from("tesseract"),
+            ocr_worker: crate::WorkerCommand::locate(),
         }
     }
 }
@@ -156,7 +156,7 @@ fn open(dir: &Path, name: &str, opts: &DrillOptions) -> Result<Region2, StoreErr
     let mut config = LocalConfig::new(dir);
     config.journal = true;
     config.region = name.into();
-    config.tesseract = opts.tesseract.clone();
+    config.ocr_worker = opts.ocr_worker.clone();
     config.workers = opts.concurrency.max(1);
     let rt = Arc::new(LocalRuntime::open(config)?);
     let runner = Arc::new(rt.runner());

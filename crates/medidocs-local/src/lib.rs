@@ -16,4 +16,10 @@ pub use runtime::{
     FileIdentity, IngestError, LocalConfig, LocalRuntime, UPLOAD_BUCKET, identify, import_secret,
 };
 pub use sqlite::SqliteMetadataStore;
-pub use tesseract::{TesseractOcr, parse_tsv};
+pub use tesseract::{TesseractOcr, WorkerCommand, parse_tsv};
+
+/// The OCR worker's main (`medidocs ocr-worker`, `medidocs-ocr-worker`): reads pages from
+/// standard input until it ends; answers the process's exit code.
+pub fn ocr_worker_main() -> i32 {
+    tesseract::worker::main()
+}

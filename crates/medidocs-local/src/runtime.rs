@@ -22,7 +22,7 @@ use medidocs_pipeline::runner::Runner;
 use medidocs_pipeline::steps::Steps;
 use sha2::Sha256;
 
-use crate::{FsObjectStore, SqliteMetadataStore, TesseractOcr};
+use crate::{FsObjectStore, SqliteMetadataStore, TesseractOcr, WorkerCommand};
 
 /// The logical bucket of uploads in the embedded store.
 pub const UPLOAD_BUCKET: &str = "local-uploads";
@@ -31,8 +31,9 @@ pub const UPLOAD_BUCKET: &str = "local-uploads";
 pub struct LocalConfig {
     pub data_dir: PathBuf,
     pub limits: Limits,
-    pub tesseract: PathBuf,
-    pub lang: String,
+    /// How to start an OCR worker (Tesseract in-process, one worker per page read at
+    /// once): [`WorkerCommand::locate`] unless set.
+    pub ocr_worker: WorkerCommand,
     /// Parallel work (decoding, OCR): defaults to the number of cores.
     pub workers: usize,
     /// Journal every write for replication to another region ([`crate::replication`]).
@@ -50,8 +51,7 @@ impl LocalConfig {
         Self {
             data_dir: data_dir.into(),
             limits: Limits::default(),
-            tesseract: PathBuf::from("tesseract"),
-            lang: "eng".into(),
+            ocr_worker: WorkerCommand::locate(),
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -88,11 +88,10 @@ impl LocalRuntime {
         } else {
             objects.clone()
         };
-        let ocr = Arc::new(TesseractOcr::new(
-            &config.tesseract,
-            &config.lang,
-            config.workers,
-        ));
+        let ocr = Arc::new(
+            TesseractOcr::new(config.ocr_worker.clone(), config.workers)
+                .with_region(config.date_region),
+        );
         Ok(Self {
             config,
             objects,

@@ -111,7 +111,10 @@ fn corpus_page() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tesseract_passes_the_ocr_engine_suite() {
-    let ocr = medidocs_local::TesseractOcr::new("tesseract", "eng", 2);
+    let ocr = medidocs_local::TesseractOcr::new(
+        medidocs_local::WorkerCommand::program(env!("CARGO_BIN_EXE_medidocs-ocr-worker")),
+        2,
+    );
     let png = corpus_page();
     let case = OcrPageCase {
         png: &png,

@@ -24,8 +24,8 @@ pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerLine, TextLayerPage, TextLayerWord, pdf_text_layer};
 pub use pdfwrite::{PRODUCER, PdfInfo, PdfPage, PdfWord, jpeg_frame, page_jpeg, searchable_pdf};
 pub use rendition::{
-    EncodedRendition, OcrImageLimits, RenditionKind, render_renditions, rotate_png,
-    shrink_png_to_fit,
+    EncodedRendition, GreyPixels, OcrImageLimits, RenditionKind, grey_pixels, render_renditions,
+    rotate_grey, rotate_png, shrink_png_to_fit,
 };
 pub use sniff::{Mime, sniff};
 

@@ -317,6 +317,65 @@ pub fn rotate_png(png: &[u8], degrees_cw: u32) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
+/// An OCR image as an engine takes it: 8-bit grey pixels, rows packed top to bottom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GreyPixels {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+/// The pixels of a page's OCR image (a PNG; any colour type is turned grey), refusing
+/// one of more than `max_pixels` before anything is decoded.
+pub fn grey_pixels(png: &[u8], max_pixels: u64) -> Result<GreyPixels, MediaError> {
+    crate::guard("PNG", || {
+        let mut reader =
+            image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(max_pixels.saturating_mul(8));
+        reader.limits(limits.clone());
+        let (w, h) = reader
+            .into_dimensions()
+            .map_err(|e| MediaError::corrupt("PNG", e))?;
+        if w as u64 * h as u64 > max_pixels {
+            return Err(MediaError::corrupt(
+                "PNG",
+                format!("{w}×{h} is more pixels than OCR takes"),
+            ));
+        }
+        let mut reader =
+            image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+        reader.limits(limits);
+        let grey = reader
+            .decode()
+            .map_err(|e| MediaError::corrupt("PNG", e))?
+            .into_luma8();
+        Ok(GreyPixels {
+            width: grey.width(),
+            height: grey.height(),
+            pixels: grey.into_raw(),
+        })
+    })
+}
+
+/// The pixels turned clockwise by a quarter turn count (90, 180, 270; others: unchanged).
+pub fn rotate_grey(img: &GreyPixels, degrees_cw: u32) -> GreyPixels {
+    let Some(grey) = GrayImage::from_raw(img.width, img.height, img.pixels.clone()) else {
+        return img.clone();
+    };
+    let turned = match degrees_cw % 360 {
+        90 => image::imageops::rotate90(&grey),
+        180 => image::imageops::rotate180(&grey),
+        270 => image::imageops::rotate270(&grey),
+        _ => grey,
+    };
+    GreyPixels {
+        width: turned.width(),
+        height: turned.height(),
+        pixels: turned.into_raw(),
+    }
+}
+
 fn encode_ocr_png(grey: &DynamicImage) -> Result<Vec<u8>, MediaError> {
     let mut png = Vec::new();
     PngEncoder::new_with_quality(

@@ -163,6 +163,7 @@ impl OcrEngine for SimTextract {
             page,
             text_source: TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines: vec![Line::from_words(vec![word])],
         })
     }

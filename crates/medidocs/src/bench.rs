@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use futures::stream::{self, StreamExt};
 use medidocs_core::keys;
+use medidocs_core::language::{self, Language};
 use medidocs_core::model::{DocumentRecord, Status};
 use medidocs_media as media;
 
@@ -49,6 +50,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
     let mut docs = 0u64;
     let started = Instant::now();
     let mut workers = 1;
+    let mut region = medidocs_core::understand::Region::Ie;
     let mut first_run = Vec::new();
     for rep in 0..args.repeat.max(1) {
         let rt = open_runtime(
@@ -58,6 +60,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         )?;
         rt.ocr.check().await?;
         workers = rt.config.workers;
+        region = rt.config.date_region;
         let runner = rt.runner();
         let (rt, runner) = (&rt, &runner);
         let results: Vec<_> = stream::iter(files.iter())
@@ -89,6 +92,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         &scratch.path().join("ocr-images"),
         &first_run,
         &args.limits.limits(),
+        language::prior(region),
     )?;
     let reference = tesseract_alone(images, workers, args.repeat.max(1)).await?;
     let per_min = docs as f64 / secs * 60.0;
@@ -140,14 +144,16 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
 }
 
 /// The OCR images of the pages the first run read by OCR (not from a PDF's text layer),
-/// made again from the originals as the render step makes them: the pipeline keeps them
-/// only while a document is processed.
+/// made again from the originals as the render step makes them (the pipeline keeps them
+/// only while a document is processed), each with the Tesseract languages of the page's
+/// final reading.
 fn ocr_images(
     data_dir: &Path,
     out: &Path,
     run: &[(PathBuf, DocumentRecord)],
     limits: &media::Limits,
-) -> Result<Vec<PathBuf>> {
+    prior: language::Prior,
+) -> Result<Vec<(PathBuf, String)>> {
     std::fs::create_dir_all(out).context("cannot create a scratch folder")?;
     let mut images = Vec::new();
     for (file, doc) in run {
@@ -161,12 +167,17 @@ fn ocr_images(
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         for page in 1..=doc.pages {
             let ocr_json = data_dir.join("objects").join(keys::page_ocr(&doc.id, page));
-            let read_by_ocr = std::fs::read_to_string(ocr_json)
-                .unwrap_or_default()
-                .contains("\"text_source\":\"ocr\"");
-            if !read_by_ocr {
+            let read: serde_json::Value = std::fs::read(ocr_json)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            if read["page"]["text_source"] != "ocr" {
                 continue;
             }
+            let lang = read["page"]["language"]
+                .as_str()
+                .and_then(Language::parse)
+                .unwrap_or(prior.default);
             let decoded = media::decode_page(&bytes, mime, page - 1, limits)?;
             let Some(png) = media::render_renditions(decoded)?
                 .into_iter()
@@ -176,32 +187,33 @@ fn ocr_images(
             };
             let path = out.join(format!("{}-{page}.png", doc.id));
             std::fs::write(&path, png.bytes).context("cannot write an OCR image")?;
-            images.push(path);
+            images.push((path, language::tesseract_languages(lang, prior)));
         }
     }
     Ok(images)
 }
 
-/// The reference: Debian's `tesseract` alone over every OCR-read page image of one run,
-/// repeated as often as the pipeline ran, `workers` at a time, as the pipeline runs it
-/// (single-threaded, TSV out). Pages read from a PDF text layer are not OCRed by the
+/// The reference: Debian's `tesseract` command alone over every OCR-read page image of
+/// one run, in the languages the pipeline read it in at last, repeated as often as the
+/// pipeline ran, `workers` at a time, single-threaded, TSV out, as the pipeline ran it
+/// before Tesseract ran in-process. Pages read from a PDF text layer are not OCRed by the
 /// pipeline and are left out here too.
 async fn tesseract_alone(
-    images: Vec<PathBuf>,
+    images: Vec<(PathBuf, String)>,
     workers: usize,
     repeat: u32,
 ) -> Result<Option<(f64, usize)>> {
     if images.is_empty() {
         return Ok(None);
     }
-    let jobs: Vec<PathBuf> = (0..repeat).flat_map(|_| images.iter().cloned()).collect();
+    let jobs: Vec<(PathBuf, String)> = (0..repeat).flat_map(|_| images.iter().cloned()).collect();
     let n = jobs.len();
     let started = Instant::now();
     let results: Vec<std::io::Result<std::process::Output>> = stream::iter(jobs)
-        .map(|img| async move {
+        .map(|(img, languages)| async move {
             tokio::process::Command::new("tesseract")
                 .arg(&img)
-                .args(["stdout", "-l", "eng", "--psm", "3", "tsv"])
+                .args(["stdout", "-l", &languages, "--psm", "3", "tsv"])
                 .env("OMP_THREAD_LIMIT", "1")
                 .output()
                 .await

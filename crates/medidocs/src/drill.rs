@@ -36,15 +36,13 @@ pub async fn drill(args: DrillArgs) -> Result<ExitCode> {
             tmp.path().to_path_buf()
         }
     };
-    let mut opts = DrillOptions {
+    let opts = DrillOptions {
         documents: args.documents.max(2),
         replication_interval: Duration::from_millis(args.replication_interval_ms.max(1)),
         probe_interval: Duration::from_millis(args.probe_interval_ms.max(1)),
+        ocr_worker: crate::ocr_worker(),
         ..DrillOptions::default()
     };
-    if let Ok(t) = std::env::var("MEDIDOCS_TESSERACT") {
-        opts.tesseract = t.into();
-    }
     if !args.json {
         eprintln!(
             "Drill: {} documents, regions A and B under {}; replication every {} ms, health checks every {} ms",

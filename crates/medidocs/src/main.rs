@@ -250,6 +250,14 @@ fn limit_malloc_arenas() {
 }
 
 fn main() -> ExitCode {
+    // The hidden `ocr-worker` subcommand: the OCR worker process the Tesseract adapter
+    // starts (medidocs_local's tesseract/worker.rs), before any thread or runtime exists.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "ocr-worker")
+    {
+        return ExitCode::from(medidocs_local::ocr_worker_main().clamp(0, 255) as u8);
+    }
     limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -333,18 +341,28 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The OCR worker this program starts: `MEDIDOCS_OCR_WORKER` if set, else itself (its
+/// hidden `ocr-worker` subcommand).
+pub fn ocr_worker() -> medidocs_local::WorkerCommand {
+    match (
+        std::env::var_os("MEDIDOCS_OCR_WORKER"),
+        std::env::current_exe(),
+    ) {
+        (None, Ok(exe)) => medidocs_local::WorkerCommand::medidocs(exe),
+        _ => medidocs_local::WorkerCommand::locate(),
+    }
+}
+
 pub fn open_runtime(
     data_dir: &Path,
     limits: Limits,
     workers: Option<usize>,
 ) -> Result<LocalRuntime> {
     let mut config = LocalConfig::new(data_dir);
+    config.ocr_worker = ocr_worker();
     config.limits = limits;
     if let Some(w) = workers {
         config.workers = w.max(1);
-    }
-    if let Ok(t) = std::env::var("MEDIDOCS_TESSERACT") {
-        config.tesseract = t.into();
     }
     if let Ok(r) = std::env::var("MEDIDOCS_DATE_REGION") {
         config.date_region = medidocs_core::understand::Region::parse(r.trim())

@@ -752,16 +752,21 @@ fn urlencode(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_document_is_retried_by_staff_and_audited_and_nothing_else_is() {
     let s = Server::start(&[]);
-    // A document that failed: its OCR engine answered its checks but broke on the page.
-    let broken = s.data.path().join("broken-tesseract");
+    // A document that failed: its OCR worker answered its checks but broke on the page
+    // (each time it was started).
+    let broken = s.data.path().join("broken-ocr-worker");
     std::fs::write(
         &broken,
-        "#!/bin/sh\ncase \"$1\" in --list-langs) echo eng;; --version) echo tesseract 5;; *) exit 3;; esac\n",
+        concat!(
+            "#!/bin/sh\necho '{\"hello\":{\"version\":\"5\"}}'\nread request\n",
+            "case \"$request\" in *check*) echo '{\"checked\":{\"version\":\"5\"}}'; read request;; esac\n",
+            "exit 3\n",
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_medidocs"))
-        .env("MEDIDOCS_TESSERACT", &broken)
+        .env("MEDIDOCS_OCR_WORKER", &broken)
         .arg("--data-dir")
         .arg(s.data.path())
         .args([
@@ -920,6 +925,13 @@ async fn the_same_file_from_two_patients_is_two_documents_that_know_nothing_of_e
         .get(&format!("/v1/documents/{theirs}/text"), Some(&p1))
         .await;
     assert_eq!(text, text1);
+    // Each page says the language it is written in, and the document lists its pages'.
+    let (_, _, pages) = s.get(&format!("/v1/documents/{id}/pages"), Some(&p2)).await;
+    let pages: Value = serde_json::from_slice(&pages).unwrap();
+    assert_eq!(pages["pages"][0]["language"], "en", "{pages}");
+    let (_, _, doc) = s.get(&format!("/v1/documents/{id}"), Some(&p2)).await;
+    let doc: Value = serde_json::from_slice(&doc).unwrap();
+    assert_eq!(doc["languages"], json!(["en"]), "{doc}");
     let (status, ct, thumb) = s
         .get(&format!("/v1/documents/{id}/pages/1/thumb"), Some(&p2))
         .await;

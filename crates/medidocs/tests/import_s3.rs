@@ -18,7 +18,7 @@ use medidocs_aws::{DynamoMetadataStore, PipelineBuckets, S3ObjectStore, clients}
 use medidocs_core::inputs::BulkInput;
 use medidocs_core::model::Status;
 use medidocs_core::ports::{MetadataStore, ObjectStore};
-use medidocs_local::TesseractOcr;
+use medidocs_local::{TesseractOcr, WorkerCommand};
 use medidocs_media::Limits;
 use medidocs_pipeline::runner::{BULK_DEFINITION, BulkRunner, Runner};
 use medidocs_pipeline::steps::Steps;
@@ -313,7 +313,10 @@ async fn an_s3_import_uploads_once_starts_the_bulk_machine_and_its_rows_run() {
     let steps = Steps::new(
         Arc::new(buckets.clone()),
         meta.clone(),
-        Arc::new(TesseractOcr::new(Path::new("tesseract"), "eng", 2)),
+        Arc::new(TesseractOcr::new(
+            WorkerCommand::medidocs(env!("CARGO_BIN_EXE_medidocs")),
+            2,
+        )),
         Limits::default(),
         2,
     );

@@ -46,6 +46,7 @@ impl Steps {
             .filter(|c| *c != medidocs_core::ocr::PAGE_SEPARATOR)
             .count() as u64;
         doc.text_source = ocr.text_source();
+        doc.languages = ocr.languages();
         // What it is and when it happened, from its lines in reading order.
         let lines: Vec<String> = ocr
             .pages

@@ -7,11 +7,13 @@ use super::contracts::PageOcr;
 use super::{OcrOutput, PageInput, Steps, parse_mime};
 use crate::error::StepError;
 use medidocs_core::keys;
+use medidocs_core::language;
 use medidocs_core::layout;
 use medidocs_core::model::TextSource;
 use medidocs_core::ocr::{BoundingBox, Line, OcrPage, Word};
 use medidocs_core::ports::StoreError;
 use medidocs_core::textlayer::{self, Ink, Verdict};
+use medidocs_core::understand::Region;
 use medidocs_media::{self as media, Mime};
 
 impl Steps {
@@ -44,7 +46,8 @@ impl Steps {
                     self.cpu(move || media::shrink_png_to_fit(&png, limits))
                         .await?
                 };
-                let read = self.ocr.recognize(&png, input.page).await?;
+                let region = self.patient_region(input).await?;
+                let read = self.ocr.recognize_for(&png, input.page, region).await?;
                 // A layer reading part of the page is exact where OCR guesses: OCR adds
                 // what it does not read. A garbled one stands only if OCR reads less.
                 let mut page = match (layer.merge, layer.garbled) {
@@ -56,6 +59,16 @@ impl Steps {
                 page
             }
         };
+        let mut page = page;
+        // Every page says its language: the engine's, else what its words say (a PDF's
+        // text layer, a Textract page), else the patient's region's default.
+        if page.language.is_none() {
+            let words = page.lines.iter().flat_map(|l| &l.words);
+            page.language = Some(match language::detect(words.map(|w| w.text.as_str())) {
+                Some(d) => d.language,
+                None => language::prior(self.patient_region(input).await?).default,
+            });
+        }
         let ms = started.elapsed().as_millis() as u64;
         let out = ocr_output(input, &page, ms);
         self.put_json(&done_key, &PageOcr { page, ms }).await?;
@@ -76,6 +89,18 @@ impl Steps {
         let (index, page) = (input.page.saturating_sub(1), input.page);
         self.cpu(move || media::pdf_text_layer(&bytes, index).map(|l| usable_text_layer(page, l)))
             .await
+    }
+
+    /// The region of the page's patient (their own setting, else the deployment's): the
+    /// prior of the page's language.
+    async fn patient_region(&self, input: &PageInput) -> Result<Region, StepError> {
+        let doc = self.meta.get_document(&input.document_id).await?;
+        Ok(self
+            .meta
+            .patient_settings(&doc.patient_id)
+            .await?
+            .date_region
+            .unwrap_or(self.date_region))
     }
 
     /// The page's OCR image: the one the render step left under `work/`, or, when it is
@@ -165,6 +190,7 @@ fn text_layer_page(page: u32, layer: media::TextLayerPage) -> (OcrPage, Ink) {
         page,
         text_source: TextSource::TextLayer,
         rotation: 0,
+        language: None,
         lines: in_reading_order(lines),
     };
     (page, ink)
