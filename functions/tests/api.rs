@@ -33,6 +33,7 @@ fn ocr_model() -> Vec<u8> {
             page: 1,
             text_source: medidocs_core::model::TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines: vec![Line::from_words(vec![
                 word("Levothyroxine", 0.1),
                 word("100", 0.45),

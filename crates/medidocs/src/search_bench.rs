@@ -67,6 +67,7 @@ fn ocr_of(text: &str) -> OcrDocument {
             page: 1,
             text_source: TextSource::Ocr,
             rotation: 0,
+            language: None,
             lines,
         }],
     }

@@ -226,6 +226,7 @@ mod tests {
             page: 1,
             text_source: TextSource::Ocr,
             rotation,
+            language: None,
             lines: vec![Line::from_words(vec![
                 word("Full", 0.1),
                 word("blood", 0.4),
