@@ -23,6 +23,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
         ],
     ),
     ("medidocs-testkit", &["medidocs-core"]),
+    ("medidocs-search", &["medidocs-core"]),
     (
         "medidocs-aws",
         &["medidocs-clock", "medidocs-core", "medidocs-testkit"],
@@ -36,6 +37,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "medidocs-pipeline",
             "medidocs-media",
             "medidocs-states",
+            "medidocs-search",
             "medidocs-testkit",
         ],
     ),
@@ -61,6 +63,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "medidocs-aws",
             "medidocs-api",
             "medidocs-local",
+            "medidocs-search",
             "medidocs-testkit",
         ],
     ),
@@ -69,6 +72,16 @@ const MAY_USE: &[(&str, &[&str])] = &[
 /// Crates that must never reach the pipeline's machinery (the engine, the decoders, the
 /// step handlers), even through another crate.
 const NEVER: &[(&str, &[&str])] = &[
+    (
+        "medidocs-search",
+        &[
+            "medidocs-media",
+            "medidocs-pipeline",
+            "medidocs-states",
+            "medidocs-aws",
+            "medidocs-local",
+        ],
+    ),
     (
         "medidocs-core",
         &[
