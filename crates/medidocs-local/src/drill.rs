@@ -246,9 +246,13 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
         })
     };
 
-    // 2. Midway, A fails: its pipeline runs and its replication stop where they are.
+    // 2. Midway, A fails: its pipeline runs and its replication stop where they are. Midway
+    // is once half the uploads are acknowledged and replication has carried something to B
+    // (a fast pipeline can acknowledge half before the replicator's first pass).
     let half = (opts.documents / 2).max(1);
-    while acked_a.lock().map(|v| v.len()).unwrap_or(0) < half && !import_a.is_finished() {
+    while (acked_a.lock().map(|v| v.len()).unwrap_or(0) < half || a2b.lags_ms().is_empty())
+        && !import_a.is_finished()
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     import_a.abort();
