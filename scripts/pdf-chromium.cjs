@@ -35,12 +35,15 @@ async function main() {
     const title = viewer.locator("#title");
     const length = viewer.locator("#pagelength");
     const error = viewer.locator("#error-screen, viewer-error-dialog");
-    for (let i = 0; i < 200; i++) {
+    // The count is read until it is the expected one: under load the viewer shows an
+    // empty count, or redraws, before the document is laid out.
+    let counted = "";
+    for (let i = 0; i < 400; i++) {
       if (await error.count()) throw new Error("Chromium's PDF viewer shows an error: the file did not load");
-      if ((await length.count()) && (await length.innerText()).trim() !== "") break;
+      counted = (await length.count()) ? (await length.first().innerText().catch(() => "")).trim() : "";
+      if (counted === String(pages)) break;
       await page.waitForTimeout(100);
     }
-    const counted = (await length.innerText()).trim();
     if (counted !== String(pages)) throw new Error(`the viewer counts ${counted} pages, not ${pages}`);
     const named = (await title.innerText()).trim();
     if (!named) throw new Error("the viewer names no document");
