@@ -263,8 +263,21 @@ impl IndexEntry {
         if !is_indexed(doc) {
             return None;
         }
-        let lines = ocr
-            .pages
+        Some(IndexEntry {
+            document_id: doc.id.clone(),
+            patient_id: doc.patient_id.clone(),
+            doc_type: doc.type_of().map(|(t, _)| t.code().to_string()),
+            document_date: doc.document_date().map(str::to_string),
+            day: doc.sort_date().to_string(),
+            created_at: doc.created_at.clone(),
+            version: doc.version,
+            lines: Self::lines_of(ocr),
+        })
+    }
+
+    /// An OCR model's lines as the index keeps them, in reading order.
+    pub fn lines_of(ocr: &OcrDocument) -> Vec<IndexedLine> {
+        ocr.pages
             .iter()
             .flat_map(|p| {
                 p.lines.iter().map(|l| IndexedLine {
@@ -281,17 +294,7 @@ impl IndexEntry {
                         .collect(),
                 })
             })
-            .collect();
-        Some(IndexEntry {
-            document_id: doc.id.clone(),
-            patient_id: doc.patient_id.clone(),
-            doc_type: doc.type_of().map(|(t, _)| t.code().to_string()),
-            document_date: doc.document_date().map(str::to_string),
-            day: doc.sort_date().to_string(),
-            created_at: doc.created_at.clone(),
-            version: doc.version,
-            lines,
-        })
+            .collect()
     }
 
     /// The text the words are found in: lines in reading order.

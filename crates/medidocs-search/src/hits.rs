@@ -85,8 +85,8 @@ impl Matcher {
         &self.terms
     }
 
-    /// Whether a document token matches a query word.
-    fn word_matches(&mut self, token: &str, w: &WordTerm) -> bool {
+    /// Whether a document token matches a query word (the stemmers are the matcher's).
+    fn word_matches(stemmers: &mut [TextAnalyzer; 3], token: &str, w: &WordTerm) -> bool {
         if token == w.plain
             || (w.prefix && token.starts_with(&w.plain))
             || (w.fuzzy && within_one_edit(token, &w.plain))
@@ -104,7 +104,7 @@ impl Matcher {
             return false;
         }
         (0..3).any(|i| {
-            tokens(&mut self.stemmers[i], token)
+            tokens(&mut stemmers[i], token)
                 .first()
                 .is_some_and(|s| *s == w.stems[i])
         })
@@ -112,12 +112,8 @@ impl Matcher {
 
     /// The lines holding a matching word or phrase, in reading order, at most
     /// [`MAX_HITS`], each with the matching words' places in its text and their boxes.
-    pub fn hits(&self, lines: &[IndexedLine]) -> Vec<Hit> {
-        let mut m = Matcher {
-            terms: self.terms.clone(),
-            plain: self.plain.clone(),
-            stemmers: self.stemmers.clone(),
-        };
+    pub fn hits(&mut self, lines: &[IndexedLine]) -> Vec<Hit> {
+        let m = self;
         // Every word of the document: (line, word), its tokens.
         let mut words: Vec<(usize, usize, Vec<String>)> = Vec::new();
         let split: Vec<Vec<(String, BoundingBox)>> = lines.iter().map(line_words).collect();
@@ -127,11 +123,13 @@ impl Matcher {
             }
         }
         let mut hit = vec![false; words.len()];
-        let terms = m.terms.clone();
+        let terms = &m.terms;
         for (k, (_, _, toks)) in words.iter().enumerate() {
-            for t in &terms {
+            for t in terms {
                 if let Term::Word(w) = t
-                    && toks.iter().any(|tok| m.word_matches(tok, w))
+                    && toks
+                        .iter()
+                        .any(|tok| Self::word_matches(&mut m.stemmers, tok, w))
                 {
                     hit[k] = true;
                 }
@@ -143,7 +141,7 @@ impl Matcher {
             .enumerate()
             .flat_map(|(k, (_, _, toks))| toks.iter().map(move |t| (k, t.as_str())))
             .collect();
-        for t in &terms {
+        for t in terms {
             let Term::Phrase(ps) = t else { continue };
             for start in 0..flat.len() {
                 if flat.len() - start < ps.len() {

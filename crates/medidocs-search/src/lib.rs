@@ -322,7 +322,7 @@ impl TextIndex {
         if request.patients.is_empty() {
             return Ok(Found::default());
         }
-        let matcher = Matcher::new(&request.query);
+        let mut matcher = Matcher::new(&request.query);
         let query = self.query(&matcher, &request.patients, &request.filter);
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, MAX_RESULTS);

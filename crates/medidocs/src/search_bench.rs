@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use medidocs_core::model::TextSource;
 use medidocs_core::ocr::{BoundingBox, Line, OcrDocument, OcrPage, Word};
-use medidocs_core::search::{Filter, IndexEntry, IndexedLine, IndexedWord, Query, SearchRequest};
+use medidocs_core::search::{Filter, IndexEntry, Query, SearchRequest};
 use medidocs_core::understand::DocumentType;
 use medidocs_search::{Change, TextIndex};
 
@@ -151,26 +151,7 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
                 day: format!("2025-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
                 version: 1,
-                lines: d
-                    .ocr
-                    .pages
-                    .iter()
-                    .flat_map(|p| {
-                        p.lines.iter().map(|l| IndexedLine {
-                            page: p.page,
-                            text: l.text.clone(),
-                            bbox: l.bbox,
-                            words: l
-                                .words
-                                .iter()
-                                .map(|w| IndexedWord {
-                                    text: w.text.clone(),
-                                    bbox: w.bbox,
-                                })
-                                .collect(),
-                        })
-                    })
-                    .collect(),
+                lines: IndexEntry::lines_of(&d.ocr),
             }))
         })
         .collect();
@@ -272,25 +253,7 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
                     };
                     entry.patient_id = p.clone();
                     entry.document_id = e.file_name().to_string_lossy().into_owned();
-                    entry.lines = ocr
-                        .pages
-                        .iter()
-                        .flat_map(|pg| {
-                            pg.lines.iter().map(|l| IndexedLine {
-                                page: pg.page,
-                                text: l.text.clone(),
-                                bbox: l.bbox,
-                                words: l
-                                    .words
-                                    .iter()
-                                    .map(|w| IndexedWord {
-                                        text: w.text.clone(),
-                                        bbox: w.bbox,
-                                    })
-                                    .collect(),
-                            })
-                        })
-                        .collect();
+                    entry.lines = IndexEntry::lines_of(&ocr);
                     changes.push(Change::Put(Box::new(entry)));
                 }
             }

@@ -233,22 +233,7 @@ async fn search_finds_pages_through_ocr_errors_phrases_prefixes_filters_and_care
         .map(|r| r["patient_id"].as_str().unwrap())
         .collect();
     assert!(!patients.contains(&"p-2"), "{patients:?}");
-    let p2_word = {
-        let (_, t) = get(
-            base,
-            &format!("/v1/documents/{other}/pages"),
-            &medidocs_token(d, "patient", "p-2"),
-        )
-        .await;
-        t["pages"][0]["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|l| l["words"].as_array().unwrap().iter())
-            .map(|w| w["text"].as_str().unwrap().to_string())
-            .find(|w| w.len() >= 6 && w.chars().all(char::is_alphabetic))
-            .expect("a word on p-2's prescription")
-    };
+    let p2_word = a_word(base, &medidocs_token(d, "patient", "p-2"), &other).await;
     let (_, v) = get(base, &format!("/v1/search?q={}", enc(&p2_word)), &doctor).await;
     assert!(
         v["results"]
@@ -295,17 +280,7 @@ async fn search_finds_pages_through_ocr_errors_phrases_prefixes_filters_and_care
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    let word = {
-        let (_, t) = get(base, &format!("/v1/documents/{medication}/pages"), &doctor).await;
-        t["pages"][0]["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|l| l["words"].as_array().unwrap().iter())
-            .map(|w| w["text"].as_str().unwrap().to_string())
-            .find(|w| w.len() >= 6 && w.chars().all(char::is_alphabetic))
-            .expect("a word on the medication box")
-    };
+    let word = a_word(base, &doctor, &medication).await;
     let (_, v) = get(base, &format!("{}&type=lab_report", search(&word)), &doctor).await;
     assert_eq!(ids(&v), [medication.as_str()], "{word}: {v}");
 
@@ -358,6 +333,19 @@ async fn search_finds_pages_through_ocr_errors_phrases_prefixes_filters_and_care
     );
     assert!(out.starts_with("2 document(s) match"), "{out}");
     assert!(out.contains("[Ticagrelor]"), "{out}");
+}
+
+/// A word of six letters or more on a document's first page, as the API shows it.
+async fn a_word(base: &str, token: &str, doc: &str) -> String {
+    let (_, t) = get(base, &format!("/v1/documents/{doc}/pages"), token).await;
+    t["pages"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["words"].as_array().unwrap().iter())
+        .map(|w| w["text"].as_str().unwrap().to_string())
+        .find(|w| w.len() >= 6 && w.chars().all(char::is_alphabetic))
+        .unwrap_or_else(|| panic!("no word of six letters on {doc}'s first page"))
 }
 
 fn unscored(mut v: Value) -> Value {
