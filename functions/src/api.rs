@@ -104,11 +104,11 @@ pub fn router(
     let artefacts = S3ObjectStore::new(s3.clone(), &config.artefact_bucket, kms.clone());
     let artefact_store: Arc<dyn medidocs_core::ports::ObjectStore> = Arc::new(artefacts.clone());
     let app = App {
-        // Each search indexes the patients' OCR models in memory (docs/deploy.md, "Search").
-        search: Arc::new(medidocs_search::RecordsIndex {
-            meta: store.clone(),
-            objects: artefact_store.clone(),
-        }),
+        // Each patient's index object, written by the indexer (docs/deploy.md, "Search").
+        search: Arc::new(medidocs_search::PatientIndexes::new(
+            store.clone(),
+            artefact_store.clone(),
+        )),
         meta: store.clone(),
         access: store,
         artefacts: artefact_store,

@@ -26,6 +26,8 @@ pub enum Function {
     /// Copies this region's accounts to the other region's user pool (on a schedule, and
     /// when an account changes).
     IdentitySync,
+    /// Keeps each patient's search index object up to date (the table's stream).
+    Indexer,
 }
 
 impl Function {
@@ -40,6 +42,7 @@ impl Function {
                 Function::Watchdog,
                 Function::Start,
                 Function::IdentitySync,
+                Function::Indexer,
             ])
             .collect()
     }
@@ -53,6 +56,7 @@ impl Function {
             Function::OcrWorker => "ocr-worker",
             Function::Watchdog => "watchdog",
             Function::IdentitySync => "identity-sync",
+            Function::Indexer => "indexer",
         }
     }
 
@@ -65,6 +69,7 @@ impl Function {
             Function::OcrWorker => "OcrWorkerFunction",
             Function::Watchdog => "WatchdogFunction",
             Function::IdentitySync => "IdentitySyncFunction",
+            Function::Indexer => "IndexerFunction",
         }
     }
 }
@@ -131,6 +136,7 @@ impl Function {
             Function::OcrWorker => Box::pin(crate::ocr::serve_ocr_worker()),
             Function::Watchdog => Box::pin(crate::serve_watchdog()),
             Function::IdentitySync => Box::pin(crate::identity::serve_identity_sync()),
+            Function::Indexer => Box::pin(crate::serve_indexer()),
         };
         run.await
     }
@@ -149,7 +155,7 @@ mod tests {
     #[test]
     fn every_function_is_named_once_and_read_back() {
         let all = Function::all();
-        assert_eq!(all.len(), 12, "{all:?}");
+        assert_eq!(all.len(), 13, "{all:?}");
         for f in &all {
             assert_eq!(f.name().parse::<Function>(), Ok(*f));
             assert_eq!(all.iter().filter(|g| g.name() == f.name()).count(), 1);

@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, ObjectLockMode, ServerSideEncryption, StorageClass,
 };
 use medidocs_core::keys;
-use medidocs_core::ports::{LocalFile, ObjectMeta, ObjectStore, PutMode, StoreError};
+use medidocs_core::ports::{LocalFile, ObjectMeta, ObjectStore, PutMode, StoreError, Tagged};
 
 use crate::error::{Kind, kind, store_error};
 
@@ -608,6 +608,13 @@ impl S3ObjectStore {
     }
 }
 
+/// The `Content-MD5` of a single-part write.
+fn content_md5(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(bytes))
+}
+
 /// A refused conditional create means the key is taken.
 fn create_error<E>(
     key: &str,
@@ -662,11 +669,7 @@ impl ObjectStore for S3ObjectStore {
             // check. S3 also takes the SDK's own CRC32 header, but that one can be turned
             // off (AWS_REQUEST_CHECKSUM_CALCULATION=when_required), and some
             // S3-compatible servers accept only Content-MD5.
-            let md5 = {
-                use base64::Engine;
-                use md5::Digest;
-                base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&bytes))
-            };
+            let md5 = content_md5(&bytes);
             self.single_put(key, ByteStream::from(bytes), mode)
                 .content_md5(md5)
                 .send()
@@ -774,6 +777,64 @@ impl ObjectStore for S3ObjectStore {
             .map_err(|e| store_error(key, e))?;
         let body = out.body.collect().await.map_err(|e| body_error(key, e))?;
         Ok(body.into_bytes().to_vec())
+    }
+
+    /// One GET: `If-None-Match` with the known ETag, so an unchanged object is a 304
+    /// and no bytes.
+    async fn get_tagged(&self, key: &str, known: Option<&str>) -> Result<Tagged, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_none_match(known.map(str::to_string))
+            .send()
+            .await;
+        let out = match out {
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
+                return Ok(Tagged::Unchanged);
+            }
+            Err(e) if kind(&e) == Kind::NotFound => return Ok(Tagged::Absent),
+            other => other.map_err(|e| store_error(key, e))?,
+        };
+        let tag = out.e_tag().unwrap_or_default().to_string();
+        let body = out.body.collect().await.map_err(|e| body_error(key, e))?;
+        Ok(Tagged::Found {
+            bytes: body.into_bytes().to_vec(),
+            tag,
+        })
+    }
+
+    /// One conditional PUT (S3 conditional writes): `If-Match: {etag}`, or
+    /// `If-None-Match: *` for a first write. A 412 (another writer's object), a 409
+    /// (`ConditionalRequestConflict`: a write racing this one) and a 404 (the object
+    /// went) all mean read again.
+    async fn put_tagged(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let md5 = content_md5(&bytes);
+        let put = self
+            .single_put(key, ByteStream::from(bytes), PutMode::Overwrite)
+            .content_md5(md5);
+        let put = match expected {
+            Some(tag) => put.if_match(tag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(out) => Ok(out.e_tag().unwrap_or_default().to_string()),
+            Err(e)
+                if matches!(kind(&e), Kind::Condition | Kind::NotFound)
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 409) =>
+            {
+                Err(StoreError::Precondition {
+                    what: format!("{key} changed since it was read"),
+                })
+            }
+            Err(e) => Err(store_error(key, e)),
+        }
     }
 
     async fn get_range(
@@ -1023,6 +1084,17 @@ impl ObjectStore for PipelineBuckets {
         version: &str,
     ) -> Result<Option<String>, StoreError> {
         self.route(key).recorded_sha256(key, version).await
+    }
+    async fn get_tagged(&self, key: &str, known: Option<&str>) -> Result<Tagged, StoreError> {
+        self.route(key).get_tagged(key, known).await
+    }
+    async fn put_tagged(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        self.route(key).put_tagged(key, bytes, expected).await
     }
 }
 

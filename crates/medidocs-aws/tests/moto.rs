@@ -624,10 +624,12 @@ fn the_template_keeps_the_record_and_lets_intermediates_go() {
             .filter_map(|l| l.trim().strip_prefix("Prefix:"))
         {
             let prefix = prefix.trim().trim_matches(['\'', '"']);
-            assert!(
-                !"work/".starts_with(prefix) || bucket == "UploadBucket",
-                "{bucket}: a replication rule for {prefix:?} covers work/"
-            );
+            for derived in ["work/", medidocs_core::keys::INDEX_PREFIX] {
+                assert!(
+                    !derived.starts_with(prefix) || bucket == "UploadBucket",
+                    "{bucket}: a replication rule for {prefix:?} covers {derived}"
+                );
+            }
         }
     }
     // No PUT to uploads/ replaces what a patient sent, whoever signed it.
@@ -661,6 +663,35 @@ fn the_template_keeps_the_record_and_lets_intermediates_go() {
             policies.contains("s3:DeleteObject") && policies.contains("/work/*"),
             "{function} ends documents but may not remove their intermediates"
         );
+    }
+    // Search indexes: the indexer writes them (with a day's retention, so it may set
+    // one), the API reads them, both see a missing one as missing (ListBucket), and
+    // their replaced versions go after a day.
+    assert!(
+        lifecycle.contains("Prefix: index/") && lifecycle.contains("NoncurrentDays: 1"),
+        "{lifecycle}"
+    );
+    let indexer = text(&template["Resources"]["IndexerFunction"]["Properties"]["Policies"]);
+    assert!(
+        indexer.contains("s3:PutObjectRetention") && indexer.contains("/index/*"),
+        "{indexer}"
+    );
+    assert!(!indexer.contains("s3:DeleteObject"), "{indexer}");
+    for function in ["IndexerFunction", "ApiFunction"] {
+        let policies = text(&template["Resources"][function]["Properties"]["Policies"]);
+        assert!(
+            policies.contains("s3:ListBucket") && policies.contains("/index/*"),
+            "{function} cannot read a patient's search index, or tell a missing one"
+        );
+    }
+    let stream = text(&template["Resources"]["IndexerStream"]["Properties"]);
+    for setting in [
+        "ReportBatchItemFailures",
+        "DOC#",
+        "OnFailure",
+        "BisectBatchOnFunctionError",
+    ] {
+        assert!(stream.contains(setting), "{setting}: {stream}");
     }
 }
 

@@ -356,9 +356,19 @@ pub fn work_prefix(doc: &str) -> String {
     format!("work/{doc}/")
 }
 /// Whether an object is part of the record (kept for the retention period and replicated
-/// to the recovery region) rather than an intermediate under `work/`.
+/// to the recovery region) rather than an intermediate under `work/` or a search index
+/// under `index/` (derived, rewritten in place, made again from the records).
 pub fn is_kept(key: &str) -> bool {
-    !key.starts_with("work/")
+    !key.starts_with("work/") && !key.starts_with(INDEX_PREFIX)
+}
+
+/// Where the patients' search indexes live (the artefact bucket; each region its own).
+pub const INDEX_PREFIX: &str = "index/";
+
+/// A patient's search index in an object store: `index/{patient}/search-v1`. The suffix
+/// is the index's format: a new one is written beside the old, which then expires.
+pub fn patient_index(patient_id: &str) -> String {
+    format!("{INDEX_PREFIX}{patient_id}/search-v1")
 }
 pub fn page_ocr(doc: &str, page: u32) -> String {
     format!("{}pages/{page}/ocr.json", artefacts_prefix(doc))

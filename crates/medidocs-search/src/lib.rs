@@ -14,6 +14,8 @@
 //! French stemming; OpenSearch is a cluster to run.
 
 mod hits;
+mod objects;
+mod pack;
 mod store;
 
 use std::ops::Bound;
@@ -41,7 +43,8 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use hits::Matcher;
-pub use store::{RECORDS_INDEX_MAX_DOCUMENTS, RecordsIndex, SharedIndex};
+pub use objects::{CACHE_BYTES, PatientIndexes, Updated};
+pub use store::{RECORDS_INDEX_MAX_DOCUMENTS, RecordsIndex, SharedIndex, records_of};
 
 /// Bumped when the schema or the analyzers change: an index of another version is set
 /// aside and made again from the records.
@@ -194,6 +197,62 @@ impl TextIndex {
     pub fn in_memory() -> Result<Self, StoreError> {
         let (schema, fields) = schema();
         Self::with(Index::create_in_ram(schema), fields)
+    }
+
+    /// An index carried as one object ([`TextIndex::to_bytes`]), opened in memory. A
+    /// damaged object, or one of another schema, is [`StoreError::InvalidInput`]: the
+    /// caller makes the index again from the records.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StoreError> {
+        let damaged = |what: String| StoreError::InvalidInput {
+            what: format!("a search index object: {what}"),
+        };
+        let dir = tantivy::directory::RamDirectory::create();
+        for (name, data) in pack::unpack(bytes)? {
+            use tantivy::directory::Directory;
+            dir.atomic_write(Path::new(&name), data)
+                .map_err(|e| damaged(format!("{name}: {e}")))?;
+        }
+        let index = Index::open(dir).map_err(|e| damaged(e.to_string()))?;
+        let (schema, fields) = schema();
+        if index.schema() != schema {
+            return Err(damaged("made with another schema".into()));
+        }
+        let broken = index
+            .validate_checksum()
+            .map_err(|e| damaged(e.to_string()))?;
+        if !broken.is_empty() {
+            return Err(damaged(format!(
+                "{} files fail their checksum",
+                broken.len()
+            )));
+        }
+        Self::with(index, fields).map_err(|e| damaged(e.to_string()))
+    }
+
+    /// The index as one object: its files packed one after another (`pack.rs`).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        use tantivy::directory::Directory;
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = self.index.directory();
+        let mut names: Vec<std::path::PathBuf> = dir.list_managed_files().into_iter().collect();
+        names.push("meta.json".into());
+        names.push(".managed.json".into());
+        names.sort();
+        names.dedup();
+        let reading = |e: tantivy::directory::error::OpenReadError| {
+            StoreError::unavailable("the search index: packing", e)
+        };
+        let mut files = Vec::with_capacity(names.len());
+        for path in names {
+            if !dir.exists(&path).map_err(reading)? {
+                continue;
+            }
+            let Some(name) = path.to_str().map(str::to_string) else {
+                continue;
+            };
+            files.push((name, dir.atomic_read(&path).map_err(reading)?));
+        }
+        Ok(pack::pack(&files))
     }
 
     fn with(index: Index, fields: Fields) -> Result<Self, StoreError> {

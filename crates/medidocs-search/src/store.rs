@@ -69,36 +69,10 @@ impl SearchIndex for RecordsIndex {
     }
 
     async fn search(&self, request: &SearchRequest) -> Result<Found, StoreError> {
-        use futures::stream::{self, StreamExt, TryStreamExt};
-        let mut docs = Vec::new();
-        for pid in &request.patients {
-            let mut cursor: Option<String> = None;
-            let mut read = 0;
-            loop {
-                let page = self
-                    .meta
-                    .list_patient_documents(pid, 100, cursor.as_deref())
-                    .await?;
-                read += page.documents.len();
-                docs.extend(page.documents);
-                cursor = page.next;
-                if cursor.is_none() || read >= RECORDS_INDEX_MAX_DOCUMENTS {
-                    break;
-                }
-            }
-        }
-        // The models are read a few at a time: each is one GET in S3.
-        let entries: Vec<Option<IndexEntry>> = stream::iter(docs)
-            .map(|doc| {
-                let objects = self.objects.clone();
-                async move { entry_for(objects.as_ref(), &doc).await }
-            })
-            .buffered(READ_AT_ONCE)
-            .try_collect()
-            .await?;
+        let entries =
+            records_of(self.meta.as_ref(), self.objects.as_ref(), &request.patients).await?;
         let changes: Vec<Change> = entries
             .into_iter()
-            .flatten()
             .map(|e| Change::Put(Box::new(e)))
             .collect();
         let request = request.clone();
@@ -110,4 +84,47 @@ impl SearchIndex for RecordsIndex {
         .await
         .map_err(|e| StoreError::unavailable("the search index", e))?
     }
+}
+
+/// What an index of `patients` holds, read from the records: their READY documents (at
+/// most [`RECORDS_INDEX_MAX_DOCUMENTS`] each, newest first) and their OCR models, read a
+/// few at a time (each is one GET in S3).
+pub async fn records_of(
+    meta: &dyn MetadataStore,
+    objects: &dyn ObjectStore,
+    patients: &[String],
+) -> Result<Vec<IndexEntry>, StoreError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let mut docs = Vec::new();
+    for pid in patients {
+        let mut cursor: Option<String> = None;
+        let mut read = 0;
+        loop {
+            let page = meta
+                .list_patient_documents(pid, 100, cursor.as_deref())
+                .await?;
+            read += page.documents.len();
+            docs.extend(page.documents);
+            cursor = page.next;
+            if cursor.is_none() || read >= RECORDS_INDEX_MAX_DOCUMENTS {
+                break;
+            }
+        }
+    }
+    let entries: Vec<Option<IndexEntry>> = stream::iter(docs)
+        .map(|doc| async move {
+            match entry_for(objects, &doc).await {
+                // A READY document whose OCR model is gone cannot be searched; the others
+                // still can.
+                Err(StoreError::NotFound { .. }) => {
+                    tracing::warn!(document = %doc.id, "an OCR model is missing: not searched");
+                    Ok(None)
+                }
+                other => other,
+            }
+        })
+        .buffered(READ_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(entries.into_iter().flatten().collect())
 }

@@ -297,3 +297,85 @@ fn an_index_on_disk_is_read_by_another_opening() {
         ["d-letter"]
     );
 }
+
+#[test]
+fn an_index_carried_as_one_object_answers_as_it_did_and_takes_more_changes() {
+    let before = index();
+    // Several commits, so several segments, one removal among them.
+    let mut more = corpus();
+    let last = more.pop().unwrap();
+    before
+        .apply(vec![Change::Remove(last.document_id.clone())], false)
+        .unwrap();
+    before
+        .apply(vec![Change::Put(Box::new(last))], false)
+        .unwrap();
+    let bytes = before.to_bytes().unwrap();
+    let after = TextIndex::from_bytes(&bytes).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.versions().unwrap(), before.versions().unwrap());
+    let all = ["p1", "p2", "p3"];
+    for q in [
+        "ticagre1or",
+        "\"chest pain\"",
+        "hba1",
+        "tension",
+        "ticagrelor",
+    ] {
+        let (a, b) = (
+            search(&before, q, &all, Filter::default()),
+            search(&after, q, &all, Filter::default()),
+        );
+        assert_eq!(a, b, "{q}");
+    }
+    // It takes changes like any index, and carries them on.
+    after
+        .apply(vec![Change::Remove("d-letter".into())], false)
+        .unwrap();
+    let again = TextIndex::from_bytes(&after.to_bytes().unwrap()).unwrap();
+    assert_eq!(again.len(), before.len() - 1);
+    assert!(!ids(&search(&again, "ticagrelor", &all, Filter::default())).contains(&"d-letter"));
+}
+
+#[test]
+fn a_damaged_index_object_is_refused_not_trusted() {
+    let bytes = index().to_bytes().unwrap();
+    // Cut short anywhere, or one byte changed in a file's body: an error, never a panic
+    // and never an index that answers differently.
+    let step = (bytes.len() / 97).max(1);
+    for cut in (0..bytes.len()).step_by(step) {
+        assert!(
+            TextIndex::from_bytes(&bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let expected = search(
+        &index(),
+        "ticagrelor",
+        &["p1", "p2", "p3"],
+        Filter::default(),
+    );
+    let mut refused = 0;
+    for at in (64..bytes.len()).step_by(step) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x5a;
+        match TextIndex::from_bytes(&b) {
+            Err(_) => refused += 1,
+            Ok(i) => {
+                // A change that tantivy's checksums do not cover (meta.json's spacing,
+                // say) must still leave an index that answers the same.
+                let found = i.search(&SearchRequest {
+                    query: Query::parse("ticagrelor").unwrap(),
+                    patients: vec!["p1".into(), "p2".into(), "p3".into()],
+                    filter: Filter::default(),
+                    limit: 20,
+                });
+                if let Ok(found) = found {
+                    assert_eq!(ids(&found), ids(&expected), "byte {at}");
+                }
+            }
+        }
+    }
+    assert!(refused > 0);
+    assert!(TextIndex::from_bytes(b"not an index").is_err());
+}

@@ -301,6 +301,84 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
         time_index(&all)?,
         None,
     );
+
+    // What the AWS API does: one index object per patient (medidocs_search::
+    // PatientIndexes), opened from its bytes when its ETag changed (cold), or searched as
+    // kept in memory (warm); each patient's index searched, the best kept.
+    let objects: Vec<Vec<u8>> = team
+        .iter()
+        .map(|p| -> Result<Vec<u8>> {
+            let own: Vec<Change> = entries
+                .iter()
+                .filter(|c| matches!(c, Change::Put(e) if &e.patient_id == p))
+                .cloned()
+                .collect();
+            let i = TextIndex::in_memory()?;
+            i.apply(own, false)?;
+            Ok(i.to_bytes()?)
+        })
+        .collect::<Result<_>>()?;
+    let sizes: Vec<usize> = objects.iter().map(Vec::len).collect();
+    println!(
+        "\nindex objects of {per} documents: {:.2} MB each on average ({:.2} MB the largest)",
+        sizes.iter().sum::<usize>() as f64 / sizes.len() as f64 / 1e6,
+        *sizes.iter().max().unwrap_or(&0) as f64 / 1e6
+    );
+    let time_objects = |n: usize, cold: bool| -> Result<Vec<f64>> {
+        let kept: Vec<TextIndex> = objects[..n]
+            .iter()
+            .map(|b| TextIndex::from_bytes(b))
+            .collect::<Result<_, _>>()?;
+        let mut ms = Vec::new();
+        for (q, f) in &queries {
+            let t = Instant::now();
+            let opened: Vec<TextIndex> = if cold {
+                objects[..n]
+                    .iter()
+                    .map(|b| TextIndex::from_bytes(b))
+                    .collect::<Result<_, _>>()?
+            } else {
+                Vec::new()
+            };
+            let indexes = if cold { &opened } else { &kept };
+            let mut found = Vec::new();
+            for i in indexes {
+                found.extend(
+                    i.search(&SearchRequest {
+                        query: q.clone(),
+                        patients: team[..n].to_vec(),
+                        filter: f.clone(),
+                        limit: 20,
+                    })?
+                    .matches,
+                );
+            }
+            found.sort_by(|a, b| b.score.total_cmp(&a.score));
+            found.truncate(20);
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(ms)
+    };
+    summary(
+        "index objects, one patient, opened (ETag changed)",
+        time_objects(1, true)?,
+        Some(scan1),
+    );
+    summary(
+        "index objects, one patient, kept (ETag held)",
+        time_objects(1, false)?,
+        Some(scan1),
+    );
+    summary(
+        &format!("index objects, {} patients, opened", team.len()),
+        time_objects(team.len(), true)?,
+        Some(scan_team),
+    );
+    summary(
+        &format!("index objects, {} patients, kept", team.len()),
+        time_objects(team.len(), false)?,
+        Some(scan_team),
+    );
     Ok(())
 }
 

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use medidocs_core::ports::StoreError;
 
@@ -115,7 +115,15 @@ impl DynamoMetadataStore {
             .key_schema(key(pk, KeyType::Hash)?)
             .key_schema(key(sk, KeyType::Range)?)
             .attribute_definitions(attr(pk)?)
-            .attribute_definitions(attr(sk)?);
+            .attribute_definitions(attr(sk)?)
+            // The global table's replication and the search indexer read it.
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(|e| StoreError::unavailable("table schema", e))?,
+            );
         for (index, gpk, gsk) in INDEXES {
             let gsi = GlobalSecondaryIndex::builder()
                 .index_name(index)
