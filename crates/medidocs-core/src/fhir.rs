@@ -98,8 +98,16 @@ pub fn document_reference(doc: &DocumentRecord, base: &str) -> Value {
 
 /// A `searchset` Bundle of `docs` (all of the matches: `total` is their number); `self_url`
 /// is the search as asked.
-pub fn search_bundle(docs: &[DocumentRecord], base: &str, self_url: &str) -> Value {
-    let entries: Vec<Value> = docs
+pub fn search_bundle(
+    docs: &[DocumentRecord],
+    base: &str,
+    search_url: &str,
+    search: &Search,
+) -> Value {
+    let count = search.count.unwrap_or(DEFAULT_COUNT);
+    let start = search.offset.min(docs.len());
+    let end = start.saturating_add(count).min(docs.len());
+    let entries: Vec<Value> = docs[start..end]
         .iter()
         .map(|d| {
             json!({
@@ -109,13 +117,35 @@ pub fn search_bundle(docs: &[DocumentRecord], base: &str, self_url: &str) -> Val
             })
         })
         .collect();
-    json!({
+    // Each link is the search's own URL with the page's `_count` and `_offset`.
+    let page = |offset: usize| {
+        let sep = if search_url.contains('?') { '&' } else { '?' };
+        format!("{search_url}{sep}_count={count}&_offset={offset}")
+    };
+    let mut links = vec![
+        json!({"relation": "self", "url": page(start)}),
+        json!({"relation": "first", "url": page(0)}),
+    ];
+    if count > 0 && start > 0 {
+        links.push(json!({"relation": "previous", "url": page(start.saturating_sub(count))}));
+    }
+    if count > 0 && end < docs.len() {
+        links.push(json!({"relation": "next", "url": page(end)}));
+    }
+    if count > 0 && !docs.is_empty() {
+        links.push(json!({"relation": "last", "url": page((docs.len() - 1) / count * count)}));
+    }
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": entries.len(),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": entries,
-    })
+        "total": docs.len(),
+        "link": links,
+    });
+    // FHIR's Bundle has no empty arrays: no `entry` when the page holds none.
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
 }
 
 /// An `OperationOutcome` with one error issue.
@@ -242,7 +272,19 @@ pub struct Search {
     pub date: Vec<DateCondition>,
     /// context.period: the document's date.
     pub period: Vec<DateCondition>,
+    /// `_count`: entries per page ([`DEFAULT_COUNT`] unless asked, at most
+    /// [`MAX_COUNT`]; 0 asks for the total alone).
+    pub count: Option<usize>,
+    /// `_offset`: how many matches come before this page (the `next` link says it).
+    pub offset: usize,
 }
+
+/// Entries in a page of a searchset Bundle when `_count` is not given.
+pub const DEFAULT_COUNT: usize = 50;
+/// The most entries a page holds, whatever `_count` asks.
+pub const MAX_COUNT: usize = 200;
+/// The search parameters that choose a page rather than the matches.
+pub const PAGING_PARAMETERS: [&str; 2] = ["_count", "_offset"];
 
 impl Search {
     /// From the query's (name, value) pairs, in order; an error names the parameter.
@@ -273,11 +315,22 @@ impl Search {
                 "period" => search
                     .period
                     .push(DateCondition::parse(value).map_err(|e| format!("period: {e}"))?),
+                "_count" => {
+                    let n: usize = value
+                        .parse()
+                        .map_err(|_| format!("_count {value:?} is not a whole number"))?;
+                    search.count = Some(n.min(MAX_COUNT));
+                }
+                "_offset" => {
+                    search.offset = value
+                        .parse()
+                        .map_err(|_| format!("_offset {value:?} is not a whole number"))?;
+                }
                 "_format" if matches!(value.as_str(), "json" | "application/fhir+json") => {}
                 "_format" => return Err("_format: only json is served".into()),
                 other => {
                     return Err(format!(
-                        "the search parameter {other:?} is not supported (type, date, period)"
+                        "the search parameter {other:?} is not supported (type, date, period, _count, _offset)"
                     ));
                 }
             }
@@ -450,15 +503,68 @@ mod tests {
             doc(DocumentType::LabReport, None),
             doc(DocumentType::Prescription, None),
         ];
-        let b = search_bundle(
-            &docs,
-            "http://h",
-            "http://h/v1/patients/p/fhir/DocumentReference",
-        );
+        let url = "http://h/v1/patients/p/fhir/DocumentReference";
+        let b = search_bundle(&docs, "http://h", url, &Search::default());
         assert_eq!(b["type"], "searchset");
         assert_eq!(b["total"], 2);
         assert_eq!(b["entry"][1]["search"]["mode"], "match");
         assert_eq!(b["entry"][0]["fullUrl"], "http://h/v1/documents/ab12/fhir");
         assert_eq!(b["link"][0]["relation"], "self");
+        assert_eq!(b["link"][0]["url"], format!("{url}?_count=50&_offset=0"));
+        let relations = |b: &Value| -> Vec<String> {
+            b["link"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["relation"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(relations(&b), ["self", "first", "last"]);
+
+        // Five matches two at a time: the middle page links both ways, the last has no
+        // next; a page past the end holds nothing; _count=0 is the total alone.
+        let five: Vec<_> = (0..5).map(|_| doc(DocumentType::LabReport, None)).collect();
+        let at = |q: &[(&str, &str)]| {
+            search_bundle(
+                &five,
+                "http://h",
+                &format!("{url}?type=11502-2"),
+                &Search::parse(&pairs(q)).unwrap(),
+            )
+        };
+        let middle = at(&[("_count", "2"), ("_offset", "2")]);
+        assert_eq!(middle["total"], 5);
+        assert_eq!(middle["entry"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            relations(&middle),
+            ["self", "first", "previous", "next", "last"]
+        );
+        assert_eq!(
+            middle["link"][3]["url"],
+            format!("{url}?type=11502-2&_count=2&_offset=4")
+        );
+        assert_eq!(
+            middle["link"][4]["url"],
+            format!("{url}?type=11502-2&_count=2&_offset=4")
+        );
+        let last = at(&[("_count", "2"), ("_offset", "4")]);
+        assert_eq!(last["entry"].as_array().unwrap().len(), 1);
+        assert!(!relations(&last).contains(&"next".to_string()));
+        let past = at(&[("_count", "2"), ("_offset", "99")]);
+        assert!(past.get("entry").is_none());
+        assert_eq!(past["total"], 5);
+        let total = at(&[("_count", "0")]);
+        assert!(total.get("entry").is_none());
+        assert_eq!(relations(&total), ["self", "first"]);
+        assert_eq!(
+            at(&[("_count", "100000")])["entry"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        for bad in [("_count", "-1"), ("_offset", "x"), ("_count", "")] {
+            assert!(Search::parse(&pairs(&[bad])).is_err(), "{bad:?}");
+        }
     }
 }

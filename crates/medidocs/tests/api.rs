@@ -1855,11 +1855,12 @@ async fn a_ready_document_is_a_searchable_pdf_and_a_fhir_document_reference() {
     // A patient's as a searchset Bundle, by FHIR's search parameters.
     let search = |q: &str| format!("/v1/patients/p-1/fhir/DocumentReference{q}");
     let bundle = |body: &[u8]| -> Value { serde_json::from_slice(body).unwrap() };
+    // (A page with no entries has no `entry`: FHIR allows no empty arrays.)
     let ids = |b: &Value| -> Vec<String> {
         b["entry"]
             .as_array()
-            .unwrap()
-            .iter()
+            .into_iter()
+            .flatten()
             .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
             .collect()
     };
@@ -1886,8 +1887,43 @@ async fn a_ready_document_is_a_searchable_pdf_and_a_fhir_document_reference() {
         let b = bundle(&b);
         assert_eq!(ids(&b), want, "{q}");
         assert_eq!(b["total"], want.len(), "{q}");
-        assert!(b["link"][0]["url"].as_str().unwrap().ends_with(q), "{q}");
+        let self_url = b["link"][0]["url"].as_str().unwrap();
+        assert!(self_url.contains(q), "{q}: {self_url}");
     }
+    // A page at a time: one entry, then the next link's page, whose link goes back.
+    let (_, _, first) = s.get(&search("?_count=1"), Some(&doctor)).await;
+    let first = bundle(&first);
+    assert_eq!(first["total"], 2);
+    assert_eq!(ids(&first), [discharge]);
+    let next = first["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(s.base.as_str())
+        .unwrap()
+        .to_string();
+    let (status, _, second) = s.get(&next, Some(&doctor)).await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    let second = bundle(&second);
+    assert_eq!(ids(&second), [lab]);
+    assert!(
+        second["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["relation"] == "previous")
+    );
+    assert!(
+        !second["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["relation"] == "next")
+    );
     for q in ["?patient=p-2", "?period=sa2026", "?date=yesterday"] {
         let (status, ct, b) = s.get(&search(q), Some(&doctor)).await;
         assert_eq!(
@@ -1900,7 +1936,11 @@ async fn a_ready_document_is_a_searchable_pdf_and_a_fhir_document_reference() {
 
     // Both validate against FHIR R4 with a real validator; and the validator refuses a
     // broken one (it is not a formality).
-    let good = [("reference.json", &reference), ("bundle.json", &all)];
+    let good = [
+        ("reference.json", &reference),
+        ("bundle.json", &all),
+        ("page.json", &first),
+    ];
     let mut files = Vec::new();
     for (name, v) in good {
         let f = dir.path().join(name);
@@ -1961,7 +2001,7 @@ async fn a_ready_document_is_a_searchable_pdf_and_a_fhir_document_reference() {
     assert_eq!(count("read_pdf", "allowed", "d-1"), 2, "{trail:#?}");
     assert_eq!(count("read_pdf", "denied", "d-9"), 1);
     assert_eq!(count("read_pdf", "denied", "p-2"), 1);
-    assert_eq!(count("read_fhir", "allowed", "d-1"), 1 + 1 + 7 + 3);
+    assert_eq!(count("read_fhir", "allowed", "d-1"), 1 + 1 + 7 + 2 + 3);
     assert_eq!(count("read_fhir", "denied", "d-9"), 2);
     assert!(
         trail

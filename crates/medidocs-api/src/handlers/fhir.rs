@@ -79,7 +79,9 @@ pub(crate) async fn get_reference(
     params(("patient_id" = String, Path),
         ("type" = Option<String>, Query, description = "Token: `http://loinc.org|11502-2`, `11502-2`; commas for any of several; repeatable"),
         ("date" = Option<String>, Query, description = "DocumentReference.date (when the document came in): a prefix eq, ne, gt, lt, ge or le and YYYY, YYYY-MM or YYYY-MM-DD; repeatable, all must hold"),
-        ("period" = Option<String>, Query, description = "context.period (the document's own date), as `date`")),
+        ("period" = Option<String>, Query, description = "context.period (the document's own date), as `date`"),
+        ("_count" = Option<u32>, Query, description = "Entries per page: 50 unless given, at most 200; 0 for the total alone"),
+        ("_offset" = Option<u32>, Query, description = "Matches before this page; the Bundle's `next`, `previous`, `first` and `last` links carry it")),
     responses((status = 200, description = "A FHIR R4 searchset Bundle of the patient's READY documents that match, newest upload first (application/fhir+json)", content_type = "application/fhir+json"),
         (status = 400, description = "An OperationOutcome naming the parameter that cannot be searched", content_type = "application/fhir+json"),
         (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -103,13 +105,25 @@ pub(crate) async fn search_references(
     };
     let docs = matching(&app, &pid, &search).await?;
     let base = base_url(&headers);
-    let self_url = match raw.filter(|q| !q.is_empty()) {
-        Some(q) => format!("{base}/v1/patients/{pid}/fhir/DocumentReference?{q}"),
-        None => format!("{base}/v1/patients/{pid}/fhir/DocumentReference"),
-    };
+    // The search as asked, without its page: each link adds its own `_count` and
+    // `_offset` (the other parameters kept as they were written).
+    let kept: Vec<&str> = raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let name = p.split('=').next().unwrap_or("");
+            !fhir::PAGING_PARAMETERS.contains(&name)
+        })
+        .collect();
+    let mut search_url = format!("{base}/v1/patients/{pid}/fhir/DocumentReference");
+    if !kept.is_empty() {
+        search_url = format!("{search_url}?{}", kept.join("&"));
+    }
     Ok(fhir_json(
         StatusCode::OK,
-        &fhir::search_bundle(&docs, &base, &self_url),
+        &fhir::search_bundle(&docs, &base, &search_url, &search),
     ))
 }
 
