@@ -130,8 +130,18 @@ async fn the_api_function_over_s3_and_dynamodb() {
         bytes: 4,
         key: format!("artefacts/{id}/pages/1/thumb.webp"),
     }];
+    // Its searchable PDF, as finalize records it.
+    let pdf_bytes = b"%PDF-1.7 the searchable PDF".to_vec();
+    doc.pdf = Some(medidocs_core::model::PdfRef {
+        key: format!("artefacts/{id}/document.pdf"),
+        bytes: pdf_bytes.len() as u64,
+        sha1_base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+        sha256: medidocs_core::keys::sha256_hex(&pdf_bytes),
+        created_at: "2026-11-28T03:00:05.000Z".into(),
+    });
     store.create_document(&doc).await.unwrap();
     for (key, body) in [
+        (doc.pdf.clone().unwrap().key, pdf_bytes.clone()),
         (
             doc.text_key.clone().unwrap(),
             b"Levothyroxine 100 micrograms\n".to_vec(),
@@ -237,6 +247,59 @@ async fn the_api_function_over_s3_and_dynamodb() {
     let link: Value = serde_json::from_slice(&body).unwrap();
     let href = link["href"].as_str().unwrap();
     assert_eq!(curl(&[href]), (200, b"RIFF".to_vec()));
+
+    // The searchable PDF: a redirect to a presigned GET that names the file, which S3
+    // serves; the FHIR DocumentReference points at it.
+    let (status, headers, _) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/pdf"),
+            doctor("d-1"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let location = headers["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains("response-content-disposition=attachment")
+            && location.contains("response-content-type=application%2Fpdf"),
+        "{location}"
+    );
+    assert_eq!(curl(&[&location]), (200, pdf_bytes.clone()));
+    let (status, _, body) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/fhir"),
+            doctor("d-1"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let reference: Value = serde_json::from_slice(&body).unwrap();
+    let attachment = &reference["content"][0]["attachment"];
+    assert_eq!(attachment["size"], pdf_bytes.len());
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/v1/documents/{id}/pdf")),
+        "{attachment}"
+    );
+    let (status, _, _) = call(
+        &app,
+        event(
+            "GET",
+            &format!("/v1/documents/{id}/pdf"),
+            doctor("d-9"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
 
     // Not on the care team, no verified claims, or no role: refused, specifically.
     let (status, _, body) = call(
