@@ -33,6 +33,8 @@ pub trait LegacyRecords: Send + Sync {
     /// no understanding, and of every document not in the timeline index (`indexed`
     /// false).
     async fn undated_documents(&self) -> Result<Vec<(String, bool)>, StoreError>;
+    /// Ids of every READY document with no searchable PDF (made before there were any).
+    async fn documents_without_pdf(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// What one run of the migration did.

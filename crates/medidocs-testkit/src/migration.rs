@@ -224,5 +224,27 @@ pub async fn migration_suite(
         meta.get_document(&linked.id).await?.version == after.version,
         "a second run wrote the record again"
     );
+
+    // READY documents from before searchable PDFs are found; one given a PDF is not.
+    let without = legacy.documents_without_pdf().await?;
+    ensure!(
+        without.contains(&first.id) && without.contains(&linked.id),
+        "READY documents without a PDF not found: {without:?}"
+    );
+    let mut given = meta.get_document(&first.id).await?;
+    given.pdf = Some(medidocs_core::model::PdfRef {
+        key: keys::document_pdf(&given.id),
+        bytes: 10,
+        sha1_base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+        sha256: "0".repeat(64),
+        created_at: "2026-12-02T00:00:02.000Z".into(),
+    });
+    given.version += 1;
+    meta.update_document(&given).await?;
+    let without = legacy.documents_without_pdf().await?;
+    ensure!(
+        !without.contains(&first.id) && without.contains(&linked.id),
+        "a document with a PDF is still listed: {without:?}"
+    );
     Ok(())
 }

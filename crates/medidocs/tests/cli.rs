@@ -882,3 +882,93 @@ fn a_patients_date_convention_reads_their_numeric_dates_and_reads_them_again_whe
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("use ie, uk, us, ca or default"));
 }
+
+#[test]
+fn migrate_gives_documents_from_before_searchable_pdfs_their_own() {
+    let data = tempfile::tempdir().unwrap();
+    let scan = samples().join("documents/lab-report-scan.png");
+    let out = medidocs(
+        data.path(),
+        &["run", scan.to_str().unwrap(), "--json", "--patient", "p-7"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = json_lines(&out)[0]["id"].as_str().unwrap().to_string();
+
+    // The document as a version before searchable PDFs left it: READY, no PDF.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = data.path().join("metadata.sqlite3");
+    let pdf_key = medidocs_core::keys::document_pdf(&id);
+    rt.block_on(async {
+        use medidocs_core::ports::MetadataStore;
+        let store = medidocs_local::SqliteMetadataStore::open(&db).unwrap();
+        let mut doc = store.get_document(&id).await.unwrap();
+        assert!(doc.pdf.is_some());
+        doc.pdf = None;
+        doc.version += 1;
+        store.update_document(&doc).await.unwrap();
+    });
+    let file = data.path().join("objects").join(&pdf_key);
+    std::fs::remove_file(&file).unwrap();
+    let text = String::from_utf8(
+        std::fs::read(
+            data.path()
+                .join("objects")
+                .join(medidocs_core::keys::text(&id)),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+
+    let out = medidocs(data.path(), &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("1 documents given a searchable PDF"),
+        "{}",
+        stdout(&out)
+    );
+    let record = rt.block_on(async {
+        use medidocs_core::ports::MetadataStore;
+        medidocs_local::SqliteMetadataStore::open(&db)
+            .unwrap()
+            .get_document(&id)
+            .await
+            .unwrap()
+    });
+    let pdf = record.pdf.expect("a PDF on the record");
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(pdf.bytes, bytes.len() as u64);
+    assert_eq!(pdf.sha256, medidocs_core::keys::sha256_hex(&bytes));
+    // Its text layer is the document's words.
+    let read = Command::new("pdftotext")
+        .args([file.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&read.stdout).to_lowercase();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.to_lowercase())
+        .filter(|w| w.chars().count() >= 4)
+        .collect();
+    let recovered = words.iter().filter(|w| found.contains(w.as_str())).count();
+    assert!(
+        words.len() >= 10 && recovered * 100 >= words.len() * 98,
+        "{recovered} of {} words",
+        words.len()
+    );
+
+    // Nothing left to do the second time.
+    let again = medidocs(data.path(), &["migrate"]);
+    assert!(
+        stdout(&again).contains("nothing to migrate"),
+        "{}",
+        stdout(&again)
+    );
+}

@@ -312,7 +312,7 @@ pub(crate) async fn get_pdf(
             StatusCode::CONFLICT,
             "no_pdf",
             "the document was processed before searchable PDFs were made; its text and \
-             renditions are there",
+             renditions are there, and `medidocs migrate` gives it a PDF",
         ));
     };
     let name = medidocs_core::fhir::pdf_file_name(&doc);

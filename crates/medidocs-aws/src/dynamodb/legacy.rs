@@ -98,4 +98,29 @@ impl medidocs_core::migrate::LegacyRecords for DynamoMetadataStore {
         ids.sort();
         Ok(ids)
     }
+
+    async fn documents_without_pdf(&self) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .scan_all("documents without a PDF", |scan| {
+                scan.filter_expression(
+                    "sk = :meta AND #st = :ready AND (attribute_not_exists(pdf) OR attribute_type(pdf, :null))",
+                )
+                .projection_expression("id")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":meta", s(keys::DOCUMENT_SORT))
+                .expression_attribute_values(
+                    ":ready",
+                    s(medidocs_core::model::Status::Ready.as_str()),
+                )
+                .expression_attribute_values(":null", s("NULL"))
+            })
+            .await?;
+        let mut ids: Vec<String> = items
+            .iter()
+            .map(|i| text_of(i, "id"))
+            .filter(|id| !id.is_empty())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
 }

@@ -87,4 +87,32 @@ impl medidocs_core::migrate::LegacyRecords for SqliteMetadataStore {
         })
         .await
     }
+
+    async fn documents_without_pdf(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT pk FROM items WHERE sk = ?1 AND status = ?2
+                       AND json_extract(data, '$.pdf') IS NULL
+                     ORDER BY pk",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        keys::DOCUMENT_SORT,
+                        medidocs_core::model::Status::Ready.as_str()
+                    ],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .filter_map(|pk| pk.strip_prefix(keys::DOCUMENT_PREFIX).map(str::to_string))
+                .collect())
+        })
+        .await
+    }
 }

@@ -92,6 +92,33 @@ impl Steps {
     }
 }
 
+impl Steps {
+    /// A searchable PDF for a READY document made before there were any (`medidocs
+    /// migrate`), from its previews and OCR model (the pages' sizes from their images:
+    /// the originals' stated sizes were not kept). `false` when it has one, is not READY,
+    /// or has nothing to make it from; a writer coming in between is
+    /// [`StepError`]'s precondition (run it again).
+    pub async fn add_missing_pdf(&self, id: &str) -> Result<bool, StepError> {
+        let mut doc = self.meta.get_document(id).await?;
+        if doc.status != medidocs_core::model::Status::Ready || doc.pdf.is_some() {
+            return Ok(false);
+        }
+        let Some(key) = doc.ocr_key.clone() else {
+            return Ok(false);
+        };
+        let ocr: OcrDocument = serde_json::from_slice(&self.objects.get(&key).await?)
+            .map_err(|e| StepError::internal(format!("the OCR model of {id}: {e}")))?;
+        let Some(pdf) = self.make_pdf(&doc, &ocr, &[]).await? else {
+            return Ok(false);
+        };
+        doc.pdf = Some(pdf);
+        doc.version += 1;
+        doc.updated_at = self.now();
+        self.meta.update_document(&doc).await?;
+        Ok(true)
+    }
+}
+
 /// One page of the PDF: its image (the preview as it is, or encoded again), its size and
 /// its words.
 fn pdf_page(
