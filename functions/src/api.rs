@@ -105,9 +105,10 @@ pub fn router(
     let artefact_store: Arc<dyn medidocs_core::ports::ObjectStore> = Arc::new(artefacts.clone());
     let app = App {
         // Each patient's index object, written by the indexer (docs/deploy.md, "Search").
-        search: Arc::new(medidocs_search::PatientIndexes::new(
+        search: Arc::new(medidocs_search::PatientIndexes::with_cache(
             store.clone(),
             artefact_store.clone(),
+            search_cache_bytes(|k| std::env::var(k).ok()),
         )),
         meta: store.clone(),
         access: store,
@@ -121,6 +122,17 @@ pub fn router(
         max_upload_bytes: config.limits.max_bytes,
     };
     medidocs_api::router(Arc::new(app)).layer(axum::middleware::from_fn(gateway_claims))
+}
+
+/// How much of the function's memory keeps patients' search indexes between searches:
+/// a sixth (an index in memory takes about twice its object's size, and a search holds
+/// the indexes of the patients it reads besides), at most [`medidocs_search::CACHE_BYTES`].
+pub fn search_cache_bytes(lookup: impl Fn(&str) -> Option<String>) -> usize {
+    lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .and_then(|mb| mb.trim().parse::<usize>().ok())
+        .map_or(medidocs_search::CACHE_BYTES, |mb| {
+            (mb * 1024 * 1024 / 6).min(medidocs_search::CACHE_BYTES)
+        })
 }
 
 /// The main of the API function.
@@ -143,4 +155,18 @@ pub async fn serve_api() -> Result<(), lambda_runtime::Error> {
         orchestrator,
     );
     lambda_http::run(app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_cache_bytes;
+
+    #[test]
+    fn the_search_cache_is_a_share_of_the_functions_memory() {
+        let with = |mb: Option<&'static str>| search_cache_bytes(move |_| mb.map(String::from));
+        assert_eq!(with(Some("512")), 512 * 1024 * 1024 / 6);
+        assert_eq!(with(Some("10240")), medidocs_search::CACHE_BYTES);
+        assert_eq!(with(None), medidocs_search::CACHE_BYTES);
+        assert_eq!(with(Some("lots")), medidocs_search::CACHE_BYTES);
+    }
 }

@@ -60,6 +60,17 @@ fn touched(record: &Value) -> Option<Touched> {
     })
 }
 
+/// How long after a record's last write a missing OCR model is waited for: S3
+/// Replication Time Control replicates 99.99 % of objects within 15 minutes.
+const REPLICATION_WAIT: time::Duration = time::Duration::minutes(30);
+
+/// Whether a record written at `updated_at` (RFC 3339) was written within
+/// [`REPLICATION_WAIT`] of `now`.
+fn recent(updated_at: &str, now: time::OffsetDateTime) -> bool {
+    time::OffsetDateTime::parse(updated_at, &time::format_description::well_known::Rfc3339)
+        .is_ok_and(|t| now - t < REPLICATION_WAIT)
+}
+
 /// Stream sequence numbers are decimal strings of up to 40 digits: compared by length,
 /// then as text.
 fn earlier(a: &str, b: &str) -> bool {
@@ -99,12 +110,18 @@ impl Indexer {
                         rebuilt += u.made_from_records as u32;
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "a patient's search index could not be written");
+                        tracing::warn!(
+                            error = medidocs_search::objects_error_kind(&e),
+                            "a patient's search index could not be written"
+                        );
                         failures.push(first);
                     }
                 },
                 Err(e) => {
-                    tracing::warn!(error = %e, "documents could not be read for the search index");
+                    tracing::warn!(
+                        error = medidocs_search::objects_error_kind(&e),
+                        "documents could not be read for the search index"
+                    );
                     failures.push(first);
                 }
             }
@@ -134,6 +151,7 @@ impl Indexer {
         docs: &BTreeSet<String>,
     ) -> Result<Vec<Change>, StoreError> {
         let mut changes = Vec::with_capacity(docs.len());
+        let now = time::OffsetDateTime::now_utc();
         for id in docs {
             let record = match self.meta.get_document(id).await {
                 Ok(r) => Some(r),
@@ -143,8 +161,17 @@ impl Indexer {
             let entry = match record.filter(|r| r.patient_id == patient) {
                 Some(r) => match entry_for(self.objects.as_ref(), &r).await {
                     Ok(e) => e,
-                    // Its OCR model is gone: nothing of it can be searched, however often
-                    // the batch is retried.
+                    // Its OCR model not there yet: in the recovery region the record comes
+                    // by the global table within seconds, the model by S3 replication
+                    // within 15 minutes. The patient is retried rather than the document
+                    // left out.
+                    Err(StoreError::NotFound { .. }) if recent(&r.updated_at, now) => {
+                        return Err(StoreError::not_found(format!(
+                            "the OCR model of {id} (not replicated yet?)"
+                        )));
+                    }
+                    // Gone for good: nothing of it can be searched, however often the batch
+                    // is retried.
                     Err(StoreError::NotFound { .. }) => {
                         tracing::warn!(document = %id, "an OCR model is missing: not indexed");
                         None
@@ -220,6 +247,15 @@ mod tests {
         ] {
             assert!(touched(&json!({ "dynamodb": { "Keys": keys } })).is_none());
         }
+        let now = time::OffsetDateTime::now_utc();
+        let at = |ago: time::Duration| {
+            (now - ago)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        assert!(recent(&at(time::Duration::minutes(5)), now));
+        assert!(!recent(&at(time::Duration::hours(2)), now));
+        assert!(!recent("not a time", now));
         assert!(earlier("999", "1000"));
         assert!(earlier("1000", "1001"));
         assert!(!earlier("1001", "1001"));

@@ -370,7 +370,8 @@ pub fn indexer_from(
         S3ObjectStore::new(clients::s3(sdk, false), &bucket, Some(kms)).with_keeping(keeping),
     );
     Ok(indexer::Indexer {
-        indexes: medidocs_search::PatientIndexes::new(meta.clone(), objects.clone()),
+        // It reads each object once per batch and never searches: nothing to keep.
+        indexes: medidocs_search::PatientIndexes::with_cache(meta.clone(), objects.clone(), 0),
         meta,
         objects,
     })

@@ -248,7 +248,7 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
         let head = s3
             .head_object()
             .bucket(&artefacts)
-            .key(keys::patient_index(p))
+            .key(keys::patient_index(p, medidocs_search::SCHEMA_VERSION))
             .send()
             .await
             .unwrap();
@@ -410,7 +410,7 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
     // reindex asked for by hand) makes it again from them.
     s3_store
         .put(
-            &keys::patient_index("p-1"),
+            &keys::patient_index("p-1", medidocs_search::SCHEMA_VERSION),
             b"MDSX\x01garbage".to_vec(),
             PutMode::Overwrite,
         )
@@ -423,7 +423,10 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
         .await
         .unwrap();
     assert_eq!(answer["reindexed"][0]["documents"], 3, "{answer}");
-    let bytes = s3_store.get(&keys::patient_index("p-1")).await.unwrap();
+    let bytes = s3_store
+        .get(&keys::patient_index("p-1", medidocs_search::SCHEMA_VERSION))
+        .await
+        .unwrap();
     assert_eq!(
         medidocs_search::TextIndex::from_bytes(&bytes)
             .unwrap()

@@ -608,6 +608,21 @@ impl S3ObjectStore {
     }
 }
 
+/// A 404 for the object, not for the bucket (a missing bucket is an outage, not an
+/// absent object).
+fn no_such_key<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    let code = match e {
+        aws_sdk_s3::error::SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    };
+    match code {
+        Some(c) => c == "NoSuchKey",
+        None => e.raw_response().is_some_and(|r| r.status().as_u16() == 404),
+    }
+}
+
 /// The `Content-MD5` of a single-part write.
 fn content_md5(bytes: &[u8]) -> String {
     use base64::Engine;
@@ -794,7 +809,7 @@ impl ObjectStore for S3ObjectStore {
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
                 return Ok(Tagged::Unchanged);
             }
-            Err(e) if kind(&e) == Kind::NotFound => return Ok(Tagged::Absent),
+            Err(e) if no_such_key(&e) => return Ok(Tagged::Absent),
             other => other.map_err(|e| store_error(key, e))?,
         };
         let tag = out.e_tag().unwrap_or_default().to_string();
@@ -826,7 +841,8 @@ impl ObjectStore for S3ObjectStore {
         match put.send().await {
             Ok(out) => Ok(out.e_tag().unwrap_or_default().to_string()),
             Err(e)
-                if matches!(kind(&e), Kind::Condition | Kind::NotFound)
+                if kind(&e) == Kind::Condition
+                    || no_such_key(&e)
                     || e.raw_response().is_some_and(|r| r.status().as_u16() == 409) =>
             {
                 Err(StoreError::Precondition {

@@ -123,7 +123,7 @@ pub fn search_bundle(
         format!("{search_url}{sep}_count={count}&_offset={offset}")
     };
     let mut links = vec![
-        json!({"relation": "self", "url": page(start)}),
+        json!({"relation": "self", "url": page(search.offset)}),
         json!({"relation": "first", "url": page(0)}),
     ];
     if count > 0 && start > 0 {

@@ -365,10 +365,11 @@ pub fn is_kept(key: &str) -> bool {
 /// Where the patients' search indexes live (the artefact bucket; each region its own).
 pub const INDEX_PREFIX: &str = "index/";
 
-/// A patient's search index in an object store: `index/{patient}/search-v1`. The suffix
-/// is the index's format: a new one is written beside the old, which then expires.
-pub fn patient_index(patient_id: &str) -> String {
-    format!("{INDEX_PREFIX}{patient_id}/search-v1")
+/// A patient's search index in an object store: `index/{patient}/search-v{version}`, the
+/// version being the index's schema's: a new one is written beside the old, which is no
+/// longer read.
+pub fn patient_index(patient_id: &str, version: u32) -> String {
+    format!("{INDEX_PREFIX}{patient_id}/search-v{version}")
 }
 pub fn page_ocr(doc: &str, page: u32) -> String {
     format!("{}pages/{page}/ocr.json", artefacts_prefix(doc))

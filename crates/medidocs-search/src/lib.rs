@@ -43,7 +43,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use hits::Matcher;
-pub use objects::{CACHE_BYTES, PatientIndexes, Updated};
+pub use objects::{CACHE_BYTES, PatientIndexes, Updated, kind as objects_error_kind};
 pub use store::{RECORDS_INDEX_MAX_DOCUMENTS, RecordsIndex, SharedIndex, records_of};
 
 /// Bumped when the schema or the analyzers change: an index of another version is set
@@ -229,6 +229,39 @@ impl TextIndex {
         Self::with(index, fields).map_err(|e| damaged(e.to_string()))
     }
 
+    /// Merges every segment into one when any holds removed or replaced documents, so
+    /// their stored text is gone from the files and not only marked deleted (an index
+    /// carried as an object, whose old versions are the only others kept).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let searcher = self.reader.searcher();
+        let deleted = searcher
+            .segment_readers()
+            .iter()
+            .any(|r| r.num_deleted_docs() > 0);
+        if !deleted {
+            return Ok(());
+        }
+        let ids = self
+            .index
+            .searchable_segment_ids()
+            .map_err(err("merging"))?;
+        let mut writer: IndexWriter = self
+            .index
+            .writer_with_num_threads(1, 32_000_000)
+            .map_err(err("merging"))?;
+        writer.merge(&ids).wait().map_err(err("merging"))?;
+        // The merged segments' files go now, not at some later commit.
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(err("removing merged files"))?;
+        writer
+            .wait_merging_threads()
+            .map_err(err("merging segments"))?;
+        self.refresh()
+    }
+
     /// The index as one object: its files packed one after another (`pack.rs`).
     pub fn to_bytes(&self) -> Result<Vec<u8>, StoreError> {
         use tantivy::directory::Directory;
@@ -273,6 +306,17 @@ impl TextIndex {
     /// How many documents it holds.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// How many documents its files hold, those removed or replaced but not yet merged
+    /// away included ([`TextIndex::compact`]).
+    pub fn stored(&self) -> u64 {
+        self.reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|r| r.max_doc() as u64)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -179,6 +179,15 @@ impl PatientIndexes {
         changes: Vec<Change>,
         rebuild: bool,
     ) -> Result<Updated, StoreError> {
+        self.write(patient, changes, rebuild).await.map_err(hide)
+    }
+
+    async fn write(
+        &self,
+        patient: &str,
+        changes: Vec<Change>,
+        rebuild: bool,
+    ) -> Result<Updated, StoreError> {
         keys::validate_patient_id(patient).map_err(|what| StoreError::InvalidInput { what })?;
         if let Some(c) = changes.iter().find_map(|c| match c {
             Change::Put(e) if e.patient_id != patient => Some(e.document_id.clone()),
@@ -188,7 +197,7 @@ impl PatientIndexes {
                 what: format!("document {c} is not of patient {patient}"),
             });
         }
-        let key = keys::patient_index(patient);
+        let key = keys::patient_index(patient, crate::SCHEMA_VERSION);
         let mut conflicts = 0;
         loop {
             let (bytes, tag) = match self.objects.get_tagged(&key, None).await? {
@@ -199,7 +208,10 @@ impl PatientIndexes {
                 Some(b) => match blocking(move || TextIndex::from_bytes(&b)).await {
                     Ok(index) => Some(index),
                     Err(e) => {
-                        tracing::warn!(%key, error = %e, "a search index object cannot be read: made again from the records");
+                        tracing::warn!(
+                            error = kind(&e),
+                            "a patient's search index cannot be read: made again from the records"
+                        );
                         None
                     }
                 },
@@ -213,6 +225,8 @@ impl PatientIndexes {
             let batch = changes.clone();
             let (index, packed) = blocking(move || {
                 index.apply(batch, false)?;
+                // What was removed or replaced must leave the object, not only be marked.
+                index.compact()?;
                 let packed = index.to_bytes()?;
                 Ok((index, packed))
             })
@@ -234,9 +248,9 @@ impl PatientIndexes {
                     conflicts += 1;
                     tokio::time::sleep(backoff(conflicts)).await;
                 }
-                Err(StoreError::Precondition { what }) => {
+                Err(StoreError::Precondition { .. }) => {
                     return Err(StoreError::Precondition {
-                        what: format!("{what}: {ATTEMPTS} writers came in between"),
+                        what: format!("{ATTEMPTS} writers came in between"),
                     });
                 }
                 Err(e) => return Err(e),
@@ -247,7 +261,7 @@ impl PatientIndexes {
     /// `patient`'s index for a search: the cached one while its tag holds, the object
     /// otherwise, or (no readable object yet) one made from the records for this search.
     async fn for_search(&self, patient: &str) -> Result<Arc<TextIndex>, StoreError> {
-        let key = keys::patient_index(patient);
+        let key = keys::patient_index(patient, crate::SCHEMA_VERSION);
         let cached = self.cache().get(patient);
         let known = cached.as_ref().map(|(t, _)| t.as_str());
         match self.objects.get_tagged(&key, known).await? {
@@ -266,7 +280,10 @@ impl PatientIndexes {
                         return Ok(index);
                     }
                     Err(e) => {
-                        tracing::warn!(%key, error = %e, "a search index object cannot be read: searching the records");
+                        tracing::warn!(
+                            error = kind(&e),
+                            "a patient's search index cannot be read: searching the records"
+                        );
                     }
                 }
             }
@@ -274,6 +291,36 @@ impl PatientIndexes {
         }
         self.cache().forget(patient);
         Ok(Arc::new(self.index_from_records(patient).await?))
+    }
+}
+
+/// What kind of error, for a log line: never its message, which may name the object,
+/// and the object's key holds the patient's id.
+pub fn kind(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::NotFound { .. } => "not_found",
+        StoreError::AlreadyExists { .. } => "already_exists",
+        StoreError::Precondition { .. } => "precondition",
+        StoreError::Throttled { .. } => "throttled",
+        StoreError::InvalidInput { .. } => "invalid_input",
+        StoreError::ChecksumMismatch { .. } => "checksum_mismatch",
+        StoreError::Unavailable { .. } => "unavailable",
+        _ => "other",
+    }
+}
+
+/// The same error without what it names (a key with the patient's id in it, a
+/// patient's partition): an index's errors reach logs and API problems.
+fn hide(e: StoreError) -> StoreError {
+    let what = "a patient's search index".to_string();
+    match e {
+        StoreError::NotFound { .. } => StoreError::NotFound { what },
+        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists { what },
+        StoreError::Precondition { .. } => StoreError::Precondition { what },
+        StoreError::InvalidInput { .. } => StoreError::InvalidInput { what },
+        StoreError::ChecksumMismatch { .. } => StoreError::ChecksumMismatch { what },
+        StoreError::Unavailable { source, .. } => StoreError::Unavailable { what, source },
+        other => other,
     }
 }
 
@@ -314,7 +361,7 @@ impl SearchIndex for PatientIndexes {
     /// are each index's BM25: a word rare in one patient's documents counts more there.)
     async fn search(&self, request: &SearchRequest) -> Result<Found, StoreError> {
         let indexes: Vec<Arc<TextIndex>> = stream::iter(request.patients.clone())
-            .map(|p| async move { self.for_search(&p).await })
+            .map(|p| async move { self.for_search(&p).await.map_err(hide) })
             .buffered(LOAD_AT_ONCE)
             .try_collect()
             .await?;

@@ -379,3 +379,38 @@ fn a_damaged_index_object_is_refused_not_trusted() {
     assert!(refused > 0);
     assert!(TextIndex::from_bytes(b"not an index").is_err());
 }
+
+#[test]
+fn a_removed_document_leaves_the_object_not_only_its_listing() {
+    let i = index();
+    let n = corpus().len() as u64;
+    assert_eq!((i.len(), i.stored()), (n, n));
+    // Removed, and one replaced: tantivy only marks them, their stored lines stay.
+    let again = corpus().remove(1);
+    i.apply(
+        vec![
+            Change::Remove("d-letter".into()),
+            Change::Put(Box::new(again)),
+        ],
+        false,
+    )
+    .unwrap();
+    assert_eq!(i.len(), n - 1);
+    assert!(
+        i.stored() > i.len(),
+        "nothing was only marked: the test shows nothing"
+    );
+    i.compact().unwrap();
+    assert_eq!(i.stored(), n - 1);
+    let back = TextIndex::from_bytes(&i.to_bytes().unwrap()).unwrap();
+    assert_eq!((back.len(), back.stored()), (n - 1, n - 1));
+    assert!(
+        !ids(&search(
+            &back,
+            "ticagrelor",
+            &["p1", "p2", "p3"],
+            Filter::default()
+        ))
+        .contains(&"d-letter")
+    );
+}
