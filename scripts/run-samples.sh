@@ -18,12 +18,11 @@ echo "==> medidocs run samples/documents --data-dir $data_dir"
 echo
 echo "==> medidocs status --data-dir $data_dir"
 "$bin" --data-dir "$data_dir" status
+# (Every line is read: a reader that stops early would close the pipe on medidocs.)
 first_ready=$("$bin" --data-dir "$data_dir" run samples/documents --json | python3 -c '
 import json, sys
-for line in sys.stdin:
-    d = json.loads(line)
-    if d["status"] == "READY" and d["pages"] > 1:
-        print(d["id"]); break')
+found = [d["id"] for d in map(json.loads, sys.stdin) if d["status"] == "READY" and d["pages"] > 1]
+print(found[0] if found else "")')
 echo
 echo "==> medidocs show $first_ready --data-dir $data_dir   (one document: metadata, renditions, text)"
 "$bin" --data-dir "$data_dir" show "$first_ready"

@@ -249,6 +249,26 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Output piped into a reader that stops early (`medidocs run … --json | head -1`): the
+/// process ends as a command killed by SIGPIPE does (status 141), without a panic's
+/// message. SIGPIPE itself stays ignored, so a closed pipe to an OCR worker is an error
+/// the adapter handles (it replaces the worker), not the end of the process.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("os error 32") {
+            std::process::exit(141);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
     // The hidden `ocr-worker` subcommand: the OCR worker process the Tesseract adapter
     // starts (medidocs_local's tesseract/worker.rs), before any thread or runtime exists.
@@ -259,6 +279,7 @@ fn main() -> ExitCode {
         return ExitCode::from(medidocs_local::ocr_worker_main().clamp(0, 255) as u8);
     }
     limit_malloc_arenas();
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
