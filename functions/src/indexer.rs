@@ -111,7 +111,7 @@ impl Indexer {
                     }
                     Err(e) => {
                         tracing::warn!(
-                            error = medidocs_search::objects_error_kind(&e),
+                            error = e.code(),
                             "a patient's search index could not be written"
                         );
                         failures.push(first);
@@ -119,7 +119,7 @@ impl Indexer {
                 },
                 Err(e) => {
                     tracing::warn!(
-                        error = medidocs_search::objects_error_kind(&e),
+                        error = e.code(),
                         "documents could not be read for the search index"
                     );
                     failures.push(first);

@@ -337,14 +337,14 @@ pub async fn serve_starter() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The main of the search indexer (`TABLE_NAME`, `ARTEFACT_BUCKET`, `KMS_KEY_ID`, and
-/// `RETENTION_YEARS` so its objects get a day's retention, not the bucket's default):
+/// The main of the search indexer (the functions' [`Config`]: `RETENTION_YEARS` among it,
+/// so its objects get a day's retention, not the bucket's default):
 /// batches of the table's stream, or a reindex asked for by hand.
 pub async fn serve_indexer() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let lookup = |k: &str| std::env::var(k).ok();
     let sdk = clients::from_env().await;
-    let indexer = Arc::new(indexer_from(&lookup, &sdk)?);
+    let indexer = Arc::new(indexer_from(lookup, &sdk)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let indexer = indexer.clone();
         async move { indexer.handle(&event.payload).await.map_err(start_failure) }
@@ -352,22 +352,24 @@ pub async fn serve_indexer() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The indexer over this region's table and artefact bucket.
+/// The indexer over this region's table and artefact bucket (the functions' common
+/// configuration: its objects are written as the others write theirs).
 pub fn indexer_from(
-    lookup: &impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str) -> Option<String>,
     sdk: &aws_config::SdkConfig,
 ) -> Result<indexer::Indexer, ConfigError> {
-    let table = required(lookup, "TABLE_NAME")?;
-    let bucket = required(lookup, "ARTEFACT_BUCKET")?;
-    let kms = required(lookup, "KMS_KEY_ID")?;
-    let keeping = Keeping::from_lookup(lookup).map_err(|why| ConfigError::Invalid {
-        name: "RETENTION_YEARS / STORAGE_CLASS",
-        why,
-    })?;
-    let meta: Arc<dyn medidocs_core::ports::MetadataStore> =
-        Arc::new(DynamoMetadataStore::new(clients::dynamodb(sdk), &table));
+    let config = Config::from_lookup(lookup)?;
+    let meta: Arc<dyn medidocs_core::ports::MetadataStore> = Arc::new(DynamoMetadataStore::new(
+        clients::dynamodb(sdk),
+        &config.table,
+    ));
     let objects: Arc<dyn medidocs_core::ports::ObjectStore> = Arc::new(
-        S3ObjectStore::new(clients::s3(sdk, false), &bucket, Some(kms)).with_keeping(keeping),
+        S3ObjectStore::new(
+            clients::s3(sdk, false),
+            &config.artefact_bucket,
+            Some(config.kms_key_id),
+        )
+        .with_keeping(config.keeping),
     );
     Ok(indexer::Indexer {
         // It reads each object once per batch and never searches: nothing to keep.

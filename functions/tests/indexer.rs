@@ -176,7 +176,7 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
         })
     };
     let config = Config::from_lookup(lookup).unwrap();
-    let indexer = medidocs_functions::indexer_from(&lookup, &sdk).unwrap();
+    let indexer = medidocs_functions::indexer_from(lookup, &sdk).unwrap();
 
     // READY documents of two patients, and one still processing.
     let document = |n: u32, patient: &str, status: Status, ty: &str| {
@@ -218,15 +218,20 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
         ),
     ];
     let s3_store = S3ObjectStore::new(s3.clone(), &artefacts, None);
-    for (doc, words) in &docs {
-        s3_store
-            .put(
-                doc.ocr_key.as_deref().unwrap(),
-                ocr_model(words),
-                PutMode::Overwrite,
-            )
-            .await
-            .unwrap();
+    let put_models = || async {
+        for (doc, words) in &docs {
+            s3_store
+                .put(
+                    doc.ocr_key.as_deref().unwrap(),
+                    ocr_model(words),
+                    PutMode::Overwrite,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    put_models().await;
+    for (doc, _) in &docs {
         store.create_document(doc).await.unwrap();
     }
     // Items that are not documents go by.
@@ -312,16 +317,7 @@ async fn the_indexer_follows_the_stream_into_each_patients_index_object() {
     .await;
     assert_eq!(ids, [id(3)]);
 
-    for (doc, words) in &docs {
-        s3_store
-            .put(
-                doc.ocr_key.as_deref().unwrap(),
-                ocr_model(words),
-                PutMode::Overwrite,
-            )
-            .await
-            .unwrap();
-    }
+    put_models().await;
 
     // A change: staff file the prescription as a referral letter, and a record goes
     // (removed from the table). The next batch holds only what happened since.

@@ -53,6 +53,19 @@ impl StoreError {
     pub fn not_found(what: impl Into<String>) -> Self {
         StoreError::NotFound { what: what.into() }
     }
+    /// What kind of error, for a log line where the message may not go (it can name a
+    /// key, and some keys hold a patient's id).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::AlreadyExists { .. } => "already_exists",
+            StoreError::Precondition { .. } => "precondition",
+            StoreError::Throttled { .. } => "throttled",
+            StoreError::InvalidInput { .. } => "invalid_input",
+            StoreError::ChecksumMismatch { .. } => "checksum_mismatch",
+            StoreError::Unavailable { .. } => "unavailable",
+        }
+    }
 }
 
 /// What an object store says about one object.

@@ -43,7 +43,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use hits::Matcher;
-pub use objects::{CACHE_BYTES, PatientIndexes, Updated, kind as objects_error_kind};
+pub use objects::{CACHE_BYTES, PatientIndexes, Updated};
 pub use store::{RECORDS_INDEX_MAX_DOCUMENTS, RecordsIndex, SharedIndex, records_of};
 
 /// Bumped when the schema or the analyzers change: an index of another version is set
@@ -197,6 +197,19 @@ impl TextIndex {
     pub fn in_memory() -> Result<Self, StoreError> {
         let (schema, fields) = schema();
         Self::with(Index::create_in_ram(schema), fields)
+    }
+
+    /// An index in memory holding `entries`, in one commit.
+    pub fn from_entries(entries: Vec<IndexEntry>) -> Result<Self, StoreError> {
+        let index = Self::in_memory()?;
+        index.apply(
+            entries
+                .into_iter()
+                .map(|e| Change::Put(Box::new(e)))
+                .collect(),
+            false,
+        )?;
+        Ok(index)
     }
 
     /// An index carried as one object ([`TextIndex::to_bytes`]), opened in memory. A

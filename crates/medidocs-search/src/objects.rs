@@ -156,18 +156,7 @@ impl PatientIndexes {
             &[patient.to_string()],
         )
         .await?;
-        blocking(move || {
-            let index = TextIndex::in_memory()?;
-            index.apply(
-                entries
-                    .into_iter()
-                    .map(|e| Change::Put(Box::new(e)))
-                    .collect(),
-                false,
-            )?;
-            Ok(index)
-        })
-        .await
+        blocking(move || TextIndex::from_entries(entries)).await
     }
 
     /// Applies `changes` to `patient`'s index object (all of one patient), writing it
@@ -209,7 +198,7 @@ impl PatientIndexes {
                     Ok(index) => Some(index),
                     Err(e) => {
                         tracing::warn!(
-                            error = kind(&e),
+                            error = e.code(),
                             "a patient's search index cannot be read: made again from the records"
                         );
                         None
@@ -281,7 +270,7 @@ impl PatientIndexes {
                     }
                     Err(e) => {
                         tracing::warn!(
-                            error = kind(&e),
+                            error = e.code(),
                             "a patient's search index cannot be read: searching the records"
                         );
                     }
@@ -291,21 +280,6 @@ impl PatientIndexes {
         }
         self.cache().forget(patient);
         Ok(Arc::new(self.index_from_records(patient).await?))
-    }
-}
-
-/// What kind of error, for a log line: never its message, which may name the object,
-/// and the object's key holds the patient's id.
-pub fn kind(e: &StoreError) -> &'static str {
-    match e {
-        StoreError::NotFound { .. } => "not_found",
-        StoreError::AlreadyExists { .. } => "already_exists",
-        StoreError::Precondition { .. } => "precondition",
-        StoreError::Throttled { .. } => "throttled",
-        StoreError::InvalidInput { .. } => "invalid_input",
-        StoreError::ChecksumMismatch { .. } => "checksum_mismatch",
-        StoreError::Unavailable { .. } => "unavailable",
-        _ => "other",
     }
 }
 

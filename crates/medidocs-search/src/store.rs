@@ -71,18 +71,10 @@ impl SearchIndex for RecordsIndex {
     async fn search(&self, request: &SearchRequest) -> Result<Found, StoreError> {
         let entries =
             records_of(self.meta.as_ref(), self.objects.as_ref(), &request.patients).await?;
-        let changes: Vec<Change> = entries
-            .into_iter()
-            .map(|e| Change::Put(Box::new(e)))
-            .collect();
         let request = request.clone();
-        tokio::task::spawn_blocking(move || {
-            let index = TextIndex::in_memory()?;
-            index.apply(changes, false)?;
-            index.search(&request)
-        })
-        .await
-        .map_err(|e| StoreError::unavailable("the search index", e))?
+        tokio::task::spawn_blocking(move || TextIndex::from_entries(entries)?.search(&request))
+            .await
+            .map_err(|e| StoreError::unavailable("the search index", e))?
     }
 }
 

@@ -209,16 +209,17 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
 
     let one: Vec<String> = vec!["p-0".into()];
     let team: Vec<String> = (0..args.care_team).map(|i| format!("p-{i}")).collect();
+    let request = |q: &Query, f: &Filter, patients: &[String]| SearchRequest {
+        query: q.clone(),
+        patients: patients.to_vec(),
+        filter: f.clone(),
+        limit: 20,
+    };
     let time_index = |patients: &[String]| -> Result<Vec<f64>> {
         let mut ms = Vec::new();
         for (q, f) in &queries {
             let t = Instant::now();
-            index.search(&SearchRequest {
-                query: q.clone(),
-                patients: patients.to_vec(),
-                filter: f.clone(),
-                limit: 20,
-            })?;
+            index.search(&request(q, f, patients))?;
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         Ok(ms)
@@ -259,12 +260,7 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
             }
             let ram = TextIndex::in_memory()?;
             ram.apply(changes, false)?;
-            ram.search(&SearchRequest {
-                query: q.clone(),
-                patients: patients.to_vec(),
-                filter: f.clone(),
-                limit: 20,
-            })?;
+            ram.search(&request(q, f, patients))?;
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         Ok(ms)
@@ -324,34 +320,21 @@ pub fn search_bench(args: SearchBenchArgs) -> Result<()> {
         sizes.iter().sum::<usize>() as f64 / sizes.len() as f64 / 1e6,
         *sizes.iter().max().unwrap_or(&0) as f64 / 1e6
     );
-    let time_objects = |n: usize, cold: bool| -> Result<Vec<f64>> {
-        let kept: Vec<TextIndex> = objects[..n]
+    let open = |n: usize| -> Result<Vec<TextIndex>> {
+        Ok(objects[..n]
             .iter()
             .map(|b| TextIndex::from_bytes(b))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()?)
+    };
+    let time_objects = |n: usize, cold: bool| -> Result<Vec<f64>> {
+        let kept = open(n)?;
         let mut ms = Vec::new();
         for (q, f) in &queries {
             let t = Instant::now();
-            let opened: Vec<TextIndex> = if cold {
-                objects[..n]
-                    .iter()
-                    .map(|b| TextIndex::from_bytes(b))
-                    .collect::<Result<_, _>>()?
-            } else {
-                Vec::new()
-            };
-            let indexes = if cold { &opened } else { &kept };
+            let opened = if cold { open(n)? } else { Vec::new() };
             let mut found = Vec::new();
-            for i in indexes {
-                found.extend(
-                    i.search(&SearchRequest {
-                        query: q.clone(),
-                        patients: team[..n].to_vec(),
-                        filter: f.clone(),
-                        limit: 20,
-                    })?
-                    .matches,
-                );
+            for i in if cold { &opened } else { &kept } {
+                found.extend(i.search(&request(q, f, &team[..n]))?.matches);
             }
             found.sort_by(|a, b| b.score.total_cmp(&a.score));
             found.truncate(20);
