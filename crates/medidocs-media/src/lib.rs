@@ -17,7 +17,8 @@ mod sniff;
 
 pub use bidi::{is_right_to_left, is_rtl_char, visual_to_logical};
 pub use decode::{
-    DecodedPage, PartialFile, TiffPageReads, decode_page, decode_tiff_page_at, tiff_page_needs,
+    DecodedPage, PartialFile, TiffPageReads, decode_page, decode_pdf_page_to_view,
+    decode_tiff_page_at, tiff_page_needs,
 };
 pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
@@ -25,7 +26,7 @@ pub use pdftext::{TextLayerLine, TextLayerPage, TextLayerWord, pdf_text_layer};
 pub use pdfwrite::{PRODUCER, PdfInfo, PdfPage, PdfWord, jpeg_frame, page_jpeg, searchable_pdf};
 pub use rendition::{
     EncodedRendition, GreyPixels, OcrImageLimits, RenditionKind, grey_pixels, render_renditions,
-    rotate_grey, rotate_png, shrink_png_to_fit,
+    render_view_renditions, rotate_grey, rotate_png, shrink_png_to_fit,
 };
 pub use sniff::{Mime, sniff};
 

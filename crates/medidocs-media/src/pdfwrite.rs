@@ -87,13 +87,15 @@ pub fn jpeg_frame(jpeg: &[u8]) -> Option<(u32, u32, u8)> {
 }
 
 /// A page image for the PDF made again from a JPEG: turned clockwise by `degrees_cw`
-/// (0, 90, 180, 270), shrunk to at most `longest` pixels a side, encoded at `quality`,
-/// grey if it was. Returns the JPEG, its width and height, and whether it is grey.
+/// (0, 90, 180, 270), then, for each `(longest side, quality)` in `tries` in turn, shrunk
+/// to at most that many pixels a side and encoded at that quality, grey if it was, until
+/// one is at most `budget` bytes (else the last). The JPEG is decoded once. Returns the
+/// JPEG, its width and height, and whether it is grey.
 pub fn page_jpeg(
     jpeg: &[u8],
     degrees_cw: u32,
-    longest: u32,
-    quality: u8,
+    tries: &[(u32, u8)],
+    budget: usize,
 ) -> Result<(Vec<u8>, u32, u32, bool), MediaError> {
     let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
         .map_err(|e| MediaError::corrupt("JPEG", e))?;
@@ -103,32 +105,48 @@ pub fn page_jpeg(
         270 => img.rotate270(),
         _ => img,
     };
-    let (w, h) = crate::rendition::fit(img.width(), img.height(), longest.max(1));
-    let img = if (w, h) == (img.width(), img.height()) {
-        img
-    } else {
-        img.resize_exact(w, h, image::imageops::FilterType::Triangle)
-    };
     // A page in black and white whose scan or raster is colour (most letters) is encoded
     // grey: fewer bytes for the same page.
     let grey = match &img {
         image::DynamicImage::ImageLuma8(_) => true,
         other => is_neutral(&other.to_rgb8()),
     };
-    let (bytes, colour) = if grey {
-        (img.into_luma8().into_raw(), jpeg_encoder::ColorType::Luma)
+    let img = if grey {
+        image::DynamicImage::ImageLuma8(img.into_luma8())
     } else {
-        (img.into_rgb8().into_raw(), jpeg_encoder::ColorType::Rgb)
+        image::DynamicImage::ImageRgb8(img.into_rgb8())
     };
-    let (w16, h16) = (
-        u16::try_from(w).map_err(|e| MediaError::corrupt("JPEG size", e))?,
-        u16::try_from(h).map_err(|e| MediaError::corrupt("JPEG size", e))?,
-    );
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, quality)
-        .encode(&bytes, w16, h16, colour)
-        .map_err(|e| MediaError::corrupt("JPEG encoder", e))?;
-    Ok((out, w, h, grey))
+    let colour = if grey {
+        jpeg_encoder::ColorType::Luma
+    } else {
+        jpeg_encoder::ColorType::Rgb
+    };
+    let mut resizer = fast_image_resize::Resizer::new();
+    let mut made = None;
+    for &(longest, quality) in tries {
+        let (w, h) = crate::rendition::fit(img.width(), img.height(), longest.max(1));
+        let resized;
+        let sized = if (w, h) == (img.width(), img.height()) {
+            &img
+        } else {
+            resized = crate::rendition::resize_image(&mut resizer, &img, w, h)?;
+            &resized
+        };
+        let (w16, h16) = (
+            u16::try_from(w).map_err(|e| MediaError::corrupt("JPEG size", e))?,
+            u16::try_from(h).map_err(|e| MediaError::corrupt("JPEG size", e))?,
+        );
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, quality)
+            .encode(sized.as_bytes(), w16, h16, colour)
+            .map_err(|e| MediaError::corrupt("JPEG encoder", e))?;
+        let fits = out.len() <= budget;
+        made = Some((out, w, h, grey));
+        if fits {
+            break;
+        }
+    }
+    made.ok_or_else(|| MediaError::Corrupt("no page image".into()))
 }
 
 /// Whether an image is black, white and grey but for a few pixels (at most 1 in 200 of
@@ -466,11 +484,11 @@ mod tests {
         assert_eq!(jpeg_frame(&jpeg), Some((40, 20, 3)));
         assert_eq!(jpeg_frame(b"\xFF\xD8\xFF"), None);
         assert_eq!(jpeg_frame(b"not a jpeg"), None);
-        let (turned, w, h, grey) = page_jpeg(&jpeg, 90, 1000, 60).unwrap();
+        let (turned, w, h, grey) = page_jpeg(&jpeg, 90, &[(1000, 60)], usize::MAX).unwrap();
         // (Black in colour: encoded grey.)
         assert_eq!((w, h, grey), (20, 40, true));
         assert_eq!(jpeg_frame(&turned), Some((20, 40, 1)));
-        let (_, w, h, _) = page_jpeg(&jpeg, 0, 10, 60).unwrap();
+        let (_, w, h, _) = page_jpeg(&jpeg, 0, &[(10, 60)], usize::MAX).unwrap();
         assert_eq!((w, h), (10, 5));
         // Black on white in colour becomes grey; a red page stays colour.
         let mut red = Vec::new();
@@ -482,12 +500,41 @@ mod tests {
                 jpeg_encoder::ColorType::Rgb,
             )
             .unwrap();
-        assert!(!page_jpeg(&red, 0, 100, 60).unwrap().3);
+        assert!(!page_jpeg(&red, 0, &[(100, 60)], usize::MAX).unwrap().3);
         assert_eq!(
-            jpeg_frame(&page_jpeg(&jpeg, 0, 100, 60).unwrap().0).map(|f| f.2),
+            jpeg_frame(&page_jpeg(&jpeg, 0, &[(100, 60)], usize::MAX).unwrap().0).map(|f| f.2),
             Some(1)
         );
-        assert!(page_jpeg(b"junk", 0, 10, 60).is_err());
+        assert!(page_jpeg(b"junk", 0, &[(10, 60)], usize::MAX).is_err());
+    }
+
+    #[test]
+    fn a_page_image_over_its_budget_is_made_smaller_until_it_fits_else_the_last_try() {
+        // Noise: a JPEG that stays large at any quality.
+        let (w, h) = (400u32, 300u32);
+        let mut seed = 7u32;
+        let noise: Vec<u8> = (0..w * h * 3)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90)
+            .encode(&noise, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let tries = [(400, 90), (200, 60), (100, 40)];
+        let full = page_jpeg(&jpeg, 0, &tries[..1], usize::MAX).unwrap();
+        let half = page_jpeg(&jpeg, 0, &tries[1..2], usize::MAX).unwrap();
+        // A budget the first try misses and the second meets: the second.
+        let budget = (full.0.len() + half.0.len()) / 2;
+        let (bytes, w2, h2, _) = page_jpeg(&jpeg, 0, &tries, budget).unwrap();
+        assert_eq!((w2, h2), (200, 150));
+        assert!(bytes.len() <= budget);
+        // A budget nothing meets: the last try.
+        let (bytes, w3, h3, _) = page_jpeg(&jpeg, 0, &tries, 10).unwrap();
+        assert_eq!((w3, h3), (100, 75));
+        assert!(bytes.len() > 10);
     }
 
     #[test]

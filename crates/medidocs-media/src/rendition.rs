@@ -70,6 +70,16 @@ pub struct EncodedRendition {
 /// (colour to grey in place) and turned upright. So a page costs its decoded pixels plus a
 /// grey copy at most while it is turned, and the full-size image is never copied in colour.
 pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, MediaError> {
+    render(page, true)
+}
+
+/// The thumb and preview only, as [`render_renditions`] makes them: for a page that needs
+/// no OCR image (a PDF page read from its own text layer).
+pub fn render_view_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, MediaError> {
+    render(page, false)
+}
+
+fn render(page: DecodedPage, with_ocr: bool) -> Result<Vec<EncodedRendition>, MediaError> {
     let (uw, uh) = page.upright_dimensions();
     let DecodedPage {
         image,
@@ -117,6 +127,9 @@ pub fn render_renditions(page: DecodedPage) -> Result<Vec<EncodedRendition>, Med
         bytes: jpeg,
     });
 
+    if !with_ocr {
+        return Ok(out);
+    }
     let mut grey = DynamicImage::ImageLuma8(into_grey(pixels)?);
     grey.apply_orientation(orientation);
     let (ow, oh) = ocr_size(uw, uh, dpi);
@@ -394,7 +407,7 @@ fn encode_ocr_png(grey: &DynamicImage) -> Result<Vec<u8>, MediaError> {
 }
 
 /// A grey or RGB image at another size (Lanczos 3).
-fn resize_image(
+pub(crate) fn resize_image(
     resizer: &mut Resizer,
     src: &DynamicImage,
     w: u32,

@@ -972,3 +972,66 @@ fn migrate_gives_documents_from_before_searchable_pdfs_their_own() {
         stdout(&again)
     );
 }
+
+#[test]
+fn a_pdf_page_read_from_its_own_text_is_drawn_for_its_preview_alone_and_a_scanned_one_for_ocr() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = samples().join("documents");
+    let renditions = |file: &str| -> Vec<Value> {
+        let out = medidocs(
+            data.path(),
+            &[
+                "run",
+                docs.join(file).to_str().unwrap(),
+                "--json",
+                "--patient",
+                "p-1",
+            ],
+        );
+        assert!(out.status.success(), "{}", stdout(&out));
+        let doc = json_lines(&out).remove(0);
+        assert_eq!(doc["status"], "READY", "{doc}");
+        let id = doc["id"].as_str().unwrap().to_string();
+        (1..=doc["pages"].as_u64().unwrap() as u32)
+            .map(|page| {
+                let key = medidocs_core::keys::page_renditions(&id, page);
+                serde_json::from_slice(
+                    &std::fs::read(data.path().join("objects").join(key)).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect()
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["renditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Born digital: its text is its own, so no OCR image; the preview as large as ever.
+    let digital = renditions("discharge-summary.pdf");
+    assert_eq!(digital.len(), 3);
+    for page in &digital {
+        assert_eq!(names(page), ["thumb", "preview"], "{page}");
+        let preview = &page["renditions"][1];
+        let longest = preview["width"].as_u64().max(preview["height"].as_u64());
+        assert_eq!(longest, Some(1600), "{page}");
+        // A4, in points, as the page states it (to a pixel's rounding).
+        let size = page["size_pt"].as_array().unwrap();
+        let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+        assert!(
+            (w - 595.28).abs() < 1.0 && (h - 841.89).abs() < 1.0,
+            "{page}"
+        );
+    }
+    // A scan in a PDF is read by OCR: its OCR image is made.
+    let scanned = renditions("fax-gateway-scan.pdf");
+    assert!(
+        scanned
+            .iter()
+            .all(|p| names(p) == ["thumb", "preview", "ocr"]),
+        "{scanned:?}"
+    );
+}

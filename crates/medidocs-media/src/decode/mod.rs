@@ -74,7 +74,27 @@ pub fn decode_page(
         }
         Mime::Tiff => tiff::decode_tiff_page(bytes, index, limits),
         Mime::Heic => heic::decode_heic(bytes, limits),
-        Mime::Pdf => pdf::render_pdf_page(bytes, index, limits),
+        Mime::Pdf => pdf::render_pdf_page(bytes, index, limits, None),
+    })
+}
+
+/// Page `index` (0-based) of a PDF that passed [`crate::inspect`], drawn only as large as
+/// its preview needs (at most [`crate::rendition::PREVIEW_LONGEST`] pixels a side, never
+/// more than [`decode_page`]'s 300 dpi): for a page whose own text layer is read instead
+/// of OCR, which needs no OCR image. Drawing the page small costs a fraction of drawing it
+/// at 300 dpi and shrinking it.
+pub fn decode_pdf_page_to_view(
+    bytes: &[u8],
+    index: u32,
+    limits: &Limits,
+) -> Result<DecodedPage, MediaError> {
+    guard(Mime::Pdf.short(), || {
+        pdf::render_pdf_page(
+            bytes,
+            index,
+            limits,
+            Some(crate::rendition::PREVIEW_LONGEST),
+        )
     })
 }
 

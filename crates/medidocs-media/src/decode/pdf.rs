@@ -131,10 +131,12 @@ fn dictionary(bytes: &[u8], at: usize) -> Option<&str> {
     None
 }
 
+/// Draws page `index` at 300 dpi, or, with `longest`, at most that many pixels a side.
 pub(super) fn render_pdf_page(
     bytes: &[u8],
     index: u32,
     _limits: &Limits,
+    longest: Option<u32>,
 ) -> Result<DecodedPage, MediaError> {
     let pdf = open_pdf(bytes)?;
     let pages = pdf.pages();
@@ -155,9 +157,12 @@ pub(super) fn render_pdf_page(
     if px > MAX_RASTER_PIXELS {
         scale *= (MAX_RASTER_PIXELS / px).sqrt() as f32;
     }
-    let longest = w_pt.max(h_pt) * scale;
-    if longest > 16_000.0 {
-        scale *= 16_000.0 / longest;
+    let drawn = w_pt.max(h_pt) * scale;
+    if drawn > 16_000.0 {
+        scale *= 16_000.0 / drawn;
+    }
+    if let Some(longest) = longest {
+        scale = scale.min(longest as f32 / w_pt.max(h_pt));
     }
     let cache = hayro::RenderCache::new();
     let pixmap = hayro::render(

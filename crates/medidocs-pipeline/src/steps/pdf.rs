@@ -132,18 +132,7 @@ fn pdf_page(
         Some((w, h, n @ (1 | 3))) if rotation == 0 && jpeg.len() <= IMAGE_BUDGET => {
             (jpeg, w, h, n == 1)
         }
-        _ => {
-            let mut made = None;
-            for (longest, quality) in SMALLER {
-                let m = media::page_jpeg(&jpeg, rotation, longest, quality)?;
-                let fits = m.0.len() <= IMAGE_BUDGET;
-                made = Some(m);
-                if fits {
-                    break;
-                }
-            }
-            made.ok_or_else(|| media::MediaError::Corrupt("no page image".into()))?
-        }
+        _ => media::page_jpeg(&jpeg, rotation, &SMALLER, IMAGE_BUDGET)?,
     };
     // The original's size turns with the page as the OCR engine turned it.
     let size = size.map(|[a, b]| if rotation % 180 == 90 { [b, a] } else { [a, b] });

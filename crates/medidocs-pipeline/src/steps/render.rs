@@ -68,7 +68,7 @@ impl Steps {
                 });
             }
         }
-        let (encoded, layer, size_pt) = self.render_from_original(input, mime).await?;
+        let (encoded, layer, size_pt) = self.render_from_original(input, mime, false).await?;
         if let Some(layer) = layer {
             self.put_json(&keys::text_layer(&input.document_id, input.page), &layer)
                 .await?;
@@ -119,7 +119,7 @@ impl Steps {
         mime: Mime,
     ) -> Result<Vec<u8>, StepError> {
         tracing::info!(document = %input.document_id, page = input.page, "OCR image made again from the original");
-        let (made, _, _) = self.render_from_original(input, mime).await?;
+        let (made, _, _) = self.render_from_original(input, mime, true).await?;
         made.into_iter()
             .find(|r| r.kind == RenditionKind::Ocr)
             .map(|r| r.bytes)
@@ -131,10 +131,15 @@ impl Steps {
     /// layer cannot be read: the OCR step then reads it from the original, and says why).
     /// A page of a multi-page TIFF reads only its own part of the original. With them,
     /// the upright page's size in points, if its original states its resolution.
+    ///
+    /// A PDF page whose own text layer is read whole needs no OCR image: it is drawn only
+    /// as large as its preview and gets its thumb and preview alone, unless `ocr_image`
+    /// asks for the OCR image all the same.
     async fn render_from_original(
         &self,
         input: &PageInput,
         mime: Mime,
+        ocr_image: bool,
     ) -> Result<
         (
             Vec<media::EncodedRendition>,
@@ -170,13 +175,20 @@ impl Steps {
             .await?;
         let (limits, index, page) = (self.limits, input.page.saturating_sub(1), input.page);
         self.cpu(move || {
-            let decoded = media::decode_page(&bytes, mime, index, &limits)?;
-            let size = size_pt(&decoded);
-            let renditions = media::render_renditions(decoded)?;
             let layer = (mime == Mime::Pdf)
                 .then(|| media::pdf_text_layer(&bytes, index).ok())
                 .flatten()
                 .map(|l| usable_text_layer(page, l));
+            let no_ocr = !ocr_image && layer.as_ref().is_some_and(|l| l.page.is_some());
+            let (renditions, size) = if no_ocr {
+                let decoded = media::decode_pdf_page_to_view(&bytes, index, &limits)?;
+                let size = size_pt(&decoded);
+                (media::render_view_renditions(decoded)?, size)
+            } else {
+                let decoded = media::decode_page(&bytes, mime, index, &limits)?;
+                let size = size_pt(&decoded);
+                (media::render_renditions(decoded)?, size)
+            };
             Ok((renditions, layer, size))
         })
         .await
