@@ -877,6 +877,12 @@ const SERVICE: &[&str] = &[
     "date of event",
     "event date",
     "date de départ",
+    "départ",
+    "date de sortie",
+    "sortie",
+    "d/c",
+    "d/c date",
+    "date of d/c",
     "interventions",
     "date of transfer",
     "transfer date",
@@ -955,14 +961,56 @@ const ISSUED: &[&str] = &[
     "édité le",
 ];
 
+/// Words that say when the paper itself was made, nothing of what it is about.
+const PRINTED: &[&str] = &[
+    "printed",
+    "printed on",
+    "print date",
+    "date printed",
+    "typed",
+    "transcribed",
+    "generated",
+    "imprimé le",
+];
+
+/// A label as OCR may read it, its letters given back: a digit between two letters is
+/// the letter it looks like ("Date of Adm1ssion", "Rep0rted").
+fn deocr(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let letter = |k: Option<usize>| {
+            k.and_then(|k| chars.get(k))
+                .is_some_and(|c| c.is_alphabetic())
+        };
+        let between = letter(i.checked_sub(1)) && letter(Some(i + 1));
+        out.push(match c {
+            '1' if between => 'i',
+            '0' if between => 'o',
+            '5' if between => 's',
+            _ => c,
+        });
+    }
+    out
+}
+
 /// The role the words before a date (its label) give it: a birth phrase, else a due one
 /// ("review in clinic on" is not a visit), else another date's label (when coverage
 /// starts, the last period), else a service one, else an issue one; among phrases of one
 /// role, the nearest to the date. Some labels count only when nearest the date ("Repeat
 /// CXR on", "since").
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
-    let lower = before.to_lowercase();
+    let lower = deocr(&before.to_lowercase());
     let lower = lower.trim_end();
+    // "Consultation Report    Printed: 05/03/2026": the print date of a report whose
+    // title names a visit. A word that says only when the paper was made, right before
+    // the date, is its label.
+    if let Some(&phrase) = PRINTED
+        .iter()
+        .find(|&&p| super::phrase_ends(lower, p).any(|end| end == lower.len()))
+    {
+        return Some((DateRole::Issued, phrase));
+    }
     // (role priority, where the phrase ends, its length): the largest wins.
     let mut best: Option<((u8, usize, usize), DateRole, &'static str)> = None;
     for (list, role, priority) in [
@@ -1362,7 +1410,41 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .filter(|(line, _)| *line == c.line)
             .map_or(0, |(_, end)| end)
             .max(c.words.start.saturating_sub(LABEL_WORDS));
-        let before = words[from..c.words.start].join(" ");
+        let line_from = prev_end
+            .filter(|(line, _)| *line == c.line)
+            .map_or(0, |(_, end)| end);
+        // "Intervention : Coronarographie et ICP de l'IVA moyenne le 5 mars 2026": a
+        // short label opening the line, with its colon, reaches past the eight words.
+        let reach = c.words.start.min(line_from + 4);
+        let from = if from > line_from
+            && c.words.start - line_from <= LABEL_WORDS + 4
+            && words[line_from..reach].iter().any(|w| w.ends_with(':'))
+        {
+            line_from
+        } else {
+            from
+        };
+        let mut before = words[from..c.words.start].join(" ");
+        // "Date of con-" / "sult: 2/27/26": a label broken over two lines.
+        if from == 0
+            && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
+            && let Some(last) = prev.last()
+            && let Some(stem) = last.strip_suffix('-')
+            && stem.chars().last().is_some_and(char::is_alphabetic)
+            && before.chars().next().is_some_and(char::is_lowercase)
+        {
+            let start = prev.len().saturating_sub(LABEL_WORDS.min(4));
+            let head: Vec<&str> = prev[start..prev.len() - 1]
+                .iter()
+                .copied()
+                .rev()
+                .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            before = format!("{} {stem}{before}", head.join(" "));
+        }
         prev_end = Some((c.line, c.words.end));
         let alone = !same_line
             && before.trim().is_empty()
@@ -1391,6 +1473,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // A row's "2nd dose 01/12/2025" under "Next due": the column says more than the
         // dose's name.
         let mut labelled = label_role(&before);
+        let own_label = labelled.is_some();
         if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
             labelled = column(&mut headers, lines, c.line, &dated, k_on_line).or(labelled);
         }
@@ -1415,6 +1498,35 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                     .then(|| label_role(&text))
                     .flatten()
             });
+        // What follows the date on its line, when nothing before it labels it: "4  21
+        // 02/03/2026  -- due --" (a dose to come), "02/03/2026  Dr Ronan Kiely  Surgery
+        // consultation" (a visit in a record's history).
+        let labelled = if own_label {
+            labelled
+        } else {
+            let after: Vec<String> = words[c.words.end..]
+                .iter()
+                .take(6)
+                .take_while(|w| !w.chars().filter(char::is_ascii_digit).nth(3).is_some())
+                .map(|w| {
+                    w.trim_matches(|ch: char| !ch.is_alphanumeric())
+                        .to_lowercase()
+                })
+                .collect();
+            let due = after
+                .iter()
+                .enumerate()
+                .any(|(i, w)| w == "due" && after.get(i + 1).is_none_or(|n| n != "to"));
+            let visit = (before.trim().is_empty() && !alone)
+                .then(|| role_of(&after.join(" ")))
+                .flatten()
+                .filter(|(r, _)| *r == DateRole::Service);
+            if due {
+                Some((DateRole::Due, "due"))
+            } else {
+                visit.or(labelled)
+            }
+        };
         k_on_line += 1;
         // A date opening a line with its time ("11/03/2026 10:20  Dr. Maeve Hanratty").
         let opens_line =
@@ -2066,5 +2178,75 @@ mod tests {
         let text = format!("{header}\n{rows}\n");
         let found = read(&text, Region::Ie);
         assert!(found.len() >= 50_000);
+    }
+
+    #[test]
+    fn labels_as_ocr_and_clinics_break_them_still_label_their_dates() {
+        use DateRole::*;
+        // A digit OCR read for a letter.
+        assert_eq!(
+            role_list(
+                "Date of Adm1ssion: 02/01/2026   Date of Discharge: 23/01/2026",
+                Region::Ie
+            ),
+            [Service, Service]
+        );
+        // An abbreviated discharge; a French one.
+        assert_eq!(
+            role_list("Adm: 12/28/2025   D/C: 01/03/2026", Region::Us),
+            [Service, Service]
+        );
+        assert_eq!(
+            role_list("Admission : 4 mars 2026   Départ : 9 mars 2026", Region::Ca),
+            [Service, Service]
+        );
+        // A label broken over two lines.
+        assert_eq!(
+            role_list(
+                "Admitted 2/24/26.   Date of con-\nsult: 2/27/26",
+                Region::Us
+            ),
+            [Service, Service]
+        );
+        // A short label opening its line, nine words from its date.
+        assert_eq!(
+            role_list(
+                "Intervention : Coronarographie et ICP de l'IVA moyenne le 5 mars 2026.",
+                Region::Ca
+            ),
+            [Service]
+        );
+        // A print date beside a title naming a visit.
+        assert_eq!(
+            role_list(
+                "Consultation Report    Printed: 05/03/2026 09:14",
+                Region::Ie
+            ),
+            [Issued]
+        );
+    }
+
+    #[test]
+    fn what_follows_an_unlabelled_date_on_its_line_gives_its_role() {
+        use DateRole::*;
+        let rows = "Dose   Day   Date          Vaccine\n\
+                    1      0     09/02/2026    Rabipur RB4417\n\
+                    4      21    02/03/2026    -- due --";
+        let found = read(rows, Region::Uk);
+        assert_eq!(
+            found.last().map(|d| d.role),
+            Some(Due),
+            "{:?}",
+            roles(&found)
+        );
+        let history = "Patient: Siobhan Example   Date of Birth: 29/11/1983\n\
+                       02/03/2026   Dr Ronan Kiely   Surgery consultation\n\
+                       S: sore throat, fever.";
+        assert_eq!(role_list(history, Region::Ie), [Birth, Service]);
+        // "Due to" is a cause.
+        assert_ne!(
+            role_list("02/03/2026 admitted due to a fall", Region::Ie),
+            [Due]
+        );
     }
 }

@@ -633,6 +633,13 @@ const BODY: &[Cue] = &[
     cue(T::ReferralLetter, "raison de la demande", 4.0),
     cue(T::ReferralLetter, "médecin référent", 3.0),
     cue(T::ReferralLetter, "appreciate your assessment", 4.0),
+    cue(T::ReferralLetter, "appreciate your evaluation", 4.0),
+    cue(T::ReferralLetter, "appreciate your review", 4.0),
+    cue(T::ReferralLetter, "would appreciate your", 3.0),
+    cue(T::Other, "reminder of your", 4.0),
+    cue(T::Other, "upcoming appointment", 4.0),
+    cue(T::Other, "appointment reminder", 7.0),
+    cue(T::Other, "to cancel or reschedule", 2.0),
     cue(T::ReferralLetter, "for assessment", 2.0),
     cue(T::ReferralLetter, "assessment please", 2.0),
     cue(T::ReferralLetter, "to: dr", 1.5),
@@ -739,6 +746,18 @@ const TO_A_DOCTOR: &[&str] = &[
     "a dhochtúir",
 ];
 /// How a letter closes, a line of its own.
+/// "Plano TX 75024": a US state's code before its ZIP code is an address, not a cue
+/// ("tx", treatment).
+fn state_and_zip(line: &str, phrase: &str) -> bool {
+    phrase.len() == 2
+        && phrase_ends(line, phrase).all(|end| {
+            line[end..]
+                .split_whitespace()
+                .next()
+                .is_some_and(|z| z.len() >= 5 && z[..5].bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 const CLOSINGS: &[&str] = &[
     "yours sincerely",
     "sincerely",
@@ -1002,6 +1021,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         .filter(|(_, l)| l.chars().any(char::is_alphanumeric))
         .nth(TITLE_LINES - 1)
         .map_or(lower.len(), |(i, _)| i + 1);
+    // A letter's signature, under its closing ("Yours sincerely" / "Mr T. Okonjo,
+    // Consultant Orthopaedic Surgeon"): who signs says little of what the letter is.
+    let closing_at = lower
+        .iter()
+        .position(|l| CLOSINGS.contains(&l.trim_end_matches([',', '.'])));
     let mut scores: Vec<(DocumentType, f32, Evidence)> =
         T::ALL.iter().map(|&t| (t, 0.0, Vec::new())).collect();
     // Weight for a type, with what gave it.
@@ -1034,7 +1058,9 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                     });
                 // "Verbal consent for telehealth obtained", "Consent: written, on file":
                 // a consent recorded in another document, not a consent form.
-                let mention = c.doc == T::ConsentForm && consent_mention(l);
+                let mention = (c.doc == T::ConsentForm && consent_mention(l))
+                    || closing_at.is_some_and(|k| i > k)
+                    || state_and_zip(l, c.phrase);
                 // A document's name counts in its title; in the body, less. Repeats count
                 // a little (a results table names its units on every row).
                 let w = match (i < title_end, std::ptr::eq(cues, NAMES)) {
@@ -1602,5 +1628,23 @@ mod tests {
             "CONSENT FORM FOR OPERATION\nI consent to the procedure described.\nPatient signature:",
         );
         assert_eq!(guess_type(&form).code, DocumentType::ConsentForm);
+        // Who signs a letter says little of what it is.
+        let letter = "Trauma & Orthopaedics - Upper Limb Service\n\
+             Seen: 7 January 2026          Typed: 9 January 2026\n\
+             Re: Mr Jordan Pike   DOB 14-Feb-1985\nDear Dr Kaur,\n\
+             Mr Pike is now about six weeks from his shoulder dislocation, reduced in ED.\n\
+             He has a full range of movement. I have referred him to physiotherapy.\n\
+             Yours sincerely,";
+        assert_eq!(guess_type(&lines(letter)).code, DocumentType::ClinicLetter);
+        let signed = format!("{letter}\nMr T. Okonjo, Consultant Orthopaedic Surgeon");
+        assert_eq!(guess_type(&lines(&signed)).code, DocumentType::ClinicLetter);
+        // A state before its ZIP code is an address ("TX", treatment, is a cue).
+        let reminder = lines(
+            "Oak Terrace Dermatology\n1450 Ridgeway Blvd, Plano TX 75024\n\
+             This is a reminder of your upcoming appointment: full-body skin exam",
+        );
+        assert_eq!(guess_type(&reminder).code, DocumentType::Other);
+        assert!(state_and_zip("plano tx 75024", "tx"));
+        assert!(!state_and_zip("tx: rest and ice", "tx"));
     }
 }
