@@ -1507,7 +1507,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             let after: Vec<String> = words[c.words.end..]
                 .iter()
                 .take(6)
-                .take_while(|w| !w.chars().filter(char::is_ascii_digit).nth(3).is_some())
+                .take_while(|w| w.chars().filter(char::is_ascii_digit).nth(3).is_none())
                 .map(|w| {
                     w.trim_matches(|ch: char| !ch.is_alphanumeric())
                         .to_lowercase()
