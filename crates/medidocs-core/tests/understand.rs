@@ -56,6 +56,7 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-12.jsonl",
         "held-out-13.jsonl",
         "held-out-14.jsonl",
+        "held-out-15.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -880,6 +880,14 @@ const SERVICE: &[&str] = &[
     "départ",
     "date de sortie",
     "sortie",
+    "exam",
+    "the last on",
+    "last session",
+    "final session",
+    "t/c",
+    "telephone consultation",
+    "phone consultation",
+    "f2f",
     "d/c",
     "d/c date",
     "date of d/c",
@@ -957,12 +965,67 @@ const ISSUED: &[&str] = &[
     "tapé le",
     "imprimé",
     "imprimé le",
+    "date d'impression",
+    "impression",
     "produit le",
     "édité le",
 ];
 
+/// Whether words say "due", but not "due to" (a cause).
+fn says_due(words: &[&str]) -> bool {
+    words
+        .iter()
+        .enumerate()
+        .any(|(i, w)| *w == "due" && words.get(i + 1) != Some(&"to"))
+}
+
+/// A numeric date as OCR may read it, its digits given back: a letter O for a zero, an l
+/// or I for a one ("O3/04/1956", "2l/01/2026"). Only a word of digits, at least four,
+/// and two separators, with such letters among them, is changed.
+fn repair_digits(word: &str) -> std::borrow::Cow<'_, str> {
+    let body = word.trim_end_matches([',', '.', ';', ')']);
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    let separators = body
+        .chars()
+        .filter(|c| matches!(c, '/' | '.' | '-'))
+        .count();
+    let lookalike = |c: char| matches!(c, 'O' | 'o' | 'l' | 'I');
+    let only = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-') || lookalike(c));
+    if digits < 4 || separators != 2 || !only || !body.chars().any(lookalike) {
+        return std::borrow::Cow::Borrowed(word);
+    }
+    std::borrow::Cow::Owned(
+        word.chars()
+            .map(|c| match c {
+                'O' | 'o' => '0',
+                'l' | 'I' => '1',
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
+/// Titles in which "clinique" qualifies a trade ("Validé par: M. Pelletier, biochimiste
+/// clinique — 2026-02-11").
+const CLINICAL_TITLES: &[&str] = &[
+    "biochimiste clinique",
+    "chimiste clinique",
+    "biologie clinique",
+    "biochimie clinique",
+    "chimie clinique",
+    "pharmacien clinique",
+    "infirmière clinique",
+];
+
+/// Words ending a line whose sentence, and label, goes on to a date opening the next
+/// ("attended 6 sessions, the last on" / "20/01/2026").
+const LABEL_CARRIES: &[&str] = &["on", "le", "du", "of", "from", "dated", "since", "until"];
+
 /// Words that say when the paper itself was made, nothing of what it is about.
 const PRINTED: &[&str] = &[
+    "date d'impression",
     "printed",
     "printed on",
     "print date",
@@ -1000,7 +1063,14 @@ fn deocr(text: &str) -> String {
 /// role, the nearest to the date. Some labels count only when nearest the date ("Repeat
 /// CXR on", "since").
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
-    let lower = deocr(&before.to_lowercase());
+    let mut lower = deocr(&before.to_lowercase());
+    // "biochimiste clinique": a signatory's title, no visit to a clinic.
+    for title in CLINICAL_TITLES {
+        while let Some(at) = lower.find(title) {
+            let word = at + title.len() - "clinique".len();
+            lower.replace_range(word..at + title.len(), "--------");
+        }
+    }
     let lower = lower.trim_end();
     // "Consultation Report    Printed: 05/03/2026": the print date of a report whose
     // title names a visit. A word that says only when the paper was made, right before
@@ -1132,10 +1202,7 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         }
         // "Exp", "due" ending the label, or "due" anywhere in it but "due to" (a cause).
         let words: Vec<&str> = lower.split_whitespace().collect();
-        let due_word = words
-            .iter()
-            .enumerate()
-            .any(|(i, w)| *w == "due" && words.get(i + 1) != Some(&"to"));
+        let due_word = says_due(&words);
         if due_word
             || words
                 .last()
@@ -1328,8 +1395,12 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     let mut out: Vec<(DateRole, &'static str)> = Vec::new();
     let mut reached = 0;
     for (start, end, role, phrase) in found {
-        // A "Dose" column holds the dose's number, not a date.
-        if start < reached || phrase == "dose" {
+        // A "Dose" column holds the dose's number, not a date; an "Age due" column, an
+        // age.
+        if start < reached
+            || phrase == "dose"
+            || (phrase == "due" && text[..start].trim_end().ends_with("age"))
+        {
             continue;
         }
         // One column named in two languages ("DOB/DN", "EXP/EXP").
@@ -1368,6 +1439,15 @@ const LABEL_WORDS: usize = 8;
 /// Every date in `lines` (each a line's words in reading order), with its role.
 pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
     let lines = &lines[..lines.len().min(MAX_DATE_LINES)];
+    let repaired: Vec<Vec<std::borrow::Cow<str>>> = lines
+        .iter()
+        .map(|l| l.iter().map(|w| repair_digits(w)).collect())
+        .collect();
+    let repaired: Vec<Vec<&str>> = repaired
+        .iter()
+        .map(|l| l.iter().map(|w| w.as_ref()).collect())
+        .collect();
+    let lines = &repaired[..];
     let cands = candidates(lines);
     let whole: String = lines
         .iter()
@@ -1425,6 +1505,25 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             from
         };
         let mut before = words[from..c.words.start].join(" ");
+        // "the last on" / "20/01/2026": a sentence, and its label, carried over.
+        if before.trim().is_empty()
+            && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
+            && prev
+                .last()
+                .is_some_and(|w| LABEL_CARRIES.contains(&w.to_lowercase().as_str()))
+        {
+            let head: Vec<&str> = prev
+                .iter()
+                .rev()
+                .take(LABEL_WORDS)
+                .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
+                .copied()
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            before = head.join(" ");
+        }
         // "Date of con-" / "sult: 2/27/26": a label broken over two lines.
         if from == 0
             && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
@@ -1513,18 +1612,17 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                         .to_lowercase()
                 })
                 .collect();
-            let due = after
-                .iter()
-                .enumerate()
-                .any(|(i, w)| w == "due" && after.get(i + 1).is_none_or(|n| n != "to"));
+            let after: Vec<&str> = after.iter().map(String::as_str).collect();
             let visit = (before.trim().is_empty() && !alone)
                 .then(|| role_of(&after.join(" ")))
                 .flatten()
                 .filter(|(r, _)| *r == DateRole::Service);
-            if due {
-                Some((DateRole::Due, "due"))
-            } else {
-                visit.or(labelled)
+            match labelled {
+                // A column or a label above may say more, but not against "due" in the row.
+                Some((DateRole::Birth, _)) => labelled,
+                _ if says_due(&after) => Some((DateRole::Due, "due")),
+                None => visit,
+                Some(_) => labelled,
             }
         };
         k_on_line += 1;
@@ -2247,6 +2345,52 @@ mod tests {
         assert_ne!(
             role_list("02/03/2026 admitted due to a fall", Region::Ie),
             [Due]
+        );
+    }
+
+    #[test]
+    fn ocr_letters_in_a_date_sentences_over_lines_and_titles_are_read_for_what_they_are() {
+        use DateRole::*;
+        // A letter O for a zero, an l for a one.
+        let found = read(
+            "Admitted 14/01/2026   Discharged 2l/01/2026\nDOB O3/04/1956",
+            Region::Uk,
+        );
+        assert_eq!(
+            roles(&found),
+            [
+                (Service, "2026-01-14", false),
+                (Service, "2026-01-21", false),
+                (Birth, "1956-04-03", false)
+            ]
+        );
+        assert_eq!(repair_digits("Oliver"), "Oliver");
+        assert_eq!(repair_digits("1O/2O"), "1O/2O");
+        // A label carried over to the next line.
+        assert_eq!(
+            role_list(
+                "first seen on 11/11/2025 and attended 6 sessions, the last on\n20/01/2026.",
+                Region::Uk
+            ),
+            [Service, Service]
+        );
+        // A trade's title is no clinic: the validation dates the report, not the sample.
+        let lab = read(
+            "Prélevé le: 2026-02-10 08:40\nValidé par: M. Pelletier, biochimiste clinique — 2026-02-11",
+            Region::Ca,
+        );
+        assert_eq!(lab.iter().map(|d| d.rank).collect::<Vec<_>>(), [2, 0]);
+        // An "Age due" column holds ages; the dates are in "Date given".
+        let rows = "Age due     Vaccine        Date given     Given by\n\
+                    8 weeks     6-in-1, MenB   04/11/2024     PN Shaw";
+        assert_eq!(role_list(rows, Region::Uk), [Service]);
+        assert_eq!(
+            role_list("Exam: 09.02.26   Views: CC + MLO", Region::Ie),
+            [Service]
+        );
+        assert_eq!(
+            role_list("Date d'impression: 2026-02-01", Region::Ca),
+            [Issued]
         );
     }
 }

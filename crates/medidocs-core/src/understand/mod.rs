@@ -745,19 +745,23 @@ const TO_A_DOCTOR: &[&str] = &[
     "chère collègue",
     "a dhochtúir",
 ];
-/// How a letter closes, a line of its own.
 /// "Plano TX 75024": a US state's code before its ZIP code is an address, not a cue
 /// ("tx", treatment).
 fn state_and_zip(line: &str, phrase: &str) -> bool {
     phrase.len() == 2
         && phrase_ends(line, phrase).all(|end| {
-            line[end..]
-                .split_whitespace()
-                .next()
-                .is_some_and(|z| z.len() >= 5 && z[..5].bytes().all(|b| b.is_ascii_digit()))
+            line[end..].split_whitespace().next().is_some_and(|z| {
+                z.as_bytes()
+                    .get(..5)
+                    .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+            })
         })
 }
 
+/// How many lines under a letter's closing are its signature.
+const SIGNATURE_LINES: usize = 3;
+
+/// How a letter closes, a line of its own.
 const CLOSINGS: &[&str] = &[
     "yours sincerely",
     "sincerely",
@@ -1025,7 +1029,17 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // Consultant Orthopaedic Surgeon"): who signs says little of what the letter is.
     let closing_at = lower
         .iter()
-        .position(|l| CLOSINGS.contains(&l.trim_end_matches([',', '.'])));
+        .rposition(|l| CLOSINGS.contains(&l.trim_end_matches([',', '.'])));
+    // Its few short lines: a name and a title, not another document after a fax's cover.
+    let signature = |i: usize| {
+        closing_at.is_some_and(|k| {
+            i > k
+                && i <= k + SIGNATURE_LINES
+                && lower[k + 1..=i]
+                    .iter()
+                    .all(|l| l.split_whitespace().count() <= 10 && !l.contains(':'))
+        })
+    };
     let mut scores: Vec<(DocumentType, f32, Evidence)> =
         T::ALL.iter().map(|&t| (t, 0.0, Vec::new())).collect();
     // Weight for a type, with what gave it.
@@ -1059,7 +1073,7 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                 // "Verbal consent for telehealth obtained", "Consent: written, on file":
                 // a consent recorded in another document, not a consent form.
                 let mention = (c.doc == T::ConsentForm && consent_mention(l))
-                    || closing_at.is_some_and(|k| i > k)
+                    || signature(i)
                     || state_and_zip(l, c.phrase);
                 // A document's name counts in its title; in the body, less. Repeats count
                 // a little (a results table names its units on every row).
@@ -1099,9 +1113,8 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // (a radiologist's clinic letter).
     let starts = |list: &[&str]| lower.iter().any(|l| list.iter().any(|g| l.starts_with(g)));
     let (greeting, to_doctor) = (starts(GREETINGS), starts(TO_A_DOCTOR));
-    let closing = lower.iter().any(|l| {
-        CLOSINGS.contains(&l.trim_end_matches([',', '.'])) || l.contains("salutations distinguées")
-    });
+    let closing =
+        closing_at.is_some() || lower.iter().any(|l| l.contains("salutations distinguées"));
     if greeting && closing {
         let w = if to_doctor { 1.0 } else { 0.75 };
         let why = "a letter's greeting and closing".to_string();
@@ -1646,5 +1659,11 @@ mod tests {
         assert_eq!(guess_type(&reminder).code, DocumentType::Other);
         assert!(state_and_zip("plano tx 75024", "tx"));
         assert!(!state_and_zip("tx: rest and ice", "tx"));
+        // A word of more than one byte a letter after a two-letter cue.
+        assert!(!state_and_zip("ct cérébral sans contraste", "ct"));
+        assert_eq!(
+            guess_type(&lines("Examen : CT cérébral sans contraste")).code,
+            guess_type(&lines("Examen : CT cerebral sans contraste")).code
+        );
     }
 }

@@ -162,7 +162,8 @@ pub(super) fn render_pdf_page(
         scale *= 16_000.0 / drawn;
     }
     if let Some(longest) = longest {
-        scale = scale.min(longest as f32 / w_pt.max(h_pt));
+        // Half a pixel over, as the renderer cuts its size down to whole pixels.
+        scale = scale.min((longest as f32 + 0.5) / w_pt.max(h_pt));
     }
     let cache = hayro::RenderCache::new();
     let pixmap = hayro::render(
