@@ -262,12 +262,30 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["name"] == "ocr")
-            .unwrap();
-        let (ow, oh) = (
-            o["width"].as_u64().unwrap() as u32,
-            o["height"].as_u64().unwrap() as u32,
-        );
+            .find(|r| r["name"] == "ocr");
+        let (ow, oh) = match o {
+            Some(o) => (
+                o["width"].as_u64().unwrap() as u32,
+                o["height"].as_u64().unwrap() as u32,
+            ),
+            // A PDF page read from its own text needs no OCR image: its size in points, at
+            // 300 dpi, is the page's.
+            None => {
+                let read: serde_json::Value = serde_json::from_slice(
+                    &rt.objects
+                        .get(&keys::page_ocr(&doc.id, page))
+                        .await
+                        .unwrap(),
+                )
+                .unwrap();
+                assert_eq!(
+                    read["page"]["text_source"], "text_layer",
+                    "{name} p{page}: no OCR image, yet read by OCR"
+                );
+                let pt = |i: usize| listed["size_pt"][i].as_f64().unwrap();
+                ((pt(0) * 300.0 / 72.0) as u32, (pt(1) * 300.0 / 72.0) as u32)
+            }
+        };
         let src_longest = ow.max(oh).max(p.width.max(p.height));
         assert_eq!(
             t.width.max(t.height),
