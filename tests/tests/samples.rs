@@ -250,14 +250,11 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
                 .unwrap()
         };
         let (t, p) = (get("thumb"), get("preview"));
+        let json_at = async |key: String| -> serde_json::Value {
+            serde_json::from_slice(&rt.objects.get(&key).await.unwrap()).unwrap()
+        };
         // The OCR image (full resolution) is gone; its page's list still gives its size.
-        let listed: serde_json::Value = serde_json::from_slice(
-            &rt.objects
-                .get(&keys::page_renditions(&doc.id, page))
-                .await
-                .unwrap(),
-        )
-        .unwrap();
+        let listed = json_at(keys::page_renditions(&doc.id, page)).await;
         let o = listed["renditions"]
             .as_array()
             .unwrap()
@@ -271,13 +268,7 @@ async fn check_renditions(rt: &LocalRuntime, name: &str, doc: &DocumentRecord) {
             // A PDF page read from its own text needs no OCR image: its size in points, at
             // 300 dpi, is the page's.
             None => {
-                let read: serde_json::Value = serde_json::from_slice(
-                    &rt.objects
-                        .get(&keys::page_ocr(&doc.id, page))
-                        .await
-                        .unwrap(),
-                )
-                .unwrap();
+                let read = json_at(keys::page_ocr(&doc.id, page)).await;
                 assert_eq!(
                     read["page"]["text_source"], "text_layer",
                     "{name} p{page}: no OCR image, yet read by OCR"

@@ -1023,6 +1023,18 @@ const CLINICAL_TITLES: &[&str] = &[
 /// ("attended 6 sessions, the last on" / "20/01/2026").
 const LABEL_CARRIES: &[&str] = &["on", "le", "du", "of", "from", "dated", "since", "until"];
 
+/// The last words of a line, at most `n`, after its last word holding a digit: the start
+/// of a label that goes on to the next line.
+fn trailing_words<'a>(line: &[&'a str], n: usize) -> Vec<&'a str> {
+    let words = line
+        .iter()
+        .rev()
+        .take(n)
+        .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
+        .count();
+    line[line.len() - words..].to_vec()
+}
+
 /// Words that say when the paper itself was made, nothing of what it is about.
 const PRINTED: &[&str] = &[
     "date d'impression",
@@ -1512,17 +1524,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 .last()
                 .is_some_and(|w| LABEL_CARRIES.contains(&w.to_lowercase().as_str()))
         {
-            let head: Vec<&str> = prev
-                .iter()
-                .rev()
-                .take(LABEL_WORDS)
-                .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
-                .copied()
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            before = head.join(" ");
+            before = trailing_words(prev, LABEL_WORDS).join(" ");
         }
         // "Date of con-" / "sult: 2/27/26": a label broken over two lines.
         if from == 0
@@ -1532,16 +1534,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             && stem.chars().last().is_some_and(char::is_alphabetic)
             && before.chars().next().is_some_and(char::is_lowercase)
         {
-            let start = prev.len().saturating_sub(LABEL_WORDS.min(4));
-            let head: Vec<&str> = prev[start..prev.len() - 1]
-                .iter()
-                .copied()
-                .rev()
-                .take_while(|w| !w.chars().any(|c| c.is_ascii_digit()))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let head = trailing_words(&prev[..prev.len() - 1], 3);
             before = format!("{} {stem}{before}", head.join(" "));
         }
         prev_end = Some((c.line, c.words.end));
