@@ -258,45 +258,102 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     keys::sha256_reader(std::fs::File::open(path)?)
 }
 
+/// The key is published whole or not at all: written and synced under a name of its own,
+/// then hard-linked to its name (`secret.key`, `token.key`), which fails if another process published one first.
+/// A process that reads the key never sees it half written, and two processes starting on
+/// a new data dir at once (an import and a `status` beside it) end up with the same key.
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StoreError> {
-    match std::fs::read(path) {
-        Ok(k) if k.len() >= 32 => return Ok(k),
-        Ok(_) => {
-            return Err(StoreError::unavailable(
-                format!("{} is damaged", path.display()),
-                "secret too short",
-            ));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(StoreError::unavailable(
-                format!("cannot read {}", path.display()),
-                e,
-            ));
-        }
+    let read = || match std::fs::read(path) {
+        Ok(k) if k.len() >= 32 => Ok(Some(k)),
+        Ok(_) => Err(StoreError::unavailable(
+            format!("{} is damaged", path.display()),
+            "secret too short",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::unavailable(
+            format!("cannot read {}", path.display()),
+            e,
+        )),
+    };
+    if let Some(k) = read()? {
+        return Ok(k);
     }
     let key: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
         .iter()
         .flat_map(|u| u.into_bytes())
         .collect();
-    let write = || -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let staged = path.with_file_name(format!(".{name}.{}", uuid::Uuid::new_v4().simple()));
+    let publish = || -> std::io::Result<()> {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)?;
+            .open(&staged)?;
         f.write_all(&key)?;
-        f.sync_all()
+        f.sync_all()?;
+        std::fs::hard_link(&staged, path)
     };
-    match write() {
-        Ok(()) => Ok(key),
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path)
-            .map_err(|e| StoreError::unavailable(format!("cannot read {}", path.display()), e)),
+    let published = publish();
+    let _ = std::fs::remove_file(&staged);
+    match published {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(key)
+        }
+        // Another process published its key first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read()?.ok_or_else(|| {
+            StoreError::unavailable(
+                format!("cannot read {}", path.display()),
+                "it vanished after it was created",
+            )
+        }),
         Err(e) => Err(StoreError::unavailable(
             format!("cannot write {}", path.display()),
             e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_starting_on_a_new_data_dir_at_once_share_one_whole_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret.key");
+            let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| load_or_create_secret(&path)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .collect()
+            });
+            assert!(keys.iter().all(|k| k.len() == 32 && *k == keys[0]));
+            assert_eq!(std::fs::read(&path).unwrap(), keys[0]);
+            // No staged copy is left beside it.
+            let names: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["secret.key"]);
+        }
+    }
+
+    #[test]
+    fn a_damaged_key_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        std::fs::write(&path, b"short").unwrap();
+        let e = load_or_create_secret(&path).unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"short");
     }
 }

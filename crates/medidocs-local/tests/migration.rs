@@ -100,3 +100,46 @@ async fn the_migration_splits_links_between_patients_on_sqlite_and_files() {
         .await
         .unwrap();
 }
+
+/// Processes opening one file at once (an import and a `status` run beside it) all open
+/// it: a new file gets its schema once, and a file from before the in-flight index and
+/// the timeline gets its columns once.
+#[test]
+fn processes_opening_one_file_at_once_all_open_it() {
+    for old in [false, true] {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("metadata.sqlite3");
+            if old {
+                rusqlite::Connection::open(&path)
+                    .unwrap()
+                    .execute_batch(
+                        "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, gsi1pk TEXT,
+                           gsi1sk TEXT, status TEXT, version INTEGER NOT NULL, data TEXT NOT NULL,
+                           PRIMARY KEY (pk, sk)) WITHOUT ROWID;",
+                    )
+                    .unwrap();
+            }
+            let opened: Vec<Result<SqliteMetadataStore, String>> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..6)
+                    .map(|_| {
+                        s.spawn(|| SqliteMetadataStore::open(&path).map_err(|e| e.to_string()))
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for o in &opened {
+                assert!(o.is_ok(), "old file {old}: {:?}", o.as_ref().err());
+            }
+            let c = rusqlite::Connection::open(&path).unwrap();
+            let columns: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name LIKE 'gsi%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(columns, 6);
+        }
+    }
+}

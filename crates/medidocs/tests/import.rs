@@ -78,7 +78,7 @@ fn an_import_killed_midway_resumes_and_imports_every_file_once() {
             "--quiet",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("import-stderr.txt")).unwrap())
         .spawn()
         .unwrap();
     // Kill it (SIGKILL: no clean-up) once some documents are done and others are not.
@@ -94,7 +94,9 @@ fn an_import_killed_midway_resumes_and_imports_every_file_once() {
         assert!(Instant::now() < deadline, "nothing imported in time");
         assert!(
             running,
-            "the import ended before it was killed (last status: {last:?})"
+            "the import ended before it was killed (last status: {last:?}; exit {:?}; stderr {})",
+            child.try_wait(),
+            std::fs::read_to_string(dir.path().join("import-stderr.txt")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -131,7 +133,7 @@ fn an_import_killed_midway_resumes_and_imports_every_file_once() {
     // What was finished before the kill is not processed again; the rest is.
     assert!(
         already >= done_before,
-        "{already} already imported, {done_before} were done"
+        "{already} already imported, {done_before} were done: {rows:?}"
     );
     assert_eq!(already + imported, files, "{rows:?}");
     // Every file is one READY document; none is left in PROCESSING, none is extra.

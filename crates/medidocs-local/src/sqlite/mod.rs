@@ -84,6 +84,27 @@ fn db_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Runs `f` again while SQLite answers busy or locked without having waited (up to about
+/// ten seconds, as the busy timeout would).
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> Result<T, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            r => return r.map_err(db_err),
+        }
+    }
+}
+
 impl SqliteMetadataStore {
     /// Opens (creating it 0600) the database at `path`. SQLite gives its `-wal` and `-shm`
     /// files the database file's permissions; files an older version left readable by
@@ -122,68 +143,47 @@ impl SqliteMetadataStore {
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
+        // Two processes opening a new file at once (an import and a `status` beside it):
+        // the switch to WAL can answer "locked" without waiting on the busy timeout, so it
+        // is tried again for a while; the schema and its migrations are then made in one
+        // write transaction, which waits its turn, so one process makes them and the
+        // other finds them made.
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_err)?;
-        conn.execute_batch(SCHEMA).map_err(db_err)?;
-        Self::add_inflight_index(&conn)?;
-        Self::add_dated_index(&conn)?;
-        conn.execute_batch(&outbox::schema()).map_err(db_err)?;
+        retry_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
+        let made = Self::make_schema(&conn);
+        conn.execute_batch(if made.is_ok() { "COMMIT" } else { "ROLLBACK" })
+            .map_err(db_err)?;
+        made?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
-    /// A file written before the in-flight index gets its columns, and its documents in
-    /// flight get the region and deadline the index needs (the embedded region, and the
-    /// default deadline after their last write), so the watchdog finds them.
-    fn add_inflight_index(conn: &Connection) -> Result<(), StoreError> {
-        let has: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = 'gsi2pk'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(db_err)?
-            > 0;
-        if !has {
-            // One transaction: the columns and their values together, or neither.
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-            let migrated = Self::fill_inflight_columns(conn);
-            conn.execute_batch(if migrated.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            })
-            .map_err(db_err)?;
-            migrated?;
+    /// The tables and indexes, and a file written by an older version brought up to date;
+    /// inside the caller's write transaction.
+    fn make_schema(conn: &Connection) -> Result<(), StoreError> {
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        if !Self::has_column(conn, "gsi2pk")? {
+            Self::fill_inflight_columns(conn)?;
         }
-        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)
+        conn.execute_batch(INFLIGHT_INDEX).map_err(db_err)?;
+        if !Self::has_column(conn, "gsi3pk")? {
+            Self::fill_dated_columns(conn)?;
+        }
+        conn.execute_batch(DATED_INDEX).map_err(db_err)?;
+        conn.execute_batch(&outbox::schema()).map_err(db_err)
     }
 
-    /// A file written before the timeline gets its columns, filled from each document.
-    fn add_dated_index(conn: &Connection) -> Result<(), StoreError> {
-        let has: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = 'gsi3pk'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(db_err)?
-            > 0;
-        if !has {
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-            let migrated = Self::fill_dated_columns(conn);
-            conn.execute_batch(if migrated.is_ok() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            })
-            .map_err(db_err)?;
-            migrated?;
-        }
-        conn.execute_batch(DATED_INDEX).map_err(db_err)
+    fn has_column(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+        conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('items') WHERE name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(db_err)
     }
 
     fn fill_dated_columns(conn: &Connection) -> Result<(), StoreError> {
