@@ -1,10 +1,12 @@
 //! The image path: inspection, then decoding every page (at most two) to 8-bit pixels and
 //! making its renditions, as the render step does; a TIFF page also from the parts of the
-//! file the planner asks for, as the render step reads a page of a multi-page TIFF.
+//! file the planner asks for, as the render step reads a page of a multi-page TIFF; and
+//! the probes of the page's OCR image that decide its language before it is read.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use medidocs_media::{
-    Mime, TiffPageReads, decode_page, decode_tiff_page_at, inspect, render_renditions,
+    Mime, RenditionKind, TiffPageReads, decode_page, decode_tiff_page_at, grey_pixels, inspect,
+    render_renditions, text_probes,
 };
 
 #[path = "common.rs"]
@@ -20,7 +22,13 @@ fuzz_target!(|data: &[u8]| {
     }
     for page in 0..info.pages.min(2) {
         if let Ok(decoded) = decode_page(data, info.mime, page, &common::LIMITS) {
-            let _ = render_renditions(decoded);
+            let Ok(renditions) = render_renditions(decoded) else {
+                continue;
+            };
+            let ocr = renditions.iter().find(|r| r.kind == RenditionKind::Ocr);
+            if let Some(Ok(grey)) = ocr.map(|r| grey_pixels(&r.bytes, common::LIMITS.max_pixels)) {
+                let _ = text_probes(&grey, 40, 3);
+            }
         }
     }
     for (i, &at) in info.directories.iter().take(2).enumerate() {

@@ -11,8 +11,9 @@
 //! between them; the best language must lead clearly on enough evidence, else the patient's
 //! region decides ([`decide`], [`prior`]): English everywhere we work.
 //!
-//! The detector is pure and engine-free: the Tesseract adapter runs it on a first reading
-//! to choose the model of a second one, and the same function names the language of a
+//! The detector is pure and engine-free: the Tesseract adapter runs it on a probe of a
+//! page's running text to choose the model the page is read with ([`probe_says`]) and on
+//! that reading to check it ([`detect`]), and the same function names the language of a
 //! Textract page or of a PDF's text layer, neither of which reports one.
 
 use serde::{Deserialize, Serialize};
@@ -174,7 +175,7 @@ const WORDS: &[(&str, &[Language])] = {
         ("chun", &[Irish]),
         ("faoi", &[Irish]),
         ("seo", &[Irish]),
-        ("sin", &[Irish]),
+        ("sin", &[Irish, Spanish]),
         ("ach", &[Irish]),
         ("nó", &[Irish]),
         ("sé", &[Irish]),
@@ -202,7 +203,7 @@ const WORDS: &[(&str, &[Language])] = {
         ("othar", &[Irish]),
         ("ospidéal", &[Irish]),
         // French
-        ("les", &[French]),
+        ("les", &[French, Spanish]),
         ("des", &[French]),
         ("du", &[French]),
         ("et", &[French]),
@@ -230,9 +231,35 @@ const WORDS: &[(&str, &[Language])] = {
         ("où", &[French]),
         ("mais", &[French]),
         ("votre", &[French]),
-        ("nos", &[French]),
+        ("nos", &[French, Spanish]),
         ("puis", &[French]),
         ("après", &[French]),
+        ("son", &[French, Spanish]),
+        ("sa", &[French]),
+        ("ses", &[French]),
+        ("ces", &[French]),
+        ("cet", &[French]),
+        ("mon", &[French]),
+        ("leur", &[French]),
+        ("notre", &[French]),
+        ("ont", &[French]),
+        ("était", &[French]),
+        ("être", &[French]),
+        ("doit", &[French]),
+        ("peut", &[French]),
+        ("sans", &[French]),
+        ("sous", &[French]),
+        ("chez", &[French]),
+        ("depuis", &[French]),
+        ("aussi", &[French]),
+        ("très", &[French]),
+        ("ou", &[French]),
+        ("lui", &[French]),
+        ("jours", &[French]),
+        ("semaines", &[French]),
+        ("médecin", &[French]),
+        ("entre", &[French, Spanish]),
+        ("si", &[French, Spanish]),
         ("la", &[French, Spanish]),
         ("de", &[French, Spanish]),
         ("un", &[French, Spanish]),
@@ -260,6 +287,21 @@ const WORDS: &[(&str, &[Language])] = {
         ("lo", &[Spanish]),
         ("ha", &[Spanish]),
         ("después", &[Spanish]),
+        ("muy", &[Spanish]),
+        ("sobre", &[Spanish]),
+        ("desde", &[Spanish]),
+        ("hasta", &[Spanish]),
+        ("este", &[Spanish]),
+        ("esta", &[Spanish]),
+        ("pero", &[Spanish]),
+        ("también", &[Spanish]),
+        ("cuando", &[Spanish]),
+        ("tiene", &[Spanish]),
+        ("debe", &[Spanish]),
+        ("días", &[Spanish]),
+        ("semanas", &[Spanish]),
+        ("médico", &[Spanish]),
+        ("doctora", &[Spanish]),
         ("durante", &[Spanish]),
         ("paciente", &[Spanish]),
     ]
@@ -280,6 +322,8 @@ fn letter_evidence(c: char) -> [f32; 4] {
 
 /// Evidence below this is too little to overrule the prior.
 const MIN_EVIDENCE: f32 = 3.0;
+/// Evidence enough in a probe (about a line, [`probe_says`]).
+const MIN_PROBE_EVIDENCE: f32 = 2.0;
 /// The best language must lead the second by this factor.
 const MIN_LEAD: f32 = 1.5;
 
@@ -292,6 +336,61 @@ pub fn decide<'a>(words: impl IntoIterator<Item = &'a str>, region: Region) -> L
 /// The language of a page from its words (in any order, as an engine read them), or
 /// `None` when they are too few to say (a table of numbers, a label).
 pub fn detect<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<Detection> {
+    detect_with(words, MIN_EVIDENCE)
+}
+
+/// What a probe says, as it adds words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProbeSays {
+    /// Evidence enough for this language.
+    Language(Language),
+    /// Too little yet, but more for this language than for any other: a further probe may
+    /// settle it.
+    Leaning(Language),
+    /// Nothing (numbers, names), or a tie.
+    Nothing,
+}
+
+/// What a probe's words (about a line of a page's running text) say of the page's language.
+/// The bar is lower than [`detect`]'s: what a probe decides is only which language the
+/// whole page is read in first, and that reading's own words are checked with [`detect`];
+/// a probe that misleads costs a second reading, as a page without a probe does, never a
+/// page read in the wrong language.
+pub fn probe_says<'a>(words: impl IntoIterator<Item = &'a str>) -> ProbeSays {
+    let score = scores(words);
+    let order = ranked(&score);
+    let (best, second) = (score[order[0].index()], score[order[1].index()]);
+    if best >= MIN_PROBE_EVIDENCE && best >= MIN_LEAD * second {
+        ProbeSays::Language(order[0])
+    } else if best > second {
+        ProbeSays::Leaning(order[0])
+    } else {
+        ProbeSays::Nothing
+    }
+}
+
+/// The languages, most evidence first.
+fn ranked(score: &[f32; 4]) -> [Language; 4] {
+    let mut o = Language::ALL;
+    o.sort_by(|a, b| score[b.index()].total_cmp(&score[a.index()]));
+    o
+}
+
+fn detect_with<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    min_evidence: f32,
+) -> Option<Detection> {
+    let score = scores(words);
+    let order = ranked(&score);
+    let (best, second) = (score[order[0].index()], score[order[1].index()]);
+    (best >= min_evidence && best >= MIN_LEAD * second).then_some(Detection {
+        language: order[0],
+        evidence: best,
+    })
+}
+
+/// Each language's evidence in `words`.
+fn scores<'a>(words: impl IntoIterator<Item = &'a str>) -> [f32; 4] {
     let mut score = [0f32; 4];
     for raw in words {
         let w: String = raw
@@ -333,16 +432,7 @@ pub fn detect<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<Detection>
             *s += l;
         }
     }
-    let order = {
-        let mut o = Language::ALL;
-        o.sort_by(|a, b| score[b.index()].total_cmp(&score[a.index()]));
-        o
-    };
-    let (best, second) = (score[order[0].index()], score[order[1].index()]);
-    (best >= MIN_EVIDENCE && best >= MIN_LEAD * second).then_some(Detection {
-        language: order[0],
-        evidence: best,
-    })
+    score
 }
 
 #[cfg(test)]
@@ -389,6 +479,43 @@ mod tests {
             Region::Ca,
             French,
             true,
+        );
+    }
+
+    #[test]
+    fn a_line_of_running_text_is_evidence_enough_for_a_probe() {
+        use Language::*;
+        for (line, lang) in [
+            ("dans six semaines. Le patient doit consulter son", French),
+            ("No se conocen. Atentamente, la doctora Maria José", Spanish),
+            ("Molaimid go leanfadh sé ar aghaidh leis an", Irish),
+            ("Your patient was admitted from the 3rd to the 9th", English),
+        ] {
+            assert_eq!(
+                probe_says(line.split_whitespace()),
+                ProbeSays::Language(lang),
+                "{line}"
+            );
+        }
+        // A line of a lab table or a name says nothing, even to a probe.
+        for line in [
+            "Haemoglobin 13.9 g/dL Sodium 139 mmol/L",
+            "Patient: Sean O Suilleabhain 12/03/1961",
+        ] {
+            assert_eq!(
+                probe_says(line.split_whitespace()),
+                ProbeSays::Nothing,
+                "{line}"
+            );
+        }
+        // A few words lean; more settle it.
+        assert_eq!(
+            probe_says("dans six".split_whitespace()),
+            ProbeSays::Leaning(French)
+        );
+        assert_eq!(
+            probe_says("dans six semaines".split_whitespace()),
+            ProbeSays::Language(French)
         );
     }
 

@@ -16,7 +16,7 @@ pub use runtime::{
     FileIdentity, IngestError, LocalConfig, LocalRuntime, UPLOAD_BUCKET, identify, import_secret,
 };
 pub use sqlite::SqliteMetadataStore;
-pub use tesseract::{TesseractOcr, WorkerCommand, parse_tsv};
+pub use tesseract::{PROBE_CHARS, TesseractOcr, WorkerCommand, parse_tsv};
 
 /// The OCR worker's main (`medidocs ocr-worker`, `medidocs-ocr-worker`): reads pages from
 /// standard input until it ends; answers the process's exit code.

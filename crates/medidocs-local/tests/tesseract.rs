@@ -86,8 +86,22 @@ async fn pages_are_read_in_their_own_language_with_accents_intact() {
         let truth = std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap();
         let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
         // An Irish patient's letter: the region's prior, then the page's own words.
+        let (pages_before, probes_before) = ocr.readings();
         let page = ocr.recognize_for(&png, 1, Region::Ie).await.unwrap();
         assert_eq!(page.language, Some(lang), "{name}");
+        // A probe of its running text told its language: the page was read whole once,
+        // in its own language, not first in English.
+        let (pages_after, probes_after) = ocr.readings();
+        assert_eq!(
+            pages_after - pages_before,
+            1,
+            "{name} read whole more than once"
+        );
+        assert!(
+            (1..=3).contains(&(probes_after - probes_before)),
+            "{name}: {} probes",
+            probes_after - probes_before
+        );
         let text = page.text();
         let ours = recall(&truth, &text);
         // Today's English-only path, for comparison: the `tesseract` command with `eng`.

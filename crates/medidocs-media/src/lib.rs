@@ -12,6 +12,7 @@ mod error;
 mod inspect;
 mod pdftext;
 mod pdfwrite;
+mod probe;
 mod rendition;
 mod sniff;
 
@@ -24,6 +25,7 @@ pub use error::MediaError;
 pub use inspect::{Inspection, inspect};
 pub use pdftext::{TextLayerLine, TextLayerPage, TextLayerWord, pdf_text_layer};
 pub use pdfwrite::{PRODUCER, PdfInfo, PdfPage, PdfWord, jpeg_frame, page_jpeg, searchable_pdf};
+pub use probe::text_probes;
 pub use rendition::{
     EncodedRendition, GreyPixels, OcrImageLimits, RenditionKind, grey_pixels, render_renditions,
     render_view_renditions, rotate_grey, rotate_png, shrink_png_to_fit,

@@ -108,6 +108,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         }
     }
     let own = peak_rss_kib();
+    let (page_reads, probe_reads) = rt.ocr.readings();
     let per_min = docs as f64 / secs * 60.0;
     let pages_per_min = pages as f64 / secs * 60.0;
     println!(
@@ -131,6 +132,16 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
         "peak RSS, pipeline (MiB)",
         own as f64 / 1024.0
     );
+    println!(
+        "{:<28} {:>12}   (whole pages: once each, unless its probes did not tell its language)",
+        "  OCR readings", page_reads
+    );
+    println!(
+        "{:<28} {:>12}   (about {} characters of a page each, read first to tell its language)",
+        "  OCR probes",
+        probe_reads,
+        medidocs_local::PROBE_CHARS
+    );
     if let Some((ref_secs, ref_pages)) = reference {
         println!(
             "{:<28} {:>12.1}   (same OCR pages, same parallelism, no pipeline)",
@@ -151,6 +162,7 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
             "bench": "pipeline", "files": files.len(), "repeat": args.repeat.max(1), "workers": workers,
             "documents": docs, "pages": pages, "seconds": secs, "documents_per_minute": per_min,
             "pages_per_minute": pages_per_min, "peak_rss_kib": own,
+            "ocr_page_readings": page_reads, "ocr_probe_readings": probe_reads,
         })
     );
     Ok(ExitCode::SUCCESS)

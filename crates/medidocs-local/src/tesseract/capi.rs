@@ -14,6 +14,9 @@ struct TessBaseApi {
 
 /// `TessPageSegMode`: fully automatic page segmentation without OSD (the CLI's `--psm 3`).
 const PSM_AUTO: c_int = 3;
+/// `TessPageSegMode`: one uniform block of text (`--psm 6`): a probe's few lines, whose
+/// layout is known, read without looking for columns.
+const PSM_SINGLE_BLOCK: c_int = 6;
 /// `TessPageSegMode`: orientation and script detection only (`--psm 0`).
 const PSM_OSD_ONLY: c_int = 0;
 
@@ -109,8 +112,9 @@ impl Api {
         }
     }
 
-    /// Reads the page as `tesseract … --psm 3 tsv` does, answering the same TSV.
-    pub fn read_tsv(&mut self, image: &Grey) -> Result<String, String> {
+    /// Reads the page as `tesseract … --psm 3 tsv` does, answering the same TSV; or, for
+    /// a `block` of lines, as `--psm 6` does.
+    pub fn read_tsv(&mut self, image: &Grey, block: bool) -> Result<String, String> {
         let (w, h) = image
             .checked()
             .ok_or("the page's size and pixels disagree")?;
@@ -118,7 +122,7 @@ impl Api {
         // read it: SetImage copies it into Tesseract's own image; Clear drops the page's
         // results; the TSV text is freed with TessDeleteText as the API requires.
         unsafe {
-            TessBaseAPISetPageSegMode(self.handle, PSM_AUTO);
+            TessBaseAPISetPageSegMode(self.handle, if block { PSM_SINGLE_BLOCK } else { PSM_AUTO });
             TessBaseAPISetImage(self.handle, image.pixels.as_ptr(), w, h, 1, w);
             let rc = TessBaseAPIRecognize(self.handle, std::ptr::null_mut());
             if rc != 0 {

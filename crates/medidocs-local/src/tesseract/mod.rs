@@ -6,11 +6,15 @@
 //! tried once more in a new worker. Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1`;
 //! Debian's OpenMP build is several times slower on few cores).
 //!
-//! The page's language (`core::language`): a first reading in the patient's region's
-//! default language (English), whose words [`language::detect`] judges; a page clearly in
-//! another language is read again with that language's model (and for an Irish patient
-//! the Irish one after it, for names' fadas), and the page records the language it was
-//! read in. English pages, most of them, are read once, as the command read them.
+//! The page's language (`core::language`): before the page is read, a probe of about 40
+//! characters of its running text (`media::text_probes`: two thirds of a paragraph's line)
+//! is read in the patient's region's default language (English), and its words say the
+//! page's language ([`language::probe_says`]); the page is then read whole, once, with that
+//! language's model (and for an Irish patient the Irish one after it, for names' fadas),
+//! and the page records the language it was read in. The whole reading's words are judged
+//! too ([`language::detect`]): a page whose probe misled or said nothing (a form of short
+//! fields, little text) is read again in the language they say. Every page is read whole
+//! in one language, as the `tesseract` command reads it.
 //!
 //! A page that reads badly (few words or low confidence) gets an orientation check (the
 //! `osd` model); if Tesseract is confident the page is rotated, the page is turned upright
@@ -26,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use medidocs_core::language::{self, Language};
+use medidocs_core::language::{self, Language, ProbeSays};
 use medidocs_core::model::TextSource;
 use medidocs_core::ocr::{BoundingBox, Line, OcrPage, Word};
 use medidocs_core::ports::{OcrEngine, OcrError};
@@ -43,6 +47,13 @@ const RECHECK_MIN_WORDS: usize = 3;
 const RECHECK_MIN_CONFIDENCE: f32 = 70.0;
 /// Tesseract's orientation confidence below which a rotation is not trusted.
 const MIN_ORIENTATION_CONFIDENCE: f32 = 2.0;
+/// About how many characters of running text a probe holds: two thirds of a line of a
+/// letter, most often enough function words and accents to tell the four languages apart
+/// (`language::probe_says`); on a letter's page of 14 lines, 4 % of its reading.
+pub const PROBE_CHARS: u32 = 40;
+/// Most probes read of one page (each adding to the last's words) while they lean to
+/// another language than the default without settling it.
+const PROBES: usize = 3;
 /// The longest answer line a worker may send (a page's TSV is tens of KB).
 const MAX_ANSWER: u64 = 64 * 1024 * 1024;
 
@@ -163,6 +174,15 @@ pub struct TesseractOcr {
     slots: Arc<Semaphore>,
     idle: Mutex<Vec<Worker>>,
     timeout: Duration,
+    readings: Readings,
+}
+
+/// How much reading the engine has done: whole pages read, and probes read to decide a
+/// page's language before it (`medidocs bench` reports them).
+#[derive(Debug, Default)]
+struct Readings {
+    pages: std::sync::atomic::AtomicU64,
+    probes: std::sync::atomic::AtomicU64,
 }
 
 impl TesseractOcr {
@@ -175,7 +195,17 @@ impl TesseractOcr {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             idle: Mutex::new(Vec::new()),
             timeout: Duration::from_secs(180),
+            readings: Readings::default(),
         }
+    }
+
+    /// Whole pages and probes read so far: (pages, probes).
+    pub fn readings(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.readings.pages.load(Relaxed),
+            self.readings.probes.load(Relaxed),
+        )
     }
 
     /// The region whose prior [`OcrEngine::recognize`] reads with (Ireland's unless set).
@@ -318,11 +348,30 @@ impl TesseractOcr {
         lang: Language,
         region: Region,
     ) -> Result<OcrPage, OcrError> {
+        self.read_as(image, page, lang, region, false).await
+    }
+
+    /// A reading of a page, or of a probe's lines as one `block`.
+    async fn read_as(
+        &self,
+        image: &GreyPixels,
+        page: u32,
+        lang: Language,
+        region: Region,
+        block: bool,
+    ) -> Result<OcrPage, OcrError> {
+        let counter = if block {
+            &self.readings.probes
+        } else {
+            &self.readings.pages
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let languages = language::tesseract_languages(lang, language::prior(region));
         let req = Request::Read {
             languages,
             width: image.width,
             height: image.height,
+            block,
         };
         match self.call(&req, &image.pixels).await? {
             Answer::Tsv(tsv) => {
@@ -338,8 +387,19 @@ impl TesseractOcr {
         }
     }
 
-    /// A reading in the region's default language, and again in the page's own language
-    /// if its words say it is another.
+    /// The page read in its own language, decided from the page: first from a probe of
+    /// about a line of its running text read in the region's default language (a few per
+    /// cent of the page's cost), then from the whole page's words.
+    ///
+    /// - The probe says another language: the page is read in it; should that reading's
+    ///   words say yet another (a probe taken from a quotation), it is read again in that.
+    /// - The probe says the default, or too little: the page is read in the default, and
+    ///   read again in its own language if its words say another (as when no probe is
+    ///   found: a form of short fields, a sideways page).
+    ///
+    /// Every page is thus read whole in a single language, as the `tesseract` command
+    /// reads it; the probe only saves a page in another language its reading in the
+    /// default.
     async fn read_in_its_language(
         &self,
         image: &GreyPixels,
@@ -347,9 +407,23 @@ impl TesseractOcr {
         region: Region,
     ) -> Result<OcrPage, OcrError> {
         let default = language::prior(region).default;
+        if let Some(lang) = self.probe_language(image, page, default, region).await {
+            let first = self.read(image, page, lang, region).await?;
+            return match language::detect(words_of(&first)) {
+                Some(d) if d.language != lang => {
+                    tracing::debug!(
+                        page,
+                        probe = lang.code(),
+                        language = d.language.code(),
+                        "the probe misled; read again"
+                    );
+                    self.read(image, page, d.language, region).await
+                }
+                _ => Ok(first),
+            };
+        }
         let first = self.read(image, page, default, region).await?;
-        let words = first.lines.iter().flat_map(|l| &l.words);
-        match language::detect(words.map(|w| w.text.as_str())) {
+        match language::detect(words_of(&first)) {
             Some(d) if d.language != default => {
                 tracing::debug!(
                     page,
@@ -360,6 +434,41 @@ impl TesseractOcr {
             }
             _ => Ok(first),
         }
+    }
+
+    /// The language probes of the page say it is in, when that is not `default`: up to
+    /// [`PROBES`] probes of [`PROBE_CHARS`] characters of its running text, read in the
+    /// default, each adding its words to the last's, while they lean to another language
+    /// without settling it. A probe that cannot be cut or read says nothing: the page is
+    /// then read as if it had none.
+    async fn probe_language(
+        &self,
+        image: &GreyPixels,
+        page: u32,
+        default: Language,
+        region: Region,
+    ) -> Option<Language> {
+        let pixels = image.clone();
+        let probes = blocking(move || Ok(media::text_probes(&pixels, PROBE_CHARS, PROBES)))
+            .await
+            .ok()?;
+        let mut words: Vec<String> = Vec::new();
+        for probe in &probes {
+            let read = self
+                .read_as(probe, page, default, region, true)
+                .await
+                .ok()?;
+            words.extend(words_of(&read).map(str::to_string));
+            match language::probe_says(words.iter().map(String::as_str)) {
+                ProbeSays::Language(l) => {
+                    tracing::debug!(page, language = l.code(), "probe");
+                    return (l != default).then_some(l);
+                }
+                ProbeSays::Leaning(l) if l != default => continue,
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Clockwise rotation that makes the page upright, if Tesseract is confident of one.
@@ -407,6 +516,13 @@ fn reads_sideways(p: &OcrPage, size: Option<(f32, f32)>) -> bool {
         .filter(|x| x.bbox.height * h > x.bbox.width * w)
         .count();
     !words.is_empty() && tall * 2 > words.len()
+}
+
+fn words_of(p: &OcrPage) -> impl Iterator<Item = &str> {
+    p.lines
+        .iter()
+        .flat_map(|l| &l.words)
+        .map(|w| w.text.as_str())
 }
 
 fn score(p: &OcrPage) -> f32 {

@@ -18,15 +18,17 @@
 //!   orientation, the languages checked, or an error. A request the worker cannot parse, or
 //!   one larger than its limits, ends the worker (the stream is no longer in step).
 
-use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
 use super::capi::{self, Api, Grey};
 
-/// Language sets a worker keeps loaded; a further one replaces them (each is 10–40 MB).
-pub const MAX_ENGINES: usize = 3;
+/// Language sets a worker keeps loaded (each about 12 MB resident with Debian's models):
+/// the four languages and two with the names' language after them. A further one
+/// replaces the set used longest ago, never the region's default, which reads every
+/// page's probe.
+pub const MAX_ENGINES: usize = 6;
 /// Largest side and pixel count of a page a worker takes (the render step's OCR images
 /// are far smaller: an A4 page at 300 dpi is 2480 × 3508, 8.7 MP).
 pub const MAX_SIDE: u32 = 32_000;
@@ -49,6 +51,9 @@ pub enum Request {
         languages: String,
         width: u32,
         height: u32,
+        /// A probe's lines, read as one block of text (no layout analysis).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        block: bool,
     },
     Orientation {
         width: u32,
@@ -130,7 +135,7 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result
             version: version.clone(),
         },
     )?;
-    let mut engines: HashMap<String, Api> = HashMap::new();
+    let mut engines = Engines::default();
     let mut osd: Option<Api> = None;
     let mut line = String::new();
     let mut pixels = Vec::new();
@@ -162,6 +167,7 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result
                     languages,
                     width,
                     height,
+                    block,
                 } => {
                     let image = Grey {
                         width,
@@ -169,7 +175,9 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result
                         pixels: &pixels,
                     };
                     match engine(&mut engines, &languages) {
-                        Ok(api) => api.read_tsv(&image).map_or_else(Answer::Error, Answer::Tsv),
+                        Ok(api) => api
+                            .read_tsv(&image, block)
+                            .map_or_else(Answer::Error, Answer::Tsv),
                         Err(e) => Answer::Error(e),
                     }
                 }
@@ -189,26 +197,31 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result
     }
 }
 
-fn engine<'a>(
-    engines: &'a mut HashMap<String, Api>,
-    languages: &str,
-) -> Result<&'a mut Api, String> {
-    if !engines.contains_key(languages) {
-        if engines.len() >= MAX_ENGINES {
-            engines.clear();
+/// Loaded engines, the one used last at the end.
+#[derive(Default)]
+struct Engines(Vec<(String, Api)>);
+
+fn engine<'a>(engines: &'a mut Engines, languages: &str) -> Result<&'a mut Api, String> {
+    let list = &mut engines.0;
+    match list.iter().position(|(l, _)| l == languages) {
+        Some(i) => {
+            let used = list.remove(i);
+            list.push(used);
         }
-        engines.insert(languages.to_string(), Api::new(languages)?);
+        None => {
+            let api = Api::new(languages)?;
+            if list.len() >= MAX_ENGINES {
+                list.remove(0);
+            }
+            list.push((languages.to_string(), api));
+        }
     }
-    engines
-        .get_mut(languages)
+    list.last_mut()
+        .map(|(_, api)| api)
         .ok_or_else(|| "engine not loaded".to_string())
 }
 
-fn check(
-    languages: &[String],
-    engines: &mut HashMap<String, Api>,
-    osd: &mut Option<Api>,
-) -> Result<(), String> {
+fn check(languages: &[String], engines: &mut Engines, osd: &mut Option<Api>) -> Result<(), String> {
     for l in languages {
         engine(engines, l)?;
     }
