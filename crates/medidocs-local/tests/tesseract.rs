@@ -193,3 +193,50 @@ async fn hostile_images_are_refused_before_any_worker_sees_them() {
     let version = ocr.check().await.unwrap();
     assert!(version.starts_with("tesseract 5"), "{version}");
 }
+
+/// Sixteen pages written blind to the detector (tests/corpus/languages/more: lab reports
+/// with tables, referrals, prescriptions, letters; 200 and 300 dpi): each is read in its
+/// own language, whole once, its probes deciding; its words no worse than English only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_written_blind_are_each_read_once_in_their_language() {
+    let ocr = engine(2);
+    let dir = corpus().join("languages/more");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".png").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 16);
+    let mut report = Vec::new();
+    for name in &names {
+        let lang = Language::parse(&name[..3]).unwrap();
+        let truth = std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap();
+        let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
+        let (pages_before, probes_before) = ocr.readings();
+        let page = ocr.recognize_for(&png, 1, Region::Ie).await.unwrap();
+        let (pages_after, probes_after) = ocr.readings();
+        assert_eq!(page.language, Some(lang), "{name}");
+        assert_eq!(
+            pages_after - pages_before,
+            1,
+            "{name} read whole more than once"
+        );
+        let ours = recall(&truth, &page.text());
+        let english_only = recall(
+            &truth,
+            &tesseract_command(&dir.join(format!("{name}.png")), "eng").text(),
+        );
+        report.push(format!(
+            "{name}: {} probes, recall {ours:.3}, English only {english_only:.3}",
+            probes_after - probes_before
+        ));
+        assert!(
+            ours >= english_only,
+            "{name}: {ours:.3} < {english_only:.3}"
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+}

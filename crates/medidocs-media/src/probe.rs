@@ -21,6 +21,8 @@ struct Line {
     bottom: u32,
     left: u32,
     right: u32,
+    /// The width its words cover, the gutters of a table's row left out.
+    text: u32,
 }
 
 /// Lines of ordinary height are within these factors of the page's median line height.
@@ -30,8 +32,10 @@ const MAX_INK_DENSITY: f32 = 0.5;
 /// A character's width, in line heights (a line is about 1.3 em; an average character,
 /// space included, half an em).
 const CHAR_WIDTH: f32 = 0.4;
-/// Lines narrower than this share of the widest line are not a paragraph's.
-const MIN_WIDTH_SHARE: f32 = 0.5;
+/// Lines holding less text than this share of the fullest line are not a paragraph's.
+const MIN_TEXT_SHARE: f32 = 0.5;
+/// A blank this many line heights wide is a table's gutter, not a space between words.
+const GUTTER: f32 = 1.5;
 /// Text lines this short (pixels) are too small to read.
 const MIN_LINE_HEIGHT: u32 = 8;
 /// A line of text is at most this share (1/n) of its page's height.
@@ -123,12 +127,17 @@ fn probes(page: &GreyPixels, chars_each: u32, count: usize) -> Option<Vec<GreyPi
                 .count() as f32;
             let text_like = count as f32 <= MAX_INK_DENSITY * (width as u64 * height as u64) as f32
                 && steps >= width as f32 / (MIN_STEP_EVERY * height as f32);
+            let text = words_width(
+                &columns[left as usize..right as usize],
+                GUTTER * height as f32,
+            );
             text_like.then_some((
                 Line {
                     top,
                     bottom,
                     left,
                     right,
+                    text,
                 },
                 columns,
             ))
@@ -138,18 +147,18 @@ fn probes(page: &GreyPixels, chars_each: u32, count: usize) -> Option<Vec<GreyPi
     // it is in another language than the default, costs less than probing every such page.
     let chars: f32 = lines
         .iter()
-        .map(|(l, _)| (l.right - l.left) as f32 / (CHAR_WIDTH * median as f32))
+        .map(|(l, _)| l.text as f32 / (CHAR_WIDTH * median as f32))
         .sum();
     if chars < MIN_TEXT_IN_PROBES * chars_each as f32 {
         return None;
     }
-    let widest = lines.iter().map(|(l, _)| l.right - l.left).max()?;
+    let most = lines.iter().map(|(l, _)| l.text).max()?;
     let mut order: Vec<&(Line, Vec<bool>)> = lines
         .iter()
-        .filter(|(l, _)| (l.right - l.left) as f32 >= MIN_WIDTH_SHARE * widest as f32)
+        .filter(|(l, _)| l.text as f32 >= MIN_TEXT_SHARE * most as f32)
         .collect();
-    // Widest first; among equals, top first.
-    order.sort_by_key(|(l, _)| (std::cmp::Reverse(l.right - l.left), l.top));
+    // Most text first (a paragraph's lines before a table's rows); among equals, top first.
+    order.sort_by_key(|(l, _)| (std::cmp::Reverse(l.text), l.top));
     let each = (chars_each.max(1) as f32 * CHAR_WIDTH * median as f32) as u32;
     let gap = (median / 4).max(2) as usize;
     let background = background(&hist, threshold);
@@ -230,6 +239,24 @@ fn histogram(pixels: &[u8], width: usize) -> [u64; 256] {
         }
     }
     hist
+}
+
+/// The width of a line's columns holding ink, blanks narrower than `gutter` counted with
+/// the words they separate.
+fn words_width(columns: &[bool], gutter: f32) -> u32 {
+    let (mut width, mut blank) = (0u32, 0u32);
+    for &c in columns {
+        if c {
+            if (blank as f32) < gutter {
+                width += blank;
+            }
+            width += 1;
+            blank = 0;
+        } else {
+            blank += 1;
+        }
+    }
+    width
 }
 
 /// Otsu's threshold: the grey level that best splits the page into ink and background.
@@ -330,6 +357,30 @@ mod tests {
         assert_eq!(
             &probe.pixels[row + margin as usize..][..100],
             &p.pixels[(src_row * 1654 + 102) as usize..][..100]
+        );
+    }
+
+    #[test]
+    fn a_paragraph_comes_before_a_wider_table() {
+        // Twelve table rows across the page (four cells with wide gutters), then four
+        // paragraph lines, narrower but full of words.
+        let mut boxes = Vec::new();
+        for i in 0..12 {
+            for x in [100, 600, 900, 1300] {
+                boxes.extend(line(100 + i * 50, x, x + 200, 30, 60));
+            }
+        }
+        for i in 0..4 {
+            boxes.extend(line(800 + i * 50, 100, 1200, 30, 70));
+        }
+        let p = page(1654, 1200, 240, &boxes);
+        let probe = text_probes(&p, 40, 1).pop().expect("a probe");
+        assert_eq!(probe.height, 60, "one piece");
+        // The piece is the first paragraph line's start, not a row of the table.
+        let row = 15 * probe.width as usize + 15;
+        assert_eq!(
+            &probe.pixels[row..][..300],
+            &p.pixels[(800 * 1654 + 102) as usize..][..300]
         );
     }
 

@@ -51,8 +51,8 @@ const MIN_ORIENTATION_CONFIDENCE: f32 = 2.0;
 /// letter, most often enough function words and accents to tell the four languages apart
 /// (`language::probe_says`); on a letter's page of 14 lines, 4 % of its reading.
 pub const PROBE_CHARS: u32 = 40;
-/// Most probes read of one page (each adding to the last's words) while they lean to
-/// another language than the default without settling it.
+/// Most probes read of one page (each adding to the last's words) until they settle its
+/// language or lean to the default.
 const PROBES: usize = 3;
 /// The longest answer line a worker may send (a page's TSV is tens of KB).
 const MAX_ANSWER: u64 = 64 * 1024 * 1024;
@@ -438,9 +438,9 @@ impl TesseractOcr {
 
     /// The language probes of the page say it is in, when that is not `default`: up to
     /// [`PROBES`] probes of [`PROBE_CHARS`] characters of its running text, read in the
-    /// default, each adding its words to the last's, while they lean to another language
-    /// without settling it. A probe that cannot be cut or read says nothing: the page is
-    /// then read as if it had none.
+    /// default, each adding its words to the last's, until they settle a language or lean
+    /// to the default. A probe that cannot be cut or read says nothing: the page is then
+    /// read as if it had none.
     async fn probe_language(
         &self,
         image: &GreyPixels,
@@ -453,6 +453,7 @@ impl TesseractOcr {
             .await
             .ok()?;
         let mut words: Vec<String> = Vec::new();
+        let mut leaning = None;
         for probe in &probes {
             let read = self
                 .read_as(probe, page, default, region, true)
@@ -464,11 +465,17 @@ impl TesseractOcr {
                     tracing::debug!(page, language = l.code(), "probe");
                     return (l != default).then_some(l);
                 }
-                ProbeSays::Leaning(l) if l != default => continue,
-                _ => return None,
+                // Leaning to the default: the page is read in it, as without a probe.
+                ProbeSays::Leaning(l) if l == default => return None,
+                // Leaning to another language, or nothing yet (a line of drug names and
+                // doses): the next probe adds its words.
+                ProbeSays::Leaning(l) => leaning = Some(l),
+                ProbeSays::Nothing => leaning = None,
             }
         }
-        None
+        // The probes ran out leaning to another language: the page is read in it first
+        // (its reading is judged all the same).
+        leaning
     }
 
     /// Clockwise rotation that makes the page upright, if Tesseract is confident of one.
