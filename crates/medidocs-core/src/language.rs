@@ -349,7 +349,11 @@ pub fn decide<'a>(words: impl IntoIterator<Item = &'a str>, region: Region) -> L
 /// The language of a page from its words (in any order, as an engine read them), or
 /// `None` when they are too few to say (a table of numbers, a label).
 pub fn detect<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<Detection> {
-    detect_with(words, MIN_EVIDENCE)
+    let (language, best, second) = leader(words);
+    (best >= MIN_EVIDENCE && best >= MIN_LEAD * second).then_some(Detection {
+        language,
+        evidence: best,
+    })
 }
 
 /// What a probe says, as it adds words.
@@ -370,36 +374,22 @@ pub enum ProbeSays {
 /// a probe that misleads costs a second reading, as a page without a probe does, never a
 /// page read in the wrong language.
 pub fn probe_says<'a>(words: impl IntoIterator<Item = &'a str>) -> ProbeSays {
-    let score = scores(words);
-    let order = ranked(&score);
-    let (best, second) = (score[order[0].index()], score[order[1].index()]);
+    let (language, best, second) = leader(words);
     if best >= MIN_PROBE_EVIDENCE && best >= MIN_LEAD * second {
-        ProbeSays::Language(order[0])
+        ProbeSays::Language(language)
     } else if best > second {
-        ProbeSays::Leaning(order[0])
+        ProbeSays::Leaning(language)
     } else {
         ProbeSays::Nothing
     }
 }
 
-/// The languages, most evidence first.
-fn ranked(score: &[f32; 4]) -> [Language; 4] {
-    let mut o = Language::ALL;
-    o.sort_by(|a, b| score[b.index()].total_cmp(&score[a.index()]));
-    o
-}
-
-fn detect_with<'a>(
-    words: impl IntoIterator<Item = &'a str>,
-    min_evidence: f32,
-) -> Option<Detection> {
+/// The language with most evidence in `words`, its evidence, and the runner-up's.
+fn leader<'a>(words: impl IntoIterator<Item = &'a str>) -> (Language, f32, f32) {
     let score = scores(words);
-    let order = ranked(&score);
-    let (best, second) = (score[order[0].index()], score[order[1].index()]);
-    (best >= min_evidence && best >= MIN_LEAD * second).then_some(Detection {
-        language: order[0],
-        evidence: best,
-    })
+    let mut order = Language::ALL;
+    order.sort_by(|a, b| score[b.index()].total_cmp(&score[a.index()]));
+    (order[0], score[order[0].index()], score[order[1].index()])
 }
 
 /// Each language's evidence in `words`.

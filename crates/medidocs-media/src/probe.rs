@@ -6,10 +6,11 @@
 //! and again in its own. Reading a probe of about a line first costs a few per cent of the
 //! page instead of all of it.
 //!
-//! Which lines: the widest lines of ordinary height, which on a letter or a report are its
-//! paragraphs (their lines run to the margin), rich in the function words and accents that
-//! tell languages apart; not a letterhead or a name (short lines), a table's rules or a
-//! logo (too dense, too tall or too thin). Pure pixel work: found from the rows and
+//! Which lines: the lines of ordinary height holding the most text (the width their words
+//! cover, a table's gutters left out), which on a letter or a report are its paragraphs,
+//! rich in the function words and accents that tell languages apart; not a letterhead or
+//! a name (short lines), a table's rows (gutters), its rules or a photograph (too dense,
+//! too tall or too thin, or without the blanks between letters). Pure pixel work: found from the rows and
 //! columns holding ink after Otsu's threshold, with no OCR.
 
 use crate::rendition::GreyPixels;
@@ -121,16 +122,11 @@ fn probes(page: &GreyPixels, chars_each: u32, count: usize) -> Option<Vec<GreyPi
                 .sum();
             // Letters and words leave blank columns between them: a line of text has about
             // one ink-to-blank step per character; a photograph's band or a bar few.
-            let steps = columns[left as usize..right as usize]
-                .windows(2)
-                .filter(|p| p[0] && !p[1])
-                .count() as f32;
+            let inked = &columns[left as usize..right as usize];
+            let steps = inked.windows(2).filter(|p| p[0] && !p[1]).count() as f32;
             let text_like = count as f32 <= MAX_INK_DENSITY * (width as u64 * height as u64) as f32
                 && steps >= width as f32 / (MIN_STEP_EVERY * height as f32);
-            let text = words_width(
-                &columns[left as usize..right as usize],
-                GUTTER * height as f32,
-            );
+            let text = words_width(inked, GUTTER * height as f32);
             text_like.then_some((
                 Line {
                     top,

@@ -387,46 +387,34 @@ impl TesseractOcr {
         }
     }
 
-    /// The page read in its own language, decided from the page: first from a probe of
+    /// The page read in its own language, decided from the page: first by its probes,
     /// about a line of its running text read in the region's default language (a few per
-    /// cent of the page's cost), then from the whole page's words.
-    ///
-    /// - The probe says another language: the page is read in it; should that reading's
-    ///   words say yet another (a probe taken from a quotation), it is read again in that.
-    /// - The probe says the default, or too little: the page is read in the default, and
-    ///   read again in its own language if its words say another (as when no probe is
-    ///   found: a form of short fields, a sideways page).
+    /// cent of the page's cost), then by the whole reading's words. The page is read in
+    /// the language its probes say, else the default; if that reading's words say another
+    /// (a probe taken from a quotation, a page with no probe: a form of short fields, a
+    /// sideways page), it is read again in that.
     ///
     /// Every page is thus read whole in a single language, as the `tesseract` command
-    /// reads it; the probe only saves a page in another language its reading in the
+    /// reads it; the probes only save a page in another language its reading in the
     /// default.
     async fn read_in_its_language(
         &self,
-        image: &GreyPixels,
+        page_px: &Probed,
         page: u32,
         region: Region,
     ) -> Result<OcrPage, OcrError> {
         let default = language::prior(region).default;
-        if let Some(lang) = self.probe_language(image, page, default, region).await {
-            let first = self.read(image, page, lang, region).await?;
-            return match language::detect(words_of(&first)) {
-                Some(d) if d.language != lang => {
-                    tracing::debug!(
-                        page,
-                        probe = lang.code(),
-                        language = d.language.code(),
-                        "the probe misled; read again"
-                    );
-                    self.read(image, page, d.language, region).await
-                }
-                _ => Ok(first),
-            };
-        }
-        let first = self.read(image, page, default, region).await?;
+        let lang = self
+            .probe_language(&page_px.probes, page, default, region)
+            .await
+            .unwrap_or(default);
+        let image = &page_px.image;
+        let first = self.read(image, page, lang, region).await?;
         match language::detect(words_of(&first)) {
-            Some(d) if d.language != default => {
+            Some(d) if d.language != lang => {
                 tracing::debug!(
                     page,
+                    first = lang.code(),
                     language = d.language.code(),
                     "read again in its language"
                 );
@@ -436,25 +424,21 @@ impl TesseractOcr {
         }
     }
 
-    /// The language probes of the page say it is in, when that is not `default`: up to
-    /// [`PROBES`] probes of [`PROBE_CHARS`] characters of its running text, read in the
-    /// default, each adding its words to the last's, until they settle a language or lean
-    /// to the default. A probe that cannot be cut or read says nothing: the page is then
-    /// read as if it had none.
+    /// The language the page's probes say it is in, when that is not `default`: each of
+    /// the [`PROBES`] probes of [`PROBE_CHARS`] characters of its running text is read in
+    /// the default, adding its words to the last's, until they settle a language or lean
+    /// to the default. A probe that cannot be read says nothing: the page is then read as
+    /// if it had none.
     async fn probe_language(
         &self,
-        image: &GreyPixels,
+        probes: &[GreyPixels],
         page: u32,
         default: Language,
         region: Region,
     ) -> Option<Language> {
-        let pixels = image.clone();
-        let probes = blocking(move || Ok(media::text_probes(&pixels, PROBE_CHARS, PROBES)))
-            .await
-            .ok()?;
         let mut words: Vec<String> = Vec::new();
         let mut leaning = None;
-        for probe in &probes {
+        for probe in probes {
             let read = self
                 .read_as(probe, page, default, region, true)
                 .await
@@ -525,6 +509,19 @@ fn reads_sideways(p: &OcrPage, size: Option<(f32, f32)>) -> bool {
     !words.is_empty() && tall * 2 > words.len()
 }
 
+/// A page's pixels and the probes cut from them, made together off the async threads.
+struct Probed {
+    image: GreyPixels,
+    probes: Vec<GreyPixels>,
+}
+
+impl Probed {
+    fn cut(image: GreyPixels) -> Self {
+        let probes = media::text_probes(&image, PROBE_CHARS, PROBES);
+        Probed { image, probes }
+    }
+}
+
 fn words_of(p: &OcrPage) -> impl Iterator<Item = &str> {
     p.lines
         .iter()
@@ -557,16 +554,20 @@ impl OcrEngine for TesseractOcr {
         region: Region,
     ) -> Result<OcrPage, OcrError> {
         let png = png.to_vec();
-        let image = blocking(move || media::grey_pixels(&png, worker::MAX_PIXELS)).await?;
-        if !worker::acceptable(image.width, image.height) {
-            return Err(OcrError::InvalidInput {
-                what: format!(
-                    "a {}×{} page is larger than OCR takes",
-                    image.width, image.height
-                ),
-            });
-        }
-        let first = self.read_in_its_language(&image, page, region).await?;
+        let page_px = blocking(move || {
+            let image = media::grey_pixels(&png, worker::MAX_PIXELS)?;
+            Ok(if worker::acceptable(image.width, image.height) {
+                Ok(Probed::cut(image))
+            } else {
+                Err((image.width, image.height))
+            })
+        })
+        .await?
+        .map_err(|(w, h)| OcrError::InvalidInput {
+            what: format!("a {w}×{h} page is larger than OCR takes"),
+        })?;
+        let first = self.read_in_its_language(&page_px, page, region).await?;
+        let image = &page_px.image;
         let size = Some((image.width as f32, image.height as f32));
         let weak = first.word_count() < RECHECK_MIN_WORDS
             || first.mean_confidence().unwrap_or(0.0) < RECHECK_MIN_CONFIDENCE
@@ -574,10 +575,11 @@ impl OcrEngine for TesseractOcr {
         if !weak {
             return Ok(first);
         }
-        let Some(rotation) = self.orientation(&image).await else {
+        let Some(rotation) = self.orientation(image).await else {
             return Ok(first);
         };
-        let upright = blocking(move || Ok(media::rotate_grey(&image, rotation))).await?;
+        let upright =
+            blocking(move || Ok(Probed::cut(media::rotate_grey(&page_px.image, rotation)))).await?;
         let mut second = self.read_in_its_language(&upright, page, region).await?;
         second.rotation = rotation;
         tracing::debug!(

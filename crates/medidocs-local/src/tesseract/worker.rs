@@ -26,8 +26,8 @@ use super::capi::{self, Api, Grey};
 
 /// Language sets a worker keeps loaded (each about 12 MB resident with Debian's models):
 /// the four languages and two with the names' language after them. A further one
-/// replaces the set used longest ago, never the region's default, which reads every
-/// page's probe.
+/// replaces the set used longest ago (so the region's default, which reads every page or
+/// its probes, stays).
 pub const MAX_ENGINES: usize = 6;
 /// Largest side and pixel count of a page a worker takes (the render step's OCR images
 /// are far smaller: an A4 page at 300 dpi is 2480 × 3508, 8.7 MP).
