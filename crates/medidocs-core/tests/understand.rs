@@ -57,6 +57,9 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-13.jsonl",
         "held-out-14.jsonl",
         "held-out-15.jsonl",
+        "held-out-16.jsonl",
+        "held-out-17.jsonl",
+        "held-out-18.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

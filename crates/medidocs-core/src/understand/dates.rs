@@ -233,6 +233,23 @@ fn year_of(s: &str) -> Option<i32> {
     }
 }
 
+/// A year as OCR may read it in a date written in words: "2O26", "l979".
+fn ocr_year(s: &str) -> Option<i32> {
+    let s = s.trim_end_matches([',', '.']);
+    if s.len() != 4 || s.chars().filter(char::is_ascii_digit).count() < 2 {
+        return year_of(s);
+    }
+    let repaired: String = s
+        .chars()
+        .map(|c| match c {
+            'O' | 'o' => '0',
+            'l' | 'I' => '1',
+            c => c,
+        })
+        .collect();
+    year_of(&repaired)
+}
+
 fn valid(y: i32, m: u32, d: u32) -> Option<(i32, u32, u32)> {
     ((1..=12).contains(&m) && d >= 1 && d <= days_in(y, m)).then_some((y, m, d))
 }
@@ -252,6 +269,11 @@ enum Kind {
     Fixed(i32, u32, u32),
     /// Two numbers and a year: (first, second, year).
     Numeric(u32, u32, i32),
+    /// A month and a day without a year ("on the 4th of March", "Tuesday 24/2"): the
+    /// year is the one that puts it nearest the document's own date.
+    NoYear(u32, u32),
+    /// Two numbers without a year, either of which may be the month ("on 3/9").
+    NoYearNumeric(u32, u32),
 }
 
 /// Numeric day, month and year from `14/03/2026`-like words (separators `/`, `.`, `-`).
@@ -298,6 +320,19 @@ fn day_of(word: &str) -> Option<u32> {
         // Irish: 3ú Márta.
         .or_else(|| w.strip_suffix('ú'))
         .unwrap_or(w);
+    // "O6-Mar-2026", "l5 Jan": a letter for a digit beside a digit.
+    let digits: String = if digits.len() == 2 && digits.chars().any(|c| c.is_ascii_digit()) {
+        digits
+            .chars()
+            .map(|c| match c {
+                'O' | 'o' => '0',
+                'l' | 'I' => '1',
+                c => c,
+            })
+            .collect()
+    } else {
+        digits.to_string()
+    };
     (digits.len() <= 2 && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
         .then(|| digits.parse().ok())
         .flatten()
@@ -334,23 +369,139 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
         } else {
             (1, 0)
         };
-        if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(year_of)) {
+        if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(ocr_year)) {
             return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3 + skip));
         }
         // 3ú Deireadh Fómhair 2025.
-        if let (Some(a), Some(b), Some(y)) = (w(mi), w(mi + 1), w(mi + 2).and_then(year_of))
+        if let (Some(a), Some(b), Some(y)) = (w(mi), w(mi + 1), w(mi + 2).and_then(ocr_year))
             && let Some(m) = two_word_month(a, b)
         {
             return valid(y, m, d).map(|(y, m, d)| (y, m, d, 4 + skip));
         }
     }
+    // Feb 03/26, Feb 03/2026: a month's name, then the day and the year.
+    if let Some(m) = month_of(first)
+        && let Some((d, y)) = w(1).and_then(|x| x.split_once('/'))
+        && let (Some(d), Some(y)) = (day_of(d), ocr_year(y))
+    {
+        return valid(y, m, d).map(|(y, m, d)| (y, m, d, 2));
+    }
     // March 14, 2026; Mar 14 2026.
     if let Some(m) = month_of(first)
-        && let (Some(d), Some(y)) = (w(1).and_then(day_of), w(2).and_then(year_of))
+        && let (Some(d), Some(y)) = (w(1).and_then(day_of), w(2).and_then(ocr_year))
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3));
     }
     None
+}
+
+/// A day and a month's name without a year, starting at word `i`: "4th of March", "26
+/// February", "Feb 23", "February 14th", "3ú Márta" (month, day, words used). "may"
+/// before a number in lower case is the verb.
+fn named_no_year(words: &[&str], i: usize) -> Option<(u32, u32, usize)> {
+    let w = |k: usize| {
+        words
+            .get(i + k)
+            .map(|s| s.trim_matches(|c: char| !c.is_alphanumeric()))
+    };
+    let first = w(0)?;
+    // The word after the date must not carry on a number ("March 14 x 2", "14 Mar 9am"
+    // is fine: a time).
+    let ends_well = |k: usize| {
+        words.get(i + k).is_none_or(|next| {
+            let n = next.trim_matches(|c: char| !c.is_alphanumeric());
+            !n.bytes().all(|b| b.is_ascii_digit()) || n.is_empty()
+        })
+    };
+    if let Some(d) = day_of(first) {
+        let (mi, skip) = if w(1).is_some_and(|x| x.eq_ignore_ascii_case("of")) {
+            (2, 1)
+        } else {
+            (1, 0)
+        };
+        if let Some(m) = w(mi).and_then(month_of)
+            && ends_well(mi + 1)
+        {
+            return valid(2000, m, d).map(|(_, m, d)| (m, d, 2 + skip));
+        }
+        if let (Some(a), Some(b)) = (w(mi), w(mi + 1))
+            && let Some(m) = two_word_month(a, b)
+            && ends_well(mi + 2)
+        {
+            return valid(2000, m, d).map(|(_, m, d)| (m, d, 3 + skip));
+        }
+    }
+    if let Some(m) = month_of(first)
+        && first != "may"
+        && let Some(d) = w(1).and_then(day_of)
+        && ends_well(2)
+        // "March 14" but not "Mar 1-3" or "June 2.5".
+        && words[i + 1]
+            .trim_end_matches([',', '.'])
+            .chars()
+            .all(char::is_alphanumeric)
+    {
+        return valid(2000, m, d).map(|(_, m, d)| (m, d, 2));
+    }
+    None
+}
+
+/// Words after which "3/9" is a date ("on 3/9", "Tuesday 24/2", "drawn 2/23").
+const NO_YEAR_CUES: &[&str] = &[
+    "on", "since", "from", "drawn", "until", "till", "dated", "le", "du", "taken", "done", "seen",
+];
+
+/// Two numbers without a year written as a date ("on 3/9", "Tuesday 24/2"), only after a
+/// weekday or a word that leads to a date, never before a unit or "of".
+fn numeric_no_year(words: &[&str], i: usize) -> Option<Kind> {
+    let prev = i.checked_sub(1).map(|k| {
+        words[k]
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    })?;
+    if !(is_weekday(&prev) || NO_YEAR_CUES.contains(&prev.as_str())) {
+        return None;
+    }
+    let next = words.get(i + 1).map(|w| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    });
+    if next.as_deref().is_some_and(|n| {
+        matches!(
+            n,
+            "of" | "units"
+                | "unit"
+                | "iu"
+                | "mg"
+                | "mcg"
+                | "ml"
+                | "tab"
+                | "tabs"
+                | "tablet"
+                | "tablets"
+                | "dose"
+                | "doses"
+                | "days"
+                | "weeks"
+                | "strength"
+        )
+    }) {
+        return None;
+    }
+    let w = words[i].trim_end_matches([',', '.', ';', ')', ':']);
+    let w = w.trim_start_matches('(');
+    let (a, b) = w.split_once('/')?;
+    let small = |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|c| c.is_ascii_digit());
+    if !small(a) || !small(b) {
+        return None;
+    }
+    let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+    match (valid(2000, b, a).is_some(), valid(2000, a, b).is_some()) {
+        (true, true) if a != b => Some(Kind::NoYearNumeric(a, b)),
+        (true, _) => Some(Kind::NoYear(b, a)),
+        (false, true) => Some(Kind::NoYear(a, b)),
+        (false, false) => None,
+    }
 }
 
 /// Whether the numeric date-like word `i` is something else: a time or a second date
@@ -398,6 +549,27 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                 });
                 i += n;
             } else if let Some(kind) = numeric(words[i]).filter(|_| !not_a_date(words, i)) {
+                out.push(Candidate {
+                    line: li,
+                    words: i..i + 1,
+                    text: words[i]
+                        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                        .to_string(),
+                    kind,
+                });
+                i += 1;
+            } else if let Some((m, d, n)) = named_no_year(words, i) {
+                out.push(Candidate {
+                    line: li,
+                    words: i..i + n,
+                    text: words[i..i + n]
+                        .join(" ")
+                        .trim_matches(|c: char| !c.is_alphanumeric())
+                        .to_string(),
+                    kind: Kind::NoYear(m, d),
+                });
+                i += n;
+            } else if let Some(kind) = numeric_no_year(words, i) {
                 out.push(Candidate {
                     line: li,
                     words: i..i + 1,
@@ -520,6 +692,7 @@ const BIRTH: &[&str] = &[
     "dáta breithe",
 ];
 const DUE: &[&str] = &[
+    "refill by",
     "review on",
     "review in",
     "review date",
@@ -653,6 +826,14 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "date filled",
+    "filled",
+    "fill date",
+    "dispensed",
+    "date dispensed",
+    "date d'entrée en vigueur",
+    "entrée en vigueur",
+    "en vigueur",
     "travel dates",
     "travel date",
     "date of travel",
@@ -735,6 +916,8 @@ const SERVICE: &[&str] = &[
     "visit date",
     "seen on",
     "call received",
+    "call rec'd",
+    "call recd",
     "discharging",
     "case received",
     "intervention",
@@ -761,6 +944,9 @@ const SERVICE: &[&str] = &[
     "i saw",
     "saw on",
     "seen in clinic",
+    "i reviewed",
+    "in the surgery on",
+    "in surgery on",
     "reviewed on",
     "reviewed in clinic",
     "clinic date",
@@ -960,6 +1146,16 @@ const ISSUED: &[&str] = &[
     "version",
     "dicté",
     "dicté le",
+    "statement date",
+    "statement",
+    "émise le",
+    "émis le",
+    "émise",
+    "émis",
+    "dictée",
+    "dictée le",
+    "transcrite",
+    "transcrite le",
     "transcrit",
     "transcrit le",
     "tapé le",
@@ -1104,6 +1300,17 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     ] {
         for &phrase in list {
             for end in super::phrase_ends(lower, phrase) {
+                // "deferred to a date after": a date in a sentence, no label.
+                if phrase == "date"
+                    && lower[end..].split_whitespace().next().is_some_and(|w| {
+                        matches!(
+                            w,
+                            "after" | "before" | "than" | "for" | "to" | "by" | "when"
+                        )
+                    })
+                {
+                    continue;
+                }
                 // The highest role, then nearest to the date, then the longest phrase.
                 let key = (priority, end, phrase.len());
                 if best.is_none_or(|(k, _, _)| key > k) {
@@ -1331,16 +1538,31 @@ fn header_columns(
     line: usize,
     dated: &[bool],
 ) -> Vec<(DateRole, &'static str)> {
+    // Rows may wrap onto lines of their own: up to three lines without a date between
+    // one row and the next, or the header.
+    let mut gap = 0;
     (line.saturating_sub(HEADER_REACH)..line)
         .rev()
+        .take_while(|&j| {
+            gap = if dated[j] { 0 } else { gap + 1 };
+            gap <= 3
+        })
         .filter(|&j| !dated[j] && lines[j].len() >= 2)
-        .take(3)
         .find_map(|j| {
             let words = &lines[j];
             if words.len() > 12 {
                 return None;
             }
-            let text = capped_join(words, 300).to_lowercase();
+            // "Painful reducible hernia, enlarging over 6 months. Seen": a sentence.
+            let raw = capped_join(words, 300);
+            let lowercase = words
+                .iter()
+                .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
+                .count();
+            if lowercase >= 4 && (raw.contains(", ") || raw.contains(". ")) {
+                return None;
+            }
+            let text = raw.to_lowercase();
             if !HEADER_WORDS
                 .iter()
                 .any(|w| super::phrase_ends(&text, w).next().is_some())
@@ -1491,6 +1713,12 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 Order::DayFirst => ((y, b, a), !decided, by_region),
                 Order::MonthFirst => ((y, a, b), !decided, by_region),
             },
+            // The year is settled once the document's own date is known.
+            Kind::NoYear(m, d) => ((NO_YEAR, m, d), false, false),
+            Kind::NoYearNumeric(a, b) => match order {
+                Order::DayFirst => ((NO_YEAR, b, a), !decided, by_region),
+                Order::MonthFirst => ((NO_YEAR, a, b), !decided, by_region),
+            },
         };
         let words = &lines[c.line];
         let same_line = prev_end.is_some_and(|(line, _)| line == c.line);
@@ -1517,14 +1745,32 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             from
         };
         let mut before = words[from..c.words.start].join(" ");
+        // "I saw her in the office on" / "Monday, Feb 23": the weekday says nothing of
+        // the date's role.
+        let weekday_only = words[from..c.words.start]
+            .iter()
+            .all(|w| is_weekday(w) || w.eq_ignore_ascii_case("the"));
+        let prev_line = c.line.checked_sub(1).map(|k| &lines[k]);
         // "the last on" / "20/01/2026": a sentence, and its label, carried over.
-        if before.trim().is_empty()
-            && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
+        if (before.trim().is_empty() || weekday_only)
+            && let Some(prev) = prev_line
             && prev
                 .last()
                 .is_some_and(|w| LABEL_CARRIES.contains(&w.to_lowercase().as_str()))
         {
             before = trailing_words(prev, LABEL_WORDS).join(" ");
+        } else if from == 0
+            && before.chars().next().is_some_and(char::is_lowercase)
+            && label_role(&before).is_none()
+            && let Some(prev) =
+                prev_line.filter(|_| !c.line.checked_sub(1).is_some_and(|k| dated[k]))
+            && prev
+                .last()
+                .is_some_and(|w| w.chars().last().is_some_and(char::is_alphabetic))
+        {
+            // "whom I saw in" / "surgery on the 4th of March": a sentence that began on
+            // the line above.
+            before = format!("{} {before}", trailing_words(prev, 6).join(" "));
         }
         // "Date of con-" / "sult: 2/27/26": a label broken over two lines.
         if from == 0
@@ -1590,6 +1836,44 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                     .then(|| label_role(&text))
                     .flatten()
             });
+        // "Your sleep study has been booked for:" / "Date: 09/03/2026": a plain "Date:"
+        // under a heading that says it is to come.
+        let labelled = match labelled {
+            // ("Your appointment:" / "Clinic: Oncology" / "Date: 09/04/2026")
+            Some((DateRole::Issued, "date")) if from == 0 || before.trim_start().len() <= 6 => {
+                (c.line.saturating_sub(3)..c.line)
+                    .rev()
+                    .take_while(|&k| !dated[k])
+                    .map(|k| capped_join(&lines[k], 300))
+                    .find(|above| above.trim_end().ends_with(':'))
+                    .and_then(|above| label_role(&above))
+                    .filter(|(r, _)| *r == DateRole::Due)
+                    .or(labelled)
+            }
+            _ => labelled,
+        };
+        // "Noticed by wife over 3 months. Seen in clinic" / "01/22/2026 - dermoscopy": a
+        // sentence that ends on the line above a date opening its line.
+        let labelled = labelled.or_else(|| {
+            let above = c.line.checked_sub(1).filter(|&k| !dated[k])?;
+            let prev = &lines[above];
+            let last = prev.last()?;
+            let lowercase = prev
+                .iter()
+                .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
+                .count();
+            if !before.trim().is_empty()
+                || alone
+                || lowercase < 3
+                || prev.len() <= 4
+                || !last.chars().last().is_some_and(char::is_alphabetic)
+            {
+                return None;
+            }
+            let text = capped_join(prev, 300);
+            let sentence = text.rsplit(['.', ':', ';']).next().unwrap_or(&text);
+            label_role(sentence)
+        });
         // What follows the date on its line, when nothing before it labels it: "4  21
         // 02/03/2026  -- due --" (a dose to come), "02/03/2026  Dr Ronan Kiely  Surgery
         // consultation" (a visit in a record's history).
@@ -1651,9 +1935,53 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         }
         out.push(found);
     }
+    let mut out = with_years(out);
     settle(&mut out);
     to_come(&mut out);
     out
+}
+
+/// The year a date written without one is read in until the document's date is known.
+const NO_YEAR: i32 = 0;
+
+/// Dates written without a year take the one that puts them nearest the document's own
+/// date (its latest issue date, else its latest service date, else its latest date that is
+/// not a birth): "seen on 17 January" in a letter of March 2026 is 2026's, "on 28
+/// December" in one of January 2026 is 2025's. With no such date they cannot be dated
+/// and are left out.
+fn with_years(dates: Vec<FoundDate>) -> Vec<FoundDate> {
+    let year_of_date = |d: &FoundDate| d.date.get(..4).and_then(|y| y.parse::<i32>().ok());
+    let dated = |d: &FoundDate| year_of_date(d).is_some_and(|y| y != NO_YEAR);
+    let anchor = latest_date(&dates, |d| dated(d) && d.role == DateRole::Issued)
+        .or_else(|| latest_date(&dates, |d| dated(d) && d.role == DateRole::Service))
+        .or_else(|| latest_date(&dates, |d| dated(d) && d.role != DateRole::Birth));
+    let day_number = |y: i32, m: u32, d: u32| i64::from(y) * 372 + i64::from(m) * 31 + i64::from(d);
+    let parts = |s: &str| -> Option<(i32, u32, u32)> {
+        let mut it = s.splitn(3, '-');
+        Some((
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+            it.next()?.parse().ok()?,
+        ))
+    };
+    let anchor = anchor.as_deref().and_then(parts);
+    dates
+        .into_iter()
+        .filter_map(|mut d| {
+            if dated(&d) {
+                return Some(d);
+            }
+            let (ay, am, ad) = anchor?;
+            let (_, m, day) = parts(&d.date)?;
+            let target = day_number(ay, am, ad);
+            let y = [ay - 1, ay, ay + 1]
+                .into_iter()
+                .filter(|&y| valid(y, m, day).is_some())
+                .min_by_key(|&y| (day_number(y, m, day) - target).abs())?;
+            d.date = format!("{y:04}-{m:02}-{day:02}");
+            Some(d)
+        })
+        .collect()
 }
 
 /// Labels of an appointment that, dated before the letter, took place ("Hearing aid
@@ -2385,5 +2713,94 @@ mod tests {
             role_list("Date d'impression: 2026-02-01", Region::Ca),
             [Issued]
         );
+    }
+
+    #[test]
+    fn dates_written_without_a_year_take_the_year_nearest_the_letters_own() {
+        use DateRole::*;
+        let letter = "5 March 2026\n\
+                      Dear Dr Keating,\n\
+                      I saw her in clinic on the 4th of March. Her bloods from Tuesday 24/2\n\
+                      were normal. She was admitted on 28 December with chest pain.\n\
+                      We will see her again on 15 April.";
+        let found = read(letter, Region::Ie);
+        let got: Vec<(DateRole, &str)> = found.iter().map(|d| (d.role, d.date.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Issued, "2026-03-05"),
+                (Service, "2026-03-04"),
+                (Other, "2026-02-24"),
+                // Before the new year the letter was written in.
+                (Service, "2025-12-28"),
+                (Due, "2026-04-15"),
+            ]
+        );
+        assert_eq!(document_date(&found).as_deref(), Some("2026-03-04"));
+        // Boston reads "3/4" month first, Dublin day first.
+        let us = read(
+            "February 26, 2026\nShe will return the monitor on 3/4.",
+            Region::Us,
+        );
+        assert_eq!(us[1].date, "2026-03-04");
+        let ie = read(
+            "26 February 2026\nShe will return the monitor on 3/4.",
+            Region::Ie,
+        );
+        assert_eq!(ie[1].date, "2026-04-03");
+        // With no dated line to take a year from, they are not dated at all.
+        assert!(read("I saw her in clinic on the 4th of March.", Region::Ie).is_empty());
+        // Scores, fractions, doses and the verb "may" are no dates.
+        let not_dates = "1 March 2026\nBP 120/80, pain 7/10, MoCA 19/30, smoker 10/day.\n\
+                         Take 1/2 tablet on 1/2 tablets. You may 2 days off. Page 1/2";
+        assert_eq!(read(not_dates, Region::Ie).len(), 1);
+    }
+
+    #[test]
+    fn sentences_forms_and_tables_as_ocr_gives_them() {
+        use DateRole::*;
+        // "a date after" in a sentence is no label of a date.
+        let found = read(
+            "March 9, 2026\nI request that her service be deferred to a date after June 1, 2026.",
+            Region::Us,
+        );
+        assert_eq!(found[1].role, Other);
+        assert_eq!(document_date(&found).as_deref(), Some("2026-03-09"));
+        // A sentence ending on the line above a date that opens its line.
+        assert_eq!(
+            role_list(
+                "Enlarging lesion noticed by his wife over 3 months. Seen in clinic\n\
+                 01/22/2026 - dermoscopy concerning.",
+                Region::Us
+            ),
+            [Service]
+        );
+        // A plain "Date:" under a heading saying it is to come.
+        assert_eq!(
+            role_list(
+                "Date: 04/02/2026\nYour appointment:\n  Clinic: Oncology\n  Date: 09/04/2026",
+                Region::Ca
+            ),
+            [Issued, Due]
+        );
+        // A table's rows wrapping onto lines of their own keep their header.
+        let rows = "Date      Time   Notes                         Sign\n\
+                    03/02/26  10:15  Wound 4.2 x 3.1 cm, exudate.  M. Joyce\n\
+                    \x20                Cleansed, compression.        PHN\n\
+                    \x20                ABPI 0.92 noted earlier.\n\
+                    10/02/26  09:40  Granulating. GP informed.     S. Walsh\n\
+                    \x20                Paracetamol advised.          RGN\n\
+                    \x20                Pain at night, settling.\n\
+                    \x20                Skin intact around margins.\n\
+                    13/02/26  10:30  Slough under 10%.             M. Joyce";
+        assert_eq!(role_list(rows, Region::Ie), [Service, Service, Service]);
+        // A month's name with the day and year in numbers, and a letter for a digit in
+        // the day.
+        let found = read(
+            "Feb 03/26   PSW visit\nO6-Mar-2026 09:10 Surgery",
+            Region::Ca,
+        );
+        let dates: Vec<&str> = found.iter().map(|d| d.date.as_str()).collect();
+        assert_eq!(dates, ["2026-02-03", "2026-03-06"]);
     }
 }

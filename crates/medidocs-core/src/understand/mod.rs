@@ -323,6 +323,21 @@ const NAMES: &[Cue] = &[
     cue(T::Other, "symptom diary", 7.0),
     cue(T::Other, "invoice", 6.0),
     cue(T::Other, "receipt", 5.0),
+    cue(T::Other, "explanation of benefits", 8.0),
+    cue(T::ConsultationNote, "provider note", 6.0),
+    cue(T::ConsultationNote, "pharmacist assessment", 6.0),
+    cue(T::ConsultationNote, "home visit record", 6.0),
+    cue(T::ConsultationNote, "nursing notes", 5.0),
+    cue(T::ConsultationNote, "continuation sheet", 3.0),
+    cue(T::OperativeNote, "catheterization laboratory", 7.0),
+    cue(T::OperativeNote, "catheterisation laboratory", 7.0),
+    cue(T::OperativeNote, "cath lab", 6.0),
+    cue(T::Other, "work excuse", 7.0),
+    cue(T::Other, "school excuse", 7.0),
+    cue(T::Other, "work / school excuse", 7.0),
+    cue(T::Other, "excuse note", 7.0),
+    cue(T::OperativeNote, "endoscopy center", 4.0),
+    cue(T::OperativeNote, "endoscopy centre", 4.0),
 ];
 
 /// Words of the body that lean towards a type.
@@ -719,6 +734,22 @@ const BODY: &[Cue] = &[
     cue(T::Other, "your appointment", 3.0),
     cue(T::Other, "please arrive", 2.0),
     cue(T::Other, "amount due", 3.0),
+    cue(T::Other, "this is not a bill", 4.0),
+    cue(T::ConsultationNote, "mdm", 2.0),
+    cue(T::OperativeNote, "procedures performed", 3.0),
+    cue(T::ConsultationNote, "your diagnosis", 3.0),
+    cue(T::ConsultationNote, "tests today", 2.0),
+    cue(T::Other, "please excuse", 4.0),
+    cue(T::Other, "return to work", 2.0),
+    cue(T::Other, "return to school", 2.0),
+    cue(T::ReferralLetter, "grateful for assessment", 4.0),
+    cue(T::ReferralLetter, "grateful for your assessment", 4.0),
+    cue(T::ReferralLetter, "ubrn", 3.0),
+    cue(T::OperativeNote, "bowel prep", 3.0),
+    cue(T::OperativeNote, "withdrawal time", 3.0),
+    cue(T::OperativeNote, "snare", 2.5),
+    cue(T::OperativeNote, "caecum reached", 3.0),
+    cue(T::OperativeNote, "cecum reached", 3.0),
 ];
 
 /// How a letter opens: to anyone, and to a doctor.
@@ -1050,8 +1081,17 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                 entry.2.push((w, why));
             }
         };
+    // An eye clinic's "OD" and "OS" are the right and the left eye, not "once daily".
+    let eyes = lower.iter().any(|l| {
+        ["os", "ou", "iop", "va:"]
+            .iter()
+            .any(|w| contains_phrase(l, w) > 0)
+    });
     for (cues, body_weight) in [(NAMES, 0.5), (BODY, 1.0)] {
         for c in cues {
+            if eyes && c.phrase == "od" {
+                continue;
+            }
             let mut total = 0.0;
             let mut first_line = None;
             for (i, l) in lower.iter().enumerate() {
@@ -1072,7 +1112,13 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                     });
                 // "Verbal consent for telehealth obtained", "Consent: written, on file":
                 // a consent recorded in another document, not a consent form.
-                let mention = (c.doc == T::ConsentForm && consent_mention(l))
+                // ("Consent: the risks were" / "explained; written consent obtained.")
+                let next_says = || {
+                    lower
+                        .get(i + 1)
+                        .is_some_and(|n| l.contains("consent") && consent_mention(n))
+                };
+                let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
                     || signature(i)
                     || state_and_zip(l, c.phrase);
                 // A document's name counts in its title; in the body, less. Repeats count
@@ -1216,6 +1262,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
         T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
         T::ImagingReport | T::LabReport => no_event && label == Some("date"),
         // "Influenza (QIV) - Date: 08/10/2025": when it was given.
+        // Not a signature's "Date:" closing a record of doses given.
         T::VaccinationRecord => label == Some("date"),
         _ => false,
     };
@@ -1226,11 +1273,24 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
         .filter(|d| d.role == DateRole::Issued && event_label(d.label))
         .map(|d| d.date.clone())
         .min();
+    let last_line = dates.iter().map(|d| d.line).max();
+    let signs_record =
+        |d: &FoundDate| doc == T::VaccinationRecord && !no_service && Some(d.line) == last_line;
     for d in dates.iter_mut() {
-        let later_signature =
-            doc == T::ConsentForm && first_signed.as_ref().is_some_and(|f| d.date > *f);
+        let later_signature = (doc == T::ConsentForm
+            && first_signed.as_ref().is_some_and(|f| d.date > *f))
+            || signs_record(d);
         if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
             d.role = DateRole::Service;
+        }
+    }
+    // A pharmacy's label dated only by its filling ("Date Filled: 01/08/2026"): that
+    // is when it was dispensed, the prescription's event for want of its writing.
+    if doc == T::Prescription && !dates.iter().any(|d| d.role == DateRole::Service) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other && d.label.is_some_and(|l| FILLED.contains(&l)) {
+                d.role = DateRole::Service;
+            }
         }
     }
     // A card's dates are its coverage's, never an event's ("Start date  Expiry").
@@ -1278,6 +1338,15 @@ fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: b
         }
     }
 }
+
+/// Labels of a prescription's filling at a pharmacy.
+const FILLED: &[&str] = &[
+    "date filled",
+    "filled",
+    "fill date",
+    "dispensed",
+    "date dispensed",
+];
 
 /// Issue labels that date the event on a prescription.
 const EVENT_LABELS: &[&str] = &[
