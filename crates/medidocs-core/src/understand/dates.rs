@@ -446,6 +446,19 @@ fn named_no_year(words: &[&str], i: usize) -> Option<(u32, u32, usize)> {
     None
 }
 
+/// A date broken after its day and the first word of a month in two words, the rest on
+/// the next line: "3 Deireadh" / "Fómhair 2025" (year, month, day).
+fn named_over_lines(words: &[&str], i: usize, next: Option<&Vec<&str>>) -> Option<(i32, u32, u32)> {
+    let next = next?;
+    if i + 2 != words.len() || next.len() < 2 {
+        return None;
+    }
+    let d = day_of(words[i])?;
+    let m = two_word_month(words[i + 1], next[0])?;
+    let y = ocr_year(next[1].trim_matches(|c: char| !c.is_alphanumeric()))?;
+    valid(y, m, d)
+}
+
 /// Words after which "3/9" is a date ("on 3/9", "Tuesday 24/2", "drawn 2/23").
 const NO_YEAR_CUES: &[&str] = &[
     "on", "since", "from", "drawn", "until", "till", "dated", "le", "du", "taken", "done", "seen",
@@ -558,6 +571,19 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     kind,
                 });
                 i += 1;
+            } else if let Some((y, m, d)) = named_over_lines(words, i, lines.get(li + 1)) {
+                // "Dáta / Date: 3 Deireadh" / "Fómhair 2025": the month and year on the
+                // next line.
+                let next = &lines[li + 1];
+                out.push(Candidate {
+                    line: li,
+                    words: i..i + 2,
+                    text: format!("{} {} {} {}", words[i], words[i + 1], next[0], next[1])
+                        .trim_matches(|c: char| !c.is_alphanumeric())
+                        .to_string(),
+                    kind: Kind::Fixed(y, m, d),
+                });
+                i += 2;
             } else if let Some((m, d, n)) = named_no_year(words, i) {
                 out.push(Candidate {
                     line: li,
@@ -693,6 +719,11 @@ const BIRTH: &[&str] = &[
 ];
 const DUE: &[&str] = &[
     "refill by",
+    "return to work",
+    "return to school",
+    "may return",
+    "fit to return",
+    "back to work",
     "review on",
     "review in",
     "review date",
@@ -826,6 +857,8 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    "were last seen",
+    "previously seen",
     "date filled",
     "filled",
     "fill date",
@@ -878,6 +911,13 @@ const OTHER: &[&str] = &[
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
 const OTHER_NEAR: &[&str] = &[
     "since",
+    "anti-hbs",
+    "antibody",
+    "antibodies",
+    "titre",
+    "titer",
+    "serology",
+    "igra",
     "depuis le",
     "depuis",
     "noticed",
@@ -944,6 +984,9 @@ const SERVICE: &[&str] = &[
     "i saw",
     "saw on",
     "seen in clinic",
+    "going home",
+    "went home",
+    "discharged home",
     "i reviewed",
     "in the surgery on",
     "in surgery on",
@@ -1147,6 +1190,7 @@ const ISSUED: &[&str] = &[
     "dicté",
     "dicté le",
     "statement date",
+    "completed",
     "statement",
     "émise le",
     "émis le",
@@ -1234,6 +1278,8 @@ fn trailing_words<'a>(line: &[&'a str], n: usize) -> Vec<&'a str> {
 /// Words that say when the paper itself was made, nothing of what it is about.
 const PRINTED: &[&str] = &[
     "date d'impression",
+    "run date",
+    "date run",
     "printed",
     "printed on",
     "print date",
@@ -1421,6 +1467,15 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         }
         // "Exp", "due" ending the label, or "due" anywhere in it but "due to" (a cause).
         let words: Vec<&str> = lower.split_whitespace().collect();
+        // "(Plan) Booked minor ops clinic 14-Oct-2025": what is booked is to come (but
+        // "Booked on" is when the booking was made).
+        if let Some(k) = words.iter().take(2).position(|w| *w == "booked")
+            && words
+                .get(k + 1)
+                .is_some_and(|w| !matches!(*w, "on" | "by" | "at"))
+        {
+            return Some((DateRole::Due, "booked"));
+        }
         let due_word = says_due(&words);
         if due_word
             || words
@@ -1770,7 +1825,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         {
             // "whom I saw in" / "surgery on the 4th of March": a sentence that began on
             // the line above.
-            before = format!("{} {before}", trailing_words(prev, 6).join(" "));
+            before = format!("{} {before}", trailing_words(prev, 3).join(" "));
         }
         // "Date of con-" / "sult: 2/27/26": a label broken over two lines.
         if from == 0
@@ -1798,8 +1853,17 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .map(|p: &FoundDate| (p.role, p.rank, p.guessed, p.label));
         if let Some((role, rank, guessed, label)) = range {
             // "Valid from 01/07/2025 to 30/06/2026": the end of a coverage is its expiry.
+            // "Excused 01/07/2023 through 01/09/2023", "Off work 03/02/2026 - 05/02/2026":
+            // the end of an absence is to come.
+            let absence = words[..c.words.start].iter().any(|w| {
+                let w = w
+                    .trim_matches(|ch: char| !ch.is_alphanumeric())
+                    .to_lowercase();
+                ABSENCE.contains(&w.as_str())
+            });
             let role = match label {
                 Some(l) if role == DateRole::Other && COVERAGE.contains(&l) => DateRole::Due,
+                _ if absence && role == DateRole::Service => DateRole::Due,
                 _ => role,
             };
             let mut found = found_date(c, (y, m, d), ambiguous, by_region);
@@ -1811,6 +1875,15 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // A row's "2nd dose 01/12/2025" under "Next due": the column says more than the
         // dose's name.
         let mut labelled = label_role(&before);
+        // "SEEN 08 FEB 2019", "[SCANNED 22/03/2021": a stamp on the paper, when it was
+        // handled, not what it is about.
+        if let Some(stamp) = words[..c.words.start]
+            .last()
+            .map(|w| w.trim_start_matches('['))
+            && STAMPS.contains(&stamp)
+        {
+            labelled = Some((DateRole::Other, "stamp"));
+        }
         let own_label = labelled.is_some();
         if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
             labelled = column(&mut headers, lines, c.line, &dated, k_on_line).or(labelled);
@@ -1858,16 +1931,21 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             let above = c.line.checked_sub(1).filter(|&k| !dated[k])?;
             let prev = &lines[above];
             let last = prev.last()?;
-            let lowercase = prev
-                .iter()
-                .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
-                .count();
             if !before.trim().is_empty()
                 || alone
-                || lowercase < 3
                 || prev.len() <= 4
                 || !last.chars().last().is_some_and(char::is_alphabetic)
             {
+                return None;
+            }
+            // A sentence: its last words in lower case.
+            let lowercase = prev
+                .iter()
+                .rev()
+                .take(LABEL_WORDS)
+                .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
+                .count();
+            if lowercase < 3 {
                 return None;
             }
             let text = capped_join(prev, 300);
@@ -1880,8 +1958,10 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         let labelled = if own_label {
             labelled
         } else {
+            // ("23-Sep-2025 08:52  Telephone encounter": past the time.)
             let after: Vec<String> = words[c.words.end..]
                 .iter()
+                .skip_while(|w| time_like(w))
                 .take(6)
                 .take_while(|w| w.chars().filter(char::is_ascii_digit).nth(3).is_none())
                 .map(|w| {
@@ -2090,6 +2170,14 @@ const COVERAGE: &[&str] = &[
     "coverage start",
 ];
 
+/// Stamps put on paper as it is handled, in capitals.
+const STAMPS: &[&str] = &["SEEN", "SCANNED", "FILED", "ACTIONED", "ENTERED"];
+
+/// Words of an absence from work or school, whose range ends in the future.
+const ABSENCE: &[&str] = &[
+    "excused", "excuse", "off", "unfit", "absence", "absent", "sick", "leave",
+];
+
 /// Words between the two dates of a range.
 const CONNECTORS: &[&str] = &["and", "to", "-", "–", "—", "through", "thru", "&", "or"];
 
@@ -2182,6 +2270,18 @@ fn settle(dates: &mut [FoundDate]) {
     };
     let year_of_date = |d: &str| -> i32 { d.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0) };
     let latest_year = year_of_date(&latest);
+    // A letter has one date of its own: a date alone on its line below an issue date is
+    // something else ("Stop iron tablets 7 days before" / "(May 5, 2016)").
+    let first_issued = dates
+        .iter()
+        .filter(|d| d.role == DateRole::Issued)
+        .map(|d| d.line)
+        .min();
+    for d in dates.iter_mut() {
+        if d.guessed && first_issued.is_some_and(|l| l < d.line) {
+            d.role = DateRole::Other;
+        }
+    }
     for d in dates.iter_mut() {
         let year = year_of_date(&d.date);
         let two_digit = d
@@ -2796,6 +2896,45 @@ mod tests {
         assert_eq!(role_list(rows, Region::Ie), [Service, Service, Service]);
         // A month's name with the day and year in numbers, and a letter for a digit in
         // the day.
+        // A stamp on the paper; an absence's end; a visit past its time; a second date
+        // alone in a letter; what is booked.
+        assert_eq!(
+            role_list(
+                "Collected 04/02/2019\n          SEEN 08 FEB 2019   CL",
+                Region::Ie
+            ),
+            [Service, Other]
+        );
+        assert_eq!(
+            role_list(
+                "Work note given: excused 01/07/2023 through 01/09/2023",
+                Region::Us
+            ),
+            [Service, Due]
+        );
+        assert_eq!(
+            role_list(
+                "0l-Feb-2018 10:20   Dr Helen Marsh (GP)   Surgery consultation",
+                Region::Uk
+            ),
+            [Service]
+        );
+        assert_eq!(
+            role_list(
+                "April 4, 2016\nDear Mr Fenstermacher,\nStop iron tablets 7 days before\n(May 5, 2016).",
+                Region::Us
+            ),
+            [Issued, Other]
+        );
+        assert_eq!(
+            role_list(
+                "Plan          Booked minor ops clinic 14-Oct-2025 (Dr Okafor)",
+                Region::Uk
+            ),
+            [Due]
+        );
+        let found = read("Dáta / Date: 3 Deireadh\nFómhair 2025", Region::Ie);
+        assert_eq!(roles(&found), [(Issued, "2025-10-03", false)]);
         let found = read(
             "Feb 03/26   PSW visit\nO6-Mar-2026 09:10 Surgery",
             Region::Ca,

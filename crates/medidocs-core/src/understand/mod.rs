@@ -325,6 +325,7 @@ const NAMES: &[Cue] = &[
     cue(T::Other, "receipt", 5.0),
     cue(T::Other, "explanation of benefits", 8.0),
     cue(T::ConsultationNote, "provider note", 6.0),
+    cue(T::ConsultationNote, "clinical notes", 3.0),
     cue(T::ConsultationNote, "pharmacist assessment", 6.0),
     cue(T::ConsultationNote, "home visit record", 6.0),
     cue(T::ConsultationNote, "nursing notes", 5.0),
@@ -1226,6 +1227,9 @@ const OPERATION_LABELS: &[&str] = &[
 /// Labels of the day a patient went home.
 const DISCHARGE_LABELS: &[&str] = &[
     "discharging",
+    "discharged home",
+    "going home",
+    "went home",
     "date de congé",
     "congé",
     "discharged",
