@@ -239,15 +239,18 @@ fn ocr_year(s: &str) -> Option<i32> {
     if s.len() != 4 || s.chars().filter(char::is_ascii_digit).count() < 2 {
         return year_of(s);
     }
-    let repaired: String = s
-        .chars()
+    year_of(&as_digits(s))
+}
+
+/// A letter OCR reads for a digit given back as the digit: O for 0, l or I for 1.
+fn as_digits(s: &str) -> String {
+    s.chars()
         .map(|c| match c {
             'O' | 'o' => '0',
             'l' | 'I' => '1',
             c => c,
         })
-        .collect();
-    year_of(&repaired)
+        .collect()
 }
 
 fn valid(y: i32, m: u32, d: u32) -> Option<(i32, u32, u32)> {
@@ -322,14 +325,7 @@ fn day_of(word: &str) -> Option<u32> {
         .unwrap_or(w);
     // "O6-Mar-2026", "l5 Jan": a letter for a digit beside a digit.
     let digits: String = if digits.len() == 2 && digits.chars().any(|c| c.is_ascii_digit()) {
-        digits
-            .chars()
-            .map(|c| match c {
-                'O' | 'o' => '0',
-                'l' | 'I' => '1',
-                c => c,
-            })
-            .collect()
+        as_digits(digits)
     } else {
         digits.to_string()
     };
@@ -550,64 +546,44 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
     for (li, words) in lines.iter().enumerate() {
         let mut i = 0;
         while i < words.len() {
-            if let Some((y, m, d, n)) = named(words, i) {
-                out.push(Candidate {
-                    line: li,
-                    words: i..i + n,
-                    text: words[i..i + n]
-                        .join(" ")
-                        .trim_matches(|c: char| !c.is_alphanumeric())
-                        .to_string(),
-                    kind: Kind::Fixed(y, m, d),
-                });
-                i += n;
-            } else if let Some(kind) = numeric(words[i]).filter(|_| !not_a_date(words, i)) {
-                out.push(Candidate {
-                    line: li,
-                    words: i..i + 1,
-                    text: words[i]
-                        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-                        .to_string(),
-                    kind,
-                });
+            // (kind, words used, written in numbers, the text when it runs onto the next line)
+            let found = named(words, i)
+                .map(|(y, m, d, n)| (Kind::Fixed(y, m, d), n, false, None))
+                .or_else(|| {
+                    numeric(words[i])
+                        .filter(|_| !not_a_date(words, i))
+                        .map(|kind| (kind, 1, true, None))
+                })
+                .or_else(|| {
+                    // "Dáta / Date: 3 Deireadh" / "Fómhair 2025": the month and year on
+                    // the next line.
+                    named_over_lines(words, i, lines.get(li + 1)).map(|(y, m, d)| {
+                        let next = &lines[li + 1];
+                        let text = format!("{} {} {} {}", words[i], words[i + 1], next[0], next[1]);
+                        (Kind::Fixed(y, m, d), 2, false, Some(text))
+                    })
+                })
+                .or_else(|| {
+                    named_no_year(words, i).map(|(m, d, n)| (Kind::NoYear(m, d), n, false, None))
+                })
+                .or_else(|| numeric_no_year(words, i).map(|kind| (kind, 1, true, None)));
+            let Some((kind, n, in_numbers, text)) = found else {
                 i += 1;
-            } else if let Some((y, m, d)) = named_over_lines(words, i, lines.get(li + 1)) {
-                // "Dáta / Date: 3 Deireadh" / "Fómhair 2025": the month and year on the
-                // next line.
-                let next = &lines[li + 1];
-                out.push(Candidate {
-                    line: li,
-                    words: i..i + 2,
-                    text: format!("{} {} {} {}", words[i], words[i + 1], next[0], next[1])
-                        .trim_matches(|c: char| !c.is_alphanumeric())
-                        .to_string(),
-                    kind: Kind::Fixed(y, m, d),
-                });
-                i += 2;
-            } else if let Some((m, d, n)) = named_no_year(words, i) {
-                out.push(Candidate {
-                    line: li,
-                    words: i..i + n,
-                    text: words[i..i + n]
-                        .join(" ")
-                        .trim_matches(|c: char| !c.is_alphanumeric())
-                        .to_string(),
-                    kind: Kind::NoYear(m, d),
-                });
-                i += n;
-            } else if let Some(kind) = numeric_no_year(words, i) {
-                out.push(Candidate {
-                    line: li,
-                    words: i..i + 1,
-                    text: words[i]
-                        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-                        .to_string(),
-                    kind,
-                });
-                i += 1;
+                continue;
+            };
+            let text = text.unwrap_or_else(|| words[i..i + n].join(" "));
+            let text = if in_numbers {
+                text.trim_matches(|c: char| !c.is_ascii_alphanumeric())
             } else {
-                i += 1;
-            }
+                text.trim_matches(|c: char| !c.is_alphanumeric())
+            };
+            out.push(Candidate {
+                line: li,
+                words: i..i + n,
+                text: text.to_string(),
+                kind,
+            });
+            i += n;
         }
     }
     out
@@ -1236,15 +1212,7 @@ fn repair_digits(word: &str) -> std::borrow::Cow<'_, str> {
     if digits < 4 || separators != 2 || !only || !body.chars().any(lookalike) {
         return std::borrow::Cow::Borrowed(word);
     }
-    std::borrow::Cow::Owned(
-        word.chars()
-            .map(|c| match c {
-                'O' | 'o' => '0',
-                'l' | 'I' => '1',
-                _ => c,
-            })
-            .collect(),
-    )
+    std::borrow::Cow::Owned(as_digits(word))
 }
 
 /// Titles in which "clinique" qualifies a trade ("Validé par: M. Pelletier, biochimiste
