@@ -62,6 +62,7 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-18.jsonl",
         "held-out-19.jsonl",
         "held-out-20.jsonl",
+        "held-out-21.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);
