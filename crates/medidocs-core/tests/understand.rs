@@ -63,6 +63,8 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-19.jsonl",
         "held-out-20.jsonl",
         "held-out-21.jsonl",
+        "held-out-22.jsonl",
+        "held-out-23.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -264,6 +264,8 @@ struct Candidate {
     words: std::ops::Range<usize>,
     text: String,
     kind: Kind,
+    /// The label written onto the date's own word ("Date:O9/O9/2015").
+    glued: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +384,13 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 2));
     }
+    // 2023 Jun 14: a Canadian laboratory's year first.
+    if first.len() == 4
+        && let Some(y) = year_of(first)
+        && let (Some(m), Some(d)) = (w(1).and_then(month_of), w(2).and_then(day_of))
+    {
+        return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3));
+    }
     // March 14, 2026; Mar 14 2026.
     if let Some(m) = month_of(first)
         && let (Some(d), Some(y)) = (w(1).and_then(day_of), w(2).and_then(ocr_year))
@@ -462,6 +471,11 @@ const NO_YEAR_CUES: &[&str] = &[
 
 /// Two numbers without a year written as a date ("on 3/9", "Tuesday 24/2"), only after a
 /// weekday or a word that leads to a date, never before a unit or "of".
+/// Words before a score out of ten ("pain 7/10", "NPRS from 7/10").
+const SCORES: &[&str] = &[
+    "pain", "score", "nprs", "vas", "rated", "severity", "rating",
+];
+
 fn numeric_no_year(words: &[&str], i: usize) -> Option<Kind> {
     let prev = i.checked_sub(1).map(|k| {
         words[k]
@@ -505,6 +519,19 @@ fn numeric_no_year(words: &[&str], i: usize) -> Option<Kind> {
         return None;
     }
     let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+    // "pain has reduced from 7/10 to 4/10": a score out of ten.
+    if b == 10 {
+        let to_another = words
+            .get(i + 2)
+            .is_some_and(|w| w.trim_end_matches([',', '.', ';', ')']).ends_with("/10"));
+        let scored = words[i.saturating_sub(6)..i].iter().any(|w| {
+            let w = w.to_lowercase();
+            SCORES.iter().any(|s| w.contains(s))
+        });
+        if to_another || scored {
+            return None;
+        }
+    }
     match (valid(2000, b, a).is_some(), valid(2000, a, b).is_some()) {
         (true, true) if a != b => Some(Kind::NoYearNumeric(a, b)),
         (true, _) => Some(Kind::NoYear(b, a)),
@@ -541,11 +568,54 @@ fn not_a_date(words: &[&str], i: usize) -> bool {
     })
 }
 
+/// A numeric date OCR spread over words around its separators ("O9 / 04 / 1944", "23 /
+/// 1O / 2017"): (kind, words used, the date's text).
+fn spaced(words: &[&str], i: usize) -> Option<(Kind, usize, String)> {
+    if !words[i].starts_with(|c: char| c.is_ascii_digit() || matches!(c, 'O' | 'l' | 'I')) {
+        return None;
+    }
+    let is_sep = |c: char| matches!(c, '/' | '.' | '-');
+    let mut joined = String::new();
+    for (k, w) in words[i..].iter().take(5).enumerate() {
+        let piece = w.trim_end_matches([',', ';', ')']);
+        // Every break between the words is beside a separator.
+        if k > 0 && !joined.ends_with(is_sep) && !piece.starts_with(is_sep) {
+            return None;
+        }
+        joined.push_str(piece);
+        let seps = joined.chars().filter(|&c| is_sep(c)).count();
+        if seps > 2 {
+            return None;
+        }
+        if k >= 1 && seps == 2 && !joined.ends_with(is_sep) {
+            let date = repair_digits(&joined).into_owned();
+            return numeric(&date).map(|kind| (kind, k + 1, date));
+        }
+    }
+    None
+}
+
+/// A numeric date written onto its label ("Date:O9/O9/2015", "DOB:l4/06/l929"): (the
+/// label with its colon, kind, the date's text).
+fn glued(word: &str) -> Option<(String, Kind, String)> {
+    let (label, rest) = word.split_once(':')?;
+    if label.is_empty() || !label.chars().all(char::is_alphabetic) || rest.len() < 6 {
+        return None;
+    }
+    let date = repair_digits(rest);
+    let kind = numeric(&date)?;
+    let text = date
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    Some((format!("{label}:"), kind, text))
+}
+
 fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (li, words) in lines.iter().enumerate() {
         let mut i = 0;
         while i < words.len() {
+            let mut glued_label = None;
             // (kind, words used, written in numbers, the text when it runs onto the next line)
             let found = named(words, i)
                 .map(|(y, m, d, n)| (Kind::Fixed(y, m, d), n, false, None))
@@ -553,6 +623,13 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     numeric(words[i])
                         .filter(|_| !not_a_date(words, i))
                         .map(|kind| (kind, 1, true, None))
+                })
+                .or_else(|| spaced(words, i).map(|(kind, n, text)| (kind, n, true, Some(text))))
+                .or_else(|| {
+                    glued(words[i]).map(|(label, kind, text)| {
+                        glued_label = Some(label);
+                        (kind, 1, true, Some(text))
+                    })
                 })
                 .or_else(|| {
                     // "Dáta / Date: 3 Deireadh" / "Fómhair 2025": the month and year on
@@ -582,6 +659,7 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                 words: i..i + n,
                 text: text.to_string(),
                 kind,
+                glued: glued_label,
             });
             i += n;
         }
@@ -694,6 +772,9 @@ const BIRTH: &[&str] = &[
     "dáta breithe",
 ];
 const DUE: &[&str] = &[
+    "tci",
+    "tci date",
+    "date to come in",
     "refill by",
     "return to work",
     "return to school",
@@ -834,6 +915,11 @@ const DUE_NEAR: &[&str] = &[
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
     "were last seen",
+    "paid",
+    "paid in full",
+    "date paid",
+    "payment received",
+    "last issued",
     "previously seen",
     "date filled",
     "filled",
@@ -908,6 +994,15 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    "bloods taken",
+    "blood taken",
+    "samples taken",
+    "swab taken",
+    "specimen taken",
+    "date of assessment",
+    "assessment date",
+    "assessed on",
+    "date of sight test",
     "date of service",
     "service date",
     "dos",
@@ -1535,6 +1630,9 @@ const HEADER_WORDS: &[&str] = &[
     "vaccinated",
     "performed",
     "when",
+    "last issued",
+    "review date",
+    "next review",
 ];
 
 /// Column names too bare to label a date anywhere but in a table's header (a
@@ -1653,10 +1751,13 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
     let mut reached = 0;
     for (start, end, role, phrase) in found {
         // A "Dose" column holds the dose's number, not a date; an "Age due" column, an
-        // age.
+        // age; a "Given by" or "Seen by" column, a name.
+        let after = text[end..].trim_start();
         if start < reached
             || phrase == "dose"
             || (phrase == "due" && text[..start].trim_end().ends_with("age"))
+            || after == "by"
+            || after.starts_with("by ")
         {
             continue;
         }
@@ -1768,6 +1869,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             from
         };
         let mut before = words[from..c.words.start].join(" ");
+        if let Some(label) = &c.glued {
+            before = format!("{before} {label}").trim_start().to_string();
+        }
         // "I saw her in the office on" / "Monday, Feb 23": the weekday says nothing of
         // the date's role.
         let weekday_only = words[from..c.words.start]
@@ -2313,6 +2417,86 @@ mod tests {
     }
 
     #[test]
+    fn dates_as_old_scans_write_them() {
+        use DateRole::*;
+        // A label written onto its date, OCR letters for digits in both.
+        let found = read(
+            "Name:KEHOE, Margaret DOB:l4/06/l929 MRN:W0l44821\nDate:O9/O9/2015 Theatre:2 Start:14:1O",
+            Region::Ie,
+        );
+        assert_eq!(
+            roles(&found),
+            [(Birth, "1929-06-14", false), (Issued, "2015-09-09", false)]
+        );
+        assert_eq!(found[1].text, "09/09/2015");
+        assert_eq!(found[1].words, 0..1);
+        // A date spread over words around its separators, under its label.
+        let found = read(
+            "DOB\nO9 / 04 / 1944\nDate of sight test\n23 / 1O / 2017\nSigned 24 /10/2017",
+            Region::Uk,
+        );
+        assert_eq!(
+            roles(&found),
+            [
+                (Birth, "1944-04-09", false),
+                (Service, "2017-10-23", false),
+                (Issued, "2017-10-24", false)
+            ]
+        );
+        assert_eq!((found[1].line, found[1].words.clone()), (3, 0..5));
+        // Nor is a fraction followed by words a date.
+        assert!(read("Dose 1 / 2 tablet daily", Region::Uk).is_empty());
+        // A Canadian laboratory's year first, the month in words.
+        assert_eq!(
+            roles(&read(
+                "Born: 1986 Oct 02\nCollected: 2023 Jun 14   Received: 2023 Jun 16",
+                Region::Ca
+            )),
+            [
+                (Birth, "1986-10-02", false),
+                (Service, "2023-06-14", false),
+                (Service, "2023-06-16", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn scores_out_of_ten_payments_and_repeat_slips() {
+        use DateRole::*;
+        // A pain score is no date, even after "from".
+        let found = read(
+            "Seen 9th March 2026. Her pain has reduced from 7/10 to 4/10 (NPRS).\nPain rated at 6/10 since Tuesday",
+            Region::Ie,
+        );
+        assert_eq!(roles(&found), [(Service, "2026-03-09", false)]);
+        // A payment's date is no visit, though the table's rows above are.
+        assert_eq!(
+            role_list(
+                "Date of service   Description   Fee\n02/20/2024   Initial assessment   $120.00\n\
+                 Total   $120.00\nPaid in full - VISA ****4410   03/15/2024",
+                Region::Us
+            ),
+            [Service, Other]
+        );
+        // A repeat slip's columns: when last issued, when to review.
+        assert_eq!(
+            role_list(
+                "Medication   Last issued   Review\nFurosemide 40mg tabs 1 mane   07/01/2019   06/07/2019",
+                Region::Ie
+            ),
+            [Other, Due]
+        );
+        // Bloods taken, an assessment's date, a date to come in.
+        assert_eq!(
+            role_list(
+                "Booking bloods taken 24/01/2022\nDate of assessment: 05-Mar-2026\nProvisional TCI date: 16/03/2026",
+                Region::Uk
+            ),
+            [Service, Service, Due]
+        );
+    }
+
+    #[test]
     fn a_date_of_birth_beside_the_visit_is_never_the_document_date() {
         let found = read(
             "Patient: Ruth Imaginary DOB 03/04/1961 Seen 05/06/2026",
@@ -2571,6 +2755,14 @@ mod tests {
                 Region::Uk
             ),
             [Service, Due, Service, Due]
+        );
+        // A "Given by" column holds a name: the row's second date is the next dose.
+        assert_eq!(
+            role_list(
+                "Vaccine  Dose  Date given  Batch  Given by  Next due\nTyphoid  1  02/03/2026  X2K44A  RN M. Daly  02/03/2029",
+                Region::Ie
+            ),
+            [Service, Due]
         );
         // A result's date quoted in brackets is from the history, not the issue date.
         let found = read(

@@ -309,6 +309,8 @@ const NAMES: &[Cue] = &[
     cue(T::VaccinationRecord, "immunisation", 4.0),
     cue(T::InsuranceCard, "carte d'assurance maladie", 7.0),
     cue(T::InsuranceCard, "assurance maladie", 4.0),
+    cue(T::InsuranceCard, "assurance-maladie", 4.0),
+    cue(T::InsuranceCard, "medicare card", 7.0),
     cue(T::ConsentForm, "consentement", 6.0),
     cue(T::ConsentForm, "formulaire de consentement", 7.0),
     cue(T::Other, "questionnaire", 7.0),
@@ -745,6 +747,20 @@ const BODY: &[Cue] = &[
     cue(T::Other, "return to school", 2.0),
     cue(T::ReferralLetter, "grateful for assessment", 4.0),
     cue(T::ReferralLetter, "grateful for your assessment", 4.0),
+    cue(T::ReferralLetter, "grateful for an", 3.0),
+    cue(T::ReferralLetter, "grateful for a", 2.0),
+    cue(T::Other, "your follow-up appointment", 4.0),
+    cue(T::Other, "we have scheduled", 3.0),
+    cue(T::Other, "medication(s) requested", 4.0),
+    cue(T::Other, "medications requested", 4.0),
+    cue(T::Other, "for office use", 2.0),
+    cue(T::ConsultationNote, "continuation card", 6.0),
+    cue(T::ConsultationNote, "continuation sheet", 4.0),
+    cue(T::VaccinationRecord, "vaccination receipt", 8.0),
+    cue(T::VaccinationRecord, "proof of vaccination", 6.0),
+    cue(T::LabReport, "screening results", 3.0),
+    cue(T::LabReport, "booking bloods", 4.0),
+    cue(T::Other, "your follow up appointment", 4.0),
     cue(T::ReferralLetter, "ubrn", 3.0),
     cue(T::OperativeNote, "bowel prep", 3.0),
     cue(T::OperativeNote, "withdrawal time", 3.0),
@@ -1119,7 +1135,18 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                         .get(i + 1)
                         .is_some_and(|n| l.contains("consent") && consent_mention(n))
                 };
+                // "Please bring your insurance card": a thing to bring, not this one.
+                let mut ends = phrase_ends(l, c.phrase).peekable();
+                let brought = ends.peek().is_some()
+                    && ends.all(|end| {
+                        l[..end.saturating_sub(c.phrase.len())]
+                            .split_whitespace()
+                            .rev()
+                            .take(3)
+                            .any(|w| w == "bring")
+                    });
                 let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
+                    || brought
                     || signature(i)
                     || state_and_zip(l, c.phrase);
                 // A document's name counts in its title; in the body, less. Repeats count
@@ -1243,7 +1270,7 @@ const DISCHARGE_LABELS: &[&str] = &[
 /// Corrections that turn on what the document is: the same words date different things
 /// in a lab report, a prescription, a consent, a card, a vaccination record and a
 /// discharge summary.
-fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
+fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) {
     // A sample's arrival dates a laboratory's work; quoted in a letter ("FIT result
     // (received 27/02/2026)") it is a date from the history.
     if doc != T::LabReport {
@@ -1270,13 +1297,18 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
         T::VaccinationRecord => label == Some("date"),
         _ => false,
     };
-    // A consent is given when first signed; a confirmation weeks later, on admission,
-    // is a clinician's countersignature.
-    let first_signed = dates
+    // A consent is given when the patient signs ("Statement of patient", "Patient's
+    // signature"), else when first signed; a confirmation weeks later, on admission, is
+    // a clinician's countersignature, and a clinician's statement before is part of it.
+    let signatures = dates
         .iter()
-        .filter(|d| d.role == DateRole::Issued && event_label(d.label))
+        .filter(|d| d.role == DateRole::Issued && event_label(d.label));
+    let first_signed = signatures
+        .clone()
+        .filter(|d| patient_signs(lines, d.line))
         .map(|d| d.date.clone())
-        .min();
+        .min()
+        .or_else(|| signatures.map(|d| d.date.clone()).min());
     let last_line = dates.iter().map(|d| d.line).max();
     let signs_record =
         |d: &FoundDate| doc == T::VaccinationRecord && !no_service && Some(d.line) == last_line;
@@ -1327,6 +1359,50 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate]) {
     }
 }
 
+/// Whether the signature dated on line `line` of a consent form is the patient's: its
+/// line says so ("Patient's signature: D Hughes  Date: 14 Oct 2025"), or the nearest
+/// statement above it is the patient's ("Statement of patient" / "I agree to the
+/// procedure" / "Signed: T. Greenhalgh  Date: 19/06/2023").
+fn patient_signs(lines: &[String], line: usize) -> bool {
+    let lower = |k: usize| lines.get(k).map(|l| l.to_lowercase()).unwrap_or_default();
+    let own = lower(line);
+    if own.contains("patient") && own.contains("sign") {
+        return true;
+    }
+    (line.saturating_sub(8)..line)
+        .rev()
+        .map(lower)
+        .map(|l| l.trim_start().to_string())
+        .find(|l| {
+            SIGNERS.iter().any(|s| l.starts_with(s))
+                || l.starts_with("statement")
+                || l.starts_with("confirmation")
+        })
+        .is_some_and(|heading| {
+            ["patient", "parent", "guardian"]
+                .iter()
+                .any(|w| heading.contains(w))
+                && !heading.starts_with("confirmation")
+                && !heading.contains("health professional")
+                && !heading.contains("clinician")
+        })
+}
+
+/// How a consent form's statements begin.
+const SIGNERS: &[&str] = &[
+    "patient's statement",
+    "patient statement",
+    "patient declaration",
+    "patient's declaration",
+    "parent",
+    "guardian",
+    "health professional",
+    "clinician",
+    "doctor",
+    "interpreter",
+    "witness",
+];
+
 /// Service dates after the last one an event label names (`labels`) become due: every
 /// one, or (`reports_too` false) those dating the event rather than a report on it.
 fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: bool) {
@@ -1376,7 +1452,7 @@ pub fn understand(lines: &[String], region: Region) -> Understanding {
         .collect();
     let mut dates = find_dates(&words, region);
     let doc_type = guess_type(lines);
-    settle_by_type(doc_type.code, &mut dates);
+    settle_by_type(doc_type.code, &mut dates, lines);
     Understanding {
         doc_type,
         document_date: document_date(&dates),
@@ -1682,6 +1758,54 @@ mod tests {
         // OCR's bar for a lone capital I.
         let referral = lines("Re: Maeve Sample\n| would be grateful if you would see this lady.");
         assert_eq!(guess_type(&referral).code, DocumentType::ReferralLetter);
+    }
+
+    #[test]
+    fn a_consent_is_given_when_the_patient_signs() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        // The clinician's statement first, the patient's weeks later, a confirmation on
+        // admission after.
+        let form = "CONSENT FORM 1\nPATIENT AGREEMENT TO INVESTIGATION OR TREATMENT\n\
+             Patient: Ms Tanya Greenwood   DOB: 21/08/1984\nProposed procedure: Laparoscopic cholecystectomy\n\
+             Statement of health professional\nSigned: Mr R. Adeyinka (Consultant)     Date: 06/06/2023\n\
+             Statement of patient\nI agree to the procedure described on this form.\n\
+             Signed: T. Greenwood                Date: 19/06/2023\n\
+             Confirmation of consent (to be completed by a health professional\n\
+             when the patient is admitted for the procedure)\n\
+             Signed: Dr L. Osei                      Date: 17/07/2023";
+        let u = understand(&lines(form), Region::Uk);
+        assert_eq!(u.doc_type.code, DocumentType::ConsentForm);
+        assert_eq!(u.document_date.as_deref(), Some("2023-06-19"));
+        let role = |date: &str| u.dates.iter().find(|d| d.date == date).map(|d| d.role);
+        assert_eq!(role("2023-06-06"), Some(DateRole::Service));
+        assert_eq!(role("2023-07-17"), Some(DateRole::Issued));
+        // The patient's signature named on its own line.
+        let form = "CONSENT FORM: Patient agreement to treatment\nDOB: 11/12/1985\n\
+             Statement of health professional\nRisks: scarring, infection.\n\
+             Signed: S Okafor    Date: 23/09/2025\nStatement of patient\n\
+             Patient's signature: D Hughes               Date: 14 Oct 2025";
+        let u = understand(&lines(form), Region::Uk);
+        assert_eq!(u.document_date.as_deref(), Some("2025-10-14"));
+        // Without a patient's statement, the first signature is the consent.
+        let form = "CONSENT TO TREATMENT\nI consent to the procedure.\nSigned: A Byrne  Date: 02/03/2026\n\
+             Witness: B Byrne  Date: 09/03/2026";
+        let u = understand(&lines(form), Region::Ie);
+        assert_eq!(u.document_date.as_deref(), Some("2026-03-02"));
+    }
+
+    #[test]
+    fn a_thing_to_bring_is_not_what_the_letter_is() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let letter = lines(
+            "Linn County Sleep Center\nMarch 4, 2026\nDear Mr. Sample,\n\
+             Your physician has referred you to our center. We have scheduled the following for you:\n\
+             Sleep Medicine Consultation   Thursday, April 9, 2026\n\
+             Please bring your insurance card, a photo ID and a list of your medications.\n\
+             To cancel or reschedule, please call at least 48 hours in advance.\nSincerely,",
+        );
+        assert_eq!(guess_type(&letter).code, DocumentType::Other);
+        let card = lines("MEDICARE CARD\nName: SAMPLE, Chantal\nExpires: 30 SEPT 2029");
+        assert_eq!(guess_type(&card).code, DocumentType::InsuranceCard);
     }
 
     #[test]
