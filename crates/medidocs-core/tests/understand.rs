@@ -65,6 +65,8 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-21.jsonl",
         "held-out-22.jsonl",
         "held-out-23.jsonl",
+        "held-out-24.jsonl",
+        "held-out-25.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -471,6 +471,47 @@ const NO_YEAR_CUES: &[&str] = &[
 
 /// Two numbers without a year written as a date ("on 3/9", "Tuesday 24/2"), only after a
 /// weekday or a word that leads to a date, never before a unit or "of".
+/// Words after a date on a statement's row that say money moved, not a visit.
+const PAYMENTS: &[&str] = &[
+    "payment",
+    "payments",
+    "paid",
+    "adjustment",
+    "contractual",
+    "refund",
+    "credit",
+    "write-off",
+    "transfer",
+];
+
+/// Whether a line is a fax machine's header: it names the fax or its sender ("FROM:",
+/// "DE/FROM:", "Fax") and counts its pages ("P 01/04", "Page 2/5", "P.1").
+fn fax_header(words: &[&str]) -> bool {
+    // A fax's header is short: its first words say enough.
+    let lower: Vec<String> = words.iter().take(40).map(|w| w.to_lowercase()).collect();
+    let sender = lower.iter().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/' && c != ':');
+        w.starts_with("fax") || w == "from:" || w == "de/from:" || w.ends_with("/from:")
+    });
+    let pages = lower.iter().enumerate().any(|(k, w)| {
+        let counter = |s: &str| {
+            s.split_once('/').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.len() <= 3
+                    && b.len() <= 3
+                    && (a.chars().chain(b.chars())).all(|c| c.is_ascii_digit())
+            })
+        };
+        (matches!(w.as_str(), "p" | "p." | "page" | "pg" | "pg.")
+            && lower
+                .get(k + 1)
+                .is_some_and(|n| counter(n) || n.parse::<u32>().is_ok()))
+            || w.strip_prefix("p.").is_some_and(counter)
+    });
+    sender && pages
+}
+
 /// Words before a score out of ten ("pain 7/10", "NPRS from 7/10").
 const SCORES: &[&str] = &[
     "pain", "score", "nprs", "vas", "rated", "severity", "rating",
@@ -595,6 +636,21 @@ fn spaced(words: &[&str], i: usize) -> Option<(Kind, usize, String)> {
     None
 }
 
+/// Two numeric dates joined by a dash into one word ("01/21/2025-01/23/2025"), each with
+/// its text.
+fn joined_range(word: &str) -> Option<((Kind, String), (Kind, String))> {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let (a, b) = w.split_once(['-', '–'])?;
+    let date = |p: &str| {
+        // Each end written with slashes or dots, not dashes (2026-03-04 is one date).
+        if !p.contains(['/', '.']) {
+            return None;
+        }
+        numeric(p).map(|kind| (kind, p.to_string()))
+    };
+    Some((date(a)?, date(b)?))
+}
+
 /// A numeric date written onto its label ("Date:O9/O9/2015", "DOB:l4/06/l929"): (the
 /// label with its colon, kind, the date's text).
 fn glued(word: &str) -> Option<(String, Kind, String)> {
@@ -644,6 +700,22 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     named_no_year(words, i).map(|(m, d, n)| (Kind::NoYear(m, d), n, false, None))
                 })
                 .or_else(|| numeric_no_year(words, i).map(|kind| (kind, 1, true, None)));
+            // "01/21/2025-01/23/2025": a range in one word, each end a date.
+            if found.is_none()
+                && let Some((a, b)) = joined_range(words[i])
+            {
+                for (k, (kind, text)) in [a, b].into_iter().enumerate() {
+                    out.push(Candidate {
+                        line: li,
+                        words: i..i + 1,
+                        text,
+                        kind,
+                        glued: (k == 1).then(|| "-".to_string()),
+                    });
+                }
+                i += 1;
+                continue;
+            }
             let Some((kind, n, in_numbers, text)) = found else {
                 i += 1;
                 continue;
@@ -674,12 +746,10 @@ enum Shown {
 }
 
 /// The order the document's own numeric dates show: one, both (they disagree), or none.
-fn shown_order(cands: &[Candidate], lines: &[Vec<&str>]) -> Shown {
+fn shown_order(cands: &[Candidate]) -> Shown {
     let (mut day, mut month) = (0, 0);
     for c in cands {
-        if c.words.len() == 1
-            && let Some(parts) = numeric_parts(lines[c.line][c.words.start])
-        {
+        if let Some(parts) = numeric_parts(&c.text) {
             if parts.0 > 12 {
                 day += 1;
             } else if parts.1 > 12 {
@@ -772,6 +842,12 @@ const BIRTH: &[&str] = &[
     "dáta breithe",
 ];
 const DUE: &[&str] = &[
+    "tell us by",
+    "let us know by",
+    "reply by",
+    "respond by",
+    "return by",
+    "return it by",
     "tci",
     "tci date",
     "date to come in",
@@ -994,6 +1070,12 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    "taken",
+    "date taken",
+    "hospitalized",
+    "hospitalised",
+    "was hospitalized",
+    "was hospitalised",
     "bloods taken",
     "blood taken",
     "samples taken",
@@ -1252,6 +1334,9 @@ const ISSUED: &[&str] = &[
     "record closed",
     "closed",
     "dáta",
+    "created",
+    "date created",
+    "referral created",
     "sent electronically",
     "notification sent",
     "transmitted",
@@ -1364,7 +1449,12 @@ fn deocr(text: &str) -> String {
                 .is_some_and(|c| c.is_alphabetic())
         };
         let between = letter(i.checked_sub(1)) && letter(Some(i + 1));
+        // ("Co1lected", "fo1low-up": beside an l, an l.)
+        let beside_l = [i.checked_sub(1), Some(i + 1)]
+            .iter()
+            .any(|k| k.and_then(|k| chars.get(k)) == Some(&'l'));
         out.push(match c {
+            '1' if between && beside_l => 'l',
             '1' if between => 'i',
             '0' if between => 'o',
             '5' if between => 's',
@@ -1565,7 +1655,10 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
             .iter()
             .any(|w| super::phrase_ends(&clause, w).next().is_some());
         match found {
-            Some((DateRole::Service, label)) if earlier => Some((DateRole::Other, label)),
+            // ("Previous statement: Jan 12 '26")
+            Some((DateRole::Service | DateRole::Issued, label)) if earlier => {
+                Some((DateRole::Other, label))
+            }
             other => other,
         }
     };
@@ -1700,7 +1793,7 @@ fn header_columns(
                 columns
                     .into_iter()
                     .map(|(role, label)| match (role, label) {
-                        (DateRole::Issued, "date") => (DateRole::Service, label),
+                        (DateRole::Issued, "date" | "dáta") => (DateRole::Service, label),
                         other => other,
                     })
                     .collect(),
@@ -1812,7 +1905,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         .map(|l| capped_join(l, 2_000))
         .collect::<Vec<_>>()
         .join("\n");
-    let (order, decided, by_region) = match shown_order(&cands, lines) {
+    let (order, decided, by_region) = match shown_order(&cands) {
         Shown::One(o) => (o, true, false),
         // Both orders on one document: nothing decides the rest.
         Shown::Both => (region_order(region), false, true),
@@ -1828,6 +1921,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
     let mut k_on_line = 0;
     // Each line's table header, found once for all the dates on it.
     let mut headers: Vec<Option<Vec<(DateRole, &'static str)>>> = vec![None; lines.len()];
+    // Whether each line is a fax machine's header, found once.
+    let mut faxes: Vec<Option<bool>> = vec![None; lines.len()];
     let mut out = Vec::new();
     let mut prev_end: Option<(usize, usize)> = None;
     for c in cands {
@@ -1849,14 +1944,13 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         if !same_line {
             k_on_line = 0;
         }
-        // The label: the words since the previous date on the line, six at most.
-        let from = prev_end
-            .filter(|(line, _)| *line == c.line)
-            .map_or(0, |(_, end)| end)
-            .max(c.words.start.saturating_sub(LABEL_WORDS));
+        // The label: the words since the previous date on the line, six at most (none
+        // for the second date of a word holding two).
         let line_from = prev_end
             .filter(|(line, _)| *line == c.line)
-            .map_or(0, |(_, end)| end);
+            .map_or(0, |(_, end)| end)
+            .min(c.words.start);
+        let from = line_from.max(c.words.start.saturating_sub(LABEL_WORDS));
         // "Intervention : Coronarographie et ICP de l'IVA moyenne le 5 mars 2026": a
         // short label opening the line, with its colon, reaches past the eight words.
         let reach = c.words.start.min(line_from + 4);
@@ -1956,6 +2050,11 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         {
             labelled = Some((DateRole::Other, "stamp"));
         }
+        // "2026-03-03 11:48  DE/FROM: 819 555 0164 ... P 01/04": a fax machine's header,
+        // when the page went through it.
+        if labelled.is_none() && *faxes[c.line].get_or_insert_with(|| fax_header(words)) {
+            labelled = Some((DateRole::Other, "fax"));
+        }
         let own_label = labelled.is_some();
         if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
             labelled = column(&mut headers, lines, c.line, &dated, k_on_line).or(labelled);
@@ -2046,10 +2145,13 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 .then(|| role_of(&after.join(" ")))
                 .flatten()
                 .filter(|(r, _)| *r == DateRole::Service);
+            // "01/20/2026  Payment - Aetna": money moved, under the visits' column.
+            let payment = after.first().is_some_and(|w| PAYMENTS.contains(w));
             match labelled {
                 // A column or a label above may say more, but not against "due" in the row.
                 Some((DateRole::Birth, _)) => labelled,
                 _ if says_due(&after) => Some((DateRole::Due, "due")),
+                _ if payment => Some((DateRole::Other, "payment")),
                 None => visit,
                 Some(_) => labelled,
             }
@@ -2458,6 +2560,193 @@ mod tests {
                 (Service, "2023-06-16", false)
             ]
         );
+    }
+
+    #[test]
+    fn any_mix_of_date_pieces_reads_without_panicking() {
+        // Pieces that start, end, glue or split dates, mixed at random (a fixed seed):
+        // every date found is a real day, its words within its line.
+        const PIECES: &[&str] = &[
+            "01/21/2025-01/23/2025",
+            "03.04.26-05.06.26",
+            "1/2-3/4",
+            "-",
+            "–",
+            "/",
+            ".",
+            ":",
+            "Date:O9/O9/2015",
+            "DOB:l4/06/l929",
+            "Date:",
+            "O9",
+            "04",
+            "1944",
+            "2023",
+            "Jun",
+            "14",
+            "31",
+            "29/02/2025",
+            "7/10",
+            "to",
+            "on",
+            "from",
+            "Tuesday",
+            "Signed",
+            "Paid",
+            "Payment",
+            "P",
+            "01/04",
+            "P.1/3",
+            "FROM:",
+            "Fax",
+            "é",
+            "Dáta",
+            "tugtha/Date",
+            "given",
+            "Taken",
+            "Co1lected:",
+            "2026-03-04",
+            "14-Mar-2026",
+            "March",
+            "4th",
+            "of",
+            "Previous",
+            "statement:",
+            "Jan",
+            "12",
+            "'26",
+            "Review",
+            "Last",
+            "issued",
+            "Given",
+            "by",
+            "Dose",
+            "Next",
+            "due",
+            "10:40",
+            "2O26",
+            "l5",
+            "Mar",
+            "/ 1O /",
+            "12/",
+            "/2017",
+            "Start",
+            "date",
+            "TCI",
+            "Booked",
+            "SEEN",
+            "[SCANNED",
+            "",
+            "0/0/0",
+            "99/99/9999",
+            "1/1/1",
+            "31/12/1899",
+            "2100-12-31",
+            "Deireadh",
+            "Fómhair",
+        ];
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        for round in 0..3_000 {
+            let text: String = (0..1 + next(6))
+                .map(|_| {
+                    (0..next(12))
+                        .map(|_| PIECES[next(PIECES.len())])
+                        .collect::<Vec<_>>()
+                        .join(if next(5) == 0 { "" } else { " " })
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let region = [Region::Ie, Region::Uk, Region::Us, Region::Ca][round % 4];
+            let lines: Vec<Vec<&str>> = text
+                .lines()
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            for d in find_dates(&lines, region) {
+                let ymd: Vec<u32> = d.date.split('-').filter_map(|p| p.parse().ok()).collect();
+                assert!(
+                    ymd.len() == 3
+                        && ymd[0] >= 1900
+                        && valid(ymd[0] as i32, ymd[1], ymd[2]).is_some(),
+                    "{text:?}: {d:?}"
+                );
+                assert!(d.words.end <= lines[d.line].len(), "{text:?}: {d:?}");
+                assert!(!d.text.is_empty(), "{text:?}: {d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fax_header_a_statement_s_payments_and_an_irish_column() {
+        use DateRole::*;
+        // The fax machine's line is when the page went through it.
+        assert_eq!(
+            role_list(
+                "2026-03-03 11:48   DE/FROM: 819 555 0164   CLINIQUE DU LAC   P 01/04\nDate: 2 mars 2026",
+                Region::Ca
+            ),
+            [Other, Issued]
+        );
+        assert_eq!(
+            role_list(
+                "Feb 12 2026 09:14AM  FROM: Lakeside Clinic  FAX 555 0101  P. 2/5",
+                Region::Us
+            ),
+            [Other]
+        );
+        // A statement's payments under its "Date of Svc" column; its previous statement.
+        assert_eq!(
+            role_list(
+                "Date of Svc   Code   Description   Charges\n12/04/2025  99284  Emergency dept visit  $1,840.00\n\
+                 01/20/2026            Payment - Aetna    -$2,720.40\nPrevious statement: Jan 12 '26",
+                Region::Us
+            ),
+            [Service, Other, Other]
+        );
+        // "Dáta tugtha/Date given": a column named in Irish and English.
+        assert_eq!(
+            role_list(
+                "Vaccín / Vaccine   Dáileog/Dose   Dáta tugtha/Date given   Baisc/Batch\nBCG   1   29/06/1994   BC0412",
+                Region::Ie
+            ),
+            [Service]
+        );
+        // OCR's 1 for an l in a label; a referral's creation; a reply asked by a date.
+        assert_eq!(
+            role_list(
+                "Co1lected: 23/02/2026 09:40   Received: 24/02/2026",
+                Region::Ie
+            ),
+            [Service, Service]
+        );
+        assert_eq!(
+            role_list("Referral created: 12 Jan 2026 10:41", Region::Ie),
+            [Issued]
+        );
+        assert_eq!(
+            role_list(
+                "If you cannot attend, please tell us by 10/03/2026.",
+                Region::Ie
+            ),
+            [Due]
+        );
+        assert_eq!(role_list("Taken : 02/09/2025 10:40", Region::Uk), [Service]);
+        assert_eq!(read("Co1lected: 23/02/2026", Region::Ie)[0].rank, 2);
+        // A range written as one word: both ends, the second taking the first's role.
+        let found = read("Admitted 01/21/2025-01/23/2025 for monitoring", Region::Us);
+        assert_eq!(
+            roles(&found),
+            [
+                (Service, "2025-01-21", false),
+                (Service, "2025-01-23", false)
+            ]
+        );
+        assert_eq!(found[1].text, "01/23/2025");
     }
 
     #[test]

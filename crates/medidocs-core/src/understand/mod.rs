@@ -754,6 +754,11 @@ const BODY: &[Cue] = &[
     cue(T::ReferralLetter, "appointment with you", 3.0),
     cue(T::Other, "your follow-up appointment", 4.0),
     cue(T::Other, "we have scheduled", 3.0),
+    cue(T::Other, "appointments centre", 5.0),
+    cue(T::Other, "appointments center", 5.0),
+    cue(T::Other, "booked the following appointment", 4.0),
+    cue(T::Other, "fax cover sheet", 8.0),
+    cue(T::Other, "bordereau de télécopie", 8.0),
     cue(T::Other, "medication(s) requested", 4.0),
     cue(T::Other, "medications requested", 4.0),
     cue(T::Other, "for office use", 2.0),
@@ -1332,10 +1337,22 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
-    // A card's dates are its coverage's, never an event's ("Start date  Expiry").
+    let mut split = std::collections::HashMap::new();
+    // A referral's writer's own visit dates it; a discharge it mentions ("He was
+    // discharged from your clinic on 04/06/2024") is from the history.
+    if doc == T::ReferralLetter {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && said_before(&mut split, lines, d, "discharged") {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // A card's dates are its coverage's, never an event's ("Start date  Expiry"), and
+    // its "Start date:" is no issue.
     if doc == T::InsuranceCard {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service {
+            let start = d.label == Some("date") && said_before(&mut split, lines, d, "start");
+            if d.role == DateRole::Service || (d.role == DateRole::Issued && start) {
                 d.role = DateRole::Other;
             }
         }
@@ -1360,6 +1377,28 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
         _ => {}
     }
+}
+
+/// Whether `word` is among the few words just before date `d` on its line ("He was
+/// discharged from your clinic on 04/06/2024", "Start date:  01/03/2025"), each line
+/// split once (`split`).
+fn said_before<'a>(
+    split: &mut std::collections::HashMap<usize, Vec<&'a str>>,
+    lines: &'a [String],
+    d: &FoundDate,
+    word: &str,
+) -> bool {
+    const NEAR: usize = 8;
+    let words = split.entry(d.line).or_insert_with(|| {
+        lines
+            .get(d.line)
+            .map(|l| l.split_whitespace().collect())
+            .unwrap_or_default()
+    });
+    let end = d.words.start.min(words.len());
+    words[end.saturating_sub(NEAR)..end]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// Whether the signature dated on line `line` of a consent form is the patient's: its
@@ -1794,6 +1833,37 @@ mod tests {
              Witness: B Byrne  Date: 09/03/2026";
         let u = understand(&lines(form), Region::Ie);
         assert_eq!(u.document_date.as_deref(), Some("2026-03-02"));
+    }
+
+    #[test]
+    fn a_referral_s_history_a_card_s_start_and_an_appointment_letter() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let referral = understand(
+            &lines(
+                "NHS e-Referral Service - Referral Letter\nReferral created: 12 Jan 2026 10:41\n\
+                 Dear ENT colleague,\nThank you for seeing Graham, who has persistent tinnitus.\n\
+                 He was discharged from your clinic on 04/06/2024 after treatment of otitis media.\n\
+                 I would be grateful for your assessment.",
+            ),
+            Region::Uk,
+        );
+        assert_eq!(referral.doc_type.code, DocumentType::ReferralLetter);
+        assert_eq!(referral.document_date.as_deref(), Some("2026-01-12"));
+        let card = understand(
+            &lines(
+                "CORRIB HEALTH INSURANCE\nMEMBERSHIP CARD\nMember No: CH 0047 1128\n\
+                 Start date:    01/03/2025\nRenewal date:  28/02/2026",
+            ),
+            Region::Ie,
+        );
+        assert_eq!(card.doc_type.code, DocumentType::InsuranceCard);
+        assert_eq!(card.document_date, None);
+        let letter = lines(
+            "Bradfield Community Hospital\nOutpatient Appointments Centre\n20 February 2026\n\
+             Dear Miss Whitaker\nYour referral has been accepted by the Dermatology service. We have\n\
+             booked the following appointment for you:\nDate: Tuesday 17 March 2026\nYours sincerely",
+        );
+        assert_eq!(guess_type(&letter).code, DocumentType::Other);
     }
 
     #[test]
