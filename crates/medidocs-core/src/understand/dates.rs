@@ -264,7 +264,8 @@ struct Candidate {
     words: std::ops::Range<usize>,
     text: String,
     kind: Kind,
-    /// The label written onto the date's own word ("Date:O9/O9/2015").
+    /// What is written onto the date's own word before it: a label ("Date:O9/O9/2015"),
+    /// or the dash of a range in one word ("01/21/2025-01/23/2025").
     glued: Option<String>,
 }
 
@@ -493,16 +494,17 @@ fn fax_header(words: &[&str]) -> bool {
         let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/' && c != ':');
         w.starts_with("fax") || w == "from:" || w == "de/from:" || w.ends_with("/from:")
     });
+    // "01/04": this page of all.
+    let counter = |s: &str| {
+        s.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.len() <= 3
+                && b.len() <= 3
+                && (a.chars().chain(b.chars())).all(|c| c.is_ascii_digit())
+        })
+    };
     let pages = lower.iter().enumerate().any(|(k, w)| {
-        let counter = |s: &str| {
-            s.split_once('/').is_some_and(|(a, b)| {
-                !a.is_empty()
-                    && !b.is_empty()
-                    && a.len() <= 3
-                    && b.len() <= 3
-                    && (a.chars().chain(b.chars())).all(|c| c.is_ascii_digit())
-            })
-        };
         (matches!(w.as_str(), "p" | "p." | "page" | "pg" | "pg.")
             && lower
                 .get(k + 1)

@@ -753,6 +753,7 @@ const BODY: &[Cue] = &[
     cue(T::ReferralLetter, "as you see fit", 2.0),
     cue(T::ReferralLetter, "appointment with you", 3.0),
     cue(T::Other, "your follow-up appointment", 4.0),
+    cue(T::Other, "your follow up appointment", 4.0),
     cue(T::Other, "we have scheduled", 3.0),
     cue(T::Other, "appointments centre", 5.0),
     cue(T::Other, "appointments center", 5.0),
@@ -768,7 +769,6 @@ const BODY: &[Cue] = &[
     cue(T::VaccinationRecord, "proof of vaccination", 6.0),
     cue(T::LabReport, "screening results", 3.0),
     cue(T::LabReport, "booking bloods", 4.0),
-    cue(T::Other, "your follow up appointment", 4.0),
     cue(T::ReferralLetter, "ubrn", 3.0),
     cue(T::OperativeNote, "bowel prep", 3.0),
     cue(T::OperativeNote, "withdrawal time", 3.0),
@@ -1144,15 +1144,14 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                         .is_some_and(|n| l.contains("consent") && consent_mention(n))
                 };
                 // "Please bring your insurance card": a thing to bring, not this one.
-                let mut ends = phrase_ends(l, c.phrase).peekable();
-                let brought = ends.peek().is_some()
-                    && ends.all(|end| {
-                        l[..end.saturating_sub(c.phrase.len())]
-                            .split_whitespace()
-                            .rev()
-                            .take(3)
-                            .any(|w| w == "bring")
-                    });
+                // (The phrase is on the line: `n` counted it.)
+                let brought = phrase_ends(l, c.phrase).all(|end| {
+                    l[..end.saturating_sub(c.phrase.len())]
+                        .split_whitespace()
+                        .rev()
+                        .take(3)
+                        .any(|w| w == "bring")
+                });
                 let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
                     || brought
                     || signature(i)
@@ -1311,9 +1310,17 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     let signatures = dates
         .iter()
         .filter(|d| d.role == DateRole::Issued && event_label(d.label));
+    // Each signature's line judged once.
+    let patient_lines: std::collections::BTreeSet<usize> = signatures
+        .clone()
+        .map(|d| d.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|&line| patient_signs(lines, line))
+        .collect();
     let first_signed = signatures
         .clone()
-        .filter(|d| patient_signs(lines, d.line))
+        .filter(|d| patient_lines.contains(&d.line))
         .map(|d| d.date.clone())
         .min()
         .or_else(|| signatures.map(|d| d.date.clone()).min());
@@ -1406,7 +1413,13 @@ fn said_before<'a>(
 /// statement above it is the patient's ("Statement of patient" / "I agree to the
 /// procedure" / "Signed: T. Greenhalgh  Date: 19/06/2023").
 fn patient_signs(lines: &[String], line: usize) -> bool {
-    let lower = |k: usize| lines.get(k).map(|l| l.to_lowercase()).unwrap_or_default();
+    // A heading, and a signature's words before its date, are at a line's start.
+    let lower = |k: usize| {
+        lines
+            .get(k)
+            .map(|l| l.chars().take(300).collect::<String>().to_lowercase())
+            .unwrap_or_default()
+    };
     let own = lower(line);
     if own.contains("patient") && own.contains("sign") {
         return true;
