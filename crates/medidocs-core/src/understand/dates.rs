@@ -1769,13 +1769,16 @@ fn header_columns(
             if words.len() > 12 {
                 return None;
             }
-            // "Painful reducible hernia, enlarging over 6 months. Seen": a sentence.
+            // "Painful reducible hernia, enlarging over 6 months. Seen", "about the
+            // vaccines you have received.": a sentence.
             let raw = capped_join(words, 300);
             let lowercase = words
                 .iter()
                 .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
                 .count();
-            if lowercase >= 4 && (raw.contains(", ") || raw.contains(". ")) {
+            let sentence =
+                raw.contains(", ") || raw.contains(". ") || raw.trim_end().ends_with('.');
+            if lowercase >= 4 && sentence {
                 return None;
             }
             let text = raw.to_lowercase();

@@ -1880,6 +1880,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sentence_above_a_card_s_rows_is_no_header() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let card = understand(
+            &lines(
+                "COVID-19 Vaccination Record Card
+Date of birth  04/22/1962
+                 Vaccine     Product Name/Manufacturer    Date
+                 about the vaccines you have received.
+                 1st Dose    Pfizer   EN6201              01/14/21    North Metro Vax Site
+                 COVID-19
+                 Other       Moderna booster 051F21A      11/03/21    Pharmacy #4417
+                 2nd Dose    Pfizer   EL9262              2/4/2021    NMVS",
+            ),
+            Region::Us,
+        );
+        assert_eq!(card.doc_type.code, DocumentType::VaccinationRecord);
+        assert_eq!(card.document_date.as_deref(), Some("2021-11-03"));
+    }
+
+    #[test]
     fn a_thing_to_bring_is_not_what_the_letter_is() {
         let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
         let letter = lines(
