@@ -67,6 +67,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-23.jsonl",
         "held-out-24.jsonl",
         "held-out-25.jsonl",
+        "held-out-26.jsonl",
+        "held-out-27.jsonl",
+        "held-out-28.jsonl",
+        "held-out-29.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

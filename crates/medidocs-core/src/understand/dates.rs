@@ -452,17 +452,41 @@ fn named_no_year(words: &[&str], i: usize) -> Option<(u32, u32, usize)> {
     None
 }
 
-/// A date broken after its day and the first word of a month in two words, the rest on
-/// the next line: "3 Deireadh" / "Fómhair 2025" (year, month, day).
-fn named_over_lines(words: &[&str], i: usize, next: Option<&Vec<&str>>) -> Option<(i32, u32, u32)> {
+/// A date broken at the end of its line, the rest on the next: "3 Deireadh" / "Fómhair
+/// 2025", "in the clinic on March" / "4, 2026 for", "seen on 4 March" / "2026." (year,
+/// month, day, its words on this line and on the next).
+fn named_over_lines(
+    words: &[&str],
+    i: usize,
+    next: Option<&Vec<&str>>,
+) -> Option<(i32, u32, u32, usize, usize)> {
     let next = next?;
-    if i + 2 != words.len() || next.len() < 2 {
-        return None;
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+    // "may" in lower case is the verb.
+    let month = |w: &str| (w != "may").then(|| month_of(&bare(w))).flatten();
+    let on_next = |k: usize| next.get(k).map(|w| bare(w));
+    match words.len() - i {
+        2 => {
+            let d = day_of(&bare(words[i]))?;
+            let two_words = || {
+                let m = two_word_month(words[i + 1], next.first()?)?;
+                let y = ocr_year(&on_next(1)?)?;
+                valid(y, m, d).map(|(y, m, d)| (y, m, d, 2, 2))
+            };
+            two_words().or_else(|| {
+                let m = month(words[i + 1])?;
+                let y = ocr_year(&on_next(0)?)?;
+                valid(y, m, d).map(|(y, m, d)| (y, m, d, 2, 1))
+            })
+        }
+        1 => {
+            let m = month(words[i])?;
+            let d = day_of(&on_next(0)?)?;
+            let y = ocr_year(&on_next(1)?)?;
+            valid(y, m, d).map(|(y, m, d)| (y, m, d, 1, 2))
+        }
+        _ => None,
     }
-    let d = day_of(words[i])?;
-    let m = two_word_month(words[i + 1], next[0])?;
-    let y = ocr_year(next[1].trim_matches(|c: char| !c.is_alphanumeric()))?;
-    valid(y, m, d)
 }
 
 /// Words after which "3/9" is a date ("on 3/9", "Tuesday 24/2", "drawn 2/23").
@@ -692,10 +716,10 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                 .or_else(|| {
                     // "Dáta / Date: 3 Deireadh" / "Fómhair 2025": the month and year on
                     // the next line.
-                    named_over_lines(words, i, lines.get(li + 1)).map(|(y, m, d)| {
+                    named_over_lines(words, i, lines.get(li + 1)).map(|(y, m, d, here, there)| {
                         let next = &lines[li + 1];
-                        let text = format!("{} {} {} {}", words[i], words[i + 1], next[0], next[1]);
-                        (Kind::Fixed(y, m, d), 2, false, Some(text))
+                        let text = format!("{} {}", words[i..].join(" "), next[..there].join(" "));
+                        (Kind::Fixed(y, m, d), here, false, Some(text))
                     })
                 })
                 .or_else(|| {
@@ -1004,6 +1028,11 @@ const OTHER: &[&str] = &[
     "fill date",
     "dispensed",
     "date dispensed",
+    "dispensed on",
+    "disp",
+    "disp.",
+    "dispensing date",
+    "date of dispensing",
     "date d'entrée en vigueur",
     "entrée en vigueur",
     "en vigueur",
@@ -1044,6 +1073,9 @@ const OTHER: &[&str] = &[
     "were tested",
     "tested at",
     "last seen alive",
+    "entered on",
+    "entered",
+    "date entered",
     "your letter dated",
     "your letter of",
 ];
@@ -1051,6 +1083,10 @@ const OTHER: &[&str] = &[
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
 const OTHER_NEAR: &[&str] = &[
     "since",
+    "referral received",
+    "referral was received",
+    "returned on",
+    "letter received",
     "anti-hbs",
     "antibody",
     "antibodies",
@@ -1072,6 +1108,7 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    "date of review",
     "taken",
     "date taken",
     "hospitalized",
@@ -1340,6 +1377,9 @@ const ISSUED: &[&str] = &[
     "date created",
     "referral created",
     "sent electronically",
+    "sent",
+    "sent on",
+    "was sent on",
     "notification sent",
     "transmitted",
     "version date",
@@ -1412,6 +1452,29 @@ const CLINICAL_TITLES: &[&str] = &[
 /// Words ending a line whose sentence, and label, goes on to a date opening the next
 /// ("attended 6 sessions, the last on" / "20/01/2026").
 const LABEL_CARRIES: &[&str] = &["on", "le", "du", "of", "from", "dated", "since", "until"];
+
+/// The line a sentence began on when form fields ("Name:", "DOB:", "Address:") interrupt
+/// it before it goes on at the start of line `line`: the nearest of the four above with
+/// no colon, none of its own dates, ending on a word, when only fields come between.
+fn sentence_over_fields(lines: &[Vec<&str>], line: usize, dated: &[bool]) -> Option<usize> {
+    let mut fields = 0;
+    for k in (line.saturating_sub(4)..line).rev() {
+        let words = &lines[k];
+        if words.is_empty() {
+            continue;
+        }
+        // A field opens its line ("Name:", "Date of birth:"), not "due to:" in a sentence.
+        if words.iter().take(3).any(|w| w.ends_with(':')) {
+            fields += 1;
+            continue;
+        }
+        let ends_on_word = words
+            .last()
+            .is_some_and(|w| w.chars().all(char::is_alphabetic));
+        return (fields > 0 && ends_on_word && !dated[k]).then_some(k);
+    }
+    None
+}
 
 /// The last words of a line, at most `n`, after its last word holding a digit: the start
 /// of a label that goes on to the next line.
@@ -1986,6 +2049,18 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         {
             before = trailing_words(prev, LABEL_WORDS).join(" ");
         } else if from == 0
+            && before
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| LABEL_CARRIES.contains(&w))
+            && label_role(&before).is_none()
+            && let Some(start) = sentence_over_fields(lines, c.line, &dated)
+        {
+            // "I certify that I examined" / "Name: ...  DOB: ..." / "Address: ..." / "on
+            // 02/03/2026 and that ...": a certificate's sentence, with the patient's fields
+            // filled in between.
+            before = format!("{} {before}", trailing_words(&lines[start], 3).join(" "));
+        } else if from == 0
             && before.chars().next().is_some_and(char::is_lowercase)
             && label_role(&before).is_none()
             && let Some(prev) =
@@ -2009,12 +2084,38 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             let head = trailing_words(&prev[..prev.len() - 1], 3);
             before = format!("{} {stem}{before}", head.join(" "));
         }
+        // "Admit Date: 14-Jan-2026   Discharge" / "Date: 19-Jan-2026", "Date of" /
+        // "Discharge: 19/01/2026": a label broken over two lines.
+        // (Not a heading over a plain "Date:": "Outpatient Clinic Letter" / "Date:
+        // 03/08/2018".)
+        if from == 0
+            && !before.trim().is_empty()
+            && let Some(k) = c.line.checked_sub(1)
+            && let prev = &lines[k]
+            && let Some(last) = prev.last()
+            && last.chars().all(char::is_alphabetic)
+            && ((dated[k]
+                && trailing_words(prev, 3).len() <= 2
+                && before.trim_start().to_lowercase().starts_with("date"))
+                || last.eq_ignore_ascii_case("of"))
+        {
+            let joined = format!("{} {before}", trailing_words(prev, 2).join(" "));
+            if label_role(&joined).is_some_and(|(_, l)| l != "date") {
+                before = joined;
+            }
+        }
         prev_end = Some((c.line, c.words.end));
+        // "Fri 6 Mar 2026 at 09:10" is as bare as "06/03/2026 09:10".
+        let bare = before
+            .split_whitespace()
+            .all(|w| is_weekday(w) || w.eq_ignore_ascii_case("the"));
         let alone = !same_line
-            && before.trim().is_empty()
-            && words[c.words.end..]
-                .iter()
-                .all(|w| w.chars().all(|ch| !ch.is_alphanumeric()) || time_like(w));
+            && bare
+            && words[c.words.end..].iter().all(|w| {
+                w.chars().all(|ch| !ch.is_alphanumeric())
+                    || time_like(w)
+                    || w.eq_ignore_ascii_case("at")
+            });
         // The second date of a range takes the first's role ("between 03/08/2026 and
         // 07/08/2026", "from 06/01/2025 to 12/31/2025").
         let range = same_line
@@ -2090,7 +2191,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         let labelled = match labelled {
             // ("Your appointment:" / "Clinic: Oncology" / "Date: 09/04/2026")
             Some((DateRole::Issued, "date")) if from == 0 || before.trim_start().len() <= 6 => {
-                (c.line.saturating_sub(3)..c.line)
+                // ("Your appointment has been booked:" / "Clinic: Audiology" / "Location:
+                // Level 2," / "Colney Lane, Norwich" / "Date: Monday 2 March 2026")
+                (c.line.saturating_sub(5)..c.line)
                     .rev()
                     .take_while(|&k| !dated[k])
                     .map(|k| capped_join(&lines[k], 300))
@@ -2163,8 +2266,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         };
         k_on_line += 1;
         // A date opening a line with its time ("11/03/2026 10:20  Dr. Maeve Hanratty").
-        let opens_line =
-            before.trim().is_empty() && words.get(c.words.end).is_some_and(|w| time_like(w));
+        let opens_line = bare && words.get(c.words.end).is_some_and(|w| time_like(w));
         let weekday = c
             .words
             .start
@@ -2524,6 +2626,59 @@ mod tests {
     }
 
     #[test]
+    fn dates_and_labels_broken_over_lines_and_forms() {
+        use DateRole::*;
+        // A date broken after its month, or before its year; a line ending in a date's
+        // first words before an empty one (a date without its year).
+        let found = read(
+            "I saw Julie in the Endocrinology Clinic on March\n4, 2026 for follow up.\n\
+             Letter typed on 9 March\n2026.\nseen on 4 March\n\n",
+            Region::Ca,
+        );
+        assert_eq!(
+            roles(&found),
+            [
+                (Service, "2026-03-04", false),
+                (Issued, "2026-03-09", false),
+                (Service, "2026-03-04", false)
+            ]
+        );
+        // A certificate's sentence with the patient's fields between.
+        assert_eq!(
+            role_list(
+                "I certify that I examined\nName: Aoife Doyle   DOB: 23/08/1994\n\
+                 Address: 18 Maudlintown Road, Wexford\non 02/03/2026 and that she is unfit",
+                Region::Ie
+            ),
+            [Birth, Service]
+        );
+        // A label broken after a date on its line; a heading over a plain "Date:" is no
+        // part of its label.
+        assert_eq!(
+            role_list(
+                "Admit Date: 14-Jan-2026 18:05       Discharge\nDate: 19-Jan-2026 11:30",
+                Region::Ca
+            ),
+            [Service, Service]
+        );
+        assert_eq!(
+            role_list(
+                "Outpatient Appointments\nDate: 02/03/2026\nMiss Leah Thornbury",
+                Region::Uk
+            ),
+            [Issued]
+        );
+        // A message's time stamp alone on its line, its weekday before it.
+        assert_eq!(
+            role_list(
+                "Text Message\nFri 6 Mar 2026 at 09:10\nReminder",
+                Region::Uk
+            ),
+            [Issued]
+        );
+    }
+
+    #[test]
     fn dates_as_old_scans_write_them() {
         use DateRole::*;
         // A label written onto its date, OCR letters for digits in both.
@@ -2649,6 +2804,11 @@ mod tests {
             "2100-12-31",
             "Deireadh",
             "Fómhair",
+            "examined",
+            "Name:",
+            "May",
+            "4,",
+            "Discharge",
         ];
         let mut seed: u64 = 0x5eed;
         let mut next = |n: usize| {

@@ -267,6 +267,11 @@ const NAMES: &[Cue] = &[
     cue(T::LabReport, "pathology", 3.0),
     cue(T::DischargeSummary, "discharge record", 6.0),
     cue(T::DischargeSummary, "discharge report", 6.0),
+    cue(T::DischargeSummary, "discharge communication", 6.0),
+    cue(T::ConsultationNote, "consultations report", 7.0),
+    cue(T::ConsultationNote, "review visit", 5.0),
+    cue(T::ConsultationNote, "surgery consultation", 4.0),
+    cue(T::ConsultationNote, "telephone encounter", 4.0),
     cue(T::ConsultationNote, "consultation", 3.0),
     cue(T::ConsultationNote, "consult", 3.0),
     cue(T::ReferralLetter, "consult request", 7.0),
@@ -324,6 +329,19 @@ const NAMES: &[Cue] = &[
     cue(T::Other, "appointment confirmation", 7.0),
     cue(T::Other, "symptom diary", 7.0),
     cue(T::Other, "invoice", 6.0),
+    cue(T::Other, "text message", 5.0),
+    cue(T::ConsultationNote, "conversation", 3.0),
+    cue(T::Other, "laboratory requisition", 8.0),
+    cue(T::Other, "lab requisition", 8.0),
+    cue(T::Other, "requisition form", 7.0),
+    cue(T::Other, "demande d'analyses", 6.0),
+    cue(T::Other, "health professional's report", 6.0),
+    cue(T::Other, "date of accident", 4.0),
+    cue(T::Other, "functional abilities", 4.0),
+    cue(T::ConsultationNote, "note de visite", 7.0),
+    cue(T::Other, "claim form", 10.0),
+    cue(T::Other, "claim details", 4.0),
+    cue(T::Other, "total claimed", 5.0),
     cue(T::Other, "receipt", 5.0),
     cue(T::Other, "explanation of benefits", 8.0),
     cue(T::ConsultationNote, "provider note", 6.0),
@@ -448,6 +466,9 @@ const BODY: &[Cue] = &[
     cue(T::DischargeSummary, "inpatient", 1.5),
     cue(T::DischargeSummary, "ward", 1.0),
     cue(T::ClinicLetter, "seen in clinic", 3.0),
+    cue(T::ClinicLetter, "following your appointment", 4.0),
+    cue(T::ClinicLetter, "date of clinic", 3.0),
+    cue(T::ClinicLetter, "clinic date", 3.0),
     cue(T::ClinicLetter, "reviewed in clinic", 3.0),
     cue(T::ClinicLetter, "reviewed today in", 2.0),
     cue(T::ClinicLetter, "i reviewed", 1.5),
@@ -574,6 +595,18 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "assessed at our clinic", 2.0),
     cue(T::ClinicLetter, "at our clinic", 1.0),
     cue(T::ReferralLetter, "grateful if you would assess", 6.0),
+    cue(T::ReferralLetter, "grateful if you would take over", 6.0),
+    cue(T::ReferralLetter, "take over his", 3.0),
+    cue(T::ReferralLetter, "take over her", 3.0),
+    cue(T::ReferralLetter, "asks to be referred", 5.0),
+    cue(T::ReferralLetter, "wishes to be referred", 5.0),
+    cue(T::Other, "your procedure is scheduled", 6.0),
+    cue(T::Other, "procedure is scheduled", 4.0),
+    cue(T::Other, "prep instructions", 4.0),
+    cue(T::ConsultationNote, "type a message", 4.0),
+    cue(T::ConsultationNote, "secure message", 4.0),
+    cue(T::ConsultationNote, "message thread", 4.0),
+    cue(T::Other, "preparation instructions", 4.0),
     cue(T::ReferralLetter, "grateful if you could assess", 6.0),
     cue(T::Other, "registration form", 6.0),
     cue(T::Other, "new patient registration", 7.0),
@@ -639,6 +672,8 @@ const BODY: &[Cue] = &[
     cue(T::InsuranceCard, "santé", 1.5),
     cue(T::Other, "an appointment has been made", 4.0),
     cue(T::Other, "if you cannot attend", 3.0),
+    cue(T::Other, "cashier", 4.0),
+    cue(T::Other, "subtotal", 4.0),
     cue(T::Other, "appointment has been booked", 4.0),
     cue(T::Other, "to whom it may concern", 3.0),
     cue(T::Other, "fit to travel", 3.0),
@@ -828,6 +863,8 @@ const CLOSINGS: &[&str] = &[
     "best wishes",
     "with best wishes",
     "best regards",
+    "with best regards",
+    "with kind regards",
     "warm regards",
     "yours",
     "is mise le meas",
@@ -1143,14 +1180,15 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                         .get(i + 1)
                         .is_some_and(|n| l.contains("consent") && consent_mention(n))
                 };
-                // "Please bring your insurance card": a thing to bring, not this one.
+                // "Please bring your insurance card", "you will receive an appointment
+                // letter": a thing to bring or to come, not this one.
                 // (The phrase is on the line: `n` counted it.)
                 let brought = phrase_ends(l, c.phrase).all(|end| {
                     l[..end.saturating_sub(c.phrase.len())]
                         .split_whitespace()
                         .rev()
                         .take(3)
-                        .any(|w| w == "bring")
+                        .any(|w| ["bring", "receive", "send"].contains(&w))
                 });
                 let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
                     || brought
@@ -1376,6 +1414,33 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // A note that names no visit, its dates bare stamps ("You   Sun, Feb 15, 2026 8:12
+    // PM", "Priya Venkataraman, MD   Mon, Feb 16 7:48 AM"): each entry is the encounter.
+    if doc == T::ConsultationNote && !dates.iter().any(|d| d.role == DateRole::Service) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other && d.label.is_none() {
+                d.role = DateRole::Service;
+            }
+        }
+    }
+    // A report dated only by its reporting ("Final report signed 03/04/2026"): the days
+    // written without a label in the weeks before are when the study was done ("Day 1
+    // Stress 03/02/2026", "Day 2 Rest 03/03/2026").
+    if matches!(doc, T::ImagingReport | T::LabReport)
+        && let Some(reported) = latest_date(dates, |d| d.role == DateRole::Service && d.rank == 0)
+        && !dates
+            .iter()
+            .any(|d| d.role == DateRole::Service && d.rank > 0)
+    {
+        let weeks_before =
+            |date: &str| days_between(date, &reported).is_some_and(|n| (0..=31).contains(&n));
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other && d.label.is_none() && weeks_before(&d.date) {
+                d.role = DateRole::Service;
+                d.rank = 2;
+            }
+        }
+    }
     // After the operation or the discharge, what is dated is to come ("Post-op: Day 1
     // visit 01/28/2026", "6-week postpartum visit May 5, 2026"); an operation's report
     // after it is still its report.
@@ -1384,6 +1449,22 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
         _ => {}
     }
+}
+
+/// Days from `a` to `b` (both `YYYY-MM-DD`), negative when `b` is earlier.
+fn days_between(a: &str, b: &str) -> Option<i64> {
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let day = |s: &str| -> Option<i64> {
+        let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+        let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(era * 146_097 + doe - 719_468)
+    };
+    Some(day(b)? - day(a)?)
 }
 
 /// Whether `word` is among the few words just before date `d` on its line ("He was
@@ -1449,6 +1530,11 @@ const SIGNERS: &[&str] = &[
     "patient statement",
     "patient declaration",
     "patient's declaration",
+    "patient signature",
+    "patient's signature",
+    "signature of patient",
+    "physician",
+    "surgeon",
     "parent",
     "guardian",
     "health professional",
@@ -1481,6 +1567,11 @@ const FILLED: &[&str] = &[
     "fill date",
     "dispensed",
     "date dispensed",
+    "dispensed on",
+    "disp",
+    "disp.",
+    "dispensing date",
+    "date of dispensing",
 ];
 
 /// Issue labels that date the event on a prescription.
@@ -1884,19 +1975,93 @@ mod tests {
         let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
         let card = understand(
             &lines(
-                "COVID-19 Vaccination Record Card
-Date of birth  04/22/1962
-                 Vaccine     Product Name/Manufacturer    Date
-                 about the vaccines you have received.
-                 1st Dose    Pfizer   EN6201              01/14/21    North Metro Vax Site
-                 COVID-19
-                 Other       Moderna booster 051F21A      11/03/21    Pharmacy #4417
+                "COVID-19 Vaccination Record Card\nDate of birth  04/22/1962\n\
+                 Vaccine     Product Name/Manufacturer    Date\n\
+                 about the vaccines you have received.\n\
+                 1st Dose    Pfizer   EN6201              01/14/21    North Metro Vax Site\n\
+                 COVID-19\n\
+                 Other       Moderna booster 051F21A      11/03/21    Pharmacy #4417\n\
                  2nd Dose    Pfizer   EL9262              2/4/2021    NMVS",
             ),
             Region::Us,
         );
         assert_eq!(card.doc_type.code, DocumentType::VaccinationRecord);
         assert_eq!(card.document_date.as_deref(), Some("2021-11-03"));
+    }
+
+    #[test]
+    fn claims_requisitions_messages_and_reports_dated_only_by_their_signing() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let code = |t: &str| guess_type(&lines(t)).code;
+        // A claim form names an insurer and its member: no card.
+        assert_eq!(
+            code(
+                "CLAR HEALTH INSURANCE - OUT-PATIENT CLAIM FORM\nClar Health Insurance DAC\n\
+                 SECTION A - MEMBER DETAILS\nMember name: John Delaney   Membership no: CH 4471\n\
+                 Date of treatment   Provider   Amount\n12/01/2026   Dr R. Moynihan   60.00"
+            ),
+            DocumentType::Other
+        );
+        assert_eq!(
+            code("Laboratory Requisition / Demande d'analyses\n[X] CBC  [X] Ferritin  [X] TSH"),
+            DocumentType::Other
+        );
+        // A portal's message thread: each message is the encounter.
+        let thread = understand(
+            &lines(
+                "9:41\n< Messages            Conversation\nRE: Rash on arm after new medicine\n\
+                 Dr. Priya Venkataraman - Internal Medicine\n\
+                 You   Sun, Feb 15, 2026 8:12 PM\n Hi Dr V, I started it on Thursday (2/12)\n\
+                 Priya Venkataraman, MD   Mon, Feb 16 7:48 AM\n Hi, please STOP it now.\n\
+                 You   Mon, Feb 16 9:03 AM\n Thank you!\nType a message...\n\
+                 Patient: Rosa Delgado    DOB 09/30/1994",
+            ),
+            Region::Us,
+        );
+        assert_eq!(thread.doc_type.code, DocumentType::ConsultationNote);
+        assert_eq!(thread.document_date.as_deref(), Some("2026-02-16"));
+        // A study's days without labels, before its report was signed.
+        let report = understand(
+            &lines(
+                "NUCLEAR CARDIOLOGY\nMYOCARDIAL PERFUSION IMAGING (SPECT)\nDOB 10/02/1958\n\
+                 Day 1   Stress   03/02/2026   regadenoson\nDay 2   Rest     03/03/2026\n\
+                 IMPRESSION: moderate ischemia.\nFinal report signed 03/04/2026 10:21",
+            ),
+            Region::Us,
+        );
+        assert_eq!(report.document_date.as_deref(), Some("2026-03-03"));
+        // A pharmacy label dated by its dispensing; the patient's signature two lines
+        // above its date.
+        let label = understand(
+            &lines(
+                "McGRATH'S PHARMACY\nAMOXICILLIN 500MG CAPSULES   21\n\
+                 Take ONE capsule THREE times a day\n\
+                 Dr. C. O Murchu        Disp: 17/02/2026\nDiscard after: 03/03/2026",
+            ),
+            Region::Ie,
+        );
+        assert_eq!(label.document_date.as_deref(), Some("2026-02-17"));
+        let consent = understand(
+            &lines(
+                "INFORMED CONSENT FOR CARDIAC CATHETERIZATION\n\
+                 Physician statement: I have explained.\n\
+                 Physician: T. Renwick MD     Date: 03/21/2026\nPatient signature: B. Oyelaran\n\
+                 Date:\n03/22/2026      Time: 07:15",
+            ),
+            Region::Us,
+        );
+        assert_eq!(consent.document_date.as_deref(), Some("2026-03-22"));
+        // An appointment letter quoting when the referral arrived.
+        let letter = understand(
+            &lines(
+                "Appointments Office\nDate of letter: 02/03/2026\nDear Mr O Cuiv,\n\
+                 An appointment has been made for you to attend:\n\
+                 Date: Thursday 16th April 2026\n\
+                 This appointment follows your GP's referral received on 23/01/2026.",
+            ),
+            Region::Ie,
+        );
+        assert_eq!(letter.document_date.as_deref(), Some("2026-03-02"));
     }
 
     #[test]
