@@ -723,6 +723,20 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     })
                 })
                 .or_else(|| {
+                    // "Discharged: 03.02." / "2026 14:30": the year on the next line.
+                    let w = words[i];
+                    if i + 1 != words.len() || !w.ends_with(['/', '.', '-']) {
+                        return None;
+                    }
+                    let year = lines.get(li + 1)?.first()?;
+                    let year = year.trim_end_matches([',', '.', ';']);
+                    if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
+                        return None;
+                    }
+                    let joined = format!("{w}{year}");
+                    numeric(&joined).map(|kind| (kind, 1, true, Some(joined)))
+                })
+                .or_else(|| {
                     named_no_year(words, i).map(|(m, d, n)| (Kind::NoYear(m, d), n, false, None))
                 })
                 .or_else(|| numeric_no_year(words, i).map(|kind| (kind, 1, true, None)));
@@ -933,6 +947,10 @@ const DUE: &[&str] = &[
     "payment due",
     "planned date",
     "scheduled date",
+    "scheduled procedure",
+    "scheduled procedure date",
+    "valid for",
+    "from date of issue",
     "proposed date",
     "tentative date",
     "date planned",
@@ -1074,6 +1092,8 @@ const OTHER: &[&str] = &[
     "tested at",
     "last seen alive",
     "entered on",
+    "triaged",
+    "triaged by",
     "entered",
     "date entered",
     "your letter dated",
@@ -1108,6 +1128,9 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    "date of contact",
+    "date/time of contact",
+    "contact date",
     "date of review",
     "taken",
     "date taken",
@@ -1125,6 +1148,8 @@ const SERVICE: &[&str] = &[
     "assessed on",
     "date of sight test",
     "date of service",
+    "dates of service",
+    "service dates",
     "service date",
     "dos",
     "coll",
@@ -1377,9 +1402,9 @@ const ISSUED: &[&str] = &[
     "date created",
     "referral created",
     "sent electronically",
-    "sent",
-    "sent on",
-    "was sent on",
+    "email was sent on",
+    "message was sent on",
+    "message sent",
     "notification sent",
     "transmitted",
     "version date",
@@ -1489,7 +1514,7 @@ fn trailing_words<'a>(line: &[&'a str], n: usize) -> Vec<&'a str> {
 }
 
 /// Words that say when the paper itself was made, nothing of what it is about.
-const PRINTED: &[&str] = &[
+pub(crate) const PRINTED: &[&str] = &[
     "date d'impression",
     "run date",
     "date run",
@@ -1852,6 +1877,14 @@ fn header_columns(
                 return None;
             }
             let columns = columns_of(&text);
+            // "Previous lipid profiles (from GP record):" over "Date  TC  LDL-C": a table
+            // of the history.
+            let history = (j.saturating_sub(2)..j).any(|k| {
+                let above = capped_join(&lines[k], 300).to_lowercase();
+                ["previous", "prior", "past ", "earlier", "historical"]
+                    .iter()
+                    .any(|h| above.trim_start().starts_with(h))
+            });
             // "Date of birth" above its value is a label, not a table's header (and a
             // line naming no column is none either).
             if columns.iter().all(|(role, _)| *role == DateRole::Birth) {
@@ -1861,6 +1894,9 @@ fn header_columns(
                 columns
                     .into_iter()
                     .map(|(role, label)| match (role, label) {
+                        (DateRole::Issued | DateRole::Service, _) if history => {
+                            (DateRole::Other, label)
+                        }
                         (DateRole::Issued, "date" | "dáta") => (DateRole::Service, label),
                         other => other,
                     })
@@ -2084,6 +2120,21 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             let head = trailing_words(&prev[..prev.len() - 1], 3);
             before = format!("{} {stem}{before}", head.join(" "));
         }
+        // "Admit Date: 01/04/2026 22:37   Dis" / "charge Date: 01/09/2026": a label's word
+        // broken over two lines without a hyphen.
+        if from == 0
+            && before.chars().next().is_some_and(char::is_lowercase)
+            && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
+            && let Some(last) = prev.last()
+            && last.chars().all(char::is_alphabetic)
+            && let Some(first) = before.split_whitespace().next()
+        {
+            let word = format!("{last}{first}").to_lowercase();
+            let joined = format!("{last}{before}");
+            if label_role(&joined).is_some_and(|(_, l)| l.contains(word.as_str())) {
+                before = joined;
+            }
+        }
         // "Admit Date: 14-Jan-2026   Discharge" / "Date: 19-Jan-2026", "Date of" /
         // "Discharge: 19/01/2026": a label broken over two lines.
         // (Not a heading over a plain "Date:": "Outpatient Clinic Letter" / "Date:
@@ -2118,10 +2169,28 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             });
         // The second date of a range takes the first's role ("between 03/08/2026 and
         // 07/08/2026", "from 06/01/2025 to 12/31/2025").
+        // A row of dates after one label ("Collected   09/15/2025   12/08/2025
+        // 02/27/2026"): each takes the label's role (never a birth's).
+        let nothing_between = before.split_whitespace().all(time_like);
         let range = same_line
             .then(|| out.last())
             .flatten()
-            .filter(|_: &&FoundDate| CONNECTORS.contains(&before.trim().to_lowercase().as_str()))
+            .filter(|p: &&FoundDate| {
+                CONNECTORS.contains(&before.trim().to_lowercase().as_str())
+                    || (nothing_between && p.role != DateRole::Birth && p.line == c.line && {
+                        // The label is the row's own, before its first date (not a
+                        // column's: "A6120947  03/02/2026 19:55  03/03/2026 01:20").
+                        let own: Vec<&str> = words[..p.words.start]
+                            .iter()
+                            .take_while(|w| !w.chars().any(|ch| ch.is_ascii_digit()))
+                            .copied()
+                            .collect();
+                        let rest = &words[own.len()..c.words.start];
+                        !own.is_empty()
+                            && rest.iter().all(|w| numeric(w).is_some() || time_like(w))
+                            && label_role(&own.join(" ")).is_some()
+                    })
+            })
             .map(|p: &FoundDate| (p.role, p.rank, p.guessed, p.label));
         if let Some((role, rank, guessed, label)) = range {
             // "Valid from 01/07/2025 to 30/06/2026": the end of a coverage is its expiry.
@@ -2367,7 +2436,10 @@ fn to_come(dates: &mut [FoundDate]) {
             }
         }
     }
-    if let Some(issued) = plain.clone().or(any) {
+    // A report's own date when nothing else is issued: its reporting ("Authorised by:
+    // ... 20.02.2026" before "counselling clinic 14.04.2026").
+    let reported = latest_date(dates, |d| d.role == DateRole::Service && d.rank == 0);
+    if let Some(issued) = plain.clone().or(any).or(reported) {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && d.rank == 2 && d.date > issued {
                 d.role = DateRole::Due;

@@ -330,6 +330,7 @@ const NAMES: &[Cue] = &[
     cue(T::Other, "symptom diary", 7.0),
     cue(T::Other, "invoice", 6.0),
     cue(T::Other, "text message", 5.0),
+    cue(T::ConsultationNote, "clinical note", 5.0),
     cue(T::ConsultationNote, "conversation", 3.0),
     cue(T::Other, "laboratory requisition", 8.0),
     cue(T::Other, "lab requisition", 8.0),
@@ -472,6 +473,10 @@ const BODY: &[Cue] = &[
     cue(T::ClinicLetter, "reviewed in clinic", 3.0),
     cue(T::ClinicLetter, "reviewed today in", 2.0),
     cue(T::ClinicLetter, "i reviewed", 1.5),
+    cue(T::ClinicLetter, "clinic today", 3.0),
+    cue(T::ClinicLetter, "you will recall", 3.0),
+    cue(T::Other, "waiting list office", 5.0),
+    cue(T::Other, "scheduled for the following procedure", 5.0),
     cue(T::ClinicLetter, "i saw", 1.5),
     cue(T::ClinicLetter, "dear dr", 1.0),
     cue(T::ClinicLetter, "dear doctor", 1.0),
@@ -1392,6 +1397,26 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // A letter is about a visit of its weeks, not of its years: a stay, birth or
+    // operation more than a year before the letter was written is from the history
+    // ("NICU for 3 days, discharged" / "06/14/2019." in a referral of 2026).
+    if matches!(doc, T::ReferralLetter | T::ClinicLetter)
+        && let Some(written) = dates
+            .iter()
+            .filter(|d| {
+                d.role == DateRole::Issued && !d.label.is_some_and(|l| dates::PRINTED.contains(&l))
+            })
+            .map(|d| d.date.clone())
+            .min()
+    {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service
+                && days_between(&d.date, &written).is_some_and(|n| n > 365)
+            {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     // A card's dates are its coverage's, never an event's ("Start date  Expiry"), and
     // its "Start date:" is no issue.
     if doc == T::InsuranceCard {
@@ -1510,7 +1535,12 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
         .map(lower)
         .map(|l| l.trim_start().to_string())
         .find(|l| {
+            // ("PATIENT (or substitute decision-maker)": a heading, not "Patient: name".)
             SIGNERS.iter().any(|s| l.starts_with(s))
+                || l == "patient"
+                || ["patient (", "patient /", "patient or "]
+                    .iter()
+                    .any(|h| l.starts_with(h))
                 || l.starts_with("statement")
                 || l.starts_with("confirmation")
         })
