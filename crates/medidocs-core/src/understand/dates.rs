@@ -1041,16 +1041,6 @@ const OTHER: &[&str] = &[
     "payment received",
     "last issued",
     "previously seen",
-    "date filled",
-    "filled",
-    "fill date",
-    "dispensed",
-    "date dispensed",
-    "dispensed on",
-    "disp",
-    "disp.",
-    "dispensing date",
-    "date of dispensing",
     "date d'entrée en vigueur",
     "entrée en vigueur",
     "en vigueur",
@@ -1098,6 +1088,21 @@ const OTHER: &[&str] = &[
     "date entered",
     "your letter dated",
     "your letter of",
+];
+
+/// Labels of a prescription's filling at a pharmacy: another date's (history, or the
+/// prescription's event when its writing is not dated).
+pub(crate) const FILLED: &[&str] = &[
+    "date filled",
+    "filled",
+    "fill date",
+    "dispensed",
+    "date dispensed",
+    "dispensed on",
+    "disp",
+    "disp.",
+    "dispensing date",
+    "date of dispensing",
 ];
 
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
@@ -1584,6 +1589,7 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
         (BIRTH, DateRole::Birth, 5u8),
         (DUE, DateRole::Due, 4),
         (OTHER, DateRole::Other, 3),
+        (FILLED, DateRole::Other, 3),
         (SERVICE, DateRole::Service, 2),
         (ISSUED, DateRole::Issued, 1),
     ] {
@@ -1928,6 +1934,7 @@ fn columns_of(text: &str) -> Vec<(DateRole, &'static str)> {
         (DUE_ALONE, DateRole::Due),
         (DUE_NEAR, DateRole::Due),
         (OTHER, DateRole::Other),
+        (FILLED, DateRole::Other),
         (SERVICE, DateRole::Service),
         (ISSUED, DateRole::Issued),
     ] {

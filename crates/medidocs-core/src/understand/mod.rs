@@ -1382,7 +1382,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // is when it was dispensed, the prescription's event for want of its writing.
     if doc == T::Prescription && !dates.iter().any(|d| d.role == DateRole::Service) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Other && d.label.is_some_and(|l| FILLED.contains(&l)) {
+            if d.role == DateRole::Other && d.label.is_some_and(|l| dates::FILLED.contains(&l)) {
                 d.role = DateRole::Service;
             }
         }
@@ -1478,18 +1478,9 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
 
 /// Days from `a` to `b` (both `YYYY-MM-DD`), negative when `b` is earlier.
 fn days_between(a: &str, b: &str) -> Option<i64> {
-    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-    let day = |s: &str| -> Option<i64> {
-        let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-        let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some(era * 146_097 + doe - 719_468)
-    };
-    Some(day(b)? - day(a)?)
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |s: &str| time::Date::parse(s, &format).ok();
+    Some((day(b)? - day(a)?).whole_days())
 }
 
 /// Whether `word` is among the few words just before date `d` on its line ("He was
@@ -1589,20 +1580,6 @@ fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: b
         }
     }
 }
-
-/// Labels of a prescription's filling at a pharmacy.
-const FILLED: &[&str] = &[
-    "date filled",
-    "filled",
-    "fill date",
-    "dispensed",
-    "date dispensed",
-    "dispensed on",
-    "disp",
-    "disp.",
-    "dispensing date",
-    "date of dispensing",
-];
 
 /// Issue labels that date the event on a prescription.
 const EVENT_LABELS: &[&str] = &[
