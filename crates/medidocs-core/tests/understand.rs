@@ -71,6 +71,14 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-27.jsonl",
         "held-out-28.jsonl",
         "held-out-29.jsonl",
+        "held-out-30.jsonl",
+        "held-out-31.jsonl",
+        "held-out-32.jsonl",
+        "held-out-33.jsonl",
+        "held-out-34.jsonl",
+        "held-out-35.jsonl",
+        "held-out-36.jsonl",
+        "held-out-37.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -815,28 +815,144 @@ fn numeric_parts(word: &str) -> Option<(u32, u32)> {
     Some((parts[0].parse().ok()?, parts[1].parse().ok()?))
 }
 
-/// The order an address on the document shows: Ireland or the UK, or the US.
-fn address_order(text: &str) -> Option<Order> {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
+/// Lines at the top of a document that carry its writer's letterhead.
+const LETTERHEAD_LINES: usize = 4;
+
+/// Where the writer of a document is, from the addresses in its letterhead (its first
+/// lines): a US hospital writes month-first whoever its patient is, an Irish or British
+/// one day-first; a Canadian one decides nothing (`Some(None)`). `None` when the
+/// letterhead shows no country, or more than one.
+fn letterhead_order(lines: &[Vec<&str>]) -> Option<Option<Order>> {
+    let top: Vec<String> = lines
+        .iter()
+        .take(LETTERHEAD_LINES)
+        .map(|l| capped_join(l, 300))
+        .collect();
+    let text = top.join("\n");
+    let (ie, us, ca) = (
+        day_first_address(&text),
+        month_first_address(&text),
+        canadian_address(&text),
+    );
+    match (ie, us, ca) {
+        (true, false, false) => Some(Some(Order::DayFirst)),
+        (false, true, false) => Some(Some(Order::MonthFirst)),
+        (false, false, true) => Some(None),
+        _ => None,
+    }
+}
+
+/// Words of an Irish or British address (or its health services).
+const DAY_FIRST_PLACES: &[&str] = &[
+    "ireland", "dublin", "cork", "galway", "limerick", "eircode", "england", "scotland", "wales",
+    "london", "nhs", "hse",
+];
+/// Words of a US address.
+const MONTH_FIRST_PLACES: &[&str] = &[
+    "usa",
+    "massachusetts",
+    "boston",
+    "california",
+    "texas",
+    "florida",
+    "ohio",
+];
+
+/// Lower-case words of `text`, split at anything but letters and digits.
+fn address_words(text: &str) -> Vec<String> {
+    text.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect();
-    let day_first = [
-        "ireland", "dublin", "cork", "galway", "limerick", "eircode", "england", "scotland",
-        "wales", "london", "nhs", "hse",
-    ];
-    let month_first = [
-        "usa",
-        "massachusetts",
-        "boston",
-        "california",
-        "texas",
-        "florida",
-        "ohio",
-    ];
-    let ie = words.iter().any(|w| day_first.contains(w));
-    let us = words.iter().any(|w| month_first.contains(w)) || us_zip(text);
+        .map(str::to_string)
+        .collect()
+}
+
+/// An Irish or British address: a place, an Eircode ("H91 T2K4") or a postcode ("DT11
+/// 7PQ").
+fn day_first_address(text: &str) -> bool {
+    address_words(text)
+        .iter()
+        .any(|w| DAY_FIRST_PLACES.contains(&w.as_str()))
+        || text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| {
+                let (a, b) = (w[0].trim_matches(','), w[1].trim_end_matches([',', '.']));
+                eircode(a, b) || uk_postcode(a, b)
+            })
+}
+
+/// A US address: a state's name or "City, ST 12345".
+fn month_first_address(text: &str) -> bool {
+    address_words(text)
+        .iter()
+        .any(|w| MONTH_FIRST_PLACES.contains(&w.as_str()))
+        || us_zip(text)
+}
+
+/// A Canadian address: its postal code ("M4G 3C2") or its country.
+fn canadian_address(text: &str) -> bool {
+    address_words(text).iter().any(|w| w == "canada")
+        || text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| {
+                let (a, b) = (
+                    w[0].as_bytes(),
+                    w[1].trim_end_matches([',', '.']).as_bytes(),
+                );
+                a.len() == 3
+                    && b.len() == 3
+                    && a[0].is_ascii_uppercase()
+                    && a[1].is_ascii_digit()
+                    && a[2].is_ascii_uppercase()
+                    && b[0].is_ascii_digit()
+                    && b[1].is_ascii_uppercase()
+                    && b[2].is_ascii_digit()
+            })
+}
+
+/// An Eircode: a routing key ("H91", "D6W") and four letters and digits ("T2K4").
+fn eircode(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == 3
+        && b.len() == 4
+        && a[0].is_ascii_uppercase()
+        && a[1].is_ascii_digit()
+        && (a[2].is_ascii_digit() || a == b"D6W")
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && b.iter().any(u8::is_ascii_digit)
+        && b.iter().any(u8::is_ascii_uppercase)
+}
+
+/// A British postcode: an outward code ("DT11", "BR4", "SW1A") and an inward one, a digit
+/// and two letters ("7PQ").
+fn uk_postcode(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let letters = a.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    (2..=4).contains(&a.len())
+        && (1..=2).contains(&letters)
+        && a.get(letters).is_some_and(u8::is_ascii_digit)
+        && a[letters..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        && b.len() == 3
+        && b[0].is_ascii_digit()
+        && b[1].is_ascii_uppercase()
+        && b[2].is_ascii_uppercase()
+}
+
+/// The order an address on the document shows: Ireland or the UK, or the US.
+fn address_order(text: &str) -> Option<Order> {
+    let words = address_words(text);
+    let ie = words.iter().any(|w| DAY_FIRST_PLACES.contains(&w.as_str()));
+    let us = words
+        .iter()
+        .any(|w| MONTH_FIRST_PLACES.contains(&w.as_str()))
+        || us_zip(text);
     match (ie, us) {
         (true, false) => Some(Order::DayFirst),
         (false, true) => Some(Order::MonthFirst),
@@ -883,6 +999,10 @@ const BIRTH: &[&str] = &[
 ];
 const DUE: &[&str] = &[
     "tell us by",
+    "return completed form",
+    "return this form",
+    "estimated end date",
+    "estimated end",
     "let us know by",
     "reply by",
     "respond by",
@@ -946,6 +1066,8 @@ const DUE: &[&str] = &[
     "pay by",
     "payment due",
     "planned date",
+    "intended date",
+    "intended date of procedure",
     "scheduled date",
     "scheduled procedure",
     "scheduled procedure date",
@@ -997,6 +1119,9 @@ const DUE: &[&str] = &[
 /// prescription dated").
 const DUE_NEAR: &[&str] = &[
     "until",
+    "w/c",
+    "week commencing",
+    "week beginning",
     "retrait",
     "improving by",
     "not improving",
@@ -1035,6 +1160,23 @@ const DUE_NEAR: &[&str] = &[
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
     "were last seen",
+    "order date",
+    "date ordered",
+    "ordered on",
+    "date of order",
+    "records requested",
+    "reported to",
+    "vis dated",
+    "vis date",
+    "condition commenced",
+    "date condition commenced",
+    "first appeared",
+    "first unable to work",
+    "most recent visit",
+    "date of most recent visit",
+    "last in-person visit",
+    "estimated beginning date",
+    "estimated start date",
     "paid",
     "paid in full",
     "date paid",
@@ -1045,6 +1187,11 @@ const OTHER: &[&str] = &[
     "entrée en vigueur",
     "en vigueur",
     "travel dates",
+    "departure date",
+    "date of departure",
+    "date departed",
+    "departed",
+    "date returned",
     "travel date",
     "date of travel",
     "returning",
@@ -1088,6 +1235,14 @@ const OTHER: &[&str] = &[
     "date entered",
     "your letter dated",
     "your letter of",
+];
+
+/// Labels of the latest visit before a document: history in a note, the writer's own
+/// visit in a referral.
+pub(crate) const LAST_VISIT: &[&str] = &[
+    "most recent visit",
+    "date of most recent visit",
+    "last in-person visit",
 ];
 
 /// Labels of a prescription's filling at a pharmacy: another date's (history, or the
@@ -1134,6 +1289,10 @@ const OTHER_NEAR: &[&str] = &[
 ];
 const SERVICE: &[&str] = &[
     "date of contact",
+    "call date",
+    "call date/time",
+    "date of call",
+    "telephone call",
     "date/time of contact",
     "contact date",
     "date of review",
@@ -1151,6 +1310,11 @@ const SERVICE: &[&str] = &[
     "date of assessment",
     "assessment date",
     "assessed on",
+    "assessed your case on",
+    "assessed your case",
+    "assessed in",
+    "was assessed",
+    "assessment started",
     "date of sight test",
     "date of service",
     "dates of service",
@@ -1169,6 +1333,12 @@ const SERVICE: &[&str] = &[
     "encounter",
     "collected",
     "collection date",
+    "presented to our ed on",
+    "presented to our emergency department on",
+    "presented to the emergency department on",
+    "presented to ed on",
+    "attended our ed on",
+    "attended the emergency department on",
     "collection",
     "specimen date",
     "sample date",
@@ -1187,6 +1357,7 @@ const SERVICE: &[&str] = &[
     "congé",
     "date of treatment",
     "treatment date",
+    "dates of treatment",
     "date treated",
     "given",
     "dose",
@@ -1197,6 +1368,14 @@ const SERVICE: &[&str] = &[
     "see me on",
     "to see me",
     "saw you",
+    "pleasure to see you",
+    "pleasure to see",
+    "pleasure seeing",
+    "pleasure to meet",
+    "pleasure meeting",
+    "pleasure to review",
+    "nice to see you",
+    "nice to meet you",
     "seeing you",
     "revu",
     "j'ai revu",
@@ -1353,6 +1532,10 @@ const SERVICE: &[&str] = &[
 /// Service labels that date the report rather than the event, or the sample's arrival.
 const REPORTED: &[&str] = &[
     "reported",
+    "finalized",
+    "finalised",
+    "report finalized",
+    "report finalised",
     "report date",
     "date reported",
     "date of report",
@@ -1418,7 +1601,6 @@ const ISSUED: &[&str] = &[
     "dicté",
     "dicté le",
     "statement date",
-    "completed",
     "statement",
     "émise le",
     "émis le",
@@ -1477,6 +1659,13 @@ const CLINICAL_TITLES: &[&str] = &[
     "chimie clinique",
     "pharmacien clinique",
     "infirmière clinique",
+];
+
+/// Names of a request for a visit, whose "consultation" is yet to come.
+const REQUESTS: &[&str] = &[
+    "consultation request",
+    "request for consultation",
+    "demande de consultation",
 ];
 
 /// Words ending a line whose sentence, and label, goes on to a date opening the next
@@ -1573,6 +1762,16 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
             lower.replace_range(word..at + title.len(), "--------");
         }
     }
+    // "CONSULTATION REQUEST - OBSTETRICS   Date: 19/02/2026": a request's date, no visit.
+    for request in REQUESTS {
+        while let Some(at) = lower.find(request) {
+            let visit = request.find("consultation").unwrap_or(0);
+            lower.replace_range(
+                at + visit..at + visit + "consultation".len(),
+                "------------",
+            );
+        }
+    }
     let lower = lower.trim_end();
     // "Consultation Report    Printed: 05/03/2026": the print date of a report whose
     // title names a visit. A word that says only when the paper was made, right before
@@ -1614,9 +1813,10 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
             }
         }
     }
-    // "I saw him in follow-up on 20/01/2026": a visit that happened, not one to come.
+    // "I saw him in follow-up on 20/01/2026", "I reviewed Patrick at his annual diabetes
+    // review on 7th October 2025": a visit that happened, not one to come.
     if let Some(((_, end, _), DateRole::Due, phrase)) = best
-        && FOLLOW_UP.contains(&phrase)
+        && (FOLLOW_UP.contains(&phrase) || REVIEWS.contains(&phrase))
         && seen_in_follow_up(&lower[..end - phrase.len()])
     {
         best = Some((
@@ -1648,6 +1848,9 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     }
 }
 
+/// Names of a review visit, to come unless a verb before says it was held.
+const REVIEWS: &[&str] = &["review", "review on"];
+
 /// Names of a follow-up visit.
 const FOLLOW_UP: &[&str] = &["follow-up", "follow up", "followup"];
 /// Words that put a follow-up in the future ("will see her in follow-up on").
@@ -1660,8 +1863,15 @@ const TO_COME_WORDS: &[&str] = &[
 /// putting it in the future.
 fn seen_in_follow_up(before: &str) -> bool {
     let words: Vec<&str> = before.split_whitespace().rev().take(2).collect();
+    // ("I saw Karim for follow-up on 04/03/2026".)
+    let saw = ["saw", "seen", "reviewed", "met"]
+        .iter()
+        .any(|w| super::phrase_ends(before, w).next().is_some());
     let at = match words.as_slice() {
         [w, ..] if *w == "in" || *w == "at" => true,
+        [w, ..] if *w == "for" => saw,
+        // ("I reviewed Patrick at his annual diabetes review on")
+        _ if saw && super::phrase_ends(before, "at").next().is_some() => true,
         [w, "at", ..] => ["his", "her", "your", "their"].contains(w),
         _ => false,
     };
@@ -1674,7 +1884,9 @@ fn seen_in_follow_up(before: &str) -> bool {
 /// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
 const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on", "review", "f/u"];
 /// The same for issue dates.
-const ISSUED_ALONE: &[&str] = &["d", "t", "dd", "dt", "dict", "trans", "le"];
+/// ("Completed 03/04/2026" is a form's; "Pre-exposure course completed 27/01/2026" is
+/// from the history.)
+const ISSUED_ALONE: &[&str] = &["d", "t", "dd", "dt", "dict", "trans", "le", "completed"];
 
 /// The role of a date from the words before it: the last clause of them (after the last
 /// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`]; a
@@ -1712,6 +1924,15 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         // "D: 07/02/2025 16:10   T: 07/03/2025" (dictated, typed); "Sherbrooke, le
         // 10/12/2025" (a French letter's date).
         if ISSUED_ALONE.contains(&lower.as_str()) {
+            return Some((DateRole::Issued, "dated"));
+        }
+        // "Form PVFC-REG-2   Completed 02/24/2021": a form's field, capitalised (not
+        // "course completed" in a sentence).
+        if clause
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w == "Completed" || w == "COMPLETED")
+        {
             return Some((DateRole::Issued, "dated"));
         }
         // "Exp", "due" ending the label, or "due" anywhere in it but "due to" (a cause).
@@ -1891,10 +2112,15 @@ fn header_columns(
                     .iter()
                     .any(|h| above.trim_start().starts_with(h))
             });
-            // "Date of birth" above its value is a label, not a table's header (and a
-            // line naming no column is none either).
-            if columns.iter().all(|(role, _)| *role == DateRole::Birth) {
+            // A line naming no column is no header.
+            if columns.is_empty() {
                 return None;
+            }
+            // "Date of birth" above its value is a label, not a table's header, and no
+            // header further up reaches past it ("4 Given names" / "CALLUM JAMES" / "5
+            // Date of birth   6 Personal identification number" / "02/11/1988  QX 48").
+            if columns.iter().all(|(role, _)| *role == DateRole::Birth) {
+                return Some(Vec::new());
             }
             Some(
                 columns
@@ -2020,9 +2246,14 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         Shown::One(o) => (o, true, false),
         // Both orders on one document: nothing decides the rest.
         Shown::Both => (region_order(region), false, true),
-        Shown::None => match address_order(&whole) {
-            Some(o) => (o, true, false),
-            None => (region_order(region), region != Region::Ca, true),
+        // The writer's letterhead, else any address on it.
+        Shown::None => match letterhead_order(lines) {
+            Some(Some(o)) => (o, true, false),
+            Some(None) => (region_order(region), false, true),
+            None => match address_order(&whole) {
+                Some(o) => (o, true, false),
+                None => (region_order(region), region != Region::Ca, true),
+            },
         },
     };
     let mut dated = vec![false; lines.len()];
@@ -2064,9 +2295,11 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         let from = line_from.max(c.words.start.saturating_sub(LABEL_WORDS));
         // "Intervention : Coronarographie et ICP de l'IVA moyenne le 5 mars 2026": a
         // short label opening the line, with its colon, reaches past the eight words.
-        let reach = c.words.start.min(line_from + 4);
+        // ("Prochaine dose / Next dose : Encéphalite japonaise / JE #2 — 02/04/2026": a
+        // label in two languages.)
+        let reach = c.words.start.min(line_from + 6);
         let from = if from > line_from
-            && c.words.start - line_from <= LABEL_WORDS + 4
+            && c.words.start - line_from <= LABEL_WORDS + 6
             && words[line_from..reach].iter().any(|w| w.ends_with(':'))
         {
             line_from
@@ -2091,6 +2324,16 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 .is_some_and(|w| LABEL_CARRIES.contains(&w.to_lowercase().as_str()))
         {
             before = trailing_words(prev, LABEL_WORDS).join(" ");
+        } else if before.trim().is_empty()
+            && let Some(prev) = prev_line
+            && c.line.checked_sub(1).is_some_and(|k| dated[k])
+            && prev.last().is_some_and(|w| w.ends_with(':'))
+            && let label = trailing_words(prev, 4).join(" ")
+            && label_role(&label).is_some()
+        {
+            // "Dictated: 23/01/2026   Typed: 28/01/2026   Clinic date:" / "20/01/2026": a
+            // label ending the line above, its date opening the next.
+            before = label;
         } else if from == 0
             && before
                 .split_whitespace()
@@ -2136,6 +2379,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             && last.chars().all(char::is_alphabetic)
             && let Some(first) = before.split_whitespace().next()
         {
+            // ("Dischar" / "ged: 04/03/2026": the word without its colon.)
+            let first = first.trim_end_matches(|ch: char| !ch.is_alphabetic());
             let word = format!("{last}{first}").to_lowercase();
             let joined = format!("{last}{before}");
             if label_role(&joined).is_some_and(|(_, l)| l.contains(word.as_str())) {
@@ -2155,10 +2400,17 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             && ((dated[k]
                 && trailing_words(prev, 3).len() <= 2
                 && before.trim_start().to_lowercase().starts_with("date"))
-                || last.eq_ignore_ascii_case("of"))
+                || last.eq_ignore_ascii_case("of")
+                || (prev.len() == 1 && before.trim_start().to_lowercase().starts_with("date")))
         {
             let joined = format!("{} {before}", trailing_words(prev, 2).join(" "));
-            if label_role(&joined).is_some_and(|(_, l)| l != "date") {
+            // ("Admission" / "Date: 12/02/2025": the word alone on the line above is the
+            // label's, not a heading's: "Outpatient Clinic Letter" / "Date:".)
+            let whole_label = format!("{} date", last.to_lowercase());
+            let single = !dated[k] && prev.len() == 1 && !last.eq_ignore_ascii_case("of");
+            if label_role(&joined)
+                .is_some_and(|(_, l)| l != "date" && (!single || l.contains(&whole_label)))
+            {
                 before = joined;
             }
         }
@@ -2256,11 +2508,16 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 // start" above "12/04/2026 22:05  Base: ...").
                 let above = c.line.checked_sub(1).filter(|&k| !dated[k])?;
                 let text = capped_join(&lines[above], 300);
-                (before.trim().is_empty()
-                    && !alone
-                    && (text.trim_end().ends_with(':') || lines[above].len() <= 4))
+                let role = (before.trim().is_empty() && !alone)
                     .then(|| label_role(&text))
-                    .flatten()
+                    .flatten();
+                // (Or a card's "5 Date of birth   6 Personal identification number" over
+                // "02/11/1988   QX 48 21 77 C": a birth's label, however long the line.)
+                role.filter(|(r, _)| {
+                    text.trim_end().ends_with(':')
+                        || lines[above].len() <= 4
+                        || *r == DateRole::Birth
+                })
             });
         // "Your sleep study has been booked for:" / "Date: 09/03/2026": a plain "Date:"
         // under a heading that says it is to come.
@@ -2421,6 +2678,29 @@ fn with_years(dates: Vec<FoundDate>) -> Vec<FoundDate> {
         .collect()
 }
 
+/// Labels of a record's field naming its visit or call.
+const VISIT_FIELDS: &[&str] = &[
+    "call date",
+    "call date/time",
+    "date of call",
+    "date of visit",
+    "visit date",
+    "date of service",
+    "date of contact",
+    "contact date",
+    "date of encounter",
+    "encounter date",
+];
+
+/// Labels of the end of a stay, which no letter's date puts in the future.
+const STAY_ENDS: &[&str] = &[
+    "date of discharge",
+    "discharge date",
+    "discharged",
+    "date discharged",
+    "discharged home",
+];
+
 /// Labels of an appointment that, dated before the letter, took place ("Hearing aid
 /// fitting - appointment 1 May 2025" in a letter of 7 May; "Rendez-vous du 25 février").
 const APPOINTMENT: &[&str] = &["appointment", "appt", "rendez-vous"];
@@ -2448,7 +2728,16 @@ fn to_come(dates: &mut [FoundDate]) {
     let reported = latest_date(dates, |d| d.role == DateRole::Service && d.rank == 0);
     if let Some(issued) = plain.clone().or(any).or(reported) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service && d.rank == 2 && d.date > issued {
+            // ("Date of discharge: 08/03/2026" after "NIPE completed 07/03/26": a stay's
+            // end, not a visit to come.)
+            let field = d.label.is_some_and(|l| STAY_ENDS.contains(&l));
+            // (Nor a visit's own field a year after an old paper's date: "HIPAA
+            // authorization on file, signed 03/11/2024" does not make "Call date/time:
+            // 06/17/2025" one to come.)
+            let old_paper = d.label.is_some_and(|l| VISIT_FIELDS.contains(&l))
+                && days_apart(&issued, &d.date).is_some_and(|n| n > 366);
+            if d.role == DateRole::Service && d.rank == 2 && d.date > issued && !old_paper && !field
+            {
                 d.role = DateRole::Due;
             }
         }
@@ -2461,6 +2750,13 @@ fn to_come(dates: &mut [FoundDate]) {
             }
         }
     }
+}
+
+/// Days from `a` to `b` (both `YYYY-MM-DD`), negative when `b` is earlier.
+pub(crate) fn days_apart(a: &str, b: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = |s: &str| time::Date::parse(s, &format).ok();
+    Some((day(b)? - day(a)?).whole_days())
 }
 
 fn is_weekday(word: &str) -> bool {
@@ -2492,6 +2788,14 @@ fn is_weekday(word: &str) -> bool {
         "vendredi",
         "samedi",
         "dimanche",
+        // Irish ("Dé Máirt, 24 Márta 2026")
+        "luain",
+        "máirt",
+        "céadaoin",
+        "déardaoin",
+        "aoine",
+        "sathairn",
+        "domhnaigh",
     ]
     .contains(&w.as_str())
 }
@@ -3634,5 +3938,159 @@ mod tests {
         );
         let dates: Vec<&str> = found.iter().map(|d| d.date.as_str()).collect();
         assert_eq!(dates, ["2026-02-03", "2026-03-06"]);
+    }
+
+    #[test]
+    fn labels_broken_in_new_places_and_visits_said_in_new_words() {
+        let role_of_date = |text: &str, region: Region, date: &str| {
+            read(text, region)
+                .into_iter()
+                .find(|d| d.date == date)
+                .map(|d| d.role)
+        };
+        // A label's word broken without a hyphen, its colon on the next line.
+        let t = "Admitted: 01/03/2026 22:40          Dischar\nged: 04/03/2026 11:00";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-03-04"),
+            Some(DateRole::Service)
+        );
+        // A label's first word alone on the line above its "Date:".
+        let t = "Admission\nDate: 12/02/2025\nDischarge\nDate: O1/09/2026\nFollow-up: 01/12/2026";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-01-09"),
+            Some(DateRole::Service)
+        );
+        // (Not a heading over a letter's date.)
+        let t = "Outpatient Clinic Letter\nDate: 03/08/2018";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2018-08-03"),
+            Some(DateRole::Issued)
+        );
+        // A label in two languages reaches past eight words.
+        let t = "Prochaine dose / Next dose : Encéphalite japonaise / JE #2 — 02/04/2026";
+        assert_eq!(
+            role_of_date(t, Region::Ca, "2026-04-02"),
+            Some(DateRole::Due)
+        );
+        // A label ending the line above, after that line's own dates.
+        let t = "Dictated: 23/01/2026     Typed: 28/01/2026     Clinic date:\n20/01/2026";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-01-20"),
+            Some(DateRole::Service)
+        );
+        // An Irish weekday after the letter's date: to come.
+        let t = "Dáta: 3 Márta 2026\nAn appointment has been arranged for you.\n\
+                 Dáta / Date: Dé Máirt, 24 Márta 2026";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-03-24"),
+            Some(DateRole::Due)
+        );
+        // A review held, not one to come.
+        let t = "I reviewed Patrick at his annual diabetes review on 7th October 2025.";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2025-10-07"),
+            Some(DateRole::Service)
+        );
+        let t = "I saw Karim for follow-up on 04/03/2026 with his mother.";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-03-04"),
+            Some(DateRole::Service)
+        );
+        let t = "It was a pleasure to see you on March 9, 2026 for follow-up of your diabetes.";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-03-09"),
+            Some(DateRole::Service)
+        );
+        // A request for a visit is dated, not visited.
+        let t = "CONSULTATION REQUEST - OBSTETRICS                Date: 19/02/2026";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-02-19"),
+            Some(DateRole::Issued)
+        );
+        // A form's capitalised "Completed" is its date; a course completed is history.
+        let t = "Form PVFC-REG-2                     Completed 02/24/2021";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2021-02-24"),
+            Some(DateRole::Issued)
+        );
+        let t = "Clinical details: Pre-exposure course completed 27/01/2026.";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-01-27"),
+            Some(DateRole::Other)
+        );
+        // An order's date, a registry's report and a trip's departure are not the event.
+        let t = "Order Date: 12/30/2025\nDate of Exam: January 9, 2026";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2025-12-30"),
+            Some(DateRole::Other)
+        );
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-01-09"),
+            Some(DateRole::Service)
+        );
+        let t = "Date administered: 10/03/2025\nReported to ORIIX: 10/04/2025";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2025-10-04"),
+            Some(DateRole::Other)
+        );
+        assert_eq!(
+            role_of_date(t, Region::Us, "2025-10-03"),
+            Some(DateRole::Service)
+        );
+        let t = "Date departed UK: 10/08/2025     Date returned to UK: 24/08/2025";
+        assert_eq!(
+            role_of_date(t, Region::Uk, "2025-08-10"),
+            Some(DateRole::Other)
+        );
+        assert_eq!(
+            role_of_date(t, Region::Uk, "2025-08-24"),
+            Some(DateRole::Other)
+        );
+        // A card's label above its value names a birth, however long its line.
+        let t = "4 Given names\n  CALLUM JAMES\n5 Date of birth       6 Personal identification number\n  \
+                 O2/11/1988            QX 48 21 77 C\n9 Expiry date\n  05/O2/2030";
+        assert_eq!(
+            role_of_date(t, Region::Uk, "1988-11-02"),
+            Some(DateRole::Birth)
+        );
+    }
+
+    #[test]
+    fn addresses_in_a_letterhead_are_read_for_their_country() {
+        assert!(eircode("H91", "T2K4") && eircode("D6W", "XY12"));
+        assert!(!eircode("H91", "1234"));
+        assert!(
+            uk_postcode("DT11", "7PQ") && uk_postcode("SW1A", "1AA") && uk_postcode("M1", "1AE")
+        );
+        assert!(!uk_postcode("M4G", "3C2") && !uk_postcode("2026", "7PQ"));
+        assert!(canadian_address("Toronto ON M4G 3C2") && !canadian_address("Leeds LS1 9QX"));
+        let lines = |t: &'static str| -> Vec<Vec<&'static str>> {
+            t.lines().map(|l| l.split_whitespace().collect()).collect()
+        };
+        assert_eq!(
+            letterhead_order(&lines(
+                "GULF SHORES MEMORIAL\n1200 Bayfront Pkwy, Sarasota, FL 34236"
+            )),
+            Some(Some(Order::MonthFirst))
+        );
+        assert_eq!(
+            letterhead_order(&lines(
+                "The Square Medical Practice\nMain Street, Dingle, Co. Kerry  V92 E6N8"
+            )),
+            Some(Some(Order::DayFirst))
+        );
+        assert_eq!(
+            letterhead_order(&lines(
+                "Bayview Clinic\n2-455 Bayview Ave, Toronto ON M4G 3C2"
+            )),
+            Some(None)
+        );
+        // Two countries at the top decide nothing.
+        assert_eq!(
+            letterhead_order(&lines(
+                "Clinic, Boston, MA 02115\nTo: Dr X, Galway H91 T2K4"
+            )),
+            None
+        );
     }
 }

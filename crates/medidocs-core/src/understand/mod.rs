@@ -354,6 +354,30 @@ const NAMES: &[Cue] = &[
     cue(T::OperativeNote, "catheterization laboratory", 7.0),
     cue(T::OperativeNote, "catheterisation laboratory", 7.0),
     cue(T::OperativeNote, "cath lab", 6.0),
+    cue(T::OperativeNote, "catheterization laboratory", 7.0),
+    cue(T::OperativeNote, "cardiac catheterization", 6.0),
+    cue(T::OperativeNote, "cardiac catheterisation", 6.0),
+    cue(T::DischargeSummary, "résumé de séjour", 7.0),
+    cue(T::DischargeSummary, "résumé d'hospitalisation", 7.0),
+    cue(T::Other, "certificat médical", 7.0),
+    cue(T::Other, "arrêt de travail", 5.0),
+    cue(T::Other, "avis de rendez-vous", 7.0),
+    cue(T::Other, "booking centre", 5.0),
+    cue(T::Other, "booking center", 5.0),
+    cue(T::Other, "booking office", 5.0),
+    cue(T::Other, "request for access", 6.0),
+    cue(T::Other, "records request", 6.0),
+    cue(T::Other, "request for medical records", 6.0),
+    cue(T::Other, "right of access", 4.0),
+    cue(T::Prescription, "patient medication information", 4.0),
+    cue(T::ConsultationNote, "developmental review", 5.0),
+    cue(T::ConsultationNote, "developmental check", 5.0),
+    cue(T::ConsultationNote, "developmental assessment", 5.0),
+    cue(T::Other, "superbill", 7.0),
+    cue(T::LabReport, "inr result", 6.0),
+    cue(T::InsuranceCard, "travel assistance", 5.0),
+    cue(T::InsuranceCard, "assistance-voyage", 5.0),
+    cue(T::Other, "appointment card", 7.0),
     cue(T::Other, "work excuse", 7.0),
     cue(T::Other, "school excuse", 7.0),
     cue(T::Other, "work / school excuse", 7.0),
@@ -361,6 +385,13 @@ const NAMES: &[Cue] = &[
     cue(T::OperativeNote, "endoscopy center", 4.0),
     cue(T::OperativeNote, "endoscopy centre", 4.0),
 ];
+
+/// How far down a prescription's "Rx:" line can be.
+const RX_LINES: usize = 8;
+
+/// Words before a thing to bring or to come ("Please bring your insurance card",
+/// "Apportez : votre carte d'assurance maladie").
+const BROUGHT: &[&str] = &["bring", "receive", "send", "apportez", "apporter"];
 
 /// Words of the body that lean towards a type.
 const BODY: &[Cue] = &[
@@ -815,6 +846,15 @@ const BODY: &[Cue] = &[
     cue(T::OperativeNote, "snare", 2.5),
     cue(T::OperativeNote, "caecum reached", 3.0),
     cue(T::OperativeNote, "cecum reached", 3.0),
+    cue(T::DischargeSummary, "médication au départ", 3.0),
+    cue(T::Prescription, "date written", 3.0),
+    cue(T::ReferralLetter, "grateful for urgent", 4.0),
+    cue(T::InsuranceCard, "insured", 2.0),
+    cue(T::InsuranceCard, "policy", 1.5),
+    cue(T::LabReport, "inr", 1.5),
+    cue(T::Prescription, "refills remaining", 3.0),
+    cue(T::Prescription, "discard after", 2.0),
+    cue(T::Other, "records requested", 3.0),
 ];
 
 /// How a letter opens: to anyone, and to a doctor.
@@ -1193,7 +1233,7 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                         .split_whitespace()
                         .rev()
                         .take(3)
-                        .any(|w| ["bring", "receive", "send"].contains(&w))
+                        .any(|w| BROUGHT.contains(&w))
                 });
                 let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
                     || brought
@@ -1231,6 +1271,19 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         let w = 1.0 * orders.min(4) as f32;
         let why = format!("{orders} lines of medication orders");
         add(&mut scores, T::Prescription, w, why);
+    }
+    // A line that opens with the prescription sign ("Rx: Nitrofurantoin 100 mg PO BID").
+    // Near its top: a note's plan may prescribe too, a till receipt lists "RX 7731520".
+    if let Some(k) = lower.iter().take(RX_LINES).position(|l| {
+        let l = l.trim_start();
+        let drug = l
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|w| w.chars().next().is_some_and(char::is_alphabetic));
+        ((l.starts_with("rx:") || l.starts_with("rx ")) && drug) || l.starts_with('℞')
+    }) {
+        let why = format!("a line opening with \"Rx\" (line {})", k + 1);
+        add(&mut scores, T::Prescription, 4.0, why);
     }
     // A letter's shape: a greeting and a closing. A letter about a visit, unless
     // something names it otherwise; a report is no letter, whatever department sends it
@@ -1301,6 +1354,19 @@ const OPERATION_LABELS: &[&str] = &[
     "intervention",
 ];
 
+/// Labels of the day of a visit.
+const VISIT_LABELS: &[&str] = &[
+    "date of visit",
+    "visit date",
+    "date of service",
+    "service date",
+    "dos",
+    "date of encounter",
+    "encounter date",
+    "date of consultation",
+    "consultation date",
+];
+
 /// Labels of the day a patient went home.
 const DISCHARGE_LABELS: &[&str] = &[
     "discharging",
@@ -1315,6 +1381,7 @@ const DISCHARGE_LABELS: &[&str] = &[
     "disch",
     "discharge",
     "date du congé",
+    "departure",
 ];
 
 /// Corrections that turn on what the document is: the same words date different things
@@ -1326,6 +1393,17 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     if doc != T::LabReport {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && d.rank == 1 {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // "-- HIM USE ONLY --" / "Rec'd 03/02/2026 by KT | Completed 03/04/2026": the
+    // office's handling of the paper, not what it is about.
+    for at in office_use_lines(lines) {
+        for d in dates.iter_mut() {
+            if (at..=at + OFFICE_USE_LINES).contains(&d.line)
+                && matches!(d.role, DateRole::Service | DateRole::Issued)
+            {
                 d.role = DateRole::Other;
             }
         }
@@ -1368,8 +1446,13 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         .min()
         .or_else(|| signatures.map(|d| d.date.clone()).min());
     let last_line = dates.iter().map(|d| d.line).max();
+    // (Doses given: dated as such, or in rows without a label above the signature.)
+    let doses = !no_service
+        || dates
+            .iter()
+            .any(|d| d.role == DateRole::Other && d.label.is_none() && Some(d.line) != last_line);
     let signs_record =
-        |d: &FoundDate| doc == T::VaccinationRecord && !no_service && Some(d.line) == last_line;
+        |d: &FoundDate| doc == T::VaccinationRecord && doses && Some(d.line) == last_line;
     for d in dates.iter_mut() {
         let later_signature = (doc == T::ConsentForm
             && first_signed.as_ref().is_some_and(|f| d.date > *f))
@@ -1390,10 +1473,16 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     let mut split = std::collections::HashMap::new();
     // A referral's writer's own visit dates it; a discharge it mentions ("He was
     // discharged from your clinic on 04/06/2024") is from the history.
+    // Its "Most recent visit:" is that visit ("Last in-person visit" in a note is the
+    // one before).
     if doc == T::ReferralLetter {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && said_before(&mut split, lines, d, "discharged") {
                 d.role = DateRole::Other;
+            } else if d.role == DateRole::Other
+                && d.label.is_some_and(|l| dates::LAST_VISIT.contains(&l))
+            {
+                d.role = DateRole::Service;
             }
         }
     }
@@ -1411,9 +1500,36 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     {
         for d in dates.iter_mut() {
             if d.role == DateRole::Service
-                && days_between(&d.date, &written).is_some_and(|n| n > 365)
+                && dates::days_apart(&d.date, &written).is_some_and(|n| n > 365)
             {
                 d.role = DateRole::Other;
+            }
+        }
+    }
+    // An emergency department's "Departure:" is when the patient left it, the end of
+    // the stay (a traveller's departure elsewhere is from the history).
+    if doc == T::DischargeSummary {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other
+                && d.label.is_some_and(|l| {
+                    ["departure", "date of departure", "departure date"].contains(&l)
+                })
+            {
+                d.role = DateRole::Service;
+            }
+        }
+    }
+    // An appointment card or letter's "Date: Tue 14 April 2026" (its weekday written) is
+    // the appointment, to come.
+    if doc == T::Other
+        && lines
+            .iter()
+            .take(TITLE_LINES + 2)
+            .any(|l| l.to_lowercase().contains("appointment"))
+    {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Issued && d.label == Some("date") && d.weekday {
+                d.role = DateRole::Due;
             }
         }
     }
@@ -1458,7 +1574,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             .any(|d| d.role == DateRole::Service && d.rank > 0)
     {
         let weeks_before =
-            |date: &str| days_between(date, &reported).is_some_and(|n| (0..=31).contains(&n));
+            |date: &str| dates::days_apart(date, &reported).is_some_and(|n| (0..=31).contains(&n));
         for d in dates.iter_mut() {
             if d.role == DateRole::Other && d.label.is_none() && weeks_before(&d.date) {
                 d.role = DateRole::Service;
@@ -1471,16 +1587,47 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // after it is still its report.
     match doc {
         T::OperativeNote => later_service_is_due(dates, OPERATION_LABELS, false),
+        // A note is of its visit: what it dates later is planned ("Visit date: 12-03-2025"
+        // ... "C6D1 12/24/2025").
+        T::ConsultationNote => later_service_is_due(dates, VISIT_LABELS, false),
         T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
         _ => {}
     }
 }
 
-/// Days from `a` to `b` (both `YYYY-MM-DD`), negative when `b` is earlier.
-fn days_between(a: &str, b: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let day = |s: &str| time::Date::parse(s, &format).ok();
-    Some((day(b)? - day(a)?).whole_days())
+/// Who, in "For ... use only", handles the paper rather than the patient (not the
+/// prescriber's "Prescriber use only" answer to a renewal request).
+const OFFICE_USERS: &[&str] = &[
+    "office",
+    "official",
+    "him",
+    "admin",
+    "administrative",
+    "staff",
+    "clerical",
+    "records",
+    "internal",
+];
+/// How many lines under its heading an office's box runs.
+const OFFICE_USE_LINES: usize = 3;
+
+/// The lines that open an office's box ("FOR OFFICE USE ONLY", "-- HIM USE ONLY --").
+fn office_use_lines(lines: &[String]) -> Vec<usize> {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let lower = l.chars().take(300).collect::<String>().to_lowercase();
+            let words: Vec<&str> = lower
+                .split(|ch: char| !ch.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            words
+                .windows(3)
+                .any(|w| OFFICE_USERS.contains(&w[0]) && w[1] == "use" && w[2] == "only")
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// Whether `word` is among the few words just before date `d` on its line ("He was
@@ -2139,6 +2286,112 @@ mod tests {
         assert_eq!(
             guess_type(&lines("Examen : CT cérébral sans contraste")).code,
             guess_type(&lines("Examen : CT cerebral sans contraste")).code
+        );
+    }
+
+    #[test]
+    fn the_writer_s_letterhead_an_office_s_box_and_a_note_s_own_visit() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let date_of = |t: &str, r: Region| understand(&lines(t), r).document_date;
+        // A US laboratory writes month-first for an Irish patient, an Irish one day-first
+        // for an American; the patient's home address further down decides nothing.
+        let us_lab = "SUNCOAST URGENT CARE & LAB\n2710 W Vine St, Kissimmee, FL 34741\n\
+             LABORATORY REPORT\nPatient: FARRELL, Declan   DOB: 02/10/1958\n\
+             Address on file: 7 Church View, Mullingar, Co Westmeath, Ireland\n\
+             Collected: 07/08/2025 10:42   Received: 07/08/2025 11:05\nCRP 4.6 mg/dL (<0.9)";
+        assert_eq!(date_of(us_lab, Region::Ie).as_deref(), Some("2025-07-08"));
+        let ie_lab = "Corrib Valley University Hospital\nDepartment of Medical Microbiology\n\
+             Newcastle Road, Galway H91 T2K4\nPatient: KOWALCZYK, Ashley   DOB: 10/12/1995\n\
+             Address: Galway (home: Cleveland, OH 44106, USA)\n\
+             Collected: 03/06/2025 09:10   Received: 04/06/2025\nURINE CULTURE";
+        assert_eq!(date_of(ie_lab, Region::Us).as_deref(), Some("2025-06-03"));
+        // A British postcode in the letterhead is enough.
+        let uk_scan = "Imaging Directorate\nSt Aldhelm's Hospital, Salisbury Road, Blandford DT11 7PQ\n\
+             RESULT: US ABDOMEN\nName: GARRISON, Paula   DOB 04/07/1963\nExam Date: 03/10/2025\n\
+             Findings: gallstones.";
+        assert_eq!(date_of(uk_scan, Region::Us).as_deref(), Some("2025-10-03"));
+        // Dates in an office's box are its handling of the paper.
+        let request = "REQUEST FOR ACCESS TO MEDICAL RECORDS\nPatient: Quintero, Esteban   DOB: 02/27/1957\n\
+             Records requested - dates of service from 10/17/2025 to 11/06/2025\n\
+             Signature: Esteban Quintero        Date: 02/26/2026\n-- HIM USE ONLY --\n\
+             Rec'd 03/02/2026 by KT  |  Completed 03/04/2026";
+        let u = understand(&lines(request), Region::Us);
+        assert_eq!(u.doc_type.code, DocumentType::Other);
+        assert_eq!(u.document_date.as_deref(), Some("2026-02-26"));
+        // A progress note is of its visit; a cycle dated after it is planned.
+        let note = "PROGRESS NOTE\nPatient: Shonda Pratt   DOB: 06-23-1972\n\
+             Visit date: 12-03-2025   Provider: Priya Venkataraman, MD\n\
+             - 04/18/2023 L lumpectomy; RT completed 6/30/2023; then letrozole\n\
+             Plan: proceed with C5 today. Next echo due 01/28/2026.\n\
+             C6 infusion visit 12/24/2025.";
+        let u = understand(&lines(note), Region::Us);
+        assert_eq!(u.document_date.as_deref(), Some("2025-12-03"));
+        let role = |date: &str| u.dates.iter().find(|d| d.date == date).map(|d| d.role);
+        assert_eq!(role("2025-12-24"), Some(DateRole::Due));
+        // An emergency department's departure ends the stay.
+        let ed = "EMERGENCY DEPARTMENT DISCHARGE SUMMARY\nPatient: Liam FORSTER   DOB: 19/02/2003\n\
+             Arrival: 07/03/2026 23:48\nDeparture: 08/03/2026 04:15   Outcome: Discharged home\n\
+             Completed by: Dr N. Osei      08/03/2026 04:22";
+        assert_eq!(date_of(ed, Region::Uk).as_deref(), Some("2026-03-08"));
+        // An appointment card's weekday date is the appointment, to come.
+        let card = "Outpatients Department\nTralee General Hospital\nAPPOINTMENT CARD\n\
+             Name: Mr Liam Sugrue\nDate: Tue 14 April 2026       Time: 10.15am";
+        let u = understand(&lines(card), Region::Ie);
+        assert_eq!(u.doc_type.code, DocumentType::Other);
+        assert_eq!(u.document_date, None);
+        // A record verified and signed under its rows of doses is not a dose.
+        let record = "CERTIFICATE OF IMMUNIZATION STATUS\nStudent: Aria   Birthdate: 03/28/2019\n\
+             Vaccine     Dose 1      Dose 2\nDTaP        05/30/19    04/02/24\nMMR         04/01/20    04/02/24\n\
+             Record verified by: Evergreen Family Medicine       Date: 08/11/2025";
+        assert_eq!(date_of(record, Region::Us).as_deref(), Some("2024-04-02"));
+    }
+
+    #[test]
+    fn procedure_rooms_receipts_and_requests_are_named_for_what_they_are() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let kind = |t: &str| guess_type(&lines(t)).code;
+        assert_eq!(
+            kind(
+                "Heart & Vascular Institute\nCARDIAC CATHETERIZATION LABORATORY REPORT\nProcedure Date: Apr 8, 2026\nFindings: LAD 70%"
+            ),
+            DocumentType::OperativeNote
+        );
+        assert_eq!(
+            kind(
+                "HÔPITAL RÉGIONAL\nRÉSUMÉ DE SÉJOUR\nAdmission : 22 février 2026   Départ : 1er mars 2026\nMédication au départ :"
+            ),
+            DocumentType::DischargeSummary
+        );
+        assert_eq!(
+            kind(
+                "HARMON DRUG #212\nPATIENT MEDICATION INFORMATION / RECEIPT\nRX# 6620418-01\nPrescriber: CORRIGAN, NP\nDate Written: 01/05/2026\nAMOXICILLIN 875 MG TABLET   Qty: 20\nRefills remaining: 0"
+            ),
+            DocumentType::Prescription
+        );
+        assert_eq!(
+            kind(
+                "Dr. Amrita Chaudhary\nBayview Walk-In Clinic\nDOB: 22/10/1979\nRx: Nitrofurantoin 100 mg PO BID x 5 days\n    M: 10 caps"
+            ),
+            DocumentType::Prescription
+        );
+        // A till receipt's "RX 7731520" is no prescription.
+        assert_eq!(
+            kind(
+                "HARBOR DRUG #2290\nRX 7731520  ATORVASTATIN 40MG   12.00\nSUBTOTAL 12.00\nTOTAL $12.00\nthis is a receipt"
+            ),
+            DocumentType::Other
+        );
+        assert_eq!(
+            kind(
+                "HÔPITAL DE CHICOUTIMI\nAVIS DE RENDEZ-VOUS\nDate : mardi 14 avril 2026\nApportez : votre carte d'assurance maladie"
+            ),
+            DocumentType::Other
+        );
+        assert_eq!(
+            kind(
+                "MAPLE GROVE COUNSELING\nSTATEMENT / SUPERBILL\nInsurance: Northstar   Member ID NHP55810422\nDOS  CPT  Charge"
+            ),
+            DocumentType::Other
         );
     }
 }
