@@ -79,6 +79,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-35.jsonl",
         "held-out-36.jsonl",
         "held-out-37.jsonl",
+        "held-out-38.jsonl",
+        "held-out-39.jsonl",
+        "held-out-40.jsonl",
+        "held-out-41.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -248,6 +248,8 @@ fn as_digits(s: &str) -> String {
         .map(|c| match c {
             'O' | 'o' => '0',
             'l' | 'I' => '1',
+            'S' => '5',
+            'B' => '8',
             c => c,
         })
         .collect()
@@ -285,6 +287,15 @@ enum Kind {
 /// Numeric day, month and year from `14/03/2026`-like words (separators `/`, `.`, `-`).
 fn numeric(word: &str) -> Option<Kind> {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    // "2026-02-03T14:22:05Z": an ISO date and its time.
+    let w = match w.split_once('T') {
+        Some((date, time))
+            if date.len() == 10 && time.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            date
+        }
+        _ => w,
+    };
     let sep = w.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
     let parts: Vec<&str> = w.split(sep).collect();
     if parts.len() != 3
@@ -349,7 +360,7 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     let dashed: Vec<&str> = first.split('-').collect();
     if dashed.len() == 3
         && let (Some(d), Some(m), Some(y)) =
-            (day_of(dashed[0]), month_of(dashed[1]), year_of(dashed[2]))
+            (day_of(dashed[0]), month_of(dashed[1]), ocr_year(dashed[2]))
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
     }
@@ -662,6 +673,26 @@ fn spaced(words: &[&str], i: usize) -> Option<(Kind, usize, String)> {
     None
 }
 
+/// A numeric date whose separators the scan lost ("18 O2 2026", "O3 O3 2026"): a day
+/// and a month of one or two digits and a four-digit year, as three words.
+fn slashless(words: &[&str], i: usize) -> Option<(Kind, String)> {
+    let piece = |k: usize| -> Option<String> {
+        let w = words.get(i + k)?.trim_end_matches([',', ';', ')', '.']);
+        let d = as_digits(w);
+        d.chars().all(|c| c.is_ascii_digit()).then_some(d)
+    };
+    let (a, b, y) = (piece(0)?, piece(1)?, piece(2)?);
+    if !(1..=2).contains(&a.len()) || !(1..=2).contains(&b.len()) || y.len() != 4 {
+        return None;
+    }
+    let y_num: i32 = y.parse().ok()?;
+    if !(1900..=2100).contains(&y_num) {
+        return None;
+    }
+    let text = format!("{a}/{b}/{y}");
+    numeric(&text).map(|kind| (kind, text))
+}
+
 /// Two numeric dates joined by a dash into one word ("01/21/2025-01/23/2025"), each with
 /// its text.
 fn joined_range(word: &str) -> Option<((Kind, String), (Kind, String))> {
@@ -707,6 +738,7 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                         .map(|kind| (kind, 1, true, None))
                 })
                 .or_else(|| spaced(words, i).map(|(kind, n, text)| (kind, n, true, Some(text))))
+                .or_else(|| slashless(words, i).map(|(kind, text)| (kind, 3, true, Some(text))))
                 .or_else(|| {
                     glued(words[i]).map(|(label, kind, text)| {
                         glued_label = Some(label);
@@ -733,7 +765,8 @@ fn candidates(lines: &[Vec<&str>]) -> Vec<Candidate> {
                     if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
                         return None;
                     }
-                    let joined = format!("{w}{year}");
+                    // ("O2/24/" / "2026": OCR's letters for digits too.)
+                    let joined = repair_digits(&format!("{w}{year}")).into_owned();
                     numeric(&joined).map(|kind| (kind, 1, true, Some(joined)))
                 })
                 .or_else(|| {
@@ -1067,6 +1100,7 @@ const DUE: &[&str] = &[
     "payment due",
     "planned date",
     "intended date",
+    "provisional date",
     "intended date of procedure",
     "scheduled date",
     "scheduled procedure",
@@ -1192,6 +1226,10 @@ const OTHER: &[&str] = &[
     "date departed",
     "departed",
     "date returned",
+    "last entry",
+    "you were referred",
+    "were referred to",
+    "was referred to",
     "travel date",
     "date of travel",
     "returning",
@@ -1517,6 +1555,24 @@ const SERVICE: &[&str] = &[
     "t/c",
     "telephone consultation",
     "phone consultation",
+    "phone consult",
+    "telephone consult",
+    "call start",
+    "session start",
+    "visit start",
+    "hook-up",
+    "hook up",
+    "disconnect",
+    "recording night",
+    "date of recording",
+    "recording date",
+    "i assessed",
+    "whom i assessed",
+    "call end",
+    "respite period",
+    "respite stay",
+    "dates of stay",
+    "period of stay",
     "f2f",
     "d/c",
     "d/c date",
@@ -1533,6 +1589,9 @@ const SERVICE: &[&str] = &[
 const REPORTED: &[&str] = &[
     "reported",
     "finalized",
+    "interpreted",
+    "interpreted by",
+    "auth",
     "finalised",
     "report finalized",
     "report finalised",
@@ -1639,7 +1698,7 @@ fn repair_digits(word: &str) -> std::borrow::Cow<'_, str> {
         .chars()
         .filter(|c| matches!(c, '/' | '.' | '-'))
         .count();
-    let lookalike = |c: char| matches!(c, 'O' | 'o' | 'l' | 'I');
+    let lookalike = |c: char| matches!(c, 'O' | 'o' | 'l' | 'I' | 'S' | 'B');
     let only = body
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '/' | '.' | '-') || lookalike(c));
@@ -1784,6 +1843,7 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     }
     // (role priority, where the phrase ends, its length): the largest wins.
     let mut best: Option<((u8, usize, usize), DateRole, &'static str)> = None;
+    let mut all: Vec<((u8, usize, usize), DateRole, &'static str)> = Vec::new();
     for (list, role, priority) in [
         (BIRTH, DateRole::Birth, 5u8),
         (DUE, DateRole::Due, 4),
@@ -1807,11 +1867,22 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
                 }
                 // The highest role, then nearest to the date, then the longest phrase.
                 let key = (priority, end, phrase.len());
+                all.push((key, role, phrase));
                 if best.is_none_or(|(k, _, _)| key > k) {
                     best = Some((key, role, phrase));
                 }
             }
         }
+    }
+    // A longer phrase ending the same and holding the winner names the field better,
+    // whatever its role ("Date of review:" is the review held, not "review" to come).
+    if let Some(((_, end, len), _, phrase)) = best
+        && let Some(&longer) = all
+            .iter()
+            .filter(|((_, e, l), _, p)| *e == end && *l > len && p.ends_with(phrase))
+            .max_by_key(|((_, _, l), _, _)| *l)
+    {
+        best = Some(longer);
     }
     // "I saw him in follow-up on 20/01/2026", "I reviewed Patrick at his annual diabetes
     // review on 7th October 2025": a visit that happened, not one to come.
@@ -1882,7 +1953,17 @@ fn seen_in_follow_up(before: &str) -> bool {
 
 /// Labels too common inside sentences ("admitted due to a fall") to be read anywhere but
 /// alone, as the whole label ("Due: 05/06/2026", "Exp 12/31/2027").
-const DUE_ALONE: &[&str] = &["due", "exp", "exp.", "until", "expires on", "review", "f/u"];
+const DUE_ALONE: &[&str] = &[
+    "due",
+    "exp",
+    "exp.",
+    "until",
+    "expires on",
+    "review",
+    "f/u",
+    // ("... or by phoning 091 544 100, by 24/03/2026")
+    "by",
+];
 /// The same for issue dates.
 /// ("Completed 03/04/2026" is a form's; "Pre-exposure course completed 27/01/2026" is
 /// from the history.)
@@ -1981,7 +2062,13 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
     };
     let found = earlier(&labelled_clause, role(last));
     // "HbA1c 58 mmol/mol (dated 02/03/2026)": a result's date, quoted.
-    let quoted = before.trim_end().rsplit(' ').next() == Some("(dated");
+    // ("DNACPR status unchanged (signed 15-Mar-2025, family aware)": a paper's date,
+    // quoted in passing.)
+    let quoted = before
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .is_some_and(|w| ["(dated", "(signed", "(sent"].contains(&w.to_lowercase().as_str()));
     let found = match found {
         Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
         other => other,
@@ -2043,6 +2130,9 @@ const HEADER_WORDS: &[&str] = &[
     "last issued",
     "review date",
     "next review",
+    "coll",
+    "rec'd",
+    "auth",
 ];
 
 /// Column names too bare to label a date anywhere but in a table's header (a
@@ -2054,6 +2144,9 @@ const COLUMN_ONLY: &[(&str, DateRole)] = &[
     ("end date", DateRole::Due),
     ("stop", DateRole::Due),
     ("stop date", DateRole::Due),
+    // ("Coll:   Rec'd:   Auth:" over "11-Mar-2026  11-Mar-2026  12-Mar-2026")
+    ("coll", DateRole::Service),
+    ("auth", DateRole::Service),
 ];
 
 /// How far above its rows a table's header can be.
@@ -2069,6 +2162,9 @@ fn header_columns(
     line: usize,
     dated: &[bool],
 ) -> Vec<(DateRole, &'static str)> {
+    if let Some(own) = stacked_header(lines, line, dated) {
+        return own;
+    }
     // Rows may wrap onto lines of their own: up to three lines without a date between
     // one row and the next, or the header.
     let mut gap = 0;
@@ -2136,6 +2232,45 @@ fn header_columns(
             )
         })
         .unwrap_or_default()
+}
+
+/// The header of row `line` in a block of rows under as many header lines, each row under
+/// its own ("Lab No.  Patient  DOB  Sex" / "Date collected  Date received  Date reported"
+/// over "S26-O4411  BYRNE, Gráinne  O1/12/1967  F" / "O3/O3/2O26  O4/O3/2O26  1O/O3/2O26"):
+/// `None` when the rows are not stacked so.
+fn stacked_header(
+    lines: &[Vec<&str>],
+    line: usize,
+    dated: &[bool],
+) -> Option<Vec<(DateRole, &'static str)>> {
+    let (mut start, mut end) = (line, line);
+    while start > 0 && dated[start - 1] {
+        start -= 1;
+    }
+    while end + 1 < lines.len() && dated[end + 1] {
+        end += 1;
+    }
+    let rows = end - start + 1;
+    if !(2..=4).contains(&rows) || start < rows {
+        return None;
+    }
+    let header = |k: usize| {
+        let words = &lines[k];
+        (!dated[k] && (2..=12).contains(&words.len()))
+            .then(|| columns_of(&capped_join(words, 300).to_lowercase()))
+            .filter(|c| !c.is_empty())
+    };
+    let headers: Vec<Vec<(DateRole, &'static str)>> =
+        (start - rows..start).map(header).collect::<Option<_>>()?;
+    let own = headers.into_iter().nth(line - start)?;
+    Some(
+        own.into_iter()
+            .map(|(role, label)| match (role, label) {
+                (DateRole::Issued, "date" | "dáta") => (DateRole::Service, label),
+                other => other,
+            })
+            .collect(),
+    )
 }
 
 /// The role of the `k`th date of line `line` from its table's header (the last column's
@@ -2587,7 +2722,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 .flatten()
                 .filter(|(r, _)| *r == DateRole::Service);
             // "01/20/2026  Payment - Aetna": money moved, under the visits' column.
-            let payment = after.first().is_some_and(|w| PAYMENTS.contains(w));
+            // ("02/28/2026  Patient payment - thank you")
+            let payment = after.iter().take(2).any(|w| PAYMENTS.contains(w));
             match labelled {
                 // A column or a label above may say more, but not against "due" in the row.
                 Some((DateRole::Birth, _)) => labelled,
@@ -2692,13 +2828,17 @@ const VISIT_FIELDS: &[&str] = &[
     "encounter date",
 ];
 
-/// Labels of the end of a stay, which no letter's date puts in the future.
+/// Labels of the end of a stay, or of an examination held, which no letter's date puts in
+/// the future.
 const STAY_ENDS: &[&str] = &[
     "date of discharge",
     "discharge date",
     "discharged",
     "date discharged",
     "discharged home",
+    "date of examination",
+    "date of exam",
+    "examination date",
 ];
 
 /// Labels of an appointment that, dated before the letter, took place ("Hearing aid
@@ -2730,6 +2870,8 @@ fn to_come(dates: &mut [FoundDate]) {
         for d in dates.iter_mut() {
             // ("Date of discharge: 08/03/2026" after "NIPE completed 07/03/26": a stay's
             // end, not a visit to come.)
+            // ("Applicant declaration signed: 10/02/2026" / "Date of examination:
+            // 11/02/2026": a form's field naming its event.)
             let field = d.label.is_some_and(|l| STAY_ENDS.contains(&l));
             // (Nor a visit's own field a year after an old paper's date: "HIPAA
             // authorization on file, signed 03/11/2024" does not make "Call date/time:
@@ -4091,6 +4233,79 @@ mod tests {
                 "Clinic, Boston, MA 02115\nTo: Dr X, Galway H91 T2K4"
             )),
             None
+        );
+    }
+
+    #[test]
+    fn timestamps_lost_separators_stacked_headers_and_quoted_papers() {
+        let role_of_date = |text: &str, region: Region, date: &str| {
+            read(text, region)
+                .into_iter()
+                .find(|d| d.date == date)
+                .map(|d| d.role)
+        };
+        // An ISO timestamp is its date.
+        let t = "Session start: 2026-02-03T14:22:05Z   (09:22 AM EST)";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-02-03"),
+            Some(DateRole::Service)
+        );
+        // A date whose slashes the scan lost, with OCR's letters for digits.
+        let t = "Date of referral:  19/O2/2O26      Date patient seen:  18 O2 2026";
+        assert_eq!(
+            role_of_date(t, Region::Uk, "2026-02-18"),
+            Some(DateRole::Service)
+        );
+        assert_eq!(
+            read("Hb 98 g/L, MCV 74, ferritin 6", Region::Uk).len(),
+            0,
+            "numbers are no date"
+        );
+        // S for 5 and B for 8 in a numeric date.
+        let t = "Report verified:  2S.O2.2O26\nDOB  2B/O2/1944";
+        assert!(role_of_date(t, Region::Uk, "2026-02-25").is_some());
+        assert_eq!(
+            role_of_date(t, Region::Uk, "1944-02-28"),
+            Some(DateRole::Birth)
+        );
+        // A year on the next line under OCR's letters.
+        let t = "Admit Date: O2/2O/2026          Discharge Date: O2/24/\n2026";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-02-24"),
+            Some(DateRole::Service)
+        );
+        // Two header lines over two rows, each row under its own: the birth stays a birth.
+        let t = "Lab No.           Patient                 DOB             Sex\n\
+                 Date collected    Date received           Date reported\n\
+                 S26-O4411         BYRNE, Gráinne          O1/12/1967      F\n\
+                 O3/O3/2O26        O4/O3/2O26              1O/O3/2O26";
+        let found = read(t, Region::Ie);
+        let role = |date: &str| found.iter().find(|d| d.date == date).map(|d| d.role);
+        assert_eq!(role("1967-12-01"), Some(DateRole::Birth));
+        assert_eq!(role("2026-03-03"), Some(DateRole::Service));
+        // Short column names with their colons over the dates.
+        let t = "Coll:              Rec'd:             Auth:\n\
+                 11-Mar-2O26        11-Mar-2026        12-Mar-2O26\nO9:1S  13:4O  14:OO";
+        let found = read(t, Region::Uk);
+        assert_eq!(
+            found.iter().map(|d| (d.role, d.rank)).collect::<Vec<_>>(),
+            [
+                (DateRole::Service, 2),
+                (DateRole::Service, 1),
+                (DateRole::Service, 0)
+            ]
+        );
+        // A paper's date quoted in passing is no issue date.
+        let t = "DNACPR status unchanged (signed 15-Mar-2025, family aware).";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2025-03-15"),
+            Some(DateRole::Other)
+        );
+        // "Date of review:" is the review held.
+        let t = "Date of review: 09-Jan-2026";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2026-01-09"),
+            Some(DateRole::Service)
         );
     }
 }

@@ -374,6 +374,35 @@ const NAMES: &[Cue] = &[
     cue(T::ConsultationNote, "developmental check", 5.0),
     cue(T::ConsultationNote, "developmental assessment", 5.0),
     cue(T::Other, "superbill", 7.0),
+    cue(T::ConsultationNote, "nursing home review", 6.0),
+    cue(T::ConsultationNote, "medication review", 3.0),
+    cue(T::ConsultationNote, "telephone advice", 5.0),
+    cue(T::ConsultationNote, "phone consult", 5.0),
+    cue(T::ConsultationNote, "out-of-hours", 3.0),
+    cue(T::OperativeNote, "minor ops", 6.0),
+    cue(T::OperativeNote, "minor op", 5.0),
+    cue(T::Other, "driver medical", 6.0),
+    cue(T::OperativeNote, "minor procedure", 5.0),
+    cue(T::OperativeNote, "procedure record", 4.0),
+    cue(T::OperativeNote, "cystoscopy", 5.0),
+    cue(T::OperativeNote, "procedure suite", 4.0),
+    cue(T::VaccinationRecord, "vaccine administration", 6.0),
+    cue(T::Other, "childcare excuse", 7.0),
+    cue(T::ImagingReport, "holter report", 6.0),
+    cue(T::ImagingReport, "ambulatory ecg", 5.0),
+    cue(T::LabReport, "sleep apnea test", 5.0),
+    cue(T::LabReport, "sleep apnoea test", 5.0),
+    cue(T::LabReport, "sleep study", 5.0),
+    cue(T::LabReport, "polysomnography", 5.0),
+    cue(T::LabReport, "pulmonary function", 5.0),
+    cue(T::LabReport, "nerve conduction", 5.0),
+    cue(T::ConsultationNote, "pre-admission clinic", 6.0),
+    cue(T::ConsultationNote, "pre-assessment", 5.0),
+    cue(T::ConsultationNote, "pre-operative assessment", 5.0),
+    cue(T::ConsultationNote, "preoperative assessment", 5.0),
+    cue(T::ConsultationNote, "anesthesia assessment", 5.0),
+    cue(T::ConsultationNote, "anaesthesia assessment", 5.0),
+    cue(T::Other, "medical examination report", 5.0),
     cue(T::LabReport, "inr result", 6.0),
     cue(T::InsuranceCard, "travel assistance", 5.0),
     cue(T::InsuranceCard, "assistance-voyage", 5.0),
@@ -385,6 +414,18 @@ const NAMES: &[Cue] = &[
     cue(T::OperativeNote, "endoscopy center", 4.0),
     cue(T::OperativeNote, "endoscopy centre", 4.0),
 ];
+
+/// A word OCR wrote with zeros for its o's ("MIN0R PR0CEDURE REC0RD"): letters again,
+/// when its only digits are zeros among two letters or more.
+fn letters_for_zeros(w: &str) -> String {
+    let letters = w.chars().filter(|c| c.is_alphabetic()).count();
+    let zeros_only = w.chars().filter(char::is_ascii_digit).all(|c| c == '0');
+    if letters >= 2 && zeros_only && w.contains('0') {
+        w.replace('0', "o")
+    } else {
+        w.to_string()
+    }
+}
 
 /// How far down a prescription's "Rx:" line can be.
 const RX_LINES: usize = 8;
@@ -849,6 +890,15 @@ const BODY: &[Cue] = &[
     cue(T::DischargeSummary, "médication au départ", 3.0),
     cue(T::Prescription, "date written", 3.0),
     cue(T::ReferralLetter, "grateful for urgent", 4.0),
+    cue(T::ClinicLetter, "thank you for choosing", 4.0),
+    cue(T::ImagingReport, "holter", 1.5),
+    cue(T::ClinicLetter, "your video visit", 3.0),
+    cue(T::ClinicLetter, "your patient was", 4.0),
+    cue(T::ClinicLetter, "your patient had", 4.0),
+    cue(T::ReferralLetter, "many thanks", 0.75),
+    cue(T::Other, "appointment has been made", 4.0),
+    cue(T::Other, "appointment has been arranged", 4.0),
+    cue(T::ClinicLetter, "date of letter", 1.5),
     cue(T::InsuranceCard, "insured", 2.0),
     cue(T::InsuranceCard, "policy", 1.5),
     cue(T::LabReport, "inr", 1.5),
@@ -900,6 +950,8 @@ const SIGNATURE_LINES: usize = 3;
 /// How a letter closes, a line of its own.
 const CLOSINGS: &[&str] = &[
     "yours sincerely",
+    "many thanks",
+    "cordialement",
     "sincerely",
     "yours faithfully",
     "kind regards",
@@ -1150,10 +1202,20 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
             // Columns set apart by runs of spaces read as one phrase ("Ontario    Health").
             let l: String = l.chars().take(1_000).collect::<String>().to_lowercase();
             // OCR reads a capital I alone as a bar ("| would be grateful").
-            l.split_whitespace()
-                .map(|w| if w == "|" { "i" } else { w })
+            let l = l
+                .split_whitespace()
+                .map(|w| {
+                    if w == "|" {
+                        "i".to_string()
+                    } else {
+                        letters_for_zeros(w)
+                    }
+                })
                 .collect::<Vec<_>>()
-                .join(" ")
+                .join(" ");
+            // "PO Box 90217": an address, not "by mouth".
+            l.replace("p.o. box", "postbox")
+                .replace("po box", "postbox")
         })
         .collect();
     let title_end = lower
@@ -1167,7 +1229,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // Consultant Orthopaedic Surgeon"): who signs says little of what the letter is.
     let closing_at = lower
         .iter()
-        .rposition(|l| CLOSINGS.contains(&l.trim_end_matches([',', '.'])));
+        // ("Cordialement / Sincerely,": in two languages.)
+        .rposition(|l| {
+            l.split(" / ")
+                .any(|part| CLOSINGS.contains(&part.trim().trim_end_matches([',', '.'])))
+        });
     // Its few short lines: a name and a title, not another document after a fax's cover.
     let signature = |i: usize| {
         closing_at.is_some_and(|k| {
@@ -1235,7 +1301,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
                         .take(3)
                         .any(|w| BROUGHT.contains(&w))
                 });
-                let mention = (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
+                // "Referral: HPV+ / LSIL": a field naming why the patient came, in a
+                // clinic's letter back, not a referral.
+                let reason_field = c.phrase == "referral" && l.starts_with("referral:");
+                let mention = reason_field
+                    || (c.doc == T::ConsentForm && (consent_mention(l) || next_says()))
                     || brought
                     || signature(i)
                     || state_and_zip(l, c.phrase);
@@ -1297,7 +1367,11 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         let why = "a letter's greeting and closing".to_string();
         add(&mut scores, T::ClinicLetter, w, why);
         for s in scores.iter_mut() {
-            if matches!(s.0, T::LabReport | T::ImagingReport) {
+            // (A clinician's note is not written to a colleague: "Dear Dr. Qureshi, Your
+            // patient had a virtual visit with me" from a walk-in clinic is a letter.)
+            if matches!(s.0, T::LabReport | T::ImagingReport)
+                || (to_doctor && s.0 == T::ConsultationNote)
+            {
                 s.1 *= 0.4;
             }
         }
@@ -1365,6 +1439,8 @@ const VISIT_LABELS: &[&str] = &[
     "encounter date",
     "date of consultation",
     "consultation date",
+    "date of assessment",
+    "assessment date",
 ];
 
 /// Labels of the day a patient went home.
@@ -1408,6 +1484,14 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // The dates of service a records request asks for are not its event.
+    if doc == T::Other && titled(lines, RECORDS_REQUESTS) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     // Writing a prescription or signing a consent is the event itself; an operation or
     // consultation note's plain "Date:" is the day it happened, when nothing else says.
     let no_service = !dates.iter().any(|d| d.role == DateRole::Service);
@@ -1415,10 +1499,17 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     let no_event = !dates
         .iter()
         .any(|d| d.role == DateRole::Service && d.rank == 2);
-    let event_label = |label: Option<&str>| match doc {
+    // A records request is consented to when the patient signs it.
+    let request = doc == T::Other && titled(lines, RECORDS_REQUESTS);
+    let event_label = |label: Option<&str>, line: usize| match doc {
         T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
         T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
-        T::OperativeNote | T::ConsultationNote => no_service && label == Some("date"),
+        _ if request => label.is_some_and(|l| SIGNED_LABELS.contains(&l)),
+        // (A note's "Date:" in its heading is its own, whatever it dates below:
+        // "BRONCHOSCOPY REPORT" / "Date: 19/02/2026" ... "bloods 16/02/2026".)
+        T::OperativeNote | T::ConsultationNote => {
+            (no_service || line < TITLE_LINES + 3) && label == Some("date")
+        }
         T::ImagingReport | T::LabReport => no_event && label == Some("date"),
         // "Influenza (QIV) - Date: 08/10/2025": when it was given.
         // Not a signature's "Date:" closing a record of doses given.
@@ -1430,7 +1521,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // a clinician's countersignature, and a clinician's statement before is part of it.
     let signatures = dates
         .iter()
-        .filter(|d| d.role == DateRole::Issued && event_label(d.label));
+        .filter(|d| d.role == DateRole::Issued && event_label(d.label, d.line));
     // Each signature's line judged once.
     let patient_lines: std::collections::BTreeSet<usize> = signatures
         .clone()
@@ -1457,7 +1548,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         let later_signature = (doc == T::ConsentForm
             && first_signed.as_ref().is_some_and(|f| d.date > *f))
             || signs_record(d);
-        if d.role == DateRole::Issued && event_label(d.label) && !later_signature {
+        if d.role == DateRole::Issued && event_label(d.label, d.line) && !later_signature {
             d.role = DateRole::Service;
         }
     }
@@ -1465,7 +1556,11 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // is when it was dispensed, the prescription's event for want of its writing.
     if doc == T::Prescription && !dates.iter().any(|d| d.role == DateRole::Service) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Other && d.label.is_some_and(|l| dates::FILLED.contains(&l)) {
+            // (A repeat slip's "Last issued" column: its latest is this issue.)
+            let filled = d
+                .label
+                .is_some_and(|l| dates::FILLED.contains(&l) || l == "last issued");
+            if d.role == DateRole::Other && filled {
                 d.role = DateRole::Service;
             }
         }
@@ -1522,14 +1617,28 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // An appointment card or letter's "Date: Tue 14 April 2026" (its weekday written) is
     // the appointment, to come.
     if doc == T::Other
-        && lines
-            .iter()
-            .take(TITLE_LINES + 2)
-            .any(|l| l.to_lowercase().contains("appointment"))
+        && lines.iter().take(TITLE_LINES + 2).any(|l| {
+            let l = l.to_lowercase();
+            l.contains("appointment") || l.contains("admission")
+        })
     {
         for d in dates.iter_mut() {
             if d.role == DateRole::Issued && d.label == Some("date") && d.weekday {
                 d.role = DateRole::Due;
+            }
+        }
+        // What it dates before its own date is history ("Your kidney function blood test
+        // taken by your GP on 24/02/2026 is acceptable").
+        if let Some(written) = dates
+            .iter()
+            .filter(|d| d.role == DateRole::Issued)
+            .map(|d| d.date.clone())
+            .min()
+        {
+            for d in dates.iter_mut() {
+                if d.role == DateRole::Service && d.date < written {
+                    d.role = DateRole::Other;
+                }
             }
         }
     }
@@ -1564,6 +1673,33 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // A cumulative table's header, a line of dates alone over columns of results
+    // ("21-Jan-2026    07-Jul-2025    13-Jan-2025"): its latest column is this sample's,
+    // when nothing else dates the sample.
+    if doc == T::LabReport
+        && !dates
+            .iter()
+            .any(|d| d.role == DateRole::Service && d.rank == 2)
+    {
+        let header = |line: usize| {
+            let on_line: Vec<&FoundDate> = dates.iter().filter(|d| d.line == line).collect();
+            let mut rest = lines.get(line).cloned().unwrap_or_default();
+            for d in &on_line {
+                rest = rest.replacen(d.text.as_str(), " ", 1);
+            }
+            on_line.len() >= 2 && !rest.chars().any(char::is_alphanumeric)
+        };
+        let latest = dates
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.role == DateRole::Other && d.label.is_none() && header(d.line))
+            .max_by(|a, b| a.1.date.cmp(&b.1.date))
+            .map(|(k, _)| k);
+        if let Some(k) = latest {
+            dates[k].role = DateRole::Service;
+            dates[k].rank = 2;
+        }
+    }
     // A report dated only by its reporting ("Final report signed 03/04/2026"): the days
     // written without a label in the weeks before are when the study was done ("Day 1
     // Stress 03/02/2026", "Day 2 Rest 03/03/2026").
@@ -1585,6 +1721,15 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // After the operation or the discharge, what is dated is to come ("Post-op: Day 1
     // visit 01/28/2026", "6-week postpartum visit May 5, 2026"); an operation's report
     // after it is still its report.
+    // An operation note's own operation date is its event, whatever else is dated before
+    // it ("Consent: written, signed 19/02/2026" / "Date of procedure: 05/03/2026").
+    if doc == T::OperativeNote {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Due && d.label.is_some_and(|l| OPERATION_LABELS.contains(&l)) {
+                d.role = DateRole::Service;
+            }
+        }
+    }
     match doc {
         T::OperativeNote => later_service_is_due(dates, OPERATION_LABELS, false),
         // A note is of its visit: what it dates later is planned ("Visit date: 12-03-2025"
@@ -1593,6 +1738,24 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
         _ => {}
     }
+}
+
+/// Titles of a request for a patient's own records.
+const RECORDS_REQUESTS: &[&str] = &[
+    "request for access",
+    "release of protected health information",
+    "release of information",
+    "records request",
+    "request for medical records",
+    "medical records request",
+];
+
+/// Whether a document's first lines name it with one of `titles`.
+fn titled(lines: &[String], titles: &[&str]) -> bool {
+    lines.iter().take(TITLE_LINES).any(|l| {
+        let l = l.to_lowercase();
+        titles.iter().any(|t| l.contains(t))
+    })
 }
 
 /// Who, in "For ... use only", handles the paper rather than the patient (not the
@@ -2392,6 +2555,67 @@ mod tests {
                 "MAPLE GROVE COUNSELING\nSTATEMENT / SUPERBILL\nInsurance: Northstar   Member ID NHP55810422\nDOS  CPT  Charge"
             ),
             DocumentType::Other
+        );
+    }
+
+    #[test]
+    fn letters_from_walk_in_clinics_slips_and_requests() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        // A walk-in clinic's letter to the family doctor is a letter.
+        let letter = "VeraCall Health Canada - Virtual Walk-In (Ontario)\nDate: 06/03/2026\n\
+             Dr. Fatima Qureshi\nRE: HOLLIS, Jerome       DOB: 02/12/1983\nDear Dr. Qureshi,\n\
+             Your patient had a virtual (video) visit with me on 05/03/2026 for back pain.\n\
+             Please arrange follow-up if he is not improving within 4-6 weeks.\nSincerely,\n\
+             Dr. Kwame Asante, MD CCFP";
+        let u = understand(&lines(letter), Region::Ca);
+        assert_eq!(u.doc_type.code, DocumentType::ClinicLetter);
+        assert_eq!(u.document_date.as_deref(), Some("2026-03-05"));
+        // "PO Box" is an address, not "by mouth"; zeros for o's are read as letters.
+        assert_eq!(letters_for_zeros("min0r"), "minor");
+        assert_eq!(letters_for_zeros("s26-04411"), "s26-04411");
+        assert_eq!(
+            guess_type(&lines(
+                "SUMMITP0INT URGENT CARE\nMIN0R PR0CEDURE REC0RD\nProc: trephination"
+            ))
+            .code,
+            DocumentType::OperativeNote
+        );
+        // A repeat slip dated only by its "Last issued" column: its latest is this issue.
+        let slip = "REPEAT PRESCRIPTION - RIGHT HAND SIDE - TEAR OFF AND KEEP\n\
+             Patient:  Mrs Joan ASHWORTH     DOB  28/02/1944\n\
+             Drug                                  Last issued     Qty\n\
+             Amlodipine 5mg tablets                20/02/2026      28\n\
+             Levothyroxine 75microgram tablets     09/01/2026      56\n\
+             Medication review due:  31/07/2026";
+        let u = understand(&lines(slip), Region::Uk);
+        assert_eq!(u.doc_type.code, DocumentType::Prescription);
+        assert_eq!(u.document_date.as_deref(), Some("2026-02-20"));
+        // A records request is given when the patient signs it, not on the dates asked.
+        let request = "VeraCall Health - Request for Access to / Release of Protected Health Information\n\
+             Patient: Roderick Ampofo          DOB: 06/03/1979\n\
+             Dates of service: from 12/01/2025 to 03/01/2026\n\
+             Signature: Roderick Ampofo (e-signature)      Date: 03/09/2026";
+        let u = understand(&lines(request), Region::Us);
+        assert_eq!(u.doc_type.code, DocumentType::Other);
+        assert_eq!(u.document_date.as_deref(), Some("2026-03-09"));
+        // An operation note's own date is its event, whatever is dated before it.
+        let op = "MINOR SURGERY RECORD - Boyle Family Practice\nPatient: Thomas Conlon   DOB 12/12/1962\n\
+             Date of procedure: 05/03/2026\nConsent: written, signed 19/02/2026 (scanned to chart)\n\
+             Procedure: elliptical excision, lesion L upper back\nClosure: 4/0 Prolene x 4";
+        assert_eq!(
+            understand(&lines(op), Region::Ie).document_date.as_deref(),
+            Some("2026-03-05")
+        );
+        // A cumulative table's header of dates: its latest column is this sample's.
+        let cumulative = "Test Results Report\nPatient: Mr Alasdair Lamont   DoB 17 Jun 1966\n\
+             21-Jan-2026    07-Jul-2025    13-Jan-2025\n\
+             Total cholesterol   4.1   5.8   6.2   mmol/L\nHbA1c   41   44   46   mmol/mol\n\
+             Latest sample received at lab 22-Jan-2026; reported 23-Jan-2026";
+        assert_eq!(
+            understand(&lines(cumulative), Region::Uk)
+                .document_date
+                .as_deref(),
+            Some("2026-01-21")
         );
     }
 }
