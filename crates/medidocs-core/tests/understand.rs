@@ -83,6 +83,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-39.jsonl",
         "held-out-40.jsonl",
         "held-out-41.jsonl",
+        "held-out-42.jsonl",
+        "held-out-43.jsonl",
+        "held-out-44.jsonl",
+        "held-out-45.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

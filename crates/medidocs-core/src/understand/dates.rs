@@ -682,11 +682,19 @@ fn slashless(words: &[&str], i: usize) -> Option<(Kind, String)> {
         d.chars().all(|c| c.is_ascii_digit()).then_some(d)
     };
     let (a, b, y) = (piece(0)?, piece(1)?, piece(2)?);
-    if !(1..=2).contains(&a.len()) || !(1..=2).contains(&b.len()) || y.len() != 4 {
+    // A two-digit year only after a date's own label ("ISSUE DATE 07 12 23").
+    let labelled = i.checked_sub(1).is_some_and(|k| {
+        let w = words[k].trim_end_matches(':').to_lowercase();
+        ["date", "dob", "iss", "issued", "exp", "expires", "expiry"].contains(&w.as_str())
+    });
+    if !(1..=2).contains(&a.len())
+        || !(1..=2).contains(&b.len())
+        || !(y.len() == 4 || (y.len() == 2 && labelled))
+    {
         return None;
     }
     let y_num: i32 = y.parse().ok()?;
-    if !(1900..=2100).contains(&y_num) {
+    if y.len() == 4 && !(1900..=2100).contains(&y_num) {
         return None;
     }
     let text = format!("{a}/{b}/{y}");
@@ -1033,6 +1041,7 @@ const BIRTH: &[&str] = &[
 const DUE: &[&str] = &[
     "tell us by",
     "return completed form",
+    "to be collected",
     "return this form",
     "estimated end date",
     "estimated end",
@@ -1227,6 +1236,12 @@ const OTHER: &[&str] = &[
     "departed",
     "date returned",
     "last entry",
+    "date of accident",
+    "accident date",
+    "date of injury",
+    "copy to registered gp sent",
+    "copy to gp sent",
+    "copy sent",
     "you were referred",
     "were referred to",
     "was referred to",
@@ -1297,6 +1312,10 @@ pub(crate) const FILLED: &[&str] = &[
     "dispensing date",
     "date of dispensing",
 ];
+
+/// Issue labels counted only nearest the date: when a booking was made ("Booked on:
+/// 02/03/2026"), not the appointment it made.
+const ISSUED_NEAR: &[&str] = &["booked on", "date booked", "booking date"];
 
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
 const OTHER_NEAR: &[&str] = &[
@@ -1558,6 +1577,20 @@ const SERVICE: &[&str] = &[
     "phone consult",
     "telephone consult",
     "call start",
+    "sessions between",
+    "sessions from",
+    "session on",
+    "most recently on",
+    "triage start",
+    "arrival",
+    "contact",
+    "start of care",
+    "start of care date",
+    "certification period",
+    "date of first treatment",
+    "first treatment",
+    "screening date",
+    "date of screening",
     "session start",
     "visit start",
     "hook-up",
@@ -1626,12 +1659,16 @@ const ISSUED: &[&str] = &[
     "prescribed",
     "date prescribed",
     "written",
+    "orig. rx date",
+    "original rx date",
+    "rx date",
     "signature",
     "iss",
     "generated",
     "report generated",
     "date completed",
     "completed by",
+    "clinician",
     "transcribed",
     "date sent",
     "reviewed by",
@@ -1898,7 +1935,11 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     }
     // The nearest of the labels that count only when nearest.
     let mut near: Option<((usize, usize), DateRole, &'static str)> = None;
-    for (list, role) in [(DUE_NEAR, DateRole::Due), (OTHER_NEAR, DateRole::Other)] {
+    for (list, role) in [
+        (DUE_NEAR, DateRole::Due),
+        (OTHER_NEAR, DateRole::Other),
+        (ISSUED_NEAR, DateRole::Issued),
+    ] {
         for &phrase in list {
             for end in super::phrase_ends(lower, phrase) {
                 let key = (end, phrase.len());
@@ -1967,7 +2008,18 @@ const DUE_ALONE: &[&str] = &[
 /// The same for issue dates.
 /// ("Completed 03/04/2026" is a form's; "Pre-exposure course completed 27/01/2026" is
 /// from the history.)
-const ISSUED_ALONE: &[&str] = &["d", "t", "dd", "dt", "dict", "trans", "le", "completed"];
+const ISSUED_ALONE: &[&str] = &[
+    "d",
+    "t",
+    "dd",
+    "dt",
+    "dict",
+    "trans",
+    "le",
+    "completed",
+    // ("Reviewed 2024 Nov 20 by: R. Desjardins, PHN" closing a record)
+    "reviewed",
+];
 
 /// The role of a date from the words before it: the last clause of them (after the last
 /// colon, semicolon or comma: "DOB: N/A, Date of visit:" is a visit), then [`role_of`]; a
@@ -2451,6 +2503,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .iter()
             .all(|w| is_weekday(w) || w.eq_ignore_ascii_case("the"));
         let prev_line = c.line.checked_sub(1).map(|k| &lines[k]);
+        // The words before the date on its own line, before any carried over.
+        let own_before = before.clone();
         // "the last on" / "20/01/2026": a sentence, and its label, carried over.
         if (before.trim().is_empty() || weekday_only)
             && let Some(prev) = prev_line
@@ -2508,17 +2562,24 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // "Admit Date: 01/04/2026 22:37   Dis" / "charge Date: 01/09/2026": a label's word
         // broken over two lines without a hyphen.
         if from == 0
-            && before.chars().next().is_some_and(char::is_lowercase)
+            && own_before.chars().next().is_some_and(char::is_lowercase)
             && let Some(prev) = c.line.checked_sub(1).map(|k| &lines[k])
             && let Some(last) = prev.last()
             && last.chars().all(char::is_alphabetic)
-            && let Some(first) = before.split_whitespace().next()
+            && let Some(first) = own_before.split_whitespace().next()
         {
             // ("Dischar" / "ged: 04/03/2026": the word without its colon.)
             let first = first.trim_end_matches(|ch: char| !ch.is_alphabetic());
             let word = format!("{last}{first}").to_lowercase();
-            let joined = format!("{last}{before}");
-            if label_role(&joined).is_some_and(|(_, l)| l.contains(word.as_str())) {
+            let joined = format!("{last}{own_before}");
+            // ("Date of Dis" / "charge: 06-May-2012": with the label's words before it.)
+            let head = trailing_words(&prev[..prev.len() - 1], 3).join(" ");
+            let longer = format!("{head} {joined}");
+            if label_role(&longer)
+                .is_some_and(|(_, l)| l.contains(word.as_str()) && l.len() > word.len())
+            {
+                before = longer;
+            } else if label_role(&joined).is_some_and(|(_, l)| l.contains(word.as_str())) {
                 before = joined;
             }
         }
@@ -2570,7 +2631,8 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             .then(|| out.last())
             .flatten()
             .filter(|p: &&FoundDate| {
-                CONNECTORS.contains(&before.trim().to_lowercase().as_str())
+                // ("From: 02/21/2026  To: 04/21/2026")
+                CONNECTORS.contains(&before.trim().trim_end_matches(':').to_lowercase().as_str())
                     || (nothing_between && p.role != DateRole::Birth && p.line == c.line && {
                         // The label is the row's own, before its first date (not a
                         // column's: "A6120947  03/02/2026 19:55  03/03/2026 01:20").
@@ -2981,7 +3043,16 @@ const STAMPS: &[&str] = &["SEEN", "SCANNED", "FILED", "ACTIONED", "ENTERED"];
 
 /// Words of an absence from work or school, whose range ends in the future.
 const ABSENCE: &[&str] = &[
-    "excused", "excuse", "off", "unfit", "absence", "absent", "sick", "leave",
+    "excused",
+    "excuse",
+    "off",
+    "unfit",
+    "absence",
+    "absent",
+    "sick",
+    "leave",
+    // ("Certification Period From: 02/21/2026 To: 04/21/2026": a plan's period to come.)
+    "certification",
 ];
 
 /// Words between the two dates of a range.
@@ -4306,6 +4377,74 @@ mod tests {
         assert_eq!(
             role_of_date(t, Region::Ie, "2026-01-09"),
             Some(DateRole::Service)
+        );
+    }
+
+    #[test]
+    fn bookings_stays_sessions_and_labels_broken_mid_word_after_their_words() {
+        let role_of_date = |text: &str, region: Region, date: &str| {
+            read(text, region)
+                .into_iter()
+                .find(|d| d.date == date)
+                .map(|d| d.role)
+        };
+        // When a booking was made is no appointment to come.
+        let t = "Booking ref: PTS-2603-118872      Booked on: 02/03/2026 10:17 by admin\n\
+                 Appointment: Thu 19/03/2026 at 11:20";
+        assert_eq!(
+            role_of_date(t, Region::Uk, "2026-03-02"),
+            Some(DateRole::Issued)
+        );
+        // A kit to be collected is to come; a sample collected is not.
+        let t = "Monitoring kit to be collected 05/03/2026.";
+        assert_eq!(
+            role_of_date(t, Region::Uk, "2026-03-05"),
+            Some(DateRole::Due)
+        );
+        // "Date of Dis" / "charge:": the word joined, the label's words before it.
+        let t = "Admitted: 03-May-2012 22:15 via ED\nDate of Dis\ncharge: 06-May-2012";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2012-05-06"),
+            Some(DateRole::Service)
+        );
+        // Sessions held, the last of them named without a year's doubt.
+        let t = "She attended eight sessions between 26/09/2023 and 12/12/2023.";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2023-12-12"),
+            Some(DateRole::Service)
+        );
+        let t = "I have seen him for six sessions, most recently on 27 February 2020.";
+        assert_eq!(
+            role_of_date(t, Region::Ie, "2020-02-27"),
+            Some(DateRole::Service)
+        );
+        // A two-digit year without its slashes, only after a date's own label.
+        let t = "ISSUE DATE 07 12 23";
+        assert_eq!(
+            read(t, Region::Us).first().map(|d| d.date.as_str()),
+            Some("2023-07-12")
+        );
+        assert!(read("Ward 07 12 23", Region::Us).is_empty());
+        // A history's accident and a form's first treatment.
+        let t =
+            "Date of accident (DD/MM/YYYY): 15/08/2023\nDate of first treatment by you: 17/08/2023";
+        assert_eq!(
+            role_of_date(t, Region::Ca, "2023-08-15"),
+            Some(DateRole::Other)
+        );
+        assert_eq!(
+            role_of_date(t, Region::Ca, "2023-08-17"),
+            Some(DateRole::Service)
+        );
+        // A plan's certification period ends to come.
+        let t = "Certification Period From: 02/21/2026  To: 04/21/2026";
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-02-21"),
+            Some(DateRole::Service)
+        );
+        assert_eq!(
+            role_of_date(t, Region::Us, "2026-04-21"),
+            Some(DateRole::Due)
         );
     }
 }

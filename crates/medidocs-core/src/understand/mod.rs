@@ -382,6 +382,28 @@ const NAMES: &[Cue] = &[
     cue(T::OperativeNote, "minor ops", 6.0),
     cue(T::OperativeNote, "minor op", 5.0),
     cue(T::Other, "driver medical", 6.0),
+    cue(T::Other, "hospital passport", 7.0),
+    cue(T::ConsentForm, "guardian consent form", 9.0),
+    cue(T::Other, "pre-participation", 7.0),
+    cue(T::ConsultationNote, "triage note", 6.0),
+    cue(T::ConsultationNote, "interactive contact", 5.0),
+    cue(T::ConsultationNote, "transitional care management", 5.0),
+    cue(T::InsuranceCard, "identification card", 5.0),
+    cue(T::InsuranceCard, "iss/del", 5.0),
+    cue(T::Other, "medicare summary notice", 7.0),
+    cue(T::Other, "summary notice", 6.0),
+    cue(T::Other, "power of attorney", 7.0),
+    cue(T::Other, "plan of care", 5.0),
+    cue(T::Other, "home health certification", 7.0),
+    cue(T::Other, "non-coverage", 6.0),
+    cue(T::Other, "standard written order", 6.0),
+    cue(T::Other, "transport service", 5.0),
+    cue(T::ImagingReport, "retinal screening", 5.0),
+    cue(T::ImagingReport, "eye screening", 4.0),
+    cue(T::ConsultationNote, "visit record", 5.0),
+    cue(T::ConsultationNote, "community nursing", 4.0),
+    cue(T::ConsultationNote, "foot screening", 5.0),
+    cue(T::ConsultationNote, "telephone contact", 5.0),
     cue(T::OperativeNote, "minor procedure", 5.0),
     cue(T::OperativeNote, "procedure record", 4.0),
     cue(T::OperativeNote, "cystoscopy", 5.0),
@@ -891,6 +913,7 @@ const BODY: &[Cue] = &[
     cue(T::Prescription, "date written", 3.0),
     cue(T::ReferralLetter, "grateful for urgent", 4.0),
     cue(T::ClinicLetter, "thank you for choosing", 4.0),
+    cue(T::ClinicLetter, "thank you for seeing me", 6.0),
     cue(T::ImagingReport, "holter", 1.5),
     cue(T::ClinicLetter, "your video visit", 3.0),
     cue(T::ClinicLetter, "your patient was", 4.0),
@@ -1473,6 +1496,18 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // So is a sample's collection in a letter or a note ("A stool H. pylori antigen
+    // collected 02/21/2026 was positive", "Rang re bloods taken 02/03/26").
+    if matches!(
+        doc,
+        T::ReferralLetter | T::ClinicLetter | T::ConsultationNote
+    ) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.label.is_some_and(|l| SAMPLED.contains(&l)) {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     // "-- HIM USE ONLY --" / "Rec'd 03/02/2026 by KT | Completed 03/04/2026": the
     // office's handling of the paper, not what it is about.
     for at in office_use_lines(lines) {
@@ -1501,7 +1536,20 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         .any(|d| d.role == DateRole::Service && d.rank == 2);
     // A records request is consented to when the patient signs it.
     let request = doc == T::Other && titled(lines, RECORDS_REQUESTS);
+    // A pharmacy label's "Date:" beside an "Orig. Rx date:" is its filling.
+    let written = dates
+        .iter()
+        .any(|d| d.label.is_some_and(|l| WRITTEN_LABELS.contains(&l)));
     let event_label = |label: Option<&str>, line: usize| match doc {
+        // (A renewal's signature is the new prescription: "Original Rx date:
+        // 11/09/2025" ... "Signature: H. Qureshi MD   Date: 06/03/2026".)
+        T::Prescription if written => {
+            label.is_some_and(|l| WRITTEN_LABELS.contains(&l))
+                || lines.get(line).is_some_and(|l| {
+                    let l = l.to_lowercase();
+                    l.contains("signature") || l.contains("signed")
+                })
+        }
         T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
         T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
         _ if request => label.is_some_and(|l| SIGNED_LABELS.contains(&l)),
@@ -1642,6 +1690,15 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // An order's own date dates the order itself ("STANDARD WRITTEN ORDER" / "Order date:
+    // 02/06/2026"), though in a report it is the request before the study.
+    if matches!(doc, T::Other | T::Prescription) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other && d.label.is_some_and(|l| ORDERED.contains(&l)) {
+                d.role = DateRole::Service;
+            }
+        }
+    }
     // A card's dates are its coverage's, never an event's ("Start date  Expiry"), and
     // its "Start date:" is no issue.
     if doc == T::InsuranceCard {
@@ -1739,6 +1796,20 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         _ => {}
     }
 }
+
+/// Labels of an order's date.
+const ORDERED: &[&str] = &["order date", "date ordered", "date of order"];
+
+/// Labels of a sample's taking.
+const SAMPLED: &[&str] = &[
+    "collected",
+    "date collected",
+    "collection date",
+    "taken",
+    "date taken",
+    "sample taken",
+    "drawn",
+];
 
 /// Titles of a request for a patient's own records.
 const RECORDS_REQUESTS: &[&str] = &[
@@ -1890,6 +1961,17 @@ fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: b
         }
     }
 }
+
+/// Labels that name a prescription's writing itself.
+const WRITTEN_LABELS: &[&str] = &[
+    "written",
+    "date written",
+    "prescribed",
+    "date prescribed",
+    "orig. rx date",
+    "original rx date",
+    "rx date",
+];
 
 /// Issue labels that date the event on a prescription.
 const EVENT_LABELS: &[&str] = &[
@@ -2617,5 +2699,33 @@ mod tests {
                 .as_deref(),
             Some("2026-01-21")
         );
+    }
+
+    #[test]
+    fn pharmacy_labels_renewals_orders_and_samples_in_letters() {
+        let lines = |t: &str| -> Vec<String> { t.lines().map(str::to_string).collect() };
+        let date_of = |t: &str, r: Region| understand(&lines(t), r).document_date;
+        // A pharmacy label's "Date:" is its filling when the writing is dated.
+        let label = "Broadway Community Pharmacy\nRx# 4418276                         Date: 04/18/2024\n\
+             LEVOTHYROXINE 88MCG TAB   TAKE 1 TABLET BY MOUTH ONCE DAILY\nQty: 90    Refills left: 2\n\
+             Orig. Rx date: 02/05/2024       Use before: 02/05/2025";
+        assert_eq!(date_of(label, Region::Ca).as_deref(), Some("2024-02-05"));
+        // A renewal's signature is the new prescription.
+        let renewal = "PRESCRIPTION RENEWAL REQUEST\nFrom: Glebe Corner Pharmacy\n\
+             Drug: Apixaban 5 mg tablet - 1 tab BID       Qty 60\n\
+             Last filled: 02/03/2026       Original Rx date: 11/09/2025\n\
+             [x] Renew as above - Refills: 5\nSignature: H. Qureshi MD          Date: 06/03/2026";
+        assert_eq!(date_of(renewal, Region::Ca).as_deref(), Some("2026-03-06"));
+        // An order dates itself.
+        let order = "STANDARD WRITTEN ORDER - DURABLE MEDICAL EQUIPMENT\n\
+             Beneficiary: Harold J Brezinski      DOB 04/17/1941\nOrder date: 02/06/2026\n\
+             E0143    Walker, folding, wheeled      1";
+        assert_eq!(date_of(order, Region::Us).as_deref(), Some("2026-02-06"));
+        // A sample collected, quoted in a referral, is history.
+        let referral = "Champlain Family Medicine\nFebruary 24, 2026\nReferral to: Green Mountain Gastroenterology\n\
+             Dear Dr. Archambault,\nI saw Ms. Haugen-Tremblay on 02/19/2026 to establish care.\n\
+             A stool H. pylori antigen collected 02/21/2026 was positive.\n\
+             I would appreciate your assessment.\nSincerely,";
+        assert_eq!(date_of(referral, Region::Us).as_deref(), Some("2026-02-19"));
     }
 }
