@@ -1031,6 +1031,7 @@ const BIRTH: &[&str] = &[
     "born",
     "geb",
     "date de naissance",
+    "fecha de nacimiento",
     "né le",
     "née le",
     "né(e) le",
@@ -1577,6 +1578,9 @@ const SERVICE: &[&str] = &[
     "phone consult",
     "telephone consult",
     "call start",
+    "fecha de visita",
+    "fecha de la visita",
+    "fecha de servicio",
     "sessions between",
     "sessions from",
     "session on",
@@ -2121,8 +2125,18 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         .rsplit(' ')
         .next()
         .is_some_and(|w| ["(dated", "(signed", "(sent"].contains(&w.to_lowercase().as_str()));
+    // ("as per Advance Care Plan dated 11/11/2025": another paper's date, in a sentence,
+    // not "Dated: 05/03/2026".)
+    let in_sentence = last.split_whitespace().count() >= 3
+        && last
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w.eq_ignore_ascii_case("dated"));
     let found = match found {
         Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
+        Some((DateRole::Issued, "dated")) if in_sentence && !after_colon => {
+            Some((DateRole::Other, "dated"))
+        }
         other => other,
     };
     match found {
@@ -4445,6 +4459,28 @@ mod tests {
         assert_eq!(
             role_of_date(t, Region::Us, "2026-04-21"),
             Some(DateRole::Due)
+        );
+    }
+
+    #[test]
+    fn spanish_fields_and_another_paper_dated_in_a_sentence() {
+        let found = read(
+            "Fecha de nacimiento: 07/22/1986\nFecha de visita: 02/10/2026  09:40",
+            Region::Us,
+        );
+        assert_eq!(
+            roles(&found),
+            [
+                (DateRole::Birth, "1986-07-22", false),
+                (DateRole::Service, "2026-02-10", false)
+            ]
+        );
+        // Another paper's date in a sentence is history; a form's "Dated:" is its own.
+        let t = "family agree no artificial nutrition as per Advance Care Plan dated 11/11/2025.";
+        assert_eq!(read(t, Region::Ie)[0].role, DateRole::Other);
+        assert_eq!(
+            read("Dated: 05/03/2026", Region::Ie)[0].role,
+            DateRole::Issued
         );
     }
 }
