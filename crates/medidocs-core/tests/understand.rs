@@ -87,6 +87,11 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-43.jsonl",
         "held-out-44.jsonl",
         "held-out-45.jsonl",
+        "held-out-46.jsonl",
+        "held-out-50.jsonl",
+        "held-out-51.jsonl",
+        "held-out-52.jsonl",
+        "held-out-53.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -643,6 +643,10 @@ fn not_a_date(words: &[&str], i: usize) -> bool {
             n.trim_end_matches([',', '.']),
             "units" | "unit" | "iu" | "mg" | "mcg" | "ml"
         )
+        // (Not the last of a cumulative report's dates before its "Units" column:
+        // "14/06/26    15/06/26    Units        Ref".)
+        && !(words[i + 1].starts_with(char::is_uppercase)
+            && prev.as_deref().is_some_and(|p| numeric(p).is_some()))
     })
 }
 
@@ -1078,6 +1082,9 @@ const DUE: &[&str] = &[
     "return on",
     "repeat on",
     "repeat bloods",
+    "moved to",
+    "rescheduled to",
+    "rescheduled for",
     "appointment on",
     "appointment date",
     "to be seen",
@@ -1190,6 +1197,8 @@ const DUE_NEAR: &[&str] = &[
     "remove dressings",
     "removal",
     "repeat",
+    "recheck",
+    "re-check",
     "scheduled",
     "scheduled for",
     "tentative",
@@ -1203,6 +1212,9 @@ const DUE_NEAR: &[&str] = &[
 /// Labels of dates that are neither the event, the issue, a birth nor due: when the
 /// coverage or a record starts, the last period, a date from the history.
 const OTHER: &[&str] = &[
+    // ("Role: Staff Nurse, Theatres   Start date: 05/01/2026": a job's, a drug's, a
+    // cover's start.)
+    "start date",
     "were last seen",
     "order date",
     "date ordered",
@@ -1316,7 +1328,7 @@ pub(crate) const FILLED: &[&str] = &[
 
 /// Issue labels counted only nearest the date: when a booking was made ("Booked on:
 /// 02/03/2026"), not the appointment it made.
-const ISSUED_NEAR: &[&str] = &["booked on", "date booked", "booking date"];
+const ISSUED_NEAR: &[&str] = &["booked on", "date booked", "booking date", "sent"];
 
 /// The same, counted only nearest the date ("symptoms since", "Comparison:").
 const OTHER_NEAR: &[&str] = &[
@@ -1337,6 +1349,8 @@ const OTHER_NEAR: &[&str] = &[
     "noticed",
     "departing",
     "departure",
+    // ("Source: clinic records + registry (reconciled 02/02/2026)": a record kept.)
+    "reconciled",
     "travel date",
     "comparison",
     "compared with",
@@ -1508,6 +1522,8 @@ const SERVICE: &[&str] = &[
     "date of scan",
     "scan date",
     "attended",
+    "attending for",
+    "for attending",
     "date of attendance",
     "study date",
     "date of study",
@@ -1567,6 +1583,8 @@ const SERVICE: &[&str] = &[
     "date de départ",
     "départ",
     "date de sortie",
+    // ("We completed her initial orthodontic examination and records on 3/24/2026")
+    "examination",
     "sortie",
     "exam",
     "the last on",
@@ -1928,7 +1946,7 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     // "I saw him in follow-up on 20/01/2026", "I reviewed Patrick at his annual diabetes
     // review on 7th October 2025": a visit that happened, not one to come.
     if let Some(((_, end, _), DateRole::Due, phrase)) = best
-        && (FOLLOW_UP.contains(&phrase) || REVIEWS.contains(&phrase))
+        && (FOLLOW_UP.contains(&phrase) || REVIEWS.contains(&phrase) || phrase == "recall")
         && seen_in_follow_up(&lower[..end - phrase.len()])
     {
         best = Some((
@@ -2103,9 +2121,10 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
     .to_lowercase();
     // An earlier one's ("Previous HbA1c: 7.4 % (collected 11/18/2025)", "Previous
     // operations (with dates): Laparoscopy").
+    // ("Hx R leg cellulitis (adm 12/28/25)": the history's.)
     let earlier = |clause: &str, found: Option<(DateRole, &'static str)>| {
         let clause = clause.to_lowercase();
-        let earlier = ["previous", "prior", "earlier"]
+        let earlier = ["previous", "prior", "earlier", "hx", "h/o", "history of"]
             .iter()
             .any(|w| super::phrase_ends(&clause, w).next().is_some());
         match found {
@@ -2259,6 +2278,17 @@ fn header_columns(
                 return None;
             }
             let text = raw.to_lowercase();
+            // "Funding: Halewood Medical Assurance, auth. HMA-7730": a field and its value,
+            // not a row of column names (though "Date:  Vaccine:  Batch:" is one).
+            let field = words.first().is_some_and(|w| {
+                w.len() > 1
+                    && w.ends_with(':')
+                    && columns_of(&w.trim_end_matches(':').to_lowercase()).is_empty()
+            }) && words.len() > 2
+                && !words[1..].iter().all(|w| w.ends_with(':'));
+            if field {
+                return None;
+            }
             if !HEADER_WORDS
                 .iter()
                 .any(|w| super::phrase_ends(&text, w).next().is_some())
@@ -2552,6 +2582,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         } else if from == 0
             && before.chars().next().is_some_and(char::is_lowercase)
             && label_role(&before).is_none()
+            // (Not one that ends before the date: "whom I visited at home" / "today. She
+            // had a fall on Sunday 12/10/2025".)
+            && !before.contains(". ")
             && let Some(prev) =
                 prev_line.filter(|_| !c.line.checked_sub(1).is_some_and(|k| dated[k]))
             && prev
@@ -3121,13 +3154,30 @@ fn label_above(
             .then(|| roles.first().copied().flatten())
             .flatten()
     });
-    nearest.or_else(|| {
-        roles
-            .iter()
-            .flatten()
-            .find(|(r, _)| *r == DateRole::Birth)
-            .copied()
-    })
+    // "Dr. Ellison is out of the office on Tuesday, February 24. Your skin check has been
+    // moved to:" / "" / "Monday, March 2, 2026 at 2:40 PM": the sentence ending the
+    // nearest line above, though that line has a date of its own.
+    let sentence_above = || {
+        let k = (line.saturating_sub(3)..line)
+            .rev()
+            .find(|&k| !lines[k].is_empty())?;
+        let text = capped_join(&lines[k], 300);
+        let text = text.trim_end();
+        if !dated[k] || !text.ends_with(':') {
+            return None;
+        }
+        let sentence = text.rsplit(['.', ';']).next().unwrap_or(text);
+        label_role(sentence).filter(|(r, _)| *r == DateRole::Due)
+    };
+    nearest
+        .or_else(|| {
+            roles
+                .iter()
+                .flatten()
+                .find(|(r, _)| *r == DateRole::Birth)
+                .copied()
+        })
+        .or_else(sentence_above)
 }
 
 /// The latest of the dates `keep` keeps.

@@ -419,6 +419,7 @@ const NAMES: &[Cue] = &[
     cue(T::LabReport, "pulmonary function", 5.0),
     cue(T::LabReport, "nerve conduction", 5.0),
     cue(T::ConsultationNote, "pre-admission clinic", 6.0),
+    cue(T::ConsultationNote, "contact note", 6.0),
     cue(T::ConsultationNote, "pre-assessment", 5.0),
     cue(T::ConsultationNote, "pre-operative assessment", 5.0),
     cue(T::ConsultationNote, "preoperative assessment", 5.0),
@@ -1464,6 +1465,10 @@ const VISIT_LABELS: &[&str] = &[
     "consultation date",
     "date of assessment",
     "assessment date",
+    "date of contact",
+    "contact date",
+    "session date",
+    "date of session",
 ];
 
 /// Labels of the day a patient went home.
@@ -1497,15 +1502,49 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         }
     }
     // So is a sample's collection in a letter or a note ("A stool H. pylori antigen
-    // collected 02/21/2026 was positive", "Rang re bloods taken 02/03/26").
+    // collected 02/21/2026 was positive", "Rang re bloods taken 02/03/26"), and a
+    // result's reporting ("Histology (reported 27/01/2026) confirmed").
     if matches!(
         doc,
         T::ReferralLetter | T::ClinicLetter | T::ConsultationNote
     ) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service && d.label.is_some_and(|l| SAMPLED.contains(&l)) {
+            if d.role == DateRole::Service
+                && (d.rank == 0 || d.label.is_some_and(|l| SAMPLED.contains(&l)))
+            {
                 d.role = DateRole::Other;
             }
+        }
+    }
+    // "I saw Mr Threlfall in clinic today": a letter written on the day of the visit
+    // it reports is dated by that visit.
+    // (Not when the clinic's own date is given: "Clinic date: 02/09/2025" / "Typed:
+    // 04/09/2025" ... "given in clinic today".)
+    let clinic_dated = dates.iter().any(|d| {
+        d.role == DateRole::Service
+            && d.label.is_some_and(|l| {
+                VISIT_LABELS.contains(&l) || l.contains("clinic") || l.contains("seen")
+            })
+    });
+    if matches!(doc, T::ReferralLetter | T::ClinicLetter) && !clinic_dated && seen_today(lines) {
+        let first = dates
+            .iter()
+            .filter(|d| {
+                d.role == DateRole::Issued
+                    && (d.guessed || d.label.is_some_and(|l| LETTER_DATES.contains(&l)))
+            })
+            .map(|d| d.line)
+            .min();
+        let latest = latest_date(dates, |d| {
+            d.role != DateRole::Birth && d.role != DateRole::Due
+        });
+        if let Some(k) = dates
+            .iter()
+            .position(|d| Some(d.line) == first && d.role == DateRole::Issued)
+            && latest.as_ref() == Some(&dates[k].date)
+        {
+            dates[k].role = DateRole::Service;
+            dates[k].rank = 2;
         }
     }
     // "-- HIM USE ONLY --" / "Rec'd 03/02/2026 by KT | Completed 03/04/2026": the
@@ -1649,13 +1688,32 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // A traveller's departure on a travel clinic's record ("Destination: Tanzanie -
+    // départ 2025-11-15") is no stay's end.
+    if matches!(doc, T::VaccinationRecord | T::Prescription) {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service
+                && d.label
+                    .is_some_and(|l| ["départ", "date de départ"].contains(&l))
+            {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     // An emergency department's "Departure:" is when the patient left it, the end of
     // the stay (a traveller's departure elsewhere is from the history).
     if doc == T::DischargeSummary {
         for d in dates.iter_mut() {
             if d.role == DateRole::Other
                 && d.label.is_some_and(|l| {
-                    ["departure", "date of departure", "departure date"].contains(&l)
+                    [
+                        "departure",
+                        "date of departure",
+                        "departure date",
+                        "départ",
+                        "date de départ",
+                    ]
+                    .contains(&l)
                 })
             {
                 d.role = DateRole::Service;
@@ -1664,11 +1722,27 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
     // An appointment card or letter's "Date: Tue 14 April 2026" (its weekday written) is
     // the appointment, to come.
-    if doc == T::Other
-        && lines.iter().take(TITLE_LINES + 2).any(|l| {
+    // (Or one that gives an appointment in its body: "you have been given an
+    // appointment to return to the ED Review Clinic as follows:" / "Date: Tuesday 19 May
+    // 2026".)
+    let gives_appointment = dates.iter().any(|d| d.role == DateRole::Due)
+        && lines.iter().any(|l| {
             let l = l.to_lowercase();
-            l.contains("appointment") || l.contains("admission")
-        })
+            [
+                "an appointment",
+                "your appointment",
+                "appointment has been",
+                "appointment for you",
+            ]
+            .iter()
+            .any(|p| l.contains(p))
+        });
+    if doc == T::Other
+        && (gives_appointment
+            || lines.iter().take(TITLE_LINES + 2).any(|l| {
+                let l = l.to_lowercase();
+                l.contains("appointment") || l.contains("admission")
+            }))
     {
         for d in dates.iter_mut() {
             if d.role == DateRole::Issued && d.label == Some("date") && d.weekday {
@@ -1744,7 +1818,14 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             for d in &on_line {
                 rest = rest.replacen(d.text.as_str(), " ", 1);
             }
-            on_line.len() >= 2 && !rest.chars().any(char::is_alphanumeric)
+            // (Its other columns may be named: "14/06/26   15/06/26   Units   Ref".)
+            on_line.len() >= 2
+                && rest.split_whitespace().all(|w| {
+                    let w = w
+                        .trim_matches(|c: char| !c.is_alphanumeric())
+                        .to_lowercase();
+                    w.is_empty() || RESULT_COLUMNS.contains(&w.as_str())
+                })
         };
         let latest = dates
             .iter()
@@ -1791,7 +1872,28 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         T::OperativeNote => later_service_is_due(dates, OPERATION_LABELS, false),
         // A note is of its visit: what it dates later is planned ("Visit date: 12-03-2025"
         // ... "C6D1 12/24/2025").
-        T::ConsultationNote => later_service_is_due(dates, VISIT_LABELS, false),
+        T::ConsultationNote => {
+            // Its header's appointment is the visit it records ("Appt: 13-01-2026 10:15
+            // Clinician: ..." over "Last seen: 14-10-2025"); a consultation's own time
+            // stamp opening its line too ("18 Feb 2026 14:00   Dietitian: ...").
+            let visit_dated = dates.iter().any(|d| {
+                d.role == DateRole::Service && d.label.is_some_and(|l| VISIT_LABELS.contains(&l))
+            });
+            for d in dates.iter_mut() {
+                let header = d.line < TITLE_LINES + 4;
+                let appointment = d
+                    .label
+                    .is_some_and(|l| ["appt", "appointment"].contains(&l));
+                if !visit_dated && header && d.role == DateRole::Due && appointment {
+                    d.role = DateRole::Service;
+                    d.label = Some("date of visit");
+                }
+                if d.role == DateRole::Issued && d.guessed && stamp_opens_line(lines, d) {
+                    d.role = DateRole::Service;
+                }
+            }
+            later_service_is_due(dates, VISIT_LABELS, false)
+        }
         T::DischargeSummary => later_service_is_due(dates, DISCHARGE_LABELS, true),
         _ => {}
     }
@@ -1948,6 +2050,80 @@ const SIGNERS: &[&str] = &[
 
 /// Service dates after the last one an event label names (`labels`) become due: every
 /// one, or (`reports_too` false) those dating the event rather than a report on it.
+/// Names of a results table's columns other than its dates.
+const RESULT_COLUMNS: &[&str] = &[
+    "units",
+    "unit",
+    "ref",
+    "range",
+    "reference",
+    "flag",
+    "normal",
+    "limits",
+    "interval",
+];
+
+/// Whether `d` opens its line with a time after it ("18 Feb 2026 14:00   Dietitian").
+fn stamp_opens_line(lines: &[String], d: &FoundDate) -> bool {
+    let Some(line) = lines.get(d.line) else {
+        return false;
+    };
+    let rest = line.trim_start();
+    rest.starts_with(d.text.as_str())
+        && rest[d.text.len()..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| {
+                w.split_once(':').is_some_and(|(h, m)| {
+                    (1..=2).contains(&h.len())
+                        && h.bytes().all(|b| b.is_ascii_digit())
+                        && m.get(..2)
+                            .is_some_and(|m| m.bytes().all(|b| b.is_ascii_digit()))
+                })
+            })
+}
+
+/// Labels of a letter's own date.
+const LETTER_DATES: &[&str] = &["date", "dated", "letter date", "date of letter"];
+
+/// Words before "today" in a sentence saying the patient was seen today ("whom I
+/// assessed today", "I saw Mr Threlfall in clinic today", "reviewed today in").
+const SEEN_BEFORE_TODAY: &[&str] = &[
+    "seen",
+    "saw",
+    "assessed",
+    "reviewed",
+    "examined",
+    "attended",
+    "clinic",
+    "visited",
+    "met",
+    "consulted",
+    "surgery",
+    "appointment",
+    "vu",
+    "vue",
+];
+
+/// Whether a line says the patient was seen today.
+fn seen_today(lines: &[String]) -> bool {
+    lines.iter().any(|line| {
+        let words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .collect();
+        words.iter().enumerate().any(|(k, w)| {
+            (w == "today" || w == "aujourd'hui")
+                && words[k.saturating_sub(8)..k]
+                    .iter()
+                    .any(|b| SEEN_BEFORE_TODAY.contains(&b.as_str()))
+        })
+    })
+}
+
 fn later_service_is_due(dates: &mut [FoundDate], labels: &[&str], reports_too: bool) {
     let event = latest_date(dates, |d| {
         d.role == DateRole::Service && d.label.is_some_and(|l| labels.contains(&l))
@@ -2727,5 +2903,124 @@ mod tests {
              A stool H. pylori antigen collected 02/21/2026 was positive.\n\
              I would appreciate your assessment.\nSincerely,";
         assert_eq!(date_of(referral, Region::Us).as_deref(), Some("2026-02-19"));
+    }
+
+    #[test]
+    fn letters_written_on_the_day_quoted_results_notes_headers_and_stamps() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        let role = |text: &str, region: Region, date: &str| {
+            understand_text(text, region)
+                .dates
+                .iter()
+                .find(|d| d.date == date)
+                .map(|d| d.role)
+        };
+        // A letter written on the day of the visit it reports is dated by that visit; the
+        // injury and the quoted histology's reporting are history.
+        let seen = "KINGSGATE SPORTS INJURY CLINIC\n12 Kingsgate Mews, Edinburgh EH3 7BD\n\n\
+                    10th March 2026\n\nDear Mr Munro,\nRe: Ms Kirsty Dalgleish, D.O.B. 19/12/1997\n\
+                    Thank you for seeing this netball player whom I assessed today. She\n\
+                    sustained a non-contact twisting injury to her left knee on 21/02/2026.\n\
+                    Kind regards,";
+        assert_eq!(date(seen, Region::Uk).as_deref(), Some("2026-03-10"));
+        let quoted = "17th February 2026\n\nDear Dr Sutcliffe\nRE: Graham THRELFALL   DOB 30/01/1966\n\
+                      I saw Mr Threlfall in clinic today to discuss the results of his colonoscopy of\n\
+                      20/01/2026. Histology (reported 27/01/2026) confirmed a tubular adenoma.\n\
+                      Yours sincerely";
+        assert_eq!(date(quoted, Region::Uk).as_deref(), Some("2026-02-17"));
+        assert_eq!(
+            role(quoted, Region::Uk, "2026-01-27"),
+            Some(DateRole::Other)
+        );
+        // (Not when the clinic's own date is given and the letter was typed later.)
+        let typed = "Clinic date: 02/09/2025\nTyped: 04/09/2025\nDear Dr Shah,\n\
+                     I reviewed this patient in clinic today. Depo-Medrone given in clinic today.\n\
+                     Yours sincerely";
+        assert_eq!(date(typed, Region::Uk).as_deref(), Some("2025-09-02"));
+        // A sentence that ends before a date lends it no label ("whom I visited at home" /
+        // "today. She had a fall on Sunday 12/10/2025").
+        let fall = "14/10/2025\n\nDear Doctor,\nRE: Mrs Eileen Hanna (DOB 12/06/1949)\n\
+                    I would be grateful if you would assess this lady whom I visited at home\n\
+                    today. She had a fall on Sunday 12/10/2025 and cannot weight bear.\nKind regards";
+        assert_eq!(date(fall, Region::Uk).as_deref(), Some("2025-10-14"));
+        // A field line is no table header: "auth." on a funding line labels no date below.
+        let stay = "INPATIENT DISCHARGE SUMMARY\nPatient: DALGLEISH Kirsty   DOB: 19/12/1997\n\
+                    Admission: 31-Mar-2026             Discharge: 01-Apr-2026\n\
+                    Funding: Halewood Medical Assurance, auth. HMA-7730-SRG-0413\n\n\
+                    Procedure: L ACL reconstruction - 31-Mar-2026\n\
+                    MRI pre-op 17-Mar-2026 confirmed complete ACL rupture.";
+        assert_eq!(date(stay, Region::Uk).as_deref(), Some("2026-04-01"));
+        // A cumulative report's dates before its "Units" and "Ref" columns.
+        let cumulative = "GALWAY BAY UNIVERSITY HOSPITAL - CLINICAL CHEMISTRY\n\
+                          CUMULATIVE REPORT      Printed: 16/06/2026 07:10\n\
+                          KOWALSKI, ROBERT    DOB 22/04/1958\n\
+                          \x20           14/06/26    14/06/26    15/06/26    Units    Ref\n\
+                          hs-Troponin T   64 H   118 H   203 H   ng/L   <14\n\
+                          CK              210    388 H   412 H   U/L    39-308";
+        assert_eq!(date(cumulative, Region::Ie).as_deref(), Some("2026-06-15"));
+        // A letter giving an appointment in its body: the attendance it follows is history.
+        let appointment = "Emergency Department, Dunmore Road, Waterford  X91 KR54\n\n14 May 2026\n\n\
+                           Patient MRN: W0552871   DOB: 29/01/2004\nDear Ms Tobin,\n\
+                           Following your attendance at the Emergency Department on 12 May 2026, you have been\n\
+                           given an appointment to return to the ED Review Clinic as follows:\n\
+                           \x20  Date:    Tuesday 19 May 2026\nYours faithfully,";
+        assert_eq!(date(appointment, Region::Ie).as_deref(), Some("2026-05-14"));
+        // A message's "Sent:" stamp; an appointment "moved to:" a date alone below.
+        let moved = "MyLakeshore - Message Center\nSubject: Appointment rescheduled\n\
+                     Sent: Thu Feb 19 '26 4:52 PM\n\nDear Anthony,\n\
+                     Dr. Ellison is out of the office on Tuesday, February 24. Your skin check has been moved to:\n\n\
+                     \x20   Monday, March 2, 2026 at 2:40 PM\nThank you,";
+        assert_eq!(date(moved, Region::Us).as_deref(), Some("2026-02-19"));
+        assert_eq!(role(moved, Region::Us, "2026-03-02"), Some(DateRole::Due));
+        // A record's reconciliation, a job's start date and a traveller's departure are
+        // no doses; a dose row is no dose to come after a start date.
+        let record = "IMMUNISATION RECORD - HEALTHCARE WORKER\n\
+                      DOB: 07/10/2001      Role: Staff Nurse      Start date: 05/01/2026\n\
+                      Hepatitis B (Engerix B)\n   Dose 1    12/01/2026    Batch AHBVC917AA\n\
+                      \x20  Dose 2    09/02/2026    Batch AHBVC917AA\n   Dose 3    due 09/03/2026\n\
+                      Source: registry (reconciled 02/03/2026)\n\
+                      Destination: Tanzanie - départ 2026-03-15";
+        assert_eq!(date(record, Region::Uk).as_deref(), Some("2026-02-09"));
+        // A recheck to come; an admission in the history ("Hx ... (adm").
+        let referral = "REFERRAL / AUTHORIZATION REQUEST\nReferral date: Mar 23 '26\n\
+                        Patient: Calderon Pineda, Ernesto        DOB: 02/14/1971\n\
+                        Reason: plantar ulcer, not improving. Hx R leg cellulitis (adm 12/28/25).\n\
+                        Please recheck HbA1c in 3 months (around 06/23/2026).";
+        assert_eq!(date(referral, Region::Us).as_deref(), Some("2026-03-23"));
+        assert_eq!(
+            role(referral, Region::Us, "2026-06-23"),
+            Some(DateRole::Due)
+        );
+        // A note's header appointment and a consultation's own time stamp are its visit;
+        // a contact note's plan is to come.
+        let podiatry = "HSE Community Podiatry\nDIABETIC FOOT REVIEW - CLINICAL NOTE\n\n\
+                        Client: Bernard Mc Grath        DOB 28-02-1955\n\
+                        Appt: 13-01-2026  10:15    Clinician: Sinead Kavanagh, Podiatrist\n\
+                        Last seen: 14-10-2025\nS: Attends for 3-monthly review.\n\
+                        P: Callus debrided.\n   Next review: 14-04-2026 (3/12)";
+        assert_eq!(date(podiatry, Region::Ie).as_deref(), Some("2026-01-13"));
+        let dietitian = "Community Nutrition & Dietetic Service - Bolton\nConsultation Record\n\n\
+                         Patient: Mrs Janet Ollerton       DOB 04 Dec 1963\n\
+                         18 Feb 2026 14:00   Dietitian: Kirsty Haworth   Face to face\n\
+                         Reason for referral: HbA1c 62 mmol/mol (08/01/2026).\n\
+                         Plan: telephone review 4/52 - booked 18/03/2026.";
+        assert_eq!(date(dietitian, Region::Uk).as_deref(), Some("2026-02-18"));
+        let contact = "Children's Speech & Language Therapy\n\nCONTACT NOTE\n\
+                       Name: Ruairidh MacLeod        DOB: 27/08/2020\n\
+                       Date of contact: 10/03/2026   Time: 09:30-10:15\n\
+                       Plan: next session 17/03/2026.\n\
+                       Episode review at end of block, approx 21/04/2026.";
+        let u = understand_text(contact, Region::Uk);
+        assert_eq!(u.doc_type.code, DocumentType::ConsultationNote);
+        assert_eq!(u.document_date.as_deref(), Some("2026-03-10"));
+        // Seen for a recall examination; an examination completed on a date.
+        let dental = "REFERRAL\nDate: January 6, 2026\nPatient: Ethan Schaefer   DOB: 02/11/2008\n\
+                      Reason for referral: extraction of #17 and #32.\n\
+                      Findings: Pt seen for recall exam 12/29/2025; pericoronitis #32.";
+        assert_eq!(date(dental, Region::Us).as_deref(), Some("2025-12-29"));
+        let ortho = "March 27, 2026\n\nRE: Sofia Delgado    DOB 6/19/2013\nDear Dr. Cardenas,\n\
+                     Thank you for referring Sofia. We completed her initial orthodontic\n\
+                     examination and records on 3/24/2026.\nSincerely,";
+        assert_eq!(date(ortho, Region::Us).as_deref(), Some("2026-03-24"));
     }
 }
