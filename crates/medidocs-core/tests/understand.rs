@@ -92,6 +92,8 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-51.jsonl",
         "held-out-52.jsonl",
         "held-out-53.jsonl",
+        "held-out-55.jsonl",
+        "held-out-56.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -135,8 +135,8 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
-/// Months' names in French (Quebec, and letters from France) and in Irish, with their
-/// usual abbreviations.
+/// Months' names in French (Quebec, and letters from France), in Irish and in Spanish,
+/// with their usual abbreviations.
 const OTHER_MONTHS: &[(&str, u32)] = &[
     ("janvier", 1),
     ("janv", 1),
@@ -169,6 +169,23 @@ const OTHER_MONTHS: &[(&str, u32)] = &[
     ("lúnasa", 8),
     ("samhain", 11),
     ("nollaig", 12),
+    // Spanish ("15 de febrero de 2026").
+    ("enero", 1),
+    ("ene", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("abr", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("dic", 12),
 ];
 
 /// Months named in two words (Irish): Meán Fómhair, Deireadh Fómhair; and "Mí na
@@ -372,15 +389,18 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
     }
-    // 14 March 2026, 14th of March 2026.
+    // 14 March 2026, 14th of March 2026, 14 de marzo de 2026.
     if let Some(d) = day_of(first) {
-        let (mi, skip) = if w(1).is_some_and(|x| x.eq_ignore_ascii_case("of")) {
-            (2, 1)
-        } else {
-            (1, 0)
-        };
+        let of = |x: &str| x.eq_ignore_ascii_case("of") || x.eq_ignore_ascii_case("de");
+        let (mi, skip) = if w(1).is_some_and(of) { (2, 1) } else { (1, 0) };
         if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(ocr_year)) {
             return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3 + skip));
+        }
+        if skip == 1
+            && w(mi + 1).is_some_and(of)
+            && let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 2).and_then(ocr_year))
+        {
+            return valid(y, m, d).map(|(y, m, d)| (y, m, d, 5));
         }
         // 3ú Deireadh Fómhair 2025.
         if let (Some(a), Some(b), Some(y)) = (w(mi), w(mi + 1), w(mi + 2).and_then(ocr_year))
@@ -544,9 +564,18 @@ fn fax_header(words: &[&str]) -> bool {
             && lower
                 .get(k + 1)
                 .is_some_and(|n| counter(n) || n.parse::<u32>().is_ok()))
-            || w.strip_prefix("p.").is_some_and(counter)
+            || w.strip_prefix("p.")
+                .is_some_and(|n| counter(n) || (n.len() <= 3 && n.parse::<u32>().is_ok()))
     });
-    sender && pages
+    // The sending machine's number ("01/06/2026 13:22   (919)555-0164   BRIGHTLEAF FAMILY
+    // MED   P.3/4", "FEB 17 2026 10:31   FROM: 4035550119   ...   P.01").
+    let number = lower.iter().any(|w| {
+        let digits = w.chars().filter(char::is_ascii_digit).count();
+        (10..=15).contains(&digits)
+            && w.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '(' | ')' | '-' | '+' | '.'))
+    });
+    (sender || number) && pages
 }
 
 /// Words before a score out of ten ("pain 7/10", "NPRS from 7/10").
@@ -1349,6 +1378,7 @@ const OTHER_NEAR: &[&str] = &[
     "noticed",
     "departing",
     "departure",
+    "departed",
     // ("Source: clinic records + registry (reconciled 02/02/2026)": a record kept.)
     "reconciled",
     "travel date",
@@ -1583,6 +1613,9 @@ const SERVICE: &[&str] = &[
     "date de départ",
     "départ",
     "date de sortie",
+    // ("Gracias por su visita del 10 de febrero de 2026")
+    "visita del",
+    "su visita",
     // ("We completed her initial orthodontic examination and records on 3/24/2026")
     "examination",
     "sortie",
@@ -1873,6 +1906,18 @@ fn deocr(text: &str) -> String {
 /// CXR on", "since").
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     let mut lower = deocr(&before.to_lowercase());
+    // A Spanish "Fecha:" is a plain "Date:" (but "Fecha de nacimiento" names its own).
+    let plain: Vec<usize> = lower
+        .match_indices("fecha")
+        .map(|(at, _)| at)
+        .filter(|&at| {
+            !lower[at + "fecha".len()..].trim_start().starts_with("de ")
+                && !lower[..at].ends_with(|c: char| c.is_alphanumeric())
+        })
+        .collect();
+    for at in plain.into_iter().rev() {
+        lower.replace_range(at..at + "fecha".len(), "date ");
+    }
     // "biochimiste clinique": a signatory's title, no visit to a clinic.
     for title in CLINICAL_TITLES {
         while let Some(at) = lower.find(title) {
@@ -1894,8 +1939,11 @@ fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     // "Consultation Report    Printed: 05/03/2026": the print date of a report whose
     // title names a visit. A word that says only when the paper was made, right before
     // the date, is its label.
+    // ("APPOINTMENT NOTIFICATION   Date of letter: 12/01/2026": so is a letter's own
+    // date's field, whatever the title before it.)
     if let Some(&phrase) = PRINTED
         .iter()
+        .chain(["date of letter", "letter date"].iter())
         .find(|&&p| super::phrase_ends(lower, p).any(|end| end == lower.len()))
     {
         return Some((DateRole::Issued, phrase));

@@ -940,6 +940,8 @@ const GREETINGS: &[&str] = &[
     "a dhochtúir",
     "to: dr",
     "to dr",
+    "estimado ",
+    "estimada ",
 ];
 const TO_A_DOCTOR: &[&str] = &[
     "dear dr",
@@ -992,6 +994,8 @@ const CLOSINGS: &[&str] = &[
     "le meas",
     "le gach dea-ghuí",
     "le dea-ghuí",
+    "atentamente",
+    "saludos cordiales",
 ];
 
 /// Lines read for the type: about the first seven pages, each line's first 1,000
@@ -1708,6 +1712,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
                 && d.label.is_some_and(|l| {
                     [
                         "departure",
+                        "departed",
                         "date of departure",
                         "departure date",
                         "départ",
@@ -1860,11 +1865,24 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // visit 01/28/2026", "6-week postpartum visit May 5, 2026"); an operation's report
     // after it is still its report.
     // An operation note's own operation date is its event, whatever else is dated before
-    // it ("Consent: written, signed 19/02/2026" / "Date of procedure: 05/03/2026").
+    // it ("Consent: written, signed 19/02/2026" / "Date of procedure: 05/03/2026"), and
+    // so is its date of service ("DOS 02-03-2026" after "consent signed 01-27-2026").
     if doc == T::OperativeNote {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Due && d.label.is_some_and(|l| OPERATION_LABELS.contains(&l)) {
+            if d.role == DateRole::Due
+                && d.label
+                    .is_some_and(|l| OPERATION_LABELS.contains(&l) || VISIT_LABELS.contains(&l))
+            {
                 d.role = DateRole::Service;
+            }
+        }
+    }
+    // A vaccination record's reporting (to a registry, of a titre) is no dose
+    // ("Reportado al registro estatal (IIS): 01/15/2026").
+    if doc == T::VaccinationRecord {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.rank == 0 {
+                d.role = DateRole::Other;
             }
         }
     }
@@ -3022,5 +3040,64 @@ mod tests {
                      Thank you for referring Sofia. We completed her initial orthodontic\n\
                      examination and records on 3/24/2026.\nSincerely,";
         assert_eq!(date(ortho, Region::Us).as_deref(), Some("2026-03-24"));
+    }
+
+    #[test]
+    fn spanish_dates_fax_machines_registries_and_a_letter_s_own_field() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // Spanish months, "de" between the parts, a plain "Fecha:", a letter's greeting
+        // and closing, a visit thanked for.
+        let carta = "Sunridge Community Health Center\n1418 E. Alder St. - Yakima, WA 98901\n\n\
+                     15 de febrero de 2026\n\nRe: resultados de laboratorio  (F. nac. 07/22/1986)\n\
+                     Estimada Sra. Hernández:\n\
+                     Gracias por su visita del 10 de febrero de 2026. Le escribo con los resultados.\n\
+                     Atentamente,\nDaniela Okafor, FNP-C";
+        let u = understand_text(carta, Region::Us);
+        assert_eq!(u.document_date.as_deref(), Some("2026-02-10"));
+        assert!(
+            u.dates
+                .iter()
+                .any(|d| d.date == "2026-02-15" && d.role == DateRole::Issued)
+        );
+        let consentimiento = "CONSENTIMIENTO GENERAL PARA TRATAMIENTO / GENERAL CONSENT FOR TREATMENT\n\
+                              Nombre del paciente: Mateo Ríos Delgado\nFecha de nacimiento: 10/04/2025\n\
+                              Yo, el paciente o su representante legal, doy mi consentimiento.\n\
+                              Firma del paciente/representante: Yesenia Delgado\nFecha: 10/20/2025";
+        assert_eq!(
+            date(consentimiento, Region::Us).as_deref(),
+            Some("2025-10-20")
+        );
+        // A fax machine's header line, known by its number and page counter.
+        let card = "01/06/2026 13:22   (919)555-0164   BRIGHTLEAF FAMILY MED   P.3/4\n--- FRONT ---\n\
+                    Carolina Heritage Health Plan          PPO Select\nMember ID:  CHX884120375\n\
+                    Effective Date: 01/01/2026\nRx BIN: 004336    Rx PCN: ADV\nCard issued 12/15/2025";
+        assert_eq!(date(card, Region::Us).as_deref(), Some("2025-12-15"));
+        // A letter's own date's field wins over the title before it.
+        let notice = "Radiotherapy Department\n\nAPPOINTMENT NOTIFICATION      Date of letter: 12/01/2026\n\
+                      Hospital No: G6602913        DOB: 19/01/1952\nDear Mr Ó Flatharta,\n\
+                      An appointment has been made for your radiotherapy planning CT scan:\n\
+                      \x20  Date:      Wednesday 21st January 2026\nLe meas,";
+        assert_eq!(date(notice, Region::Ie).as_deref(), Some("2026-01-12"));
+        // An ED letter's "Departed:" ends the stay.
+        let ed = "Royal Pennine Infirmary - Emergency Department\nED DISCHARGE LETTER\n\
+                  Patient: Jordan WHITWORTH   DOB: 04/11/2001\n\
+                  Arrived: 28/12/2025 23:47          Departed: 29/12/2025 04:10\n\
+                  Outcome: Discharged home.\nFollow-up: fracture clinic will telephone on 02/01/2026";
+        assert_eq!(date(ed, Region::Uk).as_deref(), Some("2025-12-29"));
+        // A procedure note's date of service after an earlier consent.
+        let extraction = "SUNRIDGE CHC - DENTAL\nPROCEDURE NOTE: SURGICAL EXTRACTION\n\
+                          Pt: Ernesto Calderón Pineda       DOB 02/14/1971\nDOS 02-03-2026\n\
+                          Consent: written consent signed 01-27-2026, reviewed again today.\n\
+                          Procedure: sectioned #19, roots delivered. EBL minimal. Hemostasis achieved.\n\
+                          F/U post-op check 02-10-2026.";
+        assert_eq!(date(extraction, Region::Us).as_deref(), Some("2026-02-03"));
+        // A vaccination record's reporting to the registry is no dose.
+        let registro = "SUNRIDGE CHC - REGISTRO DE VACUNACIÓN / VACCINE ADMINISTRATION RECORD\n\
+                        Fecha de nacimiento / DOB: 11/03/1979\n\
+                        Vacuna / Vaccine          Fecha / Date    Lote / Lot    Sitio\n\
+                        Tdap                      01/14/2026      TD55102       LD\n\
+                        Hep B (Heplisav-B) #2     Próxima / Next due: 02/11/2026\n\
+                        Reported to the state registry: 01/15/2026";
+        assert_eq!(date(registro, Region::Us).as_deref(), Some("2026-01-14"));
     }
 }
