@@ -3000,7 +3000,7 @@ const STAY_ENDS: &[&str] = &[
 
 /// Labels of an appointment that, dated before the letter, took place ("Hearing aid
 /// fitting - appointment 1 May 2025" in a letter of 7 May; "Rendez-vous du 25 février").
-const APPOINTMENT: &[&str] = &["appointment", "appt", "rendez-vous"];
+pub(crate) const APPOINTMENT: &[&str] = &["appointment", "appt", "rendez-vous"];
 
 /// A visit dated after the document was issued is one to come ("Fracture clinic:
 /// 28/04/2026" in a letter typed in March), and so is a date written with its weekday
@@ -3154,7 +3154,7 @@ const ABSENCE: &[&str] = &[
 const CONNECTORS: &[&str] = &["and", "to", "-", "–", "—", "through", "thru", "&", "or"];
 
 /// A time of day after a date ("09:20", "16.45", "9:30 AM", "(14:05)").
-fn time_like(word: &str) -> bool {
+pub(crate) fn time_like(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     let lower = w.to_ascii_lowercase();
     if matches!(

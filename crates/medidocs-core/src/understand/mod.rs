@@ -1696,10 +1696,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // départ 2025-11-15") is no stay's end.
     if matches!(doc, T::VaccinationRecord | T::Prescription) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service
-                && d.label
-                    .is_some_and(|l| ["départ", "date de départ"].contains(&l))
-            {
+            if d.role == DateRole::Service && d.label.is_some_and(|l| DEPARTURES.contains(&l)) {
                 d.role = DateRole::Other;
             }
         }
@@ -1708,19 +1705,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // the stay (a traveller's departure elsewhere is from the history).
     if doc == T::DischargeSummary {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Other
-                && d.label.is_some_and(|l| {
-                    [
-                        "departure",
-                        "departed",
-                        "date of departure",
-                        "departure date",
-                        "départ",
-                        "date de départ",
-                    ]
-                    .contains(&l)
-                })
-            {
+            if d.role == DateRole::Other && d.label.is_some_and(|l| DEPARTURES.contains(&l)) {
                 d.role = DateRole::Service;
             }
         }
@@ -1730,24 +1715,25 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // (Or one that gives an appointment in its body: "you have been given an
     // appointment to return to the ED Review Clinic as follows:" / "Date: Tuesday 19 May
     // 2026".)
-    let gives_appointment = dates.iter().any(|d| d.role == DateRole::Due)
-        && lines.iter().any(|l| {
-            let l = l.to_lowercase();
-            [
-                "an appointment",
-                "your appointment",
-                "appointment has been",
-                "appointment for you",
-            ]
-            .iter()
-            .any(|p| l.contains(p))
-        });
-    if doc == T::Other
-        && (gives_appointment
-            || lines.iter().take(TITLE_LINES + 2).any(|l| {
+    let gives_appointment = || {
+        dates.iter().any(|d| d.role == DateRole::Due)
+            && lines.iter().any(|l| {
                 let l = l.to_lowercase();
-                l.contains("appointment") || l.contains("admission")
-            }))
+                [
+                    "an appointment",
+                    "your appointment",
+                    "appointment has been",
+                    "appointment for you",
+                ]
+                .iter()
+                .any(|p| l.contains(p))
+            })
+    };
+    if doc == T::Other
+        && (lines.iter().take(TITLE_LINES + 2).any(|l| {
+            let l = l.to_lowercase();
+            l.contains("appointment") || l.contains("admission")
+        }) || gives_appointment())
     {
         for d in dates.iter_mut() {
             if d.role == DateRole::Issued && d.label == Some("date") && d.weekday {
@@ -1899,9 +1885,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             });
             for d in dates.iter_mut() {
                 let header = d.line < TITLE_LINES + 4;
-                let appointment = d
-                    .label
-                    .is_some_and(|l| ["appt", "appointment"].contains(&l));
+                let appointment = d.label.is_some_and(|l| dates::APPOINTMENT.contains(&l));
                 if !visit_dated && header && d.role == DateRole::Due && appointment {
                     d.role = DateRole::Service;
                     d.label = Some("date of visit");
@@ -2068,6 +2052,16 @@ const SIGNERS: &[&str] = &[
 
 /// Service dates after the last one an event label names (`labels`) become due: every
 /// one, or (`reports_too` false) those dating the event rather than a report on it.
+/// Labels of a departure: from an emergency department or a ward, or a traveller's.
+const DEPARTURES: &[&str] = &[
+    "departure",
+    "departed",
+    "date of departure",
+    "departure date",
+    "départ",
+    "date de départ",
+];
+
 /// Names of a results table's columns other than its dates.
 const RESULT_COLUMNS: &[&str] = &[
     "units",
@@ -2081,24 +2075,15 @@ const RESULT_COLUMNS: &[&str] = &[
     "interval",
 ];
 
-/// Whether `d` opens its line with a time after it ("18 Feb 2026 14:00   Dietitian").
+/// Whether `d` opens its line with a time after it ("18 Feb 2026 14:00   Dietitian"), as
+/// `find_dates` reads a stamp.
 fn stamp_opens_line(lines: &[String], d: &FoundDate) -> bool {
-    let Some(line) = lines.get(d.line) else {
-        return false;
-    };
-    let rest = line.trim_start();
-    rest.starts_with(d.text.as_str())
-        && rest[d.text.len()..]
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| {
-                w.split_once(':').is_some_and(|(h, m)| {
-                    (1..=2).contains(&h.len())
-                        && h.bytes().all(|b| b.is_ascii_digit())
-                        && m.get(..2)
-                            .is_some_and(|m| m.bytes().all(|b| b.is_ascii_digit()))
-                })
-            })
+    d.words.start == 0
+        && lines.get(d.line).is_some_and(|line| {
+            line.split_whitespace()
+                .nth(d.words.end)
+                .is_some_and(dates::time_like)
+        })
 }
 
 /// Labels of a letter's own date.
