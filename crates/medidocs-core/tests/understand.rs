@@ -94,6 +94,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-53.jsonl",
         "held-out-55.jsonl",
         "held-out-56.jsonl",
+        "held-out-58.jsonl",
+        "held-out-59.jsonl",
+        "held-out-60.jsonl",
+        "held-out-61.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -1390,12 +1390,20 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    // A device's check, a recorder's fitting and removal ("Check date: 08 Jan 2026",
+    // "Recorder fitted: 19/01/2026 10:32   Removed: 20/01/2026").
+    "check date",
+    "date of check",
+    "interrogation date",
+    "date of interrogation",
+    "recorder fitted",
+    "monitor fitted",
+    "date fitted",
     "date of contact",
     "call date",
     "call date/time",
     "date of call",
     "telephone call",
-    "date/time of contact",
     "contact date",
     "date of review",
     "taken",
@@ -1698,6 +1706,9 @@ const REPORTED: &[&str] = &[
 const RECEIVED: &[&str] = &["received", "date received", "rec'd", "rec’d", "recd"];
 const ISSUED: &[&str] = &[
     "date",
+    // (A referral's own date: another paper's on anything but the referral.)
+    "referral date",
+    "date of referral",
     "dated",
     "printed",
     "print date",
@@ -1906,6 +1917,10 @@ fn deocr(text: &str) -> String {
 /// CXR on", "since").
 fn role_of(before: &str) -> Option<(DateRole, &'static str)> {
     let mut lower = deocr(&before.to_lowercase());
+    // "Date/time of call:", "Date and time of visit:": a date's field, its time beside.
+    for both in ["date/time of ", "date & time of ", "date and time of "] {
+        lower = lower.replace(both, "date of ");
+    }
     // A Spanish "Fecha:" is a plain "Date:" (but "Fecha de nacimiento" names its own).
     let plain: Vec<usize> = lower
         .match_indices("fecha")
@@ -2075,6 +2090,9 @@ const DUE_ALONE: &[&str] = &[
     // ("... or by phoning 091 544 100, by 24/03/2026")
     "by",
 ];
+/// The same for service dates ("Assessment: 20/01/2026 (telephone)", not "referred for
+/// assessment on").
+const SERVICE_ALONE: &[&str] = &["assessment", "assessed", "examined", "fitted", "removed"];
 /// The same for issue dates.
 /// ("Completed 03/04/2026" is a form's; "Pre-exposure course completed 27/01/2026" is
 /// from the history.)
@@ -2129,6 +2147,9 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         if ISSUED_ALONE.contains(&lower.as_str()) {
             return Some((DateRole::Issued, "dated"));
         }
+        if let Some(&alone) = SERVICE_ALONE.iter().find(|&&w| w == lower.as_str()) {
+            return Some((DateRole::Service, alone));
+        }
         // "Form PVFC-REG-2   Completed 02/24/2021": a form's field, capitalised (not
         // "course completed" in a sentence).
         if clause
@@ -2148,6 +2169,14 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
                 .is_some_and(|w| !matches!(*w, "on" | "by" | "at"))
         {
             return Some((DateRole::Due, "booked"));
+        }
+        // "Hep A dose 2 from 05/07/26": when a dose may be given, to come.
+        if words.last() == Some(&"from")
+            && words
+                .iter()
+                .any(|w| w.starts_with("dose") || w.starts_with("booster"))
+        {
+            return Some((DateRole::Due, "due"));
         }
         let due_word = says_due(&words);
         if due_word
@@ -2567,10 +2596,17 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         }
         // The label: the words since the previous date on the line, six at most (none
         // for the second date of a word holding two).
-        let line_from = prev_end
+        let mut line_from = prev_end
             .filter(|(line, _)| *line == c.line)
             .map_or(0, |(_, end)| end)
             .min(c.words.start);
+        // ("Fitted: 19/01/2026 10:32   Removed: 20/01/2026": the previous date's time is
+        // its own, no part of this one's label.)
+        if same_line {
+            while line_from < c.words.start && time_like(words[line_from]) {
+                line_from += 1;
+            }
+        }
         let from = line_from.max(c.words.start.saturating_sub(LABEL_WORDS));
         // "Intervention : Coronarographie et ICP de l'IVA moyenne le 5 mars 2026": a
         // short label opening the line, with its colon, reaches past the eight words.
@@ -3058,7 +3094,7 @@ pub(crate) fn days_apart(a: &str, b: &str) -> Option<i64> {
     Some((day(b)? - day(a)?).whole_days())
 }
 
-fn is_weekday(word: &str) -> bool {
+pub(crate) fn is_weekday(word: &str) -> bool {
     let w = word
         .trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase();

@@ -426,6 +426,14 @@ const NAMES: &[Cue] = &[
     cue(T::ConsultationNote, "anesthesia assessment", 5.0),
     cue(T::ConsultationNote, "anaesthesia assessment", 5.0),
     cue(T::Other, "medical examination report", 5.0),
+    // Medico-legal and insurance reports: an examination for a third party, no care.
+    cue(T::Other, "independent medical examination", 8.0),
+    cue(T::Other, "independent medical evaluation", 8.0),
+    cue(T::Other, "attending physician statement", 8.0),
+    cue(T::Other, "attending physician's statement", 8.0),
+    cue(T::Other, "occupational health report", 7.0),
+    cue(T::Other, "intake appointment", 4.0),
+    cue(T::Other, "has been booked", 3.0),
     cue(T::LabReport, "inr result", 6.0),
     cue(T::InsuranceCard, "travel assistance", 5.0),
     cue(T::InsuranceCard, "assistance-voyage", 5.0),
@@ -1150,8 +1158,14 @@ fn result_line(line: &str) -> bool {
     };
     let range = |w: &str| {
         let w = w.trim_matches(|c| c == '(' || c == ')' || c == '[' || c == ']');
+        // (Not a telephone number's "555-0190": a range rises, its bounds without a
+        // leading zero.)
+        let bound = |x: &str| {
+            let lead = x.len() > 1 && x.starts_with('0') && !x.starts_with("0.");
+            x.parse::<f64>().ok().filter(|_| !lead)
+        };
         match w.split_once('-') {
-            Some((a, b)) => a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok(),
+            Some((a, b)) => bound(a).zip(bound(b)).is_some_and(|(a, b)| a <= b),
             None => (w.starts_with('<') || w.starts_with('>')) && w[1..].parse::<f64>().is_ok(),
         }
     };
@@ -1551,6 +1565,15 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             dates[k].rank = 2;
         }
     }
+    // "Referral date: January 9, 2026" on an appointment letter: the referral's, another
+    // paper's.
+    if doc != T::ReferralLetter {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Issued && d.label.is_some_and(|l| l.contains("referral")) {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     // "-- HIM USE ONLY --" / "Rec'd 03/02/2026 by KT | Completed 03/04/2026": the
     // office's handling of the paper, not what it is about.
     for at in office_use_lines(lines) {
@@ -1788,9 +1811,21 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
     // A note that names no visit, its dates bare stamps ("You   Sun, Feb 15, 2026 8:12
     // PM", "Priya Venkataraman, MD   Mon, Feb 16 7:48 AM"): each entry is the encounter.
+    // (A consultation's own time stamp opening its line is its visit, and dates the
+    // rest: "04-Mar-2026 11:20   Telephone   Dr Rina Patel" over "missed Mon and Tue
+    // (02/03 and 03/03)".)
+    if doc == T::ConsultationNote {
+        for d in dates.iter_mut() {
+            let bare = (d.role == DateRole::Issued && d.guessed)
+                || (d.role == DateRole::Other && d.label.is_none());
+            if bare && stamp_opens_line(lines, d) {
+                d.role = DateRole::Service;
+            }
+        }
+    }
     if doc == T::ConsultationNote && !dates.iter().any(|d| d.role == DateRole::Service) {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Other && d.label.is_none() {
+            if d.role == DateRole::Other && d.label.is_none() && stamped(lines, d) {
                 d.role = DateRole::Service;
             }
         }
@@ -1827,6 +1862,36 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         if let Some(k) = latest {
             dates[k].role = DateRole::Service;
             dates[k].rank = 2;
+        }
+    }
+    // A recording's period, its start and end on one line ("Start: Mon 02/03/2026 09:15
+    // End: Tue 03/03/2026 09:05"), is the study, when nothing else dates it.
+    if matches!(doc, T::ImagingReport | T::LabReport | T::Other)
+        && !dates
+            .iter()
+            .any(|d| d.role == DateRole::Service && d.rank == 2)
+    {
+        let named = |d: &FoundDate, names: &[&str]| {
+            lines.get(d.line).is_some_and(|line| {
+                let words: Vec<&str> = line.split_whitespace().take(d.words.start).collect();
+                let mut at = words.len();
+                if at > 0 && dates::is_weekday(words[at - 1]) {
+                    at -= 1;
+                }
+                at > 0 && names.contains(&words[at - 1].to_lowercase().as_str())
+            })
+        };
+        let starts: Vec<usize> = dates
+            .iter()
+            .filter(|d| d.role == DateRole::Other && named(d, &["start:", "started:"]))
+            .map(|d| d.line)
+            .collect();
+        for d in dates.iter_mut() {
+            let period = named(d, &["start:", "started:", "end:", "ended:"]);
+            if d.role == DateRole::Other && period && starts.contains(&d.line) {
+                d.role = DateRole::Service;
+                d.rank = 2;
+            }
         }
     }
     // A report dated only by its reporting ("Final report signed 03/04/2026"): the days
@@ -1890,9 +1955,6 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
                     d.role = DateRole::Service;
                     d.label = Some("date of visit");
                 }
-                if d.role == DateRole::Issued && d.guessed && stamp_opens_line(lines, d) {
-                    d.role = DateRole::Service;
-                }
             }
             later_service_is_due(dates, VISIT_LABELS, false)
         }
@@ -1912,6 +1974,11 @@ const SAMPLED: &[&str] = &[
     "taken",
     "date taken",
     "sample taken",
+    "samples taken",
+    "swab taken",
+    "specimen taken",
+    "blood taken",
+    "bloods taken",
     "drawn",
 ];
 
@@ -2019,9 +2086,12 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
                     .any(|h| l.starts_with(h))
                 || l.starts_with("statement")
                 || l.starts_with("confirmation")
+                // ("SECTION B - to be completed by the claimant")
+                || (["section", "part "].iter().any(|h| l.starts_with(h))
+                    && l.contains("completed by"))
         })
         .is_some_and(|heading| {
-            ["patient", "parent", "guardian"]
+            ["patient", "parent", "guardian", "claimant", "applicant"]
                 .iter()
                 .any(|w| heading.contains(w))
                 && !heading.starts_with("confirmation")
@@ -2080,6 +2150,17 @@ const RESULT_COLUMNS: &[&str] = &[
 fn stamp_opens_line(lines: &[String], d: &FoundDate) -> bool {
     d.words.start == 0
         && lines.get(d.line).is_some_and(|line| {
+            line.split_whitespace()
+                .nth(d.words.end)
+                .is_some_and(dates::time_like)
+        })
+}
+
+/// Whether `d` is written as a stamp: opening its line, or with its time after it
+/// ("Mon, Feb 16 7:48 AM"), not in a sentence ("(CABG x3, surgery December 17, 2025)").
+fn stamped(lines: &[String], d: &FoundDate) -> bool {
+    d.words.start == 0
+        || lines.get(d.line).is_some_and(|line| {
             line.split_whitespace()
                 .nth(d.words.end)
                 .is_some_and(dates::time_like)
@@ -3084,5 +3165,76 @@ mod tests {
                         Hep B (Heplisav-B) #2     Próxima / Next due: 02/11/2026\n\
                         Reported to the state registry: 01/15/2026";
         assert_eq!(date(registro, Region::Us).as_deref(), Some("2026-01-14"));
+    }
+
+    #[test]
+    fn recordings_calls_and_checks_are_read_by_their_fields() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // A recorder's fitting and removal on one line, a time between them.
+        let holter = "CARDIAC PHYSIOLOGY DEPARTMENT\n24 HOUR AMBULATORY ECG (HOLTER) REPORT\n\
+                      Name: Ms Leanne CARTWRIGHT      DOB: 15/05/1994\n\
+                      Recorder fitted: 19/01/2026 10:32      Removed: 20/01/2026 10:40\n\
+                      Conclusion: Paroxysmal SVT.\n\
+                      Analysed by: J. Pearce        Date: 22/01/2026\n\
+                      Verified by: Dr S. Iqbal      Date: 23/01/2026";
+        assert_eq!(date(holter, Region::Uk).as_deref(), Some("2026-01-20"));
+        // A recording's start and end, a weekday before each.
+        let abpm = "AMBULATORY BLOOD PRESSURE MONITORING REPORT\nPatient: Mr Kwame ASANTE   DOB: 30/10/1982\n\
+                    Start: Mon 02/03/2026 09:15        End: Tue 03/03/2026 09:05\n\
+                    Daytime mean 146 93 79\n\
+                    Reported by: Dr L. Sutherland   05.03.2026";
+        assert_eq!(date(abpm, Region::Uk).as_deref(), Some("2026-03-03"));
+        // A call's "Date/time of call:" is the consultation, not the result quoted.
+        let call = "ANTICOAGULATION SERVICE - TELEPHONE CONSULTATION RECORD\n\
+                    Patient: Mary-Kate Doherty   DOB: 22/03/1938\n\
+                    Date/time of call: 10/03/2026  11:20\n\
+                    INR result (POC, district nurse visit 09/03/2026): 4.6\n\
+                    Plan: Repeat INR 13/03/2026 (district nurse).";
+        assert_eq!(date(call, Region::Ie).as_deref(), Some("2026-03-10"));
+        // A device clinic's "Check date:", not the physician's review days later.
+        let device = "PACING & DEVICE CLINIC - INTERROGATION REPORT\nPatient: Bridget Lynch   DOB 17 Oct 1936\n\
+                      Device: pacemaker - implanted 05 Jun 2019\n\
+                      Check type: In-clinic       Check date: 08 Jan 2026\n\
+                      Next: remote transmission 09 Apr 2026\n\
+                      Reviewed: Dr F. Quirke, Consultant Cardiologist     12 Jan 2026";
+        assert_eq!(date(device, Region::Ie).as_deref(), Some("2026-01-08"));
+        // A consultation's time stamp dates it; the history's days and the plan's do not.
+        let note = "Beaumont Lane Surgery - Consultation\n04-Mar-2026 11:20   Telephone   Dr Rina Patel (GP)\n\
+                    Patient: Chloe BARNES   DOB 09-Oct-2001\n\
+                    History\nMissed 2 pills - started new packet Sun 01/03,\n\
+                    missed Mon and Tue (02/03 and 03/03). UPSI Sat 28/02.\n\
+                    Plan      Pregnancy test 21 days after UPSI (21/03/2026).";
+        assert_eq!(date(note, Region::Uk).as_deref(), Some("2026-03-04"));
+        // An appointment letter's "Referral date:" is the referral's.
+        let intake = "CARDIOVASCULAR PREVENTION & REHABILITATION CENTRE\n\nJanuary 22, 2026\n\n\
+                      Re: Your Cardiac Rehabilitation Intake Appointment\n\
+                      Referral date: January 9, 2026  (CABG x3, surgery December 17, 2025)\n\
+                      Your intake assessment has been booked:\n    Date:      Tuesday, February 10, 2026";
+        let u = understand_text(intake, Region::Ca);
+        assert_eq!(u.document_date.as_deref(), Some("2026-01-22"));
+        let referred = u.dates.iter().find(|d| d.date == "2026-01-09");
+        assert_eq!(referred.map(|d| d.role), Some(DateRole::Other));
+        // A swab taken before a referral is the history's.
+        let referral = "HEALTHLINK - OUTPATIENT REFERRAL\nDate: 02/05/2020     Priority: Routine\n\
+                        Patient:  Mary KEHOE     DOB: 30/01/1974\nReason for referral:\n\
+                        Recurrent otitis externa. Swab taken\n14/01/2020 grew Pseudomonas aeruginosa.";
+        assert_eq!(date(referral, Region::Ie).as_deref(), Some("2020-05-02"));
+        // A dose "from" a date is to come.
+        let travel = "TRAVEL VACCINATION RECORD\nTraveller: Mr Oliver GRANT   DOB: 30 Apr 1999\n\
+                      Date       Vaccine                 Batch      Dose\n\
+                      05/01/26   Hepatitis A (Havrix)    AHAVB911   1 of 2\n\
+                      26/01/26   Rabies (Rabipur)        4017A      3 of 3\n\
+                      Boosters: Hep A dose 2 from 05/07/26 (6-12 months).";
+        assert_eq!(date(travel, Region::Uk).as_deref(), Some("2026-01-26"));
+        // A consent's claimant signs in a section of the form after the doctor's.
+        let ime = "CONSENT TO INDEPENDENT MEDICAL EXAMINATION\n\
+                   Claimant:   Ms Rhiannon Beddoe     Date of birth: 30 June 1983\n\
+                   SECTION A - to be completed by the examining doctor\n\
+                   I will explain to the claimant the purpose of this examination.\n\
+                   Signed:  O. Prothero                Date: 26/02/2026\n\
+                   SECTION B - to be completed by the claimant\n\
+                   1. I consent to being examined by the doctor named above.   [X]\n\
+                   Signature:  R. Beddoe               Date: 02/03/2026";
+        assert_eq!(date(ime, Region::Uk).as_deref(), Some("2026-03-02"));
     }
 }
