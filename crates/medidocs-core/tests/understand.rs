@@ -92,12 +92,18 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-51.jsonl",
         "held-out-52.jsonl",
         "held-out-53.jsonl",
+        "held-out-54.jsonl",
         "held-out-55.jsonl",
         "held-out-56.jsonl",
+        "held-out-57.jsonl",
         "held-out-58.jsonl",
         "held-out-59.jsonl",
         "held-out-60.jsonl",
         "held-out-61.jsonl",
+        "held-out-62.jsonl",
+        "held-out-63.jsonl",
+        "held-out-64.jsonl",
+        "held-out-65.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -389,11 +389,27 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 1));
     }
+    // "9 January, 23 January and 6 February 2026": two digits after a month and its
+    // comma, or before another month, are the next date's day, no year.
+    // (Not "Aug 05 '21   Oct 07 '21": an apostrophe marks a year.)
+    let bare_two = |k: usize| {
+        words.get(i + k).is_some_and(|y| {
+            let y = y.trim_end_matches([',', '.']);
+            y.len() <= 2 && y.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    let short_year = |k: usize| {
+        bare_two(k)
+            && (words.get(i + k - 1).is_some_and(|m| m.ends_with(','))
+                || w(k + 1).and_then(month_of).is_some())
+    };
     // 14 March 2026, 14th of March 2026, 14 de marzo de 2026.
     if let Some(d) = day_of(first) {
         let of = |x: &str| x.eq_ignore_ascii_case("of") || x.eq_ignore_ascii_case("de");
         let (mi, skip) = if w(1).is_some_and(of) { (2, 1) } else { (1, 0) };
-        if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(ocr_year)) {
+        if let (Some(m), Some(y)) = (w(mi).and_then(month_of), w(mi + 1).and_then(ocr_year))
+            && !short_year(mi + 1)
+        {
             return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3 + skip));
         }
         if skip == 1
@@ -426,6 +442,7 @@ fn named(words: &[&str], i: usize) -> Option<(i32, u32, u32, usize)> {
     // March 14, 2026; Mar 14 2026.
     if let Some(m) = month_of(first)
         && let (Some(d), Some(y)) = (w(1).and_then(day_of), w(2).and_then(ocr_year))
+        && !(bare_two(2) && w(3).and_then(month_of).is_some())
     {
         return valid(y, m, d).map(|(y, m, d)| (y, m, d, 3));
     }
@@ -456,8 +473,11 @@ fn named_no_year(words: &[&str], i: usize) -> Option<(u32, u32, usize)> {
         } else {
             (1, 0)
         };
+        // ("9 January, 23 January and 6 February 2026": a list's next day after the
+        // comma.)
+        let listed = words.get(i + mi).is_some_and(|m| m.ends_with(','));
         if let Some(m) = w(mi).and_then(month_of)
-            && ends_well(mi + 1)
+            && (ends_well(mi + 1) || listed)
         {
             return valid(2000, m, d).map(|(_, m, d)| (m, d, 2 + skip));
         }
@@ -470,6 +490,7 @@ fn named_no_year(words: &[&str], i: usize) -> Option<(u32, u32, usize)> {
     }
     if let Some(m) = month_of(first)
         && first != "may"
+        && !words[i].ends_with(',')
         && let Some(d) = w(1).and_then(day_of)
         && ends_well(2)
         // "March 14" but not "Mar 1-3" or "June 2.5".
@@ -566,15 +587,24 @@ fn fax_header(words: &[&str]) -> bool {
                 .is_some_and(|n| counter(n) || n.parse::<u32>().is_ok()))
             || w.strip_prefix("p.")
                 .is_some_and(|n| counter(n) || (n.len() <= 3 && n.parse::<u32>().is_ok()))
+            // ("P1/1")
+            || w.strip_prefix('p').is_some_and(counter)
     });
     // The sending machine's number ("01/06/2026 13:22   (919)555-0164   BRIGHTLEAF FAMILY
     // MED   P.3/4", "FEB 17 2026 10:31   FROM: 4035550119   ...   P.01").
-    let number = lower.iter().any(|w| {
-        let digits = w.chars().filter(char::is_ascii_digit).count();
-        (10..=15).contains(&digits)
-            && w.chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '(' | ')' | '-' | '+' | '.'))
-    });
+    let phone_part = |w: &str| {
+        w.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '(' | ')' | '-' | '+' | '.'))
+    };
+    let digits = |w: &str| w.chars().filter(char::is_ascii_digit).count();
+    let number = lower
+        .iter()
+        .any(|w| (10..=15).contains(&digits(w)) && phone_part(w))
+        // ("061 555 901 -> 065 555 1234": a number in groups.)
+        || lower.windows(3).any(|g| {
+            g.iter().all(|w| phone_part(w) && (2..=4).contains(&digits(w)))
+                && (9..=15).contains(&g.iter().map(|w| digits(w)).sum::<usize>())
+        });
     (sender || number) && pages
 }
 
@@ -1122,6 +1152,9 @@ const DUE: &[&str] = &[
     "replaced by",
     "removed by",
     "to be removed",
+    // (A course's "Stop date:", a plan's "End date:".)
+    "stop date",
+    "end date",
     "due date",
     "due by",
     "due on",
@@ -1260,6 +1293,10 @@ const OTHER: &[&str] = &[
     "most recent visit",
     "date of most recent visit",
     "last in-person visit",
+    "date of last visit",
+    "last visit date",
+    "last office visit",
+    "date of last office visit",
     "estimated beginning date",
     "estimated start date",
     "paid",
@@ -1304,6 +1341,8 @@ const OTHER: &[&str] = &[
     "request date",
     "last episode",
     "previous episode",
+    // (A report's "Date Range: 01/01/2019 - 12/31/2019": the period it covers.)
+    "date range",
     "effective",
     "effective date",
     "coverage start",
@@ -1338,6 +1377,10 @@ pub(crate) const LAST_VISIT: &[&str] = &[
     "most recent visit",
     "date of most recent visit",
     "last in-person visit",
+    "date of last visit",
+    "last visit date",
+    "last office visit",
+    "date of last office visit",
 ];
 
 /// Labels of a prescription's filling at a pharmacy: another date's (history, or the
@@ -1390,6 +1433,9 @@ const OTHER_NEAR: &[&str] = &[
     "onset",
 ];
 const SERVICE: &[&str] = &[
+    // (A tribunal's "Date of hearing:".)
+    "date of hearing",
+    "hearing date",
     // A device's check, a recorder's fitting and removal ("Check date: 08 Jan 2026",
     // "Recorder fitted: 19/01/2026 10:32   Removed: 20/01/2026").
     "check date",
@@ -1709,6 +1755,10 @@ const ISSUED: &[&str] = &[
     // (A referral's own date: another paper's on anything but the referral.)
     "referral date",
     "date of referral",
+    // (An urgent referral's "Date of decision to refer:": its own date, or the visit
+    // that decided it when no visit is dated.)
+    "date of decision to refer",
+    "decision to refer",
     "dated",
     "printed",
     "print date",
@@ -1728,6 +1778,7 @@ const ISSUED: &[&str] = &[
     "orig. rx date",
     "original rx date",
     "rx date",
+    "prescription dated",
     "signature",
     "iss",
     "generated",
@@ -1827,6 +1878,7 @@ const CLINICAL_TITLES: &[&str] = &[
 const REQUESTS: &[&str] = &[
     "consultation request",
     "request for consultation",
+    "referral for consultation",
     "demande de consultation",
 ];
 
@@ -2232,6 +2284,18 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
         Some((DateRole::Issued, "dated")) if in_sentence && !after_colon => {
             Some((DateRole::Other, "dated"))
+        }
+        other => other,
+    };
+    // "fit note issued to 28/02/2026", "reports must be sent to the Tribunal by
+    // 23/03/2026": an issue's end or deadline, to come.
+    let found = match found {
+        Some((DateRole::Issued, label))
+            if before.split_whitespace().last().is_some_and(|w| {
+                ["to", "until", "till", "by"].contains(&w.to_lowercase().as_str())
+            }) =>
+        {
+            Some((DateRole::Due, label))
         }
         other => other,
     };
@@ -2803,6 +2867,39 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // A row's "2nd dose 01/12/2025" under "Next due": the column says more than the
         // dose's name.
         let mut labelled = label_role(&before);
+        // "I reviewed Seán at the end of his radiotherapy on Tuesday 24th February": a
+        // visit told in a sentence longer than a label.
+        // ("whom I met for three assessment sessions" / "on 9 January, ...": a sentence
+        // begun on the line above.)
+        let sentence: Vec<&str> = match c.line.checked_sub(1) {
+            Some(k) if line_from == 0 => lines[k]
+                .iter()
+                .chain(&words[..c.words.start])
+                .copied()
+                .collect(),
+            _ => words[line_from..c.words.start].to_vec(),
+        };
+        if labelled.is_none() && seen_in_sentence(&sentence) {
+            labelled = Some((DateRole::Service, "seen"));
+        }
+        // "on 9 January, 23 January and 6 February 2026": a list's dates share the
+        // first one's visit or plan.
+        if labelled.is_none()
+            && same_line
+            && if before.trim().is_empty() {
+                // (The comma on the previous date's last word.)
+                c.words.start > 0 && words[c.words.start - 1].ends_with(',')
+            } else {
+                before
+                    .split_whitespace()
+                    .all(|w| matches!(w, "," | "and" | "&" | "or"))
+            }
+            && let Some(prev) = out.last().filter(|p| p.line == c.line)
+            && matches!(prev.role, DateRole::Service | DateRole::Due)
+            && prev.label.is_some()
+        {
+            labelled = Some((prev.role, prev.label.unwrap_or("seen")));
+        }
         // "SEEN 08 FEB 2019", "[SCANNED 22/03/2021": a stamp on the paper, when it was
         // handled, not what it is about.
         if let Some(stamp) = words[..c.words.start]
@@ -2814,12 +2911,23 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         }
         // "2026-03-03 11:48  DE/FROM: 819 555 0164 ... P 01/04": a fax machine's header,
         // when the page went through it.
-        if labelled.is_none() && *faxes[c.line].get_or_insert_with(|| fax_header(words)) {
+        // (Whatever the sender's name says: "FROM: BEDFORD COMMUNITY CLINIC  902 555 0133
+        // 23/01/2026 15:06   P 1/1".)
+        if labelled.is_none_or(|(r, _)| r != DateRole::Birth)
+            && *faxes[c.line].get_or_insert_with(|| fax_header(words))
+        {
             labelled = Some((DateRole::Other, "fax"));
         }
         let own_label = labelled.is_some();
+        // A row's month and year alone ("GSK  7Z93K  08/2027  0.5 mL ... 03/18/2026")
+        // fill a column of dates of their own (a lot's "Exp").
+        let k_col = k_on_line
+            + words[line_from..c.words.start]
+                .iter()
+                .filter(|w| month_year(w))
+                .count();
         if same_line && labelled.is_some_and(|(_, l)| l == "dose") && !before.contains(':') {
-            labelled = column(&mut headers, lines, c.line, &dated, k_on_line).or(labelled);
+            labelled = column(&mut headers, lines, c.line, &dated, k_col).or(labelled);
         }
         let labelled = labelled
             .or_else(|| alone.then(|| label_above(lines, c.line, &dated)).flatten())
@@ -2829,7 +2937,7 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
                 if alone || before.contains(':') {
                     return None;
                 }
-                column(&mut headers, lines, c.line, &dated, k_on_line)
+                column(&mut headers, lines, c.line, &dated, k_col)
             })
             .or_else(|| {
                 // A date opening its line, under a short label of its own ("Consultation
@@ -3213,6 +3321,64 @@ fn region_order(region: Region) -> Order {
         Region::Ie | Region::Uk | Region::Ca => Order::DayFirst,
         Region::Us => Order::MonthFirst,
     }
+}
+
+/// A month and a year alone, as a lot's expiry is written: "08/2027", "2027-08".
+fn month_year(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    match w.split_once(['/', '-']) {
+        Some((a, b)) if !b.contains(['/', '-']) => {
+            (digits(a, 1..=2)
+                && digits(b, 4..=4)
+                && a.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)))
+                || (digits(a, 4..=4)
+                    && digits(b, 2..=2)
+                    && b.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the words before a date (on its line) are a sentence telling of a visit held
+/// on it: "I" or "we" and a verb of seeing, then "on" (a weekday after it) right before
+/// the date, within fourteen words and one sentence, and nothing putting it in the future.
+fn seen_in_sentence(before: &[&str]) -> bool {
+    let lower: Vec<String> = before
+        .iter()
+        .rev()
+        .take(14)
+        .rev()
+        .map(|w| w.to_lowercase())
+        .collect();
+    let mut end = lower.len();
+    if end > 0 && is_weekday(&lower[end - 1]) {
+        end -= 1;
+    }
+    if end == 0 || lower[end - 1] != "on" {
+        return false;
+    }
+    // The sentence: after the last word ending one.
+    let start = lower[..end - 1]
+        .iter()
+        .rposition(|w| w.ends_with('.') || w.ends_with(';'))
+        .map_or(0, |k| k + 1);
+    let sentence = &lower[start..end - 1];
+    let seen = sentence.windows(2).any(|pair| {
+        matches!(pair[0].as_str(), "i" | "we")
+            && matches!(
+                pair[1].as_str(),
+                "reviewed" | "saw" | "assessed" | "examined" | "met" | "visited"
+            )
+    });
+    seen && !sentence.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "will" | "next" | "plan" | "please" | "arrange" | "shall" | "would"
+        )
+    })
 }
 
 /// A label on the lines above a date alone on its line: the nearest of the three above

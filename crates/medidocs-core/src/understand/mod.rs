@@ -376,6 +376,9 @@ const NAMES: &[Cue] = &[
     cue(T::Other, "superbill", 7.0),
     cue(T::ConsultationNote, "nursing home review", 6.0),
     cue(T::ConsultationNote, "medication review", 3.0),
+    cue(T::ConsultationNote, "structured medication review", 6.0),
+    cue(T::Other, "prescription history", 6.0),
+    cue(T::Other, "medication history report", 6.0),
     cue(T::ConsultationNote, "telephone advice", 5.0),
     cue(T::ConsultationNote, "phone consult", 5.0),
     cue(T::ConsultationNote, "out-of-hours", 3.0),
@@ -1574,6 +1577,29 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             }
         }
     }
+    // "STRUCTURED MEDICATION REVIEW" / "Review date: 21/01/2026": a review's record is
+    // dated by the review it records, not one to come.
+    if titled(lines, REVIEW_RECORDS)
+        && !dates.iter().any(|d| d.role == DateRole::Service)
+        && let Some(d) = dates.iter_mut().find(|d| {
+            d.role == DateRole::Due && d.label == Some("review date") && d.line < TITLE_LINES + 6
+        })
+    {
+        d.role = DateRole::Service;
+    }
+    // A statement's rows of payments and adjustments ("03/21/2024   KEYSTONE MUTUAL
+    // PAYMENT   -4,922.40") are no care given.
+    for d in dates.iter_mut() {
+        let paid = lines.get(d.line).is_some_and(|l| {
+            l.split(|c: char| !c.is_alphanumeric()).any(|w| {
+                let w = w.to_lowercase();
+                PAYMENT_WORDS.contains(&w.as_str())
+            })
+        });
+        if d.role == DateRole::Service && paid {
+            d.role = DateRole::Other;
+        }
+    }
     // "-- HIM USE ONLY --" / "Rec'd 03/02/2026 by KT | Completed 03/04/2026": the
     // office's handling of the paper, not what it is about.
     for at in office_use_lines(lines) {
@@ -1606,6 +1632,22 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     let written = dates
         .iter()
         .any(|d| d.label.is_some_and(|l| WRITTEN_LABELS.contains(&l)));
+    // A prescription signed on a line of its own ("Prescriber: ...  Sig: N A-H  Date:
+    // 05/03/2026") is dated there, not by a cycle's "Day 1 date:" above.
+    let signature_line = |line: usize| {
+        lines.get(line).is_some_and(|l| {
+            let l = l.to_lowercase();
+            ["signature", "signed", "sig:", "prescriber"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+    };
+    let rx_signed = doc == T::Prescription
+        && dates.iter().any(|d| {
+            d.role == DateRole::Issued
+                && d.label.is_none_or(|l| EVENT_LABELS.contains(&l))
+                && signature_line(d.line)
+        });
     let event_label = |label: Option<&str>, line: usize| match doc {
         // (A renewal's signature is the new prescription: "Original Rx date:
         // 11/09/2025" ... "Signature: H. Qureshi MD   Date: 06/03/2026".)
@@ -1616,7 +1658,9 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
                     l.contains("signature") || l.contains("signed")
                 })
         }
-        T::Prescription => label.is_none_or(|l| EVENT_LABELS.contains(&l)),
+        T::Prescription => {
+            label.is_none_or(|l| EVENT_LABELS.contains(&l)) && (!rx_signed || signature_line(line))
+        }
         T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
         _ if request => label.is_some_and(|l| SIGNED_LABELS.contains(&l)),
         // (A note's "Date:" in its heading is its own, whatever it dates below:
@@ -1658,6 +1702,15 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             .any(|d| d.role == DateRole::Other && d.label.is_none() && Some(d.line) != last_line);
     let signs_record =
         |d: &FoundDate| doc == T::VaccinationRecord && doses && Some(d.line) == last_line;
+    // A pharmacy's pack "Delivered: 17/03/2026" beside the prescription's own date is
+    // its filling.
+    if doc == T::Prescription && written {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.label == Some("delivered") {
+                d.role = DateRole::Other;
+            }
+        }
+    }
     for d in dates.iter_mut() {
         let later_signature = (doc == T::ConsentForm
             && first_signed.as_ref().is_some_and(|f| d.date > *f))
@@ -1685,8 +1738,15 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // Its "Most recent visit:" is that visit ("Last in-person visit" in a note is the
     // one before).
     if doc == T::ReferralLetter {
+        let no_visit = !dates.iter().any(|d| d.role == DateRole::Service);
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service && said_before(&mut split, lines, d, "discharged") {
+            if no_visit
+                && d.role == DateRole::Issued
+                && d.label.is_some_and(|l| l.contains("decision to refer"))
+            {
+                d.role = DateRole::Service;
+            } else if d.role == DateRole::Service && said_before(&mut split, lines, d, "discharged")
+            {
                 d.role = DateRole::Other;
             } else if d.role == DateRole::Other
                 && d.label.is_some_and(|l| dates::LAST_VISIT.contains(&l))
@@ -1963,6 +2023,19 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
 }
 
+/// Words of a statement's rows that record money, not care.
+const PAYMENT_WORDS: &[&str] = &["payment", "adjustment", "adj", "refund", "writeoff"];
+
+/// Titles of the record of a review held.
+const REVIEW_RECORDS: &[&str] = &[
+    "medication review",
+    "annual review",
+    "review record",
+    "review note",
+    "review form",
+    "case review",
+];
+
 /// Labels of an order's date.
 const ORDERED: &[&str] = &["order date", "date ordered", "date of order"];
 
@@ -2081,7 +2154,7 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
             // ("PATIENT (or substitute decision-maker)": a heading, not "Patient: name".)
             SIGNERS.iter().any(|s| l.starts_with(s))
                 || l == "patient"
-                || ["patient (", "patient /", "patient or "]
+                || ["patient (", "patient /", "patient/", "patient or "]
                     .iter()
                     .any(|h| l.starts_with(h))
                 || l.starts_with("statement")
@@ -2097,11 +2170,20 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
                 && !heading.starts_with("confirmation")
                 && !heading.contains("health professional")
                 && !heading.contains("clinician")
+                // ("Physician attestation: I have discussed the above with the patient")
+                && !["physician", "surgeon", "doctor", "interpreter", "witness"]
+                    .iter()
+                    .any(|w| heading.starts_with(w))
         })
 }
 
 /// How a consent form's statements begin.
 const SIGNERS: &[&str] = &[
+    "patient acknowledgment",
+    "patient acknowledgement",
+    "patient consent",
+    "patient's consent",
+    "patient agreement",
     "patient's statement",
     "patient statement",
     "patient declaration",
@@ -2231,6 +2313,7 @@ const WRITTEN_LABELS: &[&str] = &[
     "orig. rx date",
     "original rx date",
     "rx date",
+    "prescription dated",
 ];
 
 /// Issue labels that date the event on a prescription.
@@ -3236,5 +3319,69 @@ mod tests {
                    1. I consent to being examined by the doctor named above.   [X]\n\
                    Signature:  R. Beddoe               Date: 02/03/2026";
         assert_eq!(date(ime, Region::Uk).as_deref(), Some("2026-03-02"));
+    }
+
+    #[test]
+    fn lists_sentences_faxes_and_deadlines_are_read_as_written() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // Three sessions in a sentence begun on the line above: "23" is a day, no year.
+        let letter = "ADULT MENTAL HEALTH PSYCHOLOGY SERVICE\n\n13 February 2026\n\n\
+                      Re: Tomas DEVLIN    DOB 30.01.1996\nDear Dr Mulkerrin,\n\
+                      I am writing following my assessment of Tomas, whom I met for three assessment sessions\n\
+                      on 9 January, 23 January and 6 February 2026.\n\
+                      Plan: 12 sessions of cognitive therapy, weekly, starting 27/02/2026.\nYours sincerely,";
+        let u = understand_text(letter, Region::Ie);
+        assert_eq!(u.document_date.as_deref(), Some("2026-02-06"));
+        assert!(u.dates.iter().all(|d| !d.date.starts_with("2023")));
+        // A visit told in a long sentence, a weekday before its date.
+        let radiotherapy = "Department of Radiation Oncology\nOur Ref: RT/0412    Date: 26 February 2026\n\
+                            Re: Mr Sean Flaherty, DOB 19/01/1952\nDear Eamon,\n\
+                            I reviewed Sean at the end of his radiotherapy on Tuesday 24th February. He\n\
+                            completed 60 Gy in 20 fractions.\nYours sincerely,";
+        assert_eq!(
+            date(radiotherapy, Region::Ie).as_deref(),
+            Some("2026-02-24")
+        );
+        // A fax machine's header whatever its sender is called, and in groups of digits.
+        let referral = "FROM: BEDFORD COMMUNITY CLINIC  902 555 0133     23/01/2026 15:06     P 1/1\n\
+                        REFERRAL REQUEST - GASTROENTEROLOGY\nDate of referral: 23/01/2026\n\
+                        Patient: MacISAAC, Colin        DOB: 11/06/1983\n\
+                        Reason for referral: Iron deficiency anaemia. Hb 98 g/L (09/01/2026),\n\
+                        ferritin 6, MCV 71. Seen in clinic 20/01/2026 - no overt GI bleeding.";
+        assert_eq!(date(referral, Region::Ca).as_deref(), Some("2026-01-20"));
+        let ooh = "09/03/2026 07:58   ShannonCare OOH  061 555 901  ->  065 555 1234       P1/1\n\
+                   SHANNONCARE OUT-OF-HOURS GP SERVICE\nConsultation report for patient's own GP\n\
+                   Patient: Niamh O Dalaigh     D.O.B. 25/10/1990\n\
+                   Call received: 08/03/2026 22:41      Seen: 08/03/2026 23:30\n\
+                   Impression: Uncomplicated lower UTI.";
+        assert_eq!(date(ooh, Region::Ie).as_deref(), Some("2026-03-08"));
+        // A deadline "by" a date and a note issued "to" one are to come.
+        let notice = "MENTAL HEALTH TRIBUNAL\nNOTICE OF HEARING      Date of this notice: 05/03/2026\n\
+                      Patient:  Mr Kieran DOBBS\nApplication received: 02/03/2026\n\
+                      The hearing will take place on:  Thursday 23 April 2026 at 10:00 am\n\
+                      Reports must be sent to the Tribunal by 23/03/2026.";
+        assert_eq!(date(notice, Region::Uk).as_deref(), Some("2026-03-05"));
+        // A lot's expiry, a month and a year, fills its own column before "Date given".
+        let record = "VACCINE ADMINISTRATION RECORD\nPatient: VAN DER BERG, Helen   DOB: 12/03/1941\n\
+                      Vaccine          Mfr  Lot    Exp      Dose    Date given   By\n\
+                      Zoster RZV #1    GSK  7Z93K  08/2027  0.5 mL  09/15/2025   R. Gutierrez\n\
+                      Zoster RZV #2    GSK  9R41P  11/2027  0.5 mL  03/18/2026   R. Gutierrez\n\
+                      VIS provided: PCV VIS 05/12/2023";
+        assert_eq!(date(record, Region::Us).as_deref(), Some("2026-03-18"));
+        // A statement's payments are no care; a physician's attestation mentioning the
+        // patient is the physician's.
+        let statement = "PATIENT STATEMENT\nStatement Date: 04/02/2024   Please pay by: 05/02/2024\n\
+                         Date of Svc   Description                         Charges    Payments/Adj\n\
+                         02/27/2024    EMERGENCY DEPT VISIT LEVEL 4        1,845.00\n\
+                         02/28/2024    OBSERVATION PER HR X 18             3,150.00\n\
+                         03/21/2024    KEYSTONE MUTUAL PAYMENT                        -4,922.40";
+        assert_eq!(date(statement, Region::Us).as_deref(), Some("2024-02-28"));
+        let consent = "INFORMED CONSENT FOR PROCEDURE\nPatient: Bradley S. Coleman   DOB: 12/09/1967\n\
+                       Scheduled procedure date: 05/30/2023\n\
+                       Physician attestation: I have discussed the above with the patient and\n\
+                       answered all questions.\n   Signed: Anjali Mehta, MD        05/12/2023  3:41 PM\n\
+                       Patient signature: Electronically signed by Bradley S. Coleman\n\
+                       \x20  Date/Time: 05/14/2023 10:22 AM     via patient portal";
+        assert_eq!(date(consent, Region::Us).as_deref(), Some("2023-05-14"));
     }
 }
