@@ -104,6 +104,8 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-63.jsonl",
         "held-out-64.jsonl",
         "held-out-65.jsonl",
+        "held-out-66.jsonl",
+        "held-out-67.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

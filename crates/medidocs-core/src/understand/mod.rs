@@ -1719,6 +1719,20 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
             d.role = DateRole::Service;
         }
     }
+    // A prescription whose only date has no label ("PRESCRIPTION   28-NOV-2025", a
+    // pharmacy's label "Tom Gallagher   05/06/24"): that date is its writing or its
+    // filling, the event for want of another.
+    if doc == T::Prescription
+        && !dates
+            .iter()
+            .any(|d| matches!(d.role, DateRole::Service | DateRole::Issued))
+    {
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Other && d.label.is_none() {
+                d.role = DateRole::Service;
+            }
+        }
+    }
     // A pharmacy's label dated only by its filling ("Date Filled: 01/08/2026"): that
     // is when it was dispensed, the prescription's event for want of its writing.
     if doc == T::Prescription && !dates.iter().any(|d| d.role == DateRole::Service) {
@@ -2159,26 +2173,41 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
                     .any(|h| l.starts_with(h))
                 || l.starts_with("statement")
                 || l.starts_with("confirmation")
-                // ("SECTION B - to be completed by the claimant")
+                // ("SECTION B - to be completed by the claimant", "PART 2 - Patient")
                 || (["section", "part "].iter().any(|h| l.starts_with(h))
-                    && l.contains("completed by"))
+                    && (l.contains("completed by") || l.trim_end().len() <= 70))
         })
         .is_some_and(|heading| {
-            ["patient", "parent", "guardian", "claimant", "applicant"]
-                .iter()
-                .any(|w| heading.contains(w))
-                && !heading.starts_with("confirmation")
-                && !heading.contains("health professional")
-                && !heading.contains("clinician")
-                // ("Physician attestation: I have discussed the above with the patient")
-                && !["physician", "surgeon", "doctor", "interpreter", "witness"]
+            let part = ["section", "part "].iter().any(|h| heading.starts_with(h));
+            let patient = [
+                "patient",
+                "parent",
+                "guardian",
+                "claimant",
+                "applicant",
+                "sdm",
+                "substitute",
+            ]
+            .iter()
+            .any(|w| heading.contains(w));
+            // ("PART 3 - Confirmation of consent (on the day of the procedure)", "Physician
+            // attestation: I have discussed the above with the patient")
+            let someone_else = heading.starts_with("confirmation")
+                || (part && heading.contains("confirmation"))
+                || heading.contains("health professional")
+                || heading.contains("clinician")
+                || ["physician", "surgeon", "doctor", "interpreter", "witness"]
                     .iter()
-                    .any(|w| heading.starts_with(w))
+                    .any(|w| heading.starts_with(w));
+            patient && !someone_else
         })
 }
 
 /// How a consent form's statements begin.
 const SIGNERS: &[&str] = &[
+    // (A substitute decision-maker consenting for a patient: "SDM's statement:".)
+    "sdm",
+    "substitute decision",
     "patient acknowledgment",
     "patient acknowledgement",
     "patient consent",
@@ -3383,5 +3412,28 @@ mod tests {
                        Patient signature: Electronically signed by Bradley S. Coleman\n\
                        \x20  Date/Time: 05/14/2023 10:22 AM     via patient portal";
         assert_eq!(date(consent, Region::Us).as_deref(), Some("2023-05-14"));
+        // A form's "PART 2 - Patient" and a substitute decision-maker's statement are
+        // the patient's part, after the health professional's.
+        let hse = "CONSENT FORM - ADULT PATIENT\nPatient name: Brigid HAYES   DOB: 07/01/1955\n\
+                   PART 1 - Health professional\nI have explained the procedure.\n\
+                   Signed: M Quinlan     Job title: Registrar     Date: 24/04/2024\n\
+                   PART 2 - Patient\nI agree to the procedure described above.\n\
+                   Signed: B. Hayes                               Date: 29/04/2024\n\
+                   PART 3 - Confirmation of consent (on the day of the procedure)\n\
+                   Signed: S. Ni Riain, CNM2                      Date: 08/05/2024";
+        assert_eq!(date(hse, Region::Ie).as_deref(), Some("2024-04-29"));
+        let sdm = "CONSENT TO TREATMENT / PROCEDURE\nPatient: VAN DER BERG, Hendrika   DOB: 1931-09-14\n\
+                   Practitioner's statement:\nI have explained to the SDM the nature of the treatment.\n\
+                   Name: Dr. Olusegun Mensah        Signature: O. Mensah\n\
+                   Date: 2026-03-04                 Time: 16:20\n\
+                   SDM's statement:\nI consent to the treatment on behalf of the patient.\n\
+                   Signature: P. van der Berg       Date: 2026-03-05";
+        assert_eq!(date(sdm, Region::Ca).as_deref(), Some("2026-03-05"));
+        // A prescription's only date, unlabelled, beside its title.
+        let dental = "SEAFIELD DENTAL\nPRESCRIPTION                                       28-NOV-2025\n\
+                      Patient:   Martina Feeney\nDOB:       02-FEB-1984\n\
+                      Rx   Amoxicillin 500mg capsules\n     Sig: 1 capsule three times daily for 5 days\n\
+                      Signed:  N. Gorman";
+        assert_eq!(date(dental, Region::Ie).as_deref(), Some("2025-11-28"));
     }
 }
