@@ -2871,15 +2871,16 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
         // visit told in a sentence longer than a label.
         // ("whom I met for three assessment sessions" / "on 9 January, ...": a sentence
         // begun on the line above.)
-        let sentence: Vec<&str> = match c.line.checked_sub(1) {
-            Some(k) if line_from == 0 => lines[k]
-                .iter()
-                .chain(&words[..c.words.start])
-                .copied()
-                .collect(),
-            _ => words[line_from..c.words.start].to_vec(),
-        };
-        if labelled.is_none() && seen_in_sentence(&sentence) {
+        if labelled.is_none() && {
+            let own = &words[line_from..c.words.start];
+            match c.line.checked_sub(1) {
+                Some(k) if line_from == 0 => {
+                    let joined: Vec<&str> = lines[k].iter().chain(own).copied().collect();
+                    seen_in_sentence(&joined)
+                }
+                _ => seen_in_sentence(own),
+            }
+        } {
             labelled = Some((DateRole::Service, "seen"));
         }
         // "on 9 January, 23 January and 6 February 2026": a list's dates share the
@@ -2896,9 +2897,9 @@ pub fn find_dates(lines: &[Vec<&str>], region: Region) -> Vec<FoundDate> {
             }
             && let Some(prev) = out.last().filter(|p| p.line == c.line)
             && matches!(prev.role, DateRole::Service | DateRole::Due)
-            && prev.label.is_some()
+            && let Some(label) = prev.label
         {
-            labelled = Some((prev.role, prev.label.unwrap_or("seen")));
+            labelled = Some((prev.role, label));
         }
         // "SEEN 08 FEB 2019", "[SCANNED 22/03/2021": a stamp on the paper, when it was
         // handled, not what it is about.
@@ -3326,46 +3327,37 @@ fn region_order(region: Region) -> Order {
 /// A month and a year alone, as a lot's expiry is written: "08/2027", "2027-08".
 fn month_year(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
-        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    let Some((a, b)) = w.split_once(['/', '-']) else {
+        return false;
     };
-    match w.split_once(['/', '-']) {
-        Some((a, b)) if !b.contains(['/', '-']) => {
-            (digits(a, 1..=2)
-                && digits(b, 4..=4)
-                && a.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)))
-                || (digits(a, 4..=4)
-                    && digits(b, 2..=2)
-                    && b.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)))
-        }
-        _ => false,
-    }
+    let (month, year) = if a.len() == 4 { (b, a) } else { (a, b) };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    (1..=2).contains(&month.len())
+        && year.len() == 4
+        && digits(month)
+        && digits(year)
+        && month.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
 }
 
 /// Whether the words before a date (on its line) are a sentence telling of a visit held
 /// on it: "I" or "we" and a verb of seeing, then "on" (a weekday after it) right before
 /// the date, within fourteen words and one sentence, and nothing putting it in the future.
 fn seen_in_sentence(before: &[&str]) -> bool {
-    let lower: Vec<String> = before
-        .iter()
-        .rev()
-        .take(14)
-        .rev()
-        .map(|w| w.to_lowercase())
-        .collect();
-    let mut end = lower.len();
-    if end > 0 && is_weekday(&lower[end - 1]) {
+    // Only words right before the date can make it one: "on", a weekday after it.
+    let mut end = before.len();
+    if end > 0 && is_weekday(before[end - 1]) {
         end -= 1;
     }
-    if end == 0 || lower[end - 1] != "on" {
+    if end == 0 || !before[end - 1].eq_ignore_ascii_case("on") {
         return false;
     }
+    let window = &before[end.saturating_sub(14)..end - 1];
     // The sentence: after the last word ending one.
-    let start = lower[..end - 1]
+    let start = window
         .iter()
         .rposition(|w| w.ends_with('.') || w.ends_with(';'))
         .map_or(0, |k| k + 1);
-    let sentence = &lower[start..end - 1];
+    let sentence: Vec<String> = window[start..].iter().map(|w| w.to_lowercase()).collect();
     let seen = sentence.windows(2).any(|pair| {
         matches!(pair[0].as_str(), "i" | "we")
             && matches!(

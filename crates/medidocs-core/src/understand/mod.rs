@@ -1589,14 +1589,12 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
     // A statement's rows of payments and adjustments ("03/21/2024   KEYSTONE MUTUAL
     // PAYMENT   -4,922.40") are no care given.
-    for d in dates.iter_mut() {
+    for d in dates.iter_mut().filter(|d| d.role == DateRole::Service) {
         let paid = lines.get(d.line).is_some_and(|l| {
-            l.split(|c: char| !c.is_alphanumeric()).any(|w| {
-                let w = w.to_lowercase();
-                PAYMENT_WORDS.contains(&w.as_str())
-            })
+            l.split(|c: char| !c.is_alphanumeric())
+                .any(|w| PAYMENT_WORDS.iter().any(|p| w.eq_ignore_ascii_case(p)))
         });
-        if d.role == DateRole::Service && paid {
+        if paid {
             d.role = DateRole::Other;
         }
     }
@@ -2256,26 +2254,25 @@ const RESULT_COLUMNS: &[&str] = &[
     "interval",
 ];
 
+/// Whether a time follows `d` on its line ("18 Feb 2026 14:00").
+fn time_after(lines: &[String], d: &FoundDate) -> bool {
+    lines.get(d.line).is_some_and(|line| {
+        line.split_whitespace()
+            .nth(d.words.end)
+            .is_some_and(dates::time_like)
+    })
+}
+
 /// Whether `d` opens its line with a time after it ("18 Feb 2026 14:00   Dietitian"), as
 /// `find_dates` reads a stamp.
 fn stamp_opens_line(lines: &[String], d: &FoundDate) -> bool {
-    d.words.start == 0
-        && lines.get(d.line).is_some_and(|line| {
-            line.split_whitespace()
-                .nth(d.words.end)
-                .is_some_and(dates::time_like)
-        })
+    d.words.start == 0 && time_after(lines, d)
 }
 
 /// Whether `d` is written as a stamp: opening its line, or with its time after it
 /// ("Mon, Feb 16 7:48 AM"), not in a sentence ("(CABG x3, surgery December 17, 2025)").
 fn stamped(lines: &[String], d: &FoundDate) -> bool {
-    d.words.start == 0
-        || lines.get(d.line).is_some_and(|line| {
-            line.split_whitespace()
-                .nth(d.words.end)
-                .is_some_and(dates::time_like)
-        })
+    d.words.start == 0 || time_after(lines, d)
 }
 
 /// Labels of a letter's own date.
