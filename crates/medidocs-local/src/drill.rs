@@ -3,20 +3,25 @@
 //!
 //! 1. Region A imports a batch while replication runs (A → B, B → A).
 //! 2. Midway, region A is killed: its pipeline runs and its replication stop where they
-//!    are, as a process or a region stops.
+//!    are, as a process or a region stops. One more upload was in flight: A stored it,
+//!    but its answer never reached the clinic.
 //! 3. Health checks of A fail; after `failure_threshold` of them traffic goes to B. The
 //!    RPO is the acknowledged uploads of A that B does not have at that moment.
 //! 4. B takes over: it reconciles (every original it holds without a final record runs
 //!    again there as a new attempt, whatever A's runs of it were), then takes the rest of
-//!    the batch (the uploads A never acknowledged). The RTO is the time from the failure
-//!    to the first document READY in B.
+//!    the batch (the uploads A never acknowledged, the one in flight among them: the
+//!    clinic sends them again). The RTO is the time from the failure to the first
+//!    document READY in B.
 //! 5. Fail back: A returns, replication catches up both ways, and A reconciles what only
-//!    it held (uploads that never reached B). Replication catches up once more.
+//!    it held (uploads that never reached B). An upload A stored without acknowledging it
+//!    is then a second copy of one B ran, and is linked to it as a duplicate (READY, with
+//!    B's results, nothing run again). Replication catches up once more.
 //! 6. The verdict: acknowledged documents without a final status in either region, or
 //!    whose objects either region lacks (lost); documents brought to a final status by
 //!    more than one run (processed twice), apart from those A finished in its last moments
 //!    without the record reaching B, which B could only run again (counted on their own);
-//!    and whether both regions hold the same records.
+//!    unacknowledged copies not linked to the copy the clinic sent again; and whether both
+//!    regions hold the same records.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,6 +94,12 @@ pub struct DrillReport {
     pub reconciled: usize,
     /// Incoming copies that lost to a region's own by the conflict rule.
     pub conflicts_kept: usize,
+    /// Uploads A stored but never acknowledged (the one in flight at the failure, and any
+    /// the failure itself cut between storing and answering), which the clinic sent again
+    /// to B: each a record of its own, READY as a duplicate of B's copy.
+    pub unacknowledged_in_a: usize,
+    /// Of those, the copies not linked to the document the clinic sent again (should be 0).
+    pub unacknowledged_unlinked: usize,
     pub lost: usize,
     pub processed_twice: usize,
     pub regions_identical: bool,
@@ -262,6 +273,15 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     let failed_at = Instant::now();
     let acked: Vec<(SourceInput, Instant)> = acked_a.lock().map(|v| v.clone()).unwrap_or_default();
     report.acknowledged_in_a = acked.len();
+    // The upload in flight: stored in A, its answer lost with the region.
+    if let Some((f, _)) = files
+        .iter()
+        .find(|(_, sha)| !acked.iter().any(|(s, _)| &s.version == sha))
+    {
+        a.rt.ingest(f, PATIENT)
+            .await
+            .map_err(|e| StoreError::unavailable("drill: the upload in flight", e.to_string()))?;
+    }
 
     // 3. Health checks of A fail; after the threshold, traffic goes to B. What B lacks
     // of A's acknowledged uploads at this moment is the RPO.
@@ -383,6 +403,25 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     let docs_a = a.rt.meta.all_documents().await?;
     let docs_b = b.rt.meta.all_documents().await?;
     report.regions_identical = docs_a == docs_b;
+    let answered: Vec<String> = acked
+        .iter()
+        .map(|(s, _)| s)
+        .chain(acked_b.iter())
+        .map(|s| s.document_id())
+        .collect();
+    for d in docs_a.iter().filter(|d| !answered.contains(&d.id)) {
+        report.unacknowledged_in_a += 1;
+        let linked = d.status == Status::Ready
+            && d.duplicate_of.as_ref().is_some_and(|first| {
+                answered.contains(first)
+                    && docs_a
+                        .iter()
+                        .any(|o| &o.id == first && o.source.version == d.source.version)
+            });
+        if !linked {
+            report.unacknowledged_unlinked += 1;
+        }
+    }
     for d in &docs_a {
         *report
             .statuses

@@ -59,7 +59,11 @@ pub async fn drill(args: DrillArgs) -> Result<ExitCode> {
         print(&r);
     }
     Ok(
-        if r.lost == 0 && r.processed_twice == 0 && r.regions_identical {
+        if r.lost == 0
+            && r.processed_twice == 0
+            && r.unacknowledged_unlinked == 0
+            && r.regions_identical
+        {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -123,6 +127,18 @@ fn print(r: &DrillReport) {
         r.conflicts_kept,
         if r.conflicts_kept == 1 { "y" } else { "ies" }
     );
+    if r.unacknowledged_in_a > 0 {
+        println!(
+            "   {} upload{} A stored without answering (in flight at the failure) and the clinic sent again: {}.",
+            r.unacknowledged_in_a,
+            if r.unacknowledged_in_a == 1 { "" } else { "s" },
+            if r.unacknowledged_unlinked == 0 {
+                "each linked to its copy as a duplicate, nothing run twice".to_string()
+            } else {
+                format!("{} NOT linked to its copy", r.unacknowledged_unlinked)
+            }
+        );
+    }
     let statuses: Vec<String> = r.statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
     println!(
         "Result: {} lost, {} processed twice, regions identical: {} ({}).",
