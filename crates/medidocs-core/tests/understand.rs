@@ -106,6 +106,12 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-65.jsonl",
         "held-out-66.jsonl",
         "held-out-67.jsonl",
+        "held-out-68.jsonl",
+        "held-out-69.jsonl",
+        "held-out-70.jsonl",
+        "held-out-71.jsonl",
+        "held-out-72.jsonl",
+        "held-out-73.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

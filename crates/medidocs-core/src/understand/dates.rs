@@ -951,15 +951,58 @@ const DAY_FIRST_PLACES: &[&str] = &[
     "ireland", "dublin", "cork", "galway", "limerick", "eircode", "england", "scotland", "wales",
     "london", "nhs", "hse",
 ];
-/// Words of a US address.
+/// Words of a US address: its states (not those that are also first names or British
+/// places, "Virginia", "Georgia", "Jersey") and its largest hospital cities.
 const MONTH_FIRST_PLACES: &[&str] = &[
     "usa",
-    "massachusetts",
-    "boston",
+    "alabama",
+    "alaska",
+    "arizona",
+    "arkansas",
     "california",
-    "texas",
+    "colorado",
+    "connecticut",
+    "delaware",
     "florida",
+    "hawaii",
+    "idaho",
+    "illinois",
+    "iowa",
+    "kansas",
+    "kentucky",
+    "louisiana",
+    "maryland",
+    "massachusetts",
+    "michigan",
+    "minnesota",
+    "mississippi",
+    "missouri",
+    "nebraska",
+    "nevada",
     "ohio",
+    "oklahoma",
+    "oregon",
+    "pennsylvania",
+    "tennessee",
+    "texas",
+    "utah",
+    "vermont",
+    "washington",
+    "wisconsin",
+    "wyoming",
+    "boston",
+    "seattle",
+    "chicago",
+    "philadelphia",
+    "houston",
+    "atlanta",
+    "denver",
+    "minneapolis",
+    "baltimore",
+    "pittsburgh",
+    "cleveland",
+    "detroit",
+    "milwaukee",
 ];
 
 /// Lower-case words of `text`, split at anything but letters and digits.
@@ -1178,6 +1221,13 @@ const DUE: &[&str] = &[
     "pay by",
     "payment due",
     "planned date",
+    "planned procedure",
+    "planned procedure date",
+    "planned operation",
+    "planned operation date",
+    "planned surgery",
+    "planned surgery date",
+    "planned date of surgery",
     "intended date",
     "provisional date",
     "intended date of procedure",
@@ -1635,6 +1685,7 @@ const SERVICE: &[&str] = &[
     "agreed at meeting on",
     "meeting on",
     "date of meeting",
+    "meeting date",
     "vu au",
     "vue au",
     "vu à",
@@ -2275,16 +2326,32 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         .is_some_and(|w| ["(dated", "(signed", "(sent"].contains(&w.to_lowercase().as_str()));
     // ("as per Advance Care Plan dated 11/11/2025": another paper's date, in a sentence,
     // not "Dated: 05/03/2026".)
-    let in_sentence = last.split_whitespace().count() >= 3
+    // ("Ref from: Specsavers Harrogate, GOS18 dated 11/12/2025": so after a comma.)
+    let words_needed = if nonempty.clone().next().is_some() {
+        2
+    } else {
+        3
+    };
+    let in_sentence = last.split_whitespace().count() >= words_needed
         && last
             .split_whitespace()
             .last()
             .is_some_and(|w| w.eq_ignore_ascii_case("dated"));
+    // Inside a parenthesis the line opened before the label: "Histology: adenocarcinoma
+    // (H26-01873, reported 03/02/26)", "(health care proxy signed 05/22/2019)": another
+    // paper's date, quoted.
+    let in_parenthesis = before
+        .rfind('(')
+        .is_some_and(|at| !before[at..].contains(')'));
     let found = match found {
         Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
-        Some((DateRole::Issued, "dated")) if in_sentence && !after_colon => {
-            Some((DateRole::Other, "dated"))
+        Some((DateRole::Issued, label @ ("signed" | "dated" | "sent"))) if in_parenthesis => {
+            Some((DateRole::Other, label))
         }
+        Some((DateRole::Service, label)) if in_parenthesis && REPORTED.contains(&label) => {
+            Some((DateRole::Other, label))
+        }
+        Some((DateRole::Issued, "dated")) if in_sentence => Some((DateRole::Other, "dated")),
         other => other,
     };
     // "fit note issued to 28/02/2026", "reports must be sent to the Tribunal by
@@ -3358,18 +3425,23 @@ fn seen_in_sentence(before: &[&str]) -> bool {
         .rposition(|w| w.ends_with('.') || w.ends_with(';'))
         .map_or(0, |k| k + 1);
     let sentence: Vec<String> = window[start..].iter().map(|w| w.to_lowercase()).collect();
-    let seen = sentence.windows(2).any(|pair| {
+    let seen = sentence.windows(2).rposition(|pair| {
         matches!(pair[0].as_str(), "i" | "we")
             && matches!(
                 pair[1].as_str(),
                 "reviewed" | "saw" | "assessed" | "examined" | "met" | "visited"
             )
     });
-    seen && !sentence.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "will" | "next" | "plan" | "please" | "arrange" | "shall" | "would"
-        )
+    // What is to come is said after the visit ("I saw him and will review him on"); a
+    // request before it is no matter ("grateful if you would see Cian, whom I saw with
+    // his mother on 5th January").
+    seen.is_some_and(|k| {
+        !sentence[k + 2..].iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "will" | "next" | "plan" | "please" | "arrange" | "shall" | "would"
+            )
+        })
     })
 }
 

@@ -319,6 +319,29 @@ const NAMES: &[Cue] = &[
     cue(T::ConsentForm, "consentement", 6.0),
     cue(T::ConsentForm, "formulaire de consentement", 7.0),
     cue(T::Other, "questionnaire", 7.0),
+    // A patient's own wishes and the orders that carry them: no consent to a procedure.
+    cue(T::Other, "advance healthcare directive", 8.0),
+    cue(T::Other, "advance health care directive", 8.0),
+    cue(T::Other, "advance directive", 7.0),
+    cue(T::Other, "advance care plan", 7.0),
+    cue(T::Other, "advance care planning", 7.0),
+    cue(T::Other, "goals of care", 6.0),
+    cue(T::Other, "life-sustaining treatment", 7.0),
+    cue(T::Other, "polst", 7.0),
+    cue(T::Other, "molst", 7.0),
+    cue(T::Other, "dnacpr", 7.0),
+    cue(T::Other, "living will", 7.0),
+    cue(T::Other, "recommended summary plan", 8.0),
+    // A crew's record of a call, a poison centre's, a payer's notice: no clinician's visit.
+    cue(T::Other, "ambulance call report", 8.0),
+    cue(T::Other, "call report", 6.0),
+    cue(T::Other, "poison information", 6.0),
+    cue(T::Other, "observation notice", 8.0),
+    cue(T::ConsultationNote, "annual wellness visit", 7.0),
+    // A team's decision on a patient's case: no visit, no test.
+    cue(T::Other, "multidisciplinary team meeting", 7.0),
+    cue(T::Other, "multidisciplinary meeting", 7.0),
+    cue(T::Other, "mdt outcome", 7.0),
     cue(T::Other, "medical certificate", 7.0),
     cue(T::Other, "sick note", 7.0),
     cue(T::Other, "fit note", 7.0),
@@ -804,6 +827,8 @@ const BODY: &[Cue] = &[
     cue(T::Other, "upcoming appointment", 4.0),
     cue(T::Other, "appointment reminder", 7.0),
     cue(T::Other, "to cancel or reschedule", 2.0),
+    cue(T::Other, "need to reschedule", 2.5),
+    cue(T::Other, "your child is due for", 3.0),
     cue(T::ReferralLetter, "for assessment", 2.0),
     cue(T::ReferralLetter, "assessment please", 2.0),
     cue(T::ReferralLetter, "to: dr", 1.5),
@@ -1515,9 +1540,19 @@ const DISCHARGE_LABELS: &[&str] = &[
 fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) {
     // A sample's arrival dates a laboratory's work; quoted in a letter ("FIT result
     // (received 27/02/2026)") it is a date from the history.
+    // ("Your child received the following vaccines at school on 21 October 2025": a
+    // dose received is the event.)
     if doc != T::LabReport {
         for d in dates.iter_mut() {
-            if d.role == DateRole::Service && d.rank == 1 {
+            let dose = || {
+                lines.get(d.line).is_some_and(|l| {
+                    let l = l.to_lowercase();
+                    ["vaccin", "immunis", "immuniz", "dose", "injection"]
+                        .iter()
+                        .any(|w| l.contains(w))
+                })
+            };
+            if d.role == DateRole::Service && d.rank == 1 && !dose() {
                 d.role = DateRole::Other;
             }
         }
@@ -1646,6 +1681,9 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
                 && d.label.is_none_or(|l| EVENT_LABELS.contains(&l))
                 && signature_line(d.line)
         });
+    // An advance directive, a POLST, a ReSPECT form: the patient's wishes, made when
+    // signed, as a consent is.
+    let consents = doc == T::ConsentForm || (doc == T::Other && titled(lines, WISHES));
     let event_label = |label: Option<&str>, line: usize| match doc {
         // (A renewal's signature is the new prescription: "Original Rx date:
         // 11/09/2025" ... "Signature: H. Qureshi MD   Date: 06/03/2026".)
@@ -1659,7 +1697,7 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         T::Prescription => {
             label.is_none_or(|l| EVENT_LABELS.contains(&l)) && (!rx_signed || signature_line(line))
         }
-        T::ConsentForm => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
+        _ if consents => label.is_none_or(|l| SIGNED_LABELS.contains(&l)),
         _ if request => label.is_some_and(|l| SIGNED_LABELS.contains(&l)),
         // (A note's "Date:" in its heading is its own, whatever it dates below:
         // "BRONCHOSCOPY REPORT" / "Date: 19/02/2026" ... "bloods 16/02/2026".)
@@ -1710,9 +1748,8 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
         }
     }
     for d in dates.iter_mut() {
-        let later_signature = (doc == T::ConsentForm
-            && first_signed.as_ref().is_some_and(|f| d.date > *f))
-            || signs_record(d);
+        let later_signature =
+            (consents && first_signed.as_ref().is_some_and(|f| d.date > *f)) || signs_record(d);
         if d.role == DateRole::Issued && event_label(d.label, d.line) && !later_signature {
             d.role = DateRole::Service;
         }
@@ -2036,7 +2073,30 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
 }
 
 /// Words of a statement's rows that record money, not care.
-const PAYMENT_WORDS: &[&str] = &["payment", "adjustment", "adj", "refund", "writeoff"];
+const PAYMENT_WORDS: &[&str] = &[
+    "payment",
+    "pmt",
+    "pymt",
+    "adjustment",
+    "adj",
+    "refund",
+    "writeoff",
+];
+
+/// Titles of a patient's wishes for care to come, signed.
+const WISHES: &[&str] = &[
+    "advance healthcare directive",
+    "advance health care directive",
+    "advance directive",
+    "advance care plan",
+    "life-sustaining treatment",
+    "polst",
+    "molst",
+    "dnacpr",
+    "do not attempt",
+    "living will",
+    "recommended summary plan",
+];
 
 /// Titles of the record of a review held.
 const REVIEW_RECORDS: &[&str] = &[
@@ -2171,6 +2231,12 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
                     .any(|h| l.starts_with(h))
                 || l.starts_with("statement")
                 || l.starts_with("confirmation")
+                // ("PATIENT: I have read the information": the patient's statement, not
+                // "Patient: name".)
+                || l.strip_prefix("patient:").is_some_and(|r| {
+                    let r = r.trim_start();
+                    r.starts_with("i ") || r.starts_with("i,") || r.starts_with("we ")
+                })
                 // ("SECTION B - to be completed by the claimant", "PART 2 - Patient")
                 || (["section", "part "].iter().any(|h| l.starts_with(h))
                     && (l.contains("completed by") || l.trim_end().len() <= 70))
@@ -3432,5 +3498,80 @@ mod tests {
                       Rx   Amoxicillin 500mg capsules\n     Sig: 1 capsule three times daily for 5 days\n\
                       Signed:  N. Gorman";
         assert_eq!(date(dental, Region::Ie).as_deref(), Some("2025-11-28"));
+    }
+
+    #[test]
+    fn wishes_teams_doses_and_quoted_papers_are_read_for_what_they_are() {
+        let code = |text: &str, region: Region| understand_text(text, region).doc_type.code;
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // A POLST is a patient's wishes, no consent to a procedure; it is made when the
+        // patient signs, and a proxy's paper quoted in it is another's.
+        let polst = "PHYSICIAN ORDERS FOR LIFE-SUSTAINING TREATMENT (POLST)
+                     Patient Last Name: KRAMER         First: Harriet
+                     Date of Birth: 02/28/1932
+                     A. CARDIOPULMONARY RESUSCITATION: [X] Do Not Attempt Resuscitation/DNR
+                     Consent given by: [X] Health care agent (health care proxy signed 05/22/2019)
+                     Signature of Patient or Legally Recognized Decisionmaker:
+                        Harriet L. Kramer                                   Date: 11/04/2025
+                     Signature of Physician/NP/PA:
+                        Signature: T Beaulieu                               Date: 11/06/2025
+                     Next review due: 05/06/2026";
+        assert_eq!(code(polst, Region::Us), DocumentType::Other);
+        assert_eq!(date(polst, Region::Us).as_deref(), Some("2025-11-04"));
+        // A team's meeting on a case, its histology quoted with its report date.
+        let mdt = "COLORECTAL MULTIDISCIPLINARY TEAM MEETING - OUTCOME
+                   Northgate General Hospital            Meeting date: Thursday 12 February 2026
+                   Patient: Derek Hollings   DOB 23/07/1958
+                   Histology: sigmoid adenocarcinoma (H26-01873, reported 03/02/26)
+                   OUTCOME: laparoscopic high anterior resection, provisional date 10/03/2026.";
+        assert_eq!(code(mdt, Region::Uk), DocumentType::Other);
+        assert_eq!(date(mdt, Region::Uk).as_deref(), Some("2026-02-12"));
+        // Vaccines received are given; a statement's insurer's "PMT" is no care.
+        let school = "HSE School Immunisation Team
+RECORD OF VACCINATION - Junior Infants Programme
+                      Child's name: Saoirse Ni Bhriain      Date of birth: 14/06/2020
+                      Your child received the following vaccines at school on 21 October 2025:
+                       MMR dose 2 (Measles, Mumps, Rubella)     M-M-RVaxPro   X019888
+                      Record issued: 22/10/2025";
+        assert_eq!(date(school, Region::Ie).as_deref(), Some("2025-10-21"));
+        let statement = "PATIENT STATEMENT
+Statement Date: 11/20/2012
+                         DATE OF SVC  DESCRIPTION                       CHARGES    CREDITS
+                         10/19/2012   ORTHO CLINIC FOLLOW-UP             220.00
+                         11/02/2012   INS PMT - MIDWEST BCBS                      -1,102.40";
+        assert_eq!(date(statement, Region::Us).as_deref(), Some("2012-10-19"));
+        // A consent's "PATIENT: I have read" is the patient's statement; a planned
+        // procedure's date is to come.
+        let sact = "CONSENT FORM FOR SYSTEMIC ANTI-CANCER THERAPY (SACT)
+                    Patient name: Grainne Fitzsimons     Date of birth: 04/02/1981
+                    HEALTH PROFESSIONAL: I have explained the treatment and its risks.
+                     Name: Dr Roisin Hegarty     Signature: R Hegarty          Date: 28/01/2026
+                    Planned procedure date: 09/02/2026
+                    PATIENT: I have read the information and I agree to treatment.
+                     Signature: Grainne Fitzsimons                             Date: 02/02/2026";
+        assert_eq!(date(sact, Region::Ie).as_deref(), Some("2026-02-02"));
+        // A visit in a referral's request sentence; a referrer's paper "dated" after a
+        // comma is the referrer's.
+        let referral = "Castlebar Road Medical Centre
+06/01/2026
+Re: Cian WALSH      DOB: 23/09/2019
+                        Dear Doctor,
+I would be grateful if you would see Cian, aged 6, whom I saw with his mother
+                        on 5th January with a cough.
+Yours sincerely,";
+        assert_eq!(date(referral, Region::Ie).as_deref(), Some("2026-01-05"));
+        let eyes = "Moorview Eye Unit - Outpatient Record
+Patient: WHITFIELD, Margaret   DOB: 23-Jun-1951
+                    Clinic: Glaucoma New Patient (GLA-NP)   Attendance: 09-Feb-2026 10:40
+                    Ref from: Specsavers Harrogate, GOS18 dated 11/12/2025 - raised IOP
+                    Plan: Review 4/12 - appt booked 11-May-2026";
+        assert_eq!(date(eyes, Region::Uk).as_deref(), Some("2026-02-09"));
+        // A Seattle hospital writes month first for a Canadian patient.
+        let seattle = "NORTHWEST CHILDREN'S MEDICAL CENTER - Seattle, Washington
+                       PEDIATRIC HOSPITAL MEDICINE - DISCHARGE SUMMARY
+                       Patient: FRASER, Rowan               DOB: 08/10/2019
+                       Home address: 402-1150 Cardero Pl, Vancouver, BC V6G 2S9, Canada
+                       Admit date: 02/05/2026               Discharge date: 02/07/2026";
+        assert_eq!(date(seattle, Region::Ca).as_deref(), Some("2026-02-07"));
     }
 }
