@@ -88,6 +88,7 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-44.jsonl",
         "held-out-45.jsonl",
         "held-out-46.jsonl",
+        "held-out-49.jsonl",
         "held-out-50.jsonl",
         "held-out-51.jsonl",
         "held-out-52.jsonl",
@@ -112,6 +113,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-71.jsonl",
         "held-out-72.jsonl",
         "held-out-73.jsonl",
+        "held-out-74.jsonl",
+        "held-out-75.jsonl",
+        "held-out-76.jsonl",
+        "held-out-77.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

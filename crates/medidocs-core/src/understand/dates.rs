@@ -901,6 +901,32 @@ fn shown_order(cands: &[Candidate]) -> Shown {
             }
         }
     }
+    // Else a numeric date that repeats one written with its month's name ("Dictated:
+    // Mar 12, 2024   Signed: ... 03/12/2024"): the order that makes them one day.
+    if (day, month) == (0, 0) {
+        let fixed: Vec<(i32, u32, u32)> = cands
+            .iter()
+            .filter_map(|c| match c.kind {
+                Kind::Fixed(y, m, d) => Some((y, m, d)),
+                _ => None,
+            })
+            .collect();
+        for c in cands {
+            if let Kind::Numeric(a, b, y) = c.kind
+                && a != b
+                && a <= 12
+                && b <= 12
+            {
+                let month_first = fixed.contains(&(y, a, b));
+                let day_first = fixed.contains(&(y, b, a));
+                match (day_first, month_first) {
+                    (true, false) => day += 1,
+                    (false, true) => month += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
     match (day, month) {
         (0, 0) => Shown::None,
         (_, 0) => Shown::One(Order::DayFirst),
@@ -1334,6 +1360,10 @@ const OTHER: &[&str] = &[
     "date of order",
     "records requested",
     "reported to",
+    "reportado al",
+    "reportado a",
+    "registro estatal",
+    "state registry",
     "vis dated",
     "vis date",
     "condition commenced",
@@ -1389,6 +1419,7 @@ const OTHER: &[&str] = &[
     "date requested",
     "requested on",
     "request date",
+    "date of request",
     "last episode",
     "previous episode",
     // (A report's "Date Range: 01/01/2019 - 12/31/2019": the period it covers.)
@@ -2376,10 +2407,22 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
             }
         }
         Some(_) => found,
-        None => nonempty
-            .take(3)
-            .find_map(|(c, _)| earlier(c, role(c)).map(|f| (c, f)))
-            .map(|(_, f)| f),
+        None => {
+            // ("Follow-up: Hand clinic, Oxford - 25/06/2025": a visit under a due label,
+            // a place between.)
+            let rest: Vec<&str> = nonempty.take(4).map(|(c, _)| *c).collect();
+            let k = rest
+                .iter()
+                .take(3)
+                .position(|c| earlier(c, role(c)).is_some())?;
+            match earlier(rest[k], role(rest[k])) {
+                Some((DateRole::Service, _)) => match rest.get(k + 1).and_then(|c| role(c)) {
+                    Some((DateRole::Due, label)) => Some((DateRole::Due, label)),
+                    _ => earlier(rest[k], role(rest[k])),
+                },
+                found => found,
+            }
+        }
     }
 }
 

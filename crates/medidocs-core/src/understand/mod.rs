@@ -444,6 +444,11 @@ const NAMES: &[Cue] = &[
     cue(T::LabReport, "polysomnography", 5.0),
     cue(T::LabReport, "pulmonary function", 5.0),
     cue(T::LabReport, "nerve conduction", 5.0),
+    // A brain's recording: filed apart from laboratories and scans.
+    cue(T::Other, "eeg", 5.0),
+    cue(T::Other, "electroencephalogram", 6.0),
+    cue(T::Other, "electroencephalography", 6.0),
+    cue(T::Other, "video telemetry", 6.0),
     cue(T::ConsultationNote, "pre-admission clinic", 6.0),
     cue(T::ConsultationNote, "contact note", 6.0),
     cue(T::ConsultationNote, "pre-assessment", 5.0),
@@ -1531,6 +1536,7 @@ const DISCHARGE_LABELS: &[&str] = &[
     "disch",
     "discharge",
     "date du congé",
+    "date de départ",
     "departure",
 ];
 
@@ -1778,6 +1784,41 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
                 .is_some_and(|l| dates::FILLED.contains(&l) || l == "last issued");
             if d.role == DateRole::Other && filled {
                 d.role = DateRole::Service;
+            }
+        }
+    }
+    // A fax's cover sheet dates its sending; the notes and results it lists are the
+    // papers it carries ("the requested records: clinic notes (2025-09-03 and
+    // 2025-11-27)").
+    // (Only on the cover: a letter after it, "Dear Colleague", dates its own visit.)
+    let cover = lines
+        .iter()
+        .take(TITLE_LINES + 4)
+        .any(|l| FAX_COVERS.iter().any(|t| l.to_lowercase().contains(t)));
+    if doc == T::Other && cover {
+        let letter_at = lines
+            .iter()
+            .position(|l| l.trim_start().to_lowercase().starts_with("dear "))
+            .unwrap_or(lines.len());
+        for d in dates.iter_mut() {
+            if d.role == DateRole::Service && d.line < letter_at {
+                d.role = DateRole::Other;
+            }
+        }
+    }
+    // A repeat slip's "Last issued" column, later than an acute item's issue: its
+    // latest is this issue ("[ ] Metformin ... 12-Feb-2026" over "Acute: ... issued
+    // 03-Dec-2025").
+    if doc == T::Prescription {
+        let last_issued = latest_date(dates, |d| d.label == Some("last issued"));
+        let service = latest_date(dates, |d| d.role == DateRole::Service);
+        if let Some(last) = last_issued
+            && service.is_some_and(|s| s < last)
+        {
+            for d in dates.iter_mut() {
+                if d.label == Some("last issued") && d.date == last {
+                    d.role = DateRole::Service;
+                }
             }
         }
     }
@@ -2083,6 +2124,15 @@ const PAYMENT_WORDS: &[&str] = &[
     "writeoff",
 ];
 
+/// Titles of a fax's cover sheet.
+const FAX_COVERS: &[&str] = &[
+    "fax cover",
+    "fax transmittal",
+    "facsimile cover",
+    "facsimile transmittal",
+    "fax transmission",
+];
+
 /// Titles of a patient's wishes for care to come, signed.
 const WISHES: &[&str] = &[
     "advance healthcare directive",
@@ -2215,7 +2265,11 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
             .unwrap_or_default()
     };
     let own = lower(line);
-    if own.contains("patient") && own.contains("sign") {
+    // ("PATIENT:   L. Navarro     Date: 3/9/2026" under "PHYSICIAN: ... Date:";
+    // Quebec's "Signature de l'usager".)
+    if ((own.contains("patient") || own.contains("usager")) && own.contains("sign"))
+        || own.trim_start().starts_with("patient:")
+    {
         return true;
     }
     (line.saturating_sub(8)..line)
@@ -2245,6 +2299,7 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
             let part = ["section", "part "].iter().any(|h| heading.starts_with(h));
             let patient = [
                 "patient",
+                "usager",
                 "parent",
                 "guardian",
                 "claimant",
@@ -3573,5 +3628,71 @@ Patient: WHITFIELD, Margaret   DOB: 23-Jun-1951
                        Home address: 402-1150 Cardero Pl, Vancouver, BC V6G 2S9, Canada
                        Admit date: 02/05/2026               Discharge date: 02/07/2026";
         assert_eq!(date(seattle, Region::Ca).as_deref(), Some("2026-02-07"));
+    }
+
+    #[test]
+    fn echoes_covers_signatures_and_slips_date_what_they_carry() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // A numeric date that repeats one with its month's name decides the order.
+        let bmd = "CREDIT RIVER MEDICAL IMAGING
+2200 Dundas St E, Mississauga ON L4X 0X0
+                   BONE MINERAL DENSITY REPORT
+Patient: REYES, Lourdes   DOB: 10/08/1956
+                   Exam date: 03/12/2024     Scanner: Hologic Horizon A
+                   Previous exam: 11/04/2021
+                   Dictated: Mar 12, 2024     Signed: Dr. R. Szabo, Radiologist  03/12/2024 11:47";
+        assert_eq!(date(bmd, Region::Ca).as_deref(), Some("2024-03-12"));
+        // A fax cover sheet dates its sending, not the notes it carries.
+        let cover = "FEB 19 2026 09:47AM    TORBAY ROAD FAMILY PRACTICE    7095550172   p.1
+
+                     TORBAY ROAD FAMILY PRACTICE
+141 Torbay Rd, St. John's NL A1A 2H1
+
+                     FAX COVER SHEET
+Date: 19/02/2026                Pages (incl. cover): 4
+                     RE: Patient WHELAN, Patrick    DOB 04/08/1977
+                     Please find attached the requested records: clinic notes (2025-09-03 and 2025-11-27).";
+        assert_eq!(date(cover, Region::Ca).as_deref(), Some("2026-02-19"));
+        // Quebec's "Signature de l'usager" and a form's "PATIENT: name  Date:" are the
+        // patient's signatures, after the physician's.
+        let quebec = "CONSENTEMENT À UNE INTERVENTION CHIRURGICALE
+Usager : TRUDEL, Lise   DDN : 1962-02-14
+                      Médecin : Dr Benoît Lachance    Signature : B. Lachance    Date : 2026-01-06
+                      SECTION 2 — USAGER OU REPRÉSENTANT
+Je consens à l'intervention décrite ci-dessus.
+                      Signature de l'usager : L. Trudel                     Date : 2026-01-09";
+        assert_eq!(date(quebec, Region::Ca).as_deref(), Some("2026-01-09"));
+        let us = "INFORMED CONSENT FOR SURGERY OR SPECIAL PROCEDURE
+Patient: Lucia Navarro   DOB: 12/01/1988
+                  PHYSICIAN: I have explained the above to the patient.
+                     M. Tran MD                      Date: 02/24/26
+                  PATIENT:   L. Navarro              Date: 3/9/2026     Time: 06:50";
+        assert_eq!(date(us, Region::Us).as_deref(), Some("2026-03-09"));
+        // A repeat slip's "Last issued" column over an acute item issued before.
+        let slip = "REPEAT MEDICATION - tick the items you need
+                       Drug                                Last issued   Issues   Review date
+                    [ ] Metformin 500mg tabs  1 BD  (112)   12-Feb-2026   4/6      01-Jul-2026
+                    [ ] Lansoprazole 15mg caps 1 OD (28)    20-Jan-2026   2/6      01-Jul-2026
+                    Acute (not on repeat): Clarithromycin 500mg tabs (14) - issued 03-Dec-2025";
+        assert_eq!(date(slip, Region::Uk).as_deref(), Some("2026-02-12"));
+        // A follow-up at a clinic, its place between, is to come; a request's date is
+        // another paper's; the last dose after a stay's "Date de départ" is to come.
+        let tetanus = "IMMUNISATION RECORD - TETANUS
+Patient: Callum BRIGHTWELL   DOB: 17/05/2001
+                       Given by: J. Amesbury, ENP        Date given: 22/06/2025 16:05
+                       Follow-up: Hand clinic, Oxford - 25/06/2025 (referral sent)";
+        assert_eq!(date(tetanus, Region::Uk).as_deref(), Some("2025-06-22"));
+        let ncs = "NERVE CONDUCTION STUDIES AND EMG
+Name: Mr Dennis OKONJO   DOB: 30/09/1966
+                   Referred by: Mr A Fairclough        Date of request: 14/11/2025
+                   Date of study: 22/01/2026
+Conclusion: Moderate right carpal tunnel syndrome.";
+        assert_eq!(date(ncs, Region::Uk).as_deref(), Some("2026-01-22"));
+        let sommaire = "SOMMAIRE D'HOSPITALISATION
+Usager : LAVOIE, Gilles
+                        Date d'admission : 14 décembre 2025           Date de départ : 19 décembre 2025
+                        Médicaments au départ :
+- Prednisone 40 mg die — dernière dose le 20 décembre";
+        assert_eq!(date(sommaire, Region::Ca).as_deref(), Some("2025-12-19"));
     }
 }
