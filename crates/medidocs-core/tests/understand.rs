@@ -117,6 +117,10 @@ fn the_labelled_sets_are_read_within_the_targets() {
         "held-out-75.jsonl",
         "held-out-76.jsonl",
         "held-out-77.jsonl",
+        "held-out-78.jsonl",
+        "held-out-79.jsonl",
+        "held-out-80.jsonl",
+        "held-out-81.jsonl",
     ] {
         let s = scored(name);
         assert!(s.documents >= 15, "{name}: {} documents", s.documents);

@@ -1247,6 +1247,10 @@ const DUE: &[&str] = &[
     "pay by",
     "payment due",
     "planned date",
+    "expected service start",
+    "expected start",
+    "expected start date",
+    "anticipated start",
     "planned procedure",
     "planned procedure date",
     "planned operation",
@@ -1320,6 +1324,8 @@ const DUE_NEAR: &[&str] = &[
     "avant le",
     "before",
     "to be taken",
+    // ("take 1 cap every other day on 3/14, 3/16": doses to come.)
+    "take",
     "to be checked",
     "to be done",
     "will review",
@@ -1500,6 +1506,9 @@ const OTHER_NEAR: &[&str] = &[
     "depuis le",
     "depuis",
     "noticed",
+    // ("Trip: Kenya / Tanzania safari, depart Apr 4, 2025": a traveller's.)
+    "depart",
+    "departs",
     "departing",
     "departure",
     "departed",
@@ -1580,7 +1589,12 @@ const SERVICE: &[&str] = &[
     "specimen date",
     "sample date",
     "sampled",
+    "assessed by me on",
+    "seen by me on",
+    "examined by me on",
+    "reviewed by me on",
     "received",
+    "accessioned",
     "date of visit",
     "visit date",
     "seen on",
@@ -1831,8 +1845,18 @@ const REPORTED: &[&str] = &[
     "validé",
     "validé le",
 ];
-const RECEIVED: &[&str] = &["received", "date received", "rec'd", "rec’d", "recd"];
+const RECEIVED: &[&str] = &[
+    "received",
+    "date received",
+    "rec'd",
+    "rec’d",
+    "recd",
+    "accessioned",
+];
 const ISSUED: &[&str] = &[
+    // ("Read by: Deborah Lindgren, MD   Date read: 10-10-2025": a report's reading.)
+    "date read",
+    "read on",
     "date",
     // (A referral's own date: another paper's on anything but the referral.)
     "referral date",

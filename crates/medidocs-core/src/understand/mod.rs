@@ -1453,6 +1453,16 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     }
     scores.sort_by(|a, b| b.1.total_cmp(&a.1));
     let all: f32 = scores.iter().map(|s| s.1).sum();
+    // Doses and abbreviations alone, a little ahead of the rest, are a letter's or a
+    // note's medication list, not a prescription ("Meds: ibuprofen 400 mg tds prn"):
+    // the next type, when it has a case of its own.
+    if scores.len() > 1
+        && scores[0].0 == T::Prescription
+        && scores[1].1 >= MIN_TYPE_SCORE
+        && type_confidence(scores[0].1, all) < 0.3
+    {
+        scores.swap(0, 1);
+    }
     let (doc, best, mut evidence) = scores.swap_remove(0);
     if best < MIN_TYPE_SCORE {
         return TypeGuess {
@@ -1467,13 +1477,18 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
         };
     }
     evidence.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let confidence = (best / all) * (best / (best + 6.0)).max(0.5);
+    let confidence = type_confidence(best, all);
     TypeGuess {
         code: doc,
         loinc: doc.loinc().map(|(c, _)| c.to_string()),
         confidence: (confidence * 100.0).round() / 100.0,
         evidence: evidence.into_iter().take(5).map(|(_, e)| e).collect(),
     }
+}
+
+/// How sure a type is: its share of all the types' scores, less when its own is small.
+fn type_confidence(best: f32, all: f32) -> f32 {
+    (best / all) * (best / (best + 6.0)).max(0.5)
 }
 
 /// What a document is and when it happened.
@@ -2116,6 +2131,8 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
 /// Words of a statement's rows that record money, not care.
 const PAYMENT_WORDS: &[&str] = &[
     "payment",
+    "insurance",
+    "denied",
     "pmt",
     "pymt",
     "adjustment",
@@ -3561,71 +3578,71 @@ mod tests {
         let date = |text: &str, region: Region| understand_text(text, region).document_date;
         // A POLST is a patient's wishes, no consent to a procedure; it is made when the
         // patient signs, and a proxy's paper quoted in it is another's.
-        let polst = "PHYSICIAN ORDERS FOR LIFE-SUSTAINING TREATMENT (POLST)
-                     Patient Last Name: KRAMER         First: Harriet
-                     Date of Birth: 02/28/1932
-                     A. CARDIOPULMONARY RESUSCITATION: [X] Do Not Attempt Resuscitation/DNR
-                     Consent given by: [X] Health care agent (health care proxy signed 05/22/2019)
-                     Signature of Patient or Legally Recognized Decisionmaker:
-                        Harriet L. Kramer                                   Date: 11/04/2025
-                     Signature of Physician/NP/PA:
-                        Signature: T Beaulieu                               Date: 11/06/2025
+        let polst = "PHYSICIAN ORDERS FOR LIFE-SUSTAINING TREATMENT (POLST)\n\
+                     Patient Last Name: KRAMER         First: Harriet\n\
+                     Date of Birth: 02/28/1932\n\
+                     A. CARDIOPULMONARY RESUSCITATION: [X] Do Not Attempt Resuscitation/DNR\n\
+                     Consent given by: [X] Health care agent (health care proxy signed 05/22/2019)\n\
+                     Signature of Patient or Legally Recognized Decisionmaker:\n\
+                        Harriet L. Kramer                                   Date: 11/04/2025\n\
+                     Signature of Physician/NP/PA:\n\
+                        Signature: T Beaulieu                               Date: 11/06/2025\n\
                      Next review due: 05/06/2026";
         assert_eq!(code(polst, Region::Us), DocumentType::Other);
         assert_eq!(date(polst, Region::Us).as_deref(), Some("2025-11-04"));
         // A team's meeting on a case, its histology quoted with its report date.
-        let mdt = "COLORECTAL MULTIDISCIPLINARY TEAM MEETING - OUTCOME
-                   Northgate General Hospital            Meeting date: Thursday 12 February 2026
-                   Patient: Derek Hollings   DOB 23/07/1958
-                   Histology: sigmoid adenocarcinoma (H26-01873, reported 03/02/26)
+        let mdt = "COLORECTAL MULTIDISCIPLINARY TEAM MEETING - OUTCOME\n\
+                   Northgate General Hospital            Meeting date: Thursday 12 February 2026\n\
+                   Patient: Derek Hollings   DOB 23/07/1958\n\
+                   Histology: sigmoid adenocarcinoma (H26-01873, reported 03/02/26)\n\
                    OUTCOME: laparoscopic high anterior resection, provisional date 10/03/2026.";
         assert_eq!(code(mdt, Region::Uk), DocumentType::Other);
         assert_eq!(date(mdt, Region::Uk).as_deref(), Some("2026-02-12"));
         // Vaccines received are given; a statement's insurer's "PMT" is no care.
-        let school = "HSE School Immunisation Team
-RECORD OF VACCINATION - Junior Infants Programme
-                      Child's name: Saoirse Ni Bhriain      Date of birth: 14/06/2020
-                      Your child received the following vaccines at school on 21 October 2025:
-                       MMR dose 2 (Measles, Mumps, Rubella)     M-M-RVaxPro   X019888
+        let school = "HSE School Immunisation Team\n\
+RECORD OF VACCINATION - Junior Infants Programme\n\
+                      Child's name: Saoirse Ni Bhriain      Date of birth: 14/06/2020\n\
+                      Your child received the following vaccines at school on 21 October 2025:\n\
+                       MMR dose 2 (Measles, Mumps, Rubella)     M-M-RVaxPro   X019888\n\
                       Record issued: 22/10/2025";
         assert_eq!(date(school, Region::Ie).as_deref(), Some("2025-10-21"));
-        let statement = "PATIENT STATEMENT
-Statement Date: 11/20/2012
-                         DATE OF SVC  DESCRIPTION                       CHARGES    CREDITS
-                         10/19/2012   ORTHO CLINIC FOLLOW-UP             220.00
+        let statement = "PATIENT STATEMENT\n\
+Statement Date: 11/20/2012\n\
+                         DATE OF SVC  DESCRIPTION                       CHARGES    CREDITS\n\
+                         10/19/2012   ORTHO CLINIC FOLLOW-UP             220.00\n\
                          11/02/2012   INS PMT - MIDWEST BCBS                      -1,102.40";
         assert_eq!(date(statement, Region::Us).as_deref(), Some("2012-10-19"));
         // A consent's "PATIENT: I have read" is the patient's statement; a planned
         // procedure's date is to come.
-        let sact = "CONSENT FORM FOR SYSTEMIC ANTI-CANCER THERAPY (SACT)
-                    Patient name: Grainne Fitzsimons     Date of birth: 04/02/1981
-                    HEALTH PROFESSIONAL: I have explained the treatment and its risks.
-                     Name: Dr Roisin Hegarty     Signature: R Hegarty          Date: 28/01/2026
-                    Planned procedure date: 09/02/2026
-                    PATIENT: I have read the information and I agree to treatment.
+        let sact = "CONSENT FORM FOR SYSTEMIC ANTI-CANCER THERAPY (SACT)\n\
+                    Patient name: Grainne Fitzsimons     Date of birth: 04/02/1981\n\
+                    HEALTH PROFESSIONAL: I have explained the treatment and its risks.\n\
+                     Name: Dr Roisin Hegarty     Signature: R Hegarty          Date: 28/01/2026\n\
+                    Planned procedure date: 09/02/2026\n\
+                    PATIENT: I have read the information and I agree to treatment.\n\
                      Signature: Grainne Fitzsimons                             Date: 02/02/2026";
         assert_eq!(date(sact, Region::Ie).as_deref(), Some("2026-02-02"));
         // A visit in a referral's request sentence; a referrer's paper "dated" after a
         // comma is the referrer's.
-        let referral = "Castlebar Road Medical Centre
-06/01/2026
-Re: Cian WALSH      DOB: 23/09/2019
-                        Dear Doctor,
-I would be grateful if you would see Cian, aged 6, whom I saw with his mother
-                        on 5th January with a cough.
+        let referral = "Castlebar Road Medical Centre\n\
+06/01/2026\n\
+Re: Cian WALSH      DOB: 23/09/2019\n\
+                        Dear Doctor,\n\
+I would be grateful if you would see Cian, aged 6, whom I saw with his mother\n\
+                        on 5th January with a cough.\n\
 Yours sincerely,";
         assert_eq!(date(referral, Region::Ie).as_deref(), Some("2026-01-05"));
-        let eyes = "Moorview Eye Unit - Outpatient Record
-Patient: WHITFIELD, Margaret   DOB: 23-Jun-1951
-                    Clinic: Glaucoma New Patient (GLA-NP)   Attendance: 09-Feb-2026 10:40
-                    Ref from: Specsavers Harrogate, GOS18 dated 11/12/2025 - raised IOP
+        let eyes = "Moorview Eye Unit - Outpatient Record\n\
+Patient: WHITFIELD, Margaret   DOB: 23-Jun-1951\n\
+                    Clinic: Glaucoma New Patient (GLA-NP)   Attendance: 09-Feb-2026 10:40\n\
+                    Ref from: Specsavers Harrogate, GOS18 dated 11/12/2025 - raised IOP\n\
                     Plan: Review 4/12 - appt booked 11-May-2026";
         assert_eq!(date(eyes, Region::Uk).as_deref(), Some("2026-02-09"));
         // A Seattle hospital writes month first for a Canadian patient.
-        let seattle = "NORTHWEST CHILDREN'S MEDICAL CENTER - Seattle, Washington
-                       PEDIATRIC HOSPITAL MEDICINE - DISCHARGE SUMMARY
-                       Patient: FRASER, Rowan               DOB: 08/10/2019
-                       Home address: 402-1150 Cardero Pl, Vancouver, BC V6G 2S9, Canada
+        let seattle = "NORTHWEST CHILDREN'S MEDICAL CENTER - Seattle, Washington\n\
+                       PEDIATRIC HOSPITAL MEDICINE - DISCHARGE SUMMARY\n\
+                       Patient: FRASER, Rowan               DOB: 08/10/2019\n\
+                       Home address: 402-1150 Cardero Pl, Vancouver, BC V6G 2S9, Canada\n\
                        Admit date: 02/05/2026               Discharge date: 02/07/2026";
         assert_eq!(date(seattle, Region::Ca).as_deref(), Some("2026-02-07"));
     }
@@ -3634,65 +3651,151 @@ Patient: WHITFIELD, Margaret   DOB: 23-Jun-1951
     fn echoes_covers_signatures_and_slips_date_what_they_carry() {
         let date = |text: &str, region: Region| understand_text(text, region).document_date;
         // A numeric date that repeats one with its month's name decides the order.
-        let bmd = "CREDIT RIVER MEDICAL IMAGING
-2200 Dundas St E, Mississauga ON L4X 0X0
-                   BONE MINERAL DENSITY REPORT
-Patient: REYES, Lourdes   DOB: 10/08/1956
-                   Exam date: 03/12/2024     Scanner: Hologic Horizon A
-                   Previous exam: 11/04/2021
+        let bmd = "CREDIT RIVER MEDICAL IMAGING\n\
+2200 Dundas St E, Mississauga ON L4X 0X0\n\
+                   BONE MINERAL DENSITY REPORT\n\
+Patient: REYES, Lourdes   DOB: 10/08/1956\n\
+                   Exam date: 03/12/2024     Scanner: Hologic Horizon A\n\
+                   Previous exam: 11/04/2021\n\
                    Dictated: Mar 12, 2024     Signed: Dr. R. Szabo, Radiologist  03/12/2024 11:47";
         assert_eq!(date(bmd, Region::Ca).as_deref(), Some("2024-03-12"));
         // A fax cover sheet dates its sending, not the notes it carries.
-        let cover = "FEB 19 2026 09:47AM    TORBAY ROAD FAMILY PRACTICE    7095550172   p.1
-
-                     TORBAY ROAD FAMILY PRACTICE
-141 Torbay Rd, St. John's NL A1A 2H1
-
-                     FAX COVER SHEET
-Date: 19/02/2026                Pages (incl. cover): 4
-                     RE: Patient WHELAN, Patrick    DOB 04/08/1977
+        let cover = "FEB 19 2026 09:47AM    TORBAY ROAD FAMILY PRACTICE    7095550172   p.1\n\
+\n\
+                     TORBAY ROAD FAMILY PRACTICE\n\
+141 Torbay Rd, St. John's NL A1A 2H1\n\
+\n\
+                     FAX COVER SHEET\n\
+Date: 19/02/2026                Pages (incl. cover): 4\n\
+                     RE: Patient WHELAN, Patrick    DOB 04/08/1977\n\
                      Please find attached the requested records: clinic notes (2025-09-03 and 2025-11-27).";
         assert_eq!(date(cover, Region::Ca).as_deref(), Some("2026-02-19"));
         // Quebec's "Signature de l'usager" and a form's "PATIENT: name  Date:" are the
         // patient's signatures, after the physician's.
-        let quebec = "CONSENTEMENT À UNE INTERVENTION CHIRURGICALE
-Usager : TRUDEL, Lise   DDN : 1962-02-14
-                      Médecin : Dr Benoît Lachance    Signature : B. Lachance    Date : 2026-01-06
-                      SECTION 2 — USAGER OU REPRÉSENTANT
-Je consens à l'intervention décrite ci-dessus.
+        let quebec = "CONSENTEMENT À UNE INTERVENTION CHIRURGICALE\n\
+Usager : TRUDEL, Lise   DDN : 1962-02-14\n\
+                      Médecin : Dr Benoît Lachance    Signature : B. Lachance    Date : 2026-01-06\n\
+                      SECTION 2 — USAGER OU REPRÉSENTANT\n\
+Je consens à l'intervention décrite ci-dessus.\n\
                       Signature de l'usager : L. Trudel                     Date : 2026-01-09";
         assert_eq!(date(quebec, Region::Ca).as_deref(), Some("2026-01-09"));
-        let us = "INFORMED CONSENT FOR SURGERY OR SPECIAL PROCEDURE
-Patient: Lucia Navarro   DOB: 12/01/1988
-                  PHYSICIAN: I have explained the above to the patient.
-                     M. Tran MD                      Date: 02/24/26
+        let us = "INFORMED CONSENT FOR SURGERY OR SPECIAL PROCEDURE\n\
+Patient: Lucia Navarro   DOB: 12/01/1988\n\
+                  PHYSICIAN: I have explained the above to the patient.\n\
+                     M. Tran MD                      Date: 02/24/26\n\
                   PATIENT:   L. Navarro              Date: 3/9/2026     Time: 06:50";
         assert_eq!(date(us, Region::Us).as_deref(), Some("2026-03-09"));
         // A repeat slip's "Last issued" column over an acute item issued before.
-        let slip = "REPEAT MEDICATION - tick the items you need
-                       Drug                                Last issued   Issues   Review date
-                    [ ] Metformin 500mg tabs  1 BD  (112)   12-Feb-2026   4/6      01-Jul-2026
-                    [ ] Lansoprazole 15mg caps 1 OD (28)    20-Jan-2026   2/6      01-Jul-2026
+        let slip = "REPEAT MEDICATION - tick the items you need\n\
+                       Drug                                Last issued   Issues   Review date\n\
+                    [ ] Metformin 500mg tabs  1 BD  (112)   12-Feb-2026   4/6      01-Jul-2026\n\
+                    [ ] Lansoprazole 15mg caps 1 OD (28)    20-Jan-2026   2/6      01-Jul-2026\n\
                     Acute (not on repeat): Clarithromycin 500mg tabs (14) - issued 03-Dec-2025";
         assert_eq!(date(slip, Region::Uk).as_deref(), Some("2026-02-12"));
         // A follow-up at a clinic, its place between, is to come; a request's date is
         // another paper's; the last dose after a stay's "Date de départ" is to come.
-        let tetanus = "IMMUNISATION RECORD - TETANUS
-Patient: Callum BRIGHTWELL   DOB: 17/05/2001
-                       Given by: J. Amesbury, ENP        Date given: 22/06/2025 16:05
+        let tetanus = "IMMUNISATION RECORD - TETANUS\n\
+Patient: Callum BRIGHTWELL   DOB: 17/05/2001\n\
+                       Given by: J. Amesbury, ENP        Date given: 22/06/2025 16:05\n\
                        Follow-up: Hand clinic, Oxford - 25/06/2025 (referral sent)";
         assert_eq!(date(tetanus, Region::Uk).as_deref(), Some("2025-06-22"));
-        let ncs = "NERVE CONDUCTION STUDIES AND EMG
-Name: Mr Dennis OKONJO   DOB: 30/09/1966
-                   Referred by: Mr A Fairclough        Date of request: 14/11/2025
-                   Date of study: 22/01/2026
+        let ncs = "NERVE CONDUCTION STUDIES AND EMG\n\
+Name: Mr Dennis OKONJO   DOB: 30/09/1966\n\
+                   Referred by: Mr A Fairclough        Date of request: 14/11/2025\n\
+                   Date of study: 22/01/2026\n\
 Conclusion: Moderate right carpal tunnel syndrome.";
         assert_eq!(date(ncs, Region::Uk).as_deref(), Some("2026-01-22"));
-        let sommaire = "SOMMAIRE D'HOSPITALISATION
-Usager : LAVOIE, Gilles
-                        Date d'admission : 14 décembre 2025           Date de départ : 19 décembre 2025
-                        Médicaments au départ :
+        let sommaire = "SOMMAIRE D'HOSPITALISATION\n\
+Usager : LAVOIE, Gilles\n\
+                        Date d'admission : 14 décembre 2025           Date de départ : 19 décembre 2025\n\
+                        Médicaments au départ :\n\
 - Prednisone 40 mg die — dernière dose le 20 décembre";
         assert_eq!(date(sommaire, Region::Ca).as_deref(), Some("2025-12-19"));
+    }
+
+    #[test]
+    fn journeys_readings_estimates_and_medication_lists_are_not_the_event() {
+        let u = |text: &str, region: Region| understand_text(text, region);
+        // A traveller's departure and doses to take are to come; the doses given date it.
+        let travel = "SUMMIT TRAVEL & IMMUNIZATION CLINIC\n\
+IMMUNIZATION RECORD\n\
+                      Patient: Benjamin A. Whitaker          DOB: Jun 30, 1972\n\
+                      Trip: Kenya / Tanzania safari, depart Apr 4, 2025\n\
+                      Vaccine                 Lot        Dose    Route/Site    Date given\n\
+                      Yellow Fever (YF-VAX)   UJ812AA    0.5 mL  SC  L arm     03/12/2025\n\
+                      Typhoid oral (Vivotif)  71624      4 caps  PO            03/12/2025\n\
+                        take 1 cap every other day on 3/14, 3/16, 3/18, 3/20 (cold water)";
+        assert_eq!(
+            u(travel, Region::Us).document_date.as_deref(),
+            Some("2025-03-12")
+        );
+        // An insurer's denial on a statement is no care.
+        let statement = "PATIENT STATEMENT\n\
+Statement date: 02/20/2026\n\
+                         Date of svc   CPT     Description                           Amount\n\
+                         02/05/2026    99204   New patient visit, travel consult     $245.00\n\
+                         02/11/2026    Insurance - denied, not a covered benefit     $  0.00";
+        assert_eq!(
+            u(statement, Region::Us).document_date.as_deref(),
+            Some("2026-02-05")
+        );
+        // A report's reading is its issue; a specimen accessioned, quoted in a letter, is
+        // the history's; an estimate's service start is to come.
+        let mammo = "SCREENING MAMMOGRAM REPORT\n\
+Patient: Hollis, Margaret E.     DOB: 05-21-1968\n\
+                     Exam: 3D SCREENING MAMMOGRAM BILATERAL     Date: 10-09-2025\n\
+                     IMPRESSION: NEGATIVE.\n\
+                     Read by: Deborah Lindgren, MD          Date read: 10-10-2025";
+        assert_eq!(
+            u(mammo, Region::Us).document_date.as_deref(),
+            Some("2025-10-09")
+        );
+        let letter = "Cascade Dermatology Group\n\
+April 22, 2025\n\
+RE: Bethany Holloway    DOB: 12/08/1979\n\
+                      Dear Dr. Iyer,\n\
+Thank you for referring Ms. Holloway, whom I saw in clinic on April 17, 2025.\n\
+                      I performed a shave biopsy that day; pathology (accessioned 04/18/2025)\n\
+                      returned a mildly atypical compound nevus.\n\
+Sincerely,";
+        assert_eq!(
+            u(letter, Region::Us).document_date.as_deref(),
+            Some("2025-04-17")
+        );
+        let estimate = "GOOD FAITH ESTIMATE FOR HEALTH CARE ITEMS AND SERVICES\n\
+                        Patient: Priyanka Venkataraman          DOB: 04/29/1990\n\
+                        Estimate date: 09/26/2022\n\
+Expected service start: 10/03/2022";
+        assert_eq!(
+            u(estimate, Region::Us).document_date.as_deref(),
+            Some("2022-09-26")
+        );
+        // "Assessed by me on May 20" is the referrer's visit.
+        let referral = "REFERRAL - Breastfeeding / Lactation & Tongue-tie Assessment\n\
+                        To: Halton Infant Feeding Clinic\n\
+Date: May 21, 2026\n\
+                        Patient: Baby Boy NGUYEN (Theo)     DOB: May 9, 2026\n\
+                        Assessed by me on May 20 for a weight check and feeding concerns.";
+        assert_eq!(
+            u(referral, Region::Ca).document_date.as_deref(),
+            Some("2026-05-20")
+        );
+        // A care home's transfer form, its medicines' doses and abbreviations a little
+        // ahead of its DNACPR's mention, is no prescription.
+        let transfer = "ELMS VIEW CARE HOME (Nursing)\n\
+                        HOSPITAL TRANSFER FORM  -  \"RED BAG\"       Keep with resident at all times\n\
+                        Resident: Walter BRIGGS             DOB 07/07/1933\n\
+                        Date/time of transfer: 14/02/2026 21:45   To: Royal Derby Hospital ED\n\
+                        Reason: unwitnessed fall approx 20:50, ? # L hip\n\
+                        Allergies: Penicillin (rash)\n\
+                        DNACPR: YES - original in bag (dated 03/10/2025)      ReSPECT form: YES\n\
+                        Pain: PAINAD 6/10 - Oramorph 2.5mg given 21:05\n\
+                        Medicines: MAR copy attached (printed 14/02/2026), last round 18:00\n\
+                        Anticoagulant: Edoxaban 30mg OD - last dose 09:00 today\n\
+                        Completed by: RN Grace Adeyemi      Sig: G.Adeyemi";
+        assert_ne!(
+            u(transfer, Region::Uk).doc_type.code,
+            DocumentType::Prescription
+        );
     }
 }
