@@ -411,13 +411,18 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
         .collect();
     for d in docs_a.iter().filter(|d| !answered.contains(&d.id)) {
         report.unacknowledged_in_a += 1;
+        // Linked either way: usually the unanswered copy to the one B ran; but when the
+        // copy reached B before the failover, B's reconcile ran it first and the re-sent
+        // one is its duplicate.
+        let same = |o: &&medidocs_core::model::DocumentRecord| o.source.version == d.source.version;
         let linked = d.status == Status::Ready
-            && d.duplicate_of.as_ref().is_some_and(|first| {
-                answered.contains(first)
-                    && docs_a
-                        .iter()
-                        .any(|o| &o.id == first && o.source.version == d.source.version)
-            });
+            && (d.duplicate_of.as_ref().is_some_and(|first| {
+                answered.contains(first) && docs_a.iter().filter(same).any(|o| &o.id == first)
+            }) || docs_a.iter().filter(same).any(|o| {
+                answered.contains(&o.id)
+                    && o.status == Status::Ready
+                    && o.duplicate_of.as_deref() == Some(d.id.as_str())
+            }));
         if !linked {
             report.unacknowledged_unlinked += 1;
         }

@@ -953,10 +953,17 @@ const LETTERHEAD_LINES: usize = 4;
 /// one day-first; a Canadian one decides nothing (`Some(None)`). `None` when the
 /// letterhead shows no country, or more than one.
 fn letterhead_order(lines: &[Vec<&str>]) -> Option<Option<Order>> {
+    // (The patient's own lines are no letterhead: "Home address: ... Vancouver, BC".)
     let top: Vec<String> = lines
         .iter()
         .take(LETTERHEAD_LINES)
         .map(|l| capped_join(l, 300))
+        .filter(|l| {
+            let l = l.to_lowercase();
+            !["patient", "home address", "address:", "re:", "name:"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
         .collect();
     let text = top.join("\n");
     let (ie, us, ca) = (
@@ -977,19 +984,27 @@ const DAY_FIRST_PLACES: &[&str] = &[
     "ireland", "dublin", "cork", "galway", "limerick", "eircode", "england", "scotland", "wales",
     "london", "nhs", "hse",
 ];
-/// Words of a US address: its states (not those that are also first names or British
-/// places, "Virginia", "Georgia", "Jersey") and its largest hospital cities.
+/// Words of a US address, read anywhere on a page.
 const MONTH_FIRST_PLACES: &[&str] = &[
     "usa",
+    "massachusetts",
+    "boston",
+    "california",
+    "texas",
+    "florida",
+    "ohio",
+];
+/// More words of a US address, read only in a letterhead (the writer's): its states and
+/// largest hospital cities, not those that are also names or British places ("Virginia",
+/// "Georgia", "Jersey", "Washington", "Cleveland").
+const MONTH_FIRST_LETTERHEAD: &[&str] = &[
     "alabama",
     "alaska",
     "arizona",
     "arkansas",
-    "california",
     "colorado",
     "connecticut",
     "delaware",
-    "florida",
     "hawaii",
     "idaho",
     "illinois",
@@ -998,35 +1013,27 @@ const MONTH_FIRST_PLACES: &[&str] = &[
     "kentucky",
     "louisiana",
     "maryland",
-    "massachusetts",
     "michigan",
     "minnesota",
     "mississippi",
     "missouri",
     "nebraska",
     "nevada",
-    "ohio",
     "oklahoma",
     "oregon",
     "pennsylvania",
     "tennessee",
-    "texas",
     "utah",
     "vermont",
-    "washington",
     "wisconsin",
     "wyoming",
-    "boston",
     "seattle",
     "chicago",
     "philadelphia",
-    "houston",
     "atlanta",
-    "denver",
     "minneapolis",
     "baltimore",
     "pittsburgh",
-    "cleveland",
     "detroit",
     "milwaukee",
 ];
@@ -1058,10 +1065,9 @@ fn day_first_address(text: &str) -> bool {
 
 /// A US address: a state's name or "City, ST 12345".
 fn month_first_address(text: &str) -> bool {
-    address_words(text)
-        .iter()
-        .any(|w| MONTH_FIRST_PLACES.contains(&w.as_str()))
-        || us_zip(text)
+    address_words(text).iter().any(|w| {
+        MONTH_FIRST_PLACES.contains(&w.as_str()) || MONTH_FIRST_LETTERHEAD.contains(&w.as_str())
+    }) || us_zip(text)
 }
 
 /// A Canadian address: its postal code ("M4G 3C2") or its country.
@@ -1325,7 +1331,10 @@ const DUE_NEAR: &[&str] = &[
     "before",
     "to be taken",
     // ("take 1 cap every other day on 3/14, 3/16": doses to come.)
-    "take",
+    "take 1",
+    "take one",
+    "take 2",
+    "take two",
     "to be checked",
     "to be done",
     "will review",
@@ -2394,19 +2403,28 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
             .is_some_and(|w| w.eq_ignore_ascii_case("dated"));
     // Inside a parenthesis the line opened before the label: "Histology: adenocarcinoma
     // (H26-01873, reported 03/02/26)", "(health care proxy signed 05/22/2019)": another
-    // paper's date, quoted.
-    let in_parenthesis = before
-        .rfind('(')
-        .is_some_and(|at| !before[at..].contains(')'));
+    // paper's date, quoted. (Something else in the parenthesis before its label: a
+    // report's own "FINAL (Verified 03/03/2026)" is its own.)
+    let in_parenthesis = |label: &str| {
+        before.rfind('(').is_some_and(|at| {
+            let inside = &before[at + 1..];
+            !inside.contains(')')
+                && inside.split_whitespace().count() > label.split_whitespace().count()
+        })
+    };
     let found = match found {
         Some((DateRole::Issued, label)) if quoted => Some((DateRole::Other, label)),
-        Some((DateRole::Issued, label @ ("signed" | "dated" | "sent"))) if in_parenthesis => {
+        Some((DateRole::Issued, label @ ("signed" | "dated" | "sent")))
+            if in_parenthesis(label) =>
+        {
             Some((DateRole::Other, label))
         }
-        Some((DateRole::Service, label)) if in_parenthesis && REPORTED.contains(&label) => {
+        Some((DateRole::Service, label)) if in_parenthesis(label) && REPORTED.contains(&label) => {
             Some((DateRole::Other, label))
         }
-        Some((DateRole::Issued, "dated")) if in_sentence => Some((DateRole::Other, "dated")),
+        Some((DateRole::Issued, "dated")) if in_sentence && !after_colon => {
+            Some((DateRole::Other, "dated"))
+        }
         other => other,
     };
     // "fit note issued to 28/02/2026", "reports must be sent to the Tribunal by
@@ -2434,16 +2452,21 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
         None => {
             // ("Follow-up: Hand clinic, Oxford - 25/06/2025": a visit under a due label,
             // a place between.)
-            let rest: Vec<&str> = nonempty.take(4).map(|(c, _)| *c).collect();
+            // (Only a field's value after its colon: not "Referred for follow-up, seen in
+            // hand clinic, Oxford - 25/06/2025".)
+            let rest: Vec<(&str, bool)> = nonempty.take(4).copied().collect();
             let k = rest
                 .iter()
                 .take(3)
-                .position(|c| earlier(c, role(c)).is_some())?;
-            match earlier(rest[k], role(rest[k])) {
-                Some((DateRole::Service, _)) => match rest.get(k + 1).and_then(|c| role(c)) {
-                    Some((DateRole::Due, label)) => Some((DateRole::Due, label)),
-                    _ => earlier(rest[k], role(rest[k])),
-                },
+                .position(|(c, _)| earlier(c, role(c)).is_some())?;
+            let (clause, after_colon) = rest[k];
+            match earlier(clause, role(clause)) {
+                Some((DateRole::Service, _)) if after_colon => {
+                    match rest.get(k + 1).and_then(|(c, _)| role(c)) {
+                        Some((DateRole::Due, label)) => Some((DateRole::Due, label)),
+                        _ => earlier(clause, role(clause)),
+                    }
+                }
                 found => found,
             }
         }

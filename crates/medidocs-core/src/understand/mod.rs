@@ -1456,10 +1456,21 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // Doses and abbreviations alone, a little ahead of the rest, are a letter's or a
     // note's medication list, not a prescription ("Meds: ibuprofen 400 mg tds prn"):
     // the next type, when it has a case of its own.
+    // (Not when a line opens with "Rx" or the title names a prescription.)
+    let named_rx = lower[..title_end.min(lower.len())].iter().any(|l| {
+        ["prescription", "rx", "script", "ordonnance"]
+            .iter()
+            .any(|w| contains_phrase(l, w) > 0)
+    });
     if scores.len() > 1
         && scores[0].0 == T::Prescription
         && scores[1].1 >= MIN_TYPE_SCORE
         && type_confidence(scores[0].1, all) < 0.3
+        && !named_rx
+        && !scores[0]
+            .2
+            .iter()
+            .any(|(_, why)| why.starts_with("a line opening with"))
     {
         scores.swap(0, 1);
     }
@@ -1645,10 +1656,12 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
     // A statement's rows of payments and adjustments ("03/21/2024   KEYSTONE MUTUAL
     // PAYMENT   -4,922.40") are no care given.
+    // (A row with an amount: not "Date of Service: 02/05/2026   Insurance: Aetna PPO".)
     for d in dates.iter_mut().filter(|d| d.role == DateRole::Service) {
         let paid = lines.get(d.line).is_some_and(|l| {
             l.split(|c: char| !c.is_alphanumeric())
                 .any(|w| PAYMENT_WORDS.iter().any(|p| w.eq_ignore_ascii_case(p)))
+                && l.split_whitespace().any(amount)
         });
         if paid {
             d.role = DateRole::Other;
@@ -2128,6 +2141,21 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     }
 }
 
+/// An amount of money as a statement's column shows it ("-1,102.40", "$245.00", "0.00").
+fn amount(word: &str) -> bool {
+    let w = word
+        .trim_start_matches(['-', '$', '€', '£', '('])
+        .trim_end_matches(')');
+    let Some((whole, cents)) = w.rsplit_once('.') else {
+        return false;
+    };
+    cents.len() == 2
+        && cents.bytes().all(|b| b.is_ascii_digit())
+        && !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit() || b == b',')
+        && whole.bytes().next().is_some_and(|b| b.is_ascii_digit())
+}
+
 /// Words of a statement's rows that record money, not care.
 const PAYMENT_WORDS: &[&str] = &[
     "payment",
@@ -2147,7 +2175,6 @@ const FAX_COVERS: &[&str] = &[
     "fax transmittal",
     "facsimile cover",
     "facsimile transmittal",
-    "fax transmission",
 ];
 
 /// Titles of a patient's wishes for care to come, signed.
@@ -2284,8 +2311,25 @@ fn patient_signs(lines: &[String], line: usize) -> bool {
     let own = lower(line);
     // ("PATIENT:   L. Navarro     Date: 3/9/2026" under "PHYSICIAN: ... Date:";
     // Quebec's "Signature de l'usager".)
+    // (Among the signatures, not the form's heading "Patient: Jane Doe   Date: ...".)
+    let signs_as_patient = own.trim_start().starts_with("patient:")
+        && !["dob", "birth", "mrn", "d.o.b"]
+            .iter()
+            .any(|w| own.contains(w))
+        && (line.saturating_sub(4)..line).map(lower).any(|l| {
+            [
+                "physician",
+                "doctor",
+                "surgeon",
+                "clinician",
+                "signature",
+                "signed",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        });
     if ((own.contains("patient") || own.contains("usager")) && own.contains("sign"))
-        || own.trim_start().starts_with("patient:")
+        || signs_as_patient
     {
         return true;
     }
@@ -3797,5 +3841,30 @@ Date: May 21, 2026\n\
             u(transfer, Region::Uk).doc_type.code,
             DocumentType::Prescription
         );
+    }
+
+    #[test]
+    fn narrow_rules_stay_narrow() {
+        let date = |text: &str, region: Region| understand_text(text, region).document_date;
+        // A visit's insurer beside its date is no payment row.
+        let note = "OFFICE VISIT NOTE\nDate of Service: 02/05/2026   Insurance: Aetna PPO\n\
+                    Patient: Jane Doe   DOB: 04/11/1980\nAssessment: acute sinusitis.";
+        assert_eq!(date(note, Region::Us).as_deref(), Some("2026-02-05"));
+        // A report's own verification in a parenthesis is its own.
+        let lab = "LABORATORY REPORT\nPatient: Jane Doe   DOB: 04/11/1980\n\
+                   Status: FINAL (Verified 03/03/2026)\nTSH 2.1 mIU/L (0.4-4.0)";
+        assert_eq!(date(lab, Region::Us).as_deref(), Some("2026-03-03"));
+        // "Seattle protocol" in an Irish report names biopsies, not a place.
+        let ogd = "ENDOSCOPY UNIT - Mercy Vale University Hospital, Cork\nOGD REPORT\n\
+                   Patient: Sean Murphy   DOB: 08/02/1967\nProcedure date: 11/02/2026\n\
+                   Findings: Barrett's segment C3M5; biopsies per Seattle protocol.\n\
+                   Previous OGD 04/03/2023.";
+        assert_eq!(date(ogd, Region::Ie).as_deref(), Some("2026-02-11"));
+        // A consent's heading "Patient: name   Date:" is no signature of the patient's.
+        let consent = "CONSENT FOR PROCEDURE\nPatient: Jane Doe   Date: 03/01/2026\n\
+                       Procedure: colonoscopy\nPhysician statement: I have explained the risks.\n\
+                       Signed: Dr A Khan                  Date: 03/02/2026\n\
+                       Patient signature: Jane Doe        Date: 03/05/2026";
+        assert_eq!(date(consent, Region::Us).as_deref(), Some("2026-03-05"));
     }
 }
