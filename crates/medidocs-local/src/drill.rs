@@ -373,13 +373,17 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     report.lag_max_ms = lags.last().copied().unwrap_or(0);
     report.conflicts_kept = kept;
 
-    // 6. The verdict.
-    let sources = acked.iter().map(|(s, _)| s).chain(acked_b.iter());
-    for source in sources {
-        let id = source.document_id();
+    // 6. The verdict, over the documents the clinic had an answer for.
+    let answered: Vec<String> = acked
+        .iter()
+        .map(|(s, _)| s)
+        .chain(acked_b.iter())
+        .map(|s| s.document_id())
+        .collect();
+    for id in &answered {
         let mut whole = true;
         for r in [&a, &b] {
-            match r.rt.meta.get_document(&id).await {
+            match r.rt.meta.get_document(id).await {
                 Ok(d) if d.status.is_terminal() => {
                     let mut keys = vec![d.source.key.clone()];
                     keys.extend(d.renditions.iter().map(|x| x.key.clone()));
@@ -403,26 +407,19 @@ pub async fn run(base: &Path, opts: &DrillOptions) -> Result<DrillReport, StoreE
     let docs_a = a.rt.meta.all_documents().await?;
     let docs_b = b.rt.meta.all_documents().await?;
     report.regions_identical = docs_a == docs_b;
-    let answered: Vec<String> = acked
-        .iter()
-        .map(|(s, _)| s)
-        .chain(acked_b.iter())
-        .map(|s| s.document_id())
-        .collect();
     for d in docs_a.iter().filter(|d| !answered.contains(&d.id)) {
         report.unacknowledged_in_a += 1;
-        // Linked either way: usually the unanswered copy to the one B ran; but when the
-        // copy reached B before the failover, B's reconcile ran it first and the re-sent
-        // one is its duplicate.
-        let same = |o: &&medidocs_core::model::DocumentRecord| o.source.version == d.source.version;
+        // Linked to an answered copy of the same bytes, either way: usually the
+        // unanswered copy to the one B ran; but when the copy reached B before the
+        // failover, B's reconcile ran it first and the re-sent one is its duplicate.
         let linked = d.status == Status::Ready
-            && (d.duplicate_of.as_ref().is_some_and(|first| {
-                answered.contains(first) && docs_a.iter().filter(same).any(|o| &o.id == first)
-            }) || docs_a.iter().filter(same).any(|o| {
+            && docs_a.iter().any(|o| {
                 answered.contains(&o.id)
-                    && o.status == Status::Ready
-                    && o.duplicate_of.as_deref() == Some(d.id.as_str())
-            }));
+                    && o.source.version == d.source.version
+                    && (d.duplicate_of.as_deref() == Some(o.id.as_str())
+                        || (o.status == Status::Ready
+                            && o.duplicate_of.as_deref() == Some(d.id.as_str())))
+            });
         if !linked {
             report.unacknowledged_unlinked += 1;
         }

@@ -2455,19 +2455,16 @@ fn label_role(before: &str) -> Option<(DateRole, &'static str)> {
             // (Only a field's value after its colon: not "Referred for follow-up, seen in
             // hand clinic, Oxford - 25/06/2025".)
             let rest: Vec<(&str, bool)> = nonempty.take(4).copied().collect();
-            let k = rest
+            let (k, found) = rest
                 .iter()
                 .take(3)
-                .position(|(c, _)| earlier(c, role(c)).is_some())?;
-            let (clause, after_colon) = rest[k];
-            match earlier(clause, role(clause)) {
-                Some((DateRole::Service, _)) if after_colon => {
-                    match rest.get(k + 1).and_then(|(c, _)| role(c)) {
-                        Some((DateRole::Due, label)) => Some((DateRole::Due, label)),
-                        _ => earlier(clause, role(clause)),
-                    }
+                .enumerate()
+                .find_map(|(k, (c, _))| earlier(c, role(c)).map(|f| (k, f)))?;
+            match (found, rest.get(k + 1).and_then(|(c, _)| role(c))) {
+                ((DateRole::Service, _), Some((DateRole::Due, label))) if rest[k].1 => {
+                    Some((DateRole::Due, label))
                 }
-                found => found,
+                _ => Some(found),
             }
         }
     }

@@ -1457,20 +1457,22 @@ pub fn guess_type(lines: &[String]) -> TypeGuess {
     // note's medication list, not a prescription ("Meds: ibuprofen 400 mg tds prn"):
     // the next type, when it has a case of its own.
     // (Not when a line opens with "Rx" or the title names a prescription.)
-    let named_rx = lower[..title_end.min(lower.len())].iter().any(|l| {
-        ["prescription", "rx", "script", "ordonnance"]
-            .iter()
-            .any(|w| contains_phrase(l, w) > 0)
-    });
+    let named_rx = || {
+        lower[..title_end.min(lower.len())].iter().any(|l| {
+            ["prescription", "rx", "script", "ordonnance"]
+                .iter()
+                .any(|w| contains_phrase(l, w) > 0)
+        })
+    };
     if scores.len() > 1
         && scores[0].0 == T::Prescription
         && scores[1].1 >= MIN_TYPE_SCORE
         && type_confidence(scores[0].1, all) < 0.3
-        && !named_rx
         && !scores[0]
             .2
             .iter()
             .any(|(_, why)| why.starts_with("a line opening with"))
+        && !named_rx()
     {
         scores.swap(0, 1);
     }
@@ -1819,14 +1821,14 @@ fn settle_by_type(doc: DocumentType, dates: &mut [FoundDate], lines: &[String]) 
     // papers it carries ("the requested records: clinic notes (2025-09-03 and
     // 2025-11-27)").
     // (Only on the cover: a letter after it, "Dear Colleague", dates its own visit.)
-    let cover = lines
-        .iter()
-        .take(TITLE_LINES + 4)
-        .any(|l| FAX_COVERS.iter().any(|t| l.to_lowercase().contains(t)));
-    if doc == T::Other && cover {
+    if doc == T::Other && titled_within(lines, TITLE_LINES + 4, FAX_COVERS) {
         let letter_at = lines
             .iter()
-            .position(|l| l.trim_start().to_lowercase().starts_with("dear "))
+            .position(|l| {
+                l.trim_start()
+                    .get(..5)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("dear "))
+            })
             .unwrap_or(lines.len());
         for d in dates.iter_mut() {
             if d.role == DateRole::Service && d.line < letter_at {
@@ -2233,7 +2235,12 @@ const RECORDS_REQUESTS: &[&str] = &[
 
 /// Whether a document's first lines name it with one of `titles`.
 fn titled(lines: &[String], titles: &[&str]) -> bool {
-    lines.iter().take(TITLE_LINES).any(|l| {
+    titled_within(lines, TITLE_LINES, titles)
+}
+
+/// Whether one of a document's first `n` lines names it with one of `titles`.
+fn titled_within(lines: &[String], n: usize, titles: &[&str]) -> bool {
+    lines.iter().take(n).any(|l| {
         let l = l.to_lowercase();
         titles.iter().any(|t| l.contains(t))
     })
